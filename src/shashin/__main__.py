@@ -1,0 +1,3 @@
+from shashin.cli import main
+
+main()

@@ -1,0 +1,118 @@
+"""The Channel contract: what a photo gets at index time, and how a query ranks photos by it.
+
+A channel is one reason a photo can match (text in it, its file name, later its image vector
+or caption). Indexed channels compute a payload per photo and keep it, with the version that
+produced it, in their own table; a changed version redoes exactly that channel.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from shashin.media import DecodedPhoto
+from shashin.models.base import ModelUnavailable
+from shashin.store import Store
+from shashin.text.query import KeywordQuery, parse_keywords
+
+__all__ = [
+    "Channel",
+    "ChannelQuery",
+    "Highlight",
+    "Hit",
+    "IndexedChannel",
+    "ModelUnavailable",
+    "PhotoFailure",
+]
+
+
+@dataclass(frozen=True)
+class ChannelQuery:
+    """What each channel is asked: the text to search and its keyword form."""
+
+    text: str
+    keywords: KeywordQuery
+
+    @classmethod
+    def from_text(cls, text: str) -> "ChannelQuery":
+        return cls(text=text, keywords=parse_keywords(text))
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A photo a channel found, with the channel's own score (higher is better)."""
+
+    photo_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """Where a query matched in a photo's text: `spans` are character ranges of `text`."""
+
+    channel: str
+    field: str
+    text: str
+    spans: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class PhotoFailure:
+    """A channel could not process one photo; the reason is stored and shown by `status`."""
+
+    reason: str
+
+
+class Channel(ABC):
+    """One ranking of photos for a query."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    @abstractmethod
+    def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
+        """Photos matching `query`, best first, at most `limit`; [] when it has no opinion."""
+
+    def highlights(self, query: ChannelQuery, store: Store, photo_ids: list[str]) -> dict[str, list[Highlight]]:
+        """Why each of `photo_ids` matched, as highlighted text (empty when nothing to show)."""
+        return {}
+
+
+class IndexedChannel(Channel):
+    """A channel that computes a payload per photo when indexing and keeps it in its table."""
+
+    payload: ClassVar[list[pa.Field]]  # columns the channel stores beside the common ones
+    fts_columns: ClassVar[tuple[str, ...]] = ()  # payload columns with a full-text index
+
+    @abstractmethod
+    def version(self) -> str:
+        """The model and parameters that define this channel's output; a change redoes it."""
+
+    @abstractmethod
+    def load(self) -> None:
+        """Prepare the model; raise ModelUnavailable with a fix-it message when it cannot."""
+
+    def input_max_side(self) -> int:
+        """The longest image side, in pixels, this channel wants to be decoded at."""
+        return 1024
+
+    @abstractmethod
+    def process(self, photo: DecodedPhoto) -> dict[str, Any]:
+        """The payload for one photo; an exception marks only this photo failed."""
+
+    def process_batch(self, photos: list[DecodedPhoto]) -> list[dict[str, Any] | PhotoFailure]:
+        """Payloads for a batch, in order; override to batch model calls."""
+        results: list[dict[str, Any] | PhotoFailure] = []
+        for photo in photos:
+            try:
+                results.append(self.process(photo))
+            except Exception as exc:  # one bad photo must not stop the run
+                results.append(PhotoFailure(f"{type(exc).__name__}: {exc}"))
+        return results
+
+    def prepare_store(self, store: Store) -> None:
+        """Create (or rebuild, if its layout changed) this channel's table."""
+        store.ensure_channel(self.name, self.payload, fts=self.fts_columns)

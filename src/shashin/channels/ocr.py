@@ -1,0 +1,77 @@
+"""OCR channel: the text in a photo (signs, slides, shirts), read at index time, searched by keyword."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from shashin.channels.base import ChannelQuery, Highlight, Hit, IndexedChannel
+from shashin.channels.keywords import highlight, rank_by_keywords
+from shashin.config import OcrSettings
+from shashin.media import DecodedPhoto
+from shashin.models.ocr_rapid import RapidOcr
+from shashin.store import Store
+from shashin.text.tokenize import index_text
+
+_LINE = pa.struct(
+    [
+        ("text", pa.string()),
+        ("confidence", pa.float32()),
+        ("box", pa.list_(pa.float32(), 8)),  # 4 corners, x/y as fractions of width/height
+    ]
+)
+
+
+class OcrChannel(IndexedChannel):
+    """Text read from the photo by PP-OCR; keyword-searchable in Japanese and English."""
+
+    name: ClassVar[str] = "ocr"
+    description: ClassVar[str] = "text in the photo (OCR)"
+    payload: ClassVar[list[pa.Field]] = [
+        pa.field("text", pa.string()),  # lines joined by newlines
+        pa.field("lines", pa.list_(_LINE)),
+        pa.field("terms", pa.string()),  # `text` tokenized for BM25
+    ]
+    fts_columns: ClassVar[tuple[str, ...]] = ("terms",)
+
+    def __init__(self, settings: OcrSettings) -> None:
+        self._model = RapidOcr(
+            model_dir=settings.model_dir, max_side=settings.max_side, min_confidence=settings.min_confidence
+        )
+
+    def input_max_side(self) -> int:
+        return self._model.max_side
+
+    def version(self) -> str:
+        return self._model.identity()
+
+    def load(self) -> None:
+        self._model.load()
+
+    def process(self, photo: DecodedPhoto) -> dict[str, Any]:
+        lines = self._model.read(photo.pixels)
+        text = "\n".join(line.text for line in lines)
+        return {
+            "text": text,
+            "lines": [{"text": line.text, "confidence": line.confidence, "box": list(line.box)} for line in lines],
+            "terms": index_text(text),
+        }
+
+    def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
+        def search_terms(terms, n, require_all):  # type: ignore[no-untyped-def]
+            return store.search_channel(self.name, "terms", terms, limit=n, require_all=require_all)
+
+        def texts(ids: list[str]) -> dict[str, str]:
+            return {pid: row["text"] for pid, row in store.channel_rows(self.name, ids, ["text"]).items()}
+
+        return [Hit(pid, score) for pid, score in rank_by_keywords(query.keywords, search_terms, texts, limit)]
+
+    def highlights(self, query: ChannelQuery, store: Store, photo_ids: list[str]) -> dict[str, list[Highlight]]:
+        rows = store.channel_rows(self.name, photo_ids, ["text"])
+        found: dict[str, list[Highlight]] = {}
+        for photo_id, row in rows.items():
+            match = highlight(self.name, "text in photo", row["text"], query.keywords)
+            if match:
+                found[photo_id] = [match]
+        return found

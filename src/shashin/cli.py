@@ -1,0 +1,287 @@
+"""The `shashin` command: parses flags, calls the Library, prints. No logic of its own.
+
+Exit codes: 0 done; 1 error (message on stderr); 2 bad usage; 3 done, but some files failed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+EXIT_PARTIAL = 3
+
+app = typer.Typer(
+    name="shashin",
+    help=(
+        "shashin (写真): search your photos by the text in them, their file names and more, "
+        "in Japanese and English.\n\n"
+        "Start with `shashin index ~/Photos`, then `shashin search \"NO LITTER\"`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+DbOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--db",
+        help="Library folder (the index). Default: $SHASHIN_DB or ~/.local/share/shashin/default.",
+        show_default=False,
+    ),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries (for scripts).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of text.")]
+
+
+def _library(db: Path | None, **overrides: Any):  # type: ignore[no-untyped-def]
+    from shashin.config import ConfigError, load_settings
+    from shashin.library import Library
+
+    try:
+        settings = load_settings({"db": str(db) if db else None, **overrides})
+    except ConfigError as exc:
+        _fail(str(exc))
+    return Library(settings=settings)
+
+
+def _fail(message: str) -> None:
+    err.print(Text("error: ", style="bold red") + Text(message))
+    raise typer.Exit(1)
+
+
+def _guard(action):  # type: ignore[no-untyped-def]
+    """Run `action`, turning the library's own errors into a one-line message and exit code 1."""
+    from shashin.library import LibraryError
+    from shashin.store import StoreError
+
+    try:
+        return action()
+    except (LibraryError, StoreError) as exc:
+        _fail(str(exc))
+
+
+class _PhotosPerSecond(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:5.1f}/s" if speed else "    –/s", style="cyan")
+
+
+class RichProgress:
+    """Draws the Library's progress as rich bars on stderr, with items per second."""
+
+    def __init__(self) -> None:
+        self._bars = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:<18}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _PhotosPerSecond(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=False,
+        )
+        self._task: Any = None
+
+    def __enter__(self) -> "RichProgress":
+        self._bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._finish()
+        self._bars.stop()
+
+    def _finish(self) -> None:
+        # Phases with work stay on screen, complete; phases with none (loading, optimizing) vanish.
+        task = next((t for t in self._bars.tasks if t.id == self._task), None)
+        if task is not None:
+            if task.total:
+                self._bars.update(task.id, completed=task.total)
+            else:
+                self._bars.remove_task(task.id)
+        self._task = None
+
+    def phase(self, name: str, total: int) -> None:
+        self._finish()
+        self._task = self._bars.add_task(name, total=total or None)
+
+    def advance(self, count: int = 1) -> None:
+        if self._task is not None:
+            self._bars.advance(self._task, count)
+
+    def note(self, message: str) -> None:
+        self._bars.console.print(Text("note: ", style="yellow") + Text(message))
+
+
+@app.command()
+def index(
+    folders: Annotated[
+        Optional[list[Path]],
+        typer.Argument(help="Photo folders to add and index. None: update every folder already in the library."),
+    ] = None,
+    db: DbOption = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Try again photos a channel failed on.")] = False,
+    workers: Annotated[Optional[int], typer.Option(help="Decode processes (0 = none, decode in-process).", min=0)] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Photos per committed batch.", min=1)] = None,
+    quiet: QuietOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Index photo folders: new, changed, moved and deleted photos are found; only new work is done.
+
+    Photos are never modified. Interrupt at any time: the next run finishes the rest.
+    Exit code 3 means the run finished but some files could not be indexed (see `shashin status`).
+    """
+    library = _library(db, workers=workers, batch_size=batch_size)
+    started = time.monotonic()
+    if quiet or as_json:
+        report = _guard(lambda: library.index(folders or [], retry_failed=retry_failed))
+    else:
+        with RichProgress() as progress:
+            report = _guard(lambda: library.index(folders or [], progress=progress, retry_failed=retry_failed))
+    if as_json:
+        out.print_json(json.dumps(_report_dict(report), ensure_ascii=False))
+    elif not quiet:
+        _print_report(report, time.monotonic() - started)
+    if report.failed:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _report_dict(report: Any) -> dict[str, Any]:
+    return {
+        "folders": report.folders,
+        "missing_folders": report.missing_folders,
+        "files_found": report.files_found,
+        "unchanged_files": report.unchanged_files,
+        "new_photos": report.new_photos,
+        "changed_files": report.changed_files,
+        "moved_files": report.moved_files,
+        "removed_files": report.removed_files,
+        "removed_photos": report.removed_photos,
+        "photos_processed": report.photos_processed,
+        "photos_per_second": round(report.photos_per_second, 3),
+        "seconds": round(report.seconds, 3),
+        "channels": {
+            name: {"processed": c.processed, "failed": c.failed, "pending": c.pending, "unavailable": c.unavailable}
+            for name, c in report.channels.items()
+        },
+        "errors": [{"path": e.path, "stage": e.stage, "message": e.message} for e in report.errors],
+    }
+
+
+def _print_report(report: Any, seconds: float) -> None:
+    summary = (
+        f"{report.files_found} files: {report.new_photos} new photos, {report.changed_files} changed, "
+        f"{report.moved_files} moved or copied, {report.removed_files} removed, {report.unchanged_files} unchanged"
+    )
+    out.print(Text(summary))
+    for name, channel in report.channels.items():
+        line = Text(f"  {name}: {channel.processed} processed")
+        if channel.failed:
+            line.append(f", {channel.failed} failed", style="red")
+        if channel.unavailable:
+            line.append(f" — unavailable: {channel.unavailable}", style="yellow")
+        out.print(line)
+    if report.photos_processed:
+        out.print(Text(f"{report.photos_processed} photos in {report.work_seconds:.1f} s ({report.photos_per_second:.1f} photos/s)"))
+    for folder in report.missing_folders:
+        out.print(Text(f"missing folder (its photos are kept): {folder}", style="yellow"))
+    if report.errors:
+        out.print(Text(f"{len(report.errors)} files could not be indexed:", style="red"))
+        for error in report.errors[:10]:
+            out.print(Text(f"  {error.path}: ", style="bold") + Text(error.message))
+        if len(report.errors) > 10:
+            out.print(Text(f"  … and {len(report.errors) - 10} more: see `shashin status`"))
+    out.print(Text(f"done in {seconds:.1f} s", style="dim"))
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='Words to find. Quote a phrase to match it exactly: \'"NO LITTER"\'.')],
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many results.", min=1)] = 20,
+    offset: Annotated[int, typer.Option(help="Skip this many results (for paging).", min=0)] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """Search the library: ranked photos, best first, with the matched text highlighted."""
+    library = _library(db)
+    response = _guard(lambda: library.search(query, limit=limit, offset=offset))
+    if as_json:
+        sys.stdout.write(json.dumps(response.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        return
+    if not response.results:
+        out.print(Text(f"No photos matched {query!r}."))
+        return
+    for result in response.results:
+        line = Text(f"{result.rank:>3}. ", style="bold") + Text(result.path, style="bold") + Text(f"  {result.score:.4f}", style="dim")
+        out.print(line)
+        why = " · ".join(f"{name} #{m.rank} ({m.score:.2f})" for name, m in result.channels.items())
+        out.print(Text(f"     {why}", style="dim"))
+        for highlight in result.highlights:
+            text = Text(f"     {highlight.field}: ")
+            body = Text(highlight.text)
+            for start, end in highlight.spans:
+                body.stylize("bold black on yellow", start, end)
+            out.print(text + body)
+    shown = response.offset + len(response.results)
+    if shown < response.total:
+        out.print(Text(f"{shown} of {response.total} shown; more with --offset {shown}", style="dim"))
+
+
+@app.command()
+def status(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Show the library: photos, folders, per-channel progress, and every file that failed and why."""
+    library = _library(db)
+    report = _guard(library.status)
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        return
+    out.print(Text(f"library {report.db}", style="bold"))
+    out.print(Text(f"{report.photos} photos in {report.files} files"))
+    for folder in report.folders:
+        out.print(Text(f"  folder {folder}"))
+    table = Table("channel", "done", "failed", "pending", "model", box=None, pad_edge=False)
+    for channel in report.channels:
+        model = Text(channel.version, style="dim")
+        if channel.unavailable:
+            model = Text(f"unavailable: {channel.unavailable}", style="yellow")
+        table.add_row(channel.name, str(channel.done), str(channel.failed), str(channel.pending), model)
+    out.print(table)
+    if report.errors:
+        out.print(Text(f"{len(report.errors)} files could not be indexed:", style="red"))
+        for error in report.errors:
+            out.print(Text(f"  {error.path}: ", style="bold") + Text(error.message))
+    for failure in report.failures:
+        out.print(Text(f"  {failure.channel} failed on {failure.path}: ", style="red") + Text(failure.reason))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

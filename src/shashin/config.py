@@ -1,0 +1,182 @@
+"""Typed settings: defaults, then a TOML file, then SHASHIN_* environment variables, then flags.
+
+One source of truth for every tunable; later sources override earlier ones field by field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class ConfigError(ValueError):
+    """A setting could not be read: names the source, the key and the reason."""
+
+
+def default_db() -> Path:
+    """Where the default library lives: $XDG_DATA_HOME/shashin/default (~/.local/share/...)."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "shashin" / "default"
+
+
+def default_config_file() -> Path:
+    """The user's settings file: $SHASHIN_CONFIG or $XDG_CONFIG_HOME/shashin/config.toml."""
+    if os.environ.get("SHASHIN_CONFIG"):
+        return Path(os.environ["SHASHIN_CONFIG"])
+    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config_home) / "shashin" / "config.toml"
+
+
+def _default_workers() -> int:
+    # Decoding runs beside the models; leave one core to them.
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    """The OCR channel: which PP-OCR models rapidocr runs and which lines it keeps."""
+
+    min_confidence: float = 0.5  # lines read with less confidence are dropped
+    max_side: int = 2000  # longest side, in pixels, of the image handed to OCR
+    model_dir: str = ""  # folder with det/rec/cls .onnx files; empty = rapidocr's bundled models
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How channel rankings are fused into one."""
+
+    rrf_k: int = 60  # reciprocal rank fusion constant: higher flattens the rank curve
+    candidates: int = 200  # how many hits each channel contributes before fusion
+    weights: dict[str, float] = field(default_factory=dict)  # channel name -> weight (default 1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything shashin can be told; see README 'Configuration'."""
+
+    db: str = ""  # library folder; empty means default_db()
+    batch_size: int = 16  # photos per committed write
+    workers: int = field(default_factory=_default_workers)  # decode processes (0 = in-process)
+    max_image_pixels: int = 200_000_000  # larger images are rejected as decompression bombs
+    thumbnail_size: int = 384  # longest side of cached thumbnails
+    ocr: OcrSettings = field(default_factory=OcrSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
+
+    @property
+    def db_path(self) -> Path:
+        """The library folder as a path, with ~ expanded."""
+        return Path(self.db).expanduser() if self.db else default_db()
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build Settings from defaults < TOML file < SHASHIN_* variables < overrides.
+
+    Overrides use dotted keys for nested sections ({"ocr.min_confidence": 0.6}); None values
+    are ignored so CLI flags that were not given leave lower layers alone.
+    """
+    environ = os.environ if environ is None else environ
+    path = config_file if config_file is not None else default_config_file()
+    layers: list[tuple[str, dict[str, Any]]] = []
+    if path.is_file():
+        try:
+            layers.append((str(path), _flatten(tomllib.loads(path.read_text(encoding="utf-8")))))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    layers.append(("environment", _from_environ(environ)))
+    layers.append(("flags", {k: v for k, v in (overrides or {}).items() if v is not None}))
+
+    values: dict[str, Any] = {}
+    known = _field_types(Settings)
+    for source, layer in layers:
+        for key, raw in layer.items():
+            if key not in known:
+                raise ConfigError(f"{source}: unknown setting '{key}' (known: {', '.join(sorted(known))})")
+            values[key] = _coerce(raw, known[key], f"{source}: setting '{key}'")
+    return _build(Settings, values)
+
+
+def _field_types(cls: type, prefix: str = "") -> dict[str, type]:
+    types: dict[str, type] = {}
+    for f in dataclasses.fields(cls):
+        name, kind = f.name, _resolve(cls, f.name)
+        if dataclasses.is_dataclass(kind):
+            types.update(_field_types(kind, f"{prefix}{name}."))
+        else:
+            types[f"{prefix}{name}"] = kind
+    return types
+
+
+def _resolve(cls: type, name: str) -> Any:
+    return typing.get_type_hints(cls)[name]
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    # Tables become dotted keys, except where the setting itself is a table (search.weights).
+    flat: dict[str, Any] = {}
+    known = _field_types(Settings)
+    for key, value in table.items():
+        if isinstance(value, dict) and f"{prefix}{key}" not in known:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    # SHASHIN_DB, SHASHIN_BATCH_SIZE, SHASHIN_OCR__MIN_CONFIDENCE (double underscore = section).
+    values: dict[str, Any] = {}
+    known = _field_types(Settings)
+    for name, raw in environ.items():
+        if not name.startswith("SHASHIN_") or name == "SHASHIN_CONFIG":
+            continue
+        key = name[len("SHASHIN_"):].lower().replace("__", ".")
+        if key in known:
+            values[key] = raw
+    return values
+
+
+def _coerce(raw: Any, kind: Any, where: str) -> Any:
+    origin = getattr(kind, "__origin__", None)
+    try:
+        if origin is dict:
+            if isinstance(raw, str):
+                pairs = (item.split("=", 1) for item in raw.split(",") if item.strip())
+                return {k.strip(): float(v) for k, v in pairs}
+            return {str(k): float(v) for k, v in dict(raw).items()}
+        if kind is bool:
+            if isinstance(raw, str):
+                if raw.lower() in {"1", "true", "yes", "on"}:
+                    return True
+                if raw.lower() in {"0", "false", "no", "off"}:
+                    return False
+                raise ValueError(raw)
+            return bool(raw)
+        if kind in (int, float):
+            value = kind(raw)
+            if value < 0:
+                raise ValueError("must not be negative")
+            return value
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: cannot use {raw!r} ({exc})") from exc
+
+
+def _build(cls: type, values: Mapping[str, Any], prefix: str = "") -> Any:
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        kind = _resolve(cls, f.name)
+        if dataclasses.is_dataclass(kind):
+            kwargs[f.name] = _build(kind, values, f"{prefix}{f.name}.")
+        elif f"{prefix}{f.name}" in values:
+            kwargs[f.name] = values[f"{prefix}{f.name}"]
+    return cls(**kwargs)

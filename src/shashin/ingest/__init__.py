@@ -1,0 +1,1 @@
+"""Ingest: find photo files (scan) and turn them into stored channel outputs (pipeline)."""

@@ -1,0 +1,111 @@
+"""Decoding in worker processes, so models never wait on JPEG decoding and a decoder crash costs one file."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from shashin.media import DecodedPhoto, MediaError, decode_photo
+
+
+@dataclass(frozen=True)
+class DecodeJob:
+    """One file to decode, and the limits to decode it with."""
+
+    path: str
+    photo_id: str
+    max_pixels: int
+    work_max_side: int
+    thumbnail_size: int
+
+
+def run_job(job: DecodeJob) -> DecodedPhoto:
+    """Decode one file (in a worker process or in-process)."""
+    return decode_photo(
+        job.path,
+        job.photo_id,
+        max_pixels=job.max_pixels,
+        work_max_side=job.work_max_side,
+        thumbnail_size=job.thumbnail_size,
+    )
+
+
+class DecodePool:
+    """Decodes jobs in `workers` processes (0 = in this process), yielding results in job order."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "DecodePool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def decode(self, jobs: Iterable[DecodeJob]) -> Iterator[tuple[DecodeJob, DecodedPhoto | MediaError]]:
+        """(job, decoded photo or the reason it failed) for every job, in order."""
+        if self.workers <= 0:
+            for job in jobs:
+                yield job, _attempt(job)
+            return
+        in_flight: deque[tuple[DecodeJob, Future]] = deque()
+        pending = iter(jobs)
+        ahead = self.workers * 4  # enough queued to keep the workers busy, bounded for memory
+        while True:
+            while len(in_flight) < ahead:
+                job = next(pending, None)
+                if job is None:
+                    break
+                in_flight.append((job, self._pool().submit(run_job, job)))
+            if not in_flight:
+                return
+            job, future = in_flight.popleft()
+            try:
+                yield job, future.result()
+            except MediaError as exc:
+                yield job, exc
+            except BrokenProcessPool:
+                # A decoder crashed the pool (a hostile or broken file). Every job in flight died
+                # with it; retry each alone so only the guilty file is reported.
+                suspects = [job] + [queued for queued, _ in in_flight]
+                in_flight.clear()
+                self.close()
+                for suspect in suspects:
+                    yield suspect, _isolated(suspect)
+            except Exception as exc:  # an unexpected decoder exception is still one file's problem
+                yield job, MediaError(f"could not decode: {type(exc).__name__}: {exc}")
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            # spawn: forking a process that runs onnxruntime threads is unsafe.
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._executor
+
+
+def _attempt(job: DecodeJob) -> DecodedPhoto | MediaError:
+    try:
+        return run_job(job)
+    except MediaError as exc:
+        return exc
+
+
+def _isolated(job: DecodeJob) -> DecodedPhoto | MediaError:
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as solo:
+        try:
+            return solo.submit(run_job, job).result()
+        except MediaError as exc:
+            return exc
+        except BrokenProcessPool:
+            return MediaError("the image decoder crashed on this file (it is damaged or hostile)")
+        except Exception as exc:
+            return MediaError(f"could not decode: {type(exc).__name__}: {exc}")

@@ -1,0 +1,86 @@
+"""Walk a folder and list its photo files, with a per-file error for anything that cannot be read."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shashin.media import is_supported
+from shashin.store import ErrorRow
+
+# Folders that hold no photos of the user's own: NAS thumbnail caches, recycle bins, OS files.
+_SKIPPED_DIRS = frozenset({"@eaDir", "#recycle", "#snapshot", "$RECYCLE.BIN", "System Volume Information", "lost+found"})
+
+
+@dataclass(frozen=True)
+class FoundFile:
+    """A readable regular file with a photo extension."""
+
+    path: str
+    root: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class ScanResult:
+    """What a walk of one folder found."""
+
+    root: str
+    files: list[FoundFile] = field(default_factory=list)
+    errors: list[ErrorRow] = field(default_factory=list)
+
+
+def display_path(path: str) -> str:
+    """A path that can be printed and stored even when its bytes are not valid UTF-8."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def scan_folder(root: str, *, skip: str | None = None) -> ScanResult:
+    """Every photo file under `root` (hidden files and folders, and `skip`, left out), sorted by path."""
+    result = ScanResult(root=root)
+
+    def on_walk_error(exc: OSError) -> None:
+        name = display_path(exc.filename or root)
+        result.errors.append(ErrorRow(name, root, "scan", f"cannot list folder: {exc.strerror or exc}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=on_walk_error):
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if not d.startswith(".") and d not in _SKIPPED_DIRS and os.path.join(dirpath, d) != skip
+        )
+        for name in sorted(filenames):
+            if name.startswith(".") or not is_supported(name):
+                continue
+            path = os.path.join(dirpath, name)
+            found = _inspect(path, root)
+            if isinstance(found, ErrorRow):
+                result.errors.append(found)
+            else:
+                result.files.append(found)
+    return result
+
+
+def _inspect(path: str, root: str) -> FoundFile | ErrorRow:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return ErrorRow(
+            display_path(path), root, "scan",
+            "file name is not valid UTF-8 (it was written in another encoding); rename the file to index it",
+        )
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return ErrorRow(path, root, "scan", f"broken symbolic link (points to {os.readlink(path)}, which does not exist)")
+        return ErrorRow(path, root, "scan", "file disappeared while scanning")
+    except OSError as exc:
+        return ErrorRow(path, root, "scan", f"cannot read file: {exc.strerror or exc}")
+    if not stat.S_ISREG(info.st_mode):
+        return ErrorRow(path, root, "scan", "not a regular file (a pipe, socket or device named like a photo)")
+    if not os.access(path, os.R_OK):
+        return ErrorRow(path, root, "scan", "cannot read file: permission denied", info.st_size, info.st_mtime_ns)
+    return FoundFile(path, root, info.st_size, info.st_mtime_ns)

@@ -1,0 +1,264 @@
+"""Reading photo files: content hash, safe decoding (EXIF orientation, HEIC, bombs), metadata, thumbnails.
+
+Everything here runs in decode worker processes, so it takes and returns plain picklable values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# We check dimensions ourselves (with a message that says how to lift the limit) instead of
+# relying on Pillow's global warning/exception pair.
+Image.MAX_IMAGE_PIXELS = None
+
+SUPPORTED_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".hif"}
+)
+_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "TIFF", "HEIF"}
+_HASH_CHUNK = 1 << 20
+
+_TAG_MAKE, _TAG_MODEL, _TAG_DATETIME = 0x010F, 0x0110, 0x0132
+_IFD_EXIF, _IFD_GPS = 0x8769, 0x8825
+_TAG_DATETIME_ORIGINAL, _TAG_DATETIME_DIGITIZED = 0x9003, 0x9004
+_TAG_OFFSET_ORIGINAL, _TAG_LENS_MODEL = 0x9011, 0xA434
+
+
+class MediaError(Exception):
+    """A file that cannot be indexed as a photo; the message says why in a user's words."""
+
+
+@dataclass(frozen=True)
+class PhotoMetadata:
+    """What a photo says about itself; sizes are after EXIF orientation is applied."""
+
+    width: int
+    height: int
+    format: str
+    taken_at: datetime | None = None  # local time as recorded by the camera
+    utc_offset: str | None = None  # "+09:00" when the camera recorded it
+    latitude: float | None = None
+    longitude: float | None = None
+    altitude: float | None = None
+    camera_make: str | None = None
+    camera_model: str | None = None
+    lens: str | None = None
+
+
+@dataclass(frozen=True)
+class DecodedPhoto:
+    """A decoded photo ready for the channels: metadata, a cached-thumbnail image and pixels."""
+
+    path: str
+    photo_id: str
+    metadata: PhotoMetadata
+    thumbnail: bytes  # WebP
+    pixels: np.ndarray  # RGB uint8, H×W×3, longest side at most the requested work size
+
+
+def is_supported(path: str | Path) -> bool:
+    """True when the file name has a photo extension shashin reads."""
+    return Path(path).suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def hash_file(path: str | Path) -> str:
+    """The photo id: a BLAKE2b-128 digest of the file's bytes, so moves and copies keep it."""
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_HASH_CHUNK):
+                digest.update(chunk)
+    except OSError as exc:
+        raise MediaError(f"cannot read file: {exc.strerror or exc}") from exc
+    return digest.hexdigest()
+
+
+def _register_heif() -> None:
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:  # HEIC then fails per file with a clear message
+        return
+    register_heif_opener()
+
+
+_register_heif()
+
+
+def decode_photo(
+    path: str,
+    photo_id: str,
+    *,
+    max_pixels: int,
+    work_max_side: int,
+    thumbnail_size: int,
+) -> DecodedPhoto:
+    """Decode `path` safely; raise MediaError naming the reason for anything unusable."""
+    try:
+        size = os.stat(path).st_size
+    except OSError as exc:
+        raise MediaError(f"cannot read file: {exc.strerror or exc}") from exc
+    if size == 0:
+        raise MediaError("empty file (0 bytes)")
+    try:
+        with Image.open(path) as image:
+            return _decode_open_image(image, path, photo_id, max_pixels, work_max_side, thumbnail_size)
+    except MediaError:
+        raise
+    except UnidentifiedImageError as exc:
+        raise MediaError(f"not a readable image: {_sniff(path)}") from exc
+    except Image.DecompressionBombError as exc:  # pragma: no cover - we check first
+        raise MediaError(str(exc)) from exc
+    except OSError as exc:
+        if exc.errno is not None:
+            raise MediaError(f"cannot read file: {exc.strerror or exc}") from exc
+        raise MediaError(f"image data is truncated or corrupt ({exc})") from exc
+    except (SyntaxError, ValueError, EOFError, MemoryError, IndexError) as exc:
+        raise MediaError(f"image data is corrupt ({type(exc).__name__}: {exc})") from exc
+
+
+def _decode_open_image(
+    image: Image.Image,
+    path: str,
+    photo_id: str,
+    max_pixels: int,
+    work_max_side: int,
+    thumbnail_size: int,
+) -> DecodedPhoto:
+    if image.format not in _FORMATS:
+        raise MediaError(f"unsupported image format {image.format or 'unknown'}")
+    width, height = image.size
+    if width * height > max_pixels:
+        raise MediaError(
+            f"image is {width}×{height} pixels ({width * height / 1e6:.0f} MP), over the "
+            f"{max_pixels / 1e6:.0f} MP limit that guards against decompression bombs; "
+            "raise max_image_pixels to index it"
+        )
+    exif = image.getexif()
+    metadata_raw = _read_exif(exif)
+    if image.format in {"JPEG", "MPO"}:
+        # Let libjpeg decode at a reduced scale: much faster for large photos.
+        image.draft("RGB", (work_max_side, work_max_side))
+    image.load()
+    oriented = ImageOps.exif_transpose(image) or image
+    swapped = exif.get(0x0112) in (5, 6, 7, 8)
+    rgb = _to_rgb(oriented)
+
+    thumb = rgb.copy()
+    thumb.thumbnail((thumbnail_size, thumbnail_size), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    thumb.save(buffer, format="WEBP", quality=80, method=4)
+
+    if max(rgb.size) > work_max_side:
+        rgb.thumbnail((work_max_side, work_max_side), Image.Resampling.BICUBIC)
+    metadata = PhotoMetadata(
+        width=height if swapped else width,
+        height=width if swapped else height,
+        format=image.format,
+        **metadata_raw,
+    )
+    return DecodedPhoto(path, photo_id, metadata, buffer.getvalue(), np.asarray(rgb, dtype=np.uint8))
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    # Transparent areas become white, as a viewer shows them, rather than black.
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if image.mode == "I;16" or image.mode.startswith("I;16"):
+        array = np.asarray(image, dtype=np.uint16) >> 8
+        return Image.fromarray(array.astype(np.uint8)).convert("RGB")
+    return image.convert("RGB")
+
+
+def _read_exif(exif: Image.Exif) -> dict:
+    values: dict = {}
+    exif_ifd = _safe_ifd(exif, _IFD_EXIF)
+    values["camera_make"] = _clean_text(exif.get(_TAG_MAKE))
+    values["camera_model"] = _clean_text(exif.get(_TAG_MODEL))
+    values["lens"] = _clean_text(exif_ifd.get(_TAG_LENS_MODEL))
+    values["taken_at"] = (
+        _parse_exif_datetime(exif_ifd.get(_TAG_DATETIME_ORIGINAL))
+        or _parse_exif_datetime(exif_ifd.get(_TAG_DATETIME_DIGITIZED))
+        or _parse_exif_datetime(exif.get(_TAG_DATETIME))
+    )
+    offset = _clean_text(exif_ifd.get(_TAG_OFFSET_ORIGINAL))
+    values["utc_offset"] = offset if offset and len(offset) == 6 and offset[0] in "+-" else None
+    values.update(_read_gps(_safe_ifd(exif, _IFD_GPS)))
+    return values
+
+
+def _safe_ifd(exif: Image.Exif, tag: int) -> dict:
+    try:
+        return dict(exif.get_ifd(tag))
+    except Exception:  # a broken sub-IFD loses that metadata, not the photo
+        return {}
+
+
+def _clean_text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return None
+    text = value.replace("\x00", "").strip()
+    return text or None
+
+
+def _parse_exif_datetime(value: object) -> datetime | None:
+    text = _clean_text(value)
+    if not text:
+        return None
+    for pattern in ("%Y:%m:%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y:%m:%d %H:%M", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            taken = datetime.strptime(text[:19], pattern)
+        except ValueError:
+            continue
+        return taken if taken.year >= 1826 else None  # "0000:00:00" and the like mean unknown
+    return None
+
+
+def _read_gps(gps: dict) -> dict:
+    def degrees(value: object) -> float | None:
+        try:
+            d, m, s = (float(part) for part in value)  # type: ignore[union-attr]
+        except (TypeError, ValueError, ZeroDivisionError):
+            return None
+        return d + m / 60 + s / 3600
+
+    latitude, longitude = degrees(gps.get(2)), degrees(gps.get(4))
+    if latitude is None or longitude is None:
+        return {}
+    if str(gps.get(1, "N")).upper().startswith("S"):
+        latitude = -latitude
+    if str(gps.get(3, "E")).upper().startswith("W"):
+        longitude = -longitude
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return {}
+    result: dict = {"latitude": latitude, "longitude": longitude}
+    try:
+        altitude = float(gps[6])
+        result["altitude"] = -altitude if gps.get(5) in (1, b"\x01") else altitude
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        pass
+    return result
+
+
+def _sniff(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+    except OSError:
+        return "the content could not be read"
+    if head.startswith((b"<!DOCTYPE", b"<html", b"<HTML")):
+        return "the file is an HTML page, not a photo"
+    if head.startswith(b"%PDF"):
+        return "the file is a PDF, not a photo"
+    return f"the content is not JPEG, PNG, WebP, GIF, TIFF or HEIC (it starts with {head[:8]!r})"

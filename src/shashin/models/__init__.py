@@ -1,0 +1,1 @@
+"""How channel outputs are computed: one module per model library, loaded lazily."""

@@ -1,0 +1,87 @@
+"""One search: every channel's ranking, fused, paged, with paths and highlights for the page shown."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shashin.channels.base import Channel, ChannelQuery
+from shashin.config import SearchSettings
+from shashin.search.explain import Snippet, snippet
+from shashin.search.fuse import ChannelMatch, fuse_rankings
+from shashin.store import Store
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One photo in the results: where it is, how well it matched, and why."""
+
+    rank: int
+    photo_id: str
+    path: str
+    score: float
+    channels: dict[str, ChannelMatch]
+    highlights: list[Snippet] = field(default_factory=list)
+    other_paths: list[str] = field(default_factory=list)  # copies of the same photo
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "path": self.path,
+            "photo_id": self.photo_id,
+            "score": round(self.score, 6),
+            "channels": {name: {"rank": m.rank, "score": round(m.score, 6)} for name, m in self.channels.items()},
+            "highlights": [h.to_dict() for h in self.highlights],
+            "other_paths": self.other_paths,
+        }
+
+
+@dataclass(frozen=True)
+class SearchResponse:
+    """A page of results and how many photos matched in all."""
+
+    query: str
+    results: list[SearchResult]
+    total: int
+    offset: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "offset": self.offset,
+            "results": [result.to_dict() for result in self.results],
+        }
+
+
+def search_photos(
+    store: Store,
+    channels: Sequence[Channel],
+    text: str,
+    settings: SearchSettings,
+    *,
+    limit: int = 20,
+    offset: int = 0,
+) -> SearchResponse:
+    """Rank the library's photos for `text` with every channel and fuse the rankings."""
+    query = ChannelQuery.from_text(text)
+    depth = max(settings.candidates, offset + limit)
+    rankings = {channel.name: channel.search(query, store, depth) for channel in channels}
+    fused = fuse_rankings(rankings, k=settings.rrf_k, weights=settings.weights)
+    page = fused[offset : offset + limit]
+    ids = [hit.photo_id for hit in page]
+    files = store.file_rows_for(ids)
+    highlights: dict[str, list[Snippet]] = {}
+    for channel in channels:
+        for photo_id, found in channel.highlights(query, store, ids).items():
+            highlights.setdefault(photo_id, []).extend(snippet(h) for h in found)
+    results: list[SearchResult] = []
+    for position, hit in enumerate(page, start=offset + 1):
+        paths = [row.path for row in files.get(hit.photo_id, [])]
+        if not paths:
+            continue  # removed between ranking and display
+        results.append(
+            SearchResult(position, hit.photo_id, paths[0], hit.score, hit.channels, highlights.get(hit.photo_id, []), paths[1:])
+        )
+    return SearchResponse(text, results, len(fused), offset)

@@ -1,0 +1,442 @@
+"""A library on disk: LanceDB tables under <db>/tables, thumbnails under <db>/thumbnails.
+
+Every write is one Lance commit (atomic): a process killed at any moment leaves the last
+committed state, which always opens. Callers order their writes so that any prefix of them
+is a consistent state (see ingest/pipeline.py).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LANCEDB_LOG", "error")  # its warnings are for its developers, not our users
+
+import lancedb  # noqa: E402
+import pyarrow as pa  # noqa: E402
+from lancedb.index import FTS  # noqa: E402
+from lancedb.query import FullTextOperator, MatchQuery  # noqa: E402
+
+from shashin import __version__  # noqa: E402
+from shashin.store import schema  # noqa: E402
+
+_CHANNEL_PREFIX = "channel_"
+_IN_CHUNK = 500  # values per SQL IN (...) list
+_KEEP_OLD_VERSIONS = timedelta(minutes=30)  # readers opened during a run keep their snapshot
+
+# Migrations from schema version N to N+1, applied in order when an older library is opened.
+MIGRATIONS: dict[int, Callable[["Store"], None]] = {}
+
+
+class StoreError(RuntimeError):
+    """The library cannot be opened or written; the message says which folder and why."""
+
+
+class StoreBusy(StoreError):
+    """Another process is writing to this library."""
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """A file on disk that holds a photo (a photo may have several: copies)."""
+
+    path: str
+    photo_id: str
+    root: str
+    size: int
+    mtime_ns: int
+    terms: str = ""
+
+
+@dataclass(frozen=True)
+class ErrorRow:
+    """A file that could not be indexed, with the reason in a user's words."""
+
+    path: str
+    root: str
+    stage: str
+    message: str
+    size: int | None = None
+    mtime_ns: int | None = None
+    at: datetime | None = None
+
+
+def sql_string(value: str) -> str:
+    """`value` as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Store:
+    """One library: the photos, files, errors and channel outputs of one --db folder."""
+
+    def __init__(self, root: str | Path, *, create: bool = True) -> None:
+        self.root = Path(root).expanduser().absolute()
+        tables = self.root / "tables"
+        if not (tables / "meta.lance").exists():
+            if not create:
+                raise StoreError(
+                    f"no shashin library at {self.root}; create one with: shashin index FOLDER --db {self.root}"
+                )
+            if self.root.exists() and any(self.root.iterdir()) and not tables.exists():
+                raise StoreError(
+                    f"{self.root} is not empty and is not a shashin library; choose a new or empty folder for --db"
+                )
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create library folder {self.root}: {exc.strerror or exc}") from exc
+        self._db = lancedb.connect(str(tables), read_consistency_interval=timedelta(0))
+        self._tables: dict[str, Any] = {}
+        self._open_core_tables()
+
+    # ----------------------------------------------------------------- structure
+
+    def _open_core_tables(self) -> None:
+        existing = set(self._table_names())
+        if "meta" not in existing:
+            self._create("meta", schema.META)
+            self._create("folders", schema.FOLDERS)
+            self._create("photos", schema.PHOTOS)
+            self._create("files", schema.FILES, fts=("terms",))
+            self._create("errors", schema.ERRORS)
+            # The schema version is written last: a library without it was never finished.
+            self.set_meta("created_by", f"shashin {__version__}")
+            self.set_meta("schema_version", str(schema.SCHEMA_VERSION))
+            return
+        found = self.get_meta("schema_version")
+        if found is None:
+            raise StoreError(f"{self.root}: library creation was interrupted; delete the folder and index again")
+        version = int(found)
+        if version > schema.SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.root} was written by a newer shashin (schema {version}, this one reads "
+                f"{schema.SCHEMA_VERSION}); upgrade shashin"
+            )
+        while version < schema.SCHEMA_VERSION:
+            MIGRATIONS[version](self)
+            version += 1
+            self.set_meta("schema_version", str(version))
+
+    def _table_names(self) -> list[str]:
+        names: list[str] = []
+        token = None
+        while True:
+            page = self._db.list_tables(page_token=token) if token else self._db.list_tables()
+            names.extend(page.tables)
+            token = page.page_token
+            if not token:
+                return names
+
+    def _create(self, name: str, table_schema: pa.Schema, fts: Sequence[str] = ()) -> Any:
+        table = self._db.create_table(name, schema=table_schema, exist_ok=True)
+        for column in fts:
+            table.create_index(
+                column,
+                config=FTS(
+                    base_tokenizer="whitespace",  # text is tokenized by shashin.text before it is stored
+                    lower_case=False,
+                    stem=False,
+                    remove_stop_words=False,
+                    ascii_folding=False,
+                    with_position=False,
+                    max_token_length=100,
+                ),
+            )
+        self._tables[name] = table
+        return table
+
+    def _table(self, name: str) -> Any:
+        table = self._tables.get(name)
+        if table is None:
+            table = self._tables[name] = self._db.open_table(name)
+        return table
+
+    def _has_table(self, name: str) -> bool:
+        return name in self._tables or name in self._table_names()
+
+    # ----------------------------------------------------------------- generic reads and writes
+
+    def _scan(self, name: str, columns: Sequence[str], where: str | None = None) -> pa.Table:
+        query = self._table(name).search().select(list(columns))
+        if where:
+            query = query.where(where)
+        return query.limit(None).to_arrow()
+
+    def _scan_in(self, name: str, columns: Sequence[str], key: str, values: Iterable[str]) -> pa.Table:
+        values = list(dict.fromkeys(values))
+        parts = [
+            self._scan(name, columns, _in_clause(key, values[i : i + _IN_CHUNK]))
+            for i in range(0, len(values), _IN_CHUNK)
+        ]
+        return pa.concat_tables(parts) if parts else self._table(name).schema.empty_table().select(list(columns))
+
+    def _upsert(self, name: str, key: str, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        unique = list({row[key]: row for row in rows}.values())  # one row per key, last wins
+        table = self._table(name)
+        data = pa.Table.from_pylist(unique, schema=table.schema)
+        table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(data)
+
+    def _delete_in(self, name: str, key: str, values: Iterable[str]) -> None:
+        values = list(dict.fromkeys(values))
+        for i in range(0, len(values), _IN_CHUNK):
+            self._table(name).delete(_in_clause(key, values[i : i + _IN_CHUNK]))
+
+    # ----------------------------------------------------------------- meta and folders
+
+    def get_meta(self, key: str) -> str | None:
+        """A value from the library's key/value table, or None."""
+        rows = self._scan("meta", ["value"], f"key = {sql_string(key)}").column("value").to_pylist()
+        return rows[0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a library-wide value (one commit)."""
+        self._upsert("meta", "key", [{"key": key, "value": value}])
+
+    def folders(self) -> list[str]:
+        """The folders this library indexes, in the order they were added."""
+        table = self._scan("folders", ["root", "added_at"]).sort_by("added_at")
+        return table.column("root").to_pylist()
+
+    def add_folder(self, root: str) -> None:
+        """Remember `root` as one of this library's folders."""
+        if root not in self.folders():
+            self._upsert("folders", "root", [{"root": root, "added_at": _now()}])
+
+    def remove_folders(self, roots: Sequence[str]) -> None:
+        """Stop treating `roots` as folders of their own (their files stay until rescanned)."""
+        self._delete_in("folders", "root", roots)
+
+    # ----------------------------------------------------------------- files
+
+    def files(self, root: str | None = None) -> dict[str, FileRow]:
+        """Known files (all, or those found under one folder), by path."""
+        where = f"root = {sql_string(root)}" if root is not None else None
+        table = self._scan("files", ["path", "photo_id", "root", "size", "mtime_ns"], where)
+        return {row["path"]: FileRow(**row) for row in table.to_pylist()}
+
+    def put_files(self, rows: Sequence[FileRow]) -> None:
+        """Insert or replace files by path (one commit)."""
+        now = _now()
+        self._upsert("files", "path", [asdict(row) | {"seen_at": now} for row in rows])
+
+    def delete_files(self, paths: Iterable[str]) -> None:
+        """Forget files by path; their photos stay until delete_orphan_photos()."""
+        self._delete_in("files", "path", paths)
+
+    def file_rows_for(self, photo_ids: Iterable[str]) -> dict[str, list[FileRow]]:
+        """All files of each photo, sorted by path."""
+        table = self._scan_in("files", ["path", "photo_id", "root", "size", "mtime_ns", "terms"], "photo_id", photo_ids)
+        result: dict[str, list[FileRow]] = {}
+        for row in sorted(table.to_pylist(), key=lambda r: r["path"]):
+            result.setdefault(row["photo_id"], []).append(FileRow(**row))
+        return result
+
+    def count_files(self) -> int:
+        return self._table("files").count_rows()
+
+    # ----------------------------------------------------------------- photos and thumbnails
+
+    def photo_ids(self) -> set[str]:
+        """Ids of every photo in the library."""
+        return set(self._scan("photos", ["photo_id"]).column("photo_id").to_pylist())
+
+    def count_photos(self) -> int:
+        return self._table("photos").count_rows()
+
+    def put_photos(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert or replace photo metadata rows (keys as in schema.PHOTOS; one commit)."""
+        now = _now()
+        self._upsert("photos", "photo_id", [{**row, "indexed_at": now} for row in rows])
+
+    def get_photos(self, photo_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Metadata rows by photo id (missing ids are left out)."""
+        table = self._scan_in("photos", schema.PHOTOS.names, "photo_id", photo_ids)
+        return {row["photo_id"]: row for row in table.to_pylist()}
+
+    def save_thumbnail(self, photo_id: str, data: bytes) -> str:
+        """Write a thumbnail atomically; returns its path relative to the library folder."""
+        relative = Path("thumbnails") / photo_id[:2] / f"{photo_id}.webp"
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".part")
+        partial.write_bytes(data)
+        os.replace(partial, target)
+        return str(relative)
+
+    def thumbnail_path(self, photo_id: str) -> Path:
+        """Where the thumbnail of a photo is cached."""
+        return self.root / "thumbnails" / photo_id[:2] / f"{photo_id}.webp"
+
+    def delete_orphan_photos(self) -> list[str]:
+        """Remove photos that no file holds any more, with their channel rows and thumbnails."""
+        referenced = set(self._scan("files", ["photo_id"]).column("photo_id").to_pylist())
+        orphans = sorted(self.photo_ids() - referenced)
+        if not orphans:
+            return []
+        for name in self.channel_tables():
+            self._delete_in(name, "photo_id", orphans)
+        self._delete_in("photos", "photo_id", orphans)
+        for photo_id in orphans:
+            self.thumbnail_path(photo_id).unlink(missing_ok=True)
+        return orphans
+
+    # ----------------------------------------------------------------- errors
+
+    def put_errors(self, rows: Sequence[ErrorRow]) -> None:
+        """Record per-file errors, replacing earlier ones for the same path (one commit)."""
+        now = _now()
+        self._upsert("errors", "path", [asdict(row) | {"at": row.at or now} for row in rows])
+
+    def delete_errors(self, paths: Iterable[str]) -> None:
+        self._delete_in("errors", "path", paths)
+
+    def errors(self, root: str | None = None) -> list[ErrorRow]:
+        """Recorded per-file errors, sorted by path."""
+        where = f"root = {sql_string(root)}" if root is not None else None
+        table = self._scan("errors", schema.ERRORS.names, where)
+        return sorted((ErrorRow(**row) for row in table.to_pylist()), key=lambda e: e.path)
+
+    # ----------------------------------------------------------------- channels
+
+    def channel_tables(self) -> list[str]:
+        return [name for name in self._table_names() if name.startswith(_CHANNEL_PREFIX)]
+
+    def ensure_channel(self, channel: str, payload: Sequence[pa.Field], fts: Sequence[str] = ()) -> None:
+        """Create the channel's table, or rebuild it if its layout changed (its rows are recomputable)."""
+        name = _CHANNEL_PREFIX + channel
+        wanted = schema.channel_schema(list(payload))
+        if self._has_table(name):
+            if self._table(name).schema.equals(wanted):
+                return
+            self._db.drop_table(name)
+            self._tables.pop(name, None)
+        self._create(name, wanted, fts=fts)
+
+    def channel_states(self, channel: str) -> dict[str, tuple[str, str]]:
+        """photo id -> (version, status) for every photo the channel has a row for."""
+        name = _CHANNEL_PREFIX + channel
+        if not self._has_table(name):
+            return {}
+        table = self._scan(name, ["photo_id", "version", "status"])
+        return {
+            pid: (version, status)
+            for pid, version, status in zip(
+                table.column("photo_id").to_pylist(),
+                table.column("version").to_pylist(),
+                table.column("status").to_pylist(),
+            )
+        }
+
+    def put_channel_rows(self, channel: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert or replace one row per photo: output and status in one commit."""
+        now = _now()
+        self._upsert(_CHANNEL_PREFIX + channel, "photo_id", [{**row, "updated_at": now} for row in rows])
+
+    def channel_rows(self, channel: str, photo_ids: Iterable[str], columns: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Selected columns of a channel's rows, by photo id."""
+        name = _CHANNEL_PREFIX + channel
+        if not self._has_table(name):
+            return {}
+        table = self._scan_in(name, ["photo_id", *columns], "photo_id", photo_ids)
+        return {row["photo_id"]: row for row in table.to_pylist()}
+
+    def channel_failures(self, channel: str, version: str) -> list[dict[str, Any]]:
+        """Photos the channel failed on with its current version: photo id and error."""
+        name = _CHANNEL_PREFIX + channel
+        if not self._has_table(name):
+            return []
+        where = f"status = 'failed' AND version = {sql_string(version)}"
+        return self._scan(name, ["photo_id", "error"], where).to_pylist()
+
+    def count_channel(self, channel: str, version: str, status: str) -> int:
+        """How many photos have a row with this version and status."""
+        name = _CHANNEL_PREFIX + channel
+        if not self._has_table(name):
+            return 0
+        return self._table(name).count_rows(f"version = {sql_string(version)} AND status = {sql_string(status)}")
+
+    # ----------------------------------------------------------------- search
+
+    def search_files(self, terms: Sequence[str], *, limit: int, require_all: bool = False) -> list[tuple[str, float]]:
+        """BM25 over file names, folders and camera terms: (path, score), best first."""
+        return self._full_text("files", "terms", terms, key="path", limit=limit, require_all=require_all)
+
+    def photo_ids_of_paths(self, paths: Iterable[str]) -> dict[str, str]:
+        """path -> photo id for known files."""
+        table = self._scan_in("files", ["path", "photo_id"], "path", paths)
+        return dict(zip(table.column("path").to_pylist(), table.column("photo_id").to_pylist()))
+
+    def search_channel(
+        self, channel: str, column: str, terms: Sequence[str], *, limit: int, require_all: bool = False
+    ) -> list[tuple[str, float]]:
+        """BM25 over a channel's tokenized text column (done rows only): (photo id, score), best first."""
+        return self._full_text(
+            _CHANNEL_PREFIX + channel, column, terms, key="photo_id", limit=limit,
+            require_all=require_all, where="status = 'done'",
+        )
+
+    def _full_text(
+        self,
+        name: str,
+        column: str,
+        terms: Sequence[str],
+        *,
+        key: str,
+        limit: int,
+        require_all: bool,
+        where: str | None = None,
+    ) -> list[tuple[str, float]]:
+        if not terms or not self._has_table(name):
+            return []
+        operator = FullTextOperator.AND if require_all else FullTextOperator.OR
+        query = self._table(name).search(MatchQuery(" ".join(terms), column, operator=operator), query_type="fts")
+        query = query.select([key, "_score"]).limit(limit)
+        if where:
+            query = query.where(where, prefilter=True)
+        result = query.to_arrow()
+        return list(zip(result.column(key).to_pylist(), result.column("_score").to_pylist()))
+
+    # ----------------------------------------------------------------- maintenance
+
+    def optimize(self) -> None:
+        """Compact small commits, fold new rows into the search indexes, drop old versions."""
+        for name in self._table_names():
+            self._table(name).optimize(cleanup_older_than=_KEEP_OLD_VERSIONS)
+
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        """Hold the library's writer lock: one indexing process at a time."""
+        lock_path = self.root / "writer.lock"
+        handle = open(lock_path, "a+")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                raise StoreBusy(
+                    f"another shashin process (pid {holder}) is writing to {self.root}; wait for it to finish"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            yield
+        finally:
+            handle.close()
+
+
+def _in_clause(column: str, values: Sequence[str]) -> str:
+    return f"{column} IN ({', '.join(sql_string(v) for v in values)})"

@@ -1,0 +1,1 @@
+"""Text handling shared by indexing and search: tokenization, query syntax, matching."""

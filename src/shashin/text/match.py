@@ -1,0 +1,47 @@
+"""Where a keyword query matches inside a text: phrase checks and highlight spans."""
+
+from __future__ import annotations
+
+from shashin.text.query import KeywordQuery
+from shashin.text.tokenize import Token, tokenize
+
+Span = tuple[int, int]
+
+
+def _phrase_spans(tokens: list[Token], phrase: tuple[str, ...]) -> list[Span]:
+    words = [token for token in tokens if not token.sub]
+    n = len(phrase)
+    return [
+        (words[i].start, words[i + n - 1].end)
+        for i in range(len(words) - n + 1)
+        if tuple(token.term for token in words[i : i + n]) == phrase
+    ]
+
+
+def contains_phrases(text: str, query: KeywordQuery) -> bool:
+    """True when every phrase of `query` occurs in `text` as adjacent words, in order."""
+    if not query.phrases:
+        return True
+    tokens = tokenize(text)
+    return all(_phrase_spans(tokens, phrase) for phrase in query.phrases)
+
+
+def match_spans(text: str, query: KeywordQuery) -> list[Span]:
+    """Character spans of `text` that match the query's terms or phrases, sorted and merged."""
+    tokens = tokenize(text)
+    wanted = set(query.terms)
+    spans: list[Span] = [(t.start, t.end) for t in tokens if t.term in wanted]
+    for phrase in query.phrases:
+        spans.extend(_phrase_spans(tokens, phrase))
+    return merge_spans(spans)
+
+
+def merge_spans(spans: list[Span]) -> list[Span]:
+    """Sort spans and merge those that overlap or touch."""
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged

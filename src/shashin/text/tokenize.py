@@ -1,0 +1,113 @@
+"""Japanese and Latin tokenization for keyword search, with character offsets for highlights.
+
+Japanese goes through SudachiPy: mode C keeps compounds whole (東京都渋谷区) and their mode-A
+sub-words (東京 / 都 / 渋谷 / 区) are added, so a search for a part finds the whole. Japanese
+words are matched by Sudachi's normalized form (ｽﾏﾎ = スマホ); Latin words by their NFKC,
+case-folded surface (Sudachi would turn "Station" into ステーション).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+
+# Parts of speech that carry no search meaning: particles, auxiliaries, punctuation, spaces.
+_SKIPPED_POS = frozenset({"補助記号", "空白", "助詞", "助動詞"})
+_JAPANESE = re.compile(r"[\u3005\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+_WORDLIKE = re.compile(r"\w", re.UNICODE)
+# Sudachi refuses inputs over 49,149 bytes; stay well below in UTF-8 (≤ 3 bytes a character).
+_MAX_CHUNK_CHARS = 8000
+
+_local = threading.local()
+
+
+@dataclass(frozen=True)
+class Token:
+    """One searchable word: its normalized term and where it stands in the original text."""
+
+    term: str
+    start: int
+    end: int
+    sub: bool = False  # a sub-word of a compound: searchable, but not part of the word sequence
+
+
+def _tokenizer():  # type: ignore[no-untyped-def]
+    # Sudachi tokenizers are not thread-safe and cost ~0.2 s to build: one per thread, lazily.
+    tokenizer = getattr(_local, "tokenizer", None)
+    if tokenizer is None:
+        from sudachipy import Dictionary, SplitMode
+
+        _local.split_a = SplitMode.A
+        tokenizer = _local.tokenizer = Dictionary().tokenizer(mode=SplitMode.C)
+    return tokenizer
+
+
+def normalize_term(surface: str, normalized_form: str | None = None) -> str:
+    """The form a word is indexed and matched by."""
+    if normalized_form is not None and _JAPANESE.search(surface):
+        return unicodedata.normalize("NFKC", normalized_form).casefold()
+    return unicodedata.normalize("NFKC", surface).casefold()
+
+
+def tokenize(text: str) -> list[Token]:
+    """Content words of `text` in order, each followed by its sub-words when it is a compound."""
+    tokens: list[Token] = []
+    for offset, chunk in _chunks(text):
+        tokenizer = _tokenizer()
+        for morpheme in tokenizer.tokenize(chunk):
+            if morpheme.part_of_speech()[0] in _SKIPPED_POS:
+                continue
+            surface = morpheme.surface()
+            if not _WORDLIKE.search(surface):
+                continue  # symbols Sudachi files under nouns (©, →)
+            tokens.append(
+                Token(
+                    normalize_term(surface, morpheme.normalized_form()),
+                    offset + morpheme.begin(),
+                    offset + morpheme.end(),
+                )
+            )
+            parts = morpheme.split(_local.split_a)
+            if len(parts) > 1:
+                for part in parts:
+                    if part.part_of_speech()[0] in _SKIPPED_POS or not _WORDLIKE.search(part.surface()):
+                        continue
+                    tokens.append(
+                        Token(
+                            normalize_term(part.surface(), part.normalized_form()),
+                            offset + part.begin(),
+                            offset + part.end(),
+                            sub=True,
+                        )
+                    )
+    return tokens
+
+
+def word_sequence(text: str) -> list[Token]:
+    """The words of `text` in reading order, compounds whole: what phrases are matched against."""
+    return [token for token in tokenize(text) if not token.sub]
+
+
+def terms(text: str) -> list[str]:
+    """All searchable terms of `text` (words and sub-words), in order, with repeats."""
+    return [token.term for token in tokenize(text)]
+
+
+def index_text(text: str) -> str:
+    """`text` as space-separated terms: the form stored in full-text indexed columns."""
+    return " ".join(terms(text))
+
+
+def _chunks(text: str) -> list[tuple[int, str]]:
+    # Split at line ends (and inside over-long lines) so each piece fits Sudachi's input limit.
+    pieces: list[tuple[int, str]] = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        for start in range(0, len(line), _MAX_CHUNK_CHARS):
+            piece = line[start : start + _MAX_CHUNK_CHARS]
+            if piece.strip():
+                pieces.append((offset + start, piece))
+        offset += len(line)
+    return pieces
