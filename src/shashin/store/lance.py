@@ -20,7 +20,7 @@ os.environ.setdefault("LANCEDB_LOG", "error")  # its warnings are for its develo
 
 import lancedb  # noqa: E402
 import pyarrow as pa  # noqa: E402
-from lancedb.index import FTS  # noqa: E402
+from lancedb.index import FTS, BTree  # noqa: E402
 from lancedb.query import FullTextOperator, MatchQuery  # noqa: E402
 
 from shashin import __version__  # noqa: E402
@@ -106,8 +106,8 @@ class Store:
         if "meta" not in existing:
             self._create("meta", schema.META)
             self._create("folders", schema.FOLDERS)
-            self._create("photos", schema.PHOTOS)
-            self._create("files", schema.FILES, fts=("terms",))
+            self._create("photos", schema.PHOTOS, keys=("photo_id",))
+            self._create("files", schema.FILES, fts=("terms",), keys=("path", "photo_id"))
             self._create("errors", schema.ERRORS)
             # The schema version is written last: a library without it was never finished.
             self.set_meta("created_by", f"shashin {__version__}")
@@ -137,8 +137,10 @@ class Store:
             if not token:
                 return names
 
-    def _create(self, name: str, table_schema: pa.Schema, fts: Sequence[str] = ()) -> Any:
+    def _create(self, name: str, table_schema: pa.Schema, fts: Sequence[str] = (), keys: Sequence[str] = ()) -> Any:
         table = self._db.create_table(name, schema=table_schema, exist_ok=True)
+        for column in keys:  # lookups and merge_insert by key stay fast in large libraries
+            table.create_index(column, config=BTree())
         for column in fts:
             table.create_index(
                 column,
@@ -162,7 +164,15 @@ class Store:
         return table
 
     def _has_table(self, name: str) -> bool:
-        return name in self._tables or name in self._table_names()
+        if name in self._tables:
+            return True
+        if name not in self._table_names():
+            return False
+        try:
+            self._table(name)
+        except ValueError:  # listed while another process is still creating it
+            return False
+        return True
 
     # ----------------------------------------------------------------- generic reads and writes
 
@@ -322,7 +332,7 @@ class Store:
                 return
             self._db.drop_table(name)
             self._tables.pop(name, None)
-        self._create(name, wanted, fts=fts)
+        self._create(name, wanted, fts=fts, keys=("photo_id",))
 
     def channel_states(self, channel: str) -> dict[str, tuple[str, str]]:
         """photo id -> (version, status) for every photo the channel has a row for."""

@@ -1,0 +1,39 @@
+# shashin — the commands that matter. `make help` lists them.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO_DB ?= .demo/library
+# The demo indexes the bundled samples, plus the shared COCO development photos when present.
+DEMO_PHOTOS ?= samples $(wildcard ../shared/data/coco-cc76/images)
+
+.PHONY: help install demo test bench clean
+
+help:
+	@echo "make install  create $(VENV) and install shashin with its test tools (idempotent)"
+	@echo "make demo     install if needed, index the sample photos into $(DEMO_DB), search them"
+	@echo "make test     install if needed and run the test suite"
+	@echo "make bench    install if needed and run the indexing/query benchmark"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/shashin index $(DEMO_PHOTOS) --db $(DEMO_DB)
+	$(BIN)/shashin search "NO LITTER" --db $(DEMO_DB) --limit 5
+	$(BIN)/shashin search "ポイ捨て" --db $(DEMO_DB) --json
+	$(BIN)/shashin status --db $(DEMO_DB)
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/bench_index.py
+
+clean:
+	rm -rf .demo .bench .pytest_cache

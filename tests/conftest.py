@@ -1,0 +1,108 @@
+"""Shared fixtures: rendered photos with known text, libraries indexed with the real OCR model."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+COCO = Path(os.environ.get("SHASHIN_COCO", REPO.parent / "shared" / "data" / "coco-cc76"))
+
+# Tests must never touch the user's library or settings, nor reach for the network.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["LANCEDB_LOG"] = "error"
+for variable in [name for name in os.environ if name.startswith("SHASHIN_") and name != "SHASHIN_COCO"]:
+    del os.environ[variable]
+_HOME = Path(tempfile.mkdtemp(prefix="shashin-test-home-"))
+os.environ["XDG_DATA_HOME"] = str(_HOME / "data")
+os.environ["XDG_CONFIG_HOME"] = str(_HOME / "config")
+
+from tools.render import Sign, cjk_font_path, save  # noqa: E402
+
+# One photo per case the keyword channel must get right; the key is the file's relative path.
+TEXT_PHOTOS: dict[str, Sign] = {
+    "park/no-litter.jpg": Sign(["NO LITTER", "ポイ捨て禁止"], seed=11),
+    "station/tokyo.jpg": Sign(["東京駅", "Tokyo Station"], seed=12, panel=(30, 60, 140), ink=(255, 255, 255)),
+    "station/phones.webp": Sign(["スマホ 歩き禁止", "NO PHONES"], seed=13),
+    "games/card-game.png": Sign(["CARD GAME"], seed=14),
+    "street/car-park.jpg": Sign(
+        ["CAR PARK"], seed=15,
+        exif={"camera_make": "Canon", "camera_model": "Canon EOS R6", "taken_at": "2023:07:15 10:20:30", "gps": (35.0116, 135.7681)},
+    ),
+    "cafe/menu.gif": Sign(["COFFEE", "抹茶ラテ"], seed=16),
+    "talks/slide.tiff": Sign(["PyCon JP 2025"], seed=17, size=(960, 540)),
+    "beach/open.heic": Sign(["OPEN", "営業中"], seed=18),
+    "street/wet-floor.jpg": Sign(["WET FLOOR", "足元注意"], seed=19, orientation=6),
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if cjk_font_path() is None:
+        raise pytest.UsageError("the tests render Japanese text and need a CJK font: apt install fonts-noto-cjk")
+
+
+def write_photos(folder: Path, names: list[str] | None = None) -> dict[str, Path]:
+    """Render TEXT_PHOTOS (or the named ones) under `folder`; name -> path."""
+    return {name: save(TEXT_PHOTOS[name], folder / name) for name in (names or list(TEXT_PHOTOS))}
+
+
+@pytest.fixture(scope="session")
+def text_photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of every TEXT_PHOTOS photo, rendered once per session (read-only for tests)."""
+    folder = tmp_path_factory.mktemp("text-photos") / "photos"
+    write_photos(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def indexed(tmp_path_factory: pytest.TempPathFactory, text_photos: Path):  # type: ignore[no-untyped-def]
+    """A library of text_photos indexed with the real OCR model, and its index report."""
+    from shashin import Library
+
+    library = Library(tmp_path_factory.mktemp("indexed") / "db")
+    report = library.index([text_photos])
+    return library, report
+
+
+@pytest.fixture
+def photo_copy(tmp_path: Path, text_photos: Path) -> Path:
+    """A private, writable copy of a few rendered photos, for tests that change files."""
+    folder = tmp_path / "photos"
+    for name in ["park/no-litter.jpg", "station/tokyo.jpg", "games/card-game.png"]:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(text_photos / name, folder / name)
+    return folder
+
+
+@pytest.fixture
+def coco() -> Path:
+    """The shared COCO development photos; skips the test when they are not on this machine."""
+    if not (COCO / "images").is_dir():
+        pytest.skip(f"development photos not found at {COCO}")
+    return COCO
+
+
+def run_cli(*args: str, check: bool = False, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the real `shashin` command in a subprocess, as a user would."""
+    result = subprocess.run(
+        [sys.executable, "-m", "shashin", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"shashin {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def cli() -> Iterator:  # type: ignore[type-arg]
+    yield run_cli

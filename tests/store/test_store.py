@@ -1,0 +1,87 @@
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from shashin.store import ErrorRow, FileRow, Store, StoreBusy, StoreError
+from shashin.store import schema
+
+
+def test_new_library_records_schema_version(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    assert store.get_meta("schema_version") == str(schema.SCHEMA_VERSION)
+    assert Store(tmp_path / "db", create=False).count_photos() == 0
+
+
+def test_missing_library_is_not_created_by_readers(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no shashin library"):
+        Store(tmp_path / "nothing", create=False)
+    assert not (tmp_path / "nothing").exists()
+
+
+def test_refuses_a_folder_that_is_not_a_library(tmp_path: Path) -> None:
+    (tmp_path / "Photos").mkdir()
+    (tmp_path / "Photos" / "holiday.jpg").write_bytes(b"x")
+    with pytest.raises(StoreError, match="not a shashin library"):
+        Store(tmp_path / "Photos")
+
+
+def test_refuses_a_newer_schema(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    store.set_meta("schema_version", str(schema.SCHEMA_VERSION + 1))
+    with pytest.raises(StoreError, match="newer shashin"):
+        Store(tmp_path / "db")
+
+
+def test_files_photos_and_orphans(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    store.put_photos([{"photo_id": "p1", "width": 10, "height": 5, "format": "JPEG"}, {"photo_id": "p2", "width": 1, "height": 1, "format": "PNG"}])
+    store.save_thumbnail("p2", b"webp")
+    store.put_files([FileRow("/a/it's.jpg", "p1", "/a", 3, 4, "it s"), FileRow("/a/b.png", "p2", "/a", 1, 2, "b png")])
+    assert set(store.files()) == {"/a/it's.jpg", "/a/b.png"}  # quotes in paths are escaped
+    assert store.get_photos(["p1"])["p1"]["width"] == 10
+    store.delete_files(["/a/b.png"])
+    assert store.delete_orphan_photos() == ["p2"]
+    assert store.photo_ids() == {"p1"}
+    assert not store.thumbnail_path("p2").exists()
+
+
+def test_errors_replace_by_path(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    store.put_errors([ErrorRow("/a/x.jpg", "/a", "decode", "first")])
+    store.put_errors([ErrorRow("/a/x.jpg", "/a", "decode", "second", 3, 4)])
+    [error] = store.errors()
+    assert (error.message, error.size) == ("second", 3)
+
+
+def test_channel_table_is_rebuilt_when_its_layout_changes(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    store.ensure_channel("demo", [pa.field("text", pa.string())], fts=("text",))
+    store.put_channel_rows("demo", [{"photo_id": "p1", "version": "v1", "status": "done", "error": None, "text": "hello world"}])
+    assert store.channel_states("demo") == {"p1": ("v1", "done")}
+    assert [p for p, _ in store.search_channel("demo", "text", ["hello"], limit=5)] == ["p1"]
+    store.ensure_channel("demo", [pa.field("text", pa.string())], fts=("text",))  # same layout: kept
+    assert store.channel_states("demo")
+    store.ensure_channel("demo", [pa.field("text", pa.string()), pa.field("extra", pa.int32())])
+    assert store.channel_states("demo") == {}
+
+
+def test_full_text_all_and_any(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    store.ensure_channel("demo", [pa.field("terms", pa.string())], fts=("terms",))
+    rows = [("p1", "no litter"), ("p2", "no phones"), ("p3", "car park"), ("p4", "card game")]
+    store.put_channel_rows("demo", [{"photo_id": p, "version": "v", "status": "done", "error": None, "terms": t} for p, t in rows])
+    store.put_channel_rows("demo", [{"photo_id": "p5", "version": "v", "status": "failed", "error": "x", "terms": "no litter"}])
+    assert {p for p, _ in store.search_channel("demo", "terms", ["no"], limit=10)} == {"p1", "p2"}  # failed rows are not searched
+    assert [p for p, _ in store.search_channel("demo", "terms", ["no", "litter"], limit=10, require_all=True)] == ["p1"]
+    assert [p for p, _ in store.search_channel("demo", "terms", ["car"], limit=10)] == ["p3"]  # never "card"
+
+
+def test_one_writer_at_a_time(tmp_path: Path) -> None:
+    first, second = Store(tmp_path / "db"), Store(tmp_path / "db")
+    with first.writer():
+        with pytest.raises(StoreBusy, match="another shashin process"):
+            with second.writer():
+                pass
+    with second.writer():
+        pass

@@ -1,0 +1,46 @@
+import pytest
+
+from shashin.text.match import contains_phrases, match_spans
+from shashin.text.query import parse_keywords
+
+
+@pytest.mark.parametrize(
+    ("query", "terms", "phrases"),
+    [
+        ("NO LITTER", ("no", "litter"), ()),
+        ('"NO LITTER"', ("no", "litter"), (("no", "litter"),)),
+        ("「東京駅」", ("東京駅", "東京", "駅"), ()),  # one word: its term already requires it
+        ("“wet floor” sign", ("wet", "floor", "sign"), (("wet", "floor"),)),
+        ("『ポイ捨て 禁止』", ("ぽい捨て", "禁止"), (("ぽい捨て", "禁止"),)),
+        ("の、", (), ()),
+    ],
+)
+def test_parse_keywords(query: str, terms: tuple, phrases: tuple) -> None:
+    parsed = parse_keywords(query)
+    assert parsed.terms == terms
+    assert parsed.phrases == phrases
+
+
+def test_phrase_must_be_adjacent_and_in_order() -> None:
+    query = parse_keywords('"no litter"')
+    assert contains_phrases("Please: NO LITTER here", query)
+    assert contains_phrases("NO\nLITTER", query)  # a sign's two lines
+    assert not contains_phrases("LITTER NO", query)
+    assert contains_phrases("no dogs, no litter bins", query)
+
+
+def test_phrase_across_other_words_does_not_match() -> None:
+    query = parse_keywords('"no litter"')
+    assert not contains_phrases("no dogs or litter", query)
+
+
+def test_match_spans_cover_terms_and_sub_words() -> None:
+    text = "東京駅でｽﾏﾎを見る。NO LITTER"
+    spans = match_spans(text, parse_keywords("東京 スマホ litter"))
+    assert [text[a:b] for a, b in spans] == ["東京", "ｽﾏﾎ", "LITTER"]
+
+
+def test_match_spans_merge_phrase_words() -> None:
+    text = "Please, NO LITTER."
+    spans = match_spans(text, parse_keywords('"no litter"'))
+    assert [text[a:b] for a, b in spans] == ["NO LITTER"]
