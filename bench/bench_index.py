@@ -1,16 +1,14 @@
 """Indexing and query benchmark: photos/s for scan + decode + OCR + keyword indexing, and query latency.
 
-Measured side by side in one run, on the same photos:
+Measured side by side in one run, on the same photos, for everyday photos (the shared COCO
+development set when present, plus rendered 0.7 MP sign photos) and for camera-size 24 MP JPEGs:
   1. the OCR model alone on pre-decoded images (the ceiling: what the model costs),
   2. the pipeline with decode worker processes (the default),
   3. the pipeline decoding in-process (workers=0), to show what the workers buy,
   4. a rerun with nothing changed (incremental cost),
-  5. query latency p50/p95 for keyword queries in English, Japanese and phrases.
+and query latency p50/p95 for keyword queries in English, Japanese and phrases.
 
-    python bench/bench_index.py [--rendered 24] [--rounds 30] [--json .bench/index.json]
-
-Photos: the shared COCO development set (../shared/data/coco-cc76) when present, plus rendered
-sign photos with English and Japanese text.
+    python bench/bench_index.py [--rendered 24] [--camera 12] [--rounds 30] [--json .bench/index.json]
 """
 
 from __future__ import annotations
@@ -30,13 +28,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("LANCEDB_LOG", "error")
 
+import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from shashin import Library, __version__  # noqa: E402
 from shashin.config import load_settings  # noqa: E402
 from shashin.media import decode_photo, is_supported  # noqa: E402
 from shashin.models.ocr_rapid import RapidOcr  # noqa: E402
-from tools.render import Sign, save  # noqa: E402
+from tools.render import Sign, render, save  # noqa: E402
 
 COCO = REPO.parent / "shared" / "data" / "coco-cc76" / "images"
 WORDS = [
@@ -122,61 +121,79 @@ def summarize(times: list[float]) -> dict[str, float]:
     }
 
 
+def render_camera_photos(folder: Path, count: int) -> list[Path]:
+    """24-megapixel JPEGs with sensor-like noise: what a camera writes, and costly to decode."""
+    rng = np.random.default_rng(0)
+    paths = []
+    for number in range(count):
+        english, japanese = WORDS[number % len(WORDS)]
+        small = render(Sign([f"{english} {number}", japanese], seed=2000 + number, size=(1500, 1000)))
+        pixels = np.asarray(small.resize((6000, 4000), Image.Resampling.BILINEAR), dtype=np.int16)
+        pixels = pixels + rng.integers(-12, 12, pixels.shape, dtype=np.int16)
+        path = folder / f"camera-{number:03d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(path, quality=92)
+        paths.append(path)
+    return paths
+
+
+def bench_set(name: str, folders: list[Path], work: Path) -> dict[str, float]:
+    """Model alone vs the pipeline with and without decode workers, on one set of photos."""
+    files = photo_files(folders)
+    settings = load_settings({})
+    figures: dict[str, float] = {"photos": len(files), "mean_megapixels": mean_megapixels(files)}
+    figures["model_only"] = bench_model_only(files, settings.ocr.max_side)
+    workers = max(1, settings.workers)  # compare with at least one worker even where the default is none
+    figures["pipeline_workers"], figures["seconds_workers"], _ = bench_pipeline(folders, work / f"{name}-workers", workers)
+    figures["pipeline_inprocess"], figures["seconds_inprocess"], _ = bench_pipeline(folders, work / f"{name}-inprocess", 0)
+    started = time.perf_counter()
+    rerun = Library(work / f"{name}-workers").index()
+    figures["rerun_seconds"] = time.perf_counter() - started
+    assert rerun.photos_processed == 0
+    return figures
+
+
+def print_set(title: str, f: dict[str, float], workers: int) -> None:
+    print(f"{title}: {int(f['photos'])} photos, mean {f['mean_megapixels']:.2f} MP — photos/s")
+    print(f"  OCR model alone, pre-decoded      {f['model_only']:6.2f}")
+    print(f"  pipeline, {workers} decode worker(s)      {f['pipeline_workers']:6.2f}   "
+          f"({f['pipeline_workers'] / f['model_only']:.2f}× the model alone, {f['seconds_workers']:.1f} s)")
+    print(f"  pipeline, decoding in-process     {f['pipeline_inprocess']:6.2f}   "
+          f"({f['pipeline_inprocess'] / f['model_only']:.2f}× the model alone, {f['seconds_inprocess']:.1f} s)")
+    print(f"  workers vs in-process             {f['pipeline_workers'] / f['pipeline_inprocess']:6.2f}×")
+    print(f"  rerun with nothing changed        {f['rerun_seconds']:6.2f} s (no photo reprocessed)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rendered", type=int, default=24, help="rendered sign photos to add (default 24)")
+    parser.add_argument("--rendered", type=int, default=24, help="rendered 0.7 MP sign photos to add (default 24)")
+    parser.add_argument("--camera", type=int, default=12, help="rendered 24 MP camera-size photos (default 12; 0 = skip)")
     parser.add_argument("--rounds", type=int, default=30, help="times each query is run (default 30)")
     parser.add_argument("--json", type=Path, default=REPO / ".bench" / "index.json", help="where to write the figures")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="shashin-bench-"))
     try:
-        rendered = work / "rendered"
-        render_photos(rendered, args.rendered)
-        folders = [rendered] + ([COCO] if COCO.is_dir() else [])
-        files = photo_files(folders)
-        megapixels = mean_megapixels(files)
-        print(f"shashin {__version__} · {platform.python_version()} · {os.cpu_count()} cores")
-        print(f"{len(files)} photos ({'COCO dev set + ' if COCO.is_dir() else ''}{args.rendered} rendered signs), mean {megapixels:.2f} MP\n")
-
-        max_side = load_settings({}).ocr.max_side
-        model_rate = bench_model_only(files, max_side)
-        workers_rate, workers_seconds, report = bench_pipeline(folders, work / "db-workers", workers=load_settings({}).workers)
-        inproc_rate, inproc_seconds, _ = bench_pipeline(folders, work / "db-inprocess", workers=0)
-        started = time.perf_counter()
-        rerun = Library(work / "db-workers").index()
-        rerun_seconds = time.perf_counter() - started
-        queries = bench_queries(work / "db-workers", args.rounds)
-
-        default_workers = load_settings({}).workers
-        print("indexing (scan + hash + decode + OCR + keyword index + commit), photos/s:")
-        print(f"  OCR model alone, pre-decoded       {model_rate:6.2f}")
-        print(f"  pipeline, {default_workers} decode worker(s)       {workers_rate:6.2f}   ({workers_rate / model_rate:.2f}× the model alone)  {workers_seconds:.1f} s")
-        print(f"  pipeline, decoding in-process      {inproc_rate:6.2f}   ({inproc_rate / model_rate:.2f}× the model alone)  {inproc_seconds:.1f} s")
-        print(f"  decode workers vs in-process       {workers_rate / inproc_rate:6.2f}×")
-        print(f"  rerun with nothing changed         {rerun_seconds:6.2f} s for {rerun.files_found} files ({rerun.photos_processed} photos reprocessed)")
-        print(f"\nquery latency over {len(files)} photos (ms, {args.rounds} rounds):")
+        render_photos(work / "rendered", args.rendered)
+        small_folders = [work / "rendered"] + ([COCO] if COCO.is_dir() else [])
+        default = load_settings({}).workers
+        workers = max(1, default)
+        print(f"shashin {__version__} · Python {platform.python_version()} · {os.cpu_count()} cores · "
+              f"{'COCO dev set + ' if COCO.is_dir() else ''}rendered photos · default workers here: {default}\n")
+        results: dict[str, object] = {"workers": workers, "default_workers": default}
+        results["small"] = small = bench_set("small", small_folders, work)
+        print_set("everyday photos", small, workers)
+        if args.camera:
+            render_camera_photos(work / "camera", args.camera)
+            results["camera"] = camera = bench_set("camera", [work / "camera"], work)
+            print()
+            print_set("camera-size photos", camera, workers)
+        results["queries"] = queries = bench_queries(work / "small-workers", args.rounds)
+        print(f"\nquery latency over {int(small['photos'])} photos, ms ({args.rounds} rounds of each query):")
         for kind, figures in queries.items():
             print(f"  {kind:<16} p50 {figures['p50_ms']:6.1f}   p95 {figures['p95_ms']:6.1f}   (n={figures['n']})")
-
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(
-                {
-                    "photos": len(files),
-                    "mean_megapixels": megapixels,
-                    "ocr_model_only_photos_per_s": model_rate,
-                    "pipeline_workers": default_workers,
-                    "pipeline_photos_per_s": workers_rate,
-                    "pipeline_inprocess_photos_per_s": inproc_rate,
-                    "rerun_seconds": rerun_seconds,
-                    "queries": queries,
-                    "index_report_seconds": report.seconds,
-                },
-                indent=2,
-            ),
-            encoding="utf-8",
-        )
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
         print(f"\nfigures written to {args.json}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -163,7 +163,7 @@ def index(
         with RichProgress() as progress:
             report = _guard(lambda: library.index(folders or [], progress=progress, retry_failed=retry_failed))
     if as_json:
-        out.print_json(json.dumps(_report_dict(report), ensure_ascii=False))
+        _print_json(_report_dict(report))
     elif not quiet:
         _print_report(report, time.monotonic() - started)
     if report.failed:
@@ -230,7 +230,7 @@ def search(
     library = _library(db)
     response = _guard(lambda: library.search(query, limit=limit, offset=offset))
     if as_json:
-        sys.stdout.write(json.dumps(response.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        _print_json(response.to_dict())
         return
     if not response.results:
         out.print(Text(f"No photos matched {query!r}."))
@@ -257,25 +257,30 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
     library = _library(db)
     report = _guard(library.status)
     if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        _print_json(report.to_dict())
         return
     out.print(Text(f"library {report.db}", style="bold"))
     out.print(Text(f"{report.photos} photos in {report.files} files"))
     for folder in report.folders:
         out.print(Text(f"  folder {folder}"))
-    table = Table("channel", "done", "failed", "pending", "model", box=None, pad_edge=False)
+    table = Table("channel", "done", "failed", "pending", "what it searches", box=None, pad_edge=False)
     for channel in report.channels:
-        model = Text(channel.version, style="dim")
-        if channel.unavailable:
-            model = Text(f"unavailable: {channel.unavailable}", style="yellow")
-        table.add_row(channel.name, str(channel.done), str(channel.failed), str(channel.pending), model)
+        table.add_row(channel.name, str(channel.done), str(channel.failed), str(channel.pending), channel.description)
     out.print(table)
+    for channel in report.channels:
+        out.print(Text(f"  {channel.name} model: {channel.version}", style="dim"))
+        if channel.unavailable:
+            out.print(Text(f"  {channel.name} is unavailable: {channel.unavailable}", style="yellow"))
     if report.errors:
         out.print(Text(f"{len(report.errors)} files could not be indexed:", style="red"))
         for error in report.errors:
             out.print(Text(f"  {error.path}: ", style="bold") + Text(error.message))
     for failure in report.failures:
         out.print(Text(f"  {failure.channel} failed on {failure.path}: ", style="red") + Text(failure.reason))
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
 
 
 def main() -> None:

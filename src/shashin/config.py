@@ -33,8 +33,10 @@ def default_config_file() -> Path:
 
 
 def _default_workers() -> int:
-    # Decoding runs beside the models; leave one core to them.
-    return max(1, min(4, (os.cpu_count() or 2) - 1))
+    # Measured (bench/bench_index.py): on 2 cores a decode process only competes with the model
+    # for the CPU, so decode in-process there; with more cores, overlap decoding with inference.
+    cores = os.cpu_count() or 2
+    return 0 if cores <= 2 else min(4, cores // 4 or 1)
 
 
 @dataclass(frozen=True)

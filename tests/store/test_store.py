@@ -85,3 +85,11 @@ def test_one_writer_at_a_time(tmp_path: Path) -> None:
                 pass
     with second.writer():
         pass
+
+
+def test_interrupted_creation_is_finished_on_next_open(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    store._table("meta").delete("key = 'schema_version'")  # as if killed before the last write
+    reopened = Store(tmp_path / "db")
+    assert reopened.get_meta("schema_version") == str(schema.SCHEMA_VERSION)
+    assert reopened.count_photos() == 0

@@ -49,15 +49,18 @@ class FileChannel(Channel):
     description: ClassVar[str] = "file name, folders and camera"
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
+        owners: dict[str, str] = {}
+
         def search_terms(terms, n, require_all):  # type: ignore[no-untyped-def]
-            return store.search_files(terms, limit=n, require_all=require_all)
+            hits = store.search_files(terms, limit=n, require_all=require_all)
+            owners.update((path, photo_id) for path, photo_id, _ in hits)
+            return [(path, score) for path, _, score in hits]
 
         def texts(paths: list[str]) -> dict[str, str]:
             return {path: "\n".join(text for _, text in fields) for path, fields in self._fields(store, paths).items()}
 
         # Several files may hold one photo: it ranks by its best file. Over-fetch for the merge.
         ranked = rank_by_keywords(query.keywords, search_terms, texts, limit * 2)
-        owners = store.photo_ids_of_paths([path for path, _ in ranked])
         best: dict[str, float] = {}
         for path, score in ranked:
             photo_id = owners.get(path)

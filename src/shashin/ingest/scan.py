@@ -69,7 +69,7 @@ def _inspect(path: str, root: str) -> FoundFile | ErrorRow:
     except UnicodeEncodeError:
         return ErrorRow(
             display_path(path), root, "scan",
-            "file name is not valid UTF-8 (it was written in another encoding); rename the file to index it",
+            "path is not valid UTF-8 (the file or a folder name was written in another encoding); rename it to index it",
         )
     try:
         info = os.stat(path)

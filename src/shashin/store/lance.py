@@ -103,7 +103,8 @@ class Store:
 
     def _open_core_tables(self) -> None:
         existing = set(self._table_names())
-        if "meta" not in existing:
+        # A library whose creation was interrupted has no schema version yet: finish creating it.
+        if "meta" not in existing or self.get_meta("schema_version") is None:
             self._create("meta", schema.META)
             self._create("folders", schema.FOLDERS)
             self._create("photos", schema.PHOTOS, keys=("photo_id",))
@@ -113,10 +114,7 @@ class Store:
             self.set_meta("created_by", f"shashin {__version__}")
             self.set_meta("schema_version", str(schema.SCHEMA_VERSION))
             return
-        found = self.get_meta("schema_version")
-        if found is None:
-            raise StoreError(f"{self.root}: library creation was interrupted; delete the folder and index again")
-        version = int(found)
+        version = int(self.get_meta("schema_version") or 0)
         if version > schema.SCHEMA_VERSION:
             raise StoreError(
                 f"{self.root} was written by a newer shashin (schema {version}, this one reads "
@@ -379,9 +377,9 @@ class Store:
 
     # ----------------------------------------------------------------- search
 
-    def search_files(self, terms: Sequence[str], *, limit: int, require_all: bool = False) -> list[tuple[str, float]]:
-        """BM25 over file names, folders and camera terms: (path, score), best first."""
-        return self._full_text("files", "terms", terms, key="path", limit=limit, require_all=require_all)
+    def search_files(self, terms: Sequence[str], *, limit: int, require_all: bool = False) -> list[tuple[str, str, float]]:
+        """BM25 over file names, folders and camera terms: (path, photo id, score), best first."""
+        return self._full_text("files", "terms", terms, keys=("path", "photo_id"), limit=limit, require_all=require_all)
 
     def photo_ids_of_paths(self, paths: Iterable[str]) -> dict[str, str]:
         """path -> photo id for known files."""
@@ -392,10 +390,11 @@ class Store:
         self, channel: str, column: str, terms: Sequence[str], *, limit: int, require_all: bool = False
     ) -> list[tuple[str, float]]:
         """BM25 over a channel's tokenized text column (done rows only): (photo id, score), best first."""
-        return self._full_text(
-            _CHANNEL_PREFIX + channel, column, terms, key="photo_id", limit=limit,
+        hits = self._full_text(
+            _CHANNEL_PREFIX + channel, column, terms, keys=("photo_id",), limit=limit,
             require_all=require_all, where="status = 'done'",
         )
+        return [(photo_id, score) for photo_id, score in hits]
 
     def _full_text(
         self,
@@ -403,20 +402,20 @@ class Store:
         column: str,
         terms: Sequence[str],
         *,
-        key: str,
+        keys: Sequence[str],
         limit: int,
         require_all: bool,
         where: str | None = None,
-    ) -> list[tuple[str, float]]:
+    ) -> list[tuple[Any, ...]]:
         if not terms or not self._has_table(name):
             return []
         operator = FullTextOperator.AND if require_all else FullTextOperator.OR
         query = self._table(name).search(MatchQuery(" ".join(terms), column, operator=operator), query_type="fts")
-        query = query.select([key, "_score"]).limit(limit)
+        query = query.select([*keys, "_score"]).limit(limit)
         if where:
             query = query.where(where, prefilter=True)
         result = query.to_arrow()
-        return list(zip(result.column(key).to_pylist(), result.column("_score").to_pylist()))
+        return list(zip(*(result.column(name).to_pylist() for name in [*keys, "_score"])))
 
     # ----------------------------------------------------------------- maintenance
 
