@@ -113,8 +113,6 @@ def decode_photo(
         raise
     except UnidentifiedImageError as exc:
         raise MediaError(f"not a readable image: {_sniff(path)}") from exc
-    except Image.DecompressionBombError as exc:  # pragma: no cover - we check first
-        raise MediaError(str(exc)) from exc
     except OSError as exc:
         if exc.errno is not None:
             raise MediaError(f"cannot read file: {exc.strerror or exc}") from exc
