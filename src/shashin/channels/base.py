@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from shashin.media import DecodedPhoto
 from shashin.models.base import ModelUnavailable
-from shashin.store import Store
+from shashin.store import FileRow, Store
 from shashin.text.query import KeywordQuery, parse_keywords
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "IndexedChannel",
     "ModelUnavailable",
     "PhotoFailure",
+    "ResultPage",
 ]
 
 
@@ -60,6 +61,15 @@ class Highlight:
 
 
 @dataclass(frozen=True)
+class ResultPage:
+    """The photos being shown, with their files and metadata read once for every channel."""
+
+    photo_ids: list[str]
+    files: dict[str, list[FileRow]]  # photo id -> its files, sorted by path
+    photos: dict[str, dict[str, Any]]  # photo id -> its metadata row
+
+
+@dataclass(frozen=True)
 class PhotoFailure:
     """A channel could not process one photo; the reason is stored and shown by `status`."""
 
@@ -76,8 +86,8 @@ class Channel(ABC):
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
         """Photos matching `query`, best first, at most `limit`; [] when it has no opinion."""
 
-    def highlights(self, query: ChannelQuery, store: Store, photo_ids: list[str]) -> dict[str, list[Highlight]]:
-        """Why each of `photo_ids` matched, as highlighted text (empty when nothing to show)."""
+    def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
+        """Why each photo of the page matched, as highlighted text (empty when nothing to show)."""
         return {}
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any, ClassVar
 
-from shashin.channels.base import Channel, ChannelQuery, Highlight, Hit
+from shashin.channels.base import Channel, ChannelQuery, Highlight, Hit, ResultPage
 from shashin.channels.keywords import highlight, rank_by_keywords
 from shashin.store import Store
 from shashin.text.tokenize import index_text
@@ -57,7 +57,15 @@ class FileChannel(Channel):
             return [(path, score) for path, _, score in hits]
 
         def texts(paths: list[str]) -> dict[str, str]:
-            return {path: "\n".join(text for _, text in fields) for path, fields in self._fields(store, paths).items()}
+            photo_ids = {owners[path] for path in paths}
+            files, photos = store.file_rows_for(photo_ids), store.get_photos(photo_ids)
+            wanted = set(paths)
+            return {
+                row.path: "\n".join(text for _, text in file_fields(row.path, row.root, photos.get(photo_id)))
+                for photo_id, rows in files.items()
+                for row in rows
+                if row.path in wanted
+            }
 
         # Several files may hold one photo: it ranks by its best file. Over-fetch for the merge.
         ranked = rank_by_keywords(query.keywords, search_terms, texts, limit * 2)
@@ -68,28 +76,14 @@ class FileChannel(Channel):
                 best[photo_id] = score
         return [Hit(pid, score) for pid, score in sorted(best.items(), key=lambda kv: -kv[1])[:limit]]
 
-    def highlights(self, query: ChannelQuery, store: Store, photo_ids: list[str]) -> dict[str, list[Highlight]]:
-        files = store.file_rows_for(photo_ids)
-        photos = store.get_photos(photo_ids)
+    def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
         found: dict[str, list[Highlight]] = {}
-        for photo_id, rows in files.items():
+        for photo_id, rows in page.files.items():
             seen: set[tuple[str, str]] = set()
             for row in rows:
-                for field, text in file_fields(row.path, row.root, photos.get(photo_id)):
+                for field, text in file_fields(row.path, row.root, page.photos.get(photo_id)):
                     match = highlight(self.name, field, text, query.keywords) if (field, text) not in seen else None
                     seen.add((field, text))
                     if match:
                         found.setdefault(photo_id, []).append(match)
         return found
-
-    @staticmethod
-    def _fields(store: Store, paths: list[str]) -> dict[str, list[tuple[str, str]]]:
-        owners = store.photo_ids_of_paths(paths)
-        files = store.file_rows_for(set(owners.values()))
-        photos = store.get_photos(set(owners.values()))
-        result: dict[str, list[tuple[str, str]]] = {}
-        for photo_id, rows in files.items():
-            for row in rows:
-                if row.path in owners:
-                    result[row.path] = file_fields(row.path, row.root, photos.get(photo_id))
-        return result

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from shashin.channels.base import ChannelQuery, Highlight, Hit, IndexedChannel
+from shashin.channels.base import ChannelQuery, Highlight, Hit, IndexedChannel, ResultPage
 from shashin.channels.keywords import highlight, rank_by_keywords
 from shashin.config import OcrSettings
 from shashin.media import DecodedPhoto
@@ -67,8 +67,8 @@ class OcrChannel(IndexedChannel):
 
         return [Hit(pid, score) for pid, score in rank_by_keywords(query.keywords, search_terms, texts, limit)]
 
-    def highlights(self, query: ChannelQuery, store: Store, photo_ids: list[str]) -> dict[str, list[Highlight]]:
-        rows = store.channel_rows(self.name, photo_ids, ["text"])
+    def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
+        rows = store.channel_rows(self.name, page.photo_ids, ["text"])
         found: dict[str, list[Highlight]] = {}
         for photo_id, row in rows.items():
             match = highlight(self.name, "text in photo", row["text"], query.keywords)

@@ -98,10 +98,10 @@ def index_folders(
     known_errors = {error.path: error for error in store.errors()}
     existing_photos = store.photo_ids()
 
-    to_hash, still_bad, rerooted = _classify(scans, known, known_errors, report)
+    to_hash, rerooted = _classify(scans, known, known_errors, report)
     hashed = _hash(to_hash, report, progress) | rerooted
     new_content = _record_known_content(store, hashed, known, existing_photos, report)
-    _forget_missing(store, scans, known, known_errors, still_bad, hashed, report)
+    _forget_missing(store, scans, known, known_errors, report)
     report.removed_photos += len(store.delete_orphan_photos())
 
     work = _plan(store, new_content, channels, report, retry_failed)
@@ -138,10 +138,9 @@ def _classify(
     known: dict[str, FileRow],
     known_errors: dict[str, ErrorRow],
     report: IndexReport,
-) -> tuple[list[FoundFile], set[str], dict[str, tuple[FoundFile, str]]]:
-    """Files whose bytes must be read, known-bad files unchanged since they failed, and moved roots."""
+) -> tuple[list[FoundFile], dict[str, tuple[FoundFile, str]]]:
+    """Files whose bytes must be read, and known files now under a folder that contains their old one."""
     to_hash: list[FoundFile] = []
-    still_bad: set[str] = set()
     rerooted: dict[str, tuple[FoundFile, str]] = {}
     for scan in scans:
         report.files_found += len(scan.files)
@@ -155,10 +154,9 @@ def _classify(
                 continue
             error = known_errors.get(found.path)
             if error is not None and error.stage != "scan" and (error.size, error.mtime_ns) == (found.size, found.mtime_ns):
-                still_bad.add(found.path)
-                continue
+                continue  # failed before and has not changed since: its error stands
             to_hash.append(found)
-    return to_hash, still_bad, rerooted
+    return to_hash, rerooted
 
 
 def _hash(files: list[FoundFile], report: IndexReport, progress: Progress) -> dict[str, tuple[FoundFile, str]]:
@@ -219,8 +217,6 @@ def _forget_missing(
     scans: list[ScanResult],
     known: dict[str, FileRow],
     known_errors: dict[str, ErrorRow],
-    still_bad: set[str],
-    hashed: dict[str, tuple[FoundFile, str]],
     report: IndexReport,
 ) -> None:
     """Drop files that are gone from scanned folders, and refresh their scan errors."""
@@ -367,7 +363,6 @@ def _commit_batch(
     if errors:
         store.put_errors(errors)
         store.delete_files([error.path for error in errors])  # the path no longer holds its old photo
-        report.errors.extend(errors)
 
     fresh = [photo for photo in decoded if by_id[photo.photo_id].new_files]
     if fresh:

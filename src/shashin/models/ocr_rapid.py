@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -33,8 +34,8 @@ class RapidOcr:
         self.min_confidence = min_confidence
         self._engine: Any = None
 
-    def identity(self) -> str:
-        """Everything that determines the output: library version, models and thresholds."""
+    @functools.cached_property
+    def _identity(self) -> str:
         try:
             from importlib.metadata import version
 
@@ -43,6 +44,10 @@ class RapidOcr:
             library = "rapidocr (version unknown)"
         models = self._model_identity()
         return f"{library}; {models}; min_confidence={self.min_confidence}; max_side={self.max_side}"
+
+    def identity(self) -> str:
+        """Everything that determines the output: library version, models and thresholds."""
+        return self._identity
 
     def load(self) -> None:
         """Load the models now (rapidocr loads lazily) so a failure is reported before any work."""

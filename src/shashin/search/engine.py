@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shashin.channels.base import Channel, ChannelQuery
+from shashin.channels.base import Channel, ChannelQuery, ResultPage
 from shashin.config import SearchSettings
 from shashin.search.explain import Snippet, snippet
 from shashin.search.fuse import ChannelMatch, fuse_rankings
@@ -69,16 +69,16 @@ def search_photos(
     depth = max(settings.candidates, offset + limit)
     rankings = {channel.name: channel.search(query, store, depth) for channel in channels}
     fused = fuse_rankings(rankings, k=settings.rrf_k, weights=settings.weights)
-    page = fused[offset : offset + limit]
-    ids = [hit.photo_id for hit in page]
-    files = store.file_rows_for(ids)
+    shown = fused[offset : offset + limit]
+    ids = [hit.photo_id for hit in shown]
+    page = ResultPage(ids, store.file_rows_for(ids), store.get_photos(ids))
     highlights: dict[str, list[Snippet]] = {}
     for channel in channels:
-        for photo_id, found in channel.highlights(query, store, ids).items():
+        for photo_id, found in channel.highlights(query, store, page).items():
             highlights.setdefault(photo_id, []).extend(snippet(h) for h in found)
     results: list[SearchResult] = []
-    for position, hit in enumerate(page, start=offset + 1):
-        paths = [row.path for row in files.get(hit.photo_id, [])]
+    for position, hit in enumerate(shown, start=offset + 1):
+        paths = [row.path for row in page.files.get(hit.photo_id, [])]
         if not paths:
             continue  # removed between ranking and display
         results.append(

@@ -381,10 +381,6 @@ class Store:
         """BM25 over file names, folders and camera terms: (path, photo id, score), best first."""
         return self._full_text("files", "terms", terms, keys=("path", "photo_id"), limit=limit, require_all=require_all)
 
-    def photo_ids_of_paths(self, paths: Iterable[str]) -> dict[str, str]:
-        """path -> photo id for known files."""
-        table = self._scan_in("files", ["path", "photo_id"], "path", paths)
-        return dict(zip(table.column("path").to_pylist(), table.column("photo_id").to_pylist()))
 
     def search_channel(
         self, channel: str, column: str, terms: Sequence[str], *, limit: int, require_all: bool = False
