@@ -4,6 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DB ?= .demo/library
+# torch first, pinned: this CPU build is what the project is tested with (an unpinned torch pulls
+# a multi-GB CUDA build). On a GPU machine install your CUDA torch first and skip this step.
+TORCH ?= torch==2.13.0
 # The demo indexes the bundled samples, plus the shared COCO development photos when present.
 DEMO_PHOTOS ?= samples $(wildcard ../shared/data/coco-cc76/images)
 
@@ -20,6 +23,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 

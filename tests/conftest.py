@@ -81,6 +81,18 @@ def photo_copy(tmp_path: Path, text_photos: Path) -> Path:
     return folder
 
 
+TINY_KINDS = ("siglip", "siglip2-fixres", "siglip2-naflex", "clip")
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny random checkpoints of each supported architecture, saved as Hugging Face folders."""
+    from tests.tiny_models import build_tiny_model
+
+    root = tmp_path_factory.mktemp("tiny-models")
+    return {kind: build_tiny_model(kind, root / kind, seed=number) for number, kind in enumerate(TINY_KINDS)}
+
+
 @pytest.fixture
 def coco() -> Path:
     """The shared COCO development photos; skips the test when they are not on this machine."""

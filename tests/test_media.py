@@ -3,11 +3,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from shashin.media import MediaError, decode_photo, hash_file, is_supported
+from shashin.media import MaxSide, MediaError, RenditionError, decode_photo, hash_file, is_supported
 from tests.badfiles import png_bomb
 from tools.render import Sign, save
 
-LIMITS = {"max_pixels": 50_000_000, "work_max_side": 640, "thumbnail_size": 128}
+LIMITS = {"max_pixels": 50_000_000, "renditions": {"ocr": MaxSide(640)}, "thumbnail_size": 128}
 
 
 @pytest.mark.parametrize("suffix", ["jpg", "png", "webp", "gif", "tiff", "heic"])
@@ -15,7 +15,7 @@ def test_every_supported_format_decodes(tmp_path: Path, suffix: str) -> None:
     path = save(Sign(["HELLO"], size=(800, 400)), tmp_path / f"photo.{suffix}")
     photo = decode_photo(str(path), "id", **LIMITS)
     assert (photo.metadata.width, photo.metadata.height) == (800, 400)
-    assert photo.pixels.shape == (320, 640, 3) and photo.pixels.dtype.name == "uint8"
+    assert photo.renditions["ocr"].shape == (320, 640, 3) and photo.renditions["ocr"].dtype.name == "uint8"
     assert Image.open(__import__("io").BytesIO(photo.thumbnail)).size == (128, 64)
 
 
@@ -28,7 +28,7 @@ def test_exif_orientation_is_applied(tmp_path: Path, suffix: str) -> None:
             assert stored.size == (400, 800)  # stored sideways, as a camera held upright writes it
     photo = decode_photo(str(path), "id", **LIMITS)
     assert (photo.metadata.width, photo.metadata.height) == (800, 400)
-    assert photo.pixels.shape[:2] == (320, 640)
+    assert photo.renditions["ocr"].shape[:2] == (320, 640)
 
 
 def test_date_gps_and_camera_are_read(tmp_path: Path) -> None:
@@ -51,13 +51,13 @@ def test_gif_first_frame(tmp_path: Path) -> None:
     path = tmp_path / "anim.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100)
     photo = decode_photo(str(path), "id", **LIMITS)
-    assert tuple(photo.pixels[0, 0]) == (255, 0, 0)
+    assert tuple(photo.renditions["ocr"][0, 0]) == (255, 0, 0)
 
 
 def test_transparent_png_gets_a_white_background(tmp_path: Path) -> None:
     path = tmp_path / "clear.png"
     Image.new("RGBA", (10, 10), (0, 0, 0, 0)).save(path)
-    assert tuple(decode_photo(str(path), "id", **LIMITS).pixels[5, 5]) == (255, 255, 255)
+    assert tuple(decode_photo(str(path), "id", **LIMITS).renditions["ocr"][5, 5]) == (255, 255, 255)
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_truncated_jpeg(tmp_path: Path) -> None:
 def test_bomb_limit_is_configurable(tmp_path: Path) -> None:
     path = save(Sign(["X"], size=(800, 400)), tmp_path / "a.png")
     with pytest.raises(MediaError, match="raise max_image_pixels"):
-        decode_photo(str(path), "id", max_pixels=100_000, work_max_side=640, thumbnail_size=128)
+        decode_photo(str(path), "id", max_pixels=100_000)
 
 
 def test_hash_is_content_only(tmp_path: Path) -> None:
@@ -104,3 +104,17 @@ def test_hash_is_content_only(tmp_path: Path) -> None:
 def test_supported_suffixes() -> None:
     assert all(is_supported(n) for n in ["a.JPG", "b.jpeg", "c.HEIC", "d.tif", "e.webp", "f.gif", "g.png"])
     assert not any(is_supported(n) for n in ["a.mp4", "b.txt", "c.xmp", "noext"])
+
+
+def test_a_failing_rendition_costs_only_its_channel(tmp_path: Path) -> None:
+    class Broken:
+        draft_side = 64
+
+        def render(self, image: Image.Image) -> None:
+            raise ValueError("model input failed")
+
+    path = save(Sign(["X"]), tmp_path / "a.png")
+    photo = decode_photo(str(path), "id", max_pixels=10**8, renditions={"ocr": MaxSide(100), "other": Broken()})
+    assert photo.renditions["ocr"].shape[1] == 100
+    assert photo.renditions["other"] == RenditionError("ValueError: model input failed")
+    assert photo.thumbnail == b""  # none asked for

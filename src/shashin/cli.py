@@ -54,6 +54,18 @@ DbOption = Annotated[
     ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries (for scripts).")]
+ImageModelOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--image-model",
+        help="Image-text model: Hugging Face id (google/siglip2-base-patch16-256) or a local folder. "
+        "Default: chosen once per library (SigLIP2 base on CPU, large on GPU).",
+        show_default=False,
+    ),
+]
+DeviceOption = Annotated[
+    Optional[str], typer.Option("--device", help="Where the image model runs: auto, cpu, cuda, cuda:1, mps.", show_default=False)
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of text.")]
 
 
@@ -76,11 +88,12 @@ def _fail(message: str) -> None:
 def _guard(action):  # type: ignore[no-untyped-def]
     """Run `action`, turning the library's own errors into a one-line message and exit code 1."""
     from shashin.library import LibraryError
+    from shashin.models.base import ModelUnavailable
     from shashin.store import StoreError
 
     try:
         return action()
-    except (LibraryError, StoreError) as exc:
+    except (LibraryError, StoreError, ModelUnavailable) as exc:
         _fail(str(exc))
 
 
@@ -145,7 +158,15 @@ def index(
     ] = None,
     db: DbOption = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Try again photos a channel failed on.")] = False,
-    workers: Annotated[Optional[int], typer.Option(help="Decode processes (0 = none, decode in-process).", min=0)] = None,
+    channels: Annotated[
+        Optional[str],
+        typer.Option("--channels", help="Comma-separated channels to compute: ocr, image, phash. Default: all."),
+    ] = None,
+    image_model: ImageModelOption = None,
+    device: DeviceOption = None,
+    workers: Annotated[
+        Optional[int], typer.Option(help="Decode processes (0 = decode in-process; default: from cores and device).", min=0)
+    ] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Photos per committed batch.", min=1)] = None,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
@@ -155,7 +176,10 @@ def index(
     Photos are never modified. Interrupt at any time: the next run finishes the rest.
     Exit code 3 means the run finished but some files could not be indexed (see `shashin status`).
     """
-    library = _library(db, workers=workers, batch_size=batch_size)
+    library = _library(
+        db, workers=workers, batch_size=batch_size, channels=channels,
+        **{"image.model": image_model, "image.device": device},
+    )
     started = time.monotonic()
     if quiet or as_json:
         report = _guard(lambda: library.index(folders or [], retry_failed=retry_failed))
@@ -185,7 +209,10 @@ def _report_dict(report: Any) -> dict[str, Any]:
         "photos_per_second": round(report.photos_per_second, 3),
         "seconds": round(report.seconds, 3),
         "channels": {
-            name: {"processed": c.processed, "failed": c.failed, "pending": c.pending, "unavailable": c.unavailable}
+            name: {
+                "processed": c.processed, "failed": c.failed, "pending": c.pending,
+                "refreshed": c.refreshed, "unavailable": c.unavailable,
+            }
             for name, c in report.channels.items()
         },
         "errors": [{"path": e.path, "stage": e.stage, "message": e.message} for e in report.errors],
@@ -200,6 +227,8 @@ def _print_report(report: Any, seconds: float) -> None:
     out.print(Text(summary))
     for name, channel in report.channels.items():
         line = Text(f"  {name}: {channel.processed} processed")
+        if channel.refreshed:
+            line.append(f", {channel.refreshed} refreshed")
         if channel.failed:
             line.append(f", {channel.failed} failed", style="red")
         if channel.unavailable:
@@ -224,16 +253,67 @@ def search(
     db: DbOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many results.", min=1)] = 20,
     offset: Annotated[int, typer.Option(help="Skip this many results (for paging).", min=0)] = 0,
+    image_model: ImageModelOption = None,
+    device: DeviceOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Search the library: ranked photos, best first, with the matched text highlighted."""
-    library = _library(db)
+    """Search the library in Japanese or English: ranked photos, best first, and why each matched."""
+    library = _library(db, **{"image.model": image_model, "image.device": device})
     response = _guard(lambda: library.search(query, limit=limit, offset=offset))
+    _print_results(response, as_json, f"No photos matched {query!r}.")
+
+
+@app.command()
+def similar(
+    photo: Annotated[str, typer.Argument(help="A photo: a path in the library, its photo id, or any image file.")],
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many results.", min=1)] = 20,
+    offset: Annotated[int, typer.Option(help="Skip this many results (for paging).", min=0)] = 0,
+    image_model: ImageModelOption = None,
+    device: DeviceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Find photos that look like PHOTO (image vectors), most similar first."""
+    library = _library(db, **{"image.model": image_model, "image.device": device})
+    response = _guard(lambda: library.similar(photo, limit=limit, offset=offset))
+    _print_results(response, as_json, "No similar photos: the library has no image vectors yet.")
+
+
+@app.command()
+def duplicates(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List groups of near-duplicate photos and exact copies, the best-quality file first.
+
+    Two photos are near-duplicates when their perceptual hashes are close and their image vectors
+    agree (settings duplicates.max_hash_distance and duplicates.min_similarity).
+    """
+    library = _library(db)
+    groups = _guard(library.duplicates)
+    if as_json:
+        _print_json({"groups": [group.to_dict() for group in groups]})
+        return
+    if not groups:
+        out.print(Text("No duplicates found."))
+        return
+    for number, group in enumerate(groups, start=1):
+        out.print(Text(f"group {number}: {len(group.files)} files", style="bold"))
+        for position, item in enumerate(group.files):
+            detail = f"{item.width}×{item.height} {item.format} {item.size / 1e6:.1f} MB"
+            if position and item.similarity is not None:
+                detail += f" · similarity {item.similarity:.3f}"
+            if position and item.hash_distance is not None:
+                detail += f" · hash distance {item.hash_distance}"
+            marker = "best " if position == 0 else "     "
+            out.print(Text(f"  {marker}") + Text(item.path) + Text(f"  {detail}", style="dim"))
+
+
+def _print_results(response: Any, as_json: bool, empty: str) -> None:
     if as_json:
         _print_json(response.to_dict())
         return
+    for name, reason in response.unavailable.items():
+        err.print(Text(f"note: channel '{name}' was not used: {reason}", style="yellow"))
     if not response.results:
-        out.print(Text(f"No photos matched {query!r}."))
+        out.print(Text(empty))
         return
     for result in response.results:
         line = Text(f"{result.rank:>3}. ", style="bold") + Text(result.path, style="bold") + Text(f"  {result.score:.4f}", style="dim")

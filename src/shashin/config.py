@@ -18,6 +18,10 @@ class ConfigError(ValueError):
     """A setting could not be read: names the source, the key and the reason."""
 
 
+# Channels that compute something per photo when indexing, in the order they run.
+ALL_INDEXED_CHANNELS = ("ocr", "image", "phash")
+
+
 def default_db() -> Path:
     """Where the default library lives: $XDG_DATA_HOME/shashin/default (~/.local/share/...)."""
     data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -32,13 +36,6 @@ def default_config_file() -> Path:
     return Path(config_home) / "shashin" / "config.toml"
 
 
-def _default_workers() -> int:
-    # Measured (bench/bench_index.py): on 2 cores a decode process only competes with the model
-    # for the CPU, so decode in-process there; with more cores, overlap decoding with inference.
-    cores = os.cpu_count() or 2
-    return 0 if cores <= 2 else min(4, cores // 4 or 1)
-
-
 @dataclass(frozen=True)
 class OcrSettings:
     """The OCR channel: which PP-OCR models rapidocr runs and which lines it keeps."""
@@ -46,6 +43,28 @@ class OcrSettings:
     min_confidence: float = 0.5  # lines read with less confidence are dropped
     max_side: int = 2000  # longest side, in pixels, of the image handed to OCR
     model_dir: str = ""  # folder with det/rec/cls .onnx files; empty = rapidocr's bundled models
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """The image channel: which image-text model embeds photos, where it runs, the tags it gives."""
+
+    model: str = "auto"  # Hugging Face id or local folder; auto = SigLIP2 base on CPU, large on GPU
+    revision: str = "main"  # for Hugging Face ids: branch, tag or commit
+    device: str = "auto"  # auto, cpu, cuda, cuda:1, mps
+    dtype: str = "auto"  # auto (float32 on CPU, bfloat16/float16 on GPU), float32, float16, bfloat16
+    batch_size: int = 0  # photos per forward pass; 0 = 32 on CPU, 256 on a GPU
+    tags_vocabulary: str = ""  # CSV file of "english,japanese" lines; empty = the built-in list
+    tags_per_photo: int = 5  # at most this many tags per photo ...
+    tags_min_score: float = 0.1  # ... each with at least this probability
+
+
+@dataclass(frozen=True)
+class DuplicateSettings:
+    """When two photos count as near-duplicates: both tests must agree."""
+
+    min_similarity: float = 0.95  # cosine similarity of their image vectors
+    max_hash_distance: int = 10  # bits that differ between their 64-bit perceptual hashes
 
 
 @dataclass(frozen=True)
@@ -63,11 +82,38 @@ class Settings:
 
     db: str = ""  # library folder; empty means default_db()
     batch_size: int = 16  # photos per committed write
-    workers: int = field(default_factory=_default_workers)  # decode processes (0 = in-process)
+    workers: int = -1  # decode processes; 0 = decode in-process; -1 = chosen from cores and devices
     max_image_pixels: int = 200_000_000  # larger images are rejected as decompression bombs
     thumbnail_size: int = 384  # longest side of cached thumbnails
+    channels: list[str] = field(default_factory=lambda: list(ALL_INDEXED_CHANNELS))  # what `index` computes
     ocr: OcrSettings = field(default_factory=OcrSettings)
+    image: ImageSettings = field(default_factory=ImageSettings)
+    duplicates: DuplicateSettings = field(default_factory=DuplicateSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{name} {why}"
+            for name, bad, why in [
+                ("batch_size", self.batch_size < 1, "must be at least 1"),
+                ("workers", self.workers < -1, "must be -1 (automatic), 0 (in-process) or more"),
+                ("max_image_pixels", self.max_image_pixels < 1, "must be positive"),
+                ("thumbnail_size", self.thumbnail_size < 16, "must be at least 16"),
+                ("ocr.min_confidence", not 0 <= self.ocr.min_confidence <= 1, "must be between 0 and 1"),
+                ("ocr.max_side", self.ocr.max_side < 32, "must be at least 32"),
+                ("image.batch_size", self.image.batch_size < 0, "must be 0 (automatic) or more"),
+                ("image.tags_per_photo", self.image.tags_per_photo < 0, "must not be negative"),
+                ("duplicates.min_similarity", not -1 <= self.duplicates.min_similarity <= 1, "must be between -1 and 1"),
+                ("search.rrf_k", self.search.rrf_k < 0, "must not be negative"),
+                ("search.candidates", self.search.candidates < 1, "must be at least 1"),
+            ]
+            if bad
+        ]
+        unknown = [name for name in self.channels if name not in ALL_INDEXED_CHANNELS]
+        if unknown:
+            problems.append(f"channels: unknown {', '.join(unknown)} (known: {', '.join(ALL_INDEXED_CHANNELS)})")
+        if problems:
+            raise ConfigError("; ".join(problems))
 
     @property
     def db_path(self) -> Path:
@@ -150,6 +196,9 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
 def _coerce(raw: Any, kind: Any, where: str) -> Any:
     origin = getattr(kind, "__origin__", None)
     try:
+        if origin is list:
+            items = raw.split(",") if isinstance(raw, str) else list(raw)
+            return [str(item).strip() for item in items if str(item).strip()]
         if origin is dict:
             if isinstance(raw, str):
                 pairs = (item.split("=", 1) for item in raw.split(",") if item.strip())
@@ -164,10 +213,7 @@ def _coerce(raw: Any, kind: Any, where: str) -> Any:
                 raise ValueError(raw)
             return bool(raw)
         if kind in (int, float):
-            value = kind(raw)
-            if value < 0:
-                raise ValueError("must not be negative")
-            return value
+            return kind(raw)
         return str(raw)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: cannot use {raw!r} ({exc})") from exc

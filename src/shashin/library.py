@@ -12,11 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shashin.channels import build_channels, indexed_channels
+import numpy as np
+
+from shashin.channels import AnyChannel, build_channels, indexed_channels, search_channels
+from shashin.channels.base import ChannelQuery
+from shashin.channels.image import ImageChannel
 from shashin.config import Settings, load_settings
 from shashin.ingest.pipeline import IndexReport, index_folders
 from shashin.progress import Progress
-from shashin.search.engine import SearchResponse, search_photos
+from shashin.media import MediaError, decode_photo
+from shashin.models.image_text import DEFAULT_CPU_MODEL
+from shashin.search.duplicates import DuplicateGroup, find_duplicates
+from shashin.search.engine import SearchResponse, respond, search_photos
 from shashin.store import ErrorRow, Store
 
 
@@ -90,13 +97,23 @@ class Library:
             settings = dataclasses.replace(settings, db=str(db))
         self.settings = settings
         self.path = self.settings.db_path
-        self.channels = build_channels(self.settings)
         self._store: Store | None = None
+        self._channels: list[AnyChannel] | None = None
 
     def _open(self, create: bool) -> Store:
         if self._store is None:
             self._store = Store(self.path, create=create)
         return self._store
+
+    def _channels_for(self, store: Store, *, indexing: bool = False) -> list[AnyChannel]:
+        """The library's channels, built once, with "auto" settings resolved for this library."""
+        if self._channels is None:
+            self.settings = _resolve_image_model(self.settings, store, indexing=indexing)
+            self._channels = build_channels(self.settings)
+        return self._channels
+
+    def _image_channel(self, store: Store) -> ImageChannel:
+        return next(c for c in self._channels_for(store) if isinstance(c, ImageChannel))
 
     def index(
         self,
@@ -122,10 +139,11 @@ class Library:
                 roots = known
             if not roots:
                 raise LibraryError("this library has no folders yet; give one: shashin index FOLDER")
+            channels = self._channels_for(store, indexing=True)
             return index_folders(
                 store,
                 list(dict.fromkeys(roots)),
-                indexed_channels(self.channels),
+                indexed_channels(channels, self.settings.channels),
                 self.settings,
                 progress,
                 retry_failed=retry_failed,
@@ -136,7 +154,55 @@ class Library:
         if limit < 1 or offset < 0:
             raise LibraryError("limit must be at least 1 and offset at least 0")
         store = self._open(create=False)
-        return search_photos(store, self.channels, query, self.settings.search, limit=limit, offset=offset)
+        channels = search_channels(self._channels_for(store))
+        return search_photos(store, channels, query, self.settings.search, limit=limit, offset=offset)
+
+    def similar(self, target: str | Path, *, limit: int = 20, offset: int = 0) -> SearchResponse:
+        """Photos that look like `target`: a photo of the library (path or id) or any image file.
+
+        Raises LibraryError when the target cannot be read and ModelUnavailable when the image
+        model cannot be loaded.
+        """
+        if limit < 1 or offset < 0:
+            raise LibraryError("limit must be at least 1 and offset at least 0")
+        store = self._open(create=False)
+        image = self._image_channel(store)
+        photo_id, vector = self._target_vector(store, image, str(target))
+        depth = max(self.settings.search.candidates, offset + limit) + 1
+        hits = [hit for hit in image.search_vector(store, vector, depth) if hit.photo_id != photo_id]
+        query = ChannelQuery.from_text(str(target))
+        return respond(store, [], query, {image.name: hits}, self.settings.search, limit=limit, offset=offset)
+
+    def _target_vector(self, store: Store, image: ImageChannel, target: str) -> tuple[str | None, np.ndarray]:
+        """The library photo `target` names (if any) and its image vector."""
+        path = os.path.abspath(os.path.expanduser(target))
+        photo_id = target if store.get_photos([target]) else store.photo_id_of_path(path)
+        if photo_id is not None:
+            vector = image.stored_vector(store, photo_id)
+            if vector is not None:
+                return photo_id, vector
+            files = store.file_rows_for([photo_id]).get(photo_id, [])
+            path = files[0].path if files else path
+        if not os.path.isfile(path):
+            raise LibraryError(f"{target}: not a photo of this library nor an image file")
+        image.load()
+        try:
+            photo = decode_photo(path, photo_id or "query", max_pixels=self.settings.max_image_pixels,
+                                 renditions={image.name: image.rendition()})
+        except MediaError as exc:
+            raise LibraryError(f"{path}: {exc}") from exc
+        return photo_id, image.embed_photo(photo)
+
+    def duplicates(self) -> list[DuplicateGroup]:
+        """Groups of near-duplicate photos and exact copies, best-quality file first in each."""
+        store = self._open(create=False)
+        image = self._image_channel(store)
+        return find_duplicates(
+            store,
+            image_version=image.version(),
+            min_similarity=self.settings.duplicates.min_similarity,
+            max_hash_distance=self.settings.duplicates.max_hash_distance,
+        )
 
     def status(self) -> LibraryStatus:
         """Photos, files, per-channel done/failed/pending and every recorded error."""
@@ -144,7 +210,7 @@ class Library:
         photos = store.count_photos()
         channels: list[ChannelStatus] = []
         failures: list[PhotoFailureInfo] = []
-        for channel in indexed_channels(self.channels):
+        for channel in indexed_channels(self._channels_for(store), self.settings.channels):
             version = channel.version()
             done = store.count_channel(channel.name, version, "done")
             failed_rows = store.channel_failures(channel.name, version)
@@ -172,6 +238,25 @@ class Library:
     def folders(self) -> list[str]:
         """The folders this library indexes."""
         return self._open(create=False).folders()
+
+
+def _resolve_image_model(settings: Settings, store: Store, *, indexing: bool) -> Settings:
+    """Settle image.model = "auto" to the model this library was indexed with (or will be).
+
+    Indexing records the model it uses, so later runs and searches on any device use the same one.
+    """
+    model = settings.image.model
+    if model == "auto":
+        model = store.get_meta("image.model") or ""
+        if not model:
+            if not (indexing and "image" in settings.channels):
+                return dataclasses.replace(settings, image=dataclasses.replace(settings.image, model=DEFAULT_CPU_MODEL))
+            from shashin.models.image_text import default_model, pick_device
+
+            model = default_model(pick_device(settings.image.device))
+    if indexing and "image" in settings.channels and store.get_meta("image.model") != model:
+        store.set_meta("image.model", model)
+    return dataclasses.replace(settings, image=dataclasses.replace(settings.image, model=model))
 
 
 def _folder(folder: str | Path) -> str:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -52,15 +54,53 @@ class PhotoMetadata:
     lens: str | None = None
 
 
+class Rendition(Protocol):
+    """What one channel needs from a decoded photo, computed in the decode worker.
+
+    Implementations are small picklable dataclasses: the worker process calls `render`.
+    """
+
+    @property
+    def draft_side(self) -> int:
+        """The smallest side, in pixels, the decoder may reduce the photo to before `render`."""
+
+    def render(self, image: Image.Image) -> Any:
+        """The channel's input from the upright RGB photo (do not modify `image`)."""
+
+
+@dataclass(frozen=True)
+class MaxSide:
+    """RGB pixels (uint8, H×W×3) with the longest side at most `side`."""
+
+    side: int
+
+    @property
+    def draft_side(self) -> int:
+        return self.side
+
+    def render(self, image: Image.Image) -> np.ndarray:
+        if max(image.size) > self.side:
+            image = image.copy()
+            image.thumbnail((self.side, self.side), Image.Resampling.BICUBIC)
+        return np.asarray(image, dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class RenditionError:
+    """A rendition that failed: only its channel fails for this photo."""
+
+    message: str
+
+
 @dataclass(frozen=True)
 class DecodedPhoto:
-    """A decoded photo ready for the channels: metadata, a cached-thumbnail image and pixels."""
+    """A decoded photo ready for the channels: metadata, thumbnail and each channel's rendition."""
 
     path: str
     photo_id: str
     metadata: PhotoMetadata
-    thumbnail: bytes  # WebP
-    pixels: np.ndarray  # RGB uint8, H×W×3, longest side at most the requested work size
+    thumbnail: bytes  # WebP; empty when not asked for
+    renditions: dict[str, Any] = field(default_factory=dict)  # channel name -> its input or RenditionError
 
 
 def is_supported(path: str | Path) -> bool:
@@ -96,10 +136,14 @@ def decode_photo(
     photo_id: str,
     *,
     max_pixels: int,
-    work_max_side: int,
-    thumbnail_size: int,
+    renditions: Mapping[str, Rendition] | None = None,
+    thumbnail_size: int = 0,
 ) -> DecodedPhoto:
-    """Decode `path` safely; raise MediaError naming the reason for anything unusable."""
+    """Decode `path` safely and render what each channel asked for.
+
+    Raises MediaError naming the reason when the file is not a usable photo.
+    """
+    renditions = renditions or {}
     try:
         size = os.stat(path).st_size
     except OSError as exc:
@@ -108,7 +152,7 @@ def decode_photo(
         raise MediaError("empty file (0 bytes)")
     try:
         with Image.open(path) as image:
-            return _decode_open_image(image, path, photo_id, max_pixels, work_max_side, thumbnail_size)
+            rgb, metadata = _open_upright(image, max_pixels, max([thumbnail_size, *(r.draft_side for r in renditions.values())]))
     except MediaError:
         raise
     except UnidentifiedImageError as exc:
@@ -120,15 +164,24 @@ def decode_photo(
     except (SyntaxError, ValueError, EOFError, MemoryError, IndexError) as exc:
         raise MediaError(f"image data is corrupt ({type(exc).__name__}: {exc})") from exc
 
+    thumbnail = b""
+    if thumbnail_size:
+        thumb = rgb.copy()
+        thumb.thumbnail((thumbnail_size, thumbnail_size), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        thumb.save(buffer, format="WEBP", quality=80, method=4)
+        thumbnail = buffer.getvalue()
+    rendered: dict[str, Any] = {}
+    for name, rendition in renditions.items():
+        try:
+            rendered[name] = rendition.render(rgb)
+        except Exception as exc:  # one channel's input failing must not cost the others theirs
+            rendered[name] = RenditionError(f"{type(exc).__name__}: {exc}")
+    return DecodedPhoto(path, photo_id, metadata, thumbnail, rendered)
 
-def _decode_open_image(
-    image: Image.Image,
-    path: str,
-    photo_id: str,
-    max_pixels: int,
-    work_max_side: int,
-    thumbnail_size: int,
-) -> DecodedPhoto:
+
+def _open_upright(image: Image.Image, max_pixels: int, draft_side: int) -> tuple[Image.Image, PhotoMetadata]:
+    """The photo as upright RGB, decoded no smaller than `draft_side`, and its metadata."""
     if image.format not in _FORMATS:
         raise MediaError(f"unsupported image format {image.format or 'unknown'}")
     width, height = image.size
@@ -140,28 +193,19 @@ def _decode_open_image(
         )
     exif = image.getexif()
     metadata_raw = _read_exif(exif)
-    if image.format in {"JPEG", "MPO"}:
-        # Let libjpeg decode at a reduced scale: much faster for large photos.
-        image.draft("RGB", (work_max_side, work_max_side))
+    if image.format in {"JPEG", "MPO"} and draft_side:
+        # Let libjpeg decode at a reduced scale (never below what a channel needs): much faster.
+        image.draft("RGB", (draft_side, draft_side))
     image.load()
     oriented = ImageOps.exif_transpose(image) or image
     swapped = exif.get(0x0112) in (5, 6, 7, 8)
-    rgb = _to_rgb(oriented)
-
-    thumb = rgb.copy()
-    thumb.thumbnail((thumbnail_size, thumbnail_size), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    thumb.save(buffer, format="WEBP", quality=80, method=4)
-
-    if max(rgb.size) > work_max_side:
-        rgb.thumbnail((work_max_side, work_max_side), Image.Resampling.BICUBIC)
     metadata = PhotoMetadata(
         width=height if swapped else width,
         height=width if swapped else height,
         format=image.format,
         **metadata_raw,
     )
-    return DecodedPhoto(path, photo_id, metadata, buffer.getvalue(), np.asarray(rgb, dtype=np.uint8))
+    return _to_rgb(oriented), metadata
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

@@ -121,13 +121,13 @@ def test_unavailable_ocr_does_not_stop_the_run(tmp_path: Path, photo_copy: Path)
     assert "does not exist" in (report.channels["ocr"].unavailable or "")
     assert not report.failed
     assert paths(broken, "tokyo") == [str(photo_copy / "station/tokyo.jpg")]  # from the folder name
-    [ocr] = broken.status().channels
+    ocr = next(c for c in broken.status().channels if c.name == "ocr")
     assert ocr.pending == 3 and "ocr.model_dir" in (ocr.unavailable or "")
 
     fixed = Library(db)
     report = fixed.index()
     assert report.channels["ocr"].processed == 3 and report.new_photos == 0
-    assert fixed.status().channels[0].unavailable is None
+    assert next(c for c in fixed.status().channels if c.name == "ocr").unavailable is None
     assert paths(fixed, "ポイ捨て") == [str(photo_copy / "park/no-litter.jpg")]
 
 

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from shashin.channels.base import Channel, IndexedChannel
 from shashin.channels.filename import FileChannel
+from shashin.channels.image import ImageChannel
 from shashin.channels.ocr import OcrChannel
+from shashin.channels.phash import PerceptualHashChannel
+from shashin.channels.tags import TagsChannel
 from shashin.config import Settings
 
+AnyChannel = Channel | IndexedChannel
 
-def build_channels(settings: Settings) -> list[Channel]:
+
+def build_channels(settings: Settings) -> list[AnyChannel]:
     """Every channel of a library, in the order their results are listed."""
-    return [OcrChannel(settings.ocr), FileChannel()]
+    return [OcrChannel(settings.ocr), ImageChannel(settings.image), TagsChannel(), FileChannel(), PerceptualHashChannel()]
 
 
-def indexed_channels(channels: list[Channel]) -> list[IndexedChannel]:
-    """The channels that do per-photo work at index time."""
-    return [channel for channel in channels if isinstance(channel, IndexedChannel)]
+def indexed_channels(channels: Sequence[AnyChannel], enabled: Sequence[str] | None = None) -> list[IndexedChannel]:
+    """The channels that do per-photo work at index time (those `enabled`, when given)."""
+    return [c for c in channels if isinstance(c, IndexedChannel) and (enabled is None or c.name in enabled)]
+
+
+def search_channels(channels: Sequence[AnyChannel]) -> list[Channel]:
+    """The channels that rank photos for a query."""
+    return [c for c in channels if isinstance(c, Channel)]

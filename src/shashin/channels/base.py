@@ -1,8 +1,9 @@
 """The Channel contract: what a photo gets at index time, and how a query ranks photos by it.
 
-A channel is one reason a photo can match (text in it, its file name, later its image vector
-or caption). Indexed channels compute a payload per photo and keep it, with the version that
-produced it, in their own table; a changed version redoes exactly that channel.
+A channel is one reason a photo can match (text in it, its file name, its image vector).
+Its search side (Channel) ranks photos for a query; its index side (IndexedChannel) computes a
+payload per photo and keeps it, with the version that produced it, in the channel's table, so a
+changed version redoes exactly that channel. Most channels have both sides; some only one.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from shashin.media import DecodedPhoto
+from shashin.media import DecodedPhoto, Rendition, RenditionError
 from shashin.models.base import ModelUnavailable
 from shashin.store import FileRow, Store
 from shashin.text.query import KeywordQuery, parse_keywords
@@ -77,7 +78,7 @@ class PhotoFailure:
 
 
 class Channel(ABC):
-    """One ranking of photos for a query."""
+    """One ranking of photos for a query (the search side of a channel)."""
 
     name: ClassVar[str]
     description: ClassVar[str]
@@ -91,38 +92,63 @@ class Channel(ABC):
         return {}
 
 
-class IndexedChannel(Channel):
-    """A channel that computes a payload per photo when indexing and keeps it in its table."""
+class IndexedChannel(ABC):
+    """Per-photo work done when indexing (the index side of a channel), kept in the channel's table.
 
-    payload: ClassVar[list[pa.Field]]  # columns the channel stores beside the common ones
+    Lifecycle in a run: version() for every photo's bookkeeping; load() only when there is
+    work; then rendition() (computed by decode workers), payload_fields(), process_batch().
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
     fts_columns: ClassVar[tuple[str, ...]] = ()  # payload columns with a full-text index
 
     @abstractmethod
     def version(self) -> str:
-        """The model and parameters that define this channel's output; a change redoes it."""
+        """The model and parameters that define this channel's output; a change redoes it. Cheap."""
 
     @abstractmethod
     def load(self) -> None:
         """Prepare the model; raise ModelUnavailable with a fix-it message when it cannot."""
 
-    def input_max_side(self) -> int:
-        """The longest image side, in pixels, this channel wants to be decoded at."""
-        return 1024
+    @abstractmethod
+    def rendition(self) -> Rendition:
+        """What the decode workers must make of each photo for this channel."""
 
     @abstractmethod
-    def process(self, photo: DecodedPhoto) -> dict[str, Any]:
-        """The payload for one photo; an exception marks only this photo failed."""
+    def payload_fields(self) -> list[pa.Field]:
+        """Columns stored beside the common ones (may depend on the loaded model)."""
+
+    def process(self, photo: DecodedPhoto, rendition: Any) -> dict[str, Any]:
+        """The payload for one photo from its rendition; an exception marks only this photo failed."""
+        raise NotImplementedError
 
     def process_batch(self, photos: list[DecodedPhoto]) -> list[dict[str, Any] | PhotoFailure]:
         """Payloads for a batch, in order; override to batch model calls."""
         results: list[dict[str, Any] | PhotoFailure] = []
         for photo in photos:
+            rendition = photo.renditions.get(self.name)
+            if isinstance(rendition, RenditionError):
+                results.append(PhotoFailure(rendition.message))
+                continue
             try:
-                results.append(self.process(photo))
+                results.append(self.process(photo, rendition))
             except Exception as exc:  # one bad photo must not stop the run
                 results.append(PhotoFailure(f"{type(exc).__name__}: {exc}"))
         return results
 
+    def batch_size(self) -> int:
+        """Photos this channel wants per call; commit batches are at least this large."""
+        return 1
+
+    def uses_accelerator(self) -> bool:
+        """True when the loaded model runs on a GPU (more decode workers are then worth it)."""
+        return False
+
     def prepare_store(self, store: Store) -> None:
-        """Create (or rebuild, if its layout changed) this channel's table."""
-        store.ensure_channel(self.name, self.payload, fts=self.fts_columns)
+        """Create (or rebuild, if its layout changed) this channel's table. Called after load()."""
+        store.ensure_channel(self.name, self.payload_fields(), fts=self.fts_columns)
+
+    def refresh(self, store: Store) -> int:
+        """Recompute outputs derived from stored ones whose parameters changed; rows updated."""
+        return 0

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
 import pyarrow as pa
 
-from shashin.channels.base import ChannelQuery, Highlight, Hit, IndexedChannel, ResultPage
+from shashin.channels.base import Channel, ChannelQuery, Highlight, Hit, IndexedChannel, ResultPage
 from shashin.channels.keywords import highlight, rank_by_keywords
 from shashin.config import OcrSettings
-from shashin.media import DecodedPhoto
+from shashin.media import DecodedPhoto, MaxSide
 from shashin.models.ocr_rapid import RapidOcr
 from shashin.store import Store
 from shashin.text.tokenize import index_text
@@ -23,16 +24,11 @@ _LINE = pa.struct(
 )
 
 
-class OcrChannel(IndexedChannel):
+class OcrChannel(IndexedChannel, Channel):
     """Text read from the photo by PP-OCR; keyword-searchable in Japanese and English."""
 
     name: ClassVar[str] = "ocr"
     description: ClassVar[str] = "text in the photo (OCR)"
-    payload: ClassVar[list[pa.Field]] = [
-        pa.field("text", pa.string()),  # lines joined by newlines
-        pa.field("lines", pa.list_(_LINE)),
-        pa.field("terms", pa.string()),  # `text` tokenized for BM25
-    ]
     fts_columns: ClassVar[tuple[str, ...]] = ("terms",)
 
     def __init__(self, settings: OcrSettings) -> None:
@@ -40,17 +36,24 @@ class OcrChannel(IndexedChannel):
             model_dir=settings.model_dir, max_side=settings.max_side, min_confidence=settings.min_confidence
         )
 
-    def input_max_side(self) -> int:
-        return self._model.max_side
-
     def version(self) -> str:
         return self._model.identity()
 
     def load(self) -> None:
         self._model.load()
 
-    def process(self, photo: DecodedPhoto) -> dict[str, Any]:
-        lines = self._model.read(photo.pixels)
+    def rendition(self) -> MaxSide:
+        return MaxSide(self._model.max_side)
+
+    def payload_fields(self) -> list[pa.Field]:
+        return [
+            pa.field("text", pa.string()),  # lines joined by newlines
+            pa.field("lines", pa.list_(_LINE)),
+            pa.field("terms", pa.string()),  # `text` tokenized for BM25
+        ]
+
+    def process(self, photo: DecodedPhoto, rendition: np.ndarray) -> dict[str, Any]:
+        lines = self._model.read(rendition)
         text = "\n".join(line.text for line in lines)
         return {
             "text": text,

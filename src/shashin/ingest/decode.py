@@ -7,38 +7,36 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from shashin.media import DecodedPhoto, MediaError, decode_photo
+from shashin.media import DecodedPhoto, MediaError, Rendition, decode_photo
 
 
 @dataclass(frozen=True)
 class DecodeJob:
-    """One file to decode, and the limits to decode it with."""
+    """One file to decode, and what to make of it: each channel's rendition, a thumbnail or not."""
 
     path: str
     photo_id: str
     max_pixels: int
-    work_max_side: int
-    thumbnail_size: int
+    renditions: dict[str, Rendition] = field(default_factory=dict)
+    thumbnail_size: int = 0  # 0: no thumbnail (the photo already has one)
 
 
 def run_job(job: DecodeJob) -> DecodedPhoto:
     """Decode one file (in a worker process or in-process)."""
     return decode_photo(
-        job.path,
-        job.photo_id,
-        max_pixels=job.max_pixels,
-        work_max_side=job.work_max_side,
-        thumbnail_size=job.thumbnail_size,
+        job.path, job.photo_id, max_pixels=job.max_pixels, renditions=job.renditions, thumbnail_size=job.thumbnail_size
     )
 
 
 class DecodePool:
     """Decodes jobs in `workers` processes (0 = in this process), yielding results in job order."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, ahead: int = 0) -> None:
         self.workers = workers
+        # Jobs queued beyond the workers: enough to fill the next model batch while this one runs.
+        self.ahead = max(ahead, workers * 4)
         self._executor: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> "DecodePool":
@@ -60,9 +58,8 @@ class DecodePool:
             return
         in_flight: deque[tuple[DecodeJob, Future]] = deque()
         pending = iter(jobs)
-        ahead = self.workers * 4  # enough queued to keep the workers busy, bounded for memory
         while True:
-            while len(in_flight) < ahead:
+            while len(in_flight) < self.ahead:
                 job = next(pending, None)
                 if job is None:
                     break

@@ -34,6 +34,7 @@ class ChannelReport:
     processed: int = 0
     failed: int = 0
     pending: int = 0  # work it had to do this run
+    refreshed: int = 0  # stored outputs updated without decoding (e.g. tags from vectors)
     unavailable: str | None = None
 
 
@@ -90,7 +91,6 @@ def index_folders(
     started = time.monotonic()
     report = IndexReport(folders=list(roots))
     for channel in channels:
-        channel.prepare_store(store)
         report.channels[channel.name] = ChannelReport()
 
     scans = _scan(store, roots, report, progress)
@@ -109,6 +109,7 @@ def index_folders(
     work_started = time.monotonic()
     _process(store, work, active, settings, report, progress)
     report.work_seconds = time.monotonic() - work_started
+    _refresh(store, channels, report, progress)
 
     report.removed_photos += len(store.delete_orphan_photos())
     progress.phase("optimizing", 0)
@@ -299,8 +300,31 @@ def _load_channels(
             progress.note(f"channel '{channel.name}' is unavailable: {exc}")
             continue
         store.set_meta(f"channel.{channel.name}.unavailable", "")
+        channel.prepare_store(store)
         active.append(channel)
     return active
+
+
+def _refresh(store: Store, channels: Sequence[IndexedChannel], report: IndexReport, progress: Progress) -> None:
+    """Let channels update what they derive from stored outputs (e.g. tags from image vectors)."""
+    for channel in channels:
+        try:
+            report.channels[channel.name].refreshed = channel.refresh(store)
+        except ModelUnavailable as exc:
+            report.channels[channel.name].unavailable = str(exc)
+            progress.note(f"channel '{channel.name}' could not refresh: {exc}")
+
+
+def decode_workers(settings: Settings, channels: Sequence[IndexedChannel]) -> int:
+    """How many decode processes to run: the setting, or one chosen from the cores and devices."""
+    if settings.workers >= 0:
+        return settings.workers
+    cores = os.cpu_count() or 2
+    if any(channel.uses_accelerator() for channel in channels):
+        return max(1, min(cores - 2, 32))  # a GPU eats photos faster than one core decodes them
+    # Measured (bench/bench_index.py): on 2 cores a decode process only competes with the CPU
+    # models, so decode in-process there; with more cores, overlap decoding with inference.
+    return 0 if cores <= 2 else min(4, cores // 4 or 1)
 
 
 def _process(
@@ -316,15 +340,21 @@ def _process(
     progress.phase("indexing photos", len(work))
     if not work:
         return
-    # Decode once, at the largest size any active channel needs.
-    work_side = max([channel.input_max_side() for channel in channels] or [settings.thumbnail_size])
+    renditions = {channel.name: channel.rendition() for channel in channels}
     jobs = (
-        DecodeJob(item.source.path, item.photo_id, settings.max_image_pixels, work_side, settings.thumbnail_size)
+        DecodeJob(
+            item.source.path,
+            item.photo_id,
+            settings.max_image_pixels,
+            {name: rendition for name, rendition in renditions.items() if name in item.channels},
+            settings.thumbnail_size if item.new_files else 0,
+        )
         for item in work
     )
     by_id = {item.photo_id: item for item in work}
-    with DecodePool(settings.workers) as pool:
-        for number, batch in enumerate(_batches(pool.decode(jobs), settings.batch_size), start=1):
+    batch_size = max([settings.batch_size, *(channel.batch_size() for channel in channels)])
+    with DecodePool(decode_workers(settings, channels), ahead=2 * batch_size) as pool:
+        for number, batch in enumerate(_batches(pool.decode(jobs), batch_size), start=1):
             _commit_batch(store, batch, by_id, channels, report)
             progress.advance(len(batch))
             if number % _OPTIMIZE_EVERY == 0:

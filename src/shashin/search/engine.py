@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shashin.channels.base import Channel, ChannelQuery, ResultPage
+from shashin.channels.base import Channel, ChannelQuery, Hit, ModelUnavailable, ResultPage
 from shashin.config import SearchSettings
 from shashin.search.explain import Snippet, snippet
 from shashin.search.fuse import ChannelMatch, fuse_rankings
@@ -45,6 +45,7 @@ class SearchResponse:
     results: list[SearchResult]
     total: int
     offset: int = 0
+    unavailable: dict[str, str] = field(default_factory=dict)  # channel -> why it could not answer
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +53,7 @@ class SearchResponse:
             "total": self.total,
             "offset": self.offset,
             "results": [result.to_dict() for result in self.results],
+            "unavailable_channels": self.unavailable,
         }
 
 
@@ -67,7 +69,28 @@ def search_photos(
     """Rank the library's photos for `text` with every channel and fuse the rankings."""
     query = ChannelQuery.from_text(text)
     depth = max(settings.candidates, offset + limit)
-    rankings = {channel.name: channel.search(query, store, depth) for channel in channels}
+    rankings: dict[str, list[Hit]] = {}
+    unavailable: dict[str, str] = {}
+    for channel in channels:
+        try:
+            rankings[channel.name] = channel.search(query, store, depth)
+        except ModelUnavailable as exc:  # the other channels still answer
+            unavailable[channel.name] = str(exc)
+    return respond(store, channels, query, rankings, settings, limit=limit, offset=offset, unavailable=unavailable)
+
+
+def respond(
+    store: Store,
+    channels: Sequence[Channel],
+    query: ChannelQuery,
+    rankings: dict[str, list[Hit]],
+    settings: SearchSettings,
+    *,
+    limit: int,
+    offset: int,
+    unavailable: dict[str, str] | None = None,
+) -> SearchResponse:
+    """Fuse channel rankings and describe one page of them: paths, copies, highlights."""
     fused = fuse_rankings(rankings, k=settings.rrf_k, weights=settings.weights)
     shown = fused[offset : offset + limit]
     ids = [hit.photo_id for hit in shown]
@@ -84,4 +107,4 @@ def search_photos(
         results.append(
             SearchResult(position, hit.photo_id, paths[0], hit.score, hit.channels, highlights.get(hit.photo_id, []), paths[1:])
         )
-    return SearchResponse(text, results, len(fused), offset)
+    return SearchResponse(query.text, results, len(fused), offset, unavailable or {})

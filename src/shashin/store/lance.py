@@ -251,6 +251,11 @@ class Store:
             result.setdefault(row["photo_id"], []).append(FileRow(**row))
         return result
 
+    def photo_id_of_path(self, path: str) -> str | None:
+        """The photo a known file holds, or None."""
+        ids = self._scan("files", ["photo_id"], f"path = {sql_string(path)}").column("photo_id").to_pylist()
+        return ids[0] if ids else None
+
     def count_files(self) -> int:
         return self._table("files").count_rows()
 
@@ -368,6 +373,13 @@ class Store:
         where = f"status = 'failed' AND version = {sql_string(version)}"
         return self._scan(name, ["photo_id", "error"], where).to_pylist()
 
+    def channel_select(self, channel: str, columns: Sequence[str], where: str) -> list[dict[str, Any]]:
+        """Selected columns of the channel rows matching a SQL condition."""
+        name = _CHANNEL_PREFIX + channel
+        if not self._has_table(name):
+            return []
+        return self._scan(name, columns, where).to_pylist()
+
     def count_channel(self, channel: str, version: str, status: str) -> int:
         """How many photos have a row with this version and status."""
         name = _CHANNEL_PREFIX + channel
@@ -391,6 +403,22 @@ class Store:
             require_all=require_all, where="status = 'done'",
         )
         return [(photo_id, score) for photo_id, score in hits]
+
+    def search_vectors(
+        self, channel: str, column: str, vector: Any, *, limit: int, where: str | None = None
+    ) -> list[tuple[str, float]]:
+        """Nearest rows by cosine similarity to `vector`: (photo id, similarity), most similar first."""
+        name = _CHANNEL_PREFIX + channel
+        if not self._has_table(name):
+            return []
+        query = self._table(name).search(vector, vector_column_name=column).distance_type("cosine")
+        if where:
+            query = query.where(where, prefilter=True)
+        result = query.select(["photo_id", "_distance"]).limit(limit).to_arrow()
+        return [
+            (photo_id, 1.0 - distance)
+            for photo_id, distance in zip(result.column("photo_id").to_pylist(), result.column("_distance").to_pylist())
+        ]
 
     def _full_text(
         self,

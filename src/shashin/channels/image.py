@@ -1,0 +1,151 @@
+"""Image channel: what the photo shows, as a SigLIP2/CLIP vector; text→image and photo→photo search.
+
+Each photo also gets zero-shot tags (see tags.py), computed from its vector and stored beside it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+
+from shashin.channels.base import Channel, ChannelQuery, Hit, IndexedChannel, PhotoFailure
+from shashin.channels.tags import PROMPT, load_vocabulary, tags_payload, top_tags, vocabulary_identity
+from shashin.config import ImageSettings
+from shashin.media import DecodedPhoto, RenditionError
+from shashin.models.base import ModelUnavailable
+from shashin.models.image_text import ImageTextModel, ModelPixels
+from shashin.store import Store, sql_string
+
+_TAG = pa.struct([("en", pa.string()), ("ja", pa.string()), ("score", pa.float32())])
+
+
+class ImageChannel(IndexedChannel, Channel):
+    """SigLIP2 (or any SigLIP/CLIP) image vectors, searched by text or by photo, plus zero-shot tags."""
+
+    name: ClassVar[str] = "image"
+    description: ClassVar[str] = "what the photo shows (image vectors)"
+    fts_columns: ClassVar[tuple[str, ...]] = ("tag_terms",)
+
+    def __init__(self, settings: ImageSettings) -> None:
+        self.settings = settings
+        self.model = ImageTextModel(
+            settings.model,
+            revision=settings.revision,
+            device=settings.device,
+            dtype=settings.dtype,
+            batch_size=settings.batch_size,
+        )
+        self.vocabulary = load_vocabulary(settings.tags_vocabulary)
+        self._tag_vectors: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ index side
+
+    def version(self) -> str:
+        return self.model.identity()
+
+    def tags_version(self) -> str:
+        """What determines the tags: the vectors' version and the vocabulary settings."""
+        words = vocabulary_identity(self.vocabulary, self.settings.tags_per_photo, self.settings.tags_min_score)
+        return f"{words}; {self.version()}"
+
+    def load(self) -> None:
+        if self._tag_vectors is None:
+            self.model.load()
+            self._tag_vectors = self.model.embed_texts([PROMPT.format(en) for en, _ in self.vocabulary])
+
+    def rendition(self) -> ModelPixels:
+        return self.model.rendition()
+
+    def payload_fields(self) -> list[pa.Field]:
+        assert self._tag_vectors is not None, "load() first"
+        dimensions = self._tag_vectors.shape[1]
+        return [
+            pa.field("vector", pa.list_(pa.float32(), dimensions)),
+            pa.field("tags", pa.list_(_TAG)),
+            pa.field("tag_terms", pa.string()),
+            pa.field("tags_version", pa.string()),
+        ]
+
+    def batch_size(self) -> int:
+        return self.model.batch_size
+
+    def uses_accelerator(self) -> bool:
+        return self.model.loaded and self.model.device != "cpu"
+
+    def process_batch(self, photos: list[DecodedPhoto]) -> list[dict[str, Any] | PhotoFailure]:
+        results: list[dict[str, Any] | PhotoFailure] = [PhotoFailure("not processed")] * len(photos)
+        ready: list[tuple[int, Any]] = []
+        for index, photo in enumerate(photos):
+            rendition = photo.renditions.get(self.name)
+            if isinstance(rendition, RenditionError):
+                results[index] = PhotoFailure(rendition.message)
+            else:
+                ready.append((index, rendition))
+        if ready:
+            vectors = self.model.embed_prepared([rendition for _, rendition in ready])
+            for (index, _), payload in zip(ready, self._payloads(vectors)):
+                results[index] = payload
+        return results
+
+    def _payloads(self, vectors: np.ndarray) -> list[dict[str, Any]]:
+        assert self._tag_vectors is not None
+        probabilities = self.model.probabilities(vectors @ self._tag_vectors.T)
+        tags = top_tags(probabilities, self.vocabulary, self.settings.tags_per_photo, self.settings.tags_min_score)
+        version = self.tags_version()
+        return [
+            {"vector": vector.tolist(), **tags_payload(photo_tags), "tags_version": version}
+            for vector, photo_tags in zip(vectors, tags)
+        ]
+
+    def refresh(self, store: Store) -> int:
+        """Re-tag photos whose tags came from another vocabulary, from their stored vectors."""
+        version, tags_version = self.version(), self.tags_version()
+        where = (
+            f"status = 'done' AND version = {sql_string(version)} "
+            f"AND (tags_version IS NULL OR tags_version != {sql_string(tags_version)})"
+        )
+        stale = store.channel_select(self.name, ["photo_id", "vector"], where)
+        if not stale:
+            return 0
+        self.load()
+        vectors = np.array([row["vector"] for row in stale], dtype=np.float32)
+        rows = [
+            {"photo_id": row["photo_id"], "version": version, "status": "done", "error": None, **payload}
+            for row, payload in zip(stale, self._payloads(vectors))
+        ]
+        store.put_channel_rows(self.name, rows)
+        return len(rows)
+
+    # ------------------------------------------------------------------ search side
+
+    def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
+        text = query.text.replace('"', " ").strip()
+        if not any(ch.isalnum() for ch in text) or not self.has_vectors(store):
+            return []
+        self.load()
+        return self.search_vector(store, self.model.embed_texts([text])[0], limit)
+
+    def has_vectors(self, store: Store) -> bool:
+        """True when some photo has a vector from the current model (else searching is pointless)."""
+        return store.count_channel(self.name, self.version(), "done") > 0
+
+    def search_vector(self, store: Store, vector: np.ndarray, limit: int) -> list[Hit]:
+        """Photos by cosine similarity to `vector`, among vectors of the current model."""
+        where = f"status = 'done' AND version = {sql_string(self.version())}"
+        return [Hit(pid, score) for pid, score in store.search_vectors(self.name, "vector", vector, limit=limit, where=where)]
+
+    def stored_vector(self, store: Store, photo_id: str) -> np.ndarray | None:
+        """The photo's vector from the current model, if it has one."""
+        row = store.channel_rows(self.name, [photo_id], ["vector", "version", "status"]).get(photo_id)
+        if row is None or row["status"] != "done" or row["version"] != self.version():
+            return None
+        return np.asarray(row["vector"], dtype=np.float32)
+
+    def embed_photo(self, photo: DecodedPhoto) -> np.ndarray:
+        """The vector of a photo decoded with this channel's rendition (for photos not in the library)."""
+        rendition = photo.renditions.get(self.name)
+        if rendition is None or isinstance(rendition, RenditionError):
+            raise ModelUnavailable(f"could not prepare {photo.path} for the image model: {rendition}")
+        return self.model.embed_prepared([rendition])[0]

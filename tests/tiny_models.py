@@ -1,0 +1,119 @@
+"""Tiny random image-text models of the real architectures, saved like a Hugging Face checkpoint.
+
+Each builder writes config, weights, tokenizer and processor files into a folder that
+`AutoModel.from_pretrained` / `AutoProcessor.from_pretrained` load exactly as they load a real
+download. The weights are random: tests assert on structure and parity, never on meaning.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import torch
+
+_CORPUS = [
+    "a photo of a cat", "a dog on the beach", "a man in a red shirt", "tokyo station at night",
+    "赤いシャツの男性", "東京駅の夜", "海辺の犬", "猫の写真", "no litter", "mountain lake",
+] * 20
+
+# Byte-level BPE alphabet: every byte maps to a printable character, as GPT-2/CLIP do.
+_BYTES = [chr(c) for c in range(33, 127)] + [chr(c) for c in range(161, 173)] + [chr(c) for c in range(174, 256)]
+_BYTES += [chr(256 + i) for i in range(256 - len(_BYTES))]
+
+
+def _byte_vocab(specials: list[str], extra: list[str]) -> dict[str, int]:
+    vocab: dict[str, int] = {}
+    for token in specials + _BYTES + extra:
+        vocab.setdefault(token, len(vocab))
+    return vocab
+
+
+def _gemma_tokenizer(kind: str):  # type: ignore[no-untyped-def]
+    """A Gemma-style BPE tokenizer (SigLIP2's family) with byte fallback, built offline."""
+    from transformers.models.gemma.tokenization_gemma import GemmaTokenizer
+    from transformers.models.siglip2.tokenization_siglip2 import Siglip2Tokenizer
+
+    specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]
+    byte_tokens = [f"<0x{b:02X}>" for b in range(256)]
+    letters = sorted({ch for line in _CORPUS for ch in line.replace(" ", "▁")})
+    merges = [("▁", "a"), ("▁", "t"), ("o", "n")]
+    vocab: dict[str, int] = {}
+    for token in specials + byte_tokens + letters + ["".join(m) for m in merges]:
+        vocab.setdefault(token, len(vocab))
+    cls = Siglip2Tokenizer if kind == "siglip2" else GemmaTokenizer
+    return cls(vocab=vocab, merges=merges)
+
+
+def _clip_tokenizer():  # type: ignore[no-untyped-def]
+    from transformers import CLIPTokenizer
+
+    merges = [("a", "</w>"), ("t", "h"), ("o", "n")]
+    extra = ["</w>"] + [c + "</w>" for c in _BYTES] + ["".join(m) for m in merges]
+    vocab = _byte_vocab(["<|startoftext|>", "<|endoftext|>"], extra)
+    return CLIPTokenizer(vocab=vocab, merges=merges)
+
+
+def _siglip_tokenizer(folder: Path):  # type: ignore[no-untyped-def]
+    """SigLIP (v1) uses SentencePiece: train a tiny model offline on a small corpus."""
+    import sentencepiece as spm
+    from transformers import SiglipTokenizer
+
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(_CORPUS), model_writer=model, vocab_size=80, model_type="unigram",
+        character_coverage=1.0, pad_id=0, eos_id=1, unk_id=2, bos_id=-1, hard_vocab_limit=False,
+        minloglevel=2,
+    )
+    path = folder / "spiece.model"
+    path.write_bytes(model.getvalue())
+    return SiglipTokenizer(vocab_file=str(path))
+
+
+def _vision(cls, **extra):  # type: ignore[no-untyped-def]
+    return dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, patch_size=16, **extra)
+
+
+def _text(**extra):  # type: ignore[no-untyped-def]
+    return dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, **extra)
+
+
+def build_tiny_model(kind: str, folder: Path, seed: int = 0) -> Path:
+    """Write a tiny random checkpoint of `kind` (siglip, siglip2-fixres, siglip2-naflex, clip) to `folder`."""
+    import transformers as tf
+
+    torch.manual_seed(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    if kind == "clip":
+        tokenizer = _clip_tokenizer()
+        config = tf.CLIPConfig(
+            text_config=_text(vocab_size=len(tokenizer), max_position_embeddings=77, bos_token_id=0, eos_token_id=1, pad_token_id=1),
+            vision_config=_vision(tf.CLIPVisionConfig, image_size=64),
+            projection_dim=24,
+        )
+        model = tf.CLIPModel(config)
+        image_processor = tf.CLIPImageProcessorPil(size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64})
+        processor = tf.CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer)
+    elif kind in ("siglip", "siglip2-fixres"):
+        tokenizer = _siglip_tokenizer(folder) if kind == "siglip" else _gemma_tokenizer("gemma")
+        config = tf.SiglipConfig(
+            text_config=_text(vocab_size=len(tokenizer), max_position_embeddings=64),
+            vision_config=_vision(tf.SiglipVisionConfig, image_size=64),
+        )
+        model = tf.SiglipModel(config)
+        image_processor = tf.SiglipImageProcessorPil(size={"height": 64, "width": 64}, resample=2)
+        processor = tf.SiglipProcessor(image_processor=image_processor, tokenizer=tokenizer)
+    elif kind == "siglip2-naflex":
+        tokenizer = _gemma_tokenizer("siglip2")
+        config = tf.Siglip2Config(
+            text_config=_text(vocab_size=len(tokenizer), max_position_embeddings=64),
+            vision_config=_vision(tf.Siglip2VisionConfig, num_patches=16),
+        )
+        model = tf.Siglip2Model(config)
+        image_processor = tf.Siglip2ImageProcessorPil(patch_size=16, max_num_patches=16)
+        processor = tf.Siglip2Processor(image_processor=image_processor, tokenizer=tokenizer)
+    else:
+        raise ValueError(f"unknown tiny model kind {kind!r}")
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
