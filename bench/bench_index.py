@@ -33,7 +33,8 @@ from PIL import Image  # noqa: E402
 
 from shashin import Library, __version__  # noqa: E402
 from shashin.config import load_settings  # noqa: E402
-from shashin.media import decode_photo, is_supported  # noqa: E402
+from shashin.ingest.pipeline import decode_workers  # noqa: E402
+from shashin.media import MaxSide, decode_photo, is_supported  # noqa: E402
 from shashin.models.ocr_rapid import RapidOcr  # noqa: E402
 from tools.render import Sign, render, save  # noqa: E402
 
@@ -74,16 +75,18 @@ def mean_megapixels(files: list[Path]) -> float:
 def bench_model_only(files: list[Path], max_side: int) -> float:
     ocr = RapidOcr(max_side=max_side)
     ocr.load()
-    decoded = [decode_photo(str(p), "x", max_pixels=200_000_000, work_max_side=max_side, thumbnail_size=384) for p in files]
-    ocr.read(decoded[0].pixels)  # warm-up, as the pipeline's own first call after load
+    rendition = {"ocr": MaxSide(max_side)}
+    decoded = [decode_photo(str(p), "x", max_pixels=200_000_000, renditions=rendition).renditions["ocr"] for p in files]
+    ocr.read(decoded[0])  # warm-up, as the pipeline's own first call after load
     started = time.perf_counter()
-    for photo in decoded:
-        ocr.read(photo.pixels)
+    for pixels in decoded:
+        ocr.read(pixels)
     return len(decoded) / (time.perf_counter() - started)
 
 
 def bench_pipeline(folders: list[Path], db: Path, workers: int) -> tuple[float, float, object]:
-    settings = load_settings({"db": str(db), "workers": workers})
+    # OCR and keywords only: the image channel has its own benchmark (bench_embed.py).
+    settings = load_settings({"db": str(db), "workers": workers, "channels": "ocr"})
     library = Library(settings=settings)
     started = time.perf_counter()
     report = library.index(folders)
@@ -143,11 +146,11 @@ def bench_set(name: str, folders: list[Path], work: Path) -> dict[str, float]:
     settings = load_settings({})
     figures: dict[str, float] = {"photos": len(files), "mean_megapixels": mean_megapixels(files)}
     figures["model_only"] = bench_model_only(files, settings.ocr.max_side)
-    workers = max(1, settings.workers)  # compare with at least one worker even where the default is none
+    workers = max(1, decode_workers(settings, []))  # compare with at least one worker even where the default is none
     figures["pipeline_workers"], figures["seconds_workers"], _ = bench_pipeline(folders, work / f"{name}-workers", workers)
     figures["pipeline_inprocess"], figures["seconds_inprocess"], _ = bench_pipeline(folders, work / f"{name}-inprocess", 0)
     started = time.perf_counter()
-    rerun = Library(work / f"{name}-workers").index()
+    rerun = Library(settings=load_settings({"db": str(work / f"{name}-workers"), "channels": "ocr"})).index()
     figures["rerun_seconds"] = time.perf_counter() - started
     assert rerun.photos_processed == 0
     return figures
@@ -176,7 +179,7 @@ def main() -> None:
     try:
         render_photos(work / "rendered", args.rendered)
         small_folders = [work / "rendered"] + ([COCO] if COCO.is_dir() else [])
-        default = load_settings({}).workers
+        default = decode_workers(load_settings({}), [])
         workers = max(1, default)
         print(f"shashin {__version__} · Python {platform.python_version()} · {os.cpu_count()} cores · "
               f"{'COCO dev set + ' if COCO.is_dir() else ''}rendered photos · default workers here: {default}\n")

@@ -197,8 +197,10 @@ def _open_upright(image: Image.Image, max_pixels: int, draft_side: int) -> tuple
         # Let libjpeg decode at a reduced scale (never below what a channel needs): much faster.
         image.draft("RGB", (draft_side, draft_side))
     image.load()
-    oriented = ImageOps.exif_transpose(image) or image
-    swapped = exif.get(0x0112) in (5, 6, 7, 8)
+    orientation = exif.get(0x0112)
+    # Only rotate when the camera said so (exif_transpose copies the image even when it need not).
+    oriented = (ImageOps.exif_transpose(image) or image) if orientation not in (None, 1) else image
+    swapped = orientation in (5, 6, 7, 8)
     metadata = PhotoMetadata(
         width=height if swapped else width,
         height=width if swapped else height,
@@ -215,7 +217,9 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         background = Image.new("RGB", rgba.size, (255, 255, 255))
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
-    if image.mode == "I;16" or image.mode.startswith("I;16"):
+    if image.mode == "RGB":
+        return image
+    if image.mode.startswith("I;16"):
         array = np.asarray(image, dtype=np.uint16) >> 8
         return Image.fromarray(array.astype(np.uint8)).convert("RGB")
     return image.convert("RGB")

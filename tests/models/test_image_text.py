@@ -64,7 +64,7 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("kind", TINY_KINDS)
 def test_image_vectors_match_the_reference(kind: str, tiny_models: dict[str, Path], photos: list[Path]) -> None:
-    model = ImageTextModel(str(tiny_models[kind]), device="cpu")
+    model = ImageTextModel(str(tiny_models[kind]), device="cpu", dtype="float32")
     model.load()
     rendition = {"image": model.rendition()}
     decoded = [decode_photo(str(p), p.name, max_pixels=10**8, renditions=rendition) for p in photos]
@@ -77,13 +77,13 @@ def test_image_vectors_match_the_reference(kind: str, tiny_models: dict[str, Pat
 
 @pytest.mark.parametrize("kind", TINY_KINDS)
 def test_text_vectors_match_the_reference(kind: str, tiny_models: dict[str, Path]) -> None:
-    model = ImageTextModel(str(tiny_models[kind]), device="cpu")
+    model = ImageTextModel(str(tiny_models[kind]), device="cpu", dtype="float32")
     model.load()
     assert cosines(model.embed_texts(TEXTS), reference_text_vectors(tiny_models[kind], TEXTS)).min() >= 0.9999
 
 
 def test_batches_give_the_same_vectors_as_single_photos(tiny_models: dict[str, Path], photos: list[Path]) -> None:
-    model = ImageTextModel(str(tiny_models["siglip2-fixres"]), device="cpu", batch_size=3)
+    model = ImageTextModel(str(tiny_models["siglip2-fixres"]), device="cpu", dtype="float32", batch_size=3)
     model.load()
     images = [Image.open(p).convert("RGB") for p in photos]
     together = model.embed_images(images)
@@ -92,7 +92,7 @@ def test_batches_give_the_same_vectors_as_single_photos(tiny_models: dict[str, P
 
 
 def test_decode_workers_prepare_the_same_input(tiny_models: dict[str, Path], photos: list[Path]) -> None:
-    model = ImageTextModel(str(tiny_models["siglip2-naflex"]), device="cpu")
+    model = ImageTextModel(str(tiny_models["siglip2-naflex"]), device="cpu", dtype="float32")
     model.load()
     jobs = [DecodeJob(str(p), p.name, 10**8, {"image": model.rendition()}) for p in photos]
     with DecodePool(2) as pool:
@@ -107,11 +107,34 @@ def test_large_jpeg_decoded_at_reduced_scale_stays_close(tiny_models: dict[str, 
     # JPEGs are decoded at a reduced DCT scale (never below twice the model input): a speed-up
     # that must not change what the model sees in any way that matters.
     path = save(Sign(["BIG"], seed=5, size=(2400, 1600)), tmp_path / "big.jpg")
-    model = ImageTextModel(str(tiny_models["siglip2-fixres"]), device="cpu")
+    model = ImageTextModel(str(tiny_models["siglip2-fixres"]), device="cpu", dtype="float32")
     model.load()
     photo = decode_photo(str(path), "big", max_pixels=10**8, renditions={"image": model.rendition()})
     ours = model.embed_prepared([photo.renditions["image"]])
     assert cosines(ours, reference_image_vectors(tiny_models["siglip2-fixres"], [path]))[0] >= 0.999
+
+
+@pytest.mark.parametrize("kind", ["siglip2-fixres", "clip"])
+def test_bfloat16_stays_close_to_the_reference(kind: str, tiny_models: dict[str, Path], photos: list[Path]) -> None:
+    # bfloat16 is the CPU default where the CPU has native bf16 (3× faster, bench/bench_embed.py).
+    model = ImageTextModel(str(tiny_models[kind]), device="cpu", dtype="bfloat16")
+    model.load()
+    ours = model.embed_images([Image.open(p).convert("RGB") for p in photos])
+    assert cosines(ours, reference_image_vectors(tiny_models[kind], photos)).min() >= 0.999
+    assert cosines(model.embed_texts(TEXTS), reference_text_vectors(tiny_models[kind], TEXTS)).min() >= 0.999
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("kind", TINY_KINDS)
+def test_cuda_vectors_match_the_reference(kind: str, tiny_models: dict[str, Path], photos: list[Path]) -> None:
+    images = [Image.open(p).convert("RGB") for p in photos]
+    expected_images = reference_image_vectors(tiny_models[kind], photos)
+    expected_texts = reference_text_vectors(tiny_models[kind], TEXTS)
+    for dtype, tolerance in (("float32", 0.9999), ("auto", 0.999)):  # auto: bfloat16 or float16
+        model = ImageTextModel(str(tiny_models[kind]), device="cuda", dtype=dtype)
+        model.load()
+        assert cosines(model.embed_images(images), expected_images).min() >= tolerance, dtype
+        assert cosines(model.embed_texts(TEXTS), expected_texts).min() >= tolerance, dtype
 
 
 def test_missing_folder_is_unavailable_with_a_fix(tmp_path: Path) -> None:
@@ -143,3 +166,15 @@ def test_identity_follows_the_checkpoint(tiny_models: dict[str, Path]) -> None:
     assert first == ImageTextModel(str(tiny_models["clip"])).identity()
     assert first != ImageTextModel(str(tiny_models["siglip"])).identity()
     assert ImageTextModel("google/siglip2-base-patch16-256", revision="v1").identity().startswith("google/siglip2-base-patch16-256@v1")
+
+
+def test_plain_geometry_is_used_only_when_it_matches_the_processor(tiny_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from shashin.models.image_text import FixedGeometry
+
+    model = ImageTextModel(str(tiny_models["clip"]), device="cpu")
+    model.load()
+    assert model.rendition().geometry is not None  # CLIP: shortest-edge resize + centre crop
+    monkeypatch.setattr(FixedGeometry, "apply", lambda self, image: np.zeros((3, 64, 64), np.uint8))
+    other = ImageTextModel(str(tiny_models["clip"]), device="cpu")
+    other.load()
+    assert other.rendition().geometry is None  # a mismatch on the probe images: the processor is used

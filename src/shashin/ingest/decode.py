@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -76,17 +77,31 @@ class DecodePool:
                 # with it; retry each alone so only the guilty file is reported.
                 suspects = [job] + [queued for queued, _ in in_flight]
                 in_flight.clear()
-                self.close()
+                self._abandon()
                 for suspect in suspects:
                     yield suspect, _isolated(suspect)
             except Exception as exc:  # an unexpected decoder exception is still one file's problem
                 yield job, MediaError(f"could not decode: {type(exc).__name__}: {exc}")
 
+    def _abandon(self) -> None:
+        # Joining a pool whose worker died can deadlock (CPython's executor); let it go instead.
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             # spawn: forking a process that runs onnxruntime threads is unsafe.
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_single_threaded
+            )
         return self._executor
+
+
+def _single_threaded() -> None:
+    # Many decode processes each starting a thread per core (torch, OpenCV, BLAS) would oversubscribe.
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[variable] = "1"
 
 
 def _attempt(job: DecodeJob) -> DecodedPhoto | MediaError:
@@ -97,12 +112,14 @@ def _attempt(job: DecodeJob) -> DecodedPhoto | MediaError:
 
 
 def _isolated(job: DecodeJob) -> DecodedPhoto | MediaError:
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as solo:
-        try:
-            return solo.submit(run_job, job).result()
-        except MediaError as exc:
-            return exc
-        except BrokenProcessPool:
-            return MediaError("the image decoder crashed on this file (it is damaged or hostile)")
-        except Exception as exc:
-            return MediaError(f"could not decode: {type(exc).__name__}: {exc}")
+    solo = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_single_threaded)
+    try:
+        return solo.submit(run_job, job).result()
+    except MediaError as exc:
+        return exc
+    except BrokenProcessPool:
+        return MediaError("the image decoder crashed on this file (it is damaged or hostile)")
+    except Exception as exc:
+        return MediaError(f"could not decode: {type(exc).__name__}: {exc}")
+    finally:
+        solo.shutdown(wait=False)  # never join a pool that may have lost its worker

@@ -1,8 +1,10 @@
-"""Tiny random image-text models of the real architectures, saved like a Hugging Face checkpoint.
+"""Random image-text models of the real architectures, saved like a Hugging Face checkpoint.
 
 Each builder writes config, weights, tokenizer and processor files into a folder that
 `AutoModel.from_pretrained` / `AutoProcessor.from_pretrained` load exactly as they load a real
 download. The weights are random: tests assert on structure and parity, never on meaning.
+Shapes: "tiny" for tests; the vision towers of SigLIP2 base/large (256 px, patch 16) for
+benchmarks, where the text tower keeps the real width and depth but a small vocabulary.
 """
 
 from __future__ import annotations
@@ -70,50 +72,64 @@ def _siglip_tokenizer(folder: Path):  # type: ignore[no-untyped-def]
     return SiglipTokenizer(vocab_file=str(path))
 
 
-def _vision(cls, **extra):  # type: ignore[no-untyped-def]
-    return dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, patch_size=16, **extra)
+SHAPES = {
+    "tiny": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2},
+    "siglip2-base-patch16-256": {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "num_attention_heads": 12},
+    "siglip2-large-patch16-256": {"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24, "num_attention_heads": 16},
+}
 
 
-def _text(**extra):  # type: ignore[no-untyped-def]
-    return dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, **extra)
+def _pil(name: str):  # type: ignore[no-untyped-def]
+    """The PIL image processor class (transformers 5 names it …Pil; 4.x had only the slow one)."""
+    import transformers as tf
+
+    return getattr(tf, f"{name}Pil", None) or getattr(tf, name)
 
 
-def build_tiny_model(kind: str, folder: Path, seed: int = 0) -> Path:
-    """Write a tiny random checkpoint of `kind` (siglip, siglip2-fixres, siglip2-naflex, clip) to `folder`."""
+def build_tiny_model(kind: str, folder: Path, seed: int = 0, shape: str = "tiny", dtype: torch.dtype | None = None) -> Path:
+    """Write a random checkpoint of `kind` (siglip, siglip2-fixres, siglip2-naflex, clip) to `folder`."""
     import transformers as tf
 
     torch.manual_seed(seed)
     folder.mkdir(parents=True, exist_ok=True)
+    layers = SHAPES[shape]
+    image_size = 64 if shape == "tiny" else 256
+    vision = dict(layers, patch_size=16)
     if kind == "clip":
         tokenizer = _clip_tokenizer()
         config = tf.CLIPConfig(
-            text_config=_text(vocab_size=len(tokenizer), max_position_embeddings=77, bos_token_id=0, eos_token_id=1, pad_token_id=1),
-            vision_config=_vision(tf.CLIPVisionConfig, image_size=64),
-            projection_dim=24,
+            text_config=dict(layers, vocab_size=len(tokenizer), max_position_embeddings=77, bos_token_id=0, eos_token_id=1, pad_token_id=1),
+            vision_config=dict(vision, image_size=image_size),
+            projection_dim=24 if shape == "tiny" else layers["hidden_size"],
         )
         model = tf.CLIPModel(config)
-        image_processor = tf.CLIPImageProcessorPil(size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64})
+        image_processor = _pil("CLIPImageProcessor")(
+            size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
+        )
         processor = tf.CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer)
     elif kind in ("siglip", "siglip2-fixres"):
         tokenizer = _siglip_tokenizer(folder) if kind == "siglip" else _gemma_tokenizer("gemma")
         config = tf.SiglipConfig(
-            text_config=_text(vocab_size=len(tokenizer), max_position_embeddings=64),
-            vision_config=_vision(tf.SiglipVisionConfig, image_size=64),
+            text_config=dict(layers, vocab_size=len(tokenizer), max_position_embeddings=64),
+            vision_config=dict(vision, image_size=image_size),
         )
         model = tf.SiglipModel(config)
-        image_processor = tf.SiglipImageProcessorPil(size={"height": 64, "width": 64}, resample=2)
+        image_processor = _pil("SiglipImageProcessor")(size={"height": image_size, "width": image_size}, resample=2)
         processor = tf.SiglipProcessor(image_processor=image_processor, tokenizer=tokenizer)
     elif kind == "siglip2-naflex":
         tokenizer = _gemma_tokenizer("siglip2")
+        patches = 16 if shape == "tiny" else 256
         config = tf.Siglip2Config(
-            text_config=_text(vocab_size=len(tokenizer), max_position_embeddings=64),
-            vision_config=_vision(tf.Siglip2VisionConfig, num_patches=16),
+            text_config=dict(layers, vocab_size=len(tokenizer), max_position_embeddings=64),
+            vision_config=dict(vision, num_patches=patches),
         )
         model = tf.Siglip2Model(config)
-        image_processor = tf.Siglip2ImageProcessorPil(patch_size=16, max_num_patches=16)
+        image_processor = _pil("Siglip2ImageProcessor")(patch_size=16, max_num_patches=patches)
         processor = tf.Siglip2Processor(image_processor=image_processor, tokenizer=tokenizer)
     else:
-        raise ValueError(f"unknown tiny model kind {kind!r}")
+        raise ValueError(f"unknown model kind {kind!r}")
+    if dtype is not None:
+        model = model.to(dtype)  # smaller and faster to write for large benchmark shapes
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
