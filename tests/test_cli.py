@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import run_cli
 
 
-@pytest.mark.parametrize("command", ["index", "search", "status"])
+@pytest.mark.parametrize("command", ["index", "search", "similar", "duplicates", "status"])
 def test_every_command_has_help(command: str) -> None:
     result = run_cli(command, "--help", check=True)
     assert "--db" in result.stdout and "Usage" in result.stdout
@@ -18,7 +18,7 @@ def test_every_command_has_help(command: str) -> None:
 
 def test_top_level_help_lists_commands() -> None:
     result = run_cli("--help", check=True)
-    for command in ("index", "search", "status"):
+    for command in ("index", "search", "similar", "duplicates", "status"):
         assert command in result.stdout
 
 

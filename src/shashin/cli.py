@@ -67,6 +67,8 @@ DeviceOption = Annotated[
     Optional[str], typer.Option("--device", help="Where the image model runs: auto, cpu, cuda, cuda:1, mps.", show_default=False)
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of text.")]
+LimitOption = Annotated[int, typer.Option("--limit", "-n", help="How many results.", min=1)]
+OffsetOption = Annotated[int, typer.Option(help="Skip this many results (for paging).", min=0)]
 
 
 def _library(db: Path | None, **overrides: Any):  # type: ignore[no-untyped-def]
@@ -251,8 +253,8 @@ def _print_report(report: Any, seconds: float) -> None:
 def search(
     query: Annotated[str, typer.Argument(help='Words to find. Quote a phrase to match it exactly: \'"NO LITTER"\'.')],
     db: DbOption = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many results.", min=1)] = 20,
-    offset: Annotated[int, typer.Option(help="Skip this many results (for paging).", min=0)] = 0,
+    limit: LimitOption = 20,
+    offset: OffsetOption = 0,
     image_model: ImageModelOption = None,
     device: DeviceOption = None,
     as_json: JsonOption = False,
@@ -267,8 +269,8 @@ def search(
 def similar(
     photo: Annotated[str, typer.Argument(help="A photo: a path in the library, its photo id, or any image file.")],
     db: DbOption = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many results.", min=1)] = 20,
-    offset: Annotated[int, typer.Option(help="Skip this many results (for paging).", min=0)] = 0,
+    limit: LimitOption = 20,
+    offset: OffsetOption = 0,
     image_model: ImageModelOption = None,
     device: DeviceOption = None,
     as_json: JsonOption = False,

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from shashin import Library
+from shashin.channels.image import ImageChannel
 from shashin.config import load_settings
 from shashin.models.image_text import ImageTextModel
 from shashin.store import Store
@@ -45,7 +46,7 @@ def library(tmp_path_factory: pytest.TempPathFactory, gallery: Path, tiny_models
 
 def test_a_photo_vector_finds_the_photo_first(library: Library) -> None:
     store = Store(library.path, create=False)
-    image = next(c for c in library._channels_for(store) if c.name == "image")
+    image = ImageChannel(library.settings.image)
     for photo_id in list(store.photo_ids())[:5]:
         vector = image.stored_vector(store, photo_id)
         assert vector is not None and abs(float(np.linalg.norm(vector)) - 1) < 1e-5
