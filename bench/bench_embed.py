@@ -111,7 +111,7 @@ def main() -> None:
         build_tiny_model("siglip2-fixres", args.model_dir, shape=SHAPE)
     from shashin.ingest.pipeline import decode_workers
 
-    workers = args.workers if args.workers >= 0 else decode_workers(load_settings({}), [])
+    workers = args.workers if args.workers >= 0 else decode_workers(load_settings({}), False)
     work = Path(tempfile.mkdtemp(prefix="shashin-embed-"))
     try:
         folder = work / "photos"

@@ -146,7 +146,7 @@ def bench_set(name: str, folders: list[Path], work: Path) -> dict[str, float]:
     settings = load_settings({})
     figures: dict[str, float] = {"photos": len(files), "mean_megapixels": mean_megapixels(files)}
     figures["model_only"] = bench_model_only(files, settings.ocr.max_side)
-    workers = max(1, decode_workers(settings, []))  # compare with at least one worker even where the default is none
+    workers = max(1, decode_workers(settings, False))  # compare with at least one worker even where the default is none
     figures["pipeline_workers"], figures["seconds_workers"], _ = bench_pipeline(folders, work / f"{name}-workers", workers)
     figures["pipeline_inprocess"], figures["seconds_inprocess"], _ = bench_pipeline(folders, work / f"{name}-inprocess", 0)
     started = time.perf_counter()
@@ -179,7 +179,7 @@ def main() -> None:
     try:
         render_photos(work / "rendered", args.rendered)
         small_folders = [work / "rendered"] + ([COCO] if COCO.is_dir() else [])
-        default = decode_workers(load_settings({}), [])
+        default = decode_workers(load_settings({}), False)
         workers = max(1, default)
         print(f"shashin {__version__} · Python {platform.python_version()} · {os.cpu_count()} cores · "
               f"{'COCO dev set + ' if COCO.is_dir() else ''}rendered photos · default workers here: {default}\n")

@@ -133,3 +133,84 @@ def build_tiny_model(kind: str, folder: Path, seed: int = 0, shape: str = "tiny"
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
+
+
+QWEN_CHAT_TEMPLATE = (
+    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n{% else %}"
+    "{% for content in message['content'] %}{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
+    "{% set image_count.value = image_count.value + 1 %}{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}"
+    "<|vision_start|><|image_pad|><|vision_end|>{% elif content['type'] == 'video' or 'video' in content %}"
+    "{% set video_count.value = video_count.value + 1 %}{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}"
+    "<|vision_start|><|video_pad|><|vision_end|>{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}"
+    "<|im_end|>\n{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+QWEN_SPECIAL_TOKENS = [
+    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>",
+    "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>",
+    "<|image_pad|>", "<|video_pad|>",
+]
+QWEN_SHAPES = {
+    "tiny": {
+        "text": dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2),
+        "vision": dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, fullatt_block_indexes=[1]),
+        "mrope_section": [2, 1, 1],
+    },
+    # Qwen2.5-VL-7B-Instruct: 28 layers of 3584, GQA 28/4; a 32-block, 1280-wide vision tower.
+    "qwen2.5-vl-7b": {
+        "text": dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28, num_key_value_heads=4),
+        "vision": dict(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16, fullatt_block_indexes=[7, 15, 23, 31]),
+        "mrope_section": [16, 24, 24],
+    },
+}
+
+
+def build_qwen_vl(folder: Path, *, shape: str = "tiny", seed: int = 0, dtype: torch.dtype | None = None, vocab_size: int = 0) -> Path:
+    """A random Qwen2.5-VL checkpoint with the real special tokens and chat template, built offline.
+
+    The tokenizer is Qwen2's byte-level BPE class over a small vocabulary; `vocab_size` pads the
+    embedding table (the real model's is 152,064) without needing its merges.
+    """
+    import transformers as tf
+    from transformers.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
+
+    torch.manual_seed(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab: dict[str, int] = {}
+    for token in _BYTES:
+        vocab.setdefault(token, len(vocab))
+    merges = [("Ġ", "t"), ("h", "e"), ("Ġ", "a")]
+    for first, second in merges:
+        vocab.setdefault(first + second, len(vocab))
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, errors="replace")
+    tokenizer.add_special_tokens({"additional_special_tokens": QWEN_SPECIAL_TOKENS})
+    tokenizer.chat_template = QWEN_CHAT_TEMPLATE
+    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in QWEN_SPECIAL_TOKENS}
+    spec = QWEN_SHAPES[shape]
+    special = dict(bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
+    config = tf.Qwen2_5_VLConfig(
+        text_config=dict(
+            spec["text"], vocab_size=max(vocab_size, len(tokenizer)), max_position_embeddings=32768,
+            rope_scaling={"type": "mrope", "mrope_section": spec["mrope_section"]}, tie_word_embeddings=shape == "tiny", **special,
+        ),
+        vision_config=dict(
+            spec["vision"], out_hidden_size=spec["text"]["hidden_size"], patch_size=14, spatial_merge_size=2,
+            temporal_patch_size=2, window_size=112,
+        ),
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"], **special,
+    )
+    if dtype is not None:
+        torch.set_default_dtype(dtype)
+    try:
+        model = tf.Qwen2_5_VLForConditionalGeneration(config)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    model.generation_config.eos_token_id = [ids["<|im_end|>"], ids["<|endoftext|>"]]
+    model.generation_config.pad_token_id = ids["<|endoftext|>"]
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    (folder / "chat_template.jinja").write_text(QWEN_CHAT_TEMPLATE, encoding="utf-8")
+    _pil("Qwen2VLImageProcessor")(min_pixels=56 * 56, max_pixels=28 * 28 * 1280, patch_size=14, merge_size=2, temporal_patch_size=2).save_pretrained(folder)
+    return folder

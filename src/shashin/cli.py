@@ -250,6 +250,103 @@ def _print_report(report: Any, seconds: float) -> None:
 
 
 @app.command()
+def caption(
+    db: DbOption = None,
+    backend: Annotated[
+        Optional[str],
+        typer.Option("--backend", "-b", help="transformers (a local Qwen2.5-VL), openai (any OpenAI-compatible server: vLLM, Ollama, llama.cpp, LM Studio) or import."),
+    ] = None,
+    lang: Annotated[Optional[str], typer.Option("--lang", help="Caption languages, comma-separated (default: en,ja).")] = None,
+    prompt_set: Annotated[Optional[str], typer.Option("--prompt-set", help="brief (one sentence, the alt text) or detailed.")] = None,
+    model: Annotated[
+        Optional[str],
+        typer.Option("--model", "-m", help="transformers: Hugging Face id or folder (default Qwen2.5-VL, 7B on a ≥ 24 GB GPU, else 3B); openai: the served model name (default: the server's first)."),
+    ] = None,
+    url: Annotated[Optional[str], typer.Option("--url", help="openai: the server's base URL, e.g. http://127.0.0.1:8000/v1 (vLLM) or http://127.0.0.1:11434/v1 (Ollama).")] = None,
+    api_key: Annotated[
+        Optional[str],
+        typer.Option("--api-key", envvar="SHASHIN_API_KEY", help="openai: the API key (better: set $SHASHIN_API_KEY or $OPENAI_API_KEY)."),
+    ] = None,
+    source: Annotated[Optional[Path], typer.Option("--from", help="import: a JSONL or CSV file of path/file name, text and lang.")] = None,
+    from_metadata: Annotated[bool, typer.Option("--from-metadata", help="import: the descriptions already in the photos (XMP, IPTC, EXIF, XMP sidecars).")] = False,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Try again captions that failed with the same model and prompt.")] = False,
+    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Caption at most this many photos (a trial run).", min=1)] = None,
+    device: DeviceOption = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Photos per generate call (transformers) or in flight (openai).", min=1)] = None,
+    concurrency: Annotated[Optional[int], typer.Option("--concurrency", help="openai: requests in flight at once.", min=1)] = None,
+    quiet: QuietOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Write captions in Japanese and English for photos that lack them, or import existing ones.
+
+    Resumable: photos already captioned with the same backend, model and prompt are skipped, and
+    captions a person edited are never replaced. Looping or empty output is retried once with a
+    repetition penalty, then recorded as failed (never indexed; see `shashin status`).
+    Exit code 3 means some captions failed.
+    """
+    overrides = {
+        "captions.backend": backend, "captions.langs": lang, "captions.prompt_set": prompt_set, "captions.model": model,
+        "captions.url": url, "captions.api_key": api_key, "captions.device": device, "captions.batch_size": batch_size,
+        "captions.concurrency": concurrency,
+    }
+    library = _library(db, **overrides)
+    chosen = library.settings.captions.backend
+    if chosen != "import" and (source or from_metadata):
+        _fail("--from and --from-metadata go with --backend import")
+
+    def run(progress: Any) -> Any:
+        if chosen == "import":
+            return library.import_captions(source, from_metadata=from_metadata, lang=lang if lang and "," not in lang else None, progress=progress)
+        return library.caption(progress=progress, retry_failed=retry_failed, limit=limit)
+
+    if quiet or as_json:
+        report = _guard(lambda: run(None))
+    else:
+        with RichProgress() as progress:
+            report = _guard(lambda: run(progress))
+    if as_json:
+        _print_json({**{k: v for k, v in report.__dict__.items() if k not in ("failures", "errors")},
+                     "captions_per_second": round(report.captions_per_second, 3),
+                     "failures": [f.__dict__ for f in report.failures],
+                     "errors": [{"path": e.path, "message": e.message} for e in report.errors]})
+    elif not quiet:
+        _print_caption_report(report)
+    if report.unavailable:
+        if not as_json:
+            err.print(Text("error: ", style="bold red") + Text(report.unavailable))
+        raise typer.Exit(1)
+    if report.failures or report.errors:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _print_caption_report(report: Any) -> None:
+    if report.unavailable:
+        return
+    model = f" ({report.model})" if report.model else ""
+    out.print(Text(f"{report.backend}{model}, {report.prompt_set} captions in {', '.join(report.langs) or '-'}:"))
+    line = f"  {report.written} written, {report.failed} failed"
+    if report.retried:
+        line += f", {report.retried} retried after looping or empty output"
+    if report.skipped:
+        line += f", {report.skipped} already done"
+    if report.kept_human:
+        line += f", {report.kept_human} kept (edited by a person)"
+    if report.not_found:
+        line += f", {report.not_found} entries matched no photo"
+    out.print(Text(line))
+    if report.embedded:
+        out.print(Text(f"  {report.embedded} captions embedded for meaning search"))
+    if report.written + report.failed and report.seconds:
+        out.print(Text(f"  {report.captions_per_second:.2f} captions/s", style="dim"))
+    for failure in report.failures[:10]:
+        out.print(Text(f"  failed ({failure.lang}) {failure.path}: ", style="red") + Text(failure.reason))
+    if len(report.failures) > 10:
+        out.print(Text(f"  … and {len(report.failures) - 10} more: see `shashin status`"))
+    for error in report.errors[:10]:
+        out.print(Text(f"  unreadable {error.path}: ", style="red") + Text(error.message))
+
+
+@app.command()
 def search(
     query: Annotated[str, typer.Argument(help='Words to find. Quote a phrase to match it exactly: \'"NO LITTER"\'.')],
     db: DbOption = None,
@@ -353,6 +450,11 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
         out.print(Text(f"  {channel.name} model: {channel.version}", style="dim"))
         if channel.unavailable:
             out.print(Text(f"  {channel.name} is unavailable: {channel.unavailable}", style="yellow"))
+    for kind in report.captions:
+        out.print(
+            Text(f"captions {kind.prompt_set} ({kind.lang}): {kind.done} done, {kind.failed} failed"
+                 f" — {kind.human} edited by a person, {kind.imported} imported")
+        )
     if report.errors:
         out.print(Text(f"{len(report.errors)} files could not be indexed:", style="red"))
         for error in report.errors:

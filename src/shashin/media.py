@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -308,3 +309,55 @@ def _sniff(path: str) -> str:
     if head.startswith(b"%PDF"):
         return "the file is a PDF, not a photo"
     return f"the content is not JPEG, PNG, WebP, GIF, TIFF or HEIC (it starts with {head[:8]!r})"
+
+
+# Descriptions cameras write by themselves: not captions.
+_CAMERA_BOILERPLATE = re.compile(
+    r"^(?:[A-Z0-9 .\-_/<>]*(?:DIGITAL CAMERA|DSC|DCIM|CAMERA)|default|untitled|image|photo|picture|none|"
+    r"SONY DSC|OLYMPUS DIGITAL CAMERA|SAMSUNG|HUAWEI|LG|HTC|KODAK.*)\s*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class EmbeddedDescription:
+    """A description found in a photo's metadata or its XMP sidecar."""
+
+    text: str
+    lang: str  # "x-default" when the file does not say
+    origin: str  # xmp, xmp-sidecar, iptc, exif
+
+
+def read_descriptions(path: str) -> list[EmbeddedDescription]:
+    """Descriptions in the photo (XMP dc:description, IPTC Caption-Abstract, EXIF ImageDescription)
+    and in an XMP sidecar (photo.xmp or photo.jpg.xmp); camera boilerplate left out."""
+    import pyexiv2
+
+    found: list[EmbeddedDescription] = []
+    sources = [(path, "")] + [(sidecar, "-sidecar") for sidecar in _sidecars(path)]
+    for source, suffix in sources:
+        try:
+            with open(source, "rb") as handle, pyexiv2.ImageData(handle.read()) as data:
+                xmp = data.read_xmp() or {}
+                iptc = {} if suffix else (data.read_iptc() or {})
+                exif = {} if suffix else (data.read_exif() or {})
+        except Exception:  # unreadable metadata is not an error of the photo
+            continue
+        description = xmp.get("Xmp.dc.description")
+        if isinstance(description, dict):
+            for key, text in description.items():
+                lang = key.split("=", 1)[-1].strip('"') if "=" in key else "x-default"
+                found.append(EmbeddedDescription(str(text), lang, "xmp" + suffix))
+        elif isinstance(description, str):
+            found.append(EmbeddedDescription(description, "x-default", "xmp" + suffix))
+        caption = iptc.get("Iptc.Application2.Caption")
+        if caption:
+            found.append(EmbeddedDescription(caption if isinstance(caption, str) else " ".join(caption), "x-default", "iptc"))
+        if exif.get("Exif.Image.ImageDescription"):
+            found.append(EmbeddedDescription(str(exif["Exif.Image.ImageDescription"]), "x-default", "exif"))
+    return [d for d in found if d.text.strip() and not _CAMERA_BOILERPLATE.match(d.text.strip())]
+
+
+def _sidecars(path: str) -> list[str]:
+    base = Path(path)
+    return [str(p) for p in (base.with_suffix(".xmp"), base.with_suffix(".XMP"), Path(f"{path}.xmp")) if p.is_file()]

@@ -93,3 +93,17 @@ def test_interrupted_creation_is_finished_on_next_open(tmp_path: Path) -> None:
     reopened = Store(tmp_path / "db")
     assert reopened.get_meta("schema_version") == str(schema.SCHEMA_VERSION)
     assert reopened.count_photos() == 0
+
+
+def test_a_version_1_library_gains_the_captions_table(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    store.put_photos([{"photo_id": "p1", "width": 1, "height": 1, "format": "PNG"}])
+    store._db.drop_table("captions")  # as a library written by schema 1 was
+    store.set_meta("schema_version", "1")
+    migrated = Store(tmp_path / "db")
+    assert migrated.get_meta("schema_version") == str(schema.SCHEMA_VERSION) == "2"
+    assert migrated.captions() == [] and migrated.photo_ids() == {"p1"}
+    migrated.put_captions([{"caption_id": "p1:brief:en", "photo_id": "p1", "prompt_set": "brief", "lang": "en", "text": "a dog",
+                            "raw": "a dog", "terms": "a dog", "status": "done", "error": None, "source": "imported",
+                            "backend": "import", "model": "x", "prompt": "", "params": "{}", "version": "import:x"}])
+    assert migrated.search_captions(["dog"], limit=5)[0][:2] == ("p1:brief:en", "p1")

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from shashin.channels.base import IndexedChannel, ModelUnavailable, PhotoFailure
 from shashin.channels.filename import file_terms
@@ -85,12 +85,17 @@ def index_folders(
     progress: Progress | None = None,
     *,
     retry_failed: bool = False,
+    derived: Sequence[DerivedChannel] = (),
 ) -> IndexReport:
-    """Bring the library up to date with `roots`; per-file problems are recorded, never raised."""
+    """Bring the library up to date with `roots`; per-file problems are recorded, never raised.
+
+    `derived` channels compute from stored outputs rather than pixels (caption vectors from
+    captions); they are refreshed at the end.
+    """
     progress = progress or SilentProgress()
     started = time.monotonic()
     report = IndexReport(folders=list(roots))
-    for channel in channels:
+    for channel in [*channels, *derived]:
         report.channels[channel.name] = ChannelReport()
 
     scans = _scan(store, roots, report, progress)
@@ -109,7 +114,7 @@ def index_folders(
     work_started = time.monotonic()
     _process(store, work, active, settings, report, progress)
     report.work_seconds = time.monotonic() - work_started
-    _refresh(store, channels, report, progress)
+    _refresh(store, [*channels, *derived], report, progress)
 
     report.removed_photos += len(store.delete_orphan_photos())
     progress.phase("optimizing", 0)
@@ -305,8 +310,18 @@ def _load_channels(
     return active
 
 
-def _refresh(store: Store, channels: Sequence[IndexedChannel], report: IndexReport, progress: Progress) -> None:
-    """Let channels update what they derive from stored outputs (e.g. tags from image vectors)."""
+class DerivedChannel(Protocol):
+    """A channel computed from stored outputs, not pixels: refresh() brings it up to date."""
+
+    name: str
+
+    def refresh(self, store: Store) -> int: ...
+
+
+def _refresh(store: Store, channels: Sequence[DerivedChannel], report: IndexReport, progress: Progress) -> None:
+    """Let channels update what they derive from stored outputs (tags from image vectors, caption vectors)."""
+    if channels:
+        progress.phase("refreshing derived outputs", 0)
     for channel in channels:
         try:
             report.channels[channel.name].refreshed = channel.refresh(store)
@@ -315,12 +330,12 @@ def _refresh(store: Store, channels: Sequence[IndexedChannel], report: IndexRepo
             progress.note(f"channel '{channel.name}' could not refresh: {exc}")
 
 
-def decode_workers(settings: Settings, channels: Sequence[IndexedChannel]) -> int:
+def decode_workers(settings: Settings, accelerated: bool) -> int:
     """How many decode processes to run: the setting, or one chosen from the cores and devices."""
     if settings.workers >= 0:
         return settings.workers
     cores = os.cpu_count() or 2
-    if any(channel.uses_accelerator() for channel in channels):
+    if accelerated:
         return max(1, min(cores - 2, 32))  # a GPU eats photos faster than one core decodes them
     # Measured (bench/bench_index.py): on 2 cores a decode process only competes with the CPU
     # models, so decode in-process there; with more cores, overlap decoding with inference.
@@ -353,7 +368,8 @@ def _process(
     )
     by_id = {item.photo_id: item for item in work}
     batch_size = max([settings.batch_size, *(channel.batch_size() for channel in channels)])
-    with DecodePool(decode_workers(settings, channels), ahead=2 * batch_size) as pool:
+    accelerated = any(channel.uses_accelerator() for channel in channels)
+    with DecodePool(decode_workers(settings, accelerated), ahead=2 * batch_size) as pool:
         for number, batch in enumerate(_batches(pool.decode(jobs), batch_size), start=1):
             _commit_batch(store, batch, by_id, channels, report)
             progress.advance(len(batch))

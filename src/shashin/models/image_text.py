@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +21,12 @@ import numpy as np
 from PIL import Image
 
 from shashin.models.base import ModelUnavailable
+from shashin.models.hub import resolve_checkpoint
 
 DEFAULT_CPU_MODEL = "google/siglip2-base-patch16-256"
 DEFAULT_GPU_MODEL = "google/siglip2-large-patch16-256"
 # Bump when shashin's own pre- or post-processing changes: stored vectors are then recomputed.
 PIPELINE_VERSION = 1
-_DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken"]
 _CONFIG_FILES = ("config.json", "preprocessor_config.json", "processor_config.json", "tokenizer_config.json")
 _SIGLIP_TEXT_LENGTH = 64  # SigLIP/SigLIP2 were trained on texts padded to 64 tokens
 
@@ -248,33 +246,7 @@ class ImageTextModel:
         self._geometry = _checked_geometry(str(folder), image_processor, self._pixel_kwargs)
 
     def _resolve(self) -> str:
-        local = Path(self.source).expanduser()
-        if local.is_dir():
-            if not (local / "config.json").is_file():
-                raise ModelUnavailable(f"model folder {local} has no config.json; save a checkpoint there with save_pretrained()")
-            return str(local)
-        if self.source.startswith(("/", "./", "../", "~")) or self.source.count("/") > 1:  # a path, not "org/name"
-            raise ModelUnavailable(f"model folder {local} does not exist; point image.model to a saved checkpoint folder")
-        try:
-            from huggingface_hub import snapshot_download
-        except ImportError as exc:  # pragma: no cover - a dependency of transformers
-            raise ModelUnavailable(f"huggingface_hub is missing ({exc})") from exc
-        try:
-            return snapshot_download(self.source, revision=self.revision, local_files_only=True, allow_patterns=_DOWNLOAD_PATTERNS)
-        except Exception:
-            pass  # not in the cache: download if we can
-        reason = _offline_reason()
-        if reason is None:
-            try:
-                return snapshot_download(self.source, revision=self.revision, allow_patterns=_DOWNLOAD_PATTERNS)
-            except Exception as exc:
-                reason = f"download failed: {type(exc).__name__}: {exc}"
-        raise ModelUnavailable(
-            f"the image model {self.source} is not on this machine and cannot be downloaded now ({reason}). "
-            f"Download it once where there is network (`hf download {self.source}`, then copy "
-            "~/.cache/huggingface here), or save it to a folder and set image.model to that folder "
-            "(--image-model /path/to/folder)"
-        )
+        return resolve_checkpoint(self.source, revision=self.revision, what="image model", flag="--image-model")
 
     def _dtype(self, torch: Any, device: str) -> Any:
         names = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -500,26 +472,3 @@ def _folder_fingerprint(folder: Path) -> str:
         stat = path.stat()
         digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()
-
-
-def _offline_reason() -> str | None:
-    """Why the hub cannot be reached now, without waiting long; None when it might be."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
-        return "HF_HUB_OFFLINE is set"
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    host = endpoint.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    result: list[str | None] = []
-
-    def lookup() -> None:
-        try:
-            socket.getaddrinfo(host, 443)
-            result.append(None)
-        except OSError as exc:
-            result.append(f"cannot resolve {host}: {exc}")
-
-    thread = threading.Thread(target=lookup, daemon=True)
-    thread.start()
-    thread.join(3.0)  # a blocked resolver must not stall indexing for a minute
-    if not result:
-        return f"no answer from DNS for {host} within 3 s"
-    return result[0]

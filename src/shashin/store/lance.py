@@ -30,8 +30,12 @@ _CHANNEL_PREFIX = "channel_"
 _IN_CHUNK = 500  # values per SQL IN (...) list
 _KEEP_OLD_VERSIONS = timedelta(minutes=30)  # readers opened during a run keep their snapshot
 
+def _add_captions(store: "Store") -> None:
+    store._create("captions", schema.CAPTIONS, fts=("terms",), keys=("caption_id", "photo_id"))
+
+
 # Migrations from schema version N to N+1, applied in order when an older library is opened.
-MIGRATIONS: dict[int, Callable[["Store"], None]] = {}
+MIGRATIONS: dict[int, Callable[["Store"], None]] = {1: _add_captions}
 
 
 class StoreError(RuntimeError):
@@ -110,6 +114,7 @@ class Store:
             self._create("photos", schema.PHOTOS, keys=("photo_id",))
             self._create("files", schema.FILES, fts=("terms",), keys=("path", "photo_id"))
             self._create("errors", schema.ERRORS)
+            self._create("captions", schema.CAPTIONS, fts=("terms",), keys=("caption_id", "photo_id"))
             # The schema version is written last: a library without it was never finished.
             self.set_meta("created_by", f"shashin {__version__}")
             self.set_meta("schema_version", str(schema.SCHEMA_VERSION))
@@ -300,6 +305,9 @@ class Store:
             return []
         for name in self.channel_tables():
             self._delete_in(name, "photo_id", orphans)
+        self._delete_in("captions", "photo_id", orphans)
+        if self._has_table("caption_chunks"):
+            self._delete_in("caption_chunks", "photo_id", orphans)
         self._delete_in("photos", "photo_id", orphans)
         for photo_id in orphans:
             self.thumbnail_path(photo_id).unlink(missing_ok=True)
@@ -386,6 +394,83 @@ class Store:
         if not self._has_table(name):
             return 0
         return self._table(name).count_rows(f"version = {sql_string(version)} AND status = {sql_string(status)}")
+
+    # ----------------------------------------------------------------- captions
+
+    def put_captions(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert or replace captions by caption_id (one commit)."""
+        now = _now()
+        self._upsert("captions", "caption_id", [{"created_at": now, **row} for row in rows])
+
+    def captions(self, where: str | None = None, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Caption rows matching a SQL condition (all columns unless `columns`)."""
+        return self._scan("captions", list(columns or schema.CAPTIONS.names), where).to_pylist()
+
+    def captions_for(self, photo_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """Every caption of each photo, by photo id."""
+        table = self._scan_in("captions", schema.CAPTIONS.names, "photo_id", photo_ids)
+        result: dict[str, list[dict[str, Any]]] = {}
+        for row in table.to_pylist():
+            result.setdefault(row["photo_id"], []).append(row)
+        return result
+
+    def search_captions(self, terms: Sequence[str], *, limit: int, require_all: bool = False) -> list[tuple[str, str, float]]:
+        """BM25 over done captions: (caption_id, photo_id, score), best first."""
+        return self._full_text(
+            "captions", "terms", terms, keys=("caption_id", "photo_id"), limit=limit,
+            require_all=require_all, where="status = 'done'",
+        )
+
+    def ensure_caption_chunks(self, dimensions: int) -> None:
+        """Create the caption-chunk table, or rebuild it for another vector size."""
+        wanted = schema.caption_chunks_schema(dimensions)
+        if self._has_table("caption_chunks"):
+            if self._table("caption_chunks").schema.equals(wanted):
+                return
+            self._db.drop_table("caption_chunks")
+            self._tables.pop("caption_chunks", None)
+        self._create("caption_chunks", wanted, keys=("caption_id", "photo_id"))
+
+    def caption_chunk_versions(self) -> dict[str, tuple[str, str]]:
+        """caption_id -> (caption version, embedding version) of its stored chunks."""
+        if not self._has_table("caption_chunks"):
+            return {}
+        table = self._scan("caption_chunks", ["caption_id", "caption_version", "version"])
+        return {
+            cid: (caption_version, version)
+            for cid, caption_version, version in zip(
+                table.column("caption_id").to_pylist(),
+                table.column("caption_version").to_pylist(),
+                table.column("version").to_pylist(),
+            )
+        }
+
+    def replace_caption_chunks(self, caption_ids: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+        """Drop the chunks of `caption_ids`, then add `rows` (two commits; rerunning repairs either)."""
+        self._delete_in("caption_chunks", "caption_id", caption_ids)
+        if rows:
+            self._table("caption_chunks").add(pa.Table.from_pylist(list(rows), schema=self._table("caption_chunks").schema))
+
+    def search_caption_chunks(self, vector: Any, *, limit: int, version: str) -> list[tuple[str, str, float]]:
+        """Nearest caption chunks by cosine similarity: (chunk_id, photo_id, similarity), best first."""
+        if not self._has_table("caption_chunks"):
+            return []
+        query = self._table("caption_chunks").search(vector, vector_column_name="vector").distance_type("cosine")
+        query = query.where(f"version = {sql_string(version)}", prefilter=True)
+        result = query.select(["chunk_id", "photo_id", "_distance"]).limit(limit).to_arrow()
+        return [
+            (chunk, photo, 1.0 - distance)
+            for chunk, photo, distance in zip(
+                result.column("chunk_id").to_pylist(), result.column("photo_id").to_pylist(), result.column("_distance").to_pylist()
+            )
+        ]
+
+    def caption_chunks(self, chunk_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Chunk rows (without vectors) by chunk id."""
+        if not self._has_table("caption_chunks"):
+            return {}
+        table = self._scan_in("caption_chunks", ["chunk_id", "caption_id", "photo_id", "text"], "chunk_id", chunk_ids)
+        return {row["chunk_id"]: row for row in table.to_pylist()}
 
     # ----------------------------------------------------------------- search
 

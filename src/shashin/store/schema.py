@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: captions
 
 UTC_TIME = pa.timestamp("us", tz="UTC")
 
@@ -59,6 +59,43 @@ ERRORS = pa.schema(
         ("at", UTC_TIME),
     ]
 )
+
+CAPTIONS = pa.schema(
+    [
+        ("caption_id", pa.string()),  # photo_id:prompt_set:lang — one current caption of each kind
+        ("photo_id", pa.string()),
+        ("prompt_set", pa.string()),  # brief, detailed
+        ("lang", pa.string()),  # en, ja, ...
+        ("text", pa.string()),  # after the degeneration guard; empty when failed
+        ("raw", pa.string()),  # what the backend returned, for review
+        ("terms", pa.string()),  # `text` tokenized for keyword search
+        ("status", pa.string()),  # done, failed
+        ("error", pa.string()),
+        ("source", pa.string()),  # generated, imported, human
+        ("backend", pa.string()),
+        ("model", pa.string()),
+        ("prompt", pa.string()),
+        ("params", pa.string()),  # generation parameters, JSON
+        ("version", pa.string()),  # backend, model, prompt and parameters together: a change redoes it
+        ("created_at", UTC_TIME),
+    ]
+)
+
+
+def caption_chunks_schema(dimensions: int) -> pa.Schema:
+    """Caption text split into chunks that fit the text-embedding model, one vector each."""
+    return pa.schema(
+        [
+            ("chunk_id", pa.string()),  # caption_id#n
+            ("caption_id", pa.string()),
+            ("photo_id", pa.string()),
+            ("caption_version", pa.string()),  # the caption's version when it was embedded
+            ("version", pa.string()),  # the embedding model's identity
+            ("text", pa.string()),
+            ("vector", pa.list_(pa.float32(), dimensions)),
+        ]
+    )
+
 
 CHANNEL_COMMON = [
     pa.field("photo_id", pa.string()),

@@ -1,0 +1,143 @@
+"""Caption channels: the words a person would use, written by a vision-language model (or a person).
+
+`caption` ranks by keywords (the same Sudachi BM25 as OCR); `caption_vector` by meaning, with a
+multilingual e5 model, so a Japanese query finds an English caption. Failed captions are never
+searched: only rows with status done are indexed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from shashin.channels.base import Channel, ChannelQuery, Highlight, Hit, ResultPage
+from shashin.channels.keywords import highlight, rank_by_keywords
+from shashin.models.text_embed import TextEmbedder
+from shashin.store import Store
+from shashin.text.chunk import chunk_text
+
+
+def caption_field(row: dict[str, Any]) -> str:
+    """How a caption is labelled in explanations: "caption (en)", "detailed caption (ja)"."""
+    kind = "caption" if row["prompt_set"] == "brief" else f"{row['prompt_set']} caption"
+    return f"{kind} ({row['lang']})"
+
+
+class CaptionChannel(Channel):
+    """Keyword search over captions."""
+
+    name: ClassVar[str] = "caption"
+    description: ClassVar[str] = "captions, by keyword"
+
+    def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
+        owners: dict[str, str] = {}
+
+        def search_terms(terms, n, require_all):  # type: ignore[no-untyped-def]
+            hits = store.search_captions(terms, limit=n, require_all=require_all)
+            owners.update((caption_id, photo_id) for caption_id, photo_id, _ in hits)
+            return [(caption_id, score) for caption_id, _, score in hits]
+
+        def texts(caption_ids: list[str]) -> dict[str, str]:
+            photos = store.captions_for({owners[cid] for cid in caption_ids})
+            return {row["caption_id"]: row["text"] for rows in photos.values() for row in rows}
+
+        best: dict[str, float] = {}
+        for caption_id, score in rank_by_keywords(query.keywords, search_terms, texts, limit * 2):
+            photo_id = owners[caption_id]
+            best[photo_id] = max(score, best.get(photo_id, float("-inf")))
+        return [Hit(pid, score) for pid, score in sorted(best.items(), key=lambda kv: -kv[1])[:limit]]
+
+    def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
+        found: dict[str, list[Highlight]] = {}
+        for photo_id, rows in store.captions_for(page.photo_ids).items():
+            for row in sorted(rows, key=lambda r: (r["prompt_set"], r["lang"])):
+                match = highlight(self.name, caption_field(row), row["text"], query.keywords) if row["status"] == "done" else None
+                if match:
+                    found.setdefault(photo_id, []).append(match)
+        return found
+
+
+class CaptionVectorChannel(Channel):
+    """Caption meaning: e5 vectors of caption chunks, searched with the query's vector."""
+
+    name: ClassVar[str] = "caption_vector"
+    description: ClassVar[str] = "captions, by meaning (multilingual)"
+
+    def __init__(self, embedder: TextEmbedder) -> None:
+        self.embedder = embedder
+        self._matched: dict[str, dict[str, str]] = {}  # query text -> photo id -> best chunk id
+
+    def version(self) -> str:
+        return self.embedder.identity()
+
+    # ------------------------------------------------------------------ keeping vectors current
+
+    def refresh(self, store: Store) -> int:
+        """Embed done captions that have no vectors from this model yet; drop vectors of failed ones."""
+        version = self.version()
+        chunks = store.caption_chunk_versions()
+        captions = store.captions(columns=["caption_id", "photo_id", "text", "status", "version"])
+        stale = [c for c in captions if c["status"] == "done" and chunks.get(c["caption_id"]) != (c["version"], version)]
+        gone = [c["caption_id"] for c in captions if c["status"] != "done" and c["caption_id"] in chunks]
+        if not stale and not gone:
+            return 0
+        if stale:
+            self.embedder.load()
+        rows: list[dict[str, Any]] = []
+        pieces = [(c, i, text) for c in stale for i, text in enumerate(chunk_text(c["text"], self.embedder.max_chunk_chars))]
+        vectors = self.embedder.embed_passages([text for _, _, text in pieces]) if pieces else np.zeros((0, 0), np.float32)
+        if pieces:
+            store.ensure_caption_chunks(vectors.shape[1])
+        for (caption, number, text), vector in zip(pieces, vectors):
+            rows.append(
+                {
+                    "chunk_id": f"{caption['caption_id']}#{number}",
+                    "caption_id": caption["caption_id"],
+                    "photo_id": caption["photo_id"],
+                    "caption_version": caption["version"],
+                    "version": version,
+                    "text": text,
+                    "vector": vector.tolist(),
+                }
+            )
+        if pieces or gone:
+            store.replace_caption_chunks([c["caption_id"] for c in stale] + gone, rows)
+        return len(stale)
+
+    def pending(self, store: Store) -> int:
+        """Done captions without vectors from this model."""
+        version = self.version()
+        chunks = store.caption_chunk_versions()
+        return sum(
+            1 for c in store.captions("status = 'done'", ["caption_id", "version"]) if chunks.get(c["caption_id"]) != (c["version"], version)
+        )
+
+    # ------------------------------------------------------------------ search
+
+    def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
+        text = query.text.replace('"', " ").strip()
+        if not any(ch.isalnum() for ch in text) or not store.caption_chunk_versions():
+            return []
+        vector = self.embedder.embed_query(text)  # ModelUnavailable: the engine notes it and goes on
+        best: dict[str, tuple[float, str]] = {}
+        for chunk_id, photo_id, score in store.search_caption_chunks(vector, limit=limit * 4, version=self.version()):
+            if score > best.get(photo_id, (float("-inf"), ""))[0]:
+                best[photo_id] = (score, chunk_id)
+        self._matched[query.text] = {pid: chunk for pid, (_, chunk) in best.items()}
+        ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:limit]
+        return [Hit(pid, score) for pid, (score, _) in ranked]
+
+    def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
+        matched = self._matched.get(query.text, {})
+        wanted = {matched[pid]: pid for pid in page.photo_ids if pid in matched}
+        chunks = store.caption_chunks(wanted)
+        captions = {row["caption_id"]: row for rows in store.captions_for(set(wanted.values())).values() for row in rows}
+        found: dict[str, list[Highlight]] = {}
+        for chunk_id, photo_id in wanted.items():
+            chunk = chunks.get(chunk_id)
+            caption = captions.get(chunk["caption_id"]) if chunk else None
+            if chunk and caption:
+                # A match by meaning: the closest passage, with no words to mark.
+                found[photo_id] = [Highlight(self.name, caption_field(caption) + ", closest in meaning", chunk["text"], ())]
+        return found

@@ -1,0 +1,183 @@
+"""Import existing captions: from JSONL/CSV files, or from descriptions already inside the photos.
+
+Entries are matched to the library's photos by absolute path, by path relative to a library
+folder (or its parent), or by file name when only one photo has it. Imported captions go through
+the same guard as generated ones, and never replace a caption a person edited.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shashin.ingest.captioning import CaptionFailure, CaptionReport, caption_id
+from shashin.media import read_descriptions
+from shashin.store import FileRow, Store
+from shashin.text.guard import check_caption
+from shashin.text.tokenize import index_text
+
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_TEXT_KEYS = ("text", "caption", "description", "alt", "alt_text")
+_PATH_KEYS = ("path", "file", "filename", "image", "file_name")
+
+
+class CaptionFileError(ValueError):
+    """The caption file cannot be read; the message names the file and the line."""
+
+
+@dataclass(frozen=True)
+class ImportedCaption:
+    """One caption from a file or a photo's metadata, before it is matched to a photo."""
+
+    key: str  # a path or a file name
+    text: str
+    lang: str
+    origin: str  # the file's name, or xmp / iptc / exif
+
+
+def guess_language(text: str) -> str:
+    """ja when the text is written in Japanese script, else en."""
+    return "ja" if _JAPANESE.search(text) else "en"
+
+
+def read_caption_file(path: Path, default_lang: str | None = None) -> list[ImportedCaption]:
+    """Captions from JSONL (one object a line) or CSV (a header row): path/file → text, lang."""
+    try:
+        content = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaptionFileError(f"{path}: cannot read: {exc}") from exc
+    rows = _jsonl(path, content) if path.suffix.lower() in (".jsonl", ".json", ".ndjson") else _csv(path, content)
+    captions: list[ImportedCaption] = []
+    for number, row in rows:
+        key = next((str(row[k]) for k in _PATH_KEYS if row.get(k)), None)
+        if key is None:
+            raise CaptionFileError(f"{path}:{number}: no path or file name (expected one of {', '.join(_PATH_KEYS)})")
+        texts = _texts(row, default_lang)
+        if not texts:
+            raise CaptionFileError(f"{path}:{number}: no caption text (expected one of {', '.join(_TEXT_KEYS)} or captions_<lang>)")
+        captions.extend(ImportedCaption(key, text, lang, path.name) for text, lang in texts)
+    return captions
+
+
+def _jsonl(path: Path, content: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CaptionFileError(f"{path}:{number}: not JSON: {exc}") from exc
+        if not isinstance(row, dict):
+            raise CaptionFileError(f"{path}:{number}: expected an object")
+        yield number, row
+
+
+def _csv(path: Path, content: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    reader = csv.DictReader(content.splitlines())
+    if not reader.fieldnames:
+        raise CaptionFileError(f"{path}: empty CSV file")
+    for number, row in enumerate(reader, start=2):
+        yield number, {k.strip().lower(): v for k, v in row.items() if k}
+
+
+def _texts(row: dict[str, Any], default_lang: str | None) -> list[tuple[str, str]]:
+    texts: list[tuple[str, str]] = []
+    for key in _TEXT_KEYS:
+        if isinstance(row.get(key), str) and row[key].strip():
+            text = row[key].strip()
+            texts.append((text, str(row.get("lang") or row.get("language") or default_lang or guess_language(text))))
+            break
+    for key, value in row.items():  # COCO-style: captions_en: [...], captions_ja: [...] (the first of each)
+        if key.startswith("captions_") and isinstance(value, list) and value and isinstance(value[0], str):
+            texts.append((value[0].strip(), key.removeprefix("captions_")))
+    return texts
+
+
+def import_captions(
+    store: Store,
+    captions: list[ImportedCaption],
+    *,
+    prompt_set: str,
+    report: CaptionReport | None = None,
+) -> CaptionReport:
+    """Store `captions` for the photos they name; the report counts what matched and what did not."""
+    started = time.monotonic()
+    report = report or CaptionReport(backend="import", prompt_set=prompt_set)
+    files = store.files()
+    by_path, by_name = _indexes(files, store.folders())
+    humans = {row["caption_id"] for row in store.captions("source = 'human'", ["caption_id"])}
+    rows: dict[str, dict[str, Any]] = {}
+    for item in captions:
+        photo_id = by_path.get(os.path.normpath(item.key)) or by_path.get(item.key.strip("/"))
+        if photo_id is None:
+            owners = by_name.get(os.path.basename(item.key), set())
+            photo_id = next(iter(owners)) if len(owners) == 1 else None
+        if photo_id is None:
+            report.not_found += 1
+            continue
+        cid = caption_id(photo_id, prompt_set, item.lang)
+        if cid in humans:
+            report.kept_human += 1
+            continue
+        verdict = check_caption(item.text)
+        path = next((row.path for row in files.values() if row.photo_id == photo_id), item.key)
+        if not verdict.ok:
+            report.failures.append(CaptionFailure(path, item.lang, verdict.problem or ""))
+        rows[cid] = {
+            "caption_id": cid,
+            "photo_id": photo_id,
+            "prompt_set": prompt_set,
+            "lang": item.lang,
+            "text": verdict.text if verdict.ok else "",
+            "raw": item.text,
+            "terms": index_text(verdict.text) if verdict.ok else "",
+            "status": "done" if verdict.ok else "failed",
+            "error": verdict.problem,
+            "source": "imported",
+            "backend": "import",
+            "model": item.origin,
+            "prompt": "",
+            "params": "{}",
+            "version": f"import:{item.origin}",
+        }
+    store.put_captions(list(rows.values()))
+    report.written += sum(1 for row in rows.values() if row["status"] == "done")
+    report.failed += sum(1 for row in rows.values() if row["status"] == "failed")
+    report.langs = sorted({row["lang"] for row in rows.values()})
+    report.seconds += time.monotonic() - started
+    return report
+
+
+def embedded_captions(store: Store) -> list[ImportedCaption]:
+    """Descriptions already inside the library's photos (XMP, IPTC, EXIF) and their XMP sidecars."""
+    captions: list[ImportedCaption] = []
+    seen: set[str] = set()
+    for row in sorted(store.files().values(), key=lambda r: r.path):
+        if row.photo_id in seen or not os.path.isfile(row.path):
+            continue
+        seen.add(row.photo_id)
+        languages: set[str] = set()
+        for found in read_descriptions(row.path):  # XMP first: it carries languages
+            lang = found.lang.split("-")[0].lower() if found.lang != "x-default" else guess_language(found.text)
+            if lang not in languages:
+                languages.add(lang)
+                captions.append(ImportedCaption(row.path, found.text, lang, found.origin))
+    return captions
+
+
+def _indexes(files: dict[str, FileRow], folders: list[str]) -> tuple[dict[str, str], dict[str, set[str]]]:
+    by_path: dict[str, str] = {}
+    by_name: dict[str, set[str]] = {}
+    for path, row in files.items():
+        by_path[path] = row.photo_id
+        for base in {row.root, os.path.dirname(row.root)}:
+            by_path[os.path.relpath(path, base)] = row.photo_id
+        by_name.setdefault(os.path.basename(path), set()).add(row.photo_id)
+    return by_path, by_name

@@ -1,0 +1,235 @@
+"""A caption run: write captions for the library's photos with a backend, guarded and resumable.
+
+Photos that already have a caption of this kind (prompt set, language) from the same backend,
+model, prompt and parameters are skipped; captions edited by a person are never replaced. Each
+batch is committed, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shashin.config import DEFAULT_PROMPTS, Settings
+from shashin.ingest.decode import DecodeJob, DecodePool
+from shashin.ingest.pipeline import decode_workers
+from shashin.media import DecodedPhoto, MediaError, RenditionError
+from shashin.models.base import ModelUnavailable
+from shashin.models.vlm.base import CaptionBackend, GenerationParams
+from shashin.progress import Progress, SilentProgress
+from shashin.store import ErrorRow, Store
+from shashin.text.guard import check_caption
+from shashin.text.tokenize import index_text
+
+LANGUAGE_NAMES = {"en": "English", "ja": "Japanese", "zh": "Chinese", "ko": "Korean", "fr": "French", "de": "German", "es": "Spanish"}
+
+
+@dataclass
+class CaptionFailure:
+    """A photo that got no caption of one language, and why."""
+
+    path: str
+    lang: str
+    reason: str
+
+
+@dataclass
+class CaptionReport:
+    """What a caption run (or an import) did."""
+
+    backend: str
+    model: str = ""
+    prompt_set: str = "brief"
+    langs: list[str] = field(default_factory=list)
+    written: int = 0  # captions stored as done
+    failed: int = 0  # captions stored as failed (never indexed)
+    retried: int = 0  # captions that looped or were empty and got a second try
+    skipped: int = 0  # already done with this backend, model and prompt
+    kept_human: int = 0  # edited by a person: never replaced
+    not_found: int = 0  # import: entries that match no photo of the library
+    embedded: int = 0  # captions given vectors for meaning search
+    unavailable: str | None = None
+    failures: list[CaptionFailure] = field(default_factory=list)
+    errors: list[ErrorRow] = field(default_factory=list)  # photos that could not be read
+    seconds: float = 0.0
+
+    @property
+    def captions_per_second(self) -> float:
+        return (self.written + self.failed) / self.seconds if self.seconds > 0 else 0.0
+
+
+def caption_prompt(settings: Settings, prompt_set: str, lang: str) -> str:
+    """The prompt for one kind of caption: configured, default, or a generic one naming the language."""
+    key = f"{prompt_set}.{lang}"
+    if key in settings.captions.prompts:
+        return settings.captions.prompts[key]
+    if key in DEFAULT_PROMPTS:
+        return DEFAULT_PROMPTS[key]
+    language = LANGUAGE_NAMES.get(lang, lang)
+    length = "in one sentence" if prompt_set == "brief" else "in detail"
+    return f"Describe this image {length}, in {language}."
+
+
+def caption_version(backend: str, model: str, prompt: str, params: dict[str, Any]) -> str:
+    """One string for "same backend, model, prompt and parameters": equal versions are skipped."""
+    digest = hashlib.blake2b(json.dumps([backend, model, prompt, params], ensure_ascii=False, sort_keys=True).encode(), digest_size=8)
+    return f"{backend}:{model}:{digest.hexdigest()}"
+
+
+def caption_id(photo_id: str, prompt_set: str, lang: str) -> str:
+    return f"{photo_id}:{prompt_set}:{lang}"
+
+
+def caption_photos(
+    store: Store,
+    backend: CaptionBackend,
+    settings: Settings,
+    progress: Progress | None = None,
+    *,
+    retry_failed: bool = False,
+    limit: int | None = None,
+) -> CaptionReport:
+    """Caption every photo that lacks a current caption of the configured kinds."""
+    progress = progress or SilentProgress()
+    started = time.monotonic()
+    options = settings.captions
+    report = CaptionReport(backend=backend.name, prompt_set=options.prompt_set, langs=list(options.langs))
+    progress.phase("loading caption model", 0)
+    try:
+        backend.load()
+    except ModelUnavailable as exc:
+        report.unavailable = str(exc)
+        return report
+    report.model = backend.identity()
+    params = GenerationParams(options.max_new_tokens or (64 if options.prompt_set == "brief" else 256), options.temperature)
+    prompts = {lang: caption_prompt(settings, options.prompt_set, lang) for lang in options.langs}
+    versions = {lang: caption_version(backend.name, report.model, prompts[lang], params.as_dict()) for lang in options.langs}
+
+    todo = _todo(store, options.prompt_set, versions, retry_failed, report)
+    if limit is not None:
+        todo = dict(list(todo.items())[:limit])
+    files = store.file_rows_for(list(todo))
+    jobs = []
+    for photo_id in todo:
+        rows = [row for row in files.get(photo_id, []) if os.path.exists(row.path)]
+        if rows:
+            jobs.append(DecodeJob(rows[0].path, photo_id, settings.max_image_pixels, {"caption": backend.rendition()}))
+    progress.phase("captioning photos", len(jobs))
+    batch_size = max(1, backend.batch_size())
+    with DecodePool(decode_workers(settings, backend.uses_accelerator()), ahead=2 * batch_size) as pool:
+        batch: list[DecodedPhoto] = []
+        for job, result in pool.decode(jobs):
+            if isinstance(result, MediaError):
+                report.errors.append(ErrorRow(job.path, os.path.dirname(job.path), "decode", str(result)))
+                progress.advance()
+                continue
+            batch.append(result)
+            if len(batch) >= batch_size:
+                _caption_batch(store, backend, batch, todo, prompts, versions, params, settings, report)
+                progress.advance(len(batch))
+                batch = []
+        if batch:
+            _caption_batch(store, backend, batch, todo, prompts, versions, params, settings, report)
+            progress.advance(len(batch))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _todo(
+    store: Store, prompt_set: str, versions: dict[str, str], retry_failed: bool, report: CaptionReport
+) -> dict[str, list[str]]:
+    """photo id -> the languages it needs a caption in."""
+    existing = {row["caption_id"]: row for row in store.captions(f"prompt_set = '{prompt_set}'", ["caption_id", "status", "source", "version"])}
+    todo: dict[str, list[str]] = {}
+    for photo_id in sorted(store.photo_ids()):
+        for lang, version in versions.items():
+            row = existing.get(caption_id(photo_id, prompt_set, lang))
+            if row is not None and row["source"] == "human":
+                report.kept_human += 1
+            elif row is not None and row["version"] == version and (row["status"] == "done" or not retry_failed):
+                report.skipped += 1
+            else:
+                todo.setdefault(photo_id, []).append(lang)
+    return todo
+
+
+def _caption_batch(
+    store: Store,
+    backend: CaptionBackend,
+    photos: Sequence[DecodedPhoto],
+    todo: dict[str, list[str]],
+    prompts: dict[str, str],
+    versions: dict[str, str],
+    params: GenerationParams,
+    settings: Settings,
+    report: CaptionReport,
+) -> None:
+    rows: list[dict[str, Any]] = []
+    for lang, prompt in prompts.items():
+        wanted = [p for p in photos if lang in todo[p.photo_id]]
+        ready = [p for p in wanted if not isinstance(p.renditions.get("caption"), RenditionError)]
+        for photo in wanted:
+            if photo not in ready:
+                rows.append(_row(photo, lang, prompt, versions[lang], params, backend, report, raw="", problem=str(photo.renditions["caption"].message)))
+        if not ready:
+            continue
+        outputs = backend.caption([p.renditions["caption"] for p in ready], prompt, params)
+        results = {p.photo_id: (out, params) for p, out in zip(ready, outputs)}
+        # A looping or empty caption gets one more try, with a repetition penalty.
+        again = [p for p, out in zip(ready, outputs) if isinstance(out, str) and not check_caption(out).ok]
+        if again:
+            retry = GenerationParams(params.max_new_tokens, params.temperature, settings.captions.retry_repetition_penalty)
+            report.retried += len(again)
+            for photo, out in zip(again, backend.caption([p.renditions["caption"] for p in again], prompt, retry)):
+                results[photo.photo_id] = (out, retry)
+        for photo in ready:
+            out, used = results[photo.photo_id]
+            if isinstance(out, Exception):
+                rows.append(_row(photo, lang, prompt, versions[lang], used, backend, report, raw="", problem=f"{type(out).__name__}: {out}"))
+                continue
+            verdict = check_caption(out)
+            problem = None if verdict.ok else verdict.problem + (" (also after a retry with a repetition penalty)" if used is not params else "")
+            rows.append(_row(photo, lang, prompt, versions[lang], used, backend, report, raw=out, text=verdict.text, problem=problem))
+    store.put_captions(rows)
+
+
+def _row(
+    photo: DecodedPhoto,
+    lang: str,
+    prompt: str,
+    version: str,
+    params: GenerationParams,
+    backend: CaptionBackend,
+    report: CaptionReport,
+    *,
+    raw: str,
+    text: str = "",
+    problem: str | None = None,
+) -> dict[str, Any]:
+    if problem:
+        report.failed += 1
+        report.failures.append(CaptionFailure(photo.path, lang, problem))
+    else:
+        report.written += 1
+    return {
+        "caption_id": caption_id(photo.photo_id, report.prompt_set, lang),
+        "photo_id": photo.photo_id,
+        "prompt_set": report.prompt_set,
+        "lang": lang,
+        "text": "" if problem else text,
+        "raw": raw,
+        "terms": "" if problem else index_text(text),
+        "status": "failed" if problem else "done",
+        "error": problem,
+        "source": "generated",
+        "backend": backend.name,
+        "model": report.model,
+        "prompt": prompt,
+        "params": json.dumps(params.as_dict()),
+        "version": version,
+    }

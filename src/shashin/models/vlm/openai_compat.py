@@ -1,0 +1,171 @@
+"""Captions from any OpenAI-compatible /v1/chat/completions server: vLLM, Ollama, llama.cpp, LM Studio.
+
+The photo travels as a base64 JPEG data URL. Requests run concurrently up to a limit, each with a
+timeout, and are retried with exponential backoff on 429, 5xx and connection errors (honouring
+Retry-After). Other errors fail that photo only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import os
+import random
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import httpx
+import numpy as np
+from PIL import Image
+
+from shashin.config import CaptionSettings
+from shashin.models.base import ModelUnavailable
+from shashin.models.vlm.base import CaptionBackend, GenerationParams
+
+_RETRIED_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+_MAX_BACKOFF = 30.0
+
+
+@dataclass(frozen=True)
+class ServerImage:
+    """A rendition: the photo as JPEG bytes, at most `max_pixels`, for a data URL."""
+
+    max_pixels: int
+    quality: int = 90
+
+    @property
+    def draft_side(self) -> int:
+        return int(self.max_pixels**0.5)
+
+    def render(self, image: Image.Image) -> bytes:
+        width, height = image.size
+        if width * height > self.max_pixels:
+            scale = (self.max_pixels / (width * height)) ** 0.5
+            image = image.resize((max(1, int(width * scale)), max(1, int(height * scale))), Image.Resampling.BICUBIC)
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=self.quality)
+        return buffer.getvalue()
+
+
+class CaptionServerError(RuntimeError):
+    """The server refused or failed a request; the message has its status and answer."""
+
+
+class OpenAICompatible(CaptionBackend):
+    """A chat-completions client for a captioning server."""
+
+    name: ClassVar[str] = "openai"
+
+    def __init__(self, settings: CaptionSettings, *, backoff: float = 1.0) -> None:
+        self.settings = settings
+        self.url = settings.url.rstrip("/")
+        self.model = settings.model
+        self.api_key = settings.api_key or os.environ.get("OPENAI_API_KEY", "")
+        self.backoff = backoff
+
+    def identity(self) -> str:
+        return self.model
+
+    def load(self) -> None:
+        """Check that the server answers, and pick its model when the setting is "auto"."""
+        try:
+            response = httpx.get(f"{self.url}/models", headers=self._headers(), timeout=min(10.0, self.settings.timeout))
+        except httpx.HTTPError as exc:
+            raise ModelUnavailable(
+                f"cannot reach the caption server at {self.url} ({type(exc).__name__}: {exc}); start one, e.g. "
+                "`vllm serve Qwen/Qwen2.5-VL-7B-Instruct` or `ollama serve` (url http://127.0.0.1:11434/v1), "
+                "and pass --url"
+            ) from exc
+        if response.status_code in (401, 403):
+            raise ModelUnavailable(f"the caption server at {self.url} refused the API key ({response.status_code}); set --api-key or $OPENAI_API_KEY")
+        if self.model == "auto":
+            try:
+                served = [entry["id"] for entry in response.json().get("data", [])]
+            except (ValueError, KeyError, TypeError):
+                served = []
+            if not served:
+                raise ModelUnavailable(f"the caption server at {self.url} lists no model; pass --model NAME")
+            self.model = served[0]
+
+    def rendition(self) -> ServerImage:
+        return ServerImage(self.settings.max_pixels)
+
+    def batch_size(self) -> int:
+        return max(self.settings.batch_size, self.settings.concurrency * 2)
+
+    def caption(self, inputs: list[Any], prompt: str, params: GenerationParams) -> list[str | Exception]:
+        return asyncio.run(self._caption_all(inputs, prompt, params))
+
+    async def _caption_all(self, inputs: list[Any], prompt: str, params: GenerationParams) -> list[str | Exception]:
+        limit = asyncio.Semaphore(self.settings.concurrency)
+        timeout = httpx.Timeout(self.settings.timeout, connect=min(10.0, self.settings.timeout))
+        async with httpx.AsyncClient(timeout=timeout, headers=self._headers()) as client:
+
+            async def one(image: Any) -> str | Exception:
+                async with limit:
+                    try:
+                        return await self._request(client, image, prompt, params)
+                    except Exception as exc:  # this photo fails; the others go on
+                        return exc
+
+            return list(await asyncio.gather(*(one(image) for image in inputs)))
+
+    async def _request(self, client: httpx.AsyncClient, image: Any, prompt: str, params: GenerationParams) -> str:
+        body = self._body(image, prompt, params)
+        for attempt in range(self.settings.retries + 1):
+            last = attempt == self.settings.retries
+            try:
+                response = await client.post(f"{self.url}/chat/completions", json=body)
+            except (httpx.TransportError, httpx.TimeoutException) as exc:
+                if last:
+                    raise CaptionServerError(f"no answer from {self.url} after {attempt + 1} tries: {type(exc).__name__}: {exc}") from exc
+                await asyncio.sleep(self._delay(attempt, None))
+                continue
+            if response.status_code == 200:
+                return _message_text(response)
+            if response.status_code not in _RETRIED_STATUS or last:
+                raise CaptionServerError(f"the server answered {response.status_code}: {response.text[:300]}")
+            await asyncio.sleep(self._delay(attempt, response.headers.get("retry-after")))
+        raise CaptionServerError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _body(self, image: Any, prompt: str, params: GenerationParams) -> dict[str, Any]:
+        data = image if isinstance(image, bytes) else ServerImage(self.settings.max_pixels).render(_as_image(image))
+        url = "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [
+                {"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": prompt}]}
+            ],
+            "max_tokens": params.max_new_tokens,
+            "temperature": params.temperature,
+        }
+        if params.repetition_penalty is not None:
+            # The standard knob; vLLM, Ollama and llama.cpp map it onto their own repetition penalty.
+            body["frequency_penalty"] = round(min(2.0, max(0.0, (params.repetition_penalty - 1.0) * 2)), 3)
+        return body
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after:
+            try:
+                return min(_MAX_BACKOFF, max(0.0, float(retry_after)))
+            except ValueError:
+                pass
+        return min(_MAX_BACKOFF, self.backoff * (2**attempt)) * (0.5 + random.random() / 2)
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+
+def _message_text(response: httpx.Response) -> str:
+    try:
+        content = response.json()["choices"][0]["message"]["content"]
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise CaptionServerError(f"the server's answer has no message: {response.text[:300]}") from exc
+    if isinstance(content, list):  # some servers answer in parts
+        content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return content or ""
+
+
+def _as_image(value: Any) -> Image.Image:
+    return value if isinstance(value, Image.Image) else Image.fromarray(np.asarray(value, dtype=np.uint8))

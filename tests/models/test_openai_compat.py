@@ -1,0 +1,100 @@
+"""The OpenAI-compatible client against a real HTTP server on 127.0.0.1: retries, timeouts, limits."""
+
+from __future__ import annotations
+
+import io
+from collections import deque
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from shashin.config import load_settings
+from shashin.models.base import ModelUnavailable
+from shashin.models.vlm.base import GenerationParams
+from shashin.models.vlm.openai_compat import CaptionServerError, OpenAICompatible, ServerImage
+from tests.fake_vlm_server import CAPTIONS, LOOP, FakeVLMServer, Script
+
+PROMPT = "Describe this image in one sentence."
+RED = ServerImage(602_112).render(Image.new("RGB", (640, 480), (200, 30, 30)))
+
+
+def client(url: str, **extra: object) -> OpenAICompatible:
+    settings = load_settings({"captions.backend": "openai", "captions.url": url, "captions.model": "auto", **extra})
+    backend = OpenAICompatible(settings.captions, backoff=0.01)
+    backend.load()
+    return backend
+
+
+def test_success_and_model_discovery() -> None:
+    with FakeVLMServer() as server:
+        backend = client(server.url)
+        assert backend.identity() == "fake-vlm"
+        [text] = backend.caption([RED], PROMPT, GenerationParams(32))
+        assert text == CAPTIONS[(200, 30, 30)][0]
+        [request] = server.script.requests
+        assert request["model"] == "fake-vlm" and request["max_tokens"] == 32 and request["temperature"] == 0.0
+        assert "frequency_penalty" not in request
+
+
+def test_429_then_success_is_retried() -> None:
+    with FakeVLMServer(Script(actions=deque([("status", 429), ("status", 503)]))) as server:
+        [text] = client(server.url).caption([RED], PROMPT, GenerationParams())
+        assert text.startswith("A red sports car") and len(server.script.requests) == 3
+
+
+def test_persistent_500_fails_that_photo_only() -> None:
+    with FakeVLMServer(Script(actions=deque([("status", 500)] * 5))) as server:
+        first, second = client(server.url, **{"captions.retries": 4, "captions.concurrency": 1}).caption([RED, RED], PROMPT, GenerationParams())
+        assert isinstance(first, CaptionServerError) and "500" in str(first)
+        assert isinstance(second, str)  # the server recovered for the next photo
+
+
+def test_4xx_is_not_retried() -> None:
+    with FakeVLMServer(Script(actions=deque([("status", 400)]))) as server:
+        [result] = client(server.url).caption([RED], PROMPT, GenerationParams())
+        assert isinstance(result, CaptionServerError) and "400" in str(result)
+        assert len(server.script.requests) == 1
+
+
+def test_timeouts_are_retried_then_reported() -> None:
+    with FakeVLMServer(Script(actions=deque([("sleep", 1.0)]))) as server:
+        [text] = client(server.url, **{"captions.timeout": 0.3}).caption([RED], PROMPT, GenerationParams())
+        assert isinstance(text, str)  # the second try answered in time
+    with FakeVLMServer(Script(actions=deque([("sleep", 1.0)] * 3))) as server:
+        [result] = client(server.url, **{"captions.timeout": 0.3, "captions.retries": 2}).caption([RED], PROMPT, GenerationParams())
+        assert isinstance(result, CaptionServerError) and "no answer" in str(result)
+
+
+def test_concurrency_is_limited() -> None:
+    with FakeVLMServer(Script(actions=deque([("sleep", 0.2)] * 12))) as server:
+        results = client(server.url, **{"captions.concurrency": 3}).caption([RED] * 12, PROMPT, GenerationParams())
+        assert all(isinstance(r, str) for r in results)
+        assert server.script.max_in_flight == 3
+
+
+def test_repetition_penalty_becomes_frequency_penalty() -> None:
+    with FakeVLMServer(Script(actions=deque([("loop",)]))) as server:
+        backend = client(server.url)
+        [looped] = backend.caption([RED], PROMPT, GenerationParams())
+        assert looped == LOOP
+        backend.caption([RED], PROMPT, GenerationParams(repetition_penalty=1.3))
+        assert server.script.requests[-1]["frequency_penalty"] == pytest.approx(0.6)
+
+
+def test_api_key_is_sent_and_a_wrong_one_is_reported() -> None:
+    with FakeVLMServer(Script(api_key="s3cret")) as server:
+        assert isinstance(client(server.url, **{"captions.api_key": "s3cret"}).caption([RED], PROMPT, GenerationParams())[0], str)
+        with pytest.raises(ModelUnavailable, match="refused the API key"):
+            client(server.url, **{"captions.api_key": "wrong"})
+
+
+def test_unreachable_server_says_how_to_start_one() -> None:
+    with pytest.raises(ModelUnavailable, match="vllm serve"):
+        client("http://127.0.0.1:9/v1")
+
+
+def test_large_photos_are_sent_within_max_pixels() -> None:
+    data = ServerImage(602_112).render(Image.fromarray(np.zeros((3000, 4000, 3), dtype=np.uint8)))
+    width, height = Image.open(io.BytesIO(data)).size
+    assert width * height <= 602_112 and abs(width / height - 4 / 3) < 0.01
