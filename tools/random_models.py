@@ -166,17 +166,11 @@ QWEN_SHAPES = {
 }
 
 
-def build_qwen_vl(folder: Path, *, shape: str = "tiny", seed: int = 0, dtype: torch.dtype | None = None, vocab_size: int = 0) -> Path:
-    """A random Qwen2.5-VL checkpoint with the real special tokens and chat template, built offline.
-
-    The tokenizer is Qwen2's byte-level BPE class over a small vocabulary; `vocab_size` pads the
-    embedding table (the real model's is 152,064) without needing its merges.
-    """
-    import transformers as tf
+def qwen_tokenizer():  # type: ignore[no-untyped-def]
+    """Qwen2's byte-level BPE tokenizer class over a small vocabulary, with the real special tokens
+    and Qwen2.5-VL's chat template."""
     from transformers.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
 
-    torch.manual_seed(seed)
-    folder.mkdir(parents=True, exist_ok=True)
     vocab: dict[str, int] = {}
     for token in _BYTES:
         vocab.setdefault(token, len(vocab))
@@ -186,10 +180,17 @@ def build_qwen_vl(folder: Path, *, shape: str = "tiny", seed: int = 0, dtype: to
     tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, errors="replace")
     tokenizer.add_special_tokens({"additional_special_tokens": QWEN_SPECIAL_TOKENS})
     tokenizer.chat_template = QWEN_CHAT_TEMPLATE
+    return tokenizer
+
+
+def qwen_vl_config(tokenizer, shape: str = "tiny", vocab_size: int = 0):  # type: ignore[no-untyped-def]
+    """A Qwen2.5-VL config of `shape` whose special tokens are `tokenizer`'s."""
+    import transformers as tf
+
     ids = {token: tokenizer.convert_tokens_to_ids(token) for token in QWEN_SPECIAL_TOKENS}
     spec = QWEN_SHAPES[shape]
     special = dict(bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
-    config = tf.Qwen2_5_VLConfig(
+    return tf.Qwen2_5_VLConfig(
         text_config=dict(
             spec["text"], vocab_size=max(vocab_size, len(tokenizer)), max_position_embeddings=32768,
             rope_scaling={"type": "mrope", "mrope_section": spec["mrope_section"]}, tie_word_embeddings=shape == "tiny", **special,
@@ -201,16 +202,24 @@ def build_qwen_vl(folder: Path, *, shape: str = "tiny", seed: int = 0, dtype: to
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"], **special,
     )
-    if dtype is not None:
-        torch.set_default_dtype(dtype)
-    try:
-        model = tf.Qwen2_5_VLForConditionalGeneration(config)
-    finally:
-        torch.set_default_dtype(torch.float32)
-    model.generation_config.eos_token_id = [ids["<|im_end|>"], ids["<|endoftext|>"]]
-    model.generation_config.pad_token_id = ids["<|endoftext|>"]
+
+
+def qwen_image_processor():  # type: ignore[no-untyped-def]
+    return _pil("Qwen2VLImageProcessor")(min_pixels=56 * 56, max_pixels=28 * 28 * 1280, patch_size=14, merge_size=2, temporal_patch_size=2)
+
+
+def build_qwen_vl(folder: Path, *, shape: str = "tiny", seed: int = 0) -> Path:
+    """A random Qwen2.5-VL checkpoint with the real special tokens and chat template, built offline."""
+    import transformers as tf
+
+    torch.manual_seed(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = qwen_tokenizer()
+    model = tf.Qwen2_5_VLForConditionalGeneration(qwen_vl_config(tokenizer, shape))
+    model.generation_config.eos_token_id = [tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.convert_tokens_to_ids("<|endoftext|>")]
+    model.generation_config.pad_token_id = tokenizer.convert_tokens_to_ids("<|endoftext|>")
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     (folder / "chat_template.jinja").write_text(QWEN_CHAT_TEMPLATE, encoding="utf-8")
-    _pil("Qwen2VLImageProcessor")(min_pixels=56 * 56, max_pixels=28 * 28 * 1280, patch_size=14, merge_size=2, temporal_patch_size=2).save_pretrained(folder)
+    qwen_image_processor().save_pretrained(folder)
     return folder

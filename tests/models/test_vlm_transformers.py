@@ -10,11 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
-from shashin import Library
 from shashin.config import load_settings
 from shashin.models.vlm.base import GenerationParams
 from shashin.models.vlm.transformers_vl import TransformersVL, smart_resize
-from shashin.store import Store
 from tools.random_models import build_qwen_vl
 
 MAX_PIXELS = 28 * 28 * 64
@@ -38,26 +36,33 @@ def photo(width: int, height: int, colour: tuple[int, int, int]) -> Image.Image:
     return Image.fromarray(np.clip(np.array(colour) + rng.normal(0, 20, (height, width, 3)), 0, 255).astype(np.uint8))
 
 
-def test_rendition_is_the_processors_own_resize(backend: TransformersVL) -> None:
-    original = photo(900, 600, (200, 30, 30))
-    rendition = backend.rendition().render(original)
-    assert rendition.shape[:2] == smart_resize(600, 900, 28, 56 * 56, MAX_PIXELS)
-    processor = backend._image_processor
-    size = {"shortest_edge": 56 * 56, "longest_edge": MAX_PIXELS}
-    direct = processor(images=[original], size=size, return_tensors="pt")
-    ours = processor(images=[Image.fromarray(rendition)], size=size, return_tensors="pt")
-    assert torch.equal(direct["image_grid_thw"], ours["image_grid_thw"])
-    assert torch.equal(direct["pixel_values"], ours["pixel_values"])  # the processor's resize became a no-op
+def reference_inputs(qwen: Path, images: list[Image.Image], prompt: str) -> dict[str, torch.Tensor]:
+    """What Qwen2.5-VL's processor makes of the photos, step by step as its processor does."""
+    from transformers import AutoImageProcessor, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(qwen)
+    processor = AutoImageProcessor.from_pretrained(qwen, backend="pil")
+    pixels = processor(images=images, size={"shortest_edge": 56 * 56, "longest_edge": MAX_PIXELS}, return_tensors="pt")
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}], add_generation_prompt=True, tokenize=False
+    )
+    texts = [text.replace("<|image_pad|>", "<|image_pad|>" * int(g.prod() // 4), 1) for g in pixels["image_grid_thw"]]
+    return {**tokenizer(texts, padding=True, padding_side="left", return_tensors="pt"), **pixels}
 
 
-def test_inputs_expand_image_tokens_with_left_padding(backend: TransformersVL) -> None:
-    renditions = [backend.rendition().render(photo(900, 600, (200, 30, 30))), backend.rendition().render(photo(120, 300, (0, 0, 200)))]
-    inputs = backend.inputs(renditions, "Describe this image in one sentence.")
+def test_inputs_equal_the_processors(backend: TransformersVL, qwen: Path) -> None:
+    originals = [photo(900, 600, (200, 30, 30)), photo(120, 300, (0, 0, 200)), photo(2000, 700, (10, 200, 10))]
+    renditions = [backend.rendition().render(image) for image in originals]
+    assert renditions[0]["grid"].tolist() == [1, *(side // 14 for side in smart_resize(600, 900, 28, 56 * 56, MAX_PIXELS))]
+    ours = backend.inputs(renditions, "Describe this image in one sentence.")
+    expected = reference_inputs(qwen, originals, "Describe this image in one sentence.")
+    for key in ("input_ids", "attention_mask", "image_grid_thw"):
+        assert torch.equal(ours[key].cpu(), expected[key]), key
+    assert torch.allclose(ours["pixel_values"].float().cpu(), expected["pixel_values"], atol=1e-5)
     image_token = backend._tokenizer.convert_tokens_to_ids("<|image_pad|>")
-    for row, grid in zip(inputs["input_ids"], inputs["image_grid_thw"]):
+    for row, grid in zip(ours["input_ids"], ours["image_grid_thw"]):
         assert int((row == image_token).sum()) == int(grid.prod()) // 4
-    assert inputs["attention_mask"][:, -1].all()  # padding is on the left: every row ends with its text
-    assert inputs["pixel_values"].shape[0] == int(inputs["image_grid_thw"].prod(dim=1).sum())
+    assert ours["attention_mask"][:, -1].all()  # padding is on the left: every row ends with its text
 
 
 def test_generation_returns_one_text_per_photo(backend: TransformersVL) -> None:
@@ -71,24 +76,33 @@ def test_generation_returns_one_text_per_photo(backend: TransformersVL) -> None:
 @pytest.mark.skipif(
     __import__("importlib.util").util.find_spec("torchvision") is None, reason="Qwen2.5-VL's processor needs torchvision"
 )
-def test_our_inputs_equal_the_processors(backend: TransformersVL, qwen: Path) -> None:
+def test_inputs_equal_the_real_processor(backend: TransformersVL, qwen: Path) -> None:
     from transformers import AutoProcessor
 
     processor = AutoProcessor.from_pretrained(qwen)
-    renditions = [backend.rendition().render(photo(900, 600, (200, 30, 30))), backend.rendition().render(photo(120, 300, (0, 0, 200)))]
+    renditions = [backend.rendition().render(image) for image in (photo(900, 600, (200, 30, 30)), photo(120, 300, (0, 0, 200)))]
     ours = backend.inputs(renditions, "Describe this image.")
-    backend._processor, saved = None, backend._processor
-    try:
-        manual = backend.inputs(renditions, "Describe this image.")
-    finally:
-        backend._processor = saved
+    # Sizes are already the processor's own (its resize is checked above), so it does not resize them again.
+    sized = [Image.fromarray(_unpatch(r)) for r in renditions]
     text = processor.apply_chat_template([{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Describe this image."}]}], add_generation_prompt=True)
-    reference = processor(text=[text] * 2, images=[Image.fromarray(r) for r in renditions], padding=True, padding_side="left", return_tensors="pt")
-    for key in ("input_ids", "attention_mask", "pixel_values", "image_grid_thw"):
-        assert torch.equal(manual[key], reference[key]) and torch.equal(ours[key], reference[key]), key
+    reference = processor(text=[text] * 2, images=sized, padding=True, padding_side="left", return_tensors="pt")
+    for key in ("input_ids", "attention_mask", "image_grid_thw"):
+        assert torch.equal(ours[key].cpu(), reference[key]), key
+    assert torch.allclose(ours["pixel_values"].float().cpu(), reference["pixel_values"].float(), atol=1e-5)
+
+
+def _unpatch(rendition: dict) -> np.ndarray:
+    """The 8-bit image back from Qwen's patch layout (first temporal copy)."""
+    _, grid_h, grid_w = (int(v) for v in rendition["grid"])
+    patches = rendition["patches"].reshape(grid_h // 2, grid_w // 2, 2, 2, 3, 2, 14, 14)[:, :, :, :, :, 0]
+    return np.ascontiguousarray(patches.transpose(0, 2, 5, 1, 3, 6, 4).reshape(grid_h * 14, grid_w * 14, 3))
 
 
 def test_caption_run_end_to_end(tmp_path: Path, qwen: Path) -> None:
+    pytest.importorskip("lancedb")  # (absent on the GPU machine, where the tests above also run)
+    from shashin import Library
+    from shashin.store import Store
+
     folder = tmp_path / "photos"
     folder.mkdir()
     for number, colour in enumerate([(200, 30, 30), (30, 60, 200), (30, 160, 60)]):
@@ -114,3 +128,33 @@ def test_caption_run_end_to_end(tmp_path: Path, qwen: Path) -> None:
             assert row["text"] and row["terms"]
     again = library.caption()  # nothing to do: done and failed captions of this model and prompt are settled
     assert (again.written, again.failed, again.skipped) == (0, 0, 6)
+
+
+def test_batched_vision_attention_equals_the_per_window_loop(qwen: Path) -> None:
+    from transformers import AutoModelForImageTextToText
+
+    from shashin.models.vlm.transformers_vl import VLImage, use_batched_vision_attention
+
+    reference = AutoModelForImageTextToText.from_pretrained(qwen).eval()
+    batched = AutoModelForImageTextToText.from_pretrained(qwen).eval()
+    for model in (reference, batched):  # random weights attend almost uniformly: sharpen them so a bug shows
+        for block in model.model.visual.blocks:
+            block.attn.qkv.weight.data *= 40
+    assert use_batched_vision_attention(batched)
+    images = [VLImage(28 * 28 * 200).render(photo(w, h, (120, 40, 200))) for w, h in [(900, 600), (300, 420), (200, 200)]]
+    patches = torch.from_numpy(np.concatenate([i["patches"] for i in images])).float() / 255
+    grid = torch.from_numpy(np.stack([i["grid"] for i in images]))
+    with torch.inference_mode():
+        expected = reference.model.visual(patches, grid_thw=grid)
+        ours = batched.model.visual(patches, grid_thw=grid)
+    expected = getattr(expected, "pooler_output", expected)
+    ours = getattr(ours, "pooler_output", ours)
+    assert torch.allclose(ours, expected, atol=1e-4)
+    assert (ours - expected).abs().max() < 1e-3 * expected.abs().max()
+
+
+def test_unpatch_inverts_the_patch_layout(backend: TransformersVL) -> None:
+    original = photo(900, 600, (200, 30, 30))
+    rendition = backend.rendition().render(original)
+    height, width = smart_resize(600, 900, 28, 56 * 56, MAX_PIXELS)
+    assert np.array_equal(_unpatch(rendition), np.asarray(original.resize((width, height), Image.Resampling.BICUBIC)))
