@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from shashin.channels.base import Channel, ChannelQuery, Highlight, Hit, ResultPage
-from shashin.channels.keywords import highlight, rank_by_keywords
+from shashin.channels.keywords import best_per_photo, highlight, rank_photos_by_documents
 from shashin.models.text_embed import TextEmbedder
 from shashin.store import Store
 from shashin.text.chunk import chunk_text
@@ -31,22 +31,14 @@ class CaptionChannel(Channel):
     description: ClassVar[str] = "captions, by keyword"
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
-        owners: dict[str, str] = {}
+        def search(terms, n, require_all):  # type: ignore[no-untyped-def]
+            return store.search_captions(terms, limit=n, require_all=require_all)
 
-        def search_terms(terms, n, require_all):  # type: ignore[no-untyped-def]
-            hits = store.search_captions(terms, limit=n, require_all=require_all)
-            owners.update((caption_id, photo_id) for caption_id, photo_id, _ in hits)
-            return [(caption_id, score) for caption_id, _, score in hits]
-
-        def texts(caption_ids: list[str]) -> dict[str, str]:
+        def texts(caption_ids: list[str], owners: dict[str, str]) -> dict[str, str]:
             photos = store.captions_for({owners[cid] for cid in caption_ids})
             return {row["caption_id"]: row["text"] for rows in photos.values() for row in rows}
 
-        best: dict[str, float] = {}
-        for caption_id, score in rank_by_keywords(query.keywords, search_terms, texts, limit * 2):
-            photo_id = owners[caption_id]
-            best[photo_id] = max(score, best.get(photo_id, float("-inf")))
-        return [Hit(pid, score) for pid, score in sorted(best.items(), key=lambda kv: -kv[1])[:limit]]
+        return rank_photos_by_documents(query.keywords, search, texts, limit)
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
         found: dict[str, list[Highlight]] = {}
@@ -120,13 +112,12 @@ class CaptionVectorChannel(Channel):
         if not any(ch.isalnum() for ch in text) or not store.caption_chunk_versions():
             return []
         vector = self.embedder.embed_query(text)  # ModelUnavailable: the engine notes it and goes on
-        best: dict[str, tuple[float, str]] = {}
-        for chunk_id, photo_id, score in store.search_caption_chunks(vector, limit=limit * 4, version=self.version()):
-            if score > best.get(photo_id, (float("-inf"), ""))[0]:
-                best[photo_id] = (score, chunk_id)
-        self._matched[query.text] = {pid: chunk for pid, (_, chunk) in best.items()}
-        ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:limit]
-        return [Hit(pid, score) for pid, (score, _) in ranked]
+        chunks = store.search_caption_chunks(vector, limit=limit * 4, version=self.version())
+        matched: dict[str, str] = {}
+        for chunk_id, photo_id, _ in reversed(chunks):  # best last, so the best chunk of each photo stays
+            matched[photo_id] = chunk_id
+        self._matched[query.text] = matched
+        return best_per_photo(((photo_id, score) for _, photo_id, score in chunks), limit)
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
         matched = self._matched.get(query.text, {})

@@ -10,7 +10,7 @@ from pathlib import PurePath
 from typing import Any, ClassVar
 
 from shashin.channels.base import Channel, ChannelQuery, Highlight, Hit, ResultPage
-from shashin.channels.keywords import highlight, rank_by_keywords
+from shashin.channels.keywords import highlight, rank_photos_by_documents
 from shashin.store import Store
 from shashin.text.tokenize import index_text
 
@@ -49,14 +49,10 @@ class FileChannel(Channel):
     description: ClassVar[str] = "file name, folders and camera"
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
-        owners: dict[str, str] = {}
+        def search(terms, n, require_all):  # type: ignore[no-untyped-def]
+            return store.search_files(terms, limit=n, require_all=require_all)
 
-        def search_terms(terms, n, require_all):  # type: ignore[no-untyped-def]
-            hits = store.search_files(terms, limit=n, require_all=require_all)
-            owners.update((path, photo_id) for path, photo_id, _ in hits)
-            return [(path, score) for path, _, score in hits]
-
-        def texts(paths: list[str]) -> dict[str, str]:
+        def texts(paths: list[str], owners: dict[str, str]) -> dict[str, str]:
             photo_ids = {owners[path] for path in paths}
             files, photos = store.file_rows_for(photo_ids), store.get_photos(photo_ids)
             wanted = set(paths)
@@ -67,14 +63,8 @@ class FileChannel(Channel):
                 if row.path in wanted
             }
 
-        # Several files may hold one photo: it ranks by its best file. Over-fetch for the merge.
-        ranked = rank_by_keywords(query.keywords, search_terms, texts, limit * 2)
-        best: dict[str, float] = {}
-        for path, score in ranked:
-            photo_id = owners.get(path)
-            if photo_id is not None and score > best.get(photo_id, float("-inf")):
-                best[photo_id] = score
-        return [Hit(pid, score) for pid, score in sorted(best.items(), key=lambda kv: -kv[1])[:limit]]
+        # Several files may hold one photo: it ranks by its best file.
+        return rank_photos_by_documents(query.keywords, search, texts, limit)
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
         found: dict[str, list[Highlight]] = {}

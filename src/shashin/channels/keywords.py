@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from shashin.channels.base import Highlight
+from shashin.channels.base import Highlight, Hit
 from shashin.text.match import contains_phrases, match_spans
 from shashin.text.query import KeywordQuery
 
@@ -32,6 +32,38 @@ def rank_by_keywords(query: KeywordQuery, search: SearchFn, texts: TextFn, limit
     scores = dict(search(query.terms, pool, False))
     ranked = sorted(((key, scores.get(key, candidates[key])) for key in kept), key=lambda kv: -kv[1])
     return ranked[:limit]
+
+
+# (terms, limit, require_all) -> [(document key, photo id, bm25 score)], best first
+DocumentSearchFn = Callable[[Sequence[str], int, bool], list[tuple[str, str, float]]]
+
+
+def rank_photos_by_documents(
+    query: KeywordQuery,
+    search: DocumentSearchFn,
+    texts: Callable[[list[str], dict[str, str]], dict[str, str]],
+    limit: int,
+) -> list[Hit]:
+    """Keyword ranking over documents of which a photo may have several (its files, its captions):
+    each photo ranks by its best document. `texts(keys, owners)` returns the documents' texts."""
+    owners: dict[str, str] = {}
+
+    def search_terms(terms: Sequence[str], n: int, require_all: bool) -> list[tuple[str, float]]:
+        hits = search(terms, n, require_all)
+        owners.update((key, photo_id) for key, photo_id, _ in hits)
+        return [(key, score) for key, _, score in hits]
+
+    ranked = rank_by_keywords(query, search_terms, lambda keys: texts(keys, owners), limit * 2)  # over-fetch for the merge
+    return best_per_photo(((owners[key], score) for key, score in ranked), limit)
+
+
+def best_per_photo(scored: Iterable[tuple[str, float]], limit: int) -> list[Hit]:
+    """One hit per photo, with its best score, best first."""
+    best: dict[str, float] = {}
+    for photo_id, score in scored:
+        if score > best.get(photo_id, float("-inf")):
+            best[photo_id] = score
+    return [Hit(pid, score) for pid, score in sorted(best.items(), key=lambda kv: -kv[1])[:limit]]
 
 
 def highlight(channel: str, field: str, text: str | None, query: KeywordQuery) -> Highlight | None:
