@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from shashin.media import DecodedPhoto, Rendition, RenditionError
 from shashin.models.base import ModelUnavailable
-from shashin.store import FileRow, Store
+from shashin.store import FileRow, PhotoSet, Store
 from shashin.text.query import KeywordQuery, parse_keywords
 
 __all__ = [
@@ -33,14 +33,16 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ChannelQuery:
-    """What each channel is asked: the text to search and its keyword form."""
+    """What each channel is asked: the text to search, its keyword form, and the photos a filter
+    allows (None: all); a channel ranks only those, so filtering never costs recall."""
 
     text: str
     keywords: KeywordQuery
+    within: PhotoSet | None = None
 
     @classmethod
-    def from_text(cls, text: str) -> "ChannelQuery":
-        return cls(text=text, keywords=parse_keywords(text))
+    def from_text(cls, text: str, within: PhotoSet | None = None) -> "ChannelQuery":
+        return cls(text=text, keywords=parse_keywords(text), within=within)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ class CaptionChannel(Channel):
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
         def search(terms, n, require_all):  # type: ignore[no-untyped-def]
-            return store.search_captions(terms, limit=n, require_all=require_all)
+            return store.search_captions(terms, limit=n, require_all=require_all, within=query.within)
 
         def texts(caption_ids: list[str], owners: dict[str, str]) -> dict[str, str]:
             photos = store.captions_for({owners[cid] for cid in caption_ids})
@@ -109,10 +109,10 @@ class CaptionVectorChannel(Channel):
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
         text = query.text.replace('"', " ").strip()
-        if not any(ch.isalnum() for ch in text) or not store.count_caption_chunks(self.version()):
+        if not any(ch.isalnum() for ch in text) or not store.count_caption_vectors(self.version()):
             return []
         vector = self.embedder.embed_query(text)  # ModelUnavailable: the engine notes it and goes on
-        chunks = store.search_caption_chunks(vector, limit=limit * 4, version=self.version())
+        chunks = store.search_caption_chunks(vector, limit=limit * 4, version=self.version(), within=query.within)
         matched: dict[str, str] = {}
         for chunk_id, photo_id, _ in reversed(chunks):  # best last, so the best chunk of each photo stays
             matched[photo_id] = chunk_id

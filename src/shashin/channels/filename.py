@@ -50,7 +50,7 @@ class FileChannel(Channel):
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
         def search(terms, n, require_all):  # type: ignore[no-untyped-def]
-            return store.search_files(terms, limit=n, require_all=require_all)
+            return store.search_files(terms, limit=n, require_all=require_all, within=query.within)
 
         def texts(paths: list[str], owners: dict[str, str]) -> dict[str, str]:
             photo_ids = {owners[path] for path in paths}

@@ -16,7 +16,7 @@ from shashin.config import ImageSettings
 from shashin.media import DecodedPhoto, RenditionError
 from shashin.models.base import ModelUnavailable
 from shashin.models.image_text import ImageTextModel, ModelPixels
-from shashin.store import Store, sql_string
+from shashin.store import PhotoSet, Store, sql_string
 
 _TAG = pa.struct([("en", pa.string()), ("ja", pa.string()), ("score", pa.float32())])
 
@@ -126,16 +126,16 @@ class ImageChannel(IndexedChannel, Channel):
         if not any(ch.isalnum() for ch in text) or not self.has_vectors(store):
             return []
         self.load()
-        return self.search_vector(store, self.model.embed_texts([text])[0], limit)
+        return self.search_vector(store, self.model.embed_texts([text])[0], limit, within=query.within)
 
     def has_vectors(self, store: Store) -> bool:
         """True when some photo has a vector from the current model (else searching is pointless)."""
-        return store.count_channel(self.name, self.version(), "done") > 0
+        return store.count_vectors(self.name, "vector", self.version()) > 0
 
-    def search_vector(self, store: Store, vector: np.ndarray, limit: int) -> list[Hit]:
-        """Photos by cosine similarity to `vector`, among vectors of the current model."""
-        where = f"status = 'done' AND version = {sql_string(self.version())}"
-        return [Hit(pid, score) for pid, score in store.search_vectors(self.name, "vector", vector, limit=limit, where=where)]
+    def search_vector(self, store: Store, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None) -> list[Hit]:
+        """Photos by cosine similarity to `vector`, among vectors of the current model (and `within`)."""
+        hits = store.search_vectors(self.name, "vector", vector, limit=limit, version=self.version(), within=within)
+        return [Hit(pid, score) for pid, score in hits]
 
     def stored_vector(self, store: Store, photo_id: str) -> np.ndarray | None:
         """The photo's vector from the current model, if it has one."""

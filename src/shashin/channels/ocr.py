@@ -63,7 +63,7 @@ class OcrChannel(IndexedChannel, Channel):
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
         def search_terms(terms, n, require_all):  # type: ignore[no-untyped-def]
-            return store.search_channel(self.name, "terms", terms, limit=n, require_all=require_all)
+            return store.search_channel(self.name, "terms", terms, limit=n, require_all=require_all, within=query.within)
 
         def texts(ids: list[str]) -> dict[str, str]:
             return {pid: row["text"] for pid, row in store.channel_rows(self.name, ids, ["text"]).items()}

@@ -111,7 +111,7 @@ class TagsChannel(Channel):
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
         def search_terms(terms, n, require_all):  # type: ignore[no-untyped-def]
-            return store.search_channel(self.source, "tag_terms", terms, limit=n, require_all=require_all)
+            return store.search_channel(self.source, "tag_terms", terms, limit=n, require_all=require_all, within=query.within)
 
         def texts(ids: list[str]) -> dict[str, str]:
             rows = store.channel_rows(self.source, ids, ["tags"])

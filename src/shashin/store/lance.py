@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -19,16 +20,18 @@ from typing import Any
 os.environ.setdefault("LANCEDB_LOG", "error")  # its warnings are for its developers, not our users
 
 import lancedb  # noqa: E402
+import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 from lancedb.index import FTS, BTree  # noqa: E402
-from lancedb.query import FullTextOperator, MatchQuery  # noqa: E402
 
 from shashin import __version__  # noqa: E402
 from shashin.store import schema  # noqa: E402
+from shashin.store.memory import Cached, KeywordIndex, PhotoSet, VectorIndex  # noqa: E402
 
 _CHANNEL_PREFIX = "channel_"
 _IN_CHUNK = 500  # values per SQL IN (...) list
 _KEEP_OLD_VERSIONS = timedelta(minutes=30)  # readers opened during a run keep their snapshot
+_RECHECK_SECONDS = 0.5  # how stale an in-memory search structure may be before its table is rechecked
 
 def _add_captions(store: "Store") -> None:
     store._create("captions", schema.CAPTIONS, fts=("terms",), keys=("caption_id", "photo_id"))
@@ -71,6 +74,15 @@ class ErrorRow:
     at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class SearchTuning:
+    """When vector search turns approximate (rows at least ann_min_rows; 0: never) and how many
+    inverted-file lists it scans (nprobe; 0: chosen from the list count)."""
+
+    ann_min_rows: int = 50_000
+    nprobe: int = 0
+
+
 def sql_string(value: str) -> str:
     """`value` as a SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
@@ -101,6 +113,8 @@ class Store:
             raise StoreError(f"cannot create library folder {self.root}: {exc.strerror or exc}") from exc
         self._db = lancedb.connect(str(tables), read_consistency_interval=timedelta(0))
         self._tables: dict[str, Any] = {}
+        self._memory: dict[tuple[str, Any], Cached] = {}
+        self.search_tuning = SearchTuning()
         self._open_core_tables()
 
     # ----------------------------------------------------------------- structure
@@ -457,19 +471,14 @@ class Store:
         if rows:
             self._table("caption_chunks").add(pa.Table.from_pylist(list(rows), schema=self._table("caption_chunks").schema))
 
-    def search_caption_chunks(self, vector: Any, *, limit: int, version: str) -> list[tuple[str, str, float]]:
+    def search_caption_chunks(
+        self, vector: Any, *, limit: int, version: str, within: PhotoSet | None = None
+    ) -> list[tuple[str, str, float]]:
         """Nearest caption chunks by cosine similarity: (chunk_id, photo_id, similarity), best first."""
         if not self._has_table("caption_chunks"):
             return []
-        query = self._table("caption_chunks").search(vector, vector_column_name="vector").distance_type("cosine")
-        query = query.where(f"version = {sql_string(version)}", prefilter=True)
-        result = query.select(["chunk_id", "photo_id", "_distance"]).limit(limit).to_arrow()
-        return [
-            (chunk, photo, 1.0 - distance)
-            for chunk, photo, distance in zip(
-                result.column("chunk_id").to_pylist(), result.column("photo_id").to_pylist(), result.column("_distance").to_pylist()
-            )
-        ]
+        index = self._vector_index("caption_chunks", "vector", "chunk_id", f"version = {sql_string(version)}")
+        return [(index.key_list[row], index.photo_list[row], score) for row, score in index.search(vector, limit, within=within)]
 
     def caption_chunks(self, chunk_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Chunk rows (without vectors) by chunk id."""
@@ -480,57 +489,96 @@ class Store:
 
     # ----------------------------------------------------------------- search
 
-    def search_files(self, terms: Sequence[str], *, limit: int, require_all: bool = False) -> list[tuple[str, str, float]]:
+    def search_files(
+        self, terms: Sequence[str], *, limit: int, require_all: bool = False, within: PhotoSet | None = None
+    ) -> list[tuple[str, str, float]]:
         """BM25 over file names, folders and camera terms: (path, photo id, score), best first."""
-        return self._full_text("files", "terms", terms, keys=("path", "photo_id"), limit=limit, require_all=require_all)
+        index = self._keyword_index("files", "terms", "path", None)
+        hits = index.search(list(terms), limit, require_all=require_all, within=within)
+        return [(index.key_list[row], index.photo_list[row], score) for row, score in hits]
 
+    def search_captions(
+        self, terms: Sequence[str], *, limit: int, require_all: bool = False, within: PhotoSet | None = None
+    ) -> list[tuple[str, str, float]]:
+        """BM25 over done captions: (caption_id, photo_id, score), best first."""
+        index = self._keyword_index("captions", "terms", "caption_id", "status = 'done'")
+        hits = index.search(list(terms), limit, require_all=require_all, within=within)
+        return [(index.key_list[row], index.photo_list[row], score) for row, score in hits]
 
     def search_channel(
-        self, channel: str, column: str, terms: Sequence[str], *, limit: int, require_all: bool = False
-    ) -> list[tuple[str, float]]:
-        """BM25 over a channel's tokenized text column (done rows only): (photo id, score), best first."""
-        hits = self._full_text(
-            _CHANNEL_PREFIX + channel, column, terms, keys=("photo_id",), limit=limit,
-            require_all=require_all, where="status = 'done'",
-        )
-        return [(photo_id, score) for photo_id, score in hits]
-
-    def search_vectors(
-        self, channel: str, column: str, vector: Any, *, limit: int, where: str | None = None
-    ) -> list[tuple[str, float]]:
-        """Nearest rows by cosine similarity to `vector`: (photo id, similarity), most similar first."""
-        name = _CHANNEL_PREFIX + channel
-        if not self._has_table(name):
-            return []
-        query = self._table(name).search(vector, vector_column_name=column).distance_type("cosine")
-        if where:
-            query = query.where(where, prefilter=True)
-        result = query.select(["photo_id", "_distance"]).limit(limit).to_arrow()
-        return [
-            (photo_id, 1.0 - distance)
-            for photo_id, distance in zip(result.column("photo_id").to_pylist(), result.column("_distance").to_pylist())
-        ]
-
-    def _full_text(
         self,
-        name: str,
+        channel: str,
         column: str,
         terms: Sequence[str],
         *,
-        keys: Sequence[str],
         limit: int,
-        require_all: bool,
-        where: str | None = None,
-    ) -> list[tuple[Any, ...]]:
-        if not terms or not self._has_table(name):
+        require_all: bool = False,
+        within: PhotoSet | None = None,
+    ) -> list[tuple[str, float]]:
+        """BM25 over a channel's tokenized text column (done rows only): (photo id, score), best first."""
+        name = _CHANNEL_PREFIX + channel
+        if not self._has_table(name):
             return []
-        operator = FullTextOperator.AND if require_all else FullTextOperator.OR
-        query = self._table(name).search(MatchQuery(" ".join(terms), column, operator=operator), query_type="fts")
-        query = query.select([*keys, "_score"]).limit(limit)
-        if where:
-            query = query.where(where, prefilter=True)
-        result = query.to_arrow()
-        return list(zip(*(result.column(name).to_pylist() for name in [*keys, "_score"])))
+        index = self._keyword_index(name, column, "photo_id", "status = 'done'")
+        return [(index.key_list[row], score) for row, score in index.search(list(terms), limit, require_all=require_all, within=within)]
+
+    def search_vectors(
+        self, channel: str, column: str, vector: Any, *, limit: int, version: str, within: PhotoSet | None = None
+    ) -> list[tuple[str, float]]:
+        """Nearest done rows of one model version by cosine similarity: (photo id, similarity), best first."""
+        name = _CHANNEL_PREFIX + channel
+        if not self._has_table(name):
+            return []
+        index = self._vector_index(name, column, "photo_id", f"status = 'done' AND version = {sql_string(version)}")
+        return [(index.key_list[row], score) for row, score in index.search(vector, limit, within=within)]
+
+    def count_vectors(self, channel: str, column: str, version: str) -> int:
+        """How many done rows of a channel have vectors from this model version (from memory)."""
+        name = _CHANNEL_PREFIX + channel
+        if not self._has_table(name):
+            return 0
+        return len(self._vector_index(name, column, "photo_id", f"status = 'done' AND version = {sql_string(version)}").keys)
+
+    def count_caption_vectors(self, version: str) -> int:
+        """How many caption chunks have vectors from this embedding model (from memory)."""
+        if not self._has_table("caption_chunks"):
+            return 0
+        return len(self._vector_index("caption_chunks", "vector", "chunk_id", f"version = {sql_string(version)}").keys)
+
+    def _keyword_index(self, name: str, column: str, key: str, where: str | None) -> KeywordIndex:
+        def build() -> KeywordIndex:
+            table = self._scan(name, list(dict.fromkeys([key, "photo_id", column])), where)
+            return KeywordIndex(_strings(table, key), _strings(table, "photo_id"), table.column(column).combine_chunks())
+
+        return self._in_memory(name, (column, where), build)
+
+    def _vector_index(self, name: str, column: str, key: str, where: str) -> VectorIndex:
+        def build() -> VectorIndex:
+            table = self._scan(name, list(dict.fromkeys([key, "photo_id", column])), where)
+            values = table.column(column).combine_chunks()
+            dimensions = values.type.list_size if len(values) else 0
+            vectors = values.flatten().to_numpy(zero_copy_only=False).reshape(len(values), dimensions)
+            return VectorIndex(
+                _strings(table, key), _strings(table, "photo_id"), vectors,
+                ann_min_rows=self.search_tuning.ann_min_rows, nprobe=self.search_tuning.nprobe,
+            )
+
+        return self._in_memory(name, (column, where), build)
+
+    def _in_memory(self, name: str, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        """The structure `build` makes from table `name`, rebuilt when the table has a new version.
+
+        Versions are rechecked at most every _RECHECK_SECONDS, so a query touching several
+        channels pays for the check once and readers see other processes' writes within that."""
+        cached = self._memory.get((name, key))
+        now = time.monotonic()
+        if cached is not None and now - cached.checked_at < _RECHECK_SECONDS:
+            return cached.value
+        version = self._table(name).version
+        if cached is None or cached.version != version:
+            cached = self._memory[(name, key)] = Cached(version, build())
+        cached.checked_at = now
+        return cached.value
 
     # ----------------------------------------------------------------- maintenance
 
@@ -560,6 +608,11 @@ class Store:
             yield
         finally:
             handle.close()
+
+
+def _strings(table: pa.Table, column: str) -> np.ndarray:
+    """A string column as a numpy array of str (what the in-memory indexes key rows by)."""
+    return np.asarray(table.column(column).to_pylist(), dtype=str)
 
 
 def _in_clause(column: str, values: Sequence[str]) -> str:

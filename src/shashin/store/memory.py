@@ -1,0 +1,214 @@
+"""What search ranks by, held in memory: BM25 postings and vector matrices of one table version.
+
+A hybrid query asks six channels; LanceDB answers each in milliseconds plus its own overhead, and
+an exact vector scan of a large table takes hundreds. The store therefore keeps, per searched
+column, a structure built from one version of its table and rebuilt when the version moves:
+- KeywordIndex: Okapi BM25 over pre-tokenized text (scipy sparse matrix, one column per term);
+- VectorIndex: the normalized vectors as one float32 matrix, searched exactly while small and by
+  an inverted file (k-means lists, the nearest `nprobe` scanned) once large.
+Both restrict results to a PhotoSet (the photos a filter allows) without losing recall.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from scipy import sparse
+
+_K1, _B = 1.2, 0.75  # BM25 parameters (the usual ones)
+
+
+@dataclass(frozen=True)
+class PhotoSet:
+    """Some of the library's photos: a mask over `universe` (sorted photo ids); filters make these."""
+
+    universe: np.ndarray
+    mask: np.ndarray
+
+    @classmethod
+    def of(cls, universe: np.ndarray, photo_ids: Any) -> "PhotoSet":
+        """The photos of `universe` that are in `photo_ids`."""
+        return cls(universe, np.isin(universe, np.asarray(list(photo_ids), dtype=universe.dtype)))
+
+    def __len__(self) -> int:
+        return int(self.mask.sum())
+
+    def ids(self) -> list[str]:
+        return self.universe[self.mask].tolist()
+
+
+class _Rows:
+    """Rows of one table version: their keys and photo ids, and (per universe) which a PhotoSet allows."""
+
+    def __init__(self, keys: np.ndarray, photo_ids: np.ndarray) -> None:
+        self.keys = keys
+        self.photo_ids = photo_ids
+        self.key_list: list[str] = keys.tolist()  # plain str, for answers
+        self.photo_list: list[str] = photo_ids.tolist()
+        self._positions: tuple[int, np.ndarray] | None = None
+
+    def allowed(self, within: PhotoSet | None) -> np.ndarray | None:
+        """A boolean mask of the rows whose photo is in `within` (None: every row)."""
+        if within is None:
+            return None
+        universe = within.universe
+        if self._positions is None or self._positions[0] != id(universe):
+            positions = np.searchsorted(universe, self.photo_ids)
+            positions[positions >= len(universe)] = 0
+            known = universe[positions] == self.photo_ids if len(universe) else np.zeros(len(self.photo_ids), bool)
+            self._positions = (id(universe), np.where(known, positions, -1))
+        positions = self._positions[1]
+        return (positions >= 0) & within.mask[np.maximum(positions, 0)]
+
+
+def _top(scores: np.ndarray, rows: np.ndarray, limit: int) -> list[tuple[int, float]]:
+    """The `limit` best (row, score) pairs, best first; ties by row order."""
+    if len(scores) > limit:
+        keep = np.argpartition(-scores, limit - 1)[:limit]
+        scores, rows = scores[keep], rows[keep]
+    order = np.lexsort((rows, -scores))
+    return [(int(rows[i]), float(scores[i])) for i in order]
+
+
+class KeywordIndex(_Rows):
+    """Okapi BM25 over whitespace-separated terms (the tokenizer's output), one document per row."""
+
+    def __init__(self, keys: np.ndarray, photo_ids: np.ndarray, terms: pa.Array) -> None:
+        super().__init__(keys, photo_ids)
+        terms = pc.fill_null(terms, "")
+        words = pc.split_pattern(terms, " ")
+        lengths = pc.list_value_length(words).to_numpy(zero_copy_only=False).astype(np.int64)
+        flat = pc.list_flatten(words)
+        rows = np.repeat(np.arange(len(terms), dtype=np.int32), lengths)
+        nonempty = pc.not_equal(flat, "").to_numpy(zero_copy_only=False)
+        encoded = flat.filter(pc.not_equal(flat, "")).dictionary_encode()
+        self.vocabulary = {term: i for i, term in enumerate(encoded.dictionary.to_pylist())}
+        columns = encoded.indices.to_numpy(zero_copy_only=False)
+        rows = rows[nonempty]
+        counts = sparse.csr_matrix(
+            (np.ones(len(columns), np.float32), (rows, columns)), shape=(len(terms), len(self.vocabulary))
+        )
+        counts.sum_duplicates()
+        doc_length = np.bincount(rows, minlength=len(terms)).astype(np.float32)
+        average = float(doc_length.mean()) if len(terms) and doc_length.mean() > 0 else 1.0
+        norm = _K1 * (1 - _B + _B * doc_length / average)
+        tf = counts.tocoo()
+        weights = tf.data * (_K1 + 1) / (tf.data + norm[tf.row])
+        self.matrix = sparse.csc_matrix((weights.astype(np.float32), (tf.row, tf.col)), shape=counts.shape)
+        frequency = np.diff(self.matrix.indptr).astype(np.float32)
+        self.idf = np.log(1 + (len(terms) - frequency + 0.5) / (frequency + 0.5)).astype(np.float32)
+
+    def search(
+        self, terms: list[str] | tuple[str, ...], limit: int, *, require_all: bool = False, within: PhotoSet | None = None
+    ) -> list[tuple[int, float]]:
+        """(row, BM25 score) of the best documents for `terms`, best first; with require_all, only
+        documents holding every term."""
+        wanted = list(dict.fromkeys(word for term in terms for word in term.split()))  # as the text was indexed
+        columns = [self.vocabulary[t] for t in wanted if t in self.vocabulary]
+        if not columns or (require_all and len(columns) < len(wanted)):
+            return []
+        scores = np.zeros(len(self.keys), np.float32)
+        hits = np.zeros(len(self.keys), np.int16)
+        for column in columns:
+            start, end = self.matrix.indptr[column], self.matrix.indptr[column + 1]
+            rows = self.matrix.indices[start:end]
+            scores[rows] += self.idf[column] * self.matrix.data[start:end]
+            hits[rows] += 1
+        found = hits >= (len(columns) if require_all else 1)
+        allowed = self.allowed(within)
+        if allowed is not None:
+            found &= allowed
+        rows = np.flatnonzero(found)
+        return _top(scores[rows], rows, limit)
+
+
+@dataclass
+class _InvertedFile:
+    """k-means lists over the vectors: `order` holds row numbers list by list, `offsets` bound them."""
+
+    centroids: np.ndarray
+    order: np.ndarray
+    offsets: np.ndarray
+    nprobe: int
+
+
+class VectorIndex(_Rows):
+    """Normalized vectors searched by cosine similarity: exactly, or by inverted file when large."""
+
+    def __init__(
+        self, keys: np.ndarray, photo_ids: np.ndarray, vectors: np.ndarray, *, ann_min_rows: int, nprobe: int = 0
+    ) -> None:
+        super().__init__(keys, photo_ids)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        self.vectors = np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+        self.ivf = _train(self.vectors, nprobe) if len(vectors) >= ann_min_rows > 0 else None
+
+    @property
+    def approximate(self) -> bool:
+        return self.ivf is not None
+
+    def search(self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None) -> list[tuple[int, float]]:
+        """(row, cosine similarity) of the nearest rows, most similar first."""
+        if not len(self.keys):
+            return []
+        query = np.asarray(vector, np.float32)
+        query = query / max(float(np.linalg.norm(query)), 1e-12)
+        allowed = self.allowed(within)
+        if allowed is not None and (self.ivf is None or allowed.sum() <= max(20_000, len(self.keys) // 20)):
+            rows = np.flatnonzero(allowed)  # few rows: scanning them exactly is cheaper and exact
+        elif self.ivf is None:
+            rows = None
+        else:
+            rows = self._probe(query)
+            if allowed is not None:
+                rows = rows[allowed[rows]]
+        if rows is None:
+            return _top(self.vectors @ query, np.arange(len(self.keys)), limit)
+        return _top(self.vectors[rows] @ query, rows, limit)
+
+    def _probe(self, query: np.ndarray) -> np.ndarray:
+        ivf = self.ivf
+        assert ivf is not None
+        nearest = np.argpartition(-(ivf.centroids @ query), ivf.nprobe - 1)[: ivf.nprobe]
+        return np.concatenate([ivf.order[ivf.offsets[i] : ivf.offsets[i + 1]] for i in nearest])
+
+
+def _train(vectors: np.ndarray, nprobe: int, iterations: int = 8, seed: int = 0) -> _InvertedFile:
+    """Spherical k-means on a sample (about 4·√n lists), then every vector to its nearest list."""
+    n = len(vectors)
+    lists = max(8, int(4 * np.sqrt(n)))
+    rng = np.random.default_rng(seed)
+    sample = vectors[rng.choice(n, size=min(n, lists * 32), replace=False)]
+    centroids = sample[rng.choice(len(sample), size=lists, replace=False)].copy()
+    for _ in range(iterations):
+        assigned = _nearest(sample, centroids)
+        members = sparse.csr_matrix(
+            (np.ones(len(sample), np.float32), (assigned, np.arange(len(sample)))), shape=(lists, len(sample))
+        )
+        sums = np.asarray(members @ sample)
+        empty = np.linalg.norm(sums, axis=1) == 0
+        sums[empty] = sample[rng.choice(len(sample), size=int(empty.sum()), replace=False)]
+        centroids = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+    assigned = _nearest(vectors, centroids)
+    order = np.argsort(assigned, kind="stable").astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(assigned, minlength=lists))])
+    return _InvertedFile(centroids, order, offsets, nprobe or max(8, lists // 32))
+
+
+def _nearest(vectors: np.ndarray, centroids: np.ndarray, block: int = 65536) -> np.ndarray:
+    return np.concatenate(
+        [np.argmax(vectors[i : i + block] @ centroids.T, axis=1) for i in range(0, len(vectors), block)]
+    ).astype(np.int64)
+
+
+@dataclass
+class Cached:
+    """A structure built from one table version, and when that version was last confirmed current."""
+
+    version: int
+    value: Any
+    checked_at: float = field(default=0.0)
