@@ -101,11 +101,14 @@ class DuplicateSettings:
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """How channel rankings are fused into one."""
+    """How channel rankings are fused into one, and how vectors are searched."""
 
     rrf_k: int = 60  # reciprocal rank fusion constant: higher flattens the rank curve
     candidates: int = 200  # how many hits each channel contributes before fusion
     weights: dict[str, float] = field(default_factory=dict)  # channel name -> weight (default 1)
+    exact_first: bool = True  # photos found only by meaning never rank above an exact keyword match
+    ann_min_rows: int = 50_000  # vector tables this large are searched approximately (0: always exact)
+    nprobe: int = 0  # inverted-file lists scanned per approximate search (0: automatic)
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,8 @@ class Settings:
                 ("captions.max_pixels", self.captions.max_pixels < 28 * 28 * 4, "must be at least 3136"),
                 ("captions.concurrency", self.captions.concurrency < 1, "must be at least 1"),
                 ("search.candidates", self.search.candidates < 1, "must be at least 1"),
+                ("search.ann_min_rows", self.search.ann_min_rows < 0, "must be 0 (never approximate) or more"),
+                ("search.nprobe", self.search.nprobe < 0, "must be 0 (automatic) or more"),
             ]
             if bad
         ]

@@ -24,8 +24,9 @@ from shashin.progress import Progress
 from shashin.media import MediaError, decode_photo
 from shashin.models.image_text import DEFAULT_CPU_MODEL
 from shashin.search.duplicates import DuplicateGroup, find_duplicates
-from shashin.search.engine import SearchResponse, respond, search_photos
-from shashin.store import ErrorRow, Store
+from shashin.search.engine import SearchOptions, SearchResponse, Sort, respond, search_photos
+from shashin.search.filters import FilterError, Filters
+from shashin.store import ErrorRow, SearchTuning, Store
 
 
 class LibraryError(ValueError):
@@ -118,6 +119,7 @@ class Library:
     def _open(self, create: bool) -> Store:
         if self._store is None:
             self._store = Store(self.path, create=create)
+            self._store.search_tuning = SearchTuning(self.settings.search.ann_min_rows, self.settings.search.nprobe)
         return self._store
 
     def _channels_for(self, store: Store, *, indexing: bool = False) -> list[AnyChannel]:
@@ -216,27 +218,50 @@ class Library:
             progress.phase("embedding captions", 0)
         return sum(channel.refresh(store) for channel in derived_channels(channels))
 
-    def search(self, query: str, *, limit: int = 20, offset: int = 0) -> SearchResponse:
-        """Photos matching `query`, best first, each with the channels that found it and why."""
-        if limit < 1 or offset < 0:
-            raise LibraryError("limit must be at least 1 and offset at least 0")
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        filters: Filters | None = None,
+        parse: bool = True,
+        sort: Sort = "relevance",
+        min_score: float = 0.0,
+    ) -> SearchResponse:
+        """Photos matching `query`, best first, each with the channels that found it and why.
+
+        Dates and places in the query ("beach July 2023", 「京都の寺」) become filters unless
+        `parse` is False; `filters` add to them. `sort` is relevance, newest or oldest;
+        `min_score` drops results whose relevance (0-1) is lower.
+        """
+        _check_page(limit, offset)
+        if not 0 <= min_score <= 1:
+            raise LibraryError("min_score must be between 0 and 1")
         store = self._open(create=False)
         channels = search_channels(self._channels_for(store))
-        return search_photos(store, channels, query, self.settings.search, limit=limit, offset=offset)
+        options = SearchOptions(filters or Filters(), parse, limit, offset, sort, min_score)
+        try:
+            return search_photos(store, channels, query, self.settings.search, options)
+        except FilterError as exc:
+            raise LibraryError(str(exc)) from exc
 
-    def similar(self, target: str | Path, *, limit: int = 20, offset: int = 0) -> SearchResponse:
-        """Photos that look like `target`: a photo of the library (path or id) or any image file.
+    def similar(
+        self, target: str | Path, *, limit: int = 20, offset: int = 0, filters: Filters | None = None
+    ) -> SearchResponse:
+        """Photos that look like `target`: a photo of the library (path or id) or any image file,
+        among those `filters` allow.
 
         Raises LibraryError when the target cannot be read and ModelUnavailable when the image
         model cannot be loaded.
         """
-        if limit < 1 or offset < 0:
-            raise LibraryError("limit must be at least 1 and offset at least 0")
+        _check_page(limit, offset)
         store = self._open(create=False)
         image = self._image_channel(store)
         photo_id, vector = self._target_vector(store, image, str(target))
         depth = max(self.settings.search.candidates, offset + limit) + 1
-        hits = [hit for hit in image.search_vector(store, vector, depth) if hit.photo_id != photo_id]
+        within = filters.photo_set(store) if filters and filters.active else None
+        hits = [hit for hit in image.search_vector(store, vector, depth, within=within) if hit.photo_id != photo_id]
         query = ChannelQuery.from_text(str(target))
         return respond(store, [], query, {image.name: hits}, self.settings.search, limit=limit, offset=offset)
 
@@ -332,6 +357,11 @@ def _caption_status(store: Store) -> tuple[list[CaptionStatus], list[PhotoFailur
     ]
     statuses = [CaptionStatus(ps, lang, *count) for (ps, lang), count in sorted(counts.items())]
     return statuses, failures
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if limit < 1 or offset < 0:
+        raise LibraryError("limit must be at least 1 and offset at least 0")
 
 
 def _resolve_image_model(settings: Settings, store: Store, *, indexing: bool) -> Settings:

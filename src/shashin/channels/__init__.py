@@ -10,6 +10,7 @@ from shashin.channels.filename import FileChannel
 from shashin.channels.image import ImageChannel
 from shashin.channels.ocr import OcrChannel
 from shashin.channels.phash import PerceptualHashChannel
+from shashin.channels.place import PlaceChannel
 from shashin.channels.tags import TagsChannel
 from shashin.config import Settings
 
@@ -27,6 +28,7 @@ def build_channels(settings: Settings) -> list[AnyChannel]:
         CaptionVectorChannel(text_embedder(settings.captions.text_model)),
         TagsChannel(),
         FileChannel(),
+        PlaceChannel(),
         PerceptualHashChannel(),
     ]
 

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from shashin.media import DecodedPhoto, Rendition, RenditionError
 from shashin.models.base import ModelUnavailable
+from shashin.places import Place
 from shashin.store import FileRow, PhotoSet, Store
 from shashin.text.query import KeywordQuery, parse_keywords
 
@@ -39,18 +40,21 @@ class ChannelQuery:
     text: str
     keywords: KeywordQuery
     within: PhotoSet | None = None
+    places: tuple[Place, ...] = ()  # places the query names, for the place channel
 
     @classmethod
-    def from_text(cls, text: str, within: PhotoSet | None = None) -> "ChannelQuery":
-        return cls(text=text, keywords=parse_keywords(text), within=within)
+    def from_text(cls, text: str, within: PhotoSet | None = None, places: tuple[Place, ...] = ()) -> "ChannelQuery":
+        return cls(text=text, keywords=parse_keywords(text), within=within, places=places)
 
 
 @dataclass(frozen=True)
 class Hit:
-    """A photo a channel found, with the channel's own score (higher is better)."""
+    """A photo a channel found, with the channel's own score (higher is better); `exact` when a
+    keyword channel found every word of the query (or each quoted phrase) in one of its texts."""
 
     photo_id: str
     score: float
+    exact: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class Channel(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
+    matches_words: ClassVar[bool] = False  # ranks by the query's words (its exact matches are protected)
 
     @abstractmethod
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:

@@ -29,6 +29,7 @@ class CaptionChannel(Channel):
 
     name: ClassVar[str] = "caption"
     description: ClassVar[str] = "captions, by keyword"
+    matches_words: ClassVar[bool] = True
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
         def search(terms, n, require_all):  # type: ignore[no-untyped-def]

@@ -47,6 +47,7 @@ class FileChannel(Channel):
 
     name: ClassVar[str] = "file"
     description: ClassVar[str] = "file name, folders and camera"
+    matches_words: ClassVar[bool] = True
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
         def search(terms, n, require_all):  # type: ignore[no-untyped-def]

@@ -16,12 +16,15 @@ TextFn = Callable[[list[str]], dict[str, str]]
 _PHRASE_POOL = 1000  # documents holding all of a phrase's words that are checked for the phrase
 
 
-def rank_by_keywords(query: KeywordQuery, search: SearchFn, texts: TextFn, limit: int) -> list[tuple[str, float]]:
-    """BM25 ranking by the query's terms; with phrases, only documents holding each phrase in order."""
+def rank_by_keywords(query: KeywordQuery, search: SearchFn, texts: TextFn, limit: int) -> list[tuple[str, float, bool]]:
+    """BM25 ranking by the query's terms: (key, score, exact), best first. Exact documents hold
+    every term; with phrases, only documents holding each phrase in order are returned (all exact)."""
     if query.is_empty:
         return []
     if not query.phrases:
-        return search(query.terms, limit, False)
+        ranked = search(query.terms, limit, False)
+        complete = {key for key, _ in search(query.terms, limit, True)} if len(query.terms) > 1 else None
+        return [(key, score, complete is None or key in complete) for key, score in ranked]
     phrase_words = list(dict.fromkeys(word for phrase in query.phrases for word in phrase))
     pool = max(limit * 5, _PHRASE_POOL)
     candidates = dict(search(phrase_words, pool, True))
@@ -30,7 +33,7 @@ def rank_by_keywords(query: KeywordQuery, search: SearchFn, texts: TextFn, limit
     stored = texts(list(candidates))
     kept = [key for key in candidates if contains_phrases(stored.get(key, ""), query)]
     scores = dict(search(query.terms, pool, False))
-    ranked = sorted(((key, scores.get(key, candidates[key])) for key in kept), key=lambda kv: -kv[1])
+    ranked = sorted(((key, scores.get(key, candidates[key]), True) for key in kept), key=lambda kv: -kv[1])
     return ranked[:limit]
 
 
@@ -54,16 +57,20 @@ def rank_photos_by_documents(
         return [(key, score) for key, _, score in hits]
 
     ranked = rank_by_keywords(query, search_terms, lambda keys: texts(keys, owners), limit * 2)  # over-fetch for the merge
-    return best_per_photo(((owners[key], score) for key, score in ranked), limit)
+    return best_per_photo(((owners[key], score, exact) for key, score, exact in ranked), limit)
 
 
-def best_per_photo(scored: Iterable[tuple[str, float]], limit: int) -> list[Hit]:
-    """One hit per photo, with its best score, best first."""
+def best_per_photo(scored: Iterable[tuple[str, float] | tuple[str, float, bool]], limit: int) -> list[Hit]:
+    """One hit per photo, with its best score (exact when any of its documents is), best first."""
     best: dict[str, float] = {}
-    for photo_id, score in scored:
+    exact: set[str] = set()
+    for photo_id, score, *flag in scored:
         if score > best.get(photo_id, float("-inf")):
             best[photo_id] = score
-    return [Hit(pid, score) for pid, score in sorted(best.items(), key=lambda kv: -kv[1])[:limit]]
+        if flag and flag[0]:
+            exact.add(photo_id)
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])[:limit]
+    return [Hit(pid, score, pid in exact) for pid, score in ranked]
 
 
 def highlight(channel: str, field: str, text: str | None, query: KeywordQuery) -> Highlight | None:

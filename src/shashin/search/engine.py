@@ -1,16 +1,28 @@
-"""One search: every channel's ranking, fused, paged, with paths and highlights for the page shown."""
+"""One search: parse the query, filter, ask every channel, fuse, sort, page, and explain the page.
+
+The CLI, the Python API and the web all call search_photos(); nothing else ranks photos.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
+
+import numpy as np
 
 from shashin.channels.base import Channel, ChannelQuery, Hit, ModelUnavailable, ResultPage
 from shashin.config import SearchSettings
 from shashin.search.explain import Snippet, snippet
-from shashin.search.fuse import ChannelMatch, fuse_rankings
-from shashin.store import Store
+from shashin.search.filters import Filters, PlaceOfPhoto, places_of
+from shashin.search.fuse import ChannelMatch, FusedHit, fuse_rankings
+from shashin.search.parse import ParsedQuery, parse_query
+from shashin.store import PhotoSet, Store
+
+Sort = Literal["relevance", "newest", "oldest"]
+SORTS: tuple[str, ...] = ("relevance", "newest", "oldest")
 
 
 @dataclass(frozen=True)
@@ -20,10 +32,17 @@ class SearchResult:
     rank: int
     photo_id: str
     path: str
-    score: float
+    score: float  # fused reciprocal-rank score
     channels: dict[str, ChannelMatch]
     highlights: list[Snippet] = field(default_factory=list)
     other_paths: list[str] = field(default_factory=list)  # copies of the same photo
+    relevance: float = 0.0  # the fused score scaled to [0, 1]
+    taken_at: datetime | None = None
+    place: PlaceOfPhoto | None = None
+
+    @property
+    def exact(self) -> bool:
+        return any(m.exact for m in self.channels.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -31,25 +50,40 @@ class SearchResult:
             "path": self.path,
             "photo_id": self.photo_id,
             "score": round(self.score, 6),
-            "channels": {name: {"rank": m.rank, "score": round(m.score, 6)} for name, m in self.channels.items()},
+            "relevance": round(self.relevance, 4),
+            "exact": self.exact,
+            "channels": {
+                name: {"rank": m.rank, "score": round(m.score, 6), "exact": m.exact} for name, m in self.channels.items()
+            },
             "highlights": [h.to_dict() for h in self.highlights],
+            "tags": [h.text for h in self.highlights if h.channel == "tags"],
+            "taken_at": self.taken_at.isoformat() if self.taken_at else None,
+            "place": self.place.describe() if self.place else None,
             "other_paths": self.other_paths,
         }
 
 
 @dataclass(frozen=True)
 class SearchResponse:
-    """A page of results and how many photos matched in all."""
+    """A page of results, how many photos matched in all, and how the query was understood."""
 
     query: str
     results: list[SearchResult]
     total: int
     offset: int = 0
     unavailable: dict[str, str] = field(default_factory=dict)  # channel -> why it could not answer
+    searched: str = ""  # the words left after dates and places were taken out
+    filters: Filters = field(default_factory=Filters)
+    understood: tuple[str, ...] = ()
+    sort: str = "relevance"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "query": self.query,
+            "searched": self.searched,
+            "understood": list(self.understood),
+            "filters": self.filters.to_dict(),
+            "sort": self.sort,
             "total": self.total,
             "offset": self.offset,
             "results": [result.to_dict() for result in self.results],
@@ -57,26 +91,57 @@ class SearchResponse:
         }
 
 
+@dataclass(frozen=True)
+class SearchOptions:
+    """How to search besides the words: filters, whether to read filters out of the query, and
+    which results to show."""
+
+    filters: Filters = field(default_factory=Filters)
+    parse: bool = True
+    limit: int = 20
+    offset: int = 0
+    sort: Sort = "relevance"
+    min_score: float = 0.0  # minimum relevance (0-1)
+    today: date | None = None  # for "last year"; None: today
+
+
 def search_photos(
     store: Store,
     channels: Sequence[Channel],
     text: str,
     settings: SearchSettings,
-    *,
-    limit: int = 20,
-    offset: int = 0,
+    options: SearchOptions | None = None,
 ) -> SearchResponse:
     """Rank the library's photos for `text` with every channel and fuse the rankings."""
-    query = ChannelQuery.from_text(text)
-    depth = max(settings.candidates, offset + limit)
+    options = options or SearchOptions()
+    parsed = parse_query(text, today=options.today) if options.parse else ParsedQuery(text.strip())
+    filters = parsed.filters.merged(options.filters)
+    within = filters.photo_set(store) if filters.active else None
+    query = ChannelQuery.from_text(parsed.text, within, parsed.mentioned)
     rankings: dict[str, list[Hit]] = {}
     unavailable: dict[str, str] = {}
-    for channel in channels:
-        try:
-            rankings[channel.name] = channel.search(query, store, depth)
-        except ModelUnavailable as exc:  # the other channels still answer
-            unavailable[channel.name] = str(exc)
-    return respond(store, channels, query, rankings, settings, limit=limit, offset=offset, unavailable=unavailable)
+    if parsed.text:
+        depth = max(settings.candidates, options.offset + options.limit)
+        for channel in channels:
+            try:
+                rankings[channel.name] = channel.search(query, store, depth)
+            except ModelUnavailable as exc:  # the other channels still answer
+                unavailable[channel.name] = str(exc)
+        word_channels = [c.name for c in channels if c.matches_words] if settings.exact_first else []
+        fused = fuse_rankings(rankings, k=settings.rrf_k, weights=settings.weights, word_channels=word_channels)
+        fused = [hit for hit in fused if hit.relevance >= options.min_score]
+    elif within is not None:  # only filters: every photo they allow, newest first
+        fused = [FusedHit(pid, 0.0) for pid in within.ids()]
+        options = dataclasses.replace(options, sort="oldest" if options.sort == "oldest" else "newest")
+    else:
+        fused = []
+    if options.sort != "relevance":
+        fused = _by_date(store, fused, newest=options.sort == "newest")
+    page = fused[options.offset : options.offset + options.limit]
+    results = describe(store, channels, query, page, options.offset)
+    return SearchResponse(
+        text, results, len(fused), options.offset, unavailable, parsed.text, filters, parsed.understood, options.sort
+    )
 
 
 def respond(
@@ -88,23 +153,51 @@ def respond(
     *,
     limit: int,
     offset: int,
-    unavailable: dict[str, str] | None = None,
 ) -> SearchResponse:
-    """Fuse channel rankings and describe one page of them: paths, copies, highlights."""
+    """Fuse rankings made outside search_photos (photo-to-photo search) and describe one page."""
     fused = fuse_rankings(rankings, k=settings.rrf_k, weights=settings.weights)
-    shown = fused[offset : offset + limit]
-    ids = [hit.photo_id for hit in shown]
-    page = ResultPage(ids, store.file_rows_for(ids), store.get_photos(ids))
+    results = describe(store, channels, query, fused[offset : offset + limit], offset)
+    return SearchResponse(query.text, results, len(fused), offset, searched=query.text)
+
+
+def describe(
+    store: Store, channels: Sequence[Channel], query: ChannelQuery, page: list[FusedHit], offset: int
+) -> list[SearchResult]:
+    """The page's photos with their files, dates, places and each channel's highlights."""
+    ids = [hit.photo_id for hit in page]
+    shown = ResultPage(ids, store.file_rows_for(ids), store.get_photos(ids))
     highlights: dict[str, list[Snippet]] = {}
     for channel in channels:
-        for photo_id, found in channel.highlights(query, store, page).items():
+        for photo_id, found in channel.highlights(query, store, shown).items():
             highlights.setdefault(photo_id, []).extend(snippet(h) for h in found)
+    places = places_of(shown.photos)
     results: list[SearchResult] = []
-    for position, hit in enumerate(shown, start=offset + 1):
-        paths = [row.path for row in page.files.get(hit.photo_id, [])]
+    for position, hit in enumerate(page, start=offset + 1):
+        paths = [row.path for row in shown.files.get(hit.photo_id, [])]
         if not paths:
             continue  # removed between ranking and display
+        photo = shown.photos.get(hit.photo_id, {})
         results.append(
-            SearchResult(position, hit.photo_id, paths[0], hit.score, hit.channels, highlights.get(hit.photo_id, []), paths[1:])
+            SearchResult(
+                position, hit.photo_id, paths[0], hit.score, hit.channels, highlights.get(hit.photo_id, []),
+                paths[1:], hit.relevance, photo.get("taken_at"), places.get(hit.photo_id),
+            )
         )
-    return SearchResponse(query.text, results, len(fused), offset, unavailable or {})
+    return results
+
+
+def _by_date(store: Store, fused: list[FusedHit], *, newest: bool) -> list[FusedHit]:
+    """Fused hits by the date taken (photos without a date last), relevance breaking ties."""
+    if not fused:
+        return fused
+    facts = store.photo_facts()
+    positions = np.searchsorted(facts.ids, np.asarray([hit.photo_id for hit in fused], dtype=facts.ids.dtype))
+    positions = np.minimum(positions, len(facts.ids) - 1)
+    taken = facts.taken_at[positions].astype(np.int64)
+    unknown = np.isnat(facts.taken_at[positions])
+    key = np.where(unknown, np.iinfo(np.int64).max, -taken if newest else taken)
+    order = np.lexsort((np.arange(len(fused)), key))
+    return [fused[i] for i in order]
+
+
+__all__ = ["PhotoSet", "SORTS", "SearchOptions", "SearchResponse", "SearchResult", "describe", "respond", "search_photos"]

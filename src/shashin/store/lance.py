@@ -26,7 +26,7 @@ from lancedb.index import FTS, BTree  # noqa: E402
 
 from shashin import __version__  # noqa: E402
 from shashin.store import schema  # noqa: E402
-from shashin.store.memory import Cached, KeywordIndex, PhotoSet, VectorIndex  # noqa: E402
+from shashin.store.memory import Cached, KeywordIndex, PhotoFacts, PhotoSet, VectorIndex  # noqa: E402
 
 _CHANNEL_PREFIX = "channel_"
 _IN_CHUNK = 500  # values per SQL IN (...) list
@@ -114,6 +114,7 @@ class Store:
         self._db = lancedb.connect(str(tables), read_consistency_interval=timedelta(0))
         self._tables: dict[str, Any] = {}
         self._memory: dict[tuple[str, Any], Cached] = {}
+        self._facts: tuple[tuple[int, ...], PhotoFacts] | None = None
         self.search_tuning = SearchTuning()
         self._open_core_tables()
 
@@ -545,6 +546,25 @@ class Store:
             return 0
         return len(self._vector_index("caption_chunks", "vector", "chunk_id", f"version = {sql_string(version)}").keys)
 
+    def photo_facts(self) -> PhotoFacts:
+        """Date, position, camera, text and files of every photo, as arrays (from memory)."""
+        photos = self._in_memory("photos", ("facts",), self._photo_columns)
+        files = self._in_memory("files", ("paths",), lambda: self._scan("files", ["path", "photo_id"]))
+        ocr = _CHANNEL_PREFIX + "ocr"
+        texted = (
+            self._in_memory(ocr, ("texted",), lambda: self._scan(ocr, ["photo_id"], "status = 'done' AND text != ''"))
+            if self._has_table(ocr)
+            else None
+        )
+        key = (id(photos), id(files), id(texted))
+        if self._facts is None or self._facts[0] != key:
+            self._facts = (key, _facts(photos, files, texted))
+        return self._facts[1]
+
+    def _photo_columns(self) -> pa.Table:
+        table = self._scan("photos", ["photo_id", "taken_at", "latitude", "longitude", "camera_make", "camera_model", "lens"])
+        return table.sort_by("photo_id")
+
     def _keyword_index(self, name: str, column: str, key: str, where: str | None) -> KeywordIndex:
         def build() -> KeywordIndex:
             table = self._scan(name, list(dict.fromkeys([key, "photo_id", column])), where)
@@ -608,6 +628,29 @@ class Store:
             yield
         finally:
             handle.close()
+
+
+def _facts(photos: pa.Table, files: pa.Table, texted: pa.Table | None) -> PhotoFacts:
+    ids = _strings(photos, "photo_id")
+    camera = [
+        " ".join(part for part in parts if part).casefold()
+        for parts in zip(*(photos.column(c).to_pylist() for c in ("camera_make", "camera_model", "lens")))
+    ]
+    file_photo_ids = _strings(files, "photo_id")
+    positions = np.searchsorted(ids, file_photo_ids) if len(ids) else np.zeros(len(file_photo_ids), np.int64)
+    known = positions < len(ids)
+    known[known] = ids[positions[known]] == file_photo_ids[known]
+    texted_ids = _strings(texted, "photo_id") if texted is not None else np.array([], dtype=str)
+    return PhotoFacts(
+        ids=ids,
+        taken_at=photos.column("taken_at").to_numpy(zero_copy_only=False).astype("datetime64[s]"),
+        latitude=photos.column("latitude").to_numpy(zero_copy_only=False).astype(np.float64),
+        longitude=photos.column("longitude").to_numpy(zero_copy_only=False).astype(np.float64),
+        camera=np.asarray(camera, dtype=object),
+        has_text=np.isin(ids, texted_ids),
+        file_paths=_strings(files, "path")[known],
+        file_photos=positions[known],
+    )
 
 
 def _strings(table: pa.Table, column: str) -> np.ndarray:

@@ -205,6 +205,24 @@ def _nearest(vectors: np.ndarray, centroids: np.ndarray, block: int = 65536) -> 
     ).astype(np.int64)
 
 
+@dataclass(frozen=True)
+class PhotoFacts:
+    """What filters look at, for every photo, as arrays over `ids` (sorted): when and where it was
+    taken, its camera, whether it has text, and its files (for folder filters)."""
+
+    ids: np.ndarray
+    taken_at: np.ndarray  # datetime64[s], NaT when unknown
+    latitude: np.ndarray  # NaN when unknown
+    longitude: np.ndarray
+    camera: np.ndarray  # "make model lens", case-folded
+    has_text: np.ndarray  # bool: OCR found text in it
+    file_paths: np.ndarray  # every file's path...
+    file_photos: np.ndarray  # ...and the position of its photo in `ids`
+
+    def everything(self) -> PhotoSet:
+        return PhotoSet(self.ids, np.ones(len(self.ids), bool))
+
+
 @dataclass
 class Cached:
     """A structure built from one table version, and when that version was last confirmed current."""

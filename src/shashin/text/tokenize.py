@@ -111,3 +111,14 @@ def _chunks(text: str) -> list[tuple[int, str]]:
                 pieces.append((offset + start, piece))
         offset += len(line)
     return pieces
+
+
+def place_words(text: str) -> list[tuple[str, int, int]]:
+    """Words Sudachi's dictionary knows as place names (名詞・固有名詞・地名), with their offsets."""
+    found: list[tuple[str, int, int]] = []
+    for offset, chunk in _chunks(text):
+        for morpheme in _tokenizer().tokenize(chunk):
+            pos = morpheme.part_of_speech()
+            if pos[1] == "固有名詞" and pos[2] == "地名" and _JAPANESE.search(morpheme.surface()):
+                found.append((morpheme.surface(), offset + morpheme.begin(), offset + morpheme.end()))
+    return found

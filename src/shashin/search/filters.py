@@ -1,0 +1,191 @@
+"""Filters: which photos a search may return, by date, folder, camera, text in the photo and place.
+
+A filter becomes a PhotoSet that every channel ranks within (so a selective filter still gets a
+full page), and explains itself per photo ("3.2 km from Kyoto", "taken 2023-07-14").
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from shashin.places import Place, distance_km, gazetteer
+from shashin.store import PhotoFacts, PhotoSet, Store
+from shashin.text.dates import When
+from shashin.text.tokenize import terms
+
+
+class FilterError(ValueError):
+    """A filter the user gave cannot be understood (an unknown place, an unreadable date)."""
+
+
+@dataclass(frozen=True)
+class Near:
+    """Photos taken within `radius_km` of a town, or anywhere in a country; photos without GPS
+    pass when their file, folder, caption or OCR text names the place."""
+
+    place: Place
+    radius_km: float = 0.0
+
+    @classmethod
+    def of(cls, place: Place, radius_km: float | None = None) -> "Near":
+        return cls(place, 0.0 if place.is_country else (radius_km or place.default_radius_km()))
+
+    def describe(self) -> str:
+        return f"in {self.place.label}" if self.place.is_country else f"within {self.radius_km:.0f} km of {self.place.label}"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Everything a search is restricted to; empty fields restrict nothing. Several folders,
+    cameras or places: any of them."""
+
+    when: When | None = None
+    folders: tuple[str, ...] = ()
+    cameras: tuple[str, ...] = ()
+    has_text: bool | None = None
+    near: tuple[Near, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.when or self.folders or self.cameras or self.has_text is not None or self.near)
+
+    def merged(self, other: "Filters") -> "Filters":
+        """Both sets of restrictions (dates intersect; lists join)."""
+        when = self.when.intersect(other.when) if self.when and other.when else self.when or other.when
+        return Filters(
+            when,
+            self.folders + other.folders,
+            self.cameras + other.cameras,
+            self.has_text if other.has_text is None else other.has_text,
+            self.near + other.near,
+        )
+
+    def describe(self) -> list[str]:
+        """The filters in words, for explanations."""
+        parts = []
+        if self.when:
+            parts.append(f"taken {self.when.describe()}")
+        parts += [f"in folder {folder}" for folder in self.folders]
+        parts += [f"camera {camera}" for camera in self.cameras]
+        if self.has_text is not None:
+            parts.append("with text in the photo" if self.has_text else "without text in the photo")
+        parts += [near.describe() for near in self.near]
+        return parts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "taken_from": self.when.start.isoformat() if self.when and self.when.start else None,
+            "taken_before": self.when.end.isoformat() if self.when and self.when.end else None,
+            "months": sorted(self.when.months) if self.when else [],
+            "folders": list(self.folders),
+            "cameras": list(self.cameras),
+            "has_text": self.has_text,
+            "near": [
+                {"place": n.place.label, "country": n.place.country, "radius_km": round(n.radius_km, 1),
+                 "latitude": n.place.latitude, "longitude": n.place.longitude}
+                for n in self.near
+            ],
+        }
+
+    def photo_set(self, store: Store) -> PhotoSet:
+        """The photos of the library that pass every filter."""
+        facts = store.photo_facts()
+        mask = np.ones(len(facts.ids), bool)
+        if self.when:
+            mask &= _taken(facts, self.when)
+        if self.folders:
+            mask &= _in_folders(facts, self.folders)
+        if self.cameras:
+            mask &= np.array([any(c.casefold() in camera for c in self.cameras) for camera in facts.camera], bool)
+        if self.has_text is not None:
+            mask &= facts.has_text == self.has_text
+        if self.near:
+            mask &= _near(store, facts, self.near)
+        return PhotoSet(facts.ids, mask)
+
+
+def _taken(facts: PhotoFacts, when: When) -> np.ndarray:
+    known = ~np.isnat(facts.taken_at)
+    mask = known.copy()
+    if when.start:
+        mask &= facts.taken_at >= np.datetime64(when.start, "s")
+    if when.end:
+        mask &= facts.taken_at < np.datetime64(when.end, "s")
+    if when.months:
+        months = facts.taken_at.astype("datetime64[M]").astype(np.int64) % 12 + 1
+        mask &= np.isin(months, sorted(when.months))
+    return mask & known
+
+
+def _in_folders(facts: PhotoFacts, folders: tuple[str, ...]) -> np.ndarray:
+    prefixes = tuple(os.path.join(os.path.abspath(os.path.expanduser(f)), "") for f in folders)
+    inside = np.array([path.startswith(prefixes) for path in facts.file_paths], bool)
+    mask = np.zeros(len(facts.ids), bool)
+    mask[facts.file_photos[inside]] = True
+    return mask
+
+
+def _near(store: Store, facts: PhotoFacts, places: tuple[Near, ...]) -> np.ndarray:
+    located = ~np.isnan(facts.latitude) & ~np.isnan(facts.longitude)
+    mask = np.zeros(len(facts.ids), bool)
+    for near in places:
+        if near.place.is_country:
+            if located.any():
+                towns, _ = gazetteer().nearest(facts.latitude[located], facts.longitude[located])
+                inside = np.zeros(len(facts.ids), bool)
+                inside[located] = gazetteer().town_countries(towns) == near.place.country
+                mask |= inside
+        else:
+            with np.errstate(invalid="ignore"):
+                mask |= located & (distance_km(facts.latitude, facts.longitude, near.place) <= near.radius_km)
+        mask |= ~located & _named(store, facts, near.place)
+    return mask
+
+
+def _named(store: Store, facts: PhotoFacts, place: Place) -> np.ndarray:
+    """Photos whose file or folder name, caption or OCR text names the place (in any of its names)."""
+    named: set[str] = set()
+    for name in {place.name, place.local_name} - {""}:
+        words = terms(name)
+        if not words:
+            continue
+        named.update(pid for _, pid, _ in store.search_files(words, limit=len(facts.ids) or 1, require_all=True))
+        named.update(pid for _, pid, _ in store.search_captions(words, limit=len(facts.ids) or 1, require_all=True))
+        named.update(pid for pid, _ in store.search_channel("ocr", "terms", words, limit=len(facts.ids) or 1, require_all=True))
+    return PhotoSet.of(facts.ids, named).mask if named else np.zeros(len(facts.ids), bool)
+
+
+def find_place(name: str) -> Place:
+    """The place a user names (most populous first), or FilterError saying it is unknown."""
+    found = gazetteer().lookup(name)
+    if not found:
+        raise FilterError(f"unknown place {name!r}: give a town or country name (English or Japanese), e.g. Kyoto, 京都, Japan")
+    return found[0]
+
+
+@dataclass(frozen=True)
+class PlaceOfPhoto:
+    """Where a photo was taken, in words: its nearest town and how far from it."""
+
+    town: Place
+    distance_km: float
+
+    def describe(self) -> str:
+        return f"{self.town.label} ({self.distance_km:.1f} km)" if self.distance_km >= 1 else self.town.label
+
+
+def places_of(photos: dict[str, dict[str, Any]]) -> dict[str, PlaceOfPhoto]:
+    """The nearest town of each photo that has GPS coordinates (loads the gazetteer only then)."""
+    located = {pid: row for pid, row in photos.items() if row.get("latitude") is not None and row.get("longitude") is not None}
+    if not located:
+        return {}
+    ids = list(located)
+    towns, distances = gazetteer().nearest(
+        np.array([located[i]["latitude"] for i in ids]), np.array([located[i]["longitude"] for i in ids])
+    )
+    return {pid: PlaceOfPhoto(gazetteer().town(int(t)), float(d)) for pid, t, d in zip(ids, towns, distances)}
+

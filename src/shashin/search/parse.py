@@ -1,0 +1,141 @@
+"""Queries that carry their own filters: "beach July 2023", 「2025年9月 の 京都」, "cats in Tokyo".
+
+Dates and introduced places ("in/at/near Tokyo", 「京都で」「京都の」) become filters and the rest
+is searched; a place merely mentioned ("Tokyo tower", 「大阪城」) stays in the text and is also
+handed to the place channel, which ranks photos taken there without excluding the others.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from shashin.places import Place, gazetteer, normalize_name
+from shashin.search.filters import Filters, Near
+from shashin.text.dates import When, find_dates, normalize
+from shashin.text.tokenize import place_words
+
+_INTRODUCED = re.compile(r"\b(?:in|at|near|around|from)\s+(?:the\s+)?((?:[^\W\d_][\w'’.-]*)(?:\s+[^\W\d_][\w'’.-]*){0,2})", re.I)
+_CAPITALIZED = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,2}")
+_JA_AFTER_PLACE = re.compile(r"^\s*(?:にて|で|の|周辺|付近|近く|辺り|あたり)")
+_JA_BEFORE_PLACE = re.compile(r"の\s*$")
+_DANGLING = re.compile(
+    r"^(?:\s|[,、。]|の|で|に|にて|から|まで)+|(?:\s|[,、。]|の|で|に|にて|から|まで)+$|\b(?:in|on|at|from|during|of|near|taken)\s*$",
+    re.I,
+)
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+_MIN_LOWERCASE_POPULATION = 1_000_000
+_MIN_ALIAS_POPULATION = 100_000  # "in rain": a village called Rain is not what was meant
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """What is left to search, the filters the query carried, and places it only mentioned."""
+
+    text: str
+    filters: Filters = field(default_factory=Filters)
+    mentioned: tuple[Place, ...] = ()
+    understood: tuple[str, ...] = ()  # the parsed parts in words, for explanations
+
+
+def parse_query(text: str, *, today: date | None = None) -> ParsedQuery:
+    """Split `text` into search words, date filters and place filters."""
+    text = normalize(text).strip()
+    if '"' in text or "「" in text:  # quoted words are searched as written, never parsed
+        quoted = re.findall(r'"[^"]*"|「[^」]*」', text)
+        masked = re.sub(r'"[^"]*"|「[^」]*」', lambda m: "\0" * len(m.group(0)), text)
+    else:
+        quoted, masked = [], text
+    when: When | None = None
+    understood: list[str] = []
+    removed: list[tuple[int, int]] = []
+    for match in find_dates(masked, today):
+        when = match.when if when is None else when.intersect(match.when)
+        understood.append(f"date: {match.text} → {match.when.describe()}")
+        removed.append((match.start, match.end))
+    masked = _blank(masked, removed)
+    places, mentioned, removed = _places(masked)
+    for place in places:
+        understood.append(f"place: {place.label}")
+    masked = _blank(masked, removed)
+    rest = _restore(masked, quoted)
+    rest = re.sub(r"\s+", " ", rest)
+    while (cleaned := _DANGLING.sub("", rest).strip()) != rest:
+        rest = cleaned
+    near = tuple(Near.of(place) for place in places)
+    return ParsedQuery(rest, Filters(when=when, near=near), tuple(mentioned), tuple(understood))
+
+
+def _places(text: str) -> tuple[list[Place], list[Place], list[tuple[int, int]]]:
+    """(places that filter, places only mentioned, spans to remove) found in `text`."""
+    filters: list[Place] = []
+    mentioned: list[Place] = []
+    removed: list[tuple[int, int]] = []
+    stripped = text.strip()
+    for match in _INTRODUCED.finditer(text):
+        words = match.group(1).split()
+        for count in range(len(words), 0, -1):  # the longest name first: "New York" before "New"
+            name = " ".join(words[:count])
+            place = _known(name, capitalized=_capitalized(name))
+            if place:
+                filters.append(place)
+                end = match.start(1) + len(name)
+                removed.append((match.start(), end))
+                break
+    for surface, start, end in place_words(text):
+        place = _known(surface, capitalized=True)
+        if place is None:
+            continue
+        after = _JA_AFTER_PLACE.match(text[end:])
+        before = _JA_BEFORE_PLACE.search(text[:start])
+        if after or before:  # 「京都で」「京都の寺」「2025年9月の京都」: where it was taken
+            filters.append(place)
+            removed.append((before.start() if before else start, end + (len(after.group(0)) if after else 0)))
+        else:  # 「東京タワー」「東京 ラーメン」: a word of the subject, ranked by place too
+            mentioned.append(place)
+    if not filters and not removed:
+        whole = _known(stripped, capitalized=_capitalized(stripped)) if stripped and not any(c.isdigit() for c in stripped) else None
+        if whole:  # the query is only a place: photos from there
+            return [whole], [], [(0, len(text))]
+        for match in _CAPITALIZED.finditer(text):
+            place = _known(match.group(0), capitalized=True)
+            if place:
+                mentioned.append(place)
+    return filters, mentioned, removed
+
+
+def _known(name: str, *, capitalized: bool) -> Place | None:
+    name = name.strip(" ,.'’")
+    if len(name) < 2 or "\0" in name:
+        return None
+    key = normalize_name(name)
+    for place in gazetteer().lookup(name):
+        # GeoNames' alternate names include odd ones ("Fireworks" for a village, "Man" for
+        # Manchester): written as a name, a town must be called by its own name or be a city;
+        # a lower-case word ("man", "nice") must be a country or a big city's own name.
+        own = key in (normalize_name(place.name), normalize_name(place.local_name))
+        if place.is_country or (own and place.population >= _MIN_LOWERCASE_POPULATION):
+            return place
+        if capitalized and (own or place.population >= _MIN_ALIAS_POPULATION):
+            return place
+    return None
+
+
+def _capitalized(name: str) -> bool:
+    """Written like a name: an upper-case initial, or Japanese/Chinese script (which has no case)."""
+    return name[:1].isupper() or bool(_CJK.match(name))
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in spans:
+        for i in range(start, end):
+            chars[i] = " "
+    return "".join(chars)
+
+
+def _restore(masked: str, quoted: list[str]) -> str:
+    for part in quoted:
+        masked = re.sub("\0+", lambda _: part, masked, count=1)
+    return masked
