@@ -9,7 +9,7 @@ def test_defaults(tmp_path: Path) -> None:
     settings = load_settings(config_file=tmp_path / "absent.toml", environ={})
     assert settings.db_path == default_db()
     assert settings.ocr.min_confidence == 0.5
-    assert settings.search.rrf_k == 60
+    assert settings.search.rrf_k == 20
 
 
 def test_precedence_file_then_environment_then_flags(tmp_path: Path) -> None:

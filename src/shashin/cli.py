@@ -348,18 +348,56 @@ def _print_caption_report(report: Any) -> None:
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help='Words to find. Quote a phrase to match it exactly: \'"NO LITTER"\'.')],
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='Words to find. Quote a phrase to match it exactly: \'"NO LITTER"\'. Dates and places in it '
+            'become filters: "beach July 2023", "cats in Tokyo", 「2025年9月の京都」. Empty ("") with filters: browse.'
+        ),
+    ],
     db: DbOption = None,
     limit: LimitOption = 20,
     offset: OffsetOption = 0,
+    taken_from: Annotated[Optional[str], typer.Option("--from", help="Taken on or after: 2023, 2023-07, 2023-07-14, 'July 2023', 2025年9月.", show_default=False)] = None,
+    taken_to: Annotated[Optional[str], typer.Option("--to", help="Taken on or before (the whole period named): 2023, 2023-07, ...", show_default=False)] = None,
+    folder: Annotated[Optional[list[str]], typer.Option("--folder", help="Only photos under this folder (repeat for several).", show_default=False)] = None,
+    camera: Annotated[Optional[list[str]], typer.Option("--camera", help="Only photos whose camera make/model/lens contains this (repeat for several).", show_default=False)] = None,
+    has_text: Annotated[Optional[bool], typer.Option("--has-text/--no-text", help="Only photos with (or without) text found by OCR.", show_default=False)] = None,
+    near: Annotated[Optional[str], typer.Option("--near", help="Only photos taken near a place: a town or country (Kyoto, 京都, Japan) or 'lat,lon'.", show_default=False)] = None,
+    radius: Annotated[Optional[float], typer.Option("--radius", help="Kilometres around --near (default: by the town's size).", show_default=False)] = None,
+    sort: Annotated[str, typer.Option("--sort", help="relevance, newest or oldest.")] = "relevance",
+    min_score: Annotated[float, typer.Option("--min-score", help="Leave out results whose relevance (0-1) is lower.", min=0.0, max=1.0)] = 0.0,
+    literal: Annotated[bool, typer.Option("--literal", help="Search the query as written: no dates or places read out of it.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Show each channel's rank and score, the matched words, the photo's date and place.")] = False,
     image_model: ImageModelOption = None,
     device: DeviceOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Search the library in Japanese or English: ranked photos, best first, and why each matched."""
+    """Search the library in Japanese or English: ranked photos, best first, and why each matched.
+
+    Every channel (image vectors, captions by keyword and by meaning, text in the photo, tags,
+    file names, place) ranks the photos; the rankings are fused by reciprocal rank. --json always
+    includes the full explanation.
+    """
+    from shashin.search.engine import SORTS
+    from shashin.search.filters import FilterError, build_filters
+
+    if sort not in SORTS:
+        _fail(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    try:
+        filters = build_filters(
+            taken_from=taken_from, taken_to=taken_to, folders=folder or [], cameras=camera or [],
+            has_text=has_text, near=near, radius_km=radius,
+        )
+    except FilterError as exc:
+        _fail(str(exc))
     library = _library(db, **{"image.model": image_model, "image.device": device})
-    response = _guard(lambda: library.search(query, limit=limit, offset=offset))
-    _print_results(response, as_json, f"No photos matched {query!r}.")
+    response = _guard(
+        lambda: library.search(
+            query, limit=limit, offset=offset, filters=filters, parse=not literal, sort=sort, min_score=min_score  # type: ignore[arg-type]
+        )
+    )
+    _print_results(response, as_json, f"No photos matched {query!r}.", explain=explain)
 
 
 @app.command()
@@ -405,20 +443,28 @@ def duplicates(db: DbOption = None, as_json: JsonOption = False) -> None:
             out.print(Text(f"  {marker}") + Text(item.path) + Text(f"  {detail}", style="dim"))
 
 
-def _print_results(response: Any, as_json: bool, empty: str) -> None:
+def _print_results(response: Any, as_json: bool, empty: str, *, explain: bool = False) -> None:
     if as_json:
         _print_json(response.to_dict())
         return
     for name, reason in response.unavailable.items():
         err.print(Text(f"note: channel '{name}' was not used: {reason}", style="yellow"))
+    if response.understood or response.filters.active:
+        searched = f"searching {response.searched!r}" if response.searched else "browsing"
+        out.print(Text(f"{searched}; filters: " + "; ".join(response.filters.describe() or ["none"]), style="cyan"))
     if not response.results:
         out.print(Text(empty))
         return
     for result in response.results:
-        line = Text(f"{result.rank:>3}. ", style="bold") + Text(result.path, style="bold") + Text(f"  {result.score:.4f}", style="dim")
+        line = Text(f"{result.rank:>3}. ", style="bold") + Text(result.path, style="bold")
+        if result.channels:
+            line += Text(f"  relevance {result.relevance:.2f}" + ("  exact" if result.exact else ""), style="dim")
         out.print(line)
-        why = " · ".join(f"{name} #{m.rank} ({m.score:.2f})" for name, m in result.channels.items())
-        out.print(Text(f"     {why}", style="dim"))
+        if explain:
+            _print_explanation(result)
+        elif result.channels:
+            why = " · ".join(f"{name} #{m.rank} ({m.score:.2f})" for name, m in result.channels.items())
+            out.print(Text(f"     {why}", style="dim"))
         for highlight in result.highlights:
             text = Text(f"     {highlight.field}: ")
             body = Text(highlight.text)
@@ -428,6 +474,24 @@ def _print_results(response: Any, as_json: bool, empty: str) -> None:
     shown = response.offset + len(response.results)
     if shown < response.total:
         out.print(Text(f"{shown} of {response.total} shown; more with --offset {shown}", style="dim"))
+
+
+def _print_explanation(result: Any) -> None:
+    """Each channel's placement of one result, the fused score, and when and where it was taken."""
+    facts = []
+    if result.taken_at:
+        facts.append(f"taken {result.taken_at:%Y-%m-%d %H:%M}")
+    if result.place:
+        facts.append(f"at {result.place.describe()}")
+    if facts:
+        out.print(Text("     " + " · ".join(facts), style="dim"))
+    if not result.channels:
+        return
+    table = Table("channel", "rank", "score", "", box=None, pad_edge=False, show_header=False)
+    for name, match in sorted(result.channels.items(), key=lambda item: item[1].rank):
+        table.add_row(f"     {name}", f"#{match.rank}", f"{match.score:.4f}", "every word" if match.exact else "")
+    out.print(table)
+    out.print(Text(f"     fused score {result.score:.5f} (relevance {result.relevance:.2f})", style="dim"))
 
 
 @app.command()

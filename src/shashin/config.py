@@ -103,7 +103,7 @@ class DuplicateSettings:
 class SearchSettings:
     """How channel rankings are fused into one, and how vectors are searched."""
 
-    rrf_k: int = 60  # reciprocal rank fusion constant: higher flattens the rank curve
+    rrf_k: int = 20  # reciprocal rank fusion constant: higher flattens the rank curve (see README)
     candidates: int = 200  # how many hits each channel contributes before fusion
     weights: dict[str, float] = field(default_factory=dict)  # channel name -> weight (default 1)
     exact_first: bool = True  # photos found only by meaning never rank above an exact keyword match

@@ -39,7 +39,7 @@ class Place(NamedTuple):
     def label(self) -> str:
         """How explanations name the place: "Kyoto (京都), JP"."""
         local = f" ({self.local_name})" if self.local_name and self.local_name != self.name else ""
-        return f"{self.name}{local}" if self.is_country else f"{self.name}{local}, {self.country}"
+        return f"{self.name}{local}" if self.is_country or not self.country else f"{self.name}{local}, {self.country}"
 
     def default_radius_km(self) -> float:
         """How far from its centre a photo is still "in" a town: grows with its population

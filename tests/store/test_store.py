@@ -59,7 +59,7 @@ def test_channel_table_is_rebuilt_when_its_layout_changes(tmp_path: Path) -> Non
     store.ensure_channel("demo", [pa.field("text", pa.string())], fts=("text",))
     store.put_channel_rows("demo", [{"photo_id": "p1", "version": "v1", "status": "done", "error": None, "text": "hello world"}])
     assert store.channel_states("demo") == {"p1": ("v1", "done")}
-    assert [p for p, _ in store.search_channel("demo", "text", ["hello"], limit=5)] == ["p1"]
+    assert [p for p, *_ in store.search_channel("demo", "text", ["hello"], limit=5)] == ["p1"]
     store.ensure_channel("demo", [pa.field("text", pa.string())], fts=("text",))  # same layout: kept
     assert store.channel_states("demo")
     store.ensure_channel("demo", [pa.field("text", pa.string()), pa.field("extra", pa.int32())])
@@ -72,9 +72,9 @@ def test_full_text_all_and_any(tmp_path: Path) -> None:
     rows = [("p1", "no litter"), ("p2", "no phones"), ("p3", "car park"), ("p4", "card game")]
     store.put_channel_rows("demo", [{"photo_id": p, "version": "v", "status": "done", "error": None, "terms": t} for p, t in rows])
     store.put_channel_rows("demo", [{"photo_id": "p5", "version": "v", "status": "failed", "error": "x", "terms": "no litter"}])
-    assert {p for p, _ in store.search_channel("demo", "terms", ["no"], limit=10)} == {"p1", "p2"}  # failed rows are not searched
-    assert [p for p, _ in store.search_channel("demo", "terms", ["no", "litter"], limit=10, require_all=True)] == ["p1"]
-    assert [p for p, _ in store.search_channel("demo", "terms", ["car"], limit=10)] == ["p3"]  # never "card"
+    assert {p for p, *_ in store.search_channel("demo", "terms", ["no"], limit=10)} == {"p1", "p2"}  # failed rows are not searched
+    assert [p for p, *_ in store.search_channel("demo", "terms", ["no", "litter"], limit=10, require_all=True)] == ["p1"]
+    assert [p for p, *_ in store.search_channel("demo", "terms", ["car"], limit=10)] == ["p3"]  # never "card"
 
 
 def test_one_writer_at_a_time(tmp_path: Path) -> None:

@@ -50,11 +50,13 @@ class ChannelQuery:
 @dataclass(frozen=True)
 class Hit:
     """A photo a channel found, with the channel's own score (higher is better); `exact` when a
-    keyword channel found every word of the query (or each quoted phrase) in one of its texts."""
+    keyword channel found every word of the query (or each quoted phrase) in one of its texts;
+    `quality` the share of the query it matched (1 for vector channels), which fusion weighs by."""
 
     photo_id: str
     score: float
     exact: bool = False
+    quality: float = 1.0
 
 
 @dataclass(frozen=True)

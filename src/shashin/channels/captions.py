@@ -118,7 +118,7 @@ class CaptionVectorChannel(Channel):
         for chunk_id, photo_id, _ in reversed(chunks):  # best last, so the best chunk of each photo stays
             matched[photo_id] = chunk_id
         self._matched[query.text] = matched
-        return best_per_photo(((photo_id, score) for _, photo_id, score in chunks), limit)
+        return best_per_photo((Hit(photo_id, score) for _, photo_id, score in chunks), limit)
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
         matched = self._matched.get(query.text, {})

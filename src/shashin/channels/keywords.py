@@ -8,37 +8,37 @@ from shashin.channels.base import Highlight, Hit
 from shashin.text.match import contains_phrases, match_spans
 from shashin.text.query import KeywordQuery
 
-# (terms, limit, require_all) -> [(key, bm25 score)], best first
-SearchFn = Callable[[Sequence[str], int, bool], list[tuple[str, float]]]
+# (terms, limit, require_all) -> [(key, bm25 score, coverage)], best first
+SearchFn = Callable[[Sequence[str], int, bool], list[tuple[str, float, float]]]
 # keys -> {key: the text that was indexed for it}
 TextFn = Callable[[list[str]], dict[str, str]]
 
 _PHRASE_POOL = 1000  # documents holding all of a phrase's words that are checked for the phrase
+_EXACT = 0.999  # coverage at which a document holds every word of the query
 
 
-def rank_by_keywords(query: KeywordQuery, search: SearchFn, texts: TextFn, limit: int) -> list[tuple[str, float, bool]]:
-    """BM25 ranking by the query's terms: (key, score, exact), best first. Exact documents hold
-    every term; with phrases, only documents holding each phrase in order are returned (all exact)."""
+def rank_by_keywords(query: KeywordQuery, search: SearchFn, texts: TextFn, limit: int) -> list[Hit]:
+    """BM25 ranking by the query's terms, best first, keyed by document. A hit's quality is the
+    share of the query it holds (1: every word, `exact`); with phrases, only documents holding
+    each phrase in order are returned, all exact."""
     if query.is_empty:
         return []
     if not query.phrases:
-        ranked = search(query.terms, limit, False)
-        complete = {key for key, _ in search(query.terms, limit, True)} if len(query.terms) > 1 else None
-        return [(key, score, complete is None or key in complete) for key, score in ranked]
+        return [Hit(key, score, coverage >= _EXACT, coverage) for key, score, coverage in search(query.terms, limit, False)]
     phrase_words = list(dict.fromkeys(word for phrase in query.phrases for word in phrase))
     pool = max(limit * 5, _PHRASE_POOL)
-    candidates = dict(search(phrase_words, pool, True))
+    candidates = {key: score for key, score, _ in search(phrase_words, pool, True)}
     if not candidates:
         return []
     stored = texts(list(candidates))
     kept = [key for key in candidates if contains_phrases(stored.get(key, ""), query)]
-    scores = dict(search(query.terms, pool, False))
-    ranked = sorted(((key, scores.get(key, candidates[key]), True) for key in kept), key=lambda kv: -kv[1])
-    return ranked[:limit]
+    scores = {key: score for key, score, _ in search(query.terms, pool, False)}
+    ranked = sorted(((key, scores.get(key, candidates[key])) for key in kept), key=lambda kv: -kv[1])
+    return [Hit(key, score, True, 1.0) for key, score in ranked[:limit]]
 
 
-# (terms, limit, require_all) -> [(document key, photo id, bm25 score)], best first
-DocumentSearchFn = Callable[[Sequence[str], int, bool], list[tuple[str, str, float]]]
+# (terms, limit, require_all) -> [(document key, photo id, bm25 score, coverage)], best first
+DocumentSearchFn = Callable[[Sequence[str], int, bool], list[tuple[str, str, float, float]]]
 
 
 def rank_photos_by_documents(
@@ -51,26 +51,28 @@ def rank_photos_by_documents(
     each photo ranks by its best document. `texts(keys, owners)` returns the documents' texts."""
     owners: dict[str, str] = {}
 
-    def search_terms(terms: Sequence[str], n: int, require_all: bool) -> list[tuple[str, float]]:
+    def search_terms(terms: Sequence[str], n: int, require_all: bool) -> list[tuple[str, float, float]]:
         hits = search(terms, n, require_all)
-        owners.update((key, photo_id) for key, photo_id, _ in hits)
-        return [(key, score) for key, _, score in hits]
+        owners.update((key, photo_id) for key, photo_id, _, _ in hits)
+        return [(key, score, coverage) for key, _, score, coverage in hits]
 
     ranked = rank_by_keywords(query, search_terms, lambda keys: texts(keys, owners), limit * 2)  # over-fetch for the merge
-    return best_per_photo(((owners[key], score, exact) for key, score, exact in ranked), limit)
+    return best_per_photo((Hit(owners[hit.photo_id], hit.score, hit.exact, hit.quality) for hit in ranked), limit)
 
 
-def best_per_photo(scored: Iterable[tuple[str, float] | tuple[str, float, bool]], limit: int) -> list[Hit]:
-    """One hit per photo, with its best score (exact when any of its documents is), best first."""
-    best: dict[str, float] = {}
-    exact: set[str] = set()
-    for photo_id, score, *flag in scored:
-        if score > best.get(photo_id, float("-inf")):
-            best[photo_id] = score
-        if flag and flag[0]:
-            exact.add(photo_id)
-    ranked = sorted(best.items(), key=lambda kv: -kv[1])[:limit]
-    return [Hit(pid, score, pid in exact) for pid, score in ranked]
+def best_per_photo(hits: Iterable[Hit], limit: int) -> list[Hit]:
+    """One hit per photo, with its best score and its best quality (exact when any of its
+    documents is), best first."""
+    best: dict[str, Hit] = {}
+    for hit in hits:
+        known = best.get(hit.photo_id)
+        if known is None:
+            best[hit.photo_id] = hit
+        else:
+            best[hit.photo_id] = Hit(
+                hit.photo_id, max(known.score, hit.score), known.exact or hit.exact, max(known.quality, hit.quality)
+            )
+    return sorted(best.values(), key=lambda h: -h.score)[:limit]
 
 
 def highlight(channel: str, field: str, text: str | None, query: KeywordQuery) -> Highlight | None:

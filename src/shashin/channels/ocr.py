@@ -69,7 +69,7 @@ class OcrChannel(IndexedChannel, Channel):
         def texts(ids: list[str]) -> dict[str, str]:
             return {pid: row["text"] for pid, row in store.channel_rows(self.name, ids, ["text"]).items()}
 
-        return [Hit(pid, score, exact) for pid, score, exact in rank_by_keywords(query.keywords, search_terms, texts, limit)]
+        return rank_by_keywords(query.keywords, search_terms, texts, limit)
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
         rows = store.channel_rows(self.name, page.photo_ids, ["text"])

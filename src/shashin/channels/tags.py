@@ -118,7 +118,7 @@ class TagsChannel(Channel):
             rows = store.channel_rows(self.source, ids, ["tags"])
             return {pid: tag_text([Tag(**t) for t in row["tags"] or []]) for pid, row in rows.items()}
 
-        return [Hit(pid, score, exact) for pid, score, exact in rank_by_keywords(query.keywords, search_terms, texts, limit)]
+        return rank_by_keywords(query.keywords, search_terms, texts, limit)
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
         rows = store.channel_rows(self.source, page.photo_ids, ["tags"])

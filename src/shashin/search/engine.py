@@ -76,6 +76,9 @@ class SearchResponse:
     filters: Filters = field(default_factory=Filters)
     understood: tuple[str, ...] = ()
     sort: str = "relevance"
+    # Every channel's full ranking and the fused one (photo ids), for evaluation; not in to_dict().
+    rankings: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    ranking: list[str] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -140,7 +143,8 @@ def search_photos(
     page = fused[options.offset : options.offset + options.limit]
     results = describe(store, channels, query, page, options.offset)
     return SearchResponse(
-        text, results, len(fused), options.offset, unavailable, parsed.text, filters, parsed.understood, options.sort
+        text, results, len(fused), options.offset, unavailable, parsed.text, filters, parsed.understood, options.sort,
+        {name: [hit.photo_id for hit in hits] for name, hits in rankings.items()}, [hit.photo_id for hit in fused],
     )
 
 

@@ -7,6 +7,8 @@ full page), and explains itself per photo ("3.2 km from Kyoto", "taken 2023-07-1
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +16,7 @@ import numpy as np
 
 from shashin.places import Place, distance_km, gazetteer
 from shashin.store import PhotoFacts, PhotoSet, Store
-from shashin.text.dates import When
+from shashin.text.dates import When, normalize, parse_when
 from shashin.text.tokenize import terms
 
 
@@ -153,9 +155,10 @@ def _named(store: Store, facts: PhotoFacts, place: Place) -> np.ndarray:
         words = terms(name)
         if not words:
             continue
-        named.update(pid for _, pid, _ in store.search_files(words, limit=len(facts.ids) or 1, require_all=True))
-        named.update(pid for _, pid, _ in store.search_captions(words, limit=len(facts.ids) or 1, require_all=True))
-        named.update(pid for pid, _ in store.search_channel("ocr", "terms", words, limit=len(facts.ids) or 1, require_all=True))
+        every = len(facts.ids) or 1
+        named.update(hit[1] for hit in store.search_files(words, limit=every, require_all=True))
+        named.update(hit[1] for hit in store.search_captions(words, limit=every, require_all=True))
+        named.update(hit[0] for hit in store.search_channel("ocr", "terms", words, limit=every, require_all=True))
     return PhotoSet.of(facts.ids, named).mask if named else np.zeros(len(facts.ids), bool)
 
 
@@ -189,3 +192,48 @@ def places_of(photos: dict[str, dict[str, Any]]) -> dict[str, PlaceOfPhoto]:
     )
     return {pid: PlaceOfPhoto(gazetteer().town(int(t)), float(d)) for pid, t, d in zip(ids, towns, distances)}
 
+
+
+_COORDINATES = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
+
+
+def build_filters(
+    *,
+    taken_from: str | None = None,
+    taken_to: str | None = None,
+    folders: Sequence[str] = (),
+    cameras: Sequence[str] = (),
+    has_text: bool | None = None,
+    near: str | None = None,
+    radius_km: float | None = None,
+) -> Filters:
+    """Filters from what a user typed: dates as in queries ("2023", "2023-07", "July 2023",
+    「2025年9月」; --to includes the whole period it names), a place name or "lat,lon"."""
+    when = None
+    if taken_from:
+        start = _period(taken_from, "--from")
+        when = When(start=start.start) if start.start else When(months=start.months)
+    if taken_to:
+        end = _period(taken_to, "--to")
+        when = (when or When()).intersect(When(end=end.end) if end.end else When(months=end.months))
+    if radius_km is not None and radius_km <= 0:
+        raise FilterError("--radius must be a positive number of kilometres")
+    places: tuple[Near, ...] = ()
+    if near:
+        match = _COORDINATES.match(near)
+        if match:
+            latitude, longitude = float(match.group(1)), float(match.group(2))
+            if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+                raise FilterError(f"{near!r}: latitude must be within ±90 and longitude within ±180")
+            place = Place(near.strip(), "", latitude, longitude)
+            places = (Near(place, radius_km or 5.0),)
+        else:
+            places = (Near.of(find_place(near), radius_km),)
+    return Filters(when, tuple(folders), tuple(cameras), has_text, places)
+
+
+def _period(text: str, option: str) -> When:
+    when = parse_when(normalize(text))
+    if when is None:
+        raise FilterError(f"{option} {text!r}: not a date; use e.g. 2023, 2023-07, 2023-07-14, 'July 2023' or 2025年9月")
+    return when

@@ -1,7 +1,11 @@
 """Reciprocal rank fusion: one ranking from several, by rank rather than by incomparable scores.
 
-Each channel adds weight / (k + rank) for the photos it found and nothing for the others, so a
-channel without an opinion never pushes a photo down. On top of that, exact word matches are
+Each channel adds weight × quality / (k + rank) for the photos it found and nothing for the
+others, so a channel without an opinion never pushes a photo down. Quality is the share of the
+query a keyword hit matched (a sign holding "man" of "man walking airport" counts a third), kept
+non-increasing down each ranking so that fusion never reorders one channel's own ranking; it
+stops incidental words in photos from outvoting a channel that matched the whole meaning
+(measured on coco-cc76: see README). On top of that, exact word matches are
 protected: a photo found only by meaning (image or caption vectors) never ranks above a photo in
 which a keyword channel found every word of the query, so "Car" shows the sign saying CAR
 before pictures of cards that merely look close.
@@ -17,11 +21,13 @@ from shashin.channels.base import Hit
 
 @dataclass(frozen=True)
 class ChannelMatch:
-    """Where one channel placed a photo: 1-based rank, the channel's own score, whether exact."""
+    """Where one channel placed a photo: 1-based rank, the channel's own score, whether exact,
+    and the share of the query it matched."""
 
     rank: int
     score: float
     exact: bool = False
+    quality: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,8 @@ def fuse_rankings(
     weights: Mapping[str, float] | None = None,
     word_channels: Collection[str] = (),
 ) -> list[FusedHit]:
-    """Fuse channel rankings: score = sum of weight / (k + rank) over the channels that found a photo.
+    """Fuse channel rankings: score = sum of weight × quality / (k + rank) over the channels that
+    found a photo.
 
     Ties go to the photo found by more channels, then the better single rank, then the id. Photos
     found only by channels outside `word_channels` are then moved below the last exact match.
@@ -60,11 +67,13 @@ def fuse_rankings(
         if weight <= 0 or not hits:
             continue
         best_possible += weight / (k + 1)
+        quality = 1.0
         for rank, hit in enumerate(hits, start=1):
             if channel in matches.get(hit.photo_id, {}):
                 continue  # a channel counts once per photo
-            scores[hit.photo_id] = scores.get(hit.photo_id, 0.0) + weight / (k + rank)
-            matches.setdefault(hit.photo_id, {})[channel] = ChannelMatch(rank, hit.score, hit.exact)
+            quality = min(quality, max(hit.quality, 0.0))  # never more than a better-ranked hit's
+            scores[hit.photo_id] = scores.get(hit.photo_id, 0.0) + weight * quality / (k + rank)
+            matches.setdefault(hit.photo_id, {})[channel] = ChannelMatch(rank, hit.score, hit.exact, hit.quality)
 
     def order(photo_id: str) -> tuple[float, int, int, str]:
         found = matches[photo_id]

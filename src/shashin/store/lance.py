@@ -492,19 +492,19 @@ class Store:
 
     def search_files(
         self, terms: Sequence[str], *, limit: int, require_all: bool = False, within: PhotoSet | None = None
-    ) -> list[tuple[str, str, float]]:
-        """BM25 over file names, folders and camera terms: (path, photo id, score), best first."""
+    ) -> list[tuple[str, str, float, float]]:
+        """BM25 over file names, folders and camera terms: (path, photo id, score, coverage), best first."""
         index = self._keyword_index("files", "terms", "path", None)
         hits = index.search(list(terms), limit, require_all=require_all, within=within)
-        return [(index.key_list[row], index.photo_list[row], score) for row, score in hits]
+        return [(index.key_list[row], index.photo_list[row], score, coverage) for row, score, coverage in hits]
 
     def search_captions(
         self, terms: Sequence[str], *, limit: int, require_all: bool = False, within: PhotoSet | None = None
-    ) -> list[tuple[str, str, float]]:
-        """BM25 over done captions: (caption_id, photo_id, score), best first."""
+    ) -> list[tuple[str, str, float, float]]:
+        """BM25 over done captions: (caption_id, photo_id, score, coverage), best first."""
         index = self._keyword_index("captions", "terms", "caption_id", "status = 'done'")
         hits = index.search(list(terms), limit, require_all=require_all, within=within)
-        return [(index.key_list[row], index.photo_list[row], score) for row, score in hits]
+        return [(index.key_list[row], index.photo_list[row], score, coverage) for row, score, coverage in hits]
 
     def search_channel(
         self,
@@ -515,13 +515,15 @@ class Store:
         limit: int,
         require_all: bool = False,
         within: PhotoSet | None = None,
-    ) -> list[tuple[str, float]]:
-        """BM25 over a channel's tokenized text column (done rows only): (photo id, score), best first."""
+    ) -> list[tuple[str, float, float]]:
+        """BM25 over a channel's tokenized text column (done rows only): (photo id, score, coverage),
+        best first (coverage: see KeywordIndex.search)."""
         name = _CHANNEL_PREFIX + channel
         if not self._has_table(name):
             return []
         index = self._keyword_index(name, column, "photo_id", "status = 'done'")
-        return [(index.key_list[row], score) for row, score in index.search(list(terms), limit, require_all=require_all, within=within)]
+        hits = index.search(list(terms), limit, require_all=require_all, within=within)
+        return [(index.key_list[row], score, coverage) for row, score, coverage in hits]
 
     def search_vectors(
         self, channel: str, column: str, vector: Any, *, limit: int, version: str, within: PhotoSet | None = None

@@ -104,26 +104,32 @@ class KeywordIndex(_Rows):
 
     def search(
         self, terms: list[str] | tuple[str, ...], limit: int, *, require_all: bool = False, within: PhotoSet | None = None
-    ) -> list[tuple[int, float]]:
-        """(row, BM25 score) of the best documents for `terms`, best first; with require_all, only
-        documents holding every term."""
+    ) -> list[tuple[int, float, float]]:
+        """(row, BM25 score, coverage) of the best documents for `terms`, best first; with
+        require_all, only documents holding every term. Coverage is the share of the query's
+        weight (IDF) that a document holds: 1 when it has every word, less for a partial match."""
         wanted = list(dict.fromkeys(word for term in terms for word in term.split()))  # as the text was indexed
         columns = [self.vocabulary[t] for t in wanted if t in self.vocabulary]
         if not columns or (require_all and len(columns) < len(wanted)):
             return []
+        unseen = np.log(1 + (len(self.keys) + 0.5) / 0.5)  # a word no document has weighs the most
+        query_weight = float(self.idf[columns].sum()) + unseen * (len(wanted) - len(columns))
         scores = np.zeros(len(self.keys), np.float32)
+        covered = np.zeros(len(self.keys), np.float32)
         hits = np.zeros(len(self.keys), np.int16)
         for column in columns:
             start, end = self.matrix.indptr[column], self.matrix.indptr[column + 1]
             rows = self.matrix.indices[start:end]
             scores[rows] += self.idf[column] * self.matrix.data[start:end]
+            covered[rows] += self.idf[column]
             hits[rows] += 1
         found = hits >= (len(columns) if require_all else 1)
         allowed = self.allowed(within)
         if allowed is not None:
             found &= allowed
         rows = np.flatnonzero(found)
-        return _top(scores[rows], rows, limit)
+        coverage = np.where(hits == len(wanted), 1.0, covered / max(query_weight, 1e-9))
+        return [(row, score, float(min(coverage[row], 1.0))) for row, score in _top(scores[rows], rows, limit)]
 
 
 @dataclass

@@ -9,6 +9,16 @@ from shashin.text.tokenize import terms, word_sequence
 
 _QUOTED = re.compile(r'"([^"]*)"|「([^」]*)」|“([^”]*)”|『([^』]*)』')
 
+# English function words dropped from queries that have other words ("THERE IS A MAN IN THE
+# AIRPORT" searches man, airport...): they match nearly every caption and every sign and would
+# make weak matches look like agreement. Japanese particles are already dropped by the tokenizer.
+# Negations stay: "NO LITTER" is a sign.
+STOPWORDS = frozenset(
+    "a an the is are was were be been being am of in on at to for with by from into onto over under "
+    "and or but there here this that these those it its as some any his her their our your my "
+    "has have had do does did very while which who whom what where when".split()
+)
+
 
 @dataclass(frozen=True)
 class KeywordQuery:
@@ -33,4 +43,5 @@ def parse_keywords(text: str) -> KeywordQuery:
             phrases.append(words)
     unquoted = text.replace("“", '"').replace("”", '"')
     unique = tuple(dict.fromkeys(terms(unquoted)))
-    return KeywordQuery(text=text, terms=unique, phrases=tuple(phrases))
+    content = tuple(term for term in unique if term not in STOPWORDS)
+    return KeywordQuery(text=text, terms=content or unique, phrases=tuple(phrases))
