@@ -48,7 +48,7 @@ class FusedHit:
 def fuse_rankings(
     rankings: Mapping[str, Sequence[Hit]],
     *,
-    k: int = 60,
+    k: int = 20,
     weights: Mapping[str, float] | None = None,
     word_channels: Collection[str] = (),
 ) -> list[FusedHit]:

@@ -99,10 +99,25 @@ def _places(text: str) -> tuple[list[Place], list[Place], list[tuple[int, int]]]
         if whole:  # the query is only a place: photos from there
             return [whole], [], [(0, len(text))]
         for match in _CAPITALIZED.finditer(text):
-            place = _known(match.group(0), capitalized=True)
-            if place:
-                mentioned.append(place)
+            mentioned.extend(_named_in(match.group(0).split()))
     return filters, mentioned, removed
+
+
+def _named_in(words: list[str]) -> list[Place]:
+    """Places named by runs of capitalized words, longest first: "New York Marathon" → New York,
+    "Tokyo Station" → Tokyo."""
+    found: list[Place] = []
+    start = 0
+    while start < len(words):
+        for end in range(len(words), start, -1):
+            place = _known(" ".join(words[start:end]), capitalized=True)
+            if place:
+                found.append(place)
+                start = end
+                break
+        else:
+            start += 1
+    return found
 
 
 def _known(name: str, *, capitalized: bool) -> Place | None:

@@ -215,11 +215,19 @@ class Store:
         table = self._table(name)
         data = pa.Table.from_pylist(unique, schema=table.schema)
         table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(data)
+        self._wrote(name)
 
     def _delete_in(self, name: str, key: str, values: Iterable[str]) -> None:
         values = list(dict.fromkeys(values))
         for i in range(0, len(values), _IN_CHUNK):
             self._table(name).delete(_in_clause(key, values[i : i + _IN_CHUNK]))
+        self._wrote(name)
+
+    def _wrote(self, name: str) -> None:
+        """This process changed table `name`: its in-memory search structures are rechecked next time."""
+        for (table, _), cached in self._memory.items():
+            if table == name:
+                cached.checked_at = float("-inf")
 
     # ----------------------------------------------------------------- meta and folders
 
@@ -357,6 +365,7 @@ class Store:
             if self._table(name).schema.equals(wanted):
                 return
             self._db.drop_table(name)
+            self._memory = {k: v for k, v in self._memory.items() if k[0] != name}
             self._tables.pop(name, None)
         self._create(name, wanted, fts=fts, keys=("photo_id",))
 
@@ -443,6 +452,7 @@ class Store:
             if self._table("caption_chunks").schema.equals(wanted):
                 return
             self._db.drop_table("caption_chunks")
+            self._memory = {k: v for k, v in self._memory.items() if k[0] != "caption_chunks"}
             self._tables.pop("caption_chunks", None)
         self._create("caption_chunks", wanted, keys=("caption_id", "photo_id"))
 
@@ -471,6 +481,7 @@ class Store:
         self._delete_in("caption_chunks", "caption_id", caption_ids)
         if rows:
             self._table("caption_chunks").add(pa.Table.from_pylist(list(rows), schema=self._table("caption_chunks").schema))
+            self._wrote("caption_chunks")
 
     def search_caption_chunks(
         self, vector: Any, *, limit: int, version: str, within: PhotoSet | None = None
