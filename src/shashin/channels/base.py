@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import pyarrow as pa
 
@@ -47,8 +47,7 @@ class ChannelQuery:
         return cls(text=text, keywords=parse_keywords(text), within=within, places=places)
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):  # a NamedTuple: hundreds are made per query, and a tuple is 10× cheaper
     """A photo a channel found, with the channel's own score (higher is better); `exact` when a
     keyword channel found every word of the query (or each quoted phrase) in one of its texts;
     `quality` the share of the query it matched (1 for vector channels), which fusion weighs by."""

@@ -36,14 +36,14 @@ class CaptionChannel(Channel):
             return store.search_captions(terms, limit=n, require_all=require_all, within=query.within)
 
         def texts(caption_ids: list[str], owners: dict[str, str]) -> dict[str, str]:
-            photos = store.captions_for({owners[cid] for cid in caption_ids})
+            photos = store.captions_for({owners[cid] for cid in caption_ids}, from_memory=True)
             return {row["caption_id"]: row["text"] for rows in photos.values() for row in rows}
 
         return rank_photos_by_documents(query.keywords, search, texts, limit)
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
         found: dict[str, list[Highlight]] = {}
-        for photo_id, rows in store.captions_for(page.photo_ids).items():
+        for photo_id, rows in store.captions_for(page.photo_ids, from_memory=True).items():
             for row in sorted(rows, key=lambda r: (r["prompt_set"], r["lang"])):
                 match = highlight(self.name, caption_field(row), row["text"], query.keywords) if row["status"] == "done" else None
                 if match:
@@ -124,7 +124,7 @@ class CaptionVectorChannel(Channel):
         matched = self._matched.get(query.text, {})
         wanted = {matched[pid]: pid for pid in page.photo_ids if pid in matched}
         chunks = store.caption_chunks(wanted)
-        captions = {row["caption_id"]: row for rows in store.captions_for(set(wanted.values())).values() for row in rows}
+        captions = {row["caption_id"]: row for rows in store.captions_for(set(wanted.values()), from_memory=True).values() for row in rows}
         found: dict[str, list[Highlight]] = {}
         for chunk_id, photo_id in wanted.items():
             chunk = chunks.get(chunk_id)

@@ -67,12 +67,12 @@ class OcrChannel(IndexedChannel, Channel):
             return store.search_channel(self.name, "terms", terms, limit=n, require_all=require_all, within=query.within)
 
         def texts(ids: list[str]) -> dict[str, str]:
-            return {pid: row["text"] for pid, row in store.channel_rows(self.name, ids, ["text"]).items()}
+            return {pid: row["text"] for pid, row in store.channel_rows(self.name, ids, ["text"], from_memory=True).items()}
 
         return rank_by_keywords(query.keywords, search_terms, texts, limit)
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
-        rows = store.channel_rows(self.name, page.photo_ids, ["text"])
+        rows = store.channel_rows(self.name, page.photo_ids, ["text"], from_memory=True)
         found: dict[str, list[Highlight]] = {}
         for photo_id, row in rows.items():
             match = highlight(self.name, "text in photo", row["text"], query.keywords)

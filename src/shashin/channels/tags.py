@@ -115,13 +115,13 @@ class TagsChannel(Channel):
             return store.search_channel(self.source, "tag_terms", terms, limit=n, require_all=require_all, within=query.within)
 
         def texts(ids: list[str]) -> dict[str, str]:
-            rows = store.channel_rows(self.source, ids, ["tags"])
+            rows = store.channel_rows(self.source, ids, ["tags"], from_memory=True)
             return {pid: tag_text([Tag(**t) for t in row["tags"] or []]) for pid, row in rows.items()}
 
         return rank_by_keywords(query.keywords, search_terms, texts, limit)
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
-        rows = store.channel_rows(self.source, page.photo_ids, ["tags"])
+        rows = store.channel_rows(self.source, page.photo_ids, ["tags"], from_memory=True)
         found: dict[str, list[Highlight]] = {}
         for photo_id, row in rows.items():
             text = ", ".join(f"{t['en']} {t['ja']}".strip() for t in row["tags"] or [])

@@ -169,7 +169,7 @@ def describe(
 ) -> list[SearchResult]:
     """The page's photos with their files, dates, places and each channel's highlights."""
     ids = [hit.photo_id for hit in page]
-    shown = ResultPage(ids, store.file_rows_for(ids), store.get_photos(ids))
+    shown = ResultPage(ids, store.file_rows_for(ids, from_memory=True), store.get_photos(ids, from_memory=True))
     highlights: dict[str, list[Snippet]] = {}
     for channel in channels:
         for photo_id, found in channel.highlights(query, store, shown).items():

@@ -14,13 +14,12 @@ before pictures of cards that merely look close.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from shashin.channels.base import Hit
 
 
-@dataclass(frozen=True)
-class ChannelMatch:
+class ChannelMatch(NamedTuple):
     """Where one channel placed a photo: 1-based rank, the channel's own score, whether exact,
     and the share of the query it matched."""
 
@@ -30,14 +29,13 @@ class ChannelMatch:
     quality: float = 1.0
 
 
-@dataclass(frozen=True)
-class FusedHit:
+class FusedHit(NamedTuple):
     """A photo in the fused ranking, with each channel's placement. `score` is the fused score;
     `relevance` the same scaled to [0, 1], where 1 means first in every channel that answered."""
 
     photo_id: str
     score: float
-    channels: dict[str, ChannelMatch] = field(default_factory=dict)
+    channels: dict[str, ChannelMatch] = {}  # never mutated
     relevance: float = 0.0
 
     @property
@@ -59,8 +57,12 @@ def fuse_rankings(
     found only by channels outside `word_channels` are then moved below the last exact match.
     """
     weights = weights or {}
+    words = set(word_channels)
     scores: dict[str, float] = {}
     matches: dict[str, dict[str, ChannelMatch]] = {}
+    best_rank: dict[str, int] = {}
+    exact: set[str] = set()
+    worded: set[str] = set()  # found by a keyword channel
     best_possible = 0.0
     for channel, hits in rankings.items():
         weight = weights.get(channel, 1.0)
@@ -68,31 +70,33 @@ def fuse_rankings(
             continue
         best_possible += weight / (k + 1)
         quality = 1.0
+        is_words = channel in words
         for rank, hit in enumerate(hits, start=1):
-            if channel in matches.get(hit.photo_id, {}):
+            photo_id = hit.photo_id
+            found = matches.get(photo_id)
+            if found is None:
+                found = matches[photo_id] = {}
+                best_rank[photo_id] = rank
+            elif channel in found:
                 continue  # a channel counts once per photo
             quality = min(quality, max(hit.quality, 0.0))  # never more than a better-ranked hit's
-            scores[hit.photo_id] = scores.get(hit.photo_id, 0.0) + weight * quality / (k + rank)
-            matches.setdefault(hit.photo_id, {})[channel] = ChannelMatch(rank, hit.score, hit.exact, hit.quality)
+            scores[photo_id] = scores.get(photo_id, 0.0) + weight * quality / (k + rank)
+            found[channel] = ChannelMatch(rank, hit.score, hit.exact, hit.quality)
+            best_rank[photo_id] = min(best_rank[photo_id], rank)
+            if hit.exact:
+                exact.add(photo_id)
+            if is_words:
+                worded.add(photo_id)
 
-    def order(photo_id: str) -> tuple[float, int, int, str]:
-        found = matches[photo_id]
-        return (-scores[photo_id], -len(found), min(m.rank for m in found.values()), photo_id)
-
-    fused = [FusedHit(pid, scores[pid], matches[pid], scores[pid] / best_possible) for pid in sorted(scores, key=order)]
-    return _exact_first(fused, set(word_channels)) if word_channels else fused
-
-
-def _exact_first(fused: list[FusedHit], word_channels: set[str]) -> list[FusedHit]:
-    """Move photos found only by meaning that rank above the last exact match to just below it."""
-    last_exact = max((i for i, hit in enumerate(fused) if hit.exact), default=-1)
-    if last_exact < 0:
-        return fused
-    head, tail = fused[: last_exact + 1], fused[last_exact + 1 :]
-    kept = [hit for hit in head if not _meaning_only(hit, word_channels)]
-    moved = [hit for hit in head if _meaning_only(hit, word_channels)]
-    return kept + moved + tail
+    ordered = sorted(scores, key=lambda pid: (-scores[pid], -len(matches[pid]), best_rank[pid], pid))
+    if words and exact:
+        ordered = _exact_first(ordered, exact, worded)
+    return [FusedHit(pid, scores[pid], matches[pid], scores[pid] / best_possible) for pid in ordered]
 
 
-def _meaning_only(hit: FusedHit, word_channels: set[str]) -> bool:
-    return not any(channel in word_channels for channel in hit.channels)
+def _exact_first(ordered: list[str], exact: set[str], worded: set[str]) -> list[str]:
+    """Move photos found only by meaning (no keyword channel) that rank above the last exact
+    match to just below it."""
+    last_exact = max(i for i, pid in enumerate(ordered) if pid in exact)
+    head, tail = ordered[: last_exact + 1], ordered[last_exact + 1 :]
+    return [p for p in head if p in worded] + [p for p in head if p not in worded] + tail

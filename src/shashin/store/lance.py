@@ -26,7 +26,7 @@ from lancedb.index import FTS, BTree  # noqa: E402
 
 from shashin import __version__  # noqa: E402
 from shashin.store import schema  # noqa: E402
-from shashin.store.memory import Cached, KeywordIndex, PhotoFacts, PhotoSet, VectorIndex  # noqa: E402
+from shashin.store.memory import Cached, KeywordIndex, PhotoFacts, PhotoSet, RowLookup, VectorIndex  # noqa: E402
 
 _CHANNEL_PREFIX = "channel_"
 _IN_CHUNK = 500  # values per SQL IN (...) list
@@ -271,11 +271,16 @@ class Store:
         """Forget files by path; their photos stay until delete_orphan_photos()."""
         self._delete_in("files", "path", paths)
 
-    def file_rows_for(self, photo_ids: Iterable[str]) -> dict[str, list[FileRow]]:
-        """All files of each photo, sorted by path."""
-        table = self._scan_in("files", ["path", "photo_id", "root", "size", "mtime_ns", "terms"], "photo_id", photo_ids)
+    def file_rows_for(self, photo_ids: Iterable[str], *, from_memory: bool = False) -> dict[str, list[FileRow]]:
+        """All files of each photo, sorted by path. `from_memory` (search): from the in-memory copy
+        of the table, without `terms`."""
+        if from_memory:
+            rows = self._lookup("files", "photo_id", ["path", "photo_id", "root", "size", "mtime_ns"]).rows(photo_ids)
+        else:
+            columns = ["path", "photo_id", "root", "size", "mtime_ns", "terms"]
+            rows = self._scan_in("files", columns, "photo_id", photo_ids).to_pylist()
         result: dict[str, list[FileRow]] = {}
-        for row in sorted(table.to_pylist(), key=lambda r: r["path"]):
+        for row in sorted(rows, key=lambda r: r["path"]):
             result.setdefault(row["photo_id"], []).append(FileRow(**row))
         return result
 
@@ -301,8 +306,10 @@ class Store:
         now = _now()
         self._upsert("photos", "photo_id", [{**row, "indexed_at": now} for row in rows])
 
-    def get_photos(self, photo_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """Metadata rows by photo id (missing ids are left out)."""
+    def get_photos(self, photo_ids: Iterable[str], *, from_memory: bool = False) -> dict[str, dict[str, Any]]:
+        """Metadata rows by photo id (missing ids are left out); `from_memory` for search."""
+        if from_memory:
+            return {row["photo_id"]: row for row in self._lookup("photos", "photo_id", schema.PHOTOS.names).rows(photo_ids)}
         table = self._scan_in("photos", schema.PHOTOS.names, "photo_id", photo_ids)
         return {row["photo_id"]: row for row in table.to_pylist()}
 
@@ -389,11 +396,16 @@ class Store:
         now = _now()
         self._upsert(_CHANNEL_PREFIX + channel, "photo_id", [{**row, "updated_at": now} for row in rows])
 
-    def channel_rows(self, channel: str, photo_ids: Iterable[str], columns: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Selected columns of a channel's rows, by photo id."""
+    def channel_rows(
+        self, channel: str, photo_ids: Iterable[str], columns: Sequence[str], *, from_memory: bool = False
+    ) -> dict[str, dict[str, Any]]:
+        """Selected columns of a channel's rows, by photo id; `from_memory` (search) keeps those
+        columns of the whole table in memory."""
         name = _CHANNEL_PREFIX + channel
         if not self._has_table(name):
             return {}
+        if from_memory:
+            return {row["photo_id"]: row for row in self._lookup(name, "photo_id", ["photo_id", *columns]).rows(photo_ids)}
         table = self._scan_in(name, ["photo_id", *columns], "photo_id", photo_ids)
         return {row["photo_id"]: row for row in table.to_pylist()}
 
@@ -430,11 +442,16 @@ class Store:
         """Caption rows matching a SQL condition (all columns unless `columns`)."""
         return self._scan("captions", list(columns or schema.CAPTIONS.names), where).to_pylist()
 
-    def captions_for(self, photo_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
-        """Every caption of each photo, by photo id."""
-        table = self._scan_in("captions", schema.CAPTIONS.names, "photo_id", photo_ids)
+    def captions_for(self, photo_ids: Iterable[str], *, from_memory: bool = False) -> dict[str, list[dict[str, Any]]]:
+        """Every caption of each photo, by photo id. `from_memory` (search) gives only the columns
+        search shows: caption_id, photo_id, prompt_set, lang, text, status, source."""
+        if from_memory:
+            columns = ["caption_id", "photo_id", "prompt_set", "lang", "text", "status", "source"]
+            rows = self._lookup("captions", "photo_id", columns).rows(photo_ids)
+        else:
+            rows = self._scan_in("captions", schema.CAPTIONS.names, "photo_id", photo_ids).to_pylist()
         result: dict[str, list[dict[str, Any]]] = {}
-        for row in table.to_pylist():
+        for row in rows:
             result.setdefault(row["photo_id"], []).append(row)
         return result
 
@@ -496,8 +513,8 @@ class Store:
         """Chunk rows (without vectors) by chunk id."""
         if not self._has_table("caption_chunks"):
             return {}
-        table = self._scan_in("caption_chunks", ["chunk_id", "caption_id", "photo_id", "text"], "chunk_id", chunk_ids)
-        return {row["chunk_id"]: row for row in table.to_pylist()}
+        rows = self._lookup("caption_chunks", "chunk_id", ["chunk_id", "caption_id", "photo_id", "text"]).rows(chunk_ids)
+        return {row["chunk_id"]: row for row in rows}
 
     # ----------------------------------------------------------------- search
 
@@ -577,6 +594,10 @@ class Store:
     def _photo_columns(self) -> pa.Table:
         table = self._scan("photos", ["photo_id", "taken_at", "latitude", "longitude", "camera_make", "camera_model", "lens"])
         return table.sort_by("photo_id")
+
+    def _lookup(self, name: str, key: str, columns: Sequence[str]) -> RowLookup:
+        columns = list(dict.fromkeys([key, *columns]))
+        return self._in_memory(name, ("rows", key, tuple(columns)), lambda: RowLookup(self._scan(name, columns), key))
 
     def _keyword_index(self, name: str, column: str, key: str, where: str | None) -> KeywordIndex:
         def build() -> KeywordIndex:

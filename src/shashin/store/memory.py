@@ -134,10 +134,10 @@ class KeywordIndex(_Rows):
 
 @dataclass
 class _InvertedFile:
-    """k-means lists over the vectors: `order` holds row numbers list by list, `offsets` bound them."""
+    """k-means lists over the vectors, stored list after list: list i is matrix rows
+    offsets[i]:offsets[i+1], so probing a list reads one contiguous block."""
 
     centroids: np.ndarray
-    order: np.ndarray
     offsets: np.ndarray
     nprobe: int
 
@@ -149,9 +149,17 @@ class VectorIndex(_Rows):
         self, keys: np.ndarray, photo_ids: np.ndarray, vectors: np.ndarray, *, ann_min_rows: int, nprobe: int = 0
     ) -> None:
         super().__init__(keys, photo_ids)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        self.vectors = np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
-        self.ivf = _train(self.vectors, nprobe) if len(vectors) >= ann_min_rows > 0 else None
+        vectors = np.asarray(vectors, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True) if len(vectors) else np.ones((0, 1), np.float32)
+        vectors = vectors / np.maximum(norms, 1e-12)
+        self.ivf: _InvertedFile | None = None
+        self._row_at = np.arange(len(vectors))  # matrix position -> row
+        if len(vectors) >= ann_min_rows > 0:
+            self.ivf, self._row_at = _train(vectors, nprobe)
+            vectors = vectors[self._row_at]
+        self.matrix = np.ascontiguousarray(vectors)
+        self._position = np.empty(len(vectors), dtype=np.int64)  # row -> matrix position
+        self._position[self._row_at] = np.arange(len(vectors))
 
     @property
     def approximate(self) -> bool:
@@ -165,28 +173,33 @@ class VectorIndex(_Rows):
         query = query / max(float(np.linalg.norm(query)), 1e-12)
         allowed = self.allowed(within)
         if allowed is not None and (self.ivf is None or allowed.sum() <= max(20_000, len(self.keys) // 20)):
-            rows = np.flatnonzero(allowed)  # few rows: scanning them exactly is cheaper and exact
-        elif self.ivf is None:
-            rows = None
-        else:
-            rows = self._probe(query)
-            if allowed is not None:
-                rows = rows[allowed[rows]]
-        if rows is None:
-            return _top(self.vectors @ query, np.arange(len(self.keys)), limit)
-        return _top(self.vectors[rows] @ query, rows, limit)
+            rows = np.flatnonzero(allowed)  # few rows: scanning them exactly is cheaper, and exact
+            return _top(self.matrix[self._position[rows]] @ query, rows, limit)
+        if self.ivf is None:
+            return _top(self.matrix @ query, self._row_at, limit)
+        positions, scores = self._probe(query)
+        rows = self._row_at[positions]
+        if allowed is not None:
+            keep = allowed[rows]
+            rows, scores = rows[keep], scores[keep]
+        return _top(scores, rows, limit)
 
-    def _probe(self, query: np.ndarray) -> np.ndarray:
+    def _probe(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Matrix positions and similarities of the rows in the `nprobe` lists nearest the query."""
         ivf = self.ivf
         assert ivf is not None
         nearest = np.argpartition(-(ivf.centroids @ query), ivf.nprobe - 1)[: ivf.nprobe]
-        return np.concatenate([ivf.order[ivf.offsets[i] : ivf.offsets[i + 1]] for i in nearest])
+        blocks = [(int(ivf.offsets[i]), int(ivf.offsets[i + 1])) for i in nearest]
+        positions = np.concatenate([np.arange(a, b) for a, b in blocks])
+        scores = np.concatenate([self.matrix[a:b] @ query for a, b in blocks])
+        return positions, scores
 
 
-def _train(vectors: np.ndarray, nprobe: int, iterations: int = 8, seed: int = 0) -> _InvertedFile:
-    """Spherical k-means on a sample (about 4·√n lists), then every vector to its nearest list."""
+def _train(vectors: np.ndarray, nprobe: int, iterations: int = 8, seed: int = 0) -> tuple[_InvertedFile, np.ndarray]:
+    """Spherical k-means on a sample (about √n lists), then every vector to its nearest list.
+    Returns the lists and the row order that stores them one after another."""
     n = len(vectors)
-    lists = max(8, int(4 * np.sqrt(n)))
+    lists = max(8, int(np.sqrt(n)))
     rng = np.random.default_rng(seed)
     sample = vectors[rng.choice(n, size=min(n, lists * 32), replace=False)]
     centroids = sample[rng.choice(len(sample), size=lists, replace=False)].copy()
@@ -198,17 +211,36 @@ def _train(vectors: np.ndarray, nprobe: int, iterations: int = 8, seed: int = 0)
         sums = np.asarray(members @ sample)
         empty = np.linalg.norm(sums, axis=1) == 0
         sums[empty] = sample[rng.choice(len(sample), size=int(empty.sum()), replace=False)]
-        centroids = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+        centroids = (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
     assigned = _nearest(vectors, centroids)
     order = np.argsort(assigned, kind="stable").astype(np.int64)
     offsets = np.concatenate([[0], np.cumsum(np.bincount(assigned, minlength=lists))])
-    return _InvertedFile(centroids, order, offsets, nprobe or max(8, lists // 32))
+    return _InvertedFile(centroids, offsets, nprobe or max(8, lists // 16)), order
 
 
-def _nearest(vectors: np.ndarray, centroids: np.ndarray, block: int = 65536) -> np.ndarray:
+def _nearest(vectors: np.ndarray, centroids: np.ndarray, block: int = 32768) -> np.ndarray:
     return np.concatenate(
         [np.argmax(vectors[i : i + block] @ centroids.T, axis=1) for i in range(0, len(vectors), block)]
     ).astype(np.int64)
+
+
+class RowLookup:
+    """Rows of one table version held in memory and found by a key column: what a result page
+    shows (paths, dates, captions, OCR text) without a database query per channel."""
+
+    def __init__(self, table: pa.Table, key: str) -> None:
+        self.table = table.sort_by(key)
+        self.keys = np.asarray(self.table.column(key).to_pylist(), dtype=str)
+
+    def rows(self, keys: Any) -> list[dict[str, Any]]:
+        """Every row whose key is one of `keys`."""
+        wanted = np.asarray(sorted(set(keys)), dtype=str)
+        if not len(wanted) or not len(self.keys):
+            return []
+        left = np.searchsorted(self.keys, wanted, "left")
+        right = np.searchsorted(self.keys, wanted, "right")
+        indices = np.concatenate([np.arange(a, b) for a, b in zip(left, right)]) if len(wanted) else []
+        return self.table.take(pa.array(indices, pa.int64())).to_pylist() if len(indices) else []
 
 
 @dataclass(frozen=True)

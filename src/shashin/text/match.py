@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from shashin.text.query import KeywordQuery
 from shashin.text.tokenize import Token, tokenize
 
@@ -28,12 +30,25 @@ def contains_phrases(text: str, query: KeywordQuery) -> bool:
 
 def match_spans(text: str, query: KeywordQuery) -> list[Span]:
     """Character spans of `text` that match the query's terms or phrases, sorted and merged."""
+    if _cannot_match(text, query):
+        return []
     tokens = tokenize(text)
     wanted = set(query.terms)
     spans: list[Span] = [(t.start, t.end) for t in tokens if t.term in wanted]
     for phrase in query.phrases:
         spans.extend(_phrase_spans(tokens, phrase))
     return merge_spans(spans)
+
+
+def _cannot_match(text: str, query: KeywordQuery) -> bool:
+    """A cheap early no: ASCII terms are matched by their case-folded surface, so a text that
+    does not contain any of them as a substring holds no match (Japanese terms, matched by
+    Sudachi's normalized form, always go through the tokenizer)."""
+    words = set(query.terms) | {word for phrase in query.phrases for word in phrase}
+    if not words or not all(word.isascii() for word in words):
+        return False
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return not any(word in folded for word in words)
 
 
 def merge_spans(spans: list[Span]) -> list[Span]:
