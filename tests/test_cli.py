@@ -101,3 +101,38 @@ def test_bad_config_file_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("SHASHIN_CONFIG", str(config))
     result = run_cli("status", "--db", str(tmp_path / "db"))
     assert result.returncode == 1 and "unknown setting 'ocr.min_confidense'" in result.stderr
+
+
+def test_search_explain_and_filters(cli_library: Path, text_photos: Path) -> None:
+    result = run_cli("search", "car", "--db", str(cli_library), "--near", "京都", "--explain", check=True)
+    assert "filters: within 13 km of Kyoto (京都), JP" in result.stdout
+    assert str(text_photos / "street/car-park.jpg") in result.stdout and "card-game" not in result.stdout
+    assert "taken 2023-07-15 10:20" in result.stdout and "every word" in result.stdout and "fused score" in result.stdout
+    parsed = json.loads(run_cli("search", "car 2023年7月", "--db", str(cli_library), "--json", check=True).stdout)
+    assert parsed["searched"] == "car" and parsed["filters"]["taken_from"] == "2023-07-01T00:00:00"
+    assert [Path(r["path"]).name for r in parsed["results"]] == ["car-park.jpg"]
+    assert "Kyoto (京都), JP" in parsed["results"][0]["place"] and parsed["results"][0]["exact"] is True
+    canon = json.loads(run_cli("search", "", "--camera", "canon", "--db", str(cli_library), "--json", check=True).stdout)
+    assert [Path(r["path"]).name for r in canon["results"]] == ["car-park.jpg"]
+    later = run_cli("search", "car", "--from", "2024", "--db", str(cli_library), check=True)
+    assert "No photos matched" in later.stdout
+
+
+def test_car_never_ranks_card_first(cli_library: Path) -> None:
+    document = json.loads(run_cli("search", "Car", "--db", str(cli_library), "--json", check=True).stdout)
+    names = [Path(r["path"]).name for r in document["results"]]
+    assert names[0] == "car-park.jpg" and "card-game.png" not in names
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "someday"], "--from 'someday': not a date"),
+        (["--near", "Qqqzzx"], "unknown place 'Qqqzzx'"),
+        (["--sort", "random"], "--sort must be one of relevance, newest, oldest"),
+        (["--near", "Kyoto", "--radius", "-1"], "--radius must be a positive"),
+    ],
+)
+def test_bad_search_options_are_clear_errors(cli_library: Path, args: list[str], message: str) -> None:
+    result = run_cli("search", "car", "--db", str(cli_library), *args)
+    assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr

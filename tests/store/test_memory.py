@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pyarrow as pa
 
-from shashin.store.memory import KeywordIndex, PhotoSet, VectorIndex
+from shashin.store.memory import KeywordIndex, PhotoSet, VectorIndex, encode
 
 
 def keyword_index(*texts: str) -> KeywordIndex:
-    ids = np.array([f"p{i}" for i in range(len(texts))])
+    ids = encode(f"p{i}" for i in range(len(texts)))
     return KeywordIndex(ids, ids, pa.array(list(texts)))
 
 
@@ -42,10 +42,11 @@ def test_words_with_spaces_are_split_as_indexed() -> None:
 
 def test_results_stay_within_the_photo_set() -> None:
     index = keyword_index("cat", "cat cat", "cat dog")
-    universe = np.array(["p0", "p1", "p2", "p9"])
+    universe = encode(["p0", "p1", "p2", "p9"])
     allowed = PhotoSet.of(universe, ["p0", "p2"])
     assert sorted(row for row, *_ in index.search(["cat"], 10, within=allowed)) == [0, 2]
-    vectors = VectorIndex(np.array(["p0", "p1", "p2"]), np.array(["p0", "p1", "p2"]), np.eye(3, dtype=np.float32), ann_min_rows=0)
+    ids = encode(["p0", "p1", "p2"])
+    vectors = VectorIndex(ids, ids, np.eye(3, dtype=np.float32), ann_min_rows=0)
     assert [row for row, _ in vectors.search(np.array([0, 1, 0.1]), 3, within=allowed)] == [2, 0]
 
 
@@ -58,7 +59,7 @@ def clustered(n: int, dimensions: int, seed: int = 0) -> np.ndarray:
 
 def test_approximate_search_finds_the_exact_neighbours() -> None:
     data, queries = np.split(clustered(20_050, 64), [20_000])  # queries from the same distribution
-    ids = np.array([f"p{i:05d}" for i in range(len(data))])
+    ids = encode(f"p{i:05d}" for i in range(len(data)))
     exact = VectorIndex(ids, ids, data, ann_min_rows=0)
     approximate = VectorIndex(ids, ids, data, ann_min_rows=1000)
     assert approximate.approximate and not exact.approximate

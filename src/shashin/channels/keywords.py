@@ -24,7 +24,9 @@ def rank_by_keywords(query: KeywordQuery, search: SearchFn, texts: TextFn, limit
     if query.is_empty:
         return []
     if not query.phrases:
-        return [Hit(key, score, coverage >= _EXACT, coverage) for key, score, coverage in search(query.terms, limit, False)]
+        return [
+            Hit(key, float(score), bool(coverage >= _EXACT), float(coverage)) for key, score, coverage in search(query.terms, limit, False)
+        ]
     phrase_words = list(dict.fromkeys(word for phrase in query.phrases for word in phrase))
     pool = max(limit * 5, _PHRASE_POOL)
     candidates = {key: score for key, score, _ in search(phrase_words, pool, True)}

@@ -36,7 +36,7 @@ class PlaceChannel(Channel):
             best = np.maximum(best, _closeness(place, facts.latitude, facts.longitude, located))
         rows = np.flatnonzero(best > -np.inf)
         order = rows[np.argsort(-best[rows], kind="stable")][:limit]
-        return [Hit(str(facts.ids[i]), float(best[i])) for i in order]
+        return [Hit(facts.ids[i].decode(), float(best[i])) for i in order]
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
         found: dict[str, list[Highlight]] = {}

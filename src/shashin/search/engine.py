@@ -20,6 +20,7 @@ from shashin.search.filters import Filters, PlaceOfPhoto, places_of
 from shashin.search.fuse import ChannelMatch, FusedHit, fuse_rankings
 from shashin.search.parse import ParsedQuery, parse_query
 from shashin.store import PhotoSet, Store
+from shashin.store.memory import encode
 
 Sort = Literal["relevance", "newest", "oldest"]
 SORTS: tuple[str, ...] = ("relevance", "newest", "oldest")
@@ -195,7 +196,7 @@ def _by_date(store: Store, fused: list[FusedHit], *, newest: bool) -> list[Fused
     if not fused:
         return fused
     facts = store.photo_facts()
-    positions = np.searchsorted(facts.ids, np.asarray([hit.photo_id for hit in fused], dtype=facts.ids.dtype))
+    positions = np.searchsorted(facts.ids, encode(hit.photo_id for hit in fused))
     positions = np.minimum(positions, len(facts.ids) - 1)
     taken = facts.taken_at[positions].astype(np.int64)
     unknown = np.isnat(facts.taken_at[positions])

@@ -26,7 +26,7 @@ from lancedb.index import FTS, BTree  # noqa: E402
 
 from shashin import __version__  # noqa: E402
 from shashin.store import schema  # noqa: E402
-from shashin.store.memory import Cached, KeywordIndex, PhotoFacts, PhotoSet, RowLookup, VectorIndex  # noqa: E402
+from shashin.store.memory import Cached, KeywordIndex, PhotoFacts, PhotoSet, RowLookup, VectorIndex, encode_column  # noqa: E402
 
 _CHANNEL_PREFIX = "channel_"
 _IN_CHUNK = 500  # values per SQL IN (...) list
@@ -507,7 +507,7 @@ class Store:
         if not self._has_table("caption_chunks"):
             return []
         index = self._vector_index("caption_chunks", "vector", "chunk_id", f"version = {sql_string(version)}")
-        return [(index.key_list[row], index.photo_list[row], score) for row, score in index.search(vector, limit, within=within)]
+        return [(index.key(row), index.photo(row), score) for row, score in index.search(vector, limit, within=within)]
 
     def caption_chunks(self, chunk_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Chunk rows (without vectors) by chunk id."""
@@ -524,7 +524,7 @@ class Store:
         """BM25 over file names, folders and camera terms: (path, photo id, score, coverage), best first."""
         index = self._keyword_index("files", "terms", "path", None)
         hits = index.search(list(terms), limit, require_all=require_all, within=within)
-        return [(index.key_list[row], index.photo_list[row], score, coverage) for row, score, coverage in hits]
+        return [(index.key(row), index.photo(row), score, coverage) for row, score, coverage in hits]
 
     def search_captions(
         self, terms: Sequence[str], *, limit: int, require_all: bool = False, within: PhotoSet | None = None
@@ -532,7 +532,7 @@ class Store:
         """BM25 over done captions: (caption_id, photo_id, score, coverage), best first."""
         index = self._keyword_index("captions", "terms", "caption_id", "status = 'done'")
         hits = index.search(list(terms), limit, require_all=require_all, within=within)
-        return [(index.key_list[row], index.photo_list[row], score, coverage) for row, score, coverage in hits]
+        return [(index.key(row), index.photo(row), score, coverage) for row, score, coverage in hits]
 
     def search_channel(
         self,
@@ -551,7 +551,7 @@ class Store:
             return []
         index = self._keyword_index(name, column, "photo_id", "status = 'done'")
         hits = index.search(list(terms), limit, require_all=require_all, within=within)
-        return [(index.key_list[row], score, coverage) for row, score, coverage in hits]
+        return [(index.key(row), score, coverage) for row, score, coverage in hits]
 
     def search_vectors(
         self, channel: str, column: str, vector: Any, *, limit: int, version: str, within: PhotoSet | None = None
@@ -561,7 +561,7 @@ class Store:
         if not self._has_table(name):
             return []
         index = self._vector_index(name, column, "photo_id", f"status = 'done' AND version = {sql_string(version)}")
-        return [(index.key_list[row], score) for row, score in index.search(vector, limit, within=within)]
+        return [(index.key(row), score) for row, score in index.search(vector, limit, within=within)]
 
     def count_vectors(self, channel: str, column: str, version: str) -> int:
         """How many done rows of a channel have vectors from this model version (from memory)."""
@@ -602,7 +602,9 @@ class Store:
     def _keyword_index(self, name: str, column: str, key: str, where: str | None) -> KeywordIndex:
         def build() -> KeywordIndex:
             table = self._scan(name, list(dict.fromkeys([key, "photo_id", column])), where)
-            return KeywordIndex(_strings(table, key), _strings(table, "photo_id"), table.column(column).combine_chunks())
+            photo_ids = _strings(table, "photo_id")
+            keys = photo_ids if key == "photo_id" else _strings(table, key)
+            return KeywordIndex(keys, photo_ids, table.column(column).combine_chunks())
 
         return self._in_memory(name, (column, where), build)
 
@@ -612,8 +614,9 @@ class Store:
             values = table.column(column).combine_chunks()
             dimensions = values.type.list_size if len(values) else 0
             vectors = values.flatten().to_numpy(zero_copy_only=False).reshape(len(values), dimensions)
+            photo_ids = _strings(table, "photo_id")
             return VectorIndex(
-                _strings(table, key), _strings(table, "photo_id"), vectors,
+                photo_ids if key == "photo_id" else _strings(table, key), photo_ids, vectors,
                 ann_min_rows=self.search_tuning.ann_min_rows, nprobe=self.search_tuning.nprobe,
             )
 
@@ -674,7 +677,7 @@ def _facts(photos: pa.Table, files: pa.Table, texted: pa.Table | None) -> PhotoF
     positions = np.searchsorted(ids, file_photo_ids) if len(ids) else np.zeros(len(file_photo_ids), np.int64)
     known = positions < len(ids)
     known[known] = ids[positions[known]] == file_photo_ids[known]
-    texted_ids = _strings(texted, "photo_id") if texted is not None else np.array([], dtype=str)
+    texted_ids = _strings(texted, "photo_id") if texted is not None else np.array([], dtype="S1")
     return PhotoFacts(
         ids=ids,
         taken_at=photos.column("taken_at").to_numpy(zero_copy_only=False).astype("datetime64[s]"),
@@ -682,14 +685,14 @@ def _facts(photos: pa.Table, files: pa.Table, texted: pa.Table | None) -> PhotoF
         longitude=photos.column("longitude").to_numpy(zero_copy_only=False).astype(np.float64),
         camera=np.asarray(camera, dtype=object),
         has_text=np.isin(ids, texted_ids),
-        file_paths=_strings(files, "path")[known],
+        file_paths=np.asarray(files.column("path").to_pylist(), dtype=object)[known],
         file_photos=positions[known],
     )
 
 
 def _strings(table: pa.Table, column: str) -> np.ndarray:
-    """A string column as a numpy array of str (what the in-memory indexes key rows by)."""
-    return np.asarray(table.column(column).to_pylist(), dtype=str)
+    """A string column as the in-memory indexes key rows by (numpy bytes, see memory.encode)."""
+    return encode_column(table.column(column))
 
 
 def _in_clause(column: str, values: Sequence[str]) -> str:

@@ -11,6 +11,7 @@ Both restrict results to a PhotoSet (the photos a filter allows) without losing 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,20 @@ import pyarrow.compute as pc
 from scipy import sparse
 
 _K1, _B = 1.2, 0.75  # BM25 parameters (the usual ones)
+
+
+def encode(strings: Any) -> np.ndarray:
+    """Ids as a numpy array of UTF-8 bytes: a photo id takes 32 bytes there instead of 128 as
+    numpy str, which matters with a million of them in every index."""
+    values = [s.encode() for s in strings]
+    return np.array(values, dtype=bytes) if values else np.array([], dtype="S1")
+
+
+def encode_column(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A string column as encode() would make it."""
+    if len(column) == 0:
+        return np.array([], dtype="S1")
+    return pc.cast(column, pa.binary()).to_numpy(zero_copy_only=False).astype(bytes)
 
 
 @dataclass(frozen=True)
@@ -32,24 +47,28 @@ class PhotoSet:
     @classmethod
     def of(cls, universe: np.ndarray, photo_ids: Any) -> "PhotoSet":
         """The photos of `universe` that are in `photo_ids`."""
-        return cls(universe, np.isin(universe, np.asarray(list(photo_ids), dtype=universe.dtype)))
+        return cls(universe, np.isin(universe, encode(photo_ids)))
 
     def __len__(self) -> int:
         return int(self.mask.sum())
 
     def ids(self) -> list[str]:
-        return self.universe[self.mask].tolist()
+        return [value.decode() for value in self.universe[self.mask]]
 
 
 class _Rows:
     """Rows of one table version: their keys and photo ids, and (per universe) which a PhotoSet allows."""
 
     def __init__(self, keys: np.ndarray, photo_ids: np.ndarray) -> None:
-        self.keys = keys
+        self.keys = keys  # encoded (see encode())
         self.photo_ids = photo_ids
-        self.key_list: list[str] = keys.tolist()  # plain str, for answers
-        self.photo_list: list[str] = photo_ids.tolist()
         self._positions: tuple[int, np.ndarray] | None = None
+
+    def key(self, row: int) -> str:
+        return self.keys[row].decode()
+
+    def photo(self, row: int) -> str:
+        return self.photo_ids[row].decode()
 
     def allowed(self, within: PhotoSet | None) -> np.ndarray | None:
         """A boolean mask of the rows whose photo is in `within` (None: every row)."""
@@ -112,24 +131,34 @@ class KeywordIndex(_Rows):
         columns = [self.vocabulary[t] for t in wanted if t in self.vocabulary]
         if not columns or (require_all and len(columns) < len(wanted)):
             return []
-        unseen = np.log(1 + (len(self.keys) + 0.5) / 0.5)  # a word no document has weighs the most
+        unseen = math.log(1 + (len(self.keys) + 0.5) / 0.5)  # a word no document has weighs the most
         query_weight = float(self.idf[columns].sum()) + unseen * (len(wanted) - len(columns))
-        scores = np.zeros(len(self.keys), np.float32)
-        covered = np.zeros(len(self.keys), np.float32)
-        hits = np.zeros(len(self.keys), np.int16)
-        for column in columns:
-            start, end = self.matrix.indptr[column], self.matrix.indptr[column + 1]
-            rows = self.matrix.indices[start:end]
-            scores[rows] += self.idf[column] * self.matrix.data[start:end]
-            covered[rows] += self.idf[column]
-            hits[rows] += 1
-        found = hits >= (len(columns) if require_all else 1)
+        postings = [slice(self.matrix.indptr[c], self.matrix.indptr[c + 1]) for c in columns]
+        rows = np.concatenate([self.matrix.indices[p] for p in postings])
+        weights = np.concatenate([self.idf[c] * self.matrix.data[p] for c, p in zip(columns, postings)])
+        idf = np.concatenate([np.full(p.stop - p.start, self.idf[c], np.float32) for c, p in zip(columns, postings)])
+        # Sum per document: over the postings alone when they are few, else over every document.
+        if len(rows) * 8 < len(self.keys):
+            found, inverse = np.unique(rows, return_inverse=True)
+            scores = np.bincount(inverse, weights=weights)
+            covered = np.bincount(inverse, weights=idf)
+            hits = np.bincount(inverse)
+        else:
+            scores = np.bincount(rows, weights=weights, minlength=len(self.keys))
+            covered = np.bincount(rows, weights=idf, minlength=len(self.keys))
+            hits = np.bincount(rows, minlength=len(self.keys))
+            found = np.flatnonzero(hits)
+            scores, covered, hits = scores[found], covered[found], hits[found]
+        keep = hits >= len(columns) if require_all else np.ones(len(found), bool)
         allowed = self.allowed(within)
         if allowed is not None:
-            found &= allowed
-        rows = np.flatnonzero(found)
-        coverage = np.where(hits == len(wanted), 1.0, covered / max(query_weight, 1e-9))
-        return [(row, score, float(min(coverage[row], 1.0))) for row, score in _top(scores[rows], rows, limit)]
+            keep &= allowed[found]
+        chosen = np.flatnonzero(keep)
+        top = _top(scores[chosen], chosen, limit)  # positions in `found`
+        return [
+            (int(found[i]), score, 1.0 if hits[i] == len(wanted) else min(float(covered[i]) / query_weight, 1.0))  # plain floats: they reach JSON
+            for i, score in top
+        ]
 
 
 @dataclass
@@ -230,11 +259,11 @@ class RowLookup:
 
     def __init__(self, table: pa.Table, key: str) -> None:
         self.table = table.sort_by(key)
-        self.keys = np.asarray(self.table.column(key).to_pylist(), dtype=str)
+        self.keys = encode_column(self.table.column(key))
 
     def rows(self, keys: Any) -> list[dict[str, Any]]:
         """Every row whose key is one of `keys`."""
-        wanted = np.asarray(sorted(set(keys)), dtype=str)
+        wanted = np.sort(encode(set(keys)))
         if not len(wanted) or not len(self.keys):
             return []
         left = np.searchsorted(self.keys, wanted, "left")
@@ -248,7 +277,7 @@ class PhotoFacts:
     """What filters look at, for every photo, as arrays over `ids` (sorted): when and where it was
     taken, its camera, whether it has text, and its files (for folder filters)."""
 
-    ids: np.ndarray
+    ids: np.ndarray  # encoded (see encode())
     taken_at: np.ndarray  # datetime64[s], NaT when unknown
     latitude: np.ndarray  # NaN when unknown
     longitude: np.ndarray
