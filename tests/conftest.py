@@ -23,6 +23,7 @@ for variable in [name for name in os.environ if name.startswith("SHASHIN_") and 
 _HOME = Path(tempfile.mkdtemp(prefix="shashin-test-home-"))
 os.environ["XDG_DATA_HOME"] = str(_HOME / "data")
 os.environ["XDG_CONFIG_HOME"] = str(_HOME / "config")
+os.environ["XDG_CACHE_HOME"] = str(_HOME / "cache")  # the gazetteer cache, built once per session
 
 from tools.render import Sign, cjk_font_path, save  # noqa: E402
 
