@@ -32,8 +32,8 @@ EXIT_PARTIAL = 3
 app = typer.Typer(
     name="shashin",
     help=(
-        "shashin (写真): search your photos by the text in them, their file names and more, "
-        "in Japanese and English.\n\n"
+        "shashin (写真): search your photos by what they show, the text in them, their captions, "
+        "file names, places and dates, in Japanese and English.\n\n"
         "Start with `shashin index ~/Photos`, then `shashin search \"NO LITTER\"`."
     ),
     no_args_is_help=True,
@@ -391,6 +391,8 @@ def search(
         )
     except FilterError as exc:
         _fail(str(exc))
+    if not query.strip() and not filters.active:
+        _fail('nothing to search: give words, or a filter such as --from 2023 or --near Kyoto (with "" as the query)')
     library = _library(db, **{"image.model": image_model, "image.device": device})
     response = _guard(
         lambda: library.search(
