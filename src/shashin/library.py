@@ -26,6 +26,10 @@ from shashin.models.image_text import DEFAULT_CPU_MODEL
 from shashin.search.duplicates import DuplicateGroup, find_duplicates
 from shashin.search.engine import SearchOptions, SearchResponse, Sort, respond, search_photos
 from shashin.search.filters import FilterError, Filters
+from shashin.channels.base import Hit
+from shashin.evaluation.queries import EvalQuery
+from shashin.evaluation.run import EvalRun
+from shashin.models.base import ModelUnavailable
 from shashin.store import ErrorRow, SearchTuning, Store
 
 
@@ -335,6 +339,114 @@ class Library:
     def folders(self) -> list[str]:
         """The folders this library indexes."""
         return self._open(create=False).folders()
+
+    # ------------------------------------------------------------------ evaluation
+
+    def evaluation_queries(
+        self,
+        *,
+        file: str | Path | None = None,
+        known_captions: str | Path | None = None,
+        self_captions: bool = False,
+        similar: bool = False,
+    ) -> tuple[list[EvalQuery], list[str]]:
+        """The queries of the protocols asked for, and notes on those that could not run.
+
+        `file`: query rows (relevant photos or a relevant category); `known_captions`: COCO-style
+        rows whose first caption per language is imported now (into this library) and whose other
+        captions become the queries; `self_captions`: every stored caption asks for its photo;
+        `similar`: leave-one-out photo → photo within folders.
+        """
+        from shashin.evaluation import queries as protocols
+
+        store = self._open(create=False)
+        found: list[EvalQuery] = []
+        notes: list[str] = []
+        try:
+            if known_captions is not None:
+                self.import_captions(Path(known_captions).expanduser())
+                found += protocols.known_caption_queries(Path(known_captions).expanduser(), store)
+            if file is not None:
+                found += protocols.load_queries(Path(file).expanduser(), store)
+        except protocols.QueryFileError as exc:
+            raise LibraryError(str(exc)) from exc
+        if self_captions:
+            asked = protocols.caption_queries(store)
+            found += asked
+            if not asked:
+                notes.append("caption self-retrieval: the library has no captions")
+        if similar:
+            image = self._image_channel(store)
+            if not image.has_vectors(store):
+                notes.append("photo → photo: skipped, no image vectors from the current image model in this library")
+            else:
+                found += protocols.similar_queries(store)
+        return found, notes
+
+    def evaluate(
+        self,
+        queries: Sequence[EvalQuery],
+        *,
+        channels: Sequence[str] | None = None,
+        parse: bool = True,
+        notes: Sequence[str] = (),
+        progress: Callable[[int], None] | None = None,
+    ) -> EvalRun:
+        """Ask every query as a user would (same search, same settings) and score each channel's
+        ranking and the fused one; `channels` limits both to those named."""
+        from shashin.evaluation.run import FusionConfig, evaluate
+
+        store = self._open(create=False)
+        available = search_channels(self._channels_for(store))
+        names = [c.name for c in available]
+        chosen = list(channels) if channels else names
+        unknown = [name for name in chosen if name not in names]
+        if unknown:
+            raise LibraryError(f"unknown channel {', '.join(unknown)} (channels: {', '.join(names)})")
+        search = self.settings.search
+        words = tuple(c.name for c in available if c.matches_words and c.name in chosen) if search.exact_first else ()
+        fusion = FusionConfig(tuple(chosen), dict(search.weights), search.rrf_k, words)
+
+        def ask(query: EvalQuery) -> tuple[dict[str, list[Hit]], dict[str, str]]:
+            if query.photo is not None:
+                try:
+                    response = self.similar(query.photo, limit=1)
+                except ModelUnavailable as exc:
+                    return {}, {"image": str(exc)}
+                return response.hits, {}
+            response = self.search(query.text, limit=1, parse=parse)
+            return response.hits, response.unavailable
+
+        run = evaluate(queries, ask, fusion, self._evaluation_config(store, parse), progress=progress)
+        run.notes.extend(notes)
+        missing = sorted({f"{name}: {why}" for r in run.results for name, why in r.unavailable.items()})
+        run.notes.extend(f"channel unavailable — {line}" for line in missing)
+        return run
+
+    def _evaluation_config(self, store: Store, parse: bool) -> dict[str, Any]:
+        """What produced an evaluation: versions, models, fusion settings, the captions searched."""
+        from datetime import datetime, timezone
+
+        from shashin import __version__
+
+        channels = self._channels_for(store)
+        captions: dict[str, int] = {}
+        for row in store.captions("status = 'done'", ["source", "backend", "model", "prompt_set", "lang"]):
+            key = f"{row['prompt_set']}/{row['lang']}: {row['source']} ({row['backend']}, {row['model']})"
+            captions[key] = captions.get(key, 0) + 1
+        return {
+            "shashin": __version__,
+            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "db": str(store.root),
+            "photos": store.count_photos(),
+            "image_model": self.settings.image.model,
+            "caption_text_model": self.settings.captions.text_model,
+            "channel_versions": {c.name: c.version() for c in indexed_channels(channels) + derived_channels(channels)},
+            "captions": captions,
+            "search": {"rrf_k": self.settings.search.rrf_k, "candidates": self.settings.search.candidates,
+                       "weights": dict(self.settings.search.weights), "exact_first": self.settings.search.exact_first},
+            "query_parsing": parse,
+        }
 
 
 def _caption_status(store: Store) -> tuple[list[CaptionStatus], list[PhotoFailureInfo]]:

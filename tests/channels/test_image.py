@@ -166,3 +166,14 @@ def test_default_model_choice(tiny_models: dict[str, Path]) -> None:
     assert default_model("cpu") == DEFAULT_CPU_MODEL == "google/siglip2-base-patch16-256"
     assert default_model("cuda") == DEFAULT_GPU_MODEL == "google/siglip2-large-patch16-256"
     assert ImageTextModel(str(tiny_models["clip"]), device="cpu").batch_size == 32
+
+
+def test_leave_one_out_photo_to_photo_evaluation(library: Library) -> None:
+    """The --similar protocol: each photo of a folder with others asks for them; park/ holds a
+    photo and its half-size copy, which the image vectors must find first."""
+    queries, notes = library.evaluation_queries(similar=True)
+    assert notes == [] and queries and all(q.protocol == "similar" for q in queries)
+    run = library.evaluate(queries)
+    assert run.names == ["image", "fused"]
+    park = [r for r in run.results if len(r.query.relevant) == 1 and r.scores["image"]["mrr"] == 1.0]
+    assert len(park) >= 2  # no-litter ↔ no-litter-small, both ways

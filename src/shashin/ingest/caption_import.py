@@ -12,7 +12,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,14 +111,11 @@ def import_captions(
     started = time.monotonic()
     report = report or CaptionReport(backend="import", prompt_set=prompt_set)
     files = store.files()
-    by_path, by_name = _indexes(files, store.folders())
+    find = photo_finder(store, files)
     humans = {row["caption_id"] for row in store.captions("source = 'human'", ["caption_id"])}
     rows: dict[str, dict[str, Any]] = {}
     for item in captions:
-        photo_id = by_path.get(os.path.normpath(item.key)) or by_path.get(item.key.strip("/"))
-        if photo_id is None:
-            owners = by_name.get(os.path.basename(item.key), set())
-            photo_id = next(iter(owners)) if len(owners) == 1 else None
+        photo_id = find(item.key)
         if photo_id is None:
             report.not_found += 1
             continue
@@ -170,6 +167,26 @@ def embedded_captions(store: Store) -> list[ImportedCaption]:
                 languages.add(lang)
                 captions.append(ImportedCaption(row.path, found.text, lang, found.origin))
     return captions
+
+
+def photo_finder(store: Store, files: dict[str, FileRow] | None = None) -> Callable[[str], str | None]:
+    """A lookup from what a file of captions or queries names a photo by — an absolute path, a
+    path relative to an indexed folder or to its parent, a file name unique in the library, or a
+    photo id — to the photo id (None when it names none, or several)."""
+    files = files if files is not None else store.files()
+    by_path, by_name = _indexes(files, store.folders())
+    ids = {row.photo_id for row in files.values()}
+
+    def find(key: str) -> str | None:
+        photo_id = by_path.get(os.path.normpath(key)) or by_path.get(key.strip("/"))
+        if photo_id is None and key in ids:
+            photo_id = key
+        if photo_id is None:
+            owners = by_name.get(os.path.basename(key), set())
+            photo_id = next(iter(owners)) if len(owners) == 1 else None
+        return photo_id
+
+    return find
 
 
 def _indexes(files: dict[str, FileRow], folders: list[str]) -> tuple[dict[str, str], dict[str, set[str]]]:

@@ -77,9 +77,14 @@ class SearchResponse:
     filters: Filters = field(default_factory=Filters)
     understood: tuple[str, ...] = ()
     sort: str = "relevance"
-    # Every channel's full ranking and the fused one (photo ids), for evaluation; not in to_dict().
-    rankings: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    # Every channel's hits and the fused ranking (photo ids), for evaluation; not in to_dict().
+    hits: dict[str, list[Hit]] = field(default_factory=dict, repr=False)
     ranking: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def rankings(self) -> dict[str, list[str]]:
+        """Each channel's ranking as photo ids, best first."""
+        return {name: [hit.photo_id for hit in hits] for name, hits in self.hits.items()}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -145,7 +150,7 @@ def search_photos(
     results = describe(store, channels, query, page, options.offset)
     return SearchResponse(
         text, results, len(fused), options.offset, unavailable, parsed.text, filters, parsed.understood, options.sort,
-        {name: [hit.photo_id for hit in hits] for name, hits in rankings.items()}, [hit.photo_id for hit in fused],
+        rankings, [hit.photo_id for hit in fused],
     )
 
 
@@ -162,7 +167,9 @@ def respond(
     """Fuse rankings made outside search_photos (photo-to-photo search) and describe one page."""
     fused = fuse_rankings(rankings, k=settings.rrf_k, weights=settings.weights)
     results = describe(store, channels, query, fused[offset : offset + limit], offset)
-    return SearchResponse(query.text, results, len(fused), offset, searched=query.text)
+    return SearchResponse(
+        query.text, results, len(fused), offset, searched=query.text, hits=rankings, ranking=[hit.photo_id for hit in fused]
+    )
 
 
 def describe(
