@@ -10,13 +10,17 @@ TORCH ?= torch==2.13.0
 # The demo indexes the bundled samples, plus the shared COCO development photos when present.
 DEMO_PHOTOS ?= samples $(wildcard ../shared/data/coco-cc76/images)
 
-.PHONY: help install demo test bench clean
+COCO   ?= ../shared/data/coco-cc76
+EVAL_DB ?= .eval/coco-library
+
+.PHONY: help install demo test bench eval clean
 
 help:
 	@echo "make install  create $(VENV) and install shashin with its test tools (idempotent)"
 	@echo "make demo     install if needed, index the sample photos into $(DEMO_DB), search them"
 	@echo "make test     install if needed and run the test suite"
 	@echo "make bench    install if needed and run the indexing/query benchmark"
+	@echo "make eval     evaluate channels and fusion on $(COCO) (known captions); report in .eval/report"
 
 install: $(STAMP)
 
@@ -39,5 +43,12 @@ test: install
 bench: install
 	$(BIN)/python bench/bench_index.py
 
+# Known-caption evaluation: a scratch library of the COCO photos, each photo's first caption
+# imported, its other captions asked; report with plots and tuned-settings.toml in .eval/report.
+eval: install
+	rm -rf $(EVAL_DB)
+	$(BIN)/shashin index $(COCO)/images --db $(EVAL_DB) --channels ocr
+	$(BIN)/shashin eval --known-captions $(COCO)/captions.jsonl --db $(EVAL_DB) --report .eval/report --tune
+
 clean:
-	rm -rf .demo .bench .pytest_cache
+	rm -rf .demo .bench .eval .pytest_cache

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import run_cli
 
 
-@pytest.mark.parametrize("command", ["index", "search", "similar", "duplicates", "status"])
+@pytest.mark.parametrize("command", ["index", "search", "similar", "duplicates", "status", "eval", "caption"])
 def test_every_command_has_help(command: str) -> None:
     result = run_cli(command, "--help", check=True)
     assert "--db" in result.stdout and "Usage" in result.stdout

@@ -49,6 +49,10 @@ def test_dates_and_introduced_places_become_filters(query: str, text: str, start
         ("man", []),  # nor Manchester, whose alternate names include "Man"
         ("nice weather", []),
         ("fireworks", []),  # GeoNames lists it as another name of a village
+        ("The kitchen features an old fashioned center island.", []),  # "The" is an alias of Teresina
+        ("Cat staring at laptop screen as owner is online.", []),  # Çat, Turkey
+        ("Man in apron standing on front of oven with pans", []),  # a sentence's first word
+        ("A CONTEMPORARY BATHROOM THAT HAS A VERY LARGE MIRROR", []),  # capitals say nothing
         ("sign", []),
         ('"NO LITTER" 2023', []),
     ],
@@ -69,3 +73,20 @@ def test_quoted_words_are_never_parsed() -> None:
 def test_a_month_without_a_year_means_that_month_every_year() -> None:
     parsed = parse_query("beach in July", today=TODAY)
     assert parsed.text == "beach" and parsed.filters.when is not None and parsed.filters.when.months == {7}
+
+
+def test_all_caps_and_the_do_not_make_a_place_filter() -> None:
+    parsed = parse_query("THERE IS A MAN WALKING IN THE AIRPORT", today=TODAY)
+    assert parsed.filters.near == () and parsed.text == "THERE IS A MAN WALKING IN THE AIRPORT"
+
+
+def test_coco_captions_are_descriptions_not_places(coco) -> None:  # type: ignore[no-untyped-def]
+    """Over the 380 real captions of the development set, only the one naming Bangkok filters."""
+    import json
+
+    rows = [json.loads(line) for line in (coco / "captions.jsonl").read_text(encoding="utf-8").splitlines()]
+    parsed = [(caption, parse_query(caption, today=TODAY)) for row in rows for caption in row["captions_en"]]
+    places = {caption: [n.place.name for n in p.filters.near] + [m.name for m in p.mentioned] for caption, p in parsed}
+    assert {caption: names for caption, names in places.items() if names} == {
+        "A Thai airways airplane at the Bangkok Airport terminal": ["Bangkok"]
+    }

@@ -14,6 +14,7 @@ from datetime import date
 from shashin.places import Place, gazetteer, normalize_name
 from shashin.search.filters import Filters, Near
 from shashin.text.dates import When, find_dates, normalize
+from shashin.text.query import STOPWORDS
 from shashin.text.tokenize import place_words
 
 _INTRODUCED = re.compile(r"\b(?:in|at|near|around|from)\s+(?:the\s+)?((?:[^\W\d_][\w'’.-]*)(?:\s+[^\W\d_][\w'’.-]*){0,2})", re.I)
@@ -75,9 +76,11 @@ def _places(text: str) -> tuple[list[Place], list[Place], list[tuple[int, int]]]
     stripped = text.strip()
     for match in _INTRODUCED.finditer(text):
         words = match.group(1).split()
+        after_the = match.group(0)[: match.start(1) - match.start()].rstrip().lower().endswith("the")
         for count in range(len(words), 0, -1):  # the longest name first: "New York" before "New"
             name = " ".join(words[:count])
-            place = _known(name, capitalized=_capitalized(name))
+            # "in the Airport": after "the", only a well-known place ("in the Hague") is a place.
+            place = _known(name, capitalized=_capitalized(name), well_known=after_the)
             if place:
                 filters.append(place)
                 end = match.start(1) + len(name)
@@ -99,6 +102,8 @@ def _places(text: str) -> tuple[list[Place], list[Place], list[tuple[int, int]]]
         if whole:  # the query is only a place: photos from there
             return [whole], [], [(0, len(text))]
         for match in _CAPITALIZED.finditer(text):
+            if match.start() == 0 and len(stripped.split()) > 4:
+                continue  # a sentence's first word is capitalized anyway: "Man in apron standing…"
             mentioned.extend(_named_in(match.group(0).split()))
     return filters, mentioned, removed
 
@@ -110,7 +115,8 @@ def _named_in(words: list[str]) -> list[Place]:
     start = 0
     while start < len(words):
         for end in range(len(words), start, -1):
-            place = _known(" ".join(words[start:end]), capitalized=True)
+            name = " ".join(words[start:end])
+            place = _known(name, capitalized=_capitalized(name), own_name=True, well_known=True) if name.lower() not in STOPWORDS else None
             if place:
                 found.append(place)
                 start = end
@@ -120,7 +126,9 @@ def _named_in(words: list[str]) -> list[Place]:
     return found
 
 
-def _known(name: str, *, capitalized: bool) -> Place | None:
+def _known(name: str, *, capitalized: bool, own_name: bool = False, well_known: bool = False) -> Place | None:
+    """The place `name` is taken for, or None. `own_name`: by its own name (or a city of a million
+    by another); `well_known`: only a country or a town of 100,000+."""
     name = name.strip(" ,.'’")
     if len(name) < 2 or "\0" in name:
         return None
@@ -130,16 +138,22 @@ def _known(name: str, *, capitalized: bool) -> Place | None:
         # Manchester): written as a name, a town must be called by its own name or be a city;
         # a lower-case word ("man", "nice") must be a country or a big city's own name.
         own = key in (normalize_name(place.name), normalize_name(place.local_name))
+        big = place.is_country or place.population >= _MIN_ALIAS_POPULATION
+        if (own_name and not own and place.population < _MIN_LOWERCASE_POPULATION) or (well_known and not big):
+            continue  # a mention by another name must be a city of a million ("New York")
         if place.is_country or (own and place.population >= _MIN_LOWERCASE_POPULATION):
             return place
-        if capitalized and (own or place.population >= _MIN_ALIAS_POPULATION):
+        if capitalized and (own or big):
             return place
     return None
 
 
 def _capitalized(name: str) -> bool:
-    """Written like a name: an upper-case initial, or Japanese/Chinese script (which has no case)."""
-    return name[:1].isupper() or bool(_CJK.match(name))
+    """Written like a name: an upper-case initial but not all capitals (THERE IS A MAN says
+    nothing), or Japanese/Chinese script (which has no case)."""
+    if _CJK.match(name):
+        return True
+    return name[:1].isupper() and not (name.isupper() and len(name) > 1)
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
