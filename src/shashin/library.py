@@ -107,6 +107,44 @@ class LibraryStatus:
         }
 
 
+_CAPTION_FIELDS = ("lang", "prompt_set", "text", "status", "error", "source", "backend", "model", "created_at")
+
+
+@dataclass(frozen=True)
+class PhotoDetail:
+    """One photo: its files, metadata, place, captions with provenance, OCR text and tags."""
+
+    photo_id: str
+    paths: list[str]
+    metadata: dict[str, Any]
+    place: str | None
+    captions: list[dict[str, Any]]
+    ocr_text: str | None
+    ocr_lines: list[dict[str, Any]]
+    tags: list[dict[str, Any]]
+
+    def alt_text(self, lang: str = "en") -> str:
+        from shashin.alttext import alt_text
+
+        return alt_text(self.captions, self.ocr_text, os.path.basename(self.paths[0]) if self.paths else self.photo_id, lang)
+
+    def to_dict(self) -> dict[str, Any]:
+        def plain(value: Any) -> Any:
+            return value.isoformat() if hasattr(value, "isoformat") else value
+
+        return {
+            "photo_id": self.photo_id,
+            "paths": self.paths,
+            "metadata": {k: plain(v) for k, v in self.metadata.items()},
+            "place": self.place,
+            "captions": [{k: plain(v) for k, v in c.items()} for c in self.captions],
+            "ocr_text": self.ocr_text,
+            "ocr_lines": self.ocr_lines,
+            "tags": self.tags,
+            "alt_text": {"en": self.alt_text("en"), "ja": self.alt_text("ja")},
+        }
+
+
 class Library:
     """One photo library: `index()` folders into it, then `search()` it."""
 
@@ -339,6 +377,52 @@ class Library:
     def folders(self) -> list[str]:
         """The folders this library indexes."""
         return self._open(create=False).folders()
+
+    def photo(self, photo_id: str) -> "PhotoDetail | None":
+        """Everything the library knows about one photo (None when it has no such photo)."""
+        from shashin.search.filters import places_of
+
+        store = self._open(create=False)
+        row = store.get_photos([photo_id]).get(photo_id)
+        if row is None:
+            return None
+        files = store.file_rows_for([photo_id]).get(photo_id, [])
+        captions = sorted(store.captions_for([photo_id]).get(photo_id, []), key=lambda c: (c["prompt_set"], c["lang"]))
+        ocr = store.channel_rows("ocr", [photo_id], ["text", "lines", "status"]).get(photo_id) or {}
+        image = store.channel_rows("image", [photo_id], ["tags", "status"]).get(photo_id) or {}
+        place = places_of({photo_id: row}).get(photo_id)
+        return PhotoDetail(
+            photo_id=photo_id,
+            paths=[f.path for f in files],
+            metadata={k: v for k, v in row.items() if k not in ("photo_id", "thumbnail", "indexed_at")},
+            place=place.describe() if place else None,
+            captions=[{k: c[k] for k in _CAPTION_FIELDS} for c in captions],
+            ocr_text=ocr.get("text") if ocr.get("status") == "done" else None,
+            ocr_lines=list(ocr.get("lines") or []) if ocr.get("status") == "done" else [],
+            tags=list(image.get("tags") or []) if image.get("status") == "done" else [],
+        )
+
+    def alt_texts(self, photo_ids: Sequence[str], lang: str = "en") -> dict[str, str]:
+        """Alt text for each photo (see shashin.alttext), read from the search's in-memory copies."""
+        from shashin.alttext import alt_text
+
+        store = self._open(create=False)
+        captions = store.captions_for(photo_ids, from_memory=True)
+        ocr = store.channel_rows("ocr", photo_ids, ["text", "status"], from_memory=True)
+        files = store.file_rows_for(photo_ids, from_memory=True)
+        texts = {}
+        for photo_id in photo_ids:
+            row = ocr.get(photo_id) or {}
+            name = os.path.basename(files[photo_id][0].path) if files.get(photo_id) else photo_id
+            text = row.get("text") if row.get("status") == "done" else None
+            texts[photo_id] = alt_text(captions.get(photo_id, []), text, name, lang)
+        return texts
+
+    def thumbnail(self, photo_id: str) -> Path | None:
+        """The cached thumbnail of a photo of this library, if it has one."""
+        store = self._open(create=False)
+        path = store.thumbnail_path(photo_id)
+        return path if path.is_file() else None
 
     # ------------------------------------------------------------------ evaluation
 

@@ -1,0 +1,366 @@
+"""The web app: REST API under /api, HTML pages around it, one Library behind both.
+
+Safety, since photo text comes from strangers: every page is rendered by Jinja2 with
+autoescaping and no inline script (a Content-Security-Policy forbids it), files are served only
+by photo id (a 32-hex-digit name, never a path from the request), uploads are bounded in bytes
+and pixels, and a token guards every route when the server listens beyond this machine.
+"""
+
+from __future__ import annotations
+
+import hmac
+import mimetypes
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, File, Form, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException
+
+from shashin import __version__
+from shashin.library import Library, LibraryError, PhotoDetail
+from shashin.models.base import ModelUnavailable
+from shashin.search.engine import SearchResponse
+from shashin.search.explain import Snippet
+from shashin.search.filters import FilterError, build_filters
+from shashin.store import StoreError
+from shashin.web.i18n import TEXTS, choose_language
+
+HERE = Path(__file__).parent
+PHOTO_ID = re.compile(r"^[0-9a-f]{32}$")
+COOKIE = "shashin_token"
+_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+# FastAPI's /docs page is Swagger UI from a CDN with an inline bootstrap script.
+_DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; style-src 'self' https://cdn.jsdelivr.net; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+Sort = Literal["relevance", "newest", "oldest"]
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """How the server guards itself: an access token (None: open, for 127.0.0.1), upload limits."""
+
+    token: str | None = None
+    max_upload_bytes: int = 30_000_000
+    max_upload_pixels: int = 60_000_000
+
+
+class ApiError(Exception):
+    """An error a client should see as JSON (API) or a page (UI), with an HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI:
+    """The FastAPI app serving `library`."""
+    settings = settings or WebSettings()
+    app = FastAPI(title="shashin", version=__version__, description="Search your photos.", docs_url="/docs")
+    pages = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
+    lock = threading.Lock()  # one search at a time: the library builds its in-memory indexes once
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):  # type: ignore[no-untyped-def]
+        if settings.token and not _authorized(request, settings.token):
+            if _is_api(request):
+                return JSONResponse({"error": "a token is needed: send 'Authorization: Bearer TOKEN'"}, status_code=401)
+            return HTMLResponse("<!doctype html><title>shashin</title><p>This server needs its token: open the address "
+                                "printed by <code>shashin serve</code>, which ends in ?token=…</p>", status_code=401)
+        response: Response = await call_next(request)
+        token = request.query_params.get("token")
+        if settings.token and token and hmac.compare_digest(token, settings.token):
+            response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+        docs = request.url.path in ("/docs", "/docs/oauth2-redirect")
+        response.headers["Content-Security-Policy"] = _DOCS_CSP if docs else _CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        return _error(request, exc.status, exc.message, pages)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return _error(request, exc.status_code, str(exc.detail), pages)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+        return _error(request, 400, problems or "bad request", pages)
+
+    def run_search(params: dict[str, Any]) -> SearchResponse:
+        try:
+            filters = build_filters(
+                taken_from=params.get("from") or None, taken_to=params.get("to") or None,
+                folders=params.get("folder") or [], cameras=params.get("camera") or [],
+                has_text=params.get("has_text"), near=params.get("near") or None, radius_km=params.get("radius"),
+            )
+        except FilterError as exc:
+            raise ApiError(400, str(exc)) from exc
+        with lock:
+            return _call(lambda: library.search(
+                params.get("q") or "", limit=params["limit"], offset=params["offset"], filters=filters,
+                parse=not params.get("literal"), sort=params.get("sort") or "relevance", min_score=params.get("min_score") or 0.0,
+            ))
+
+    def similar_to(target: str, limit: int, offset: int) -> SearchResponse:
+        with lock:
+            return _call(lambda: library.similar(target, limit=limit, offset=offset))
+
+    def detail(photo_id: str) -> PhotoDetail:
+        if not PHOTO_ID.match(photo_id):
+            raise ApiError(404, f"no photo {photo_id!r}: photo ids are 32 hexadecimal digits")
+        with lock:
+            found = _call(lambda: library.photo(photo_id))
+        if found is None:
+            raise ApiError(404, f"no photo {photo_id} in this library")
+        return found
+
+    def with_links(response: SearchResponse, lang: str) -> dict[str, Any]:
+        document = response.to_dict()
+        with lock:
+            alts = _call(lambda: library.alt_texts([r.photo_id for r in response.results], lang))
+        for result in document["results"]:
+            result["thumbnail"] = f"/api/photos/{result['photo_id']}/thumbnail"
+            result["page"] = f"/photo/{result['photo_id']}"
+            result["alt_text"] = alts.get(result["photo_id"], "")
+        return document
+
+    # ------------------------------------------------------------------ REST API
+
+    @app.get("/api/search", tags=["search"], summary="Search photos by words, dates, places and filters")
+    def api_search(
+        request: Request,
+        q: str = "",
+        taken_from: Annotated[str | None, Query(alias="from", description="2023, 2023-07, 'July 2023', 2025年9月")] = None,
+        to: str | None = None,
+        folder: Annotated[list[str], Query()] = [],  # noqa: B006
+        camera: Annotated[list[str], Query()] = [],  # noqa: B006
+        has_text: bool | None = None,
+        near: str | None = None,
+        radius: Annotated[float | None, Query(gt=0)] = None,
+        sort: Sort = "relevance",
+        min_score: Annotated[float, Query(ge=0, le=1)] = 0.0,
+        limit: Annotated[int, Query(ge=1, le=200)] = 20,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        literal: bool = False,
+    ) -> dict[str, Any]:
+        """Results with their explanation: each channel's rank and score, highlights, date, place."""
+        params = {"q": q, "from": taken_from, "to": to, "folder": folder, "camera": camera, "has_text": has_text,
+                  "near": near, "radius": radius, "sort": sort, "min_score": min_score, "limit": limit,
+                  "offset": offset, "literal": literal}
+        return with_links(run_search(params), _lang(request))
+
+    @app.get("/api/photos/{photo_id}", tags=["photos"], summary="Everything known about one photo")
+    def api_photo(photo_id: str) -> dict[str, Any]:
+        return detail(photo_id).to_dict()
+
+    @app.get("/api/photos/{photo_id}/thumbnail", tags=["photos"], summary="The photo's thumbnail (WebP)")
+    def api_thumbnail(photo_id: str) -> FileResponse:
+        detail(photo_id)
+        path = library.thumbnail(photo_id)
+        if path is None:
+            raise ApiError(404, f"photo {photo_id} has no thumbnail")
+        return FileResponse(path, media_type="image/webp", headers={"Cache-Control": "private, max-age=86400"})
+
+    @app.get("/api/photos/{photo_id}/file", tags=["photos"], summary="The original file")
+    def api_file(photo_id: str) -> FileResponse:
+        for path in detail(photo_id).paths:  # paths the library stored, never one from the request
+            if os.path.isfile(path):
+                media = mimetypes.guess_type(path)[0] or "application/octet-stream"
+                return FileResponse(path, media_type=media, filename=os.path.basename(path), content_disposition_type="inline")
+        raise ApiError(404, f"the files of photo {photo_id} are not reachable (moved, or the drive is not mounted)")
+
+    @app.get("/api/photos/{photo_id}/similar", tags=["search"], summary="Photos that look like this one")
+    def api_similar(
+        request: Request, photo_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 20, offset: Annotated[int, Query(ge=0)] = 0
+    ) -> dict[str, Any]:
+        detail(photo_id)
+        return with_links(similar_to(photo_id, limit, offset), _lang(request))
+
+    @app.post("/api/similar", tags=["search"], summary="Photos that look like an uploaded photo")
+    async def api_similar_upload(
+        request: Request, photo: Annotated[UploadFile, File()], limit: Annotated[int, Form(ge=1, le=200)] = 20
+    ) -> dict[str, Any]:
+        path = await _save_upload(photo, settings)
+        try:
+            return with_links(similar_to(str(path), limit, 0), _lang(request))
+        finally:
+            path.unlink(missing_ok=True)
+
+    @app.get("/api/status", tags=["library"], summary="Photos, channels, progress and errors")
+    def api_status() -> dict[str, Any]:
+        with lock:
+            return _call(library.status).to_dict()
+
+    # ------------------------------------------------------------------ pages
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page_search(
+        request: Request,
+        q: str = "",
+        taken_from: Annotated[str | None, Query(alias="from")] = None,
+        to: str | None = None,
+        folder: str | None = None,
+        camera: str | None = None,
+        has_text: bool | None = None,
+        near: str | None = None,
+        sort: Sort = "relevance",
+        offset: Annotated[int, Query(ge=0)] = 0,
+        ui: str | None = None,
+    ) -> HTMLResponse:
+        lang = _lang(request)
+        params = {"q": q, "from": taken_from, "to": to, "folder": [folder] if folder else [],
+                  "camera": [camera] if camera else [], "has_text": has_text or None, "near": near, "sort": sort,
+                  "limit": 24, "offset": offset}
+        asked = bool(q.strip() or taken_from or to or folder or camera or has_text or near)
+        document = with_links(run_search(params), lang) if asked else None
+        return _page(pages, "search.html", request, lang, params=params, document=document, asked=asked,
+                     pages_links=_paging(request, document, 24) if document else {})
+
+    @app.post("/similar", response_class=HTMLResponse, include_in_schema=False)
+    async def page_similar_upload(request: Request, photo: Annotated[UploadFile, File()]) -> HTMLResponse:
+        lang = _lang(request)
+        path = await _save_upload(photo, settings)
+        try:
+            document = with_links(similar_to(str(path), 24, 0), lang)
+        finally:
+            path.unlink(missing_ok=True)
+        params = {"q": "", "folder": [], "camera": [], "sort": "relevance", "offset": 0}
+        return _page(pages, "search.html", request, lang, params=params, document=document, asked=True,
+                     by_photo=photo.filename or "photo", pages_links={})
+
+    @app.get("/photo/{photo_id}", response_class=HTMLResponse, include_in_schema=False)
+    def page_photo(request: Request, photo_id: str) -> HTMLResponse:
+        lang = _lang(request)
+        found = detail(photo_id)
+        try:
+            similar = with_links(similar_to(photo_id, 8, 0), lang)["results"]
+        except ApiError:
+            similar = []  # no image vectors: the page shows everything else
+        return _page(pages, "photo.html", request, lang, photo=found.to_dict(), alt=found.alt_text(lang), similar=similar)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
+    return app
+
+
+def _authorized(request: Request, token: str) -> bool:
+    header = request.headers.get("authorization", "")
+    offered = [
+        header[7:] if header.lower().startswith("bearer ") else "",
+        request.cookies.get(COOKIE, ""),
+        request.query_params.get("token", ""),
+    ]
+    return any(value and hmac.compare_digest(value, token) for value in offered)
+
+
+def _is_api(request: Request) -> bool:
+    path = request.url.path
+    return path == "/api" or path.startswith("/api/") or path == "/openapi.json"
+
+
+def _lang(request: Request) -> str:
+    return choose_language(request.query_params.get("ui"), request.headers.get("accept-language"))
+
+
+def _call(action):  # type: ignore[no-untyped-def]
+    """Run a library call, turning its errors into ApiErrors with a fitting status."""
+    try:
+        return action()
+    except (LibraryError, FilterError) as exc:
+        raise ApiError(400, str(exc)) from exc
+    except ModelUnavailable as exc:
+        raise ApiError(503, f"the image model is not available: {exc}") from exc
+    except StoreError as exc:
+        raise ApiError(503, str(exc)) from exc
+
+
+async def _save_upload(upload: UploadFile, settings: WebSettings) -> Path:
+    """The uploaded photo in a private temporary file, once it is known to be a bounded image."""
+    from PIL import Image, UnidentifiedImageError
+
+    data = await upload.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise ApiError(413, f"the photo is larger than {settings.max_upload_bytes // 1_000_000} MB")
+    if not data:
+        raise ApiError(400, "the upload is empty")
+    handle, name = tempfile.mkstemp(prefix="shashin-upload-", suffix=Path(upload.filename or "").suffix[:10])
+    path = Path(name)
+    with os.fdopen(handle, "wb") as file:
+        file.write(data)
+    try:
+        with Image.open(path) as image:  # reads the header only: dimensions before any decoding
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        path.unlink(missing_ok=True)
+        raise ApiError(400, f"{upload.filename or 'the upload'} is not an image shashin can read") from exc
+    if width * height > settings.max_upload_pixels:
+        path.unlink(missing_ok=True)
+        raise ApiError(413, f"the photo has {width}×{height} pixels; the limit is {settings.max_upload_pixels // 1_000_000} megapixels")
+    return path
+
+
+def _error(request: Request, status: int, message: str, pages: Environment) -> Response:
+    if _is_api(request):
+        return JSONResponse({"error": message, "status": status}, status_code=status)
+    lang = _lang(request)
+    body = pages.get_template("error.html").render(t=TEXTS[lang], lang=lang, status=status, message=message)
+    return HTMLResponse(body, status_code=status)
+
+
+def _page(pages: Environment, name: str, request: Request, lang: str, **context: Any) -> HTMLResponse:
+    other = "en" if lang == "ja" else "ja"
+    switch = str(request.url.include_query_params(ui=other).replace(scheme="", netloc=""))
+    body = pages.get_template(name).render(t=TEXTS[lang], lang=lang, switch=switch, segments=segments, **context)
+    return HTMLResponse(body)
+
+
+def _paging(request: Request, document: dict[str, Any], size: int) -> dict[str, str]:
+    links = {}
+    offset, total = document["offset"], document["total"]
+    if offset > 0:
+        links["previous"] = str(request.url.include_query_params(offset=max(0, offset - size)).replace(scheme="", netloc=""))
+    if offset + size < total:
+        links["next"] = str(request.url.include_query_params(offset=offset + size).replace(scheme="", netloc=""))
+    return links
+
+
+def segments(highlight: dict[str, Any] | Snippet) -> list[tuple[str, bool]]:
+    """A highlight as (text, marked) pieces, for the template to escape and wrap in <mark>."""
+    text = highlight["text"] if isinstance(highlight, dict) else highlight.text
+    spans = highlight["spans"] if isinstance(highlight, dict) else highlight.spans
+    pieces: list[tuple[str, bool]] = []
+    position = 0
+    for start, end in spans:
+        if start > position:
+            pieces.append((text[position:start], False))
+        pieces.append((text[start:end], True))
+        position = end
+    if position < len(text):
+        pieces.append((text[position:], False))
+    return pieces
+
+
+__all__ = ["RedirectResponse", "WebSettings", "create_app"]

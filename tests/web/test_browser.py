@@ -1,0 +1,119 @@
+"""The web interface in a real browser: Debian's Chromium driven by Playwright for Python.
+
+Screenshots are kept under .test-output/screenshots (ignored by git) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shashin import Library
+from tests.web.conftest import XSS, LiveServer, photo_id
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / ".test-output" / "screenshots"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt install chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:  # type: ignore[type-arg]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server: LiveServer) -> Iterator:  # type: ignore[no-untyped-def, type-arg]
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    page = context.new_page()
+    page.dialogs = []  # type: ignore[attr-defined]
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))  # type: ignore[attr-defined]
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda error: page.errors.append(str(error)))  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_search_open_a_result_and_see_why(page, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server.url + "/")
+    page.get_by_role("searchbox").fill("car park")
+    page.keyboard.press("Enter")  # the keyboard is enough
+    page.wait_for_selector("ol.grid li.result")
+    assert page.get_by_role("status").inner_text() .endswith("photos")
+    first = page.locator("li.result").first
+    assert first.locator("img").get_attribute("alt") == "A red car park sign on a city street."
+    first.locator("summary").click()
+    why = first.locator("details.why")
+    assert why.locator("td", has_text="ocr").count() == 1 and "every word" in why.inner_text()
+    marks = [m.inner_text() for m in why.locator("mark").all()]
+    assert "CAR PARK" in marks or {"CAR", "PARK"} <= set(marks)
+    shot(page, "search-car-park")
+    first.locator("a.thumb").click()
+    page.wait_for_selector("article.photo")
+    assert page.locator("h1").inner_text() == "A red car park sign on a city street."
+    assert "CAR PARK" in page.locator("pre.ocr").inner_text()
+    assert "街の通りにある赤い駐車場の看板。" in page.locator("ul.captions").inner_text()
+    assert page.locator("ol.grid.small li").count() >= 1  # similar photos (image vectors)
+    shot(page, "photo-car-park")
+    assert page.errors == [] and page.dialogs == []
+
+
+def test_japanese_interface_and_query(page, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server.url + "/?ui=ja")
+    page.get_by_role("searchbox").fill("駐車場")
+    page.get_by_role("button", name="検索", exact=True).click()
+    page.wait_for_selector("li.result")
+    assert "枚" in page.get_by_role("status").inner_text()
+    assert page.locator("html").get_attribute("lang") == "ja"
+    shot(page, "search-japanese")
+
+
+def test_search_by_uploaded_photo(page, server: LiveServer, text_photos: Path) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server.url + "/")
+    page.set_input_files("#drop-input", str(text_photos / "street/car-park.jpg"))  # the page submits on choice
+    page.wait_for_selector("li.result")
+    assert "Similar photos: car-park.jpg" in page.locator("p.understood").inner_text()
+    assert page.locator("li.result img").first.get_attribute("alt") == "A red car park sign on a city street."
+    shot(page, "search-by-photo")
+
+
+def test_stored_xss_in_a_caption_never_runs(page, server: LiveServer, web_library: Library) -> None:  # type: ignore[no-untyped-def]
+    pid = photo_id(web_library, "games/card-game.png")
+    page.goto(f"{server.url}/photo/{pid}")
+    page.wait_for_selector("ul.captions")
+    assert XSS in page.locator("ul.captions").inner_text()  # shown as text, literally
+    assert page.locator("img[src=x]").count() == 0
+    page.goto(server.url + "/?q=park+sign")
+    page.wait_for_selector("li.result")
+    for summary in page.locator("summary").all()[1:]:
+        summary.click()
+    assert page.locator("script:not([src])").count() == 0
+    page.wait_for_timeout(300)
+    shot(page, "xss-literal")
+    assert page.dialogs == [], page.dialogs
+
+
+def test_phone_layout(browser, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(server.url + "/?q=sign")
+    page.wait_for_selector("li.result")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390  # nothing wider than the phone
+    shot(page, "phone")
+    context.close()
