@@ -8,14 +8,13 @@ Paths may be absolute, relative to an indexed folder or its parent, unique file 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shashin.ingest.caption_import import guess_language, photo_finder
+from shashin.ingest.caption_import import guess_language, jsonl_objects, photo_finder
 from shashin.store import Store
 
 CATEGORY_DEPTH = 20  # a category query is judged on its first 20 results
@@ -40,18 +39,11 @@ class EvalQuery:
 
 def load_queries(path: Path, store: Store) -> list[EvalQuery]:
     """The queries of a JSONL file, relevant photos resolved to ids (errors name file:line)."""
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QueryFileError(f"{path}: cannot read: {exc}") from exc
     find = photo_finder(store)
     folders = categories(store)
     queries: list[EvalQuery] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for number, row in jsonl_objects(path, _read(path), QueryFileError):
         where = f"{path}:{number}"
-        row = _object(line, where)
         text = row.get("query")
         if not isinstance(text, str) or not text.strip():
             raise QueryFileError(f"{where}: no \"query\" text")
@@ -81,15 +73,8 @@ def known_caption_queries(path: Path, store: Store) -> list[EvalQuery]:
     the others are the queries, each with its own photo relevant."""
     find = photo_finder(store)
     queries: list[EvalQuery] = []
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QueryFileError(f"{path}: cannot read: {exc}") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for number, row in jsonl_objects(path, _read(path), QueryFileError):
         where = f"{path}:{number}"
-        row = _object(line, where)
         key = next((str(row[k]) for k in ("path", "image", "file", "filename") if row.get(k)), None)
         if key is None:
             raise QueryFileError(f"{where}: no path (expected path, image, file or filename)")
@@ -140,14 +125,11 @@ def categories(store: Store) -> dict[str, str]:
     return result
 
 
-def _object(line: str, where: str) -> dict[str, Any]:
+def _read(path: Path) -> str:
     try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise QueryFileError(f"{where}: not JSON: {exc}") from exc
-    if not isinstance(row, dict):
-        raise QueryFileError(f"{where}: expected an object")
-    return row
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QueryFileError(f"{path}: cannot read: {exc}") from exc
 
 
 def _resolve(keys: list[Any], find: Callable[[str], str | None], where: str) -> list[str]:

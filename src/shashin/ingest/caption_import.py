@@ -67,15 +67,20 @@ def read_caption_file(path: Path, default_lang: str | None = None) -> list[Impor
 
 
 def _jsonl(path: Path, content: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    return jsonl_objects(path, content, CaptionFileError)
+
+
+def jsonl_objects(path: Path, content: str, error: type[ValueError]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSONL text; `error` names file:line."""
     for number, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise CaptionFileError(f"{path}:{number}: not JSON: {exc}") from exc
+            raise error(f"{path}:{number}: not JSON: {exc}") from exc
         if not isinstance(row, dict):
-            raise CaptionFileError(f"{path}:{number}: expected an object")
+            raise error(f"{path}:{number}: expected an object")
         yield number, row
 
 
