@@ -10,9 +10,9 @@ import pytest
 from tests.conftest import run_cli
 
 
-@pytest.mark.parametrize("command", ["index", "search", "similar", "duplicates", "status", "eval", "caption"])
+@pytest.mark.parametrize("command", ["index", "search", "similar", "duplicates", "status", "eval", "caption", "serve", "export alt-text", "caption set"])
 def test_every_command_has_help(command: str) -> None:
-    result = run_cli(command, "--help", check=True)
+    result = run_cli(*command.split(), "--help", check=True)
     assert "--db" in result.stdout and "Usage" in result.stdout
 
 

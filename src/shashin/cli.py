@@ -249,8 +249,13 @@ def _print_report(report: Any, seconds: float) -> None:
     out.print(Text(f"done in {seconds:.1f} s", style="dim"))
 
 
-@app.command()
+caption_app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(caption_app, name="caption")
+
+
+@caption_app.callback(invoke_without_command=True)
 def caption(
+    context: typer.Context,
     db: DbOption = None,
     backend: Annotated[
         Optional[str],
@@ -282,8 +287,11 @@ def caption(
     Resumable: photos already captioned with the same backend, model and prompt are skipped, and
     captions a person edited are never replaced. Looping or empty output is retried once with a
     repetition penalty, then recorded as failed (never indexed; see `shashin status`).
-    Exit code 3 means some captions failed.
+    Exit code 3 means some captions failed. `shashin caption set PHOTO --lang ja "…"` writes a
+    caption yourself.
     """
+    if context.invoked_subcommand is not None:
+        return
     overrides = {
         "captions.backend": backend, "captions.langs": lang, "captions.prompt_set": prompt_set, "captions.model": model,
         "captions.url": url, "captions.api_key": api_key, "captions.device": device, "captions.batch_size": batch_size,
@@ -317,6 +325,21 @@ def caption(
         raise typer.Exit(1)
     if report.failures or report.errors:
         raise typer.Exit(EXIT_PARTIAL)
+
+
+@caption_app.command("set")
+def caption_set(
+    photo: Annotated[str, typer.Argument(help="The photo: a path in the library or its photo id.")],
+    text: Annotated[str, typer.Argument(help="The caption, as it should read (it is also the alt text).")],
+    lang: Annotated[str, typer.Option("--lang", help="The caption's language: en, ja, …")] = "en",
+    prompt_set: Annotated[str, typer.Option("--prompt-set", help="brief (the alt text) or detailed (the extended description).")] = "brief",
+    db: DbOption = None,
+) -> None:
+    """Write or correct a photo's caption yourself. It is marked as a person's, wins over generated
+    text everywhere (search, alt text, export) and no later caption run or import replaces it."""
+    library = _library(db)
+    written = _guard(lambda: library.set_caption(photo, text, lang=lang, prompt_set=prompt_set))
+    out.print(Text(f"caption ({prompt_set}, {lang}) of {written} set by you: ", style="bold") + Text(text))
 
 
 def _print_caption_report(report: Any) -> None:
@@ -518,6 +541,68 @@ def evaluate(
             out.print(Text("tuning did not beat the current settings on queries it was not chosen on: keep them"))
     if written:
         out.print(Text(f"report written to {report}: " + ", ".join(p.name for p in written), style="dim"))
+
+
+export_app = typer.Typer(help="Export what shashin knows about your photos to the places other tools read.",
+                         context_settings={"help_option_names": ["-h", "--help"]}, no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("alt-text")
+def export_alt_text(
+    db: DbOption = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="xmp (sidecars), embed (into the photos), csv, json or html.")] = "xmp",
+    lang: Annotated[str, typer.Option("--lang", help="Languages, comma-separated; the first is x-default.")] = "ja,en",
+    out: Annotated[Optional[Path], typer.Option("--out", help="xmp: write sidecars under this folder instead of beside the photos; csv/json/html: the file (default: standard output).", show_default=False)] = None,
+    no_backup: Annotated[bool, typer.Option("--no-backup", help="embed: do not keep the originals in .shashin-backup/.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Export alt text (IPTC "Alt Text (Accessibility)") and extended descriptions.
+
+    From each photo's brief caption (a person's edit wins; see `shashin caption set`), ≤ 125
+    characters, and from its detailed caption and the text read in it. xmp writes
+    Iptc4xmpCore:AltTextAccessibility, Iptc4xmpCore:ExtDescrAccessibility and dc:description as
+    language alternatives into photo.xmp sidecars, merging with what is there; embed writes the same
+    into the photo files, checked on a copy first (pixels and other metadata unchanged), originals
+    kept in .shashin-backup/ unless --no-backup.
+    """
+    from shashin.export import FORMATS, ExportError, sidecar_path, to_csv, to_html, to_json, write_sidecar
+
+    if fmt not in FORMATS:
+        _fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    langs = [part.strip() for part in lang.split(",") if part.strip()]
+    if not langs:
+        _fail("--lang needs at least one language, e.g. ja,en")
+    library = _library(db)
+    records = _guard(lambda: library.alt_text_records(langs))
+    if fmt in ("csv", "json", "html"):
+        text = {"csv": lambda: to_csv(records, langs), "json": lambda: to_json(records), "html": lambda: to_html(records, langs)}[fmt]()
+        if out:
+            out.write_text(text, encoding="utf-8")
+            err.print(Text(f"{len(records)} photos written to {out}"))
+        else:
+            sys.stdout.write(text)
+        return
+    written, failed = [], []
+    for record in records:
+        try:
+            if fmt == "xmp":
+                target = sidecar_path(record.path, record.root, out)
+                write_sidecar(record, target)
+                written.append({"path": record.path, "sidecar": str(target)})
+            else:
+                done = _guard(lambda: library.embed_alt_text(record, backup=not no_backup))
+                written.append({"path": record.path, "backup": done.backup})
+        except ExportError as exc:
+            failed.append({"path": record.path, "error": str(exc)})
+    if as_json:
+        _print_json({"format": fmt, "langs": langs, "written": written, "failed": failed})
+    else:
+        sys.stdout.write(f"{len(written)} photos written ({fmt}), {len(failed)} failed\n")
+        for problem in failed:
+            err.print(Text(f"  {problem['error']}", style="red"))
+    if failed:
+        raise typer.Exit(3)
 
 
 @app.command()

@@ -6,7 +6,9 @@ The CLI and the web interface are thin layers over these methods.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +31,9 @@ from shashin.search.filters import FilterError, Filters
 from shashin.channels.base import Hit
 from shashin.evaluation.queries import EvalQuery
 from shashin.evaluation.run import EvalRun
+from shashin.export import AltRecord, Embedded
 from shashin.models.base import ModelUnavailable
-from shashin.store import ErrorRow, SearchTuning, Store
+from shashin.store import ErrorRow, FileRow, SearchTuning, Store
 
 
 class LibraryError(ValueError):
@@ -255,6 +258,35 @@ class Library:
             report.embedded = self._refresh_derived(store, channels, progress)
             return report
 
+    def set_caption(self, photo: str, text: str, *, lang: str = "en", prompt_set: str = "brief") -> str:
+        """A person's caption for `photo` (a library path or photo id): stored as source "human",
+        it wins over generated text and no caption run or import replaces it. Returns the photo id."""
+        from shashin.ingest.caption_import import photo_finder
+        from shashin.ingest.captioning import caption_id
+        from shashin.text.tokenize import index_text
+
+        text = " ".join(text.split())
+        if not text:
+            raise LibraryError("the caption is empty")
+        if prompt_set not in ("brief", "detailed"):
+            raise LibraryError(f"prompt set must be brief or detailed, not {prompt_set!r}")
+        if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", lang):
+            raise LibraryError(f"{lang!r} is not a language code (en, ja, …)")
+        store = self._open(create=False)
+        photo_id = photo_finder(store)(os.path.abspath(os.path.expanduser(photo))) or photo_finder(store)(photo)
+        if photo_id is None:
+            raise LibraryError(f"{photo}: not a photo of this library (give its path or photo id)")
+        with store.writer():
+            channels = self._channels_for(store, indexing=True)
+            store.put_captions([{
+                "caption_id": caption_id(photo_id, prompt_set, lang), "photo_id": photo_id, "prompt_set": prompt_set,
+                "lang": lang, "text": text, "raw": text, "terms": index_text(text), "status": "done", "error": None,
+                "source": "human", "backend": "human", "model": None, "prompt": None, "params": None,
+                "version": f"human:{hashlib.blake2b(text.encode(), digest_size=8).hexdigest()}",
+            }])
+            self._refresh_derived(store, channels, None)
+        return photo_id
+
     def _refresh_derived(self, store: Store, channels: list[AnyChannel], progress: Progress | None) -> int:
         if progress:
             progress.phase("embedding captions", 0)
@@ -417,6 +449,40 @@ class Library:
             text = row.get("text") if row.get("status") == "done" else None
             texts[photo_id] = alt_text(captions.get(photo_id, []), text, name, lang)
         return texts
+
+    def alt_text_records(self, langs: Sequence[str] = ("ja", "en")) -> list["AltRecord"]:
+        """Alt text and extended descriptions of every photo that has a caption or text in it."""
+        from shashin.export import build_record
+
+        store = self._open(create=False)
+        files = store.files()
+        by_photo: dict[str, FileRow] = {}
+        for path in sorted(files):
+            by_photo.setdefault(files[path].photo_id, files[path])
+        captions = store.captions_for(list(by_photo))
+        ocr = store.channel_rows("ocr", list(by_photo), ["text", "status"])
+        records = []
+        for photo_id, file in sorted(by_photo.items(), key=lambda item: item[1].path):
+            row = ocr.get(photo_id) or {}
+            text = row.get("text") if row.get("status") == "done" else None
+            record = build_record(photo_id, file.path, file.root, captions.get(photo_id, []), text, langs)
+            if record is not None:
+                records.append(record)
+        return records
+
+    def embed_alt_text(self, record: "AltRecord", *, backup: bool = True) -> "Embedded":
+        """Write a record's fields into its photo (see shashin.export.embed) and tell the library
+        the file's new size and date, so the next index run does not take it for a new photo."""
+        from shashin.export import embed
+
+        store = self._open(create=False)
+        with store.writer():
+            done = embed(record, backup=backup)
+            rows = store.file_rows_for([record.photo_id]).get(record.photo_id, [])
+            row = next((r for r in rows if r.path == record.path), None)
+            if row is not None:  # same photo, new bytes: keep its id, captions and channel outputs
+                store.put_files([dataclasses.replace(row, size=done.size, mtime_ns=done.mtime_ns)])
+        return done
 
     def thumbnail(self, photo_id: str) -> Path | None:
         """The cached thumbnail of a photo of this library, if it has one."""

@@ -146,3 +146,20 @@ def test_token_guards_every_route(web_library: Library) -> None:
 def test_serve_refuses_other_hosts_without_a_token(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("serve", "--host", "0.0.0.0", "--db", "/nonexistent")
     assert result.returncode == 1 and "--token" in result.stderr and "--insecure-no-token" in result.stderr
+
+
+def test_a_person_corrects_a_caption(client: httpx.Client, web_library: Library) -> None:
+    pid = photo_id(web_library, "station/tokyo.jpg")
+    detail = client.put(f"/api/photos/{pid}/captions/ja", json={"text": "東京駅の駅名標"}).json()
+    mine = next(c for c in detail["captions"] if c["lang"] == "ja")
+    assert mine["source"] == "human" and mine["text"] == "東京駅の駅名標" and detail["alt_text"]["ja"] == "東京駅の駅名標"
+    assert client.put(f"/api/photos/{pid}/captions/ja", json={"text": ""}).status_code == 400
+    page = client.get(f"/photo/{pid}").text
+    secret = page.split('name="csrf" value="')[1].split('"')[0]
+    forged = client.post(f"/photo/{pid}/caption", data={"lang": "en", "text": "forged", "csrf": "guess"})
+    assert forged.status_code == 403
+    cross = client.post(f"/photo/{pid}/caption", data={"lang": "en", "text": "x", "csrf": secret}, headers={"Origin": "https://evil.example"})
+    assert cross.status_code == 403
+    saved = client.post(f"/photo/{pid}/caption", data={"lang": "en", "text": "Tokyo Station sign", "csrf": secret})
+    assert saved.status_code == 303
+    assert client.get("/api/search", params={"q": "Tokyo Station sign"}).json()["results"][0]["photo_id"] == pid

@@ -117,3 +117,15 @@ def test_phone_layout(browser, server: LiveServer) -> None:  # type: ignore[no-u
     assert width <= 390  # nothing wider than the phone
     shot(page, "phone")
     context.close()
+
+
+def test_correct_a_caption_in_the_photo_page(page, server: LiveServer, web_library: Library) -> None:  # type: ignore[no-untyped-def]
+    pid = photo_id(web_library, "station/tokyo.jpg")
+    page.goto(f"{server.url}/photo/{pid}")
+    page.locator("details.edit summary").click()
+    page.locator("form", has=page.locator("input[name=lang][value=en]")).locator("textarea").fill("Blue board of Tokyo Station")
+    page.get_by_role("button", name="Save (en)").click()
+    page.wait_for_selector("ul.captions")
+    assert "Blue board of Tokyo Station" in page.locator("ul.captions").inner_text()
+    assert "source: human" in page.locator("ul.captions").inner_text()
+    shot(page, "caption-corrected")

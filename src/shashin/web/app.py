@@ -12,6 +12,7 @@ import hmac
 import mimetypes
 import os
 import re
+import secrets
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from shashin import __version__
@@ -59,6 +61,13 @@ class WebSettings:
     max_upload_pixels: int = 60_000_000
 
 
+class CaptionEdit(BaseModel):
+    """A caption written by a person."""
+
+    text: str = Field(min_length=1, max_length=2000)
+    prompt_set: Literal["brief", "detailed"] = "brief"
+
+
 class ApiError(Exception):
     """An error a client should see as JSON (API) or a page (UI), with an HTTP status."""
 
@@ -74,6 +83,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
     app = FastAPI(title="shashin", version=__version__, description="Search your photos.", docs_url="/docs")
     pages = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
     lock = threading.Lock()  # one search at a time: the library builds its in-memory indexes once
+    form_secret = secrets.token_urlsafe(24)  # pages' forms carry it: another site cannot post them
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.middleware("http")
@@ -90,7 +100,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         docs = request.url.path in ("/docs", "/docs/oauth2-redirect")
         response.headers["Content-Security-Policy"] = _DOCS_CSP if docs else _CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"  # nothing leaks to other sites; forms keep their Origin
         response.headers["X-Frame-Options"] = "DENY"
         return response
 
@@ -207,6 +217,27 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         finally:
             path.unlink(missing_ok=True)
 
+    @app.put("/api/photos/{photo_id}/captions/{lang}", tags=["photos"], summary="Write a photo's caption yourself")
+    def api_set_caption(photo_id: str, lang: str, edit: CaptionEdit) -> dict[str, Any]:
+        """Stored as a person's caption: it wins over generated text and no caption run replaces it."""
+        detail(photo_id)
+        with lock:
+            _call(lambda: library.set_caption(photo_id, edit.text, lang=lang, prompt_set=edit.prompt_set))
+        return detail(photo_id).to_dict()
+
+    @app.post("/photo/{photo_id}/caption", include_in_schema=False)
+    def page_set_caption(
+        request: Request, photo_id: str, lang: Annotated[str, Form()], text: Annotated[str, Form()], csrf: Annotated[str, Form()]
+    ) -> RedirectResponse:
+        origin = request.headers.get("origin")
+        foreign = origin not in (None, "null", f"{request.url.scheme}://{request.url.netloc}")
+        if not hmac.compare_digest(csrf, form_secret) or foreign:
+            raise ApiError(403, "this form did not come from this server's page; reload the page and try again")
+        detail(photo_id)
+        with lock:
+            _call(lambda: library.set_caption(photo_id, text, lang=lang))
+        return RedirectResponse(f"/photo/{photo_id}?ui={_lang(request)}", status_code=303)
+
     @app.get("/api/status", tags=["library"], summary="Photos, channels, progress and errors")
     def api_status() -> dict[str, Any]:
         with lock:
@@ -257,7 +288,9 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             similar = with_links(similar_to(photo_id, 8, 0), lang)["results"]
         except ApiError:
             similar = []  # no image vectors: the page shows everything else
-        return _page(pages, "photo.html", request, lang, photo=found.to_dict(), alt=found.alt_text(lang), similar=similar)
+        brief = {c["lang"]: c["text"] for c in found.captions if c["prompt_set"] == "brief" and c["status"] == "done"}
+        return _page(pages, "photo.html", request, lang, photo=found.to_dict(), alt=found.alt_text(lang), similar=similar,
+                     brief=brief, csrf=form_secret)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:

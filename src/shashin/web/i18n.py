@@ -45,6 +45,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "unavailable": "Not used",
         "source": "source",
         "language": "日本語",
+        "edit": "Correct the caption",
+        "save": "Save",
+        "edit_help": "Your words win over generated captions and become the alt text.",
     },
     "ja": {
         "title": "写真 — 写真検索",
@@ -88,6 +91,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "unavailable": "使えなかったチャネル",
         "source": "出典",
         "language": "English",
+        "edit": "キャプションを直す",
+        "save": "保存",
+        "edit_help": "あなたの言葉は自動生成のキャプションより優先され、代替テキストになります。",
     },
 }
 

@@ -1,0 +1,261 @@
+"""Alt text and descriptions written where other tools read them: IPTC accessibility fields.
+
+Per photo, in each requested language with text: "Alt Text (Accessibility)"
+(Iptc4xmpCore:AltTextAccessibility) from the brief caption, "Extended Description (Accessibility)"
+(Iptc4xmpCore:ExtDescrAccessibility) from the detailed caption and the text read in the photo,
+and dc:description; each a language alternative with x-default = the first language given.
+A person's caption wins over a generated one everywhere.
+
+Formats: XMP sidecars (merged into existing ones), embedded in the photo (explicit request only,
+verified on a copy first, original kept), CSV, JSON, HTML snippets.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import io
+import json
+import os
+import shutil
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shashin.alttext import MAX_CHARS, alt_text, shorten
+
+FORMATS = ("xmp", "embed", "csv", "json", "html")
+ALT = "Xmp.iptc.AltTextAccessibility"
+EXTENDED = "Xmp.iptc.ExtDescrAccessibility"
+DESCRIPTION = "Xmp.dc.description"
+BACKUP_FOLDER = ".shashin-backup"  # hidden: the scanner never indexes it
+_EMPTY_XMP = (
+    '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    "</rdf:RDF></x:xmpmeta>\n<?xpacket end=\"w\"?>\n"
+)
+
+
+class ExportError(RuntimeError):
+    """A photo or sidecar could not be written; the message names the file and why."""
+
+
+@dataclass(frozen=True)
+class AltRecord:
+    """What is exported for one photo: alt text and extended description per language."""
+
+    photo_id: str
+    path: str
+    root: str
+    alt: dict[str, str]  # lang -> alt text (≤ 125 characters)
+    extended: dict[str, str] = field(default_factory=dict)  # lang -> longer description
+    human: bool = False  # some of it was written by a person
+
+    def fields(self) -> dict[str, dict[str, str]]:
+        """The XMP fields as pyexiv2 language alternatives, x-default first."""
+        result = {ALT: _lang_alt(self.alt), DESCRIPTION: _lang_alt(self.alt)}
+        if self.extended:
+            result[EXTENDED] = _lang_alt(self.extended)
+        return result
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"photo_id": self.photo_id, "path": self.path, "alt_text": self.alt, "extended_description": self.extended,
+                "edited_by_a_person": self.human}
+
+
+def _lang_alt(texts: dict[str, str]) -> dict[str, str]:
+    first = next(iter(texts.values()))
+    return {'lang="x-default"': first, **{f'lang="{lang}"': text for lang, text in texts.items()}}
+
+
+def build_record(
+    photo_id: str, path: str, root: str, captions: Sequence[dict[str, Any]], ocr_text: str | None, langs: Sequence[str]
+) -> AltRecord | None:
+    """The record for one photo, or None when it has neither caption nor text in it. A language
+    gets alt text from its brief caption (else its detailed one, shortened), and an extended
+    description from its detailed caption and the OCR text; a photo with only OCR text gets alt
+    text from that, in the first language."""
+    done = [c for c in captions if c.get("status") == "done" and c.get("text")]
+    ocr = " / ".join(line.strip() for line in (ocr_text or "").splitlines() if line.strip())
+    alt: dict[str, str] = {}
+    extended: dict[str, str] = {}
+    for lang in langs:
+        brief = [c for c in done if c["lang"] == lang and c["prompt_set"] == "brief"]
+        detailed = [c for c in done if c["lang"] == lang and c["prompt_set"] == "detailed"]
+        if not brief and not detailed:
+            continue
+        alt[lang] = alt_text(brief or detailed, None, os.path.basename(path), lang)
+        parts = [_best(detailed)["text"]] if detailed else []
+        if ocr:
+            parts.append(("写真の文字: " if lang == "ja" else "Text in the photo: ") + ocr)
+        if parts:
+            extended[lang] = " ".join(parts)
+    if not alt and ocr and langs:
+        alt[langs[0]] = alt_text([], ocr_text, os.path.basename(path), langs[0])
+    if not alt:
+        return None
+    human = any(c.get("source") == "human" for c in done if c["lang"] in langs)
+    return AltRecord(photo_id, path, root, alt, extended, human)
+
+
+def _best(captions: list[dict[str, Any]]) -> dict[str, Any]:
+    return sorted(captions, key=lambda c: c.get("source") != "human")[0]
+
+
+# ---------------------------------------------------------------------- XMP sidecars
+
+
+def sidecar_path(photo: str, root: str, out: Path | None) -> Path:
+    """Where a photo's sidecar goes: next to it as photo.xmp (the name Lightroom, Capture One and
+    exiftool read; an existing photo.jpg.xmp is used instead), or mirrored under `out`."""
+    source = Path(photo)
+    if out is None:
+        existing = Path(f"{photo}.xmp")
+        return existing if existing.is_file() else source.with_suffix(".xmp")
+    try:
+        relative = source.relative_to(Path(root).parent)
+    except ValueError:
+        relative = Path(source.name)
+    return (out / relative).with_suffix(".xmp")
+
+
+def write_sidecar(record: AltRecord, target: Path) -> None:
+    """Write (or merge into) an XMP sidecar: other fields already in it are kept."""
+    import pyexiv2
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            target.write_text(_EMPTY_XMP, encoding="utf-8")
+        with pyexiv2.Image(str(target)) as sidecar:
+            sidecar.modify_xmp(record.fields())
+    except (OSError, RuntimeError) as exc:
+        raise ExportError(f"{target}: cannot write the sidecar: {exc}") from exc
+
+
+# ---------------------------------------------------------------------- embedding
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """A photo whose file now holds the fields: its backup, and its new size and mtime."""
+
+    path: str
+    backup: str | None
+    size: int
+    mtime_ns: int
+
+
+def embed(record: AltRecord, *, backup: bool = True) -> Embedded:
+    """Write the fields into the photo file itself. The write is made on a copy and checked —
+    fields read back equal, pixels and every other metadata field unchanged — before the copy
+    replaces the photo; the original goes to .shashin-backup/ beside it unless `backup` is False."""
+    import pyexiv2
+
+    photo = Path(record.path)
+    _check_writable(photo)
+    trial = photo.with_name(f".{photo.name}.shashin-{os.getpid()}{photo.suffix}")
+    try:
+        shutil.copy2(photo, trial)
+        before = _metadata(photo)
+        try:
+            with pyexiv2.Image(str(trial)) as image:
+                image.modify_xmp(record.fields())
+        except RuntimeError as exc:
+            raise ExportError(f"{photo}: this format cannot hold XMP here ({exc}); export sidecars instead") from exc
+        _verify(photo, trial, record, before)
+        saved = None
+        if backup:
+            folder = photo.parent / BACKUP_FOLDER
+            folder.mkdir(exist_ok=True)
+            saved_path = folder / photo.name
+            if not saved_path.exists():  # the first original is the one worth keeping
+                shutil.copy2(photo, saved_path)
+            saved = str(saved_path)
+        os.replace(trial, photo)
+    except OSError as exc:
+        raise ExportError(f"{photo}: cannot write: {exc.strerror or exc}") from exc
+    finally:
+        trial.unlink(missing_ok=True)
+    status = photo.stat()
+    return Embedded(str(photo), saved, status.st_size, status.st_mtime_ns)
+
+
+def _check_writable(photo: Path) -> None:
+    try:
+        mode = photo.stat().st_mode
+    except OSError as exc:
+        raise ExportError(f"{photo}: cannot read: {exc.strerror or exc}") from exc
+    if not mode & stat.S_IWUSR or not os.access(photo, os.W_OK):
+        raise ExportError(f"{photo}: the file is read-only (mode {stat.filemode(mode)}); make it writable, "
+                          "or export XMP sidecars (--format xmp) instead")
+    if not os.access(photo.parent, os.W_OK):
+        raise ExportError(f"{photo.parent}: the folder is read-only; export XMP sidecars under --out instead")
+
+
+def _metadata(path: Path) -> dict[str, Any]:
+    import pyexiv2
+
+    with pyexiv2.Image(str(path)) as image:
+        exif = {k: v for k, v in image.read_exif().items() if k != "Exif.Image.XMLPacket"}  # TIFF keeps XMP there
+        return {"exif": exif, "iptc": image.read_iptc(), "xmp": image.read_xmp(), "pixels": _pixels(path)}
+
+
+def _pixels(path: Path) -> str:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.load()
+        return hashlib.blake2b(image.tobytes() + repr((image.mode, image.size)).encode(), digest_size=16).hexdigest()
+
+
+def _verify(photo: Path, trial: Path, record: AltRecord, before: dict[str, Any]) -> None:
+    after = _metadata(trial)
+    problems = []
+    if after["pixels"] != before["pixels"]:
+        problems.append("the pixels changed")
+    for kind in ("exif", "iptc"):
+        if after[kind] != before[kind]:
+            problems.append(f"{kind.upper()} changed")
+    for key, value in record.fields().items():
+        if after["xmp"].get(key) != value:
+            problems.append(f"{key} read back as {after['xmp'].get(key)!r}")
+    untouched = {k: v for k, v in before["xmp"].items() if k not in record.fields()}
+    if any(after["xmp"].get(k) != v for k, v in untouched.items()):
+        problems.append("other XMP fields changed")
+    if problems:
+        raise ExportError(f"{photo}: the trial write was not faithful ({'; '.join(problems)}); the photo was left as it was")
+
+
+# ---------------------------------------------------------------------- tables
+
+
+def to_csv(records: Sequence[AltRecord], langs: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["path", "photo_id", *[f"alt_{lang}" for lang in langs], *[f"extended_{lang}" for lang in langs], "edited_by_a_person"])
+    for r in records:
+        writer.writerow([r.path, r.photo_id, *[r.alt.get(lang, "") for lang in langs],
+                         *[r.extended.get(lang, "") for lang in langs], "yes" if r.human else ""])
+    return buffer.getvalue()
+
+
+def to_json(records: Sequence[AltRecord]) -> str:
+    return json.dumps([r.to_dict() for r in records], ensure_ascii=False, indent=2) + "\n"
+
+
+def to_html(records: Sequence[AltRecord], langs: Sequence[str]) -> str:
+    """One <img src alt> snippet per photo and language, ready to paste (src is the file's path)."""
+    lines = []
+    for r in records:
+        for lang in langs:
+            if lang in r.alt:
+                lines.append(f'<img src="{html.escape(Path(r.path).as_uri())}" alt="{html.escape(r.alt[lang])}" lang="{html.escape(lang)}">')
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["MAX_CHARS", "AltRecord", "Embedded", "ExportError", "FORMATS", "build_record", "embed", "shorten",
+           "sidecar_path", "to_csv", "to_html", "to_json", "write_sidecar"]
