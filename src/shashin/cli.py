@@ -71,6 +71,26 @@ LimitOption = Annotated[int, typer.Option("--limit", "-n", help="How many result
 OffsetOption = Annotated[int, typer.Option(help="Skip this many results (for paging).", min=0)]
 
 
+FromOption = Annotated[Optional[str], typer.Option("--from", help="Taken on or after: 2023, 2023-07, 2023-07-14, 'July 2023', 2025年9月.", show_default=False)]
+ToOption = Annotated[Optional[str], typer.Option("--to", help="Taken on or before (the whole period named): 2023, 2023-07, ...", show_default=False)]
+FolderOption = Annotated[Optional[list[str]], typer.Option("--folder", help="Only photos under this folder (repeat for several).", show_default=False)]
+CameraOption = Annotated[Optional[list[str]], typer.Option("--camera", help="Only photos whose camera make/model/lens contains this (repeat for several).", show_default=False)]
+HasTextOption = Annotated[Optional[bool], typer.Option("--has-text/--no-text", help="Only photos with (or without) text found by OCR.", show_default=False)]
+NearOption = Annotated[Optional[str], typer.Option("--near", help="Only photos taken near a place: a town or country (Kyoto, 京都, Japan) or 'lat,lon'.", show_default=False)]
+RadiusOption = Annotated[Optional[float], typer.Option("--radius", help="Kilometres around --near (default: by the town's size).", show_default=False)]
+
+
+def _filters(taken_from, taken_to, folder, camera, has_text, near, radius):  # type: ignore[no-untyped-def]
+    """The filter options as Filters, or a one-line error (exit 1)."""
+    from shashin.search.filters import FilterError, build_filters
+
+    try:
+        return build_filters(taken_from=taken_from, taken_to=taken_to, folders=folder or [], cameras=camera or [],
+                             has_text=has_text, near=near, radius_km=radius)
+    except FilterError as exc:
+        _fail(str(exc))
+
+
 def _library(db: Path | None, **overrides: Any):  # type: ignore[no-untyped-def]
     from shashin.config import ConfigError, load_settings
     from shashin.library import Library
@@ -381,13 +401,13 @@ def search(
     db: DbOption = None,
     limit: LimitOption = 20,
     offset: OffsetOption = 0,
-    taken_from: Annotated[Optional[str], typer.Option("--from", help="Taken on or after: 2023, 2023-07, 2023-07-14, 'July 2023', 2025年9月.", show_default=False)] = None,
-    taken_to: Annotated[Optional[str], typer.Option("--to", help="Taken on or before (the whole period named): 2023, 2023-07, ...", show_default=False)] = None,
-    folder: Annotated[Optional[list[str]], typer.Option("--folder", help="Only photos under this folder (repeat for several).", show_default=False)] = None,
-    camera: Annotated[Optional[list[str]], typer.Option("--camera", help="Only photos whose camera make/model/lens contains this (repeat for several).", show_default=False)] = None,
-    has_text: Annotated[Optional[bool], typer.Option("--has-text/--no-text", help="Only photos with (or without) text found by OCR.", show_default=False)] = None,
-    near: Annotated[Optional[str], typer.Option("--near", help="Only photos taken near a place: a town or country (Kyoto, 京都, Japan) or 'lat,lon'.", show_default=False)] = None,
-    radius: Annotated[Optional[float], typer.Option("--radius", help="Kilometres around --near (default: by the town's size).", show_default=False)] = None,
+    taken_from: FromOption = None,
+    taken_to: ToOption = None,
+    folder: FolderOption = None,
+    camera: CameraOption = None,
+    has_text: HasTextOption = None,
+    near: NearOption = None,
+    radius: RadiusOption = None,
     sort: Annotated[str, typer.Option("--sort", help="relevance, newest or oldest.")] = "relevance",
     min_score: Annotated[float, typer.Option("--min-score", help="Leave out results whose relevance (0-1) is lower.", min=0.0, max=1.0)] = 0.0,
     literal: Annotated[bool, typer.Option("--literal", help="Search the query as written: no dates or places read out of it.")] = False,
@@ -403,17 +423,10 @@ def search(
     includes the full explanation.
     """
     from shashin.search.engine import SORTS
-    from shashin.search.filters import FilterError, build_filters
 
     if sort not in SORTS:
         _fail(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
-    try:
-        filters = build_filters(
-            taken_from=taken_from, taken_to=taken_to, folders=folder or [], cameras=camera or [],
-            has_text=has_text, near=near, radius_km=radius,
-        )
-    except FilterError as exc:
-        _fail(str(exc))
+    filters = _filters(taken_from, taken_to, folder, camera, has_text, near, radius)
     if not query.strip() and not filters.active:
         _fail('nothing to search: give words, or a filter such as --from 2023 or --near Kyoto (with "" as the query)')
     library = _library(db, **{"image.model": image_model, "image.device": device})
@@ -431,13 +444,21 @@ def similar(
     db: DbOption = None,
     limit: LimitOption = 20,
     offset: OffsetOption = 0,
+    taken_from: FromOption = None,
+    taken_to: ToOption = None,
+    folder: FolderOption = None,
+    camera: CameraOption = None,
+    has_text: HasTextOption = None,
+    near: NearOption = None,
+    radius: RadiusOption = None,
     image_model: ImageModelOption = None,
     device: DeviceOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Find photos that look like PHOTO (image vectors), most similar first."""
+    """Find photos that look like PHOTO (image vectors), most similar first, among those the filters allow."""
+    filters = _filters(taken_from, taken_to, folder, camera, has_text, near, radius)
     library = _library(db, **{"image.model": image_model, "image.device": device})
-    response = _guard(lambda: library.similar(photo, limit=limit, offset=offset))
+    response = _guard(lambda: library.similar(photo, limit=limit, offset=offset, filters=filters))
     _print_results(response, as_json, "No similar photos: the library has no image vectors yet.")
 
 

@@ -177,3 +177,15 @@ def test_leave_one_out_photo_to_photo_evaluation(library: Library) -> None:
     assert run.names == ["image", "fused"]
     park = [r for r in run.results if len(r.query.relevant) == 1 and r.scores["image"]["mrr"] == 1.0]
     assert len(park) >= 2  # no-litter ↔ no-litter-small, both ways
+
+
+def test_similar_photos_within_a_folder(library: Library, gallery: Path) -> None:
+    everywhere = library.similar(str(gallery / "park/no-litter.jpg"), limit=50)
+    assert len(everywhere.results) > 1
+    from shashin.search.filters import Filters
+
+    in_park = library.similar(str(gallery / "park/no-litter.jpg"), limit=50, filters=Filters(folders=(str(gallery / "park"),)))
+    assert [Path(r.path).name for r in in_park.results] == ["no-litter-small.jpg"]
+    result = run_cli("similar", str(gallery / "park/no-litter.jpg"), "--folder", str(gallery / "station"), "--db", str(library.path),
+                     "--image-model", str(library.settings.image.model), "--json", check=True)
+    assert all("/station/" in r["path"] for r in json.loads(result.stdout)["results"])
