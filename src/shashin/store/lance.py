@@ -455,13 +455,6 @@ class Store:
             result.setdefault(row["photo_id"], []).append(row)
         return result
 
-    def search_captions(self, terms: Sequence[str], *, limit: int, require_all: bool = False) -> list[tuple[str, str, float]]:
-        """BM25 over done captions: (caption_id, photo_id, score), best first."""
-        return self._full_text(
-            "captions", "terms", terms, keys=("caption_id", "photo_id"), limit=limit,
-            require_all=require_all, where="status = 'done'",
-        )
-
     def ensure_caption_chunks(self, dimensions: int) -> None:
         """Create the caption-chunk table, or rebuild it for another vector size."""
         wanted = schema.caption_chunks_schema(dimensions)
