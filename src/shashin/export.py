@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shashin.alttext import MAX_CHARS, alt_text, shorten
+from shashin.alttext import alt_text
 
 FORMATS = ("xmp", "embed", "csv", "json", "html")
 ALT = "Xmp.iptc.AltTextAccessibility"
@@ -257,5 +257,5 @@ def to_html(records: Sequence[AltRecord], langs: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["MAX_CHARS", "AltRecord", "Embedded", "ExportError", "FORMATS", "build_record", "embed", "shorten",
+__all__ = ["AltRecord", "Embedded", "ExportError", "FORMATS", "build_record", "embed",
            "sidecar_path", "to_csv", "to_html", "to_json", "write_sidecar"]

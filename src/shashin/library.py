@@ -544,7 +544,8 @@ class Library:
     ) -> EvalRun:
         """Ask every query as a user would (same search, same settings) and score each channel's
         ranking and the fused one; `channels` limits both to those named."""
-        from shashin.evaluation.run import FusionConfig, evaluate
+        from shashin.evaluation.run import evaluate
+        from shashin.search.fuse import FusionConfig
 
         store = self._open(create=False)
         available = search_channels(self._channels_for(store))
@@ -553,9 +554,7 @@ class Library:
         unknown = [name for name in chosen if name not in names]
         if unknown:
             raise LibraryError(f"unknown channel {', '.join(unknown)} (channels: {', '.join(names)})")
-        search = self.settings.search
-        words = tuple(c.name for c in available if c.matches_words and c.name in chosen) if search.exact_first else ()
-        fusion = FusionConfig(tuple(chosen), dict(search.weights), search.rrf_k, words)
+        fusion = FusionConfig.of(self.settings.search, available, chosen)
 
         def ask(query: EvalQuery) -> tuple[dict[str, list[Hit]], dict[str, str]]:
             if query.photo is not None:

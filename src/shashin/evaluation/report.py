@@ -114,7 +114,7 @@ def _plots(run: EvalRun, folder: Path) -> list[str]:
 
 def _ranking(result: Any, name: str, run: EvalRun) -> list[str]:
     if name == FUSED:
-        return run.fusion.fuse(result.hits)
+        return run.fusion.ranking(result.hits)
     return [hit.photo_id for hit in result.hits.get(name, [])]
 
 

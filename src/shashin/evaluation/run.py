@@ -14,24 +14,9 @@ from typing import Any
 from shashin.channels.base import Hit
 from shashin.evaluation.metrics import METRICS, Estimate, bootstrap, score_ranking
 from shashin.evaluation.queries import EvalQuery
-from shashin.search.fuse import fuse_rankings
+from shashin.search.fuse import FusionConfig
 
 FUSED = "fused"
-
-
-@dataclass(frozen=True)
-class FusionConfig:
-    """What fusion is given: the channels, their weights, k, and whether exact matches lead."""
-
-    channels: tuple[str, ...]
-    weights: dict[str, float]
-    k: int
-    word_channels: tuple[str, ...] = ()
-
-    def fuse(self, hits: dict[str, list[Hit]]) -> list[str]:
-        chosen = {name: hits[name] for name in self.channels if name in hits}
-        fused = fuse_rankings(chosen, k=self.k, weights=self.weights, word_channels=self.word_channels)
-        return [hit.photo_id for hit in fused]
 
 
 @dataclass
@@ -86,7 +71,7 @@ class EvalRun:
         results = []
         for r in self.results:
             scores = {n: s for n, s in r.scores.items() if n != FUSED and n in fusion.channels}
-            scores[FUSED] = score_ranking(fusion.fuse(r.hits), r.query.relevant, r.query.depth)
+            scores[FUSED] = score_ranking(fusion.ranking(r.hits), r.query.relevant, r.query.depth)
             results.append(QueryResult(r.query, r.hits, scores, r.seconds, r.unavailable))
         return EvalRun(results, fusion, {**self.config, "fusion": _fusion_dict(fusion)}, self.notes)
 
@@ -114,7 +99,7 @@ def evaluate(
             for name, channel_hits in hits.items()
             if name in fusion.channels
         }
-        scores[FUSED] = score_ranking(fusion.fuse(hits), query.relevant, query.depth)
+        scores[FUSED] = score_ranking(fusion.ranking(hits), query.relevant, query.depth)
         results.append(QueryResult(query, hits, scores, seconds, unavailable))
         if progress:
             progress(number)

@@ -17,7 +17,8 @@ import numpy as np
 
 from shashin.channels.base import Hit
 from shashin.evaluation.metrics import Estimate, bootstrap, reciprocal_rank
-from shashin.evaluation.run import EvalRun, FusionConfig
+from shashin.evaluation.run import EvalRun
+from shashin.search.fuse import FusionConfig
 
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 KS = (5, 10, 20, 40, 60)
@@ -101,7 +102,7 @@ def _mean_rr(fusion: FusionConfig, cases: Sequence[tuple[dict[str, list[Hit]], f
 
 
 def _rr(fusion: FusionConfig, hits: dict[str, list[Hit]], relevant: frozenset[str]) -> float:
-    return reciprocal_rank(fusion.fuse(hits), relevant)
+    return reciprocal_rank(fusion.ranking(hits), relevant)
 
 
 def _folds(relevant: Sequence[frozenset[str]], folds: int, seed: int) -> list[int]:

@@ -17,9 +17,9 @@ from shashin.channels.base import Channel, ChannelQuery, Hit, ModelUnavailable, 
 from shashin.config import SearchSettings
 from shashin.search.explain import Snippet, snippet
 from shashin.search.filters import Filters, PlaceOfPhoto, places_of
-from shashin.search.fuse import ChannelMatch, FusedHit, fuse_rankings
+from shashin.search.fuse import ChannelMatch, FusedHit, FusionConfig, fuse_rankings
 from shashin.search.parse import ParsedQuery, parse_query
-from shashin.store import PhotoSet, Store
+from shashin.store import Store
 from shashin.store.memory import encode
 
 Sort = Literal["relevance", "newest", "oldest"]
@@ -136,8 +136,7 @@ def search_photos(
                 rankings[channel.name] = channel.search(query, store, depth)
             except ModelUnavailable as exc:  # the other channels still answer
                 unavailable[channel.name] = str(exc)
-        word_channels = [c.name for c in channels if c.matches_words] if settings.exact_first else []
-        fused = fuse_rankings(rankings, k=settings.rrf_k, weights=settings.weights, word_channels=word_channels)
+        fused = FusionConfig.of(settings, channels).fuse(rankings)
         fused = [hit for hit in fused if hit.relevance >= options.min_score]
     elif within is not None:  # only filters: every photo they allow, newest first
         fused = [FusedHit(pid, 0.0) for pid in within.ids()]
@@ -212,4 +211,4 @@ def _by_date(store: Store, fused: list[FusedHit], *, newest: bool) -> list[Fused
     return [fused[i] for i in order]
 
 
-__all__ = ["PhotoSet", "SORTS", "SearchOptions", "SearchResponse", "SearchResult", "describe", "respond", "search_photos"]
+__all__ = ["SORTS", "SearchOptions", "SearchResponse", "SearchResult", "describe", "respond", "search_photos"]

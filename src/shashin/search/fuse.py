@@ -14,9 +14,11 @@ before pictures of cards that merely look close.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
-from shashin.channels.base import Hit
+from shashin.channels.base import Channel, Hit
+from shashin.config import SearchSettings
 
 
 class ChannelMatch(NamedTuple):
@@ -100,3 +102,30 @@ def _exact_first(ordered: list[str], exact: set[str], worded: set[str]) -> list[
     last_exact = max(i for i, pid in enumerate(ordered) if pid in exact)
     head, tail = ordered[: last_exact + 1], ordered[last_exact + 1 :]
     return [p for p in head if p in worded] + [p for p in head if p not in worded] + tail
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """What fusion is given: the channels, their weights, k, and the keyword channels whose exact
+    matches lead (none when exact_first is off). Search and evaluation fuse through this."""
+
+    channels: tuple[str, ...]
+    weights: dict[str, float]
+    k: int
+    word_channels: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, settings: SearchSettings, channels: Sequence[Channel], chosen: Sequence[str] | None = None) -> "FusionConfig":
+        """The configured fusion of `channels` (or only those `chosen`)."""
+        names = tuple(chosen) if chosen else tuple(c.name for c in channels)
+        words = tuple(c.name for c in channels if c.matches_words and c.name in names) if settings.exact_first else ()
+        return cls(names, dict(settings.weights), settings.rrf_k, words)
+
+    def fuse(self, hits: Mapping[str, Sequence[Hit]]) -> list[FusedHit]:
+        """The fused ranking of the configured channels' hits."""
+        chosen = {name: hits[name] for name in self.channels if name in hits}
+        return fuse_rankings(chosen, k=self.k, weights=self.weights, word_channels=self.word_channels)
+
+    def ranking(self, hits: Mapping[str, Sequence[Hit]]) -> list[str]:
+        """The fused ranking as photo ids, best first."""
+        return [hit.photo_id for hit in self.fuse(hits)]

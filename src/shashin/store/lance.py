@@ -480,12 +480,6 @@ class Store:
             )
         }
 
-    def count_caption_chunks(self, version: str) -> int:
-        """How many caption chunks have vectors from this embedding model."""
-        if not self._has_table("caption_chunks"):
-            return 0
-        return self._table("caption_chunks").count_rows(f"version = {sql_string(version)}")
-
     def replace_caption_chunks(self, caption_ids: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
         """Drop the chunks of `caption_ids`, then add `rows` (two commits; rerunning repairs either)."""
         self._delete_in("caption_chunks", "caption_id", caption_ids)
@@ -497,9 +491,9 @@ class Store:
         self, vector: Any, *, limit: int, version: str, within: PhotoSet | None = None
     ) -> list[tuple[str, str, float]]:
         """Nearest caption chunks by cosine similarity: (chunk_id, photo_id, similarity), best first."""
-        if not self._has_table("caption_chunks"):
+        index = self._caption_vectors(version)
+        if index is None:
             return []
-        index = self._vector_index("caption_chunks", "vector", "chunk_id", f"version = {sql_string(version)}")
         return [(index.key(row), index.photo(row), score) for row, score in index.search(vector, limit, within=within)]
 
     def caption_chunks(self, chunk_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -550,24 +544,33 @@ class Store:
         self, channel: str, column: str, vector: Any, *, limit: int, version: str, within: PhotoSet | None = None
     ) -> list[tuple[str, float]]:
         """Nearest done rows of one model version by cosine similarity: (photo id, similarity), best first."""
-        name = _CHANNEL_PREFIX + channel
-        if not self._has_table(name):
+        index = self._channel_vectors(channel, column, version)
+        if index is None:
             return []
-        index = self._vector_index(name, column, "photo_id", f"status = 'done' AND version = {sql_string(version)}")
         return [(index.key(row), score) for row, score in index.search(vector, limit, within=within)]
 
     def count_vectors(self, channel: str, column: str, version: str) -> int:
         """How many done rows of a channel have vectors from this model version (from memory)."""
-        name = _CHANNEL_PREFIX + channel
-        if not self._has_table(name):
-            return 0
-        return len(self._vector_index(name, column, "photo_id", f"status = 'done' AND version = {sql_string(version)}").keys)
+        index = self._channel_vectors(channel, column, version)
+        return len(index.keys) if index is not None else 0
 
     def count_caption_vectors(self, version: str) -> int:
         """How many caption chunks have vectors from this embedding model (from memory)."""
+        index = self._caption_vectors(version)
+        return len(index.keys) if index is not None else 0
+
+    def _channel_vectors(self, channel: str, column: str, version: str) -> VectorIndex | None:
+        """The done rows' vectors of one model version, or None without the channel's table."""
+        name = _CHANNEL_PREFIX + channel
+        if not self._has_table(name):
+            return None
+        return self._vector_index(name, column, "photo_id", f"status = 'done' AND version = {sql_string(version)}")
+
+    def _caption_vectors(self, version: str) -> VectorIndex | None:
+        """The caption chunks' vectors of one embedding model, or None before any caption was embedded."""
         if not self._has_table("caption_chunks"):
-            return 0
-        return len(self._vector_index("caption_chunks", "vector", "chunk_id", f"version = {sql_string(version)}").keys)
+            return None
+        return self._vector_index("caption_chunks", "vector", "chunk_id", f"version = {sql_string(version)}")
 
     def photo_facts(self) -> PhotoFacts:
         """Date, position, camera, text and files of every photo, as arrays (from memory)."""

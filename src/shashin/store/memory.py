@@ -286,9 +286,6 @@ class PhotoFacts:
     file_paths: np.ndarray  # every file's path...
     file_photos: np.ndarray  # ...and the position of its photo in `ids`
 
-    def everything(self) -> PhotoSet:
-        return PhotoSet(self.ids, np.ones(len(self.ids), bool))
-
 
 @dataclass
 class Cached:

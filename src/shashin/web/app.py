@@ -396,4 +396,4 @@ def segments(highlight: dict[str, Any] | Snippet) -> list[tuple[str, bool]]:
     return pieces
 
 
-__all__ = ["RedirectResponse", "WebSettings", "create_app"]
+__all__ = ["WebSettings", "create_app"]
