@@ -46,10 +46,11 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 DbOption = Annotated[
-    Optional[Path],
+    Optional[str],
     typer.Option(
         "--db",
-        help="Library folder (the index). Default: $SHASHIN_DB or ~/.local/share/shashin/default.",
+        help="Library: a folder, or object storage (s3://bucket/prefix, gs://…, az://…; credentials from the usual "
+        "environment variables). Default: $SHASHIN_DB or ~/.local/share/shashin/default.",
         show_default=False,
     ),
 ]
@@ -111,11 +112,13 @@ def _guard(action):  # type: ignore[no-untyped-def]
     """Run `action`, turning the library's own errors into a one-line message and exit code 1."""
     from shashin.library import LibraryError
     from shashin.models.base import ModelUnavailable
+    from shashin.scale.ray_ingest import RayUnavailable
+    from shashin.storage import StorageError
     from shashin.store import StoreError
 
     try:
         return action()
-    except (LibraryError, StoreError, ModelUnavailable) as exc:
+    except (LibraryError, StoreError, StorageError, ModelUnavailable, RayUnavailable) as exc:
         _fail(str(exc))
 
 
@@ -175,8 +178,9 @@ class RichProgress:
 @app.command()
 def index(
     folders: Annotated[
-        Optional[list[Path]],
-        typer.Argument(help="Photo folders to add and index. None: update every folder already in the library."),
+        Optional[list[str]],
+        typer.Argument(help="Photo folders (or s3://bucket/prefix) to add and index. None: update every folder already "
+                       "in the library."),
     ] = None,
     db: DbOption = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Try again photos a channel failed on.")] = False,
@@ -190,6 +194,18 @@ def index(
         Optional[int], typer.Option(help="Decode processes (0 = decode in-process; default: from cores and device).", min=0)
     ] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Photos per committed batch.", min=1)] = None,
+    ray: Annotated[
+        Optional[str],
+        typer.Option(
+            "--ray", metavar="ADDRESS",
+            help="Run decoding and channel work on a Ray cluster: auto (RAY_ADDRESS or `ray start` on this machine), "
+            "local (start one for this run), or HOST:PORT. Needs pip install 'shashin[ray]'; the library and photos "
+            "must be reachable from every node (object storage or a shared file system).",
+        ),
+    ] = None,
+    ray_workers: Annotated[
+        Optional[int], typer.Option("--ray-workers", help="Actors per CPU channel stage (default: the cluster's CPUs less one).", min=1)
+    ] = None,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -202,12 +218,17 @@ def index(
         db, workers=workers, batch_size=batch_size, channels=channels,
         **{"image.model": image_model, "image.device": device},
     )
+    cluster = None
+    if ray is not None:
+        from shashin.scale.ray_ingest import RayOptions
+
+        cluster = RayOptions(address=ray, cpu_workers=ray_workers or 0)
     started = time.monotonic()
     if quiet or as_json:
-        report = _guard(lambda: library.index(folders or [], retry_failed=retry_failed))
+        report = _guard(lambda: library.index(folders or [], retry_failed=retry_failed, cluster=cluster))
     else:
         with RichProgress() as progress:
-            report = _guard(lambda: library.index(folders or [], progress=progress, retry_failed=retry_failed))
+            report = _guard(lambda: library.index(folders or [], progress=progress, retry_failed=retry_failed, cluster=cluster))
     if as_json:
         _print_json(_report_dict(report))
     elif not quiet:

@@ -163,6 +163,13 @@ class Settings:
         """The library folder as a path, with ~ expanded."""
         return Path(self.db).expanduser() if self.db else default_db()
 
+    @property
+    def db_location(self) -> str:
+        """The library: an object-storage URI (s3://bucket/prefix) as given, or the local folder."""
+        from shashin import storage
+
+        return self.db.rstrip("/") if self.db and storage.is_remote(self.db) else str(self.db_path)
+
 
 def load_settings(
     overrides: Mapping[str, Any] | None = None,

@@ -12,10 +12,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from shashin import storage
 from shashin.channels import AnyChannel, build_channels, derived_channels, indexed_channels, search_channels
 from shashin.channels.base import ChannelQuery
 from shashin.channels.image import ImageChannel
@@ -34,6 +35,9 @@ from shashin.evaluation.run import EvalRun
 from shashin.export import AltRecord, Embedded
 from shashin.models.base import ModelUnavailable
 from shashin.store import ErrorRow, FileRow, SearchTuning, Store
+
+if TYPE_CHECKING:
+    from shashin.scale.ray_ingest import RayOptions
 
 
 class LibraryError(ValueError):
@@ -157,7 +161,9 @@ class Library:
         elif db is not None:
             settings = dataclasses.replace(settings, db=str(db))
         self.settings = settings
-        self.path = self.settings.db_path
+        location = self.settings.db_location
+        # The library: a local folder (Path) or an object-storage URI (str, e.g. s3://bucket/photos-index).
+        self.path: Path | str = location if storage.is_remote(location) else Path(location)
         self._store: Store | None = None
         self._channels: list[AnyChannel] | None = None
 
@@ -184,8 +190,11 @@ class Library:
         *,
         progress: Progress | None = None,
         retry_failed: bool = False,
+        cluster: RayOptions | None = None,
     ) -> IndexReport:
-        """Add `folders` (or, when none are given, revisit all known ones) and bring the index up to date."""
+        """Add `folders` (or, when none are given, revisit all known ones) and bring the index up to date.
+
+        With `cluster`, the per-photo work runs on a Ray cluster (see shashin.scale.ray_ingest)."""
         wanted = [_folder(folder) for folder in folders]
         store = self._open(create=True)
         with store.writer():
@@ -211,6 +220,7 @@ class Library:
                 progress,
                 retry_failed=retry_failed,
                 derived=derived_channels(channels),
+                cluster=cluster,
             )
 
     def caption(
@@ -484,11 +494,9 @@ class Library:
                 store.put_files([dataclasses.replace(row, size=done.size, mtime_ns=done.mtime_ns)])
         return done
 
-    def thumbnail(self, photo_id: str) -> Path | None:
-        """The cached thumbnail of a photo of this library, if it has one."""
-        store = self._open(create=False)
-        path = store.thumbnail_path(photo_id)
-        return path if path.is_file() else None
+    def thumbnail(self, photo_id: str) -> bytes | None:
+        """The WebP thumbnail of a photo of this library, if it has one."""
+        return self._open(create=False).thumbnail(photo_id)
 
     # ------------------------------------------------------------------ evaluation
 
@@ -671,6 +679,11 @@ def _settle_model(store: Store, key: str, requested: str, *, record: bool, fallb
 
 
 def _folder(folder: str | Path) -> str:
+    if storage.is_remote(str(folder)):
+        location = storage.normalize(str(folder))
+        if not storage.is_folder(location):
+            raise LibraryError(f"{location}: nothing stored under this prefix (or it cannot be listed with these credentials)")
+        return location
     path = Path(os.path.expanduser(str(folder))).absolute()
     if not path.exists():
         raise LibraryError(f"{path}: no such folder")
@@ -680,4 +693,4 @@ def _folder(folder: str | Path) -> str:
 
 
 def _inside(folder: str, root: str) -> bool:
-    return folder == root or folder.startswith(root.rstrip(os.sep) + os.sep)
+    return storage.inside(folder, root)

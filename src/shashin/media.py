@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from shashin import storage
 
 # We check dimensions ourselves (with a message that says how to lift the limit) instead of
 # relying on Pillow's global warning/exception pair.
@@ -113,7 +115,7 @@ def hash_file(path: str | Path) -> str:
     """The photo id: a BLAKE2b-128 digest of the file's bytes, so moves and copies keep it."""
     digest = hashlib.blake2b(digest_size=16)
     try:
-        with open(path, "rb") as handle:
+        with storage.open_binary(str(path)) as handle:
             while chunk := handle.read(_HASH_CHUNK):
                 digest.update(chunk)
     except OSError as exc:
@@ -146,24 +148,27 @@ def decode_photo(
     """
     renditions = renditions or {}
     try:
-        size = os.stat(path).st_size
+        size = storage.size(path)
+        source = storage.seekable(path) if size else None
     except OSError as exc:
         raise MediaError(f"cannot read file: {exc.strerror or exc}") from exc
-    if size == 0:
+    if source is None:
         raise MediaError("empty file (0 bytes)")
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
             rgb, metadata = _open_upright(image, max_pixels, max([thumbnail_size, *(r.draft_side for r in renditions.values())]))
     except MediaError:
         raise
     except UnidentifiedImageError as exc:
-        raise MediaError(f"not a readable image: {_sniff(path)}") from exc
+        raise MediaError(f"not a readable image: {_sniff(source)}") from exc
     except OSError as exc:
         if exc.errno is not None:
             raise MediaError(f"cannot read file: {exc.strerror or exc}") from exc
         raise MediaError(f"image data is truncated or corrupt ({exc})") from exc
     except (SyntaxError, ValueError, EOFError, MemoryError, IndexError) as exc:
         raise MediaError(f"image data is corrupt ({type(exc).__name__}: {exc})") from exc
+    finally:
+        source.close()
 
     thumbnail = b""
     if thumbnail_size:
@@ -298,11 +303,11 @@ def _read_gps(gps: dict) -> dict:
     return result
 
 
-def _sniff(path: str) -> str:
+def _sniff(source: BinaryIO) -> str:
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(12)
-    except OSError:
+        source.seek(0)
+        head = source.read(12)
+    except (OSError, ValueError):
         return "the content could not be read"
     if head.startswith((b"<!DOCTYPE", b"<html", b"<HTML")):
         return "the file is an HTML page, not a photo"
@@ -337,7 +342,7 @@ def read_descriptions(path: str) -> list[EmbeddedDescription]:
     sources = [(path, "")] + [(sidecar, "-sidecar") for sidecar in _sidecars(path)]
     for source, suffix in sources:
         try:
-            with open(source, "rb") as handle, pyexiv2.ImageData(handle.read()) as data:
+            with pyexiv2.ImageData(storage.read_bytes(source)) as data:
                 xmp = data.read_xmp() or {}
                 iptc = {} if suffix else (data.read_iptc() or {})
                 exif = {} if suffix else (data.read_exif() or {})
@@ -359,5 +364,5 @@ def read_descriptions(path: str) -> list[EmbeddedDescription]:
 
 
 def _sidecars(path: str) -> list[str]:
-    base = Path(path)
-    return [str(p) for p in (base.with_suffix(".xmp"), base.with_suffix(".XMP"), Path(f"{path}.xmp")) if p.is_file()]
+    stem = path[: len(path) - len(Path(storage.basename(path)).suffix)]
+    return [candidate for candidate in (f"{stem}.xmp", f"{stem}.XMP", f"{path}.xmp") if storage.exists(candidate)]

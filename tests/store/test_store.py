@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -37,13 +38,14 @@ def test_files_photos_and_orphans(tmp_path: Path) -> None:
     store = Store(tmp_path / "db")
     store.put_photos([{"photo_id": "p1", "width": 10, "height": 5, "format": "JPEG"}, {"photo_id": "p2", "width": 1, "height": 1, "format": "PNG"}])
     store.save_thumbnail("p2", b"webp")
+    assert store.thumbnail("p2") == b"webp" and store.thumbnail("p1") is None
     store.put_files([FileRow("/a/it's.jpg", "p1", "/a", 3, 4, "it s"), FileRow("/a/b.png", "p2", "/a", 1, 2, "b png")])
     assert set(store.files()) == {"/a/it's.jpg", "/a/b.png"}  # quotes in paths are escaped
     assert store.get_photos(["p1"])["p1"]["width"] == 10
     store.delete_files(["/a/b.png"])
     assert store.delete_orphan_photos() == ["p2"]
     assert store.photo_ids() == {"p1"}
-    assert not store.thumbnail_path("p2").exists()
+    assert store.thumbnail("p2") is None and not os.path.exists(store.thumbnail_location("p2"))
 
 
 def test_errors_replace_by_path(tmp_path: Path) -> None:

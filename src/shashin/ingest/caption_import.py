@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shashin import storage
 from shashin.ingest.captioning import CaptionFailure, CaptionReport, caption_id
 from shashin.media import read_descriptions
 from shashin.store import FileRow, Store
@@ -162,7 +163,7 @@ def embedded_captions(store: Store) -> list[ImportedCaption]:
     captions: list[ImportedCaption] = []
     seen: set[str] = set()
     for row in sorted(store.files().values(), key=lambda r: r.path):
-        if row.photo_id in seen or not os.path.isfile(row.path):
+        if row.photo_id in seen or not storage.reachable(row.path):
             continue
         seen.add(row.photo_id)
         languages: set[str] = set()

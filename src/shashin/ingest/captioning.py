@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shashin import storage
 from shashin.config import DEFAULT_PROMPTS, Settings
 from shashin.ingest.decode import DecodeJob, DecodePool
 from shashin.ingest.pipeline import decode_workers
@@ -116,7 +117,7 @@ def caption_photos(
     files = store.file_rows_for(list(todo))
     jobs = []
     for photo_id in todo:
-        rows = [row for row in files.get(photo_id, []) if os.path.exists(row.path)]
+        rows = [row for row in files.get(photo_id, []) if storage.reachable(row.path)]
         if rows:
             jobs.append(DecodeJob(rows[0].path, photo_id, settings.max_image_pixels, {"caption": backend.rendition()}))
     progress.phase("captioning photos", len(jobs))
@@ -125,7 +126,7 @@ def caption_photos(
         batch: list[DecodedPhoto] = []
         for job, result in pool.decode(jobs):
             if isinstance(result, MediaError):
-                report.errors.append(ErrorRow(job.path, os.path.dirname(job.path), "decode", str(result)))
+                report.errors.append(ErrorRow(job.path, storage.parent(job.path), "decode", str(result)))
                 progress.advance()
                 continue
             batch.append(result)

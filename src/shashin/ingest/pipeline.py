@@ -12,8 +12,9 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from shashin import storage
 from shashin.channels.base import IndexedChannel, ModelUnavailable, PhotoFailure
 from shashin.channels.filename import file_terms
 from shashin.config import Settings
@@ -22,6 +23,9 @@ from shashin.ingest.scan import FoundFile, ScanResult, scan_folder
 from shashin.media import DecodedPhoto, MediaError, hash_file
 from shashin.progress import Progress, SilentProgress
 from shashin.store import ErrorRow, FileRow, Store
+
+if TYPE_CHECKING:
+    from shashin.scale.ray_ingest import RayOptions
 
 _HASH_THREADS = 4  # hashing is I/O bound and releases the GIL
 _OPTIMIZE_EVERY = 200  # batches between compactions during long runs
@@ -68,7 +72,7 @@ class IndexReport:
 
 
 @dataclass
-class _Work:
+class PhotoWork:
     """One photo to decode: new (needs metadata, thumbnail) and/or with pending channels."""
 
     photo_id: str
@@ -86,11 +90,13 @@ def index_folders(
     *,
     retry_failed: bool = False,
     derived: Sequence[DerivedChannel] = (),
+    cluster: RayOptions | None = None,
 ) -> IndexReport:
     """Bring the library up to date with `roots`; per-file problems are recorded, never raised.
 
     `derived` channels compute from stored outputs rather than pixels (caption vectors from
-    captions); they are refreshed at the end.
+    captions); they are refreshed at the end. With `cluster`, decoding and channel work run on a
+    Ray cluster (shashin.scale); scanning, planning and the final refresh stay here.
     """
     progress = progress or SilentProgress()
     started = time.monotonic()
@@ -112,7 +118,12 @@ def index_folders(
     work = _plan(store, new_content, channels, report, retry_failed)
     active = _load_channels(store, channels, work, report, progress)
     work_started = time.monotonic()
-    _process(store, work, active, settings, report, progress)
+    if cluster is not None:
+        from shashin.scale.ray_ingest import process_on_ray
+
+        process_on_ray(store, work, active, settings, report, progress, cluster)
+    else:
+        _process(store, work, active, settings, report, progress)
     report.work_seconds = time.monotonic() - work_started
     _refresh(store, [*channels, *derived], report, progress)
 
@@ -129,7 +140,7 @@ def _scan(store: Store, roots: Sequence[str], report: IndexReport, progress: Pro
     scans: list[ScanResult] = []
     progress.phase("scanning", len(roots))
     for root in roots:
-        if not os.path.isdir(root):
+        if not storage.is_folder(root):
             # An unmounted drive must not look like a folder whose photos were all deleted.
             report.missing_folders.append(root)
             progress.note(f"folder {root} is missing; its photos are kept until it is back")
@@ -254,11 +265,11 @@ def _plan(
     channels: Sequence[IndexedChannel],
     report: IndexReport,
     retry_failed: bool,
-) -> list[_Work]:
+) -> list[PhotoWork]:
     """Photos to decode: new content, and photos with channel work not done at the current version."""
     all_channels = {channel.name for channel in channels}
-    work: dict[str, _Work] = {
-        photo_id: _Work(photo_id, files[0], files, set(all_channels)) for photo_id, files in new_content.items()
+    work: dict[str, PhotoWork] = {
+        photo_id: PhotoWork(photo_id, files[0], files, set(all_channels)) for photo_id, files in new_content.items()
     }
     photo_ids = store.photo_ids()
     for channel in channels:
@@ -274,11 +285,11 @@ def _plan(
             continue
         files = store.file_rows_for(pending)
         for photo_id in pending:
-            rows = [row for row in files.get(photo_id, []) if os.path.exists(row.path)]
+            rows = [row for row in files.get(photo_id, []) if storage.reachable(row.path)]
             if not rows:
                 continue  # its folder is missing: the work waits until it is back
             source = FoundFile(rows[0].path, rows[0].root, rows[0].size, rows[0].mtime_ns)
-            entry = work.setdefault(photo_id, _Work(photo_id, source, [], set()))
+            entry = work.setdefault(photo_id, PhotoWork(photo_id, source, [], set()))
             entry.channels.add(channel.name)
     return sorted(work.values(), key=lambda w: w.source.path)
 
@@ -286,7 +297,7 @@ def _plan(
 def _load_channels(
     store: Store,
     channels: Sequence[IndexedChannel],
-    work: list[_Work],
+    work: list[PhotoWork],
     report: IndexReport,
     progress: Progress,
 ) -> list[IndexedChannel]:
@@ -344,30 +355,19 @@ def decode_workers(settings: Settings, accelerated: bool) -> int:
 
 def _process(
     store: Store,
-    work: list[_Work],
+    work: list[PhotoWork],
     channels: list[IndexedChannel],
     settings: Settings,
     report: IndexReport,
     progress: Progress,
 ) -> None:
-    active = {channel.name for channel in channels}
-    work = [item for item in work if item.new_files or item.channels & active]
+    work = runnable(work, channels)
     progress.phase("indexing photos", len(work))
     if not work:
         return
-    renditions = {channel.name: channel.rendition() for channel in channels}
-    jobs = (
-        DecodeJob(
-            item.source.path,
-            item.photo_id,
-            settings.max_image_pixels,
-            {name: rendition for name, rendition in renditions.items() if name in item.channels},
-            settings.thumbnail_size if item.new_files else 0,
-        )
-        for item in work
-    )
+    jobs = decode_jobs(work, channels, settings)
     by_id = {item.photo_id: item for item in work}
-    batch_size = max([settings.batch_size, *(channel.batch_size() for channel in channels)])
+    batch_size = commit_batch_size(settings, channels)
     accelerated = any(channel.uses_accelerator() for channel in channels)
     with DecodePool(decode_workers(settings, accelerated), ahead=2 * batch_size) as pool:
         for number, batch in enumerate(_batches(pool.decode(jobs), batch_size), start=1):
@@ -375,6 +375,30 @@ def _process(
             progress.advance(len(batch))
             if number % _OPTIMIZE_EVERY == 0:
                 store.optimize()
+
+
+def runnable(work: list[PhotoWork], channels: Sequence[IndexedChannel]) -> list[PhotoWork]:
+    """The photos with something to do now: new ones, and those pending for a loaded channel."""
+    active = {channel.name for channel in channels}
+    return [item for item in work if item.new_files or item.channels & active]
+
+
+def commit_batch_size(settings: Settings, channels: Sequence[IndexedChannel]) -> int:
+    """Photos per committed batch: the setting, or more when a channel batches larger."""
+    return max([settings.batch_size, *(channel.batch_size() for channel in channels)])
+
+
+def decode_jobs(work: Sequence[PhotoWork], channels: Sequence[IndexedChannel], settings: Settings) -> Iterator[DecodeJob]:
+    """What to decode for each photo: its pending channels' renditions, and a thumbnail if it is new."""
+    renditions = {channel.name: channel.rendition() for channel in channels}
+    for item in work:
+        yield DecodeJob(
+            item.source.path,
+            item.photo_id,
+            settings.max_image_pixels,
+            {name: rendition for name, rendition in renditions.items() if name in item.channels},
+            settings.thumbnail_size if item.new_files else 0,
+        )
 
 
 def _batches(
@@ -393,10 +417,34 @@ def _batches(
 def _commit_batch(
     store: Store,
     batch: list[tuple[DecodeJob, DecodedPhoto | MediaError]],
-    by_id: dict[str, _Work],
+    by_id: dict[str, PhotoWork],
     channels: list[IndexedChannel],
     report: IndexReport,
 ) -> None:
+    decoded = [result for _, result in batch if not isinstance(result, MediaError)]
+    outputs = {channel.name: channel_outputs(channel, decoded, by_id) for channel in channels}
+    write_batch(store, batch, by_id, outputs, {channel.name: channel.version() for channel in channels}, report)
+
+
+def channel_outputs(
+    channel: IndexedChannel, decoded: list[DecodedPhoto], by_id: dict[str, PhotoWork]
+) -> dict[str, dict[str, Any] | PhotoFailure]:
+    """One channel's output (or failure) for each decoded photo that has work for it, by photo id."""
+    todo = [photo for photo in decoded if channel.name in by_id[photo.photo_id].channels]
+    return {photo.photo_id: output for photo, output in zip(todo, channel.process_batch(todo))} if todo else {}
+
+
+def write_batch(
+    store: Store,
+    batch: list[tuple[DecodeJob, DecodedPhoto | MediaError]],
+    by_id: dict[str, PhotoWork],
+    outputs: dict[str, dict[str, dict[str, Any] | PhotoFailure]],
+    versions: dict[str, str],
+    report: IndexReport,
+) -> None:
+    """Commit one batch in resumable order: errors, thumbnails, photos, files, then each channel's rows.
+
+    Every write is an upsert by key, so a batch written twice (a retried worker) leaves the same rows."""
     decoded: list[DecodedPhoto] = []
     errors: list[ErrorRow] = []
     for job, result in batch:
@@ -419,20 +467,18 @@ def _commit_batch(
         store.delete_errors([found.path for found, _ in files])
         report.new_photos += len(fresh)
 
-    for channel in channels:
-        todo = [photo for photo in decoded if channel.name in by_id[photo.photo_id].channels]
-        if not todo:
+    for name, results in outputs.items():
+        if not results:
             continue
-        version = channel.version()
-        rows: list[dict[str, Any]] = []
-        for photo, output in zip(todo, channel.process_batch(todo)):
+        channel_rows: list[dict[str, Any]] = []
+        for photo_id, output in results.items():
             if isinstance(output, PhotoFailure):
-                rows.append({"photo_id": photo.photo_id, "version": version, "status": "failed", "error": output.reason})
-                report.channels[channel.name].failed += 1
+                channel_rows.append({"photo_id": photo_id, "version": versions[name], "status": "failed", "error": output.reason})
+                report.channels[name].failed += 1
             else:
-                rows.append({"photo_id": photo.photo_id, "version": version, "status": "done", "error": None, **output})
-                report.channels[channel.name].processed += 1
-        store.put_channel_rows(channel.name, rows)
+                channel_rows.append({"photo_id": photo_id, "version": versions[name], "status": "done", "error": None, **output})
+                report.channels[name].processed += 1
+        store.put_channel_rows(name, channel_rows)
     report.photos_processed += len(decoded)
 
 

@@ -6,6 +6,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 
+from shashin import storage
 from shashin.media import is_supported
 from shashin.store import ErrorRow
 
@@ -40,6 +41,8 @@ def display_path(path: str) -> str:
 def scan_folder(root: str, *, skip: str | None = None) -> ScanResult:
     """Every photo file under `root` (hidden files and folders, and `skip`, left out), sorted by path."""
     result = ScanResult(root=root)
+    if storage.is_remote(root):
+        return _scan_objects(result, skip)
 
     def on_walk_error(exc: OSError) -> None:
         name = display_path(exc.filename or root)
@@ -59,6 +62,21 @@ def scan_folder(root: str, *, skip: str | None = None) -> ScanResult:
                 result.errors.append(found)
             else:
                 result.files.append(found)
+    return result
+
+
+def _scan_objects(result: ScanResult, skip: str | None) -> ScanResult:
+    """The same walk over an object-storage prefix (objects are always regular and readable)."""
+    try:
+        for path, size, mtime_ns in storage.list_files(result.root):
+            parts = storage.relative(path, result.root).split("/")
+            if any(part.startswith(".") for part in parts) or any(part in _SKIPPED_DIRS for part in parts[:-1]):
+                continue
+            if (skip and storage.inside(path, skip)) or not is_supported(parts[-1]):
+                continue
+            result.files.append(FoundFile(path, result.root, size, mtime_ns))
+    except OSError as exc:
+        result.errors.append(ErrorRow(result.root, result.root, "scan", f"cannot list: {exc}"))
     return result
 
 

@@ -1,4 +1,5 @@
-"""A library on disk: LanceDB tables under <db>/tables, thumbnails under <db>/thumbnails.
+"""A library: LanceDB tables under <db>/tables, thumbnails under <db>/thumbnails, where <db> is a
+local folder or an object-storage prefix (s3://bucket/prefix, gs://, az://).
 
 Every write is one Lance commit (atomic): a process killed at any moment leaves the last
 committed state, which always opens. Callers order their writes so that any prefix of them
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,7 +27,7 @@ import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 from lancedb.index import FTS, BTree  # noqa: E402
 
-from shashin import __version__  # noqa: E402
+from shashin import __version__, storage  # noqa: E402
 from shashin.store import schema  # noqa: E402
 from shashin.store.memory import Cached, KeywordIndex, PhotoFacts, PhotoSet, RowLookup, VectorIndex, encode_column  # noqa: E402
 
@@ -96,27 +99,45 @@ class Store:
     """One library: the photos, files, errors and channel outputs of one --db folder."""
 
     def __init__(self, root: str | Path, *, create: bool = True) -> None:
-        self.root = Path(root).expanduser().absolute()
-        tables = self.root / "tables"
-        if not (tables / "meta.lance").exists():
-            if not create:
-                raise StoreError(
-                    f"no shashin library at {self.root}; create one with: shashin index FOLDER --db {self.root}"
-                )
-            if self.root.exists() and any(self.root.iterdir()) and not tables.exists():
-                raise StoreError(
-                    f"{self.root} is not empty and is not a shashin library; choose a new or empty folder for --db"
-                )
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create library folder {self.root}: {exc.strerror or exc}") from exc
-        self._db = lancedb.connect(str(tables), read_consistency_interval=timedelta(0))
+            self.root = storage.normalize(str(root))
+        except storage.StorageError as exc:
+            raise StoreError(str(exc)) from None
+        self.remote = storage.is_remote(self.root)
+        try:
+            self._db = self._connect(create)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise StoreError(f"cannot open library {self.root}: {str(exc).splitlines()[0] if str(exc) else exc}") from exc
         self._tables: dict[str, Any] = {}
         self._memory: dict[tuple[str, Any], Cached] = {}
         self._facts: tuple[tuple[int, ...], PhotoFacts] | None = None
         self.search_tuning = SearchTuning()
         self._open_core_tables()
+
+    def _connect(self, create: bool) -> Any:
+        tables = storage.join(self.root, "tables")
+        if self.remote:
+            db = lancedb.connect(tables, read_consistency_interval=timedelta(0))
+            if "meta" not in _table_names(db):
+                if not create:
+                    raise StoreError(f"no shashin library at {self.root}; create one with: shashin index FOLDER --db {self.root}")
+                if not storage.is_empty_folder(self.root) and storage.is_empty_folder(tables):
+                    raise StoreError(
+                        f"{self.root} holds other objects and is not a shashin library; choose a new or empty prefix for --db"
+                    )
+            return db
+        if not os.path.exists(os.path.join(tables, "meta.lance")):
+            if not create:
+                raise StoreError(f"no shashin library at {self.root}; create one with: shashin index FOLDER --db {self.root}")
+            if os.path.isdir(self.root) and os.listdir(self.root) and not os.path.exists(tables):
+                raise StoreError(
+                    f"{self.root} is not empty and is not a shashin library; choose a new or empty folder for --db"
+                )
+        try:
+            os.makedirs(self.root, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create library folder {self.root}: {exc.strerror or exc}") from exc
+        return lancedb.connect(tables, read_consistency_interval=timedelta(0))
 
     # ----------------------------------------------------------------- structure
 
@@ -146,14 +167,7 @@ class Store:
             self.set_meta("schema_version", str(version))
 
     def _table_names(self) -> list[str]:
-        names: list[str] = []
-        token = None
-        while True:
-            page = self._db.list_tables(page_token=token) if token else self._db.list_tables()
-            names.extend(page.tables)
-            token = page.page_token
-            if not token:
-                return names
+        return [name for name in _table_names(self._db) if name != _LEASE_TABLE]
 
     def _create(self, name: str, table_schema: pa.Schema, fts: Sequence[str] = (), keys: Sequence[str] = ()) -> Any:
         table = self._db.create_table(name, schema=table_schema, exist_ok=True)
@@ -314,18 +328,21 @@ class Store:
         return {row["photo_id"]: row for row in table.to_pylist()}
 
     def save_thumbnail(self, photo_id: str, data: bytes) -> str:
-        """Write a thumbnail atomically; returns its path relative to the library folder."""
-        relative = Path("thumbnails") / photo_id[:2] / f"{photo_id}.webp"
-        target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".part")
-        partial.write_bytes(data)
-        os.replace(partial, target)
-        return str(relative)
+        """Write a thumbnail atomically; returns its path relative to the library."""
+        relative = f"thumbnails/{photo_id[:2]}/{photo_id}.webp"
+        storage.write_bytes(storage.join(self.root, *relative.split("/")), data)
+        return relative
 
-    def thumbnail_path(self, photo_id: str) -> Path:
-        """Where the thumbnail of a photo is cached."""
-        return self.root / "thumbnails" / photo_id[:2] / f"{photo_id}.webp"
+    def thumbnail_location(self, photo_id: str) -> str:
+        """Where the thumbnail of a photo is kept (a local path or an object URI)."""
+        return storage.join(self.root, "thumbnails", photo_id[:2], f"{photo_id}.webp")
+
+    def thumbnail(self, photo_id: str) -> bytes | None:
+        """The photo's WebP thumbnail, or None when it has none."""
+        try:
+            return storage.read_bytes(self.thumbnail_location(photo_id))
+        except FileNotFoundError:
+            return None
 
     def delete_orphan_photos(self) -> list[str]:
         """Remove photos that no file holds any more, with their channel rows and thumbnails."""
@@ -340,7 +357,7 @@ class Store:
             self._delete_in("caption_chunks", "photo_id", orphans)
         self._delete_in("photos", "photo_id", orphans)
         for photo_id in orphans:
-            self.thumbnail_path(photo_id).unlink(missing_ok=True)
+            storage.delete(self.thumbnail_location(photo_id))
         return orphans
 
     # ----------------------------------------------------------------- errors
@@ -642,8 +659,13 @@ class Store:
 
     @contextmanager
     def writer(self) -> Iterator[None]:
-        """Hold the library's writer lock: one indexing process at a time."""
-        lock_path = self.root / "writer.lock"
+        """Hold the library's writer lock: one indexing process at a time (workers it starts
+        write under its lock). A file lock locally; a lease table on object storage."""
+        if self.remote:
+            with _Lease(self):
+                yield
+            return
+        lock_path = os.path.join(self.root, "writer.lock")
         handle = open(lock_path, "a+")
         try:
             try:
@@ -661,6 +683,88 @@ class Store:
             yield
         finally:
             handle.close()
+
+
+_LEASE_TABLE = "writer_lease"
+_LEASE_BEAT = 20.0  # seconds between a holder's heartbeats
+_LEASE_STALE = 120.0  # a lease without a heartbeat for this long was left by a crashed writer
+
+
+class _Lease:
+    """The writer lock on object storage, where there are no file locks: a small Lance table whose
+    creation is atomic (a conditional PUT of its first version: of two writers creating it at once,
+    one fails). The holder refreshes a heartbeat; a lease left stale by a crashed holder is taken over."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+
+    def __enter__(self) -> "_Lease":
+        db = self.store._db
+        for attempt in range(2):
+            try:
+                db.create_table(_LEASE_TABLE, data=self._row())
+                break
+            except Exception:  # exists, or lost the race to create it
+                current = self._current()
+                if current is not None and (_now() - current["heartbeat"]).total_seconds() < _LEASE_STALE:
+                    raise StoreBusy(
+                        f"another shashin process ({current['holder']}, since {current['since']:%Y-%m-%d %H:%M:%S} UTC) "
+                        f"is writing to {self.store.root}; wait for it to finish"
+                    ) from None
+                if attempt:
+                    raise StoreBusy(f"could not take the writer lease of {self.store.root}; try again") from None
+                try:
+                    db.drop_table(_LEASE_TABLE)  # stale: its holder died without releasing it
+                except Exception:
+                    pass
+        self._beat = threading.Thread(target=self._heartbeat, name="shashin-lease", daemon=True)
+        self._beat.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join()
+        current = self._current()
+        if current is not None and current["holder"] == self.holder:
+            try:
+                self.store._db.drop_table(_LEASE_TABLE)
+            except Exception:
+                pass
+
+    def _row(self) -> pa.Table:
+        now = _now()
+        return pa.table({"holder": [self.holder], "since": [now], "heartbeat": [now]})
+
+    def _current(self) -> dict[str, Any] | None:
+        try:
+            rows = self.store._db.open_table(_LEASE_TABLE).to_arrow().to_pylist()
+        except Exception:
+            return None
+        return rows[0] if rows else None
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(_LEASE_BEAT):
+            try:
+                self.store._db.open_table(_LEASE_TABLE).update(
+                    where=f"holder = {sql_string(self.holder)}", values={"heartbeat": _now()}
+                )
+            except Exception:
+                pass  # a missed beat; the next one retries
+
+
+def _table_names(db: Any) -> list[str]:
+    names: list[str] = []
+    token = None
+    while True:
+        page = db.list_tables(page_token=token) if token else db.list_tables()
+        names.extend(page.tables)
+        token = page.page_token
+        if not token:
+            return names
 
 
 def _facts(photos: pa.Table, files: pa.Table, texted: pa.Table | None) -> PhotoFacts:

@@ -18,16 +18,17 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from shashin import __version__
+from shashin import __version__, storage
 from shashin.library import Library, LibraryError, PhotoDetail
 from shashin.models.base import ModelUnavailable
 from shashin.search.engine import SearchResponse
@@ -185,19 +186,22 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         return detail(photo_id).to_dict()
 
     @app.get("/api/photos/{photo_id}/thumbnail", tags=["photos"], summary="The photo's thumbnail (WebP)")
-    def api_thumbnail(photo_id: str) -> FileResponse:
+    def api_thumbnail(photo_id: str) -> Response:
         detail(photo_id)
-        path = library.thumbnail(photo_id)
-        if path is None:
+        data = library.thumbnail(photo_id)
+        if data is None:
             raise ApiError(404, f"photo {photo_id} has no thumbnail")
-        return FileResponse(path, media_type="image/webp", headers={"Cache-Control": "private, max-age=86400"})
+        return Response(data, media_type="image/webp", headers={"Cache-Control": "private, max-age=86400"})
 
     @app.get("/api/photos/{photo_id}/file", tags=["photos"], summary="The original file")
-    def api_file(photo_id: str) -> FileResponse:
+    def api_file(photo_id: str) -> Response:
         for path in detail(photo_id).paths:  # paths the library stored, never one from the request
-            if os.path.isfile(path):
+            if storage.exists(path):
                 media = mimetypes.guess_type(path)[0] or "application/octet-stream"
-                return FileResponse(path, media_type=media, filename=os.path.basename(path), content_disposition_type="inline")
+                if not storage.is_remote(path):
+                    return FileResponse(path, media_type=media, filename=os.path.basename(path), content_disposition_type="inline")
+                return StreamingResponse(_chunks(path), media_type=media,
+                                         headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(storage.basename(path))}"})
         raise ApiError(404, f"the files of photo {photo_id} are not reachable (moved, or the drive is not mounted)")
 
     @app.get("/api/photos/{photo_id}/similar", tags=["search"], summary="Photos that look like this one")
@@ -397,3 +401,10 @@ def segments(highlight: dict[str, Any] | Snippet) -> list[tuple[str, bool]]:
 
 
 __all__ = ["WebSettings", "create_app"]
+
+
+def _chunks(location: str, size: int = 1 << 20) -> Any:
+    """An object's bytes in pieces, for streaming an original from object storage."""
+    with storage.open_binary(location) as handle:
+        while chunk := handle.read(size):
+            yield chunk

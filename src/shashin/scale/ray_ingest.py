@@ -1,0 +1,259 @@
+"""Index on a Ray cluster: the local pipeline's decode, channel and commit steps as Ray Data stages.
+
+The driver (`shashin index --ray`) scans, hashes, plans and refreshes exactly as a local run does;
+only the per-photo work moves to the cluster:
+
+    photos ─► decode (CPU tasks) ─► CPU channels (actors: OCR, phash) ─► GPU channels (actors: image
+    vectors, one per GPU, model kept loaded) ─► commit (writer actors) ─► counts back to the driver
+
+Writer actors commit each batch with the same `write_batch` a local run uses: one atomic Lance
+commit per table, upserts by key, in resumable order. Several writers commit concurrently (Lance
+retries compatible commits). A killed worker's batch is retried by Ray (actors restart, tasks
+retry); rows it had committed are simply written again with the same keys, and photos whose
+batch never committed stay pending for the next run. Progress and per-file errors reach the
+driver: counts stream back per batch, errors are rows in the library's error table.
+
+We commit per batch rather than through lance-ray's `write_lance`: that writes fragments and
+commits once at the end, so a run stopped after hours of GPU work would keep nothing, and a
+retried task would append its rows twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pickle
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from shashin.channels.base import IndexedChannel
+from shashin.config import Settings
+from shashin.ingest.decode import run_job
+from shashin.ingest.pipeline import (
+    ChannelReport,
+    IndexReport,
+    PhotoWork,
+    channel_outputs,
+    commit_batch_size,
+    decode_jobs,
+    runnable,
+    write_batch,
+)
+from shashin.media import MediaError
+from shashin.progress import Progress
+from shashin.store import Store
+
+
+class RayUnavailable(RuntimeError):
+    """Ray is not installed or the cluster cannot be reached; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """Where and how wide to run: `address` is "auto" (RAY_ADDRESS or a cluster started on this
+    machine with `ray start`), "local" (start one for this run), or host:port / ray://host:port."""
+
+    address: str = "auto"
+    cpu_workers: int = 0  # actors per CPU channel stage; 0: one per CPU the cluster has, less one
+    gpu_workers: int = 0  # actors per GPU channel stage; 0: one per GPU the cluster has
+    writers: int = 2  # concurrent committing actors
+
+
+def connect(options: RayOptions) -> Any:
+    """Initialize Ray for this process (once) and return the module."""
+    try:
+        import ray
+    except ImportError:
+        raise RayUnavailable("distributed indexing needs Ray: pip install 'shashin[ray]'") from None
+    import logging
+    import warnings
+
+    from ray.data import DataContext
+
+    context = DataContext.get_current()
+    context.enable_progress_bars = False  # progress is ours (the driver's bar counts committed photos)
+    context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message="The minimum number of concurrent actors", category=UserWarning)
+    if not ray.is_initialized():
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        _probe(options.address)
+        try:
+            if options.address == "local":
+                ray.init(include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+            else:
+                ray.init(address=options.address, logging_level="ERROR", log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise RayUnavailable(
+                f"cannot reach the Ray cluster at {options.address!r}: {exc} "
+                "(start one with `ray start --head`, or pass --ray local)"
+            ) from exc
+    return ray
+
+
+def _probe(address: str) -> None:
+    """Fail at once for a HOST:PORT nobody listens on (Ray itself would retry for minutes)."""
+    if address in ("auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise RayUnavailable(f"--ray {address!r}: give auto, local or HOST:PORT of the cluster's head node")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise RayUnavailable(
+            f"cannot reach the Ray cluster at {address!r}: {exc.strerror or exc} "
+            "(start one with `ray start --head`, or pass --ray local)"
+        ) from None
+
+
+def process_on_ray(
+    store: Store,
+    work: list[PhotoWork],
+    channels: list[IndexedChannel],
+    settings: Settings,
+    report: IndexReport,
+    progress: Progress,
+    options: RayOptions,
+) -> None:
+    """pipeline._process on a cluster: decode, run channels and commit every pending photo."""
+    work = runnable(work, channels)
+    progress.phase("indexing photos on the Ray cluster", len(work))
+    if not work:
+        return
+    ray = connect(options)
+    from ray.data import ActorPoolStrategy
+
+    resources = ray.cluster_resources()
+    cpus, gpus = int(resources.get("CPU", 1)), int(resources.get("GPU", 0))
+    batch_size = commit_batch_size(settings, channels)
+    items = [
+        {"work": pickle.dumps(item), "job": pickle.dumps(job)}
+        for item, job in zip(work, decode_jobs(work, channels, settings))
+    ]
+    blocks = max(1, min(len(items) // batch_size + 1, 4 * cpus))
+    dataset = ray.data.from_items(items, override_num_blocks=blocks)
+    dataset = dataset.map_batches(_decode, batch_size=batch_size, num_cpus=1, batch_format="pyarrow")
+
+    on_gpu = [c for c in channels if c.uses_accelerator() and gpus > 0]
+    on_cpu = [c for c in channels if c not in on_gpu]
+    if on_cpu:
+        size = options.cpu_workers or max(1, cpus - 1)
+        dataset = dataset.map_batches(
+            _ChannelStage, fn_constructor_args=(settings, [c.name for c in on_cpu]), batch_size=batch_size,
+            batch_format="pyarrow", compute=ActorPoolStrategy(size=size), num_cpus=1,
+        )
+    if on_gpu:
+        size = options.gpu_workers or gpus
+        dataset = dataset.map_batches(
+            _ChannelStage, fn_constructor_args=(settings, [c.name for c in on_gpu]), batch_size=batch_size,
+            batch_format="pyarrow", compute=ActorPoolStrategy(size=size), num_gpus=1, num_cpus=0,
+        )
+    versions = {channel.name: channel.version() for channel in channels}
+    dataset = dataset.map_batches(
+        _Commit, fn_constructor_args=(store.root, versions), batch_size=batch_size, batch_format="pyarrow",
+        compute=ActorPoolStrategy(size=max(1, options.writers)), num_cpus=0.5, udf_modifying_row_count=True,
+    )
+    for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+        for counts in batch.column("counts").to_pylist():
+            done = _merge(report, json.loads(counts))
+            progress.advance(done)
+
+
+def _decode(batch: Any) -> Any:
+    """CPU stage: decode each photo (a file that cannot be decoded becomes its MediaError)."""
+    import pyarrow as pa
+
+    decoded = []
+    for job_bytes in batch.column("job").to_pylist():
+        job = pickle.loads(job_bytes)
+        try:
+            result: Any = run_job(job)
+        except MediaError as exc:
+            result = exc
+        except Exception as exc:  # noqa: BLE001 (one file's problem, as in DecodePool)
+            result = MediaError(f"could not decode: {type(exc).__name__}: {exc}")
+        decoded.append(pickle.dumps(result))
+    return batch.append_column("decoded", pa.array(decoded, pa.binary())).drop_columns(["job"])
+
+
+class _ChannelStage:
+    """An actor running some channels with their models loaded once; adds one output column each."""
+
+    def __init__(self, settings: Settings, names: list[str]) -> None:
+        from shashin.channels import build_channels, indexed_channels
+
+        self.channels = indexed_channels(build_channels(settings), names)
+        for channel in self.channels:
+            channel.load()  # the driver loaded it first, so it is available; a failure here is the node's
+
+    def __call__(self, batch: Any) -> Any:
+        import pyarrow as pa
+
+        by_id = {item.photo_id: item for item in map(pickle.loads, batch.column("work").to_pylist())}
+        results = [pickle.loads(data) for data in batch.column("decoded").to_pylist()]
+        decoded = [result for result in results if not isinstance(result, MediaError)]
+        for channel in self.channels:
+            outputs = channel_outputs(channel, decoded, by_id)
+            column = [pickle.dumps(outputs.get(item_id)) for item_id in by_id]
+            batch = batch.append_column(f"out_{channel.name}", pa.array(column, pa.binary()))
+        done = {channel.name for channel in self.channels}
+        shipped = [  # renditions these channels used are not shipped on to later stages
+            r if isinstance(r, MediaError)
+            else dataclasses.replace(r, renditions={k: v for k, v in r.renditions.items() if k not in done})
+            for r in results
+        ]
+        return batch.set_column(batch.schema.get_field_index("decoded"), "decoded",
+                                pa.array([pickle.dumps(r) for r in shipped], pa.binary()))
+
+
+class _Commit:
+    """A writer actor: commits batches into the shared library exactly as a local run does."""
+
+    def __init__(self, root: str, versions: dict[str, str]) -> None:
+        self.store = Store(root, create=False)
+        self.versions = versions
+
+    def __call__(self, batch: Any) -> Any:
+        import pyarrow as pa
+
+        items = [pickle.loads(data) for data in batch.column("work").to_pylist()]
+        results = [pickle.loads(data) for data in batch.column("decoded").to_pylist()]
+        by_id = {item.photo_id: item for item in items}
+        jobs = [_JobRef(item.photo_id) for item in items]
+        outputs: dict[str, dict[str, Any]] = {}
+        for name in self.versions:
+            column = f"out_{name}"
+            if column in batch.column_names:
+                outputs[name] = {
+                    item.photo_id: output
+                    for item, output in zip(items, map(pickle.loads, batch.column(column).to_pylist()))
+                    if output is not None
+                }
+        part = IndexReport(channels={name: ChannelReport() for name in self.versions})
+        write_batch(self.store, list(zip(jobs, results)), by_id, outputs, self.versions, part)
+        counts = {
+            "photos": len(items),
+            "new_photos": part.new_photos,
+            "photos_processed": part.photos_processed,
+            "channels": {name: [c.processed, c.failed] for name, c in part.channels.items()},
+        }
+        return pa.table({"counts": [json.dumps(counts)]})  # one row per batch (udf_modifying_row_count)
+
+
+@dataclass(frozen=True)
+class _JobRef:
+    """What write_batch needs of a decode job: the photo it was for."""
+
+    photo_id: str
+
+
+def _merge(report: IndexReport, counts: dict[str, Any]) -> int:
+    report.new_photos += counts["new_photos"]
+    report.photos_processed += counts["photos_processed"]
+    for name, (processed, failed) in counts["channels"].items():
+        report.channels[name].processed += processed
+        report.channels[name].failed += failed
+    return int(counts["photos"])
