@@ -92,7 +92,7 @@ def _filters(taken_from, taken_to, folder, camera, has_text, near, radius):  # t
         _fail(str(exc))
 
 
-def _library(db: Path | None, **overrides: Any):  # type: ignore[no-untyped-def]
+def _library(db: str | None, **overrides: Any):  # type: ignore[no-untyped-def]
     from shashin.config import ConfigError, load_settings
     from shashin.library import Library
 
@@ -767,6 +767,45 @@ def _print_explanation(result: Any) -> None:
         table.add_row(f"     {name}", f"#{match.rank}", f"{match.score:.4f}", "every word" if match.exact else "")
     out.print(table)
     out.print(Text(f"     fused score {result.score:.5f} (relevance {result.relevance:.2f})", style="dim"))
+
+
+@app.command()
+def optimize(
+    db: DbOption = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Retrain every approximate vector index from scratch.")] = False,
+    min_rows: Annotated[
+        Optional[int], typer.Option("--min-rows", help="Build vector indexes for tables with at least this many rows "
+                                    "(default: search.index_min_rows, 100000).", min=1)
+    ] = None,
+    quiet: QuietOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Prepare a large library for fast search: compact the tables, fold new rows into the keyword and
+    key indexes, and build or refresh approximate vector indexes (IVF_HNSW_SQ up to 5M rows, IVF_PQ with
+    re-ranking beyond).
+
+    Vector tables larger than search.memory_max_rows (2M) are then searched through these indexes
+    instead of from memory. Run it after large index runs; `index` already compacts as it goes.
+    """
+    library = _library(db, **{"search.index_min_rows": min_rows})
+    if quiet or as_json:
+        report = _guard(lambda: library.optimize(rebuild=rebuild))
+    else:
+        with RichProgress() as progress:
+            report = _guard(lambda: library.optimize(rebuild=rebuild, progress=progress))
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    if quiet:
+        return
+    table = Table("table", "column", "rows", "index", "done", "seconds", box=None, pad_edge=False)
+    for entry in report.indexes:
+        action = "too few rows for an index" if entry.action == "skipped" else entry.action
+        table.add_row(entry.table, entry.column, f"{entry.rows:,}", entry.kind or "-", action, f"{entry.seconds:.1f}")
+    out.print(table)
+    for name in report.searched_on_disk:
+        out.print(Text(f"  {name} is larger than search.memory_max_rows: searched through its index", style="dim"))
+    out.print(Text(f"optimized in {report.seconds:.1f} s"))
 
 
 @app.command()

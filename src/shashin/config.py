@@ -109,6 +109,11 @@ class SearchSettings:
     exact_first: bool = True  # photos found only by meaning never rank above an exact keyword match
     ann_min_rows: int = 50_000  # vector tables this large are searched approximately (0: always exact)
     nprobe: int = 0  # inverted-file lists scanned per approximate search (0: automatic)
+    # Vector tables above this many rows are searched through their on-disk index (shashin optimize)
+    # instead of from memory (0: always from memory). 2M × 768 floats is 6 GB.
+    memory_max_rows: int = 2_000_000
+    index_min_rows: int = 100_000  # shashin optimize builds approximate indexes for tables this large
+    refine: int = 10  # IVF_PQ indexes: candidates re-ranked on exact vectors, as a multiple of the page
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,9 @@ class Settings:
                 ("search.candidates", self.search.candidates < 1, "must be at least 1"),
                 ("search.ann_min_rows", self.search.ann_min_rows < 0, "must be 0 (never approximate) or more"),
                 ("search.nprobe", self.search.nprobe < 0, "must be 0 (automatic) or more"),
+                ("search.memory_max_rows", self.search.memory_max_rows < 0, "must be 0 (always in memory) or more"),
+                ("search.index_min_rows", self.search.index_min_rows < 1, "must be at least 1"),
+                ("search.refine", self.search.refine < 0, "must not be negative"),
             ]
             if bad
         ]

@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,7 @@ from shashin.evaluation.queries import EvalQuery
 from shashin.evaluation.run import EvalRun
 from shashin.export import AltRecord, Embedded
 from shashin.models.base import ModelUnavailable
-from shashin.store import ErrorRow, FileRow, SearchTuning, Store
+from shashin.store import ErrorRow, FileRow, SearchTuning, Store, VectorIndexReport
 
 if TYPE_CHECKING:
     from shashin.scale.ray_ingest import RayOptions
@@ -152,6 +153,22 @@ class PhotoDetail:
         }
 
 
+@dataclasses.dataclass
+class OptimizeReport:
+    """What `shashin optimize` did: each vector column's index, and which are searched on disk."""
+
+    indexes: list[VectorIndexReport]
+    searched_on_disk: list[str]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "indexes": [dataclasses.asdict(r) for r in self.indexes],
+            "searched_on_disk": self.searched_on_disk,
+            "seconds": round(self.seconds, 3),
+        }
+
+
 class Library:
     """One photo library: `index()` folders into it, then `search()` it."""
 
@@ -170,7 +187,8 @@ class Library:
     def _open(self, create: bool) -> Store:
         if self._store is None:
             self._store = Store(self.path, create=create)
-            self._store.search_tuning = SearchTuning(self.settings.search.ann_min_rows, self.settings.search.nprobe)
+            search = self.settings.search
+            self._store.search_tuning = SearchTuning(search.ann_min_rows, search.nprobe, search.memory_max_rows, search.refine)
         return self._store
 
     def _channels_for(self, store: Store, *, indexing: bool = False) -> list[AnyChannel]:
@@ -378,6 +396,25 @@ class Library:
             image_version=image.version(),
             min_similarity=self.settings.duplicates.min_similarity,
             max_hash_distance=self.settings.duplicates.max_hash_distance,
+        )
+
+    def optimize(self, *, rebuild: bool = False, progress: Progress | None = None) -> OptimizeReport:
+        """Compact the tables, fold new rows into every index, and build or refresh the approximate
+        vector indexes of large tables (search.index_min_rows); `rebuild` retrains them all."""
+        started = time.monotonic()
+        store = self._open(create=False)
+        with store.writer():
+            if progress:
+                progress.phase("compacting tables", 0)
+            store.optimize()
+            if progress:
+                progress.phase("building vector indexes", 0)
+            indexes = store.build_vector_indexes(min_rows=self.settings.search.index_min_rows, rebuild=rebuild)
+        memory_max = self.settings.search.memory_max_rows
+        return OptimizeReport(
+            indexes=indexes,
+            searched_on_disk=[f"{r.table}.{r.column}" for r in indexes if r.action != "skipped" and memory_max and r.rows > memory_max],
+            seconds=time.monotonic() - started,
         )
 
     def status(self) -> LibraryStatus:

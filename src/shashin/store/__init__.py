@@ -1,6 +1,18 @@
 """The only code that talks to LanceDB: tables, schema version, writes and reads."""
 
-from shashin.store.lance import ErrorRow, FileRow, SearchTuning, Store, StoreBusy, StoreError, sql_string
+from shashin.store.lance import (
+    ErrorRow,
+    FileRow,
+    SearchTuning,
+    Store,
+    StoreBusy,
+    StoreError,
+    VectorIndexReport,
+    sql_string,
+)
 from shashin.store.memory import PhotoFacts, PhotoSet
 
-__all__ = ["ErrorRow", "FileRow", "PhotoFacts", "PhotoSet", "SearchTuning", "Store", "StoreBusy", "StoreError", "sql_string"]
+__all__ = [
+    "ErrorRow", "FileRow", "PhotoFacts", "PhotoSet", "SearchTuning", "Store", "StoreBusy", "StoreError",
+    "VectorIndexReport", "sql_string",
+]

@@ -28,7 +28,8 @@ import pyarrow as pa  # noqa: E402
 from lancedb.index import FTS, BTree  # noqa: E402
 
 from shashin import __version__, storage  # noqa: E402
-from shashin.store import schema  # noqa: E402
+from shashin.store import ann, schema  # noqa: E402
+from shashin.store.ann import DiskVectorIndex  # noqa: E402
 from shashin.store.memory import Cached, KeywordIndex, PhotoFacts, PhotoSet, RowLookup, VectorIndex, encode_column  # noqa: E402
 
 _CHANNEL_PREFIX = "channel_"
@@ -79,11 +80,27 @@ class ErrorRow:
 
 @dataclass(frozen=True)
 class SearchTuning:
-    """When vector search turns approximate (rows at least ann_min_rows; 0: never) and how many
-    inverted-file lists it scans (nprobe; 0: chosen from the list count)."""
+    """When vector search turns approximate (rows at least ann_min_rows; 0: never), how many
+    inverted-file lists it scans (nprobe; 0: chosen from the list count), and above how many rows
+    a vector table is searched through its on-disk Lance index (built by `shashin optimize`)
+    instead of from memory (memory_max_rows; 0: always from memory)."""
 
     ann_min_rows: int = 50_000
     nprobe: int = 0
+    memory_max_rows: int = 2_000_000
+    refine: int = 10  # IVF_PQ: candidates re-ranked on exact vectors, as a multiple of the page
+
+
+@dataclass(frozen=True)
+class VectorIndexReport:
+    """What `optimize` did to one vector column's approximate index."""
+
+    table: str
+    column: str
+    rows: int
+    action: str  # built | rebuilt | updated | skipped (too few rows)
+    kind: str = ""
+    seconds: float = 0.0
 
 
 def sql_string(value: str) -> str:
@@ -511,7 +528,7 @@ class Store:
         index = self._caption_vectors(version)
         if index is None:
             return []
-        return [(index.key(row), index.photo(row), score) for row, score in index.search(vector, limit, within=within)]
+        return index.nearest(vector, limit, within=within)
 
     def caption_chunks(self, chunk_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Chunk rows (without vectors) by chunk id."""
@@ -564,26 +581,26 @@ class Store:
         index = self._channel_vectors(channel, column, version)
         if index is None:
             return []
-        return [(index.key(row), score) for row, score in index.search(vector, limit, within=within)]
+        return [(key, score) for key, _, score in index.nearest(vector, limit, within=within)]
 
     def count_vectors(self, channel: str, column: str, version: str) -> int:
         """How many done rows of a channel have vectors from this model version (from memory)."""
         index = self._channel_vectors(channel, column, version)
-        return len(index.keys) if index is not None else 0
+        return len(index) if index is not None else 0
 
     def count_caption_vectors(self, version: str) -> int:
         """How many caption chunks have vectors from this embedding model (from memory)."""
         index = self._caption_vectors(version)
-        return len(index.keys) if index is not None else 0
+        return len(index) if index is not None else 0
 
-    def _channel_vectors(self, channel: str, column: str, version: str) -> VectorIndex | None:
+    def _channel_vectors(self, channel: str, column: str, version: str) -> VectorIndex | DiskVectorIndex | None:
         """The done rows' vectors of one model version, or None without the channel's table."""
         name = _CHANNEL_PREFIX + channel
         if not self._has_table(name):
             return None
         return self._vector_index(name, column, "photo_id", f"status = 'done' AND version = {sql_string(version)}")
 
-    def _caption_vectors(self, version: str) -> VectorIndex | None:
+    def _caption_vectors(self, version: str) -> VectorIndex | DiskVectorIndex | None:
         """The caption chunks' vectors of one embedding model, or None before any caption was embedded."""
         if not self._has_table("caption_chunks"):
             return None
@@ -621,8 +638,28 @@ class Store:
 
         return self._in_memory(name, (column, where), build)
 
-    def _vector_index(self, name: str, column: str, key: str, where: str) -> VectorIndex:
-        def build() -> VectorIndex:
+    def _vector_index(self, name: str, column: str, key: str, where: str) -> VectorIndex | DiskVectorIndex:
+        """The rows' vectors in memory, or, for a table beyond memory_max_rows with an approximate
+        index (shashin optimize), that index on disk."""
+        tuning = self.search_tuning
+
+        def build() -> VectorIndex | DiskVectorIndex:
+            table = self._table(name)
+            if tuning.memory_max_rows and ann.vector_index(table, column) is not None:
+                rows = table.count_rows(where)
+                if rows > tuning.memory_max_rows:
+                    index = ann.vector_index(table, column)
+                    try:
+                        table.prewarm_index(index.name)  # its partitions into Lance's cache before the first query
+                    except Exception:  # noqa: BLE001 (an optimization; queries load what they need)
+                        pass
+                    dimensions = table.schema.field(column).type.list_size
+                    nprobe = tuning.nprobe or ann.default_nprobe(ann.plan(rows, dimensions).partitions)
+                    refine = tuning.refine if "PQ" in index.index_type.upper() else 0
+                    return DiskVectorIndex(table, column, key, where, rows, nprobe=nprobe, refine=refine)
+            return in_memory()
+
+        def in_memory() -> VectorIndex:
             table = self._scan(name, list(dict.fromkeys([key, "photo_id", column])), where)
             values = table.column(column).combine_chunks()
             dimensions = values.type.list_size if len(values) else 0
@@ -653,9 +690,46 @@ class Store:
     # ----------------------------------------------------------------- maintenance
 
     def optimize(self) -> None:
-        """Compact small commits, fold new rows into the search indexes, drop old versions."""
+        """Compact small commits, fold new rows into the search indexes (full-text, key and vector
+        indexes alike), drop old versions."""
         for name in self._table_names():
             self._table(name).optimize(cleanup_older_than=_KEEP_OLD_VERSIONS)
+
+    def vector_columns(self) -> list[tuple[str, str]]:
+        """(table, column) of every vector column in the library (image vectors, caption chunks)."""
+        found = []
+        for name in self._table_names():
+            for field in self._table(name).schema:
+                if pa.types.is_fixed_size_list(field.type) and pa.types.is_floating(field.type.value_type):
+                    found.append((name, field.name))
+        return found
+
+    def build_vector_indexes(self, *, min_rows: int, rebuild: bool = False) -> list[VectorIndexReport]:
+        """Build or refresh the approximate index of every vector column with at least `min_rows` rows.
+
+        A column without an index gets one (kind by size: ann.plan); one whose index covers too few
+        of its rows (more than ann.STALE_SHARE added since it was trained) is retrained; otherwise
+        the new rows were already folded in by optimize()."""
+        reports = []
+        for name, column in self.vector_columns():
+            table = self._table(name)
+            rows = table.count_rows()
+            if rows < max(1, min_rows):
+                reports.append(VectorIndexReport(name, column, rows, "skipped"))
+                continue
+            existing = ann.vector_index(table, column)
+            if existing is not None and not rebuild:
+                indexed, unindexed = ann.coverage(table, existing)
+                if unindexed <= ann.STALE_SHARE * max(indexed, 1):
+                    reports.append(VectorIndexReport(name, column, rows, "updated", existing.index_type))
+                    continue
+            chosen = ann.plan(rows, table.schema.field(column).type.list_size)
+            started = time.monotonic()
+            table.create_index(column, config=chosen.config(), replace=True)
+            self._wrote(name)
+            action = "built" if existing is None else "rebuilt"
+            reports.append(VectorIndexReport(name, column, rows, action, chosen.kind, time.monotonic() - started))
+        return reports
 
     @contextmanager
     def writer(self) -> Iterator[None]:

@@ -194,6 +194,13 @@ class VectorIndex(_Rows):
     def approximate(self) -> bool:
         return self.ivf is not None
 
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def nearest(self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None) -> list[tuple[str, str, float]]:
+        """(key, photo id, cosine similarity) of the nearest rows, most similar first."""
+        return [(self.key(row), self.photo(row), score) for row, score in self.search(vector, limit, within=within)]
+
     def search(self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None) -> list[tuple[int, float]]:
         """(row, cosine similarity) of the nearest rows, most similar first."""
         if not len(self.keys):
