@@ -54,6 +54,19 @@ DbOption = Annotated[
         show_default=False,
     ),
 ]
+RayOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--ray", metavar="ADDRESS",
+        help="Run decoding and model work on a Ray cluster: auto (RAY_ADDRESS or `ray start` on this machine), "
+        "local (start one for this run), or HOST:PORT. Needs pip install 'shashin[ray]'; the library and photos "
+        "must be reachable from every node (object storage or a shared file system).",
+    ),
+]
+RayWorkersOption = Annotated[
+    Optional[int],
+    typer.Option("--ray-workers", help="Actors per CPU stage (default: the cluster's CPUs less one; GPU stages: one per GPU).", min=1),
+]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries (for scripts).")]
 ImageModelOption = Annotated[
     Optional[str],
@@ -101,6 +114,15 @@ def _library(db: str | None, **overrides: Any):  # type: ignore[no-untyped-def]
     except ConfigError as exc:
         _fail(str(exc))
     return Library(settings=settings)
+
+
+def _cluster(address: str | None, workers: int | None) -> Any:
+    """RayOptions for --ray/--ray-workers, or None for a local run."""
+    if address is None:
+        return None
+    from shashin.scale.ray_ingest import RayOptions
+
+    return RayOptions(address=address, cpu_workers=workers or 0)
 
 
 def _fail(message: str) -> None:
@@ -194,18 +216,8 @@ def index(
         Optional[int], typer.Option(help="Decode processes (0 = decode in-process; default: from cores and device).", min=0)
     ] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Photos per committed batch.", min=1)] = None,
-    ray: Annotated[
-        Optional[str],
-        typer.Option(
-            "--ray", metavar="ADDRESS",
-            help="Run decoding and channel work on a Ray cluster: auto (RAY_ADDRESS or `ray start` on this machine), "
-            "local (start one for this run), or HOST:PORT. Needs pip install 'shashin[ray]'; the library and photos "
-            "must be reachable from every node (object storage or a shared file system).",
-        ),
-    ] = None,
-    ray_workers: Annotated[
-        Optional[int], typer.Option("--ray-workers", help="Actors per CPU channel stage (default: the cluster's CPUs less one).", min=1)
-    ] = None,
+    ray: RayOption = None,
+    ray_workers: RayWorkersOption = None,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -218,11 +230,7 @@ def index(
         db, workers=workers, batch_size=batch_size, channels=channels,
         **{"image.model": image_model, "image.device": device},
     )
-    cluster = None
-    if ray is not None:
-        from shashin.scale.ray_ingest import RayOptions
-
-        cluster = RayOptions(address=ray, cpu_workers=ray_workers or 0)
+    cluster = _cluster(ray, ray_workers)
     started = time.monotonic()
     if quiet or as_json:
         report = _guard(lambda: library.index(folders or [], retry_failed=retry_failed, cluster=cluster))
@@ -308,7 +316,7 @@ def caption(
         Optional[str],
         typer.Option("--model", "-m", help="transformers: Hugging Face id or folder (default Qwen2.5-VL, 7B on a ≥ 24 GB GPU, else 3B); openai: the served model name (default: the server's first)."),
     ] = None,
-    url: Annotated[Optional[str], typer.Option("--url", help="openai: the server's base URL, e.g. http://127.0.0.1:8000/v1 (vLLM) or http://127.0.0.1:11434/v1 (Ollama).")] = None,
+    url: Annotated[Optional[str], typer.Option("--url", help="openai: the server's base URL, e.g. http://127.0.0.1:8000/v1 (vLLM) or http://127.0.0.1:11434/v1 (Ollama); several, comma-separated, make a pool (replicas share the work; a failing one is skipped).")] = None,
     api_key: Annotated[
         Optional[str],
         typer.Option("--api-key", envvar="SHASHIN_API_KEY", help="openai: the API key (better: set $SHASHIN_API_KEY or $OPENAI_API_KEY)."),
@@ -319,7 +327,9 @@ def caption(
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Caption at most this many photos (a trial run).", min=1)] = None,
     device: DeviceOption = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Photos per generate call (transformers) or in flight (openai).", min=1)] = None,
-    concurrency: Annotated[Optional[int], typer.Option("--concurrency", help="openai: requests in flight at once.", min=1)] = None,
+    concurrency: Annotated[Optional[int], typer.Option("--concurrency", help="openai: requests in flight at once (per server).", min=1)] = None,
+    ray: RayOption = None,
+    ray_workers: RayWorkersOption = None,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -346,7 +356,7 @@ def caption(
     def run(progress: Any) -> Any:
         if chosen == "import":
             return library.import_captions(source, from_metadata=from_metadata, lang=lang if lang and "," not in lang else None, progress=progress)
-        return library.caption(progress=progress, retry_failed=retry_failed, limit=limit)
+        return library.caption(progress=progress, retry_failed=retry_failed, limit=limit, cluster=_cluster(ray, ray_workers))
 
     if quiet or as_json:
         report = _guard(lambda: run(None))

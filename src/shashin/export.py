@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shashin import storage
 from shashin.alttext import alt_text
 
 FORMATS = ("xmp", "embed", "csv", "json", "html")
@@ -111,6 +112,11 @@ def _best(captions: list[dict[str, Any]]) -> dict[str, Any]:
 def sidecar_path(photo: str, root: str, out: Path | None) -> Path:
     """Where a photo's sidecar goes: next to it as photo.xmp (the name Lightroom, Capture One and
     exiftool read; an existing photo.jpg.xmp is used instead), or mirrored under `out`."""
+    if storage.is_remote(photo):
+        if out is None:
+            raise ExportError(f"{photo}: photos on object storage get their sidecars under --out DIR "
+                              "(or export --format csv/json/html)")
+        return (out / storage.relative(photo, storage.parent(root))).with_suffix(".xmp")
     source = Path(photo)
     if out is None:
         existing = Path(f"{photo}.xmp")
@@ -155,6 +161,8 @@ def embed(record: AltRecord, *, backup: bool = True) -> Embedded:
     replaces the photo; the original goes to .shashin-backup/ beside it unless `backup` is False."""
     import pyexiv2
 
+    if storage.is_remote(record.path):
+        raise ExportError(f"{record.path}: cannot embed into photos on object storage; write sidecars with --out DIR")
     photo = Path(record.path)
     _check_writable(photo)
     trial = photo.with_name(f".{photo.name}.shashin-{os.getpid()}{photo.suffix}")

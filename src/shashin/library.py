@@ -242,9 +242,15 @@ class Library:
             )
 
     def caption(
-        self, *, progress: Progress | None = None, retry_failed: bool = False, limit: int | None = None
+        self,
+        *,
+        progress: Progress | None = None,
+        retry_failed: bool = False,
+        limit: int | None = None,
+        cluster: RayOptions | None = None,
     ) -> CaptionReport:
-        """Write captions (settings.captions: backend, model, languages, prompt set) for photos lacking them."""
+        """Write captions (settings.captions: backend, model, languages, prompt set) for photos lacking them;
+        with `cluster`, on a Ray cluster."""
         from shashin.ingest.captioning import caption_photos
         from shashin.models.vlm import caption_backend
 
@@ -252,7 +258,7 @@ class Library:
         with store.writer():
             channels = self._channels_for(store, indexing=True)
             report = caption_photos(store, caption_backend(self.settings.captions), self.settings, progress,
-                                    retry_failed=retry_failed, limit=limit)
+                                    retry_failed=retry_failed, limit=limit, cluster=cluster)
             report.embedded = self._refresh_derived(store, channels, progress)
             return report
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime

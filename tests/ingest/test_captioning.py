@@ -134,3 +134,21 @@ def test_limit_and_detailed_prompt_set(indexed_db: Path) -> None:
         assert server.script.requests[0]["messages"][0]["content"][1]["text"] == "この画像を日本語で詳しく説明してください。"
     kinds = {(c.prompt_set, c.lang): c.done for c in Library(indexed_db).status().captions}
     assert kinds == {("detailed", "ja"): 2}
+
+
+def test_a_pool_of_servers_shares_the_work_and_skips_a_dead_one(indexed_db: Path, colour_photos: Path) -> None:
+    with FakeVLMServer() as first, FakeVLMServer() as second:
+        dead = "http://127.0.0.1:9/v1"  # nothing listens on the discard port
+        report = library_for(indexed_db, f"{first.url}, {second.url},{dead}", **{"captions.concurrency": 1}).caption()
+    assert (report.written, report.failed) == (6, 0)
+    served = [len(first.script.requests), len(second.script.requests)]
+    assert sum(served) == 6 and min(served) >= 1  # both replicas captioned
+    assert Library(indexed_db).search("sports car").results[0].path == str(colour_photos / "car.jpg")
+
+
+def test_a_replica_dying_mid_run_sends_its_photos_to_the_others(indexed_db: Path) -> None:
+    with FakeVLMServer() as healthy:
+        broken = FakeVLMServer(Script(deque([("status", 503)] * 50)))
+        with broken:
+            report = library_for(indexed_db, f"{broken.url},{healthy.url}", **{"captions.retries": 2}).caption()
+    assert (report.written, report.failed) == (6, 0)

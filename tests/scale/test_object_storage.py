@@ -58,6 +58,14 @@ def test_index_caption_search_with_photos_and_library_on_s3(bucket: str, tmp_pat
     assert library.search("スポーツカー").results[0].path == f"{photos}/car.jpg"
     assert library.thumbnail(hit.photo_id)[:4] == b"RIFF"
 
+    # Alt text: sidecars cannot go beside photos in a bucket, so they go under --out.
+    refused = run_cli("export", "alt-text", "--db", db)
+    assert refused.returncode == 3 and "under --out DIR" in refused.stderr
+    run_cli("export", "alt-text", "--db", db, "--out", str(tmp_path / "alt"), check=True)
+    assert "sports car" in (tmp_path / "alt" / "photos" / "car.xmp").read_text(encoding="utf-8")
+    csv_text = run_cli("export", "alt-text", "--db", db, "--format", "csv", check=True).stdout
+    assert f"{photos}/car.jpg" in csv_text
+
     again = json.loads(run_cli("index", "--db", db, "--channels", "ocr,phash", "--json", check=True).stdout)
     assert again["new_photos"] == 0 and again["unchanged_files"] == 5
 

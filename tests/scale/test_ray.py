@@ -18,7 +18,9 @@ from shashin import Library  # noqa: E402
 from shashin.config import load_settings  # noqa: E402
 from shashin.scale.ray_ingest import RayOptions  # noqa: E402
 from shashin.store import Store  # noqa: E402
-from tests.conftest import run_cli, write_photos  # noqa: E402
+from tests.conftest import run_cli  # noqa: E402
+from tests.fake_vlm_server import FakeVLMServer  # noqa: E402
+from tests.ingest.test_captioning import colour_photos  # noqa: E402,F401  (fixture)
 from tests.scale.conftest import upload_folder  # noqa: E402
 from tools.render import Sign, save  # noqa: E402
 
@@ -136,6 +138,23 @@ def test_cli_index_with_ray_attaches_to_the_running_cluster(cluster: None, bucke
     assert report["new_photos"] == len([p for p in text_photos.rglob("*") if p.is_file()])
     found = json.loads(run_cli("search", "tokyo station", "--db", db, "--json", check=True).stdout)
     assert found["results"][0]["path"] == str(text_photos / "station/tokyo.jpg")
+
+
+def test_captions_on_ray_workers_share_a_pool_of_servers(cluster: None, bucket: str, colour_photos: Path) -> None:  # noqa: F811
+    db = f"{bucket}/captions"
+    Library(settings=load_settings({"db": db, "channels": "phash"})).index([colour_photos])
+    with FakeVLMServer() as first, FakeVLMServer() as second:
+        settings = load_settings({"db": db, "channels": "phash", "captions.backend": "openai", "captions.model": "auto",
+                                  "captions.url": f"{first.url},{second.url}", "captions.batch_size": 2})
+        report = Library(settings=settings).caption(cluster=RayOptions(address="auto"))
+        assert (report.written, report.failed, report.model) == (6, 0, "fake-vlm")
+        assert len(first.script.requests) + len(second.script.requests) == 6
+        again = Library(settings=settings).caption(cluster=RayOptions(address="auto"))
+        assert again.written == 0 and again.skipped == 6  # rerunning skips what is done
+    rows = Store(db, create=False).captions()
+    assert {row["backend"] for row in rows} == {"openai"} and len(rows) == 6
+    assert report.embedded == 6  # caption vectors computed by the driver afterwards, as locally
+    assert Library(db).search("sports car").results[0].path == str(colour_photos / "car.jpg")
 
 
 def test_ray_missing_cluster_is_a_clear_error(text_photos: Path, tmp_path: Path) -> None:

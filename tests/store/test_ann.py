@@ -109,6 +109,8 @@ def test_plan_chooses_by_size() -> None:
     assert ann.plan(200_000, 768).kind == "IVF_HNSW_SQ"
     big = ann.plan(10_000_000, 768)
     assert (big.kind, big.partitions, big.sub_vectors) == ("IVF_PQ", 3162, 48)
+    assert ann.plan(1_000_000, 768).partitions == 20 and ann.default_nprobe(ann.plan(1_000_000, 768)) == 10
+    assert ann.default_nprobe(big) == 197
 
 
 def test_optimize_command(vector_store) -> None:  # type: ignore[no-untyped-def]

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shashin import storage
 from shashin.config import DEFAULT_PROMPTS, Settings
@@ -26,6 +25,9 @@ from shashin.progress import Progress, SilentProgress
 from shashin.store import ErrorRow, Store
 from shashin.text.guard import check_caption
 from shashin.text.tokenize import index_text
+
+if TYPE_CHECKING:
+    from shashin.scale.ray_ingest import RayOptions
 
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese", "zh": "Chinese", "ko": "Korean", "fr": "French", "de": "German", "es": "Spanish"}
 
@@ -94,15 +96,20 @@ def caption_photos(
     *,
     retry_failed: bool = False,
     limit: int | None = None,
+    cluster: RayOptions | None = None,
 ) -> CaptionReport:
-    """Caption every photo that lacks a current caption of the configured kinds."""
+    """Caption every photo that lacks a current caption of the configured kinds.
+
+    With `cluster`, decoding and captioning run on a Ray cluster (actors keep the model loaded,
+    or share a pool of servers); the model is then loaded there, not here."""
     progress = progress or SilentProgress()
     started = time.monotonic()
     options = settings.captions
     report = CaptionReport(backend=backend.name, prompt_set=options.prompt_set, langs=list(options.langs))
     progress.phase("loading caption model", 0)
     try:
-        backend.load()
+        if cluster is None or backend.identity() == "auto":
+            backend.load()  # on a cluster a named model is loaded by the workers only
     except ModelUnavailable as exc:
         report.unavailable = str(exc)
         return report
@@ -120,6 +127,12 @@ def caption_photos(
         rows = [row for row in files.get(photo_id, []) if storage.reachable(row.path)]
         if rows:
             jobs.append(DecodeJob(rows[0].path, photo_id, settings.max_image_pixels, {"caption": backend.rendition()}))
+    if cluster is not None:
+        from shashin.scale.ray_ingest import caption_on_ray
+
+        caption_on_ray(store, settings, jobs, todo, prompts, versions, params, report, progress, cluster)
+        report.seconds = time.monotonic() - started
+        return report
     progress.phase("captioning photos", len(jobs))
     batch_size = max(1, backend.batch_size())
     with DecodePool(decode_workers(settings, backend.uses_accelerator()), ahead=2 * batch_size) as pool:
@@ -131,11 +144,11 @@ def caption_photos(
                 continue
             batch.append(result)
             if len(batch) >= batch_size:
-                _caption_batch(store, backend, batch, todo, prompts, versions, params, settings, report)
+                caption_batch(store, backend, batch, todo, prompts, versions, params, settings, report)
                 progress.advance(len(batch))
                 batch = []
         if batch:
-            _caption_batch(store, backend, batch, todo, prompts, versions, params, settings, report)
+            caption_batch(store, backend, batch, todo, prompts, versions, params, settings, report)
             progress.advance(len(batch))
     report.seconds = time.monotonic() - started
     return report
@@ -159,7 +172,7 @@ def _todo(
     return todo
 
 
-def _caption_batch(
+def caption_batch(
     store: Store,
     backend: CaptionBackend,
     photos: Sequence[DecodedPhoto],

@@ -1,4 +1,4 @@
-"""Index on a Ray cluster: the local pipeline's decode, channel and commit steps as Ray Data stages.
+"""Index and caption on a Ray cluster: the local pipelines' decode, model and commit steps as Ray Data stages.
 
 The driver (`shashin index --ray`) scans, hashes, plans and refreshes exactly as a local run does;
 only the per-photo work moves to the cluster:
@@ -12,6 +12,10 @@ retries compatible commits). A killed worker's batch is retried by Ray (actors r
 retry); rows it had committed are simply written again with the same keys, and photos whose
 batch never committed stay pending for the next run. Progress and per-file errors reach the
 driver: counts stream back per batch, errors are rows in the library's error table.
+
+Captioning (`shashin caption --ray`) is one more such pipeline: decode tasks, then caption actors
+that hold a transformers model (one per GPU) or are clients of a pool of OpenAI-compatible servers
+(vLLM replicas), each committing its batches with the local run's `caption_batch`.
 
 We commit per batch rather than through lance-ray's `write_lance`: that writes fragments and
 commits once at the end, so a run stopped after hours of GPU work would keep nothing, and a
@@ -28,9 +32,11 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from shashin import storage
 from shashin.channels.base import IndexedChannel
 from shashin.config import Settings
-from shashin.ingest.decode import run_job
+from shashin.ingest.captioning import CaptionFailure, CaptionReport, caption_batch
+from shashin.ingest.decode import DecodeJob, run_job
 from shashin.ingest.pipeline import (
     ChannelReport,
     IndexReport,
@@ -42,8 +48,10 @@ from shashin.ingest.pipeline import (
     write_batch,
 )
 from shashin.media import MediaError
+from shashin.models.vlm import caption_backend
+from shashin.models.vlm.base import GenerationParams
 from shashin.progress import Progress
-from shashin.store import Store
+from shashin.store import ErrorRow, Store
 
 
 class RayUnavailable(RuntimeError):
@@ -123,19 +131,13 @@ def process_on_ray(
     progress.phase("indexing photos on the Ray cluster", len(work))
     if not work:
         return
-    ray = connect(options)
-    from ray.data import ActorPoolStrategy
-
-    resources = ray.cluster_resources()
-    cpus, gpus = int(resources.get("CPU", 1)), int(resources.get("GPU", 0))
     batch_size = commit_batch_size(settings, channels)
     items = [
         {"work": pickle.dumps(item), "job": pickle.dumps(job)}
         for item, job in zip(work, decode_jobs(work, channels, settings))
     ]
-    blocks = max(1, min(len(items) // batch_size + 1, 4 * cpus))
-    dataset = ray.data.from_items(items, override_num_blocks=blocks)
-    dataset = dataset.map_batches(_decode, batch_size=batch_size, num_cpus=1, batch_format="pyarrow")
+    dataset, cpus, gpus = _decoded(options, items, batch_size)
+    from ray.data import ActorPoolStrategy
 
     on_gpu = [c for c in channels if c.uses_accelerator() and gpus > 0]
     on_cpu = [c for c in channels if c not in on_gpu]
@@ -160,6 +162,95 @@ def process_on_ray(
         for counts in batch.column("counts").to_pylist():
             done = _merge(report, json.loads(counts))
             progress.advance(done)
+
+
+def caption_on_ray(
+    store: Store,
+    settings: Settings,
+    jobs: list[DecodeJob],
+    todo: dict[str, list[str]],
+    prompts: dict[str, str],
+    versions: dict[str, str],
+    params: GenerationParams,
+    report: CaptionReport,
+    progress: Progress,
+    options: RayOptions,
+) -> None:
+    """captioning.caption_photos' loop on a cluster: decode tasks, then caption actors that keep the
+    model loaded (one per GPU) or share the pool of caption servers, each committing its batches."""
+    progress.phase("captioning photos on the Ray cluster", len(jobs))
+    if not jobs:
+        return
+    captions = dataclasses.replace(settings.captions, model=report.model)  # "auto" resolved by the driver
+    settings = dataclasses.replace(settings, captions=captions)
+    batch_size = max(1, captions.batch_size or (8 if captions.backend == "transformers" else 16))
+    dataset, cpus, gpus = _decoded(options, [{"job": pickle.dumps(job)} for job in jobs], batch_size)
+    from ray.data import ActorPoolStrategy
+    on_gpu = captions.backend == "transformers" and gpus > 0
+    if on_gpu:
+        resources_per_actor: dict[str, float] = {"num_gpus": 1, "num_cpus": 0}
+        size = options.gpu_workers or gpus
+    else:  # CPU transformers, or clients of caption servers (waiting on the network, not the CPU)
+        local_model = captions.backend == "transformers"
+        resources_per_actor = {"num_cpus": 1 if local_model else 0.25}
+        # Server clients each keep `concurrency` requests per server in flight; two of them keep a pool busy.
+        size = options.cpu_workers or (max(1, cpus - 1) if local_model else 2)
+    dataset = dataset.map_batches(
+        _CaptionStage, fn_constructor_args=(store.root, settings, todo, prompts, versions, params, report.prompt_set),
+        batch_size=batch_size, batch_format="pyarrow", compute=ActorPoolStrategy(size=size),
+        udf_modifying_row_count=True, **resources_per_actor,
+    )
+    for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+        for counts in map(json.loads, batch.column("counts").to_pylist()):
+            report.written += counts["written"]
+            report.failed += counts["failed"]
+            report.retried += counts["retried"]
+            report.failures.extend(CaptionFailure(*failure) for failure in counts["failures"])
+            report.errors.extend(ErrorRow(*error) for error in counts["errors"])
+            progress.advance(counts["photos"])
+
+
+class _CaptionStage:
+    """An actor with the caption backend loaded once; captions and commits each batch it is given."""
+
+    def __init__(self, root: str, settings: Settings, todo: dict[str, list[str]], prompts: dict[str, str],
+                 versions: dict[str, str], params: GenerationParams, prompt_set: str) -> None:
+        self.store = Store(root, create=False)
+        self.settings, self.todo, self.prompts, self.versions, self.params = settings, todo, prompts, versions, params
+        self.prompt_set = prompt_set
+        self.backend = caption_backend(settings.captions)
+        self.backend.load()
+
+    def __call__(self, batch: Any) -> Any:
+        import pyarrow as pa
+
+        results = [pickle.loads(data) for data in batch.column("decoded").to_pylist()]
+        photos = [result for result in results if not isinstance(result, MediaError)]
+        part = CaptionReport(backend=self.backend.name, prompt_set=self.prompt_set, langs=list(self.prompts))
+        part.model = self.backend.identity()
+        if photos:
+            caption_batch(self.store, self.backend, photos, self.todo, self.prompts, self.versions, self.params,
+                          self.settings, part)
+        errors = [
+            [error.path, storage.parent(error.path), "decode", str(error)]
+            for error in results if isinstance(error, MediaError)
+        ]
+        counts = {
+            "photos": len(results), "written": part.written, "failed": part.failed, "retried": part.retried,
+            "failures": [[f.path, f.lang, f.reason] for f in part.failures], "errors": errors,
+        }
+        return pa.table({"counts": [json.dumps(counts)]})
+
+
+def _decoded(options: RayOptions, items: list[dict[str, bytes]], batch_size: int) -> tuple[Any, int, int]:
+    """The first stage of every pipeline: rows with a pickled DecodeJob, decoded by CPU tasks.
+    Returns the dataset and the cluster's CPUs and GPUs."""
+    ray = connect(options)
+    resources = ray.cluster_resources()
+    cpus, gpus = int(resources.get("CPU", 1)), int(resources.get("GPU", 0))
+    blocks = max(1, min(len(items) // batch_size + 1, 4 * cpus))  # enough blocks to keep every actor busy
+    dataset = ray.data.from_items(items, override_num_blocks=blocks)
+    return dataset.map_batches(_decode, batch_size=batch_size, num_cpus=1, batch_format="pyarrow"), cpus, gpus
 
 
 def _decode(batch: Any) -> Any:

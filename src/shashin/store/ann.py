@@ -40,12 +40,23 @@ class IndexPlan:
 
 
 def plan(rows: int, dimensions: int) -> IndexPlan:
-    """The index for `rows` vectors of `dimensions`: ~√n partitions (each a few thousand vectors)."""
-    partitions = max(1, min(int(math.sqrt(rows)), rows // 1_000 or 1))
+    """The index for `rows` vectors of `dimensions`.
+
+    IVF_HNSW_SQ: few large partitions (~50k rows each), each searched by its HNSW graph — measured
+    on 300k clustered 768-d vectors: 8 partitions, 4 probed, recall@10 0.94 at 5 ms; all 8, 0.97 at
+    6 ms (the 8-bit codes' ceiling). IVF_PQ: ~√n partitions of PQ codes (dimensions/16 bytes a
+    vector), a 1/16 of them probed and the best candidates re-ranked on exact vectors."""
     if rows <= HNSW_MAX_ROWS:
-        return IndexPlan("IVF_HNSW_SQ", partitions)
+        return IndexPlan("IVF_HNSW_SQ", max(1, round(rows / 50_000)))
     sub_vectors = next(s for s in (dimensions // 16, dimensions // 8, dimensions // 4, 1) if s and dimensions % s == 0)
-    return IndexPlan("IVF_PQ", partitions, sub_vectors)
+    return IndexPlan("IVF_PQ", max(1, int(math.sqrt(rows))), sub_vectors)
+
+
+def default_nprobe(chosen: IndexPlan) -> int:
+    """Partitions probed per query: half of HNSW's few large ones; a 1/16 (at least 8) of IVF_PQ's."""
+    if chosen.kind == "IVF_HNSW_SQ":
+        return max(1, min(chosen.partitions, max(4, math.ceil(chosen.partitions / 2))))
+    return min(chosen.partitions, max(8, chosen.partitions // 16))
 
 
 def vector_index(table: Any, column: str) -> Any | None:
@@ -65,11 +76,14 @@ def coverage(table: Any, index: Any) -> tuple[int, int]:
 class DiskVectorIndex:
     """Nearest rows of one vector column through its Lance index, with the table's filter (`where`)."""
 
-    def __init__(self, table: Any, column: str, key: str, where: str, rows: int, *, nprobe: int, refine: int) -> None:
+    def __init__(
+        self, table: Any, column: str, key: str, where: str, rows: int, *, nprobe: int, refine: int, hnsw: bool
+    ) -> None:
         self.table, self.column, self.key, self.where = table, column, key, where
         self.rows = rows
         self.nprobe = nprobe
         self.refine = refine
+        self.hnsw = hnsw
 
     def __len__(self) -> int:
         return self.rows
@@ -92,6 +106,8 @@ class DiskVectorIndex:
         )
         if self.nprobe:
             builder = builder.nprobes(self.nprobe)
+        if self.hnsw:
+            builder = builder.ef(max(100, fetch))  # the graph's candidate list: recall 0.85 → 0.97 at 300k
         if self.refine:
             builder = builder.refine_factor(self.refine)
         found = builder.to_arrow()
@@ -128,9 +144,6 @@ class DiskVectorIndex:
         return [(keys[i], photos[i], float(scores[i])) for i in best]
 
 
-def default_nprobe(partitions: int) -> int:
-    """Partitions probed per query: the same share (1/16, at least 8) as the in-memory inverted file."""
-    return max(8, partitions // 16)
 
 
 

@@ -653,10 +653,12 @@ class Store:
                         table.prewarm_index(index.name)  # its partitions into Lance's cache before the first query
                     except Exception:  # noqa: BLE001 (an optimization; queries load what they need)
                         pass
-                    dimensions = table.schema.field(column).type.list_size
-                    nprobe = tuning.nprobe or ann.default_nprobe(ann.plan(rows, dimensions).partitions)
-                    refine = tuning.refine if "PQ" in index.index_type.upper() else 0
-                    return DiskVectorIndex(table, column, key, where, rows, nprobe=nprobe, refine=refine)
+                    chosen = ann.plan(table.count_rows(), table.schema.field(column).type.list_size)
+                    hnsw = "HNSW" in index.index_type.upper()
+                    return DiskVectorIndex(
+                        table, column, key, where, rows, nprobe=tuning.nprobe or ann.default_nprobe(chosen),
+                        refine=0 if hnsw else tuning.refine, hnsw=hnsw,
+                    )
             return in_memory()
 
         def in_memory() -> VectorIndex:

@@ -59,46 +59,74 @@ class OpenAICompatible(CaptionBackend):
 
     def __init__(self, settings: CaptionSettings, *, backoff: float = 1.0) -> None:
         self.settings = settings
-        self.url = settings.url.rstrip("/")
+        # One server, or a pool of replicas (vLLM on several GPUs): URLs separated by commas or spaces.
+        self.urls = [url.rstrip("/") for url in settings.url.replace(",", " ").split() if url.strip()]
+        self.url = self.urls[0] if self.urls else ""
         self.model = settings.model
         self.api_key = settings.api_key or os.environ.get("OPENAI_API_KEY", "")
         self.backoff = backoff
+        self._in_flight: dict[str, int] = {}
 
     def identity(self) -> str:
         return self.model
 
     def load(self) -> None:
-        """Check that the server answers, and pick its model when the setting is "auto"."""
+        """Check that the servers answer (a pool keeps those that do), and pick the model when the
+        setting is "auto"."""
+        if not self.urls:
+            raise ModelUnavailable("no caption server URL; pass --url http://HOST:PORT/v1")
+        problems: dict[str, str] = {}
+        answering: list[str] = []
+        for url in self.urls:
+            try:
+                served = self._check(url)
+            except ModelUnavailable as exc:
+                problems[url] = str(exc)
+                continue
+            if self.model == "auto":
+                self.model = served[0]
+            answering.append(url)
+        if not answering:
+            raise ModelUnavailable("; ".join(problems.values()))
+        self.urls, self.url = answering, answering[0]
+        self._in_flight = {url: 0 for url in answering}
+
+    def _check(self, url: str) -> list[str]:
+        """The models one server lists; ModelUnavailable when it cannot be used."""
         try:
-            response = httpx.get(f"{self.url}/models", headers=self._headers(), timeout=min(10.0, self.settings.timeout))
+            response = httpx.get(f"{url}/models", headers=self._headers(), timeout=min(10.0, self.settings.timeout))
         except httpx.HTTPError as exc:
             raise ModelUnavailable(
-                f"cannot reach the caption server at {self.url} ({type(exc).__name__}: {exc}); start one, e.g. "
+                f"cannot reach the caption server at {url} ({type(exc).__name__}: {exc}); start one, e.g. "
                 "`vllm serve Qwen/Qwen2.5-VL-7B-Instruct` or `ollama serve` (url http://127.0.0.1:11434/v1), "
                 "and pass --url"
             ) from exc
         if response.status_code in (401, 403):
-            raise ModelUnavailable(f"the caption server at {self.url} refused the API key ({response.status_code}); set --api-key or $OPENAI_API_KEY")
-        if self.model == "auto":
-            try:
-                served = [entry["id"] for entry in response.json().get("data", [])]
-            except (ValueError, KeyError, TypeError):
-                served = []
-            if not served:
-                raise ModelUnavailable(f"the caption server at {self.url} lists no model; pass --model NAME")
-            self.model = served[0]
+            raise ModelUnavailable(f"the caption server at {url} refused the API key ({response.status_code}); set --api-key or $OPENAI_API_KEY")
+        try:
+            served = [entry["id"] for entry in response.json().get("data", [])]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            served = []
+        if self.model == "auto" and not served:
+            raise ModelUnavailable(f"the caption server at {url} lists no model; pass --model NAME")
+        return served or [self.model]
+
+    def _pick(self, tried: set[str]) -> str:
+        """The least busy server of the pool, preferring ones this request has not failed on."""
+        candidates = [url for url in self.urls if url not in tried] or self.urls
+        return min(candidates, key=lambda url: self._in_flight.get(url, 0))
 
     def rendition(self) -> ServerImage:
         return ServerImage(self.settings.max_pixels)
 
     def batch_size(self) -> int:
-        return max(self.settings.batch_size, self.settings.concurrency * 2)
+        return max(self.settings.batch_size, self.settings.concurrency * 2 * max(1, len(self.urls)))
 
     def caption(self, inputs: list[Any], prompt: str, params: GenerationParams) -> list[str | Exception]:
         return asyncio.run(self._caption_all(inputs, prompt, params))
 
     async def _caption_all(self, inputs: list[Any], prompt: str, params: GenerationParams) -> list[str | Exception]:
-        limit = asyncio.Semaphore(self.settings.concurrency)
+        limit = asyncio.Semaphore(self.settings.concurrency * max(1, len(self.urls)))  # `concurrency` per server
         timeout = httpx.Timeout(self.settings.timeout, connect=min(10.0, self.settings.timeout))
         async with httpx.AsyncClient(timeout=timeout, headers=self._headers()) as client:
 
@@ -113,20 +141,28 @@ class OpenAICompatible(CaptionBackend):
 
     async def _request(self, client: httpx.AsyncClient, image: Any, prompt: str, params: GenerationParams) -> str:
         body = self._body(image, prompt, params)
+        tried: set[str] = set()
         for attempt in range(self.settings.retries + 1):
             last = attempt == self.settings.retries
+            url = self._pick(tried)
+            self._in_flight[url] = self._in_flight.get(url, 0) + 1
             try:
-                response = await client.post(f"{self.url}/chat/completions", json=body)
+                response = await client.post(f"{url}/chat/completions", json=body)
             except (httpx.TransportError, httpx.TimeoutException) as exc:
+                tried.add(url)  # the next try goes to another server of the pool, if there is one
                 if last:
-                    raise CaptionServerError(f"no answer from {self.url} after {attempt + 1} tries: {type(exc).__name__}: {exc}") from exc
-                await asyncio.sleep(self._delay(attempt, None))
+                    raise CaptionServerError(f"no answer from {url} after {attempt + 1} tries: {type(exc).__name__}: {exc}") from exc
+                await asyncio.sleep(self._delay(attempt, None) if len(tried) >= len(self.urls) else 0)
                 continue
+            finally:
+                self._in_flight[url] -= 1
             if response.status_code == 200:
                 return _message_text(response)
             if response.status_code not in _RETRIED_STATUS or last:
                 raise CaptionServerError(f"the server answered {response.status_code}: {response.text[:300]}")
-            await asyncio.sleep(self._delay(attempt, response.headers.get("retry-after")))
+            tried.add(url)  # busy or failing: another server of the pool gets the next try at once
+            if len(tried) >= len(self.urls):
+                await asyncio.sleep(self._delay(attempt, response.headers.get("retry-after")))
         raise CaptionServerError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _body(self, image: Any, prompt: str, params: GenerationParams) -> dict[str, Any]:
