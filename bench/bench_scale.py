@@ -161,7 +161,9 @@ def run(n: int, queries_count: int, root: Path, memory: bool, text: bool) -> Non
     times, recall = timed_search(store, queries, exact)
     print(f"  on-disk index:  {ms(times)}  recall@10 {recall:.3f}  (open {opened:.1f} s, +{rss_mb() - base:,.0f} MB)")
 
-    if memory:
+    if memory and n * DIMENSIONS * 4 > 0.4 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"):
+        print(f"  in memory: skipped ({n * DIMENSIONS * 4 / 1e9:.0f} GB of vectors would not fit comfortably)")
+    elif memory:
         store = Store(db, create=False)
         store.search_tuning = SearchTuning(memory_max_rows=0)
         reset_peak()

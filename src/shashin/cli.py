@@ -59,7 +59,7 @@ RayOption = Annotated[
     typer.Option(
         "--ray", metavar="ADDRESS",
         help="Run decoding and model work on a Ray cluster: auto (RAY_ADDRESS or `ray start` on this machine), "
-        "local (start one for this run), or HOST:PORT. Needs pip install 'shashin[ray]'; the library and photos "
+        "local (start one for this run), or HOST:PORT. Needs the ray extra (pip install 'shashin\\[ray]'); the library and photos "
         "must be reachable from every node (object storage or a shared file system).",
     ),
 ]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("moto", reason="the object-storage tests need the test extra (moto server)")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # the Ray tests: no usage reports from CI
 
 
 def _free_port() -> int:

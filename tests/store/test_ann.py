@@ -79,8 +79,14 @@ def test_optimize_builds_an_index_and_large_tables_are_searched_through_it(vecto
     hits = store.search_vectors("image", "vector", vectors[1], limit=10, version="m1", within=PhotoSet.of(universe, half))
     assert {pid for pid, _ in hits} <= half and len(hits) == 10
 
-    # Rows added later are folded in; many more retrain it.
+    # Rows added later are folded in; many more retrain it. A row that does not qualify (failed,
+    # another model) is filtered out before ranking.
+    store.put_channel_rows("image", [{"photo_id": "f" * 32, "version": "m1", "status": "failed", "error": "x",
+                                      "vector": vectors[7].tolist()}])
     assert store.build_vector_indexes(min_rows=1_000)[0].action == "updated"
+    assert isinstance(store._channel_vectors("image", "vector", "m1"), DiskVectorIndex)
+    hits = store.search_vectors("image", "vector", vectors[7], limit=3, version="m1")
+    assert hits[0][0] == ids[7] and "f" * 32 not in {pid for pid, _ in hits}
     rng = np.random.default_rng(5)
     more = _clustered(rng, 2_000)
     store.put_channel_rows("image", [

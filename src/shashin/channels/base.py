@@ -110,6 +110,7 @@ class IndexedChannel(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     fts_columns: ClassVar[tuple[str, ...]] = ()  # payload columns with a full-text index
+    gpu_model: ClassVar[bool] = False  # its model runs on a GPU where there is one (a cluster's GPU stage)
 
     @abstractmethod
     def version(self) -> str:

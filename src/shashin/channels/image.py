@@ -27,6 +27,7 @@ class ImageChannel(IndexedChannel, Channel):
     name: ClassVar[str] = "image"
     description: ClassVar[str] = "what the photo shows (image vectors)"
     fts_columns: ClassVar[tuple[str, ...]] = ("tag_terms",)
+    gpu_model: ClassVar[bool] = True
 
     def __init__(self, settings: ImageSettings) -> None:
         self.settings = settings

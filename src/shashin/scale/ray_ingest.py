@@ -139,7 +139,8 @@ def process_on_ray(
     dataset, cpus, gpus = _decoded(options, items, batch_size)
     from ray.data import ActorPoolStrategy
 
-    on_gpu = [c for c in channels if c.uses_accelerator() and gpus > 0]
+    # By what the model is, not where the driver loaded it: a CPU-only driver still feeds GPU workers.
+    on_gpu = [c for c in channels if c.gpu_model and gpus > 0]
     on_cpu = [c for c in channels if c not in on_gpu]
     if on_cpu:
         size = options.cpu_workers or max(1, cpus - 1)
@@ -184,7 +185,8 @@ def caption_on_ray(
     captions = dataclasses.replace(settings.captions, model=report.model)  # "auto" resolved by the driver
     settings = dataclasses.replace(settings, captions=captions)
     batch_size = max(1, captions.batch_size or (8 if captions.backend == "transformers" else 16))
-    dataset, cpus, gpus = _decoded(options, [{"job": pickle.dumps(job)} for job in jobs], batch_size)
+    items = [{"job": pickle.dumps(job), "langs": json.dumps(todo[job.photo_id])} for job in jobs]
+    dataset, cpus, gpus = _decoded(options, items, batch_size)
     from ray.data import ActorPoolStrategy
     on_gpu = captions.backend == "transformers" and gpus > 0
     if on_gpu:
@@ -196,7 +198,7 @@ def caption_on_ray(
         # Server clients each keep `concurrency` requests per server in flight; two of them keep a pool busy.
         size = options.cpu_workers or (max(1, cpus - 1) if local_model else 2)
     dataset = dataset.map_batches(
-        _CaptionStage, fn_constructor_args=(store.root, settings, todo, prompts, versions, params, report.prompt_set),
+        _CaptionStage, fn_constructor_args=(store.root, settings, prompts, versions, params, report.prompt_set),
         batch_size=batch_size, batch_format="pyarrow", compute=ActorPoolStrategy(size=size),
         udf_modifying_row_count=True, **resources_per_actor,
     )
@@ -213,10 +215,10 @@ def caption_on_ray(
 class _CaptionStage:
     """An actor with the caption backend loaded once; captions and commits each batch it is given."""
 
-    def __init__(self, root: str, settings: Settings, todo: dict[str, list[str]], prompts: dict[str, str],
-                 versions: dict[str, str], params: GenerationParams, prompt_set: str) -> None:
+    def __init__(self, root: str, settings: Settings, prompts: dict[str, str], versions: dict[str, str],
+                 params: GenerationParams, prompt_set: str) -> None:
         self.store = Store(root, create=False)
-        self.settings, self.todo, self.prompts, self.versions, self.params = settings, todo, prompts, versions, params
+        self.settings, self.prompts, self.versions, self.params = settings, prompts, versions, params
         self.prompt_set = prompt_set
         self.backend = caption_backend(settings.captions)
         self.backend.load()
@@ -226,10 +228,12 @@ class _CaptionStage:
 
         results = [pickle.loads(data) for data in batch.column("decoded").to_pylist()]
         photos = [result for result in results if not isinstance(result, MediaError)]
+        todo = {photo.photo_id: json.loads(langs) for photo, langs in zip(results, batch.column("langs").to_pylist())
+                if not isinstance(photo, MediaError)}
         part = CaptionReport(backend=self.backend.name, prompt_set=self.prompt_set, langs=list(self.prompts))
         part.model = self.backend.identity()
         if photos:
-            caption_batch(self.store, self.backend, photos, self.todo, self.prompts, self.versions, self.params,
+            caption_batch(self.store, self.backend, photos, todo, self.prompts, self.versions, self.params,
                           self.settings, part)
         errors = [
             [error.path, storage.parent(error.path), "decode", str(error)]

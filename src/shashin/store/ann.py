@@ -77,7 +77,7 @@ class DiskVectorIndex:
     """Nearest rows of one vector column through its Lance index, with the table's filter (`where`)."""
 
     def __init__(
-        self, table: Any, column: str, key: str, where: str, rows: int, *, nprobe: int, refine: int, hnsw: bool
+        self, table: Any, column: str, key: str, where: str | None, rows: int, *, nprobe: int, refine: int, hnsw: bool
     ) -> None:
         self.table, self.column, self.key, self.where = table, column, key, where
         self.rows = rows
@@ -100,10 +100,11 @@ class DiskVectorIndex:
         builder = (
             self.table.search(query, vector_column_name=self.column)
             .distance_type("cosine")
-            .where(self.where, prefilter=True)
             .select(list(dict.fromkeys([self.key, "photo_id"])))
             .limit(fetch)
         )
+        if self.where:
+            builder = builder.where(self.where, prefilter=True)
         if self.nprobe:
             builder = builder.nprobes(self.nprobe)
         if self.hnsw:
@@ -127,7 +128,7 @@ class DiskVectorIndex:
         for start in range(0, len(ids), 500):
             chunk = ", ".join("'" + i.replace("'", "''") + "'" for i in ids[start : start + 500])
             parts.append(
-                self.table.search().where(f"({self.where}) AND photo_id IN ({chunk})")
+                self.table.search().where(f"({self.where}) AND photo_id IN ({chunk})" if self.where else f"photo_id IN ({chunk})")
                 .select(list(dict.fromkeys([self.key, "photo_id", self.column]))).limit(None).to_arrow()
             )
         keys = [k for part in parts for k in part.column(self.key).to_pylist()]
