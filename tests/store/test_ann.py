@@ -101,7 +101,7 @@ def test_optimize_builds_an_index_and_large_tables_are_searched_through_it(vecto
 def test_beyond_hnsw_size_ivf_pq_with_refine_keeps_recall(vector_store, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     store, vectors, ids = vector_store
     monkeypatch.setattr(ann, "HNSW_MAX_ROWS", 1_000)
-    store.search_tuning = SearchTuning(memory_max_rows=1_000, refine=10)
+    store.search_tuning = SearchTuning(memory_max_rows=1_000, refine=50)
     assert store.build_vector_indexes(min_rows=1_000)[0].kind == "IVF_PQ"
     queries = vectors[::200] + np.random.default_rng(9).normal(scale=0.05, size=(20, DIMENSIONS)).astype(np.float32)
     assert _recall(store, vectors, ids, queries) >= 0.9
@@ -114,9 +114,9 @@ def test_beyond_hnsw_size_ivf_pq_with_refine_keeps_recall(vector_store, monkeypa
 def test_plan_chooses_by_size() -> None:
     assert ann.plan(200_000, 768).kind == "IVF_HNSW_SQ"
     big = ann.plan(10_000_000, 768)
-    assert (big.kind, big.partitions, big.sub_vectors) == ("IVF_PQ", 3162, 48)
+    assert (big.kind, big.partitions, big.sub_vectors) == ("IVF_PQ", 3162, 96)
     assert ann.plan(1_000_000, 768).partitions == 20 and ann.default_nprobe(ann.plan(1_000_000, 768)) == 10
-    assert ann.default_nprobe(big) == 197
+    assert ann.default_nprobe(big) == 98
 
 
 def test_optimize_command(vector_store) -> None:  # type: ignore[no-untyped-def]

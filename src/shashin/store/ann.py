@@ -45,18 +45,21 @@ def plan(rows: int, dimensions: int) -> IndexPlan:
     IVF_HNSW_SQ: few large partitions (~50k rows each), each searched by its HNSW graph — measured
     on 300k clustered 768-d vectors: 8 partitions, 4 probed, recall@10 0.94 at 5 ms; all 8, 0.97 at
     6 ms (the 8-bit codes' ceiling). IVF_PQ: ~√n partitions of PQ codes (dimensions/16 bytes a
-    vector), a 1/16 of them probed and the best candidates re-ranked on exact vectors."""
+    vector), a 1/32 of them probed and the best candidates re-ranked on exact vectors. Measured on 1M
+    clustered 768-d vectors whose 10th and 100th neighbours are nearly as close (cosine 0.647 vs
+    0.631), 1,000 partitions, 20 probed: dims/16 bytes + refine 50 → recall@10 0.86; dims/8 bytes +
+    refine 10 → 0.74, + refine 50 → 0.98 at 10 ms, + refine 200 → 1.00 at 24 ms."""
     if rows <= HNSW_MAX_ROWS:
         return IndexPlan("IVF_HNSW_SQ", max(1, round(rows / 50_000)))
-    sub_vectors = next(s for s in (dimensions // 16, dimensions // 8, dimensions // 4, 1) if s and dimensions % s == 0)
+    sub_vectors = next(s for s in (dimensions // 8, dimensions // 4, dimensions // 2, 1) if s and dimensions % s == 0)
     return IndexPlan("IVF_PQ", max(1, int(math.sqrt(rows))), sub_vectors)
 
 
 def default_nprobe(chosen: IndexPlan) -> int:
-    """Partitions probed per query: half of HNSW's few large ones; a 1/16 (at least 8) of IVF_PQ's."""
+    """Partitions probed per query: half of HNSW's few large ones; a 1/32 (at least 20) of IVF_PQ's."""
     if chosen.kind == "IVF_HNSW_SQ":
         return max(1, min(chosen.partitions, max(4, math.ceil(chosen.partitions / 2))))
-    return min(chosen.partitions, max(8, chosen.partitions // 16))
+    return min(chosen.partitions, max(20, chosen.partitions // 32))
 
 
 def vector_index(table: Any, column: str) -> Any | None:
