@@ -46,10 +46,10 @@ def normalize(location: str) -> str:
     if found not in REMOTE_SCHEMES:
         raise StorageError(f"{location}: unsupported storage scheme {found}:// (use a local path, or one of "
                            + ", ".join(f"{s}://" for s in REMOTE_SCHEMES) + ")")
-    bucket = location[len(found) + 3:].strip("/")
-    if not bucket:
+    rest = location[len(found) + 3:].strip("/")  # bucket/prefix
+    if not rest:
         raise StorageError(f"{location}: no bucket given (write {found}://BUCKET/PREFIX)")
-    return f"{found}://{bucket}"
+    return f"{found}://{rest}"
 
 
 def join(base: str, *parts: str) -> str:
