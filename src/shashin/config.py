@@ -113,7 +113,7 @@ class SearchSettings:
     # instead of from memory (0: always from memory). 2M × 768 floats is 6 GB.
     memory_max_rows: int = 2_000_000
     index_min_rows: int = 100_000  # shashin optimize builds approximate indexes for tables this large
-    refine: int = 50  # IVF_PQ indexes: candidates re-ranked on exact vectors, as a multiple of the page
+    refine: int = 200  # IVF_PQ indexes: candidates re-ranked on exact vectors, as a multiple of the page
 
 
 @dataclass(frozen=True)

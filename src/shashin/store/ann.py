@@ -48,7 +48,9 @@ def plan(rows: int, dimensions: int) -> IndexPlan:
     vector), a 1/32 of them probed and the best candidates re-ranked on exact vectors. Measured on 1M
     clustered 768-d vectors whose 10th and 100th neighbours are nearly as close (cosine 0.647 vs
     0.631), 1,000 partitions, 20 probed: dims/16 bytes + refine 50 → recall@10 0.86; dims/8 bytes +
-    refine 10 → 0.74, + refine 50 → 0.98 at 10 ms, + refine 200 → 1.00 at 24 ms."""
+    refine 10 → 0.74, + refine 50 → 0.98 at 10 ms, + refine 200 → 1.00 at 24 ms. At 10M (3,162
+    partitions, 98 probed, 2 cores, vectors beyond the page cache): refine 50 → 0.66 at 128 ms,
+    200 → 0.87 at 148 ms, 1000 → 0.99 at 259 ms (bench/bench_scale.py)."""
     if rows <= HNSW_MAX_ROWS:
         return IndexPlan("IVF_HNSW_SQ", max(1, round(rows / 50_000)))
     sub_vectors = next(s for s in (dimensions // 8, dimensions // 4, dimensions // 2, 1) if s and dimensions % s == 0)

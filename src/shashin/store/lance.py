@@ -88,7 +88,7 @@ class SearchTuning:
     ann_min_rows: int = 50_000
     nprobe: int = 0
     memory_max_rows: int = 2_000_000
-    refine: int = 50  # IVF_PQ: candidates re-ranked on exact vectors, as a multiple of the page
+    refine: int = 200  # IVF_PQ: candidates re-ranked on exact vectors, as a multiple of the page (bench_scale)
 
 
 @dataclass(frozen=True)
