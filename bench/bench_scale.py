@@ -32,16 +32,10 @@ import pyarrow as pa
 
 from shashin.store import SearchTuning, Store, schema
 
+from bench_search import rss_mb  # noqa: E402  (bench/ is on the path when run as a script)
+
 DIMENSIONS, CLUSTERS, CHUNK = 768, 500, 250_000
 VERSION = "bench-image"
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def peak_mb() -> float:

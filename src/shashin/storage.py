@@ -263,4 +263,10 @@ def is_empty_folder(location: str) -> bool:
     """True when nothing is stored under `location` (missing counts as empty)."""
     if not is_remote(location):
         return not os.path.exists(location) or (os.path.isdir(location) and not os.listdir(location))
-    return next(list_files(location), None) is None
+    from pyarrow.fs import FileSelector
+
+    filesystem, path = _resolve(location)
+    try:  # one level is enough to know, and cheap even above millions of objects
+        return not filesystem.get_file_info(FileSelector(path, recursive=False, allow_not_found=True))
+    except (OSError, ValueError) as exc:
+        raise _failed(location, exc) from exc
