@@ -92,6 +92,10 @@ def test_one_writer_at_a_time(tmp_path: Path) -> None:
 def test_interrupted_creation_is_finished_on_next_open(tmp_path: Path) -> None:
     store = Store(tmp_path / "db")
     store._table("meta").delete("key = 'schema_version'")  # as if killed before the last write
+    # A reader does not finish it (the creator may still be at work: two creators would conflict).
+    with pytest.raises(StoreError, match="not finished"):
+        Store(tmp_path / "db", create=False)
+    assert store.get_meta("schema_version") is None
     reopened = Store(tmp_path / "db")
     assert reopened.get_meta("schema_version") == str(schema.SCHEMA_VERSION)
     assert reopened.count_photos() == 0

@@ -129,7 +129,7 @@ class Store:
         self._memory: dict[tuple[str, Any], Cached] = {}
         self._facts: tuple[tuple[int, ...], PhotoFacts] | None = None
         self.search_tuning = SearchTuning()
-        self._open_core_tables()
+        self._open_core_tables(create)
 
     def _connect(self, create: bool) -> Any:
         tables = storage.join(self.root, "tables")
@@ -158,10 +158,16 @@ class Store:
 
     # ----------------------------------------------------------------- structure
 
-    def _open_core_tables(self) -> None:
+    def _open_core_tables(self, create: bool) -> None:
         existing = set(self._table_names())
-        # A library whose creation was interrupted has no schema version yet: finish creating it.
+        # A library whose creation was interrupted has no schema version yet: a writer finishes
+        # creating it. A reader must not: the creator may be at work this very moment.
         if "meta" not in existing or self.get_meta("schema_version") is None:
+            if not create:
+                raise StoreError(
+                    f"the library at {self.root} is not finished (being created, or its creation was "
+                    f"interrupted); shashin index --db {self.root} finishes it"
+                )
             self._create("meta", schema.META)
             self._create("folders", schema.FOLDERS)
             self._create("photos", schema.PHOTOS, keys=("photo_id",))
