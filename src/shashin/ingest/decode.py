@@ -55,7 +55,7 @@ class DecodePool:
         """(job, decoded photo or the reason it failed) for every job, in order."""
         if self.workers <= 0:
             for job in jobs:
-                yield job, _attempt(job)
+                yield job, attempt(job)
             return
         in_flight: deque[tuple[DecodeJob, Future]] = deque()
         pending = iter(jobs)
@@ -81,7 +81,7 @@ class DecodePool:
                 for suspect in suspects:
                     yield suspect, _isolated(suspect)
             except Exception as exc:  # an unexpected decoder exception is still one file's problem
-                yield job, MediaError(f"could not decode: {type(exc).__name__}: {exc}")
+                yield job, _unexpected(exc)
 
     def _abandon(self) -> None:
         # Joining a pool whose worker died can deadlock (CPython's executor); let it go instead.
@@ -104,11 +104,18 @@ def _single_threaded() -> None:
         os.environ[variable] = "1"
 
 
-def _attempt(job: DecodeJob) -> DecodedPhoto | MediaError:
+def attempt(job: DecodeJob) -> DecodedPhoto | MediaError:
+    """Decode one job here; any failure, expected or not, becomes that file's MediaError."""
     try:
         return run_job(job)
     except MediaError as exc:
         return exc
+    except Exception as exc:  # an unexpected decoder exception is still one file's problem
+        return _unexpected(exc)
+
+
+def _unexpected(exc: Exception) -> MediaError:
+    return MediaError(f"could not decode: {type(exc).__name__}: {exc}")
 
 
 def _isolated(job: DecodeJob) -> DecodedPhoto | MediaError:
@@ -120,6 +127,6 @@ def _isolated(job: DecodeJob) -> DecodedPhoto | MediaError:
     except BrokenProcessPool:
         return MediaError("the image decoder crashed on this file (it is damaged or hostile)")
     except Exception as exc:
-        return MediaError(f"could not decode: {type(exc).__name__}: {exc}")
+        return _unexpected(exc)
     finally:
         solo.shutdown(wait=False)  # never join a pool that may have lost its worker

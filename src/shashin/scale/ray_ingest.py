@@ -36,7 +36,7 @@ from shashin import storage
 from shashin.channels.base import IndexedChannel
 from shashin.config import Settings
 from shashin.ingest.captioning import CaptionFailure, CaptionReport, caption_batch
-from shashin.ingest.decode import DecodeJob, run_job
+from shashin.ingest.decode import DecodeJob, attempt
 from shashin.ingest.pipeline import (
     ChannelReport,
     IndexReport,
@@ -261,16 +261,7 @@ def _decode(batch: Any) -> Any:
     """CPU stage: decode each photo (a file that cannot be decoded becomes its MediaError)."""
     import pyarrow as pa
 
-    decoded = []
-    for job_bytes in batch.column("job").to_pylist():
-        job = pickle.loads(job_bytes)
-        try:
-            result: Any = run_job(job)
-        except MediaError as exc:
-            result = exc
-        except Exception as exc:  # noqa: BLE001 (one file's problem, as in DecodePool)
-            result = MediaError(f"could not decode: {type(exc).__name__}: {exc}")
-        decoded.append(pickle.dumps(result))
+    decoded = [pickle.dumps(attempt(pickle.loads(job))) for job in batch.column("job").to_pylist()]
     return batch.append_column("decoded", pa.array(decoded, pa.binary())).drop_columns(["job"])
 
 

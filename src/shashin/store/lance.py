@@ -352,13 +352,12 @@ class Store:
 
     def save_thumbnail(self, photo_id: str, data: bytes) -> str:
         """Write a thumbnail atomically; returns its path relative to the library."""
-        relative = f"thumbnails/{photo_id[:2]}/{photo_id}.webp"
-        storage.write_bytes(storage.join(self.root, *relative.split("/")), data)
-        return relative
+        storage.write_bytes(self.thumbnail_location(photo_id), data)
+        return "/".join(_thumbnail_parts(photo_id))
 
     def thumbnail_location(self, photo_id: str) -> str:
         """Where the thumbnail of a photo is kept (a local path or an object URI)."""
-        return storage.join(self.root, "thumbnails", photo_id[:2], f"{photo_id}.webp")
+        return storage.join(self.root, *_thumbnail_parts(photo_id))
 
     def thumbnail(self, photo_id: str) -> bytes | None:
         """The photo's WebP thumbnail, or None when it has none."""
@@ -651,10 +650,10 @@ class Store:
 
         def build() -> VectorIndex | DiskVectorIndex:
             table = self._table(name)
-            if tuning.memory_max_rows and ann.vector_index(table, column) is not None:
+            index = ann.vector_index(table, column) if tuning.memory_max_rows else None
+            if index is not None:
                 rows = table.count_rows(where)
                 if rows > tuning.memory_max_rows:
-                    index = ann.vector_index(table, column)
                     try:
                         table.prewarm_index(index.name)  # its partitions into Lance's cache before the first query
                     except Exception:  # noqa: BLE001 (an optimization; queries load what they need)
@@ -842,6 +841,11 @@ class _Lease:
                     table.optimize(cleanup_older_than=timedelta(minutes=5))
             except Exception:
                 pass  # a missed beat; the next one retries
+
+
+def _thumbnail_parts(photo_id: str) -> tuple[str, str, str]:
+    """A thumbnail's place under the library: thumbnails/<first two hex digits>/<id>.webp."""
+    return ("thumbnails", photo_id[:2], f"{photo_id}.webp")
 
 
 def _table_names(db: Any) -> list[str]:

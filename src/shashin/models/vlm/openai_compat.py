@@ -61,7 +61,6 @@ class OpenAICompatible(CaptionBackend):
         self.settings = settings
         # One server, or a pool of replicas (vLLM on several GPUs): URLs separated by commas or spaces.
         self.urls = [url.rstrip("/") for url in settings.url.replace(",", " ").split() if url.strip()]
-        self.url = self.urls[0] if self.urls else ""
         self.model = settings.model
         self.api_key = settings.api_key or os.environ.get("OPENAI_API_KEY", "")
         self.backoff = backoff
@@ -75,20 +74,20 @@ class OpenAICompatible(CaptionBackend):
         setting is "auto"."""
         if not self.urls:
             raise ModelUnavailable("no caption server URL; pass --url http://HOST:PORT/v1")
-        problems: dict[str, str] = {}
+        problems: list[str] = []
         answering: list[str] = []
         for url in self.urls:
             try:
                 served = self._check(url)
             except ModelUnavailable as exc:
-                problems[url] = str(exc)
+                problems.append(str(exc))
                 continue
             if self.model == "auto":
                 self.model = served[0]
             answering.append(url)
         if not answering:
-            raise ModelUnavailable("; ".join(problems.values()))
-        self.urls, self.url = answering, answering[0]
+            raise ModelUnavailable("; ".join(problems))
+        self.urls = answering
         self._in_flight = {url: 0 for url in answering}
 
     def _check(self, url: str) -> list[str]:
