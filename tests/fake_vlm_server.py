@@ -2,7 +2,8 @@
 
 It checks each request the way a real server would (model, messages, a base64 JPEG data URL, a
 prompt), captions photos by their dominant colour, and can be scripted to fail: answer 429/5xx,
-stall past the client's timeout, or loop ("Types Types Types…").
+stall past the client's timeout, loop ("Types Types Types…"), or behave as a hostile server
+would: drip its answer a byte at a time, send 50 MB, stream without end, answer a number.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ LOOP = "Types " * 40
 class Script:
     """What the server does next: each request pops one action; then it answers normally."""
 
-    actions: deque = field(default_factory=deque)  # ("status", code) | ("sleep", seconds) | ("loop",) | ("text", s)
+    # ("status", code) | ("sleep", seconds) | ("loop",) | ("text", s) | ("content", any JSON value)
+    # | ("drip", seconds between bytes) | ("huge", bytes, declared: bool) | ("endless",)
+    actions: deque = field(default_factory=deque)
     requests: list[dict[str, Any]] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
@@ -91,6 +94,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(action[1], {"error": {"message": f"scripted {action[1]}"}}, {"Retry-After": "0"})
         if action and action[0] == "sleep":
             time.sleep(action[1])
+        if action and action[0] in ("drip", "huge", "endless", "content"):
+            return self._hostile(action)
         penalised = "frequency_penalty" in body
         if (action and action[0] == "loop") or (script.loop_always and (not penalised or script.loop_even_with_penalty)):
             text = LOOP
@@ -99,6 +104,43 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             text = caption_for(image, prompt)
         self._send(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]})
+
+    def _hostile(self, action: tuple[Any, ...]) -> None:
+        try:
+            if action[0] == "content":
+                return self._send(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": action[1]}}]})
+            if action[0] == "drip":
+                data = json.dumps({"choices": [{"message": {"content": "A slow caption."}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                for byte in data:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(action[1])
+                return None
+            if action[0] == "huge":
+                text = "A" * action[1]
+                data = json.dumps({"choices": [{"message": {"content": text}}]}).encode()
+                self.send_response(200)
+                if action[2]:
+                    self.send_header("Content-Length", str(len(data)))
+                else:
+                    self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for start in range(0, len(data), 1 << 16):
+                    piece = data[start : start + (1 << 16)]
+                    self.wfile.write(piece if action[2] else b"%x\r\n%s\r\n" % (len(piece), piece))
+                if not action[2]:
+                    self.wfile.write(b"0\r\n\r\n")
+                return None
+            self.send_response(200)  # endless: chunks until the client hangs up
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            while True:
+                self.wfile.write(b"10000\r\n" + b"x" * 0x10000 + b"\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            return None
 
     def _authorized(self) -> bool:
         key = self.script.api_key

@@ -152,3 +152,20 @@ def test_a_replica_dying_mid_run_sends_its_photos_to_the_others(indexed_db: Path
         with broken:
             report = library_for(indexed_db, f"{broken.url},{healthy.url}", **{"captions.retries": 2}).caption()
     assert (report.written, report.failed) == (6, 0)
+
+
+def test_a_hostile_caption_server_costs_single_captions_never_the_run(indexed_db: Path) -> None:
+    """Answers that are a number, an object, 900 KB of text or a dripping trickle each fail one
+    caption; the raw answer kept for review is capped; the other captions are written."""
+    long_text = " ".join(f"word{i}" for i in range(150_000))[:900_000]
+    # English: a number, an object, 900 KB of text twice (its retry too); Japanese: a trickle.
+    actions = deque([("content", 42), ("content", {"a": 1}), ("text", long_text), ("text", long_text), ("drip", 0.05)])
+    with FakeVLMServer(Script(actions=actions)) as server:
+        report = library_for(indexed_db, server.url, **{"captions.concurrency": 1, "captions.timeout": 1.0, "captions.batch_size": 8,
+                                                        "captions.retries": 0, "captions.langs": "en,ja"}).caption()
+    assert report.written + report.failed == 6 and report.failed == 4 and report.unavailable is None
+    reasons = " | ".join(f.reason for f in report.failures)
+    assert "holds no text" in reasons and "characters long" in reasons and "no complete answer within 1 s" in reasons
+    rows = Store(indexed_db, create=False).captions()
+    assert max(len(row["raw"]) for row in rows) <= 8_000
+    assert sum(row["status"] == "done" for row in rows) == 2

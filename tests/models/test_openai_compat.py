@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from collections import deque
 
 import numpy as np
@@ -98,3 +99,31 @@ def test_large_photos_are_sent_within_max_pixels() -> None:
     data = ServerImage(602_112).render(Image.fromarray(np.zeros((3000, 4000, 3), dtype=np.uint8)))
     width, height = Image.open(io.BytesIO(data)).size
     assert width * height <= 602_112 and abs(width / height - 4 / 3) < 0.01
+
+
+def test_a_server_dripping_bytes_meets_a_total_deadline() -> None:
+    with FakeVLMServer(Script(actions=deque([("drip", 0.05)] * 2))) as server:
+        started = time.monotonic()
+        [result] = client(server.url, **{"captions.timeout": 1.0, "captions.retries": 1}).caption([RED], PROMPT, GenerationParams())
+        assert isinstance(result, CaptionServerError) and "no complete answer within 1 s" in str(result)
+        assert time.monotonic() - started < 6  # two tries of one second, not a minute of dripping
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_huge_and_endless_answers_are_refused_without_reading_them(declared: bool) -> None:
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with FakeVLMServer(Script(actions=deque([("huge", 50_000_000, declared), ("endless",)]))) as server:
+        huge, endless = client(server.url, **{"captions.concurrency": 1}).caption([RED, RED], PROMPT, GenerationParams())
+    for result in (huge, endless):
+        assert isinstance(result, CaptionServerError) and "bytes; a caption needs far less" in str(result)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KB: not 50 MB × copies
+
+
+@pytest.mark.parametrize("content", [42, {"text": "x"}, ["a", 1], True])
+def test_answers_that_hold_no_text_fail_that_photo(content: object) -> None:
+    with FakeVLMServer(Script(actions=deque([("content", content)]))) as server:
+        first, second = client(server.url, **{"captions.concurrency": 1}).caption([RED, RED], PROMPT, GenerationParams())
+    assert isinstance(first, CaptionServerError) or first == ""
+    assert isinstance(second, str) and second.startswith("A red sports car")

@@ -29,6 +29,7 @@ from shashin.text.tokenize import index_text
 if TYPE_CHECKING:
     from shashin.scale.ray_ingest import RayOptions
 
+MAX_RAW_CHARS = 8_000  # what a backend returned is kept for review up to this length
 LANGUAGE_NAMES = {"en": "English", "ja": "Japanese", "zh": "Chinese", "ko": "Korean", "fr": "French", "de": "German", "es": "Spanish"}
 
 
@@ -203,13 +204,21 @@ def caption_batch(
                 results[photo.photo_id] = (out, retry)
         for photo in ready:
             out, used = results[photo.photo_id]
-            if isinstance(out, Exception):
-                rows.append(_row(photo, lang, prompt, versions[lang], used, backend, report, raw="", problem=f"{type(out).__name__}: {out}"))
+            if isinstance(out, Exception) or not isinstance(out, str):
+                problem = f"{type(out).__name__}: {out}" if isinstance(out, Exception) else f"the backend returned a {type(out).__name__}, not text"
+                rows.append(_row(photo, lang, prompt, versions[lang], used, backend, report, raw="", problem=problem))
                 continue
             verdict = check_caption(out)
             problem = None if verdict.ok else verdict.problem + (" (also after a retry with a repetition penalty)" if used is not params else "")
+            if problem is None and len(verdict.text) > _longest(used):
+                problem = f"the caption is {len(verdict.text):,} characters, far more than the {used.max_new_tokens} tokens asked for"
             rows.append(_row(photo, lang, prompt, versions[lang], used, backend, report, raw=out, text=verdict.text, problem=problem))
     store.put_captions(rows)
+
+
+def _longest(params: GenerationParams) -> int:
+    """The longest caption believable for `params`: a token is rarely more than a word of 12 letters."""
+    return max(1_000, 16 * params.max_new_tokens)
 
 
 def _row(
@@ -236,7 +245,7 @@ def _row(
         "prompt_set": report.prompt_set,
         "lang": lang,
         "text": "" if problem else text,
-        "raw": raw,
+        "raw": raw[:MAX_RAW_CHARS],
         "terms": "" if problem else index_text(text),
         "status": "failed" if problem else "done",
         "error": problem,

@@ -25,6 +25,7 @@ _BOILERPLATE = [
     ),
     re.compile(r"^(?:この|その)?(?:画像|写真)(?:は|には|では)[、，,]?\s*"),
 ]
+MAX_CHARS = 20_000
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
 _WORD = re.compile(r"\w", re.UNICODE)
 _CHAR_LOOP = re.compile(r"(.{2,24}?)\1{3,}", re.DOTALL)  # a 2–24 character unit, 4 times in a row
@@ -45,6 +46,10 @@ class GuardResult:
 
 def check_caption(raw: str) -> GuardResult:
     """Clean `raw` (whitespace, quotes, boilerplate openers) and say what is wrong with it, if anything."""
+    if not isinstance(raw, str):
+        return GuardResult("", f"the output is a {type(raw).__name__}, not text")
+    if len(raw) > MAX_CHARS:  # no caption is this long, and the loop checks below need not scan megabytes
+        return GuardResult("", f"the output is {len(raw):,} characters long")
     text = unicodedata.normalize("NFC", raw or "")
     text = " ".join(text.split())
     text = text.strip().strip('"“”「」\'').strip()

@@ -1,8 +1,10 @@
 """Captions from any OpenAI-compatible /v1/chat/completions server: vLLM, Ollama, llama.cpp, LM Studio.
 
-The photo travels as a base64 JPEG data URL. Requests run concurrently up to a limit, each with a
-timeout, and are retried with exponential backoff on 429, 5xx and connection errors (honouring
-Retry-After). Other errors fail that photo only.
+The photo travels as a base64 JPEG data URL. Requests run concurrently up to a limit, each within
+a total deadline (a server that drips a byte at a time is cut off like one that never answers),
+and are retried with exponential backoff on 429, 5xx and connection errors (honouring
+Retry-After). An answer is read up to a size cap and must hold text; anything else fails that
+photo only.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import json
 import os
 import random
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ from shashin.models.vlm.base import CaptionBackend, GenerationParams
 
 _RETRIED_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 _MAX_BACKOFF = 30.0
+MAX_ANSWER_BYTES = 1 << 20  # a caption is a few hundred bytes; a bigger answer is a broken or hostile server
 
 
 @dataclass(frozen=True)
@@ -92,23 +96,30 @@ class OpenAICompatible(CaptionBackend):
 
     def _check(self, url: str) -> list[str]:
         """The models one server lists; ModelUnavailable when it cannot be used."""
+        deadline = min(10.0, self.settings.timeout)
         try:
-            response = httpx.get(f"{url}/models", headers=self._headers(), timeout=min(10.0, self.settings.timeout))
-        except httpx.HTTPError as exc:
+            status, data = asyncio.run(asyncio.wait_for(self._get(f"{url}/models", deadline), timeout=deadline))
+        except (httpx.HTTPError, asyncio.TimeoutError, CaptionServerError) as exc:
+            why = f"no answer within {deadline:g} s" if isinstance(exc, asyncio.TimeoutError) else f"{type(exc).__name__}: {exc}"
             raise ModelUnavailable(
-                f"cannot reach the caption server at {url} ({type(exc).__name__}: {exc}); start one, e.g. "
+                f"cannot reach the caption server at {url} ({why}); start one, e.g. "
                 "`vllm serve Qwen/Qwen2.5-VL-7B-Instruct` or `ollama serve` (url http://127.0.0.1:11434/v1), "
                 "and pass --url"
             ) from exc
-        if response.status_code in (401, 403):
-            raise ModelUnavailable(f"the caption server at {url} refused the API key ({response.status_code}); set --api-key or $OPENAI_API_KEY")
+        if status in (401, 403):
+            raise ModelUnavailable(f"the caption server at {url} refused the API key ({status}); set --api-key or $OPENAI_API_KEY")
         try:
-            served = [entry["id"] for entry in response.json().get("data", [])]
+            served = [str(entry["id"]) for entry in json.loads(data).get("data", [])]
         except (ValueError, KeyError, TypeError, AttributeError):
             served = []
         if self.model == "auto" and not served:
             raise ModelUnavailable(f"the caption server at {url} lists no model; pass --model NAME")
         return served or [self.model]
+
+    async def _get(self, url: str, timeout: float) -> tuple[int, bytes]:
+        async with httpx.AsyncClient(timeout=timeout, headers=self._headers()) as client:
+            async with client.stream("GET", url) as response:
+                return response.status_code, await _read_capped(response)
 
     def _pick(self, tried: set[str]) -> str:
         """The least busy server of the pool, preferring ones this request has not failed on."""
@@ -146,23 +157,37 @@ class OpenAICompatible(CaptionBackend):
             url = self._pick(tried)
             self._in_flight[url] = self._in_flight.get(url, 0) + 1
             try:
-                response = await client.post(f"{url}/chat/completions", json=body)
-            except (httpx.TransportError, httpx.TimeoutException) as exc:
+                # One deadline for the whole exchange: httpx's timeout is per read, which a server
+                # sending a byte every few seconds never trips.
+                status, headers, data = await asyncio.wait_for(self._post(client, f"{url}/chat/completions", body),
+                                                               timeout=self.settings.timeout)
+            except (httpx.TransportError, httpx.TimeoutException, asyncio.TimeoutError) as exc:
                 tried.add(url)  # the next try goes to another server of the pool, if there is one
                 if last:
-                    raise CaptionServerError(f"no answer from {url} after {attempt + 1} tries: {type(exc).__name__}: {exc}") from exc
+                    why = f"no complete answer within {self.settings.timeout:g} s" if isinstance(exc, asyncio.TimeoutError) else f"{type(exc).__name__}: {exc}"
+                    raise CaptionServerError(f"no answer from {url} after {attempt + 1} tries: {why}") from exc
                 await asyncio.sleep(self._delay(attempt, None) if len(tried) >= len(self.urls) else 0)
                 continue
             finally:
                 self._in_flight[url] -= 1
-            if response.status_code == 200:
-                return _message_text(response)
-            if response.status_code not in _RETRIED_STATUS or last:
-                raise CaptionServerError(f"the server answered {response.status_code}: {response.text[:300]}")
+            if status == 200:
+                return _message_text(data)
+            if status not in _RETRIED_STATUS or last:
+                raise CaptionServerError(f"the server answered {status}: {_shown(data)}")
             tried.add(url)  # busy or failing: another server of the pool gets the next try at once
             if len(tried) >= len(self.urls):
-                await asyncio.sleep(self._delay(attempt, response.headers.get("retry-after")))
+                await asyncio.sleep(self._delay(attempt, headers.get("retry-after")))
         raise CaptionServerError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    @staticmethod
+    async def _post(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> tuple[int, httpx.Headers, bytes]:
+        """Status, headers and body of one request, the body read up to MAX_ANSWER_BYTES."""
+        async with client.stream("POST", url, json=body) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+                raise CaptionServerError(f"the server's answer is {int(declared):,} bytes; a caption needs far less "
+                                         f"(limit {MAX_ANSWER_BYTES:,})")
+            return response.status_code, response.headers, await _read_capped(response)
 
     def _body(self, image: Any, prompt: str, params: GenerationParams) -> dict[str, Any]:
         data = image if isinstance(image, bytes) else ServerImage(self.settings.max_pixels).render(_as_image(image))
@@ -192,14 +217,34 @@ class OpenAICompatible(CaptionBackend):
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
 
-def _message_text(response: httpx.Response) -> str:
+async def _read_capped(response: httpx.Response) -> bytes:
+    """A response's body, refused (CaptionServerError) as soon as it passes MAX_ANSWER_BYTES."""
+    received = bytearray()
+    async for chunk in response.aiter_bytes():
+        received += chunk
+        if len(received) > MAX_ANSWER_BYTES:
+            raise CaptionServerError(f"the server's answer goes on beyond {MAX_ANSWER_BYTES:,} bytes; a caption needs far less")
+    return bytes(received)
+
+
+def _message_text(data: bytes) -> str:
+    """The text of a chat-completions answer; CaptionServerError for anything else."""
     try:
-        content = response.json()["choices"][0]["message"]["content"]
+        content = json.loads(data)["choices"][0]["message"]["content"]
     except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise CaptionServerError(f"the server's answer has no message: {response.text[:300]}") from exc
+        raise CaptionServerError(f"the server's answer has no message: {_shown(data)}") from exc
     if isinstance(content, list):  # some servers answer in parts
-        content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
-    return content or ""
+        content = "".join(part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str))
+    if content is None:
+        return ""
+    if not isinstance(content, str):
+        raise CaptionServerError(f"the server's answer holds no text (its content is a {type(content).__name__})")
+    return content
+
+
+def _shown(data: bytes) -> str:
+    """The start of an answer, for an error message."""
+    return data[:300].decode("utf-8", "replace")
 
 
 def _as_image(value: Any) -> Image.Image:
