@@ -90,7 +90,8 @@ def test_no_route_serves_a_path_from_the_request(server: LiveServer, route: str,
 
 def test_search_by_uploaded_photo(client: httpx.Client, text_photos) -> None:  # type: ignore[no-untyped-def]
     data = (text_photos / "street/car-park.jpg").read_bytes()
-    response = client.post("/api/similar", files={"photo": ("mine.jpg", data, "image/jpeg")}, data={"limit": "3"})
+    csrf = client.get("/api/csrf").json()["csrf"]
+    response = client.post("/api/similar", files={"photo": ("mine.jpg", data, "image/jpeg")}, data={"limit": "3", "csrf": csrf})
     assert response.status_code == 200, response.text
     results = response.json()["results"]
     assert results[0]["path"].endswith("street/car-park.jpg") and results[0]["channels"]["image"]["score"] > 0.99
@@ -100,18 +101,18 @@ def test_search_by_uploaded_photo(client: httpx.Client, text_photos) -> None:  #
 
 
 def test_uploads_are_bounded(server: LiveServer, web_library: Library) -> None:
-    not_image = httpx.post(f"{server.url}/api/similar", files={"photo": ("x.jpg", b"<html>", "image/jpeg")})
+    secret = {"X-Shashin-CSRF": httpx.get(f"{server.url}/api/csrf").json()["csrf"]}
+    not_image = httpx.post(f"{server.url}/api/similar", files={"photo": ("x.jpg", b"<html>", "image/jpeg")}, headers=secret)
     assert not_image.status_code == 400 and "not an image" in not_image.json()["error"]
-    empty = httpx.post(f"{server.url}/api/similar", files={"photo": ("x.jpg", b"", "image/jpeg")})
+    empty = httpx.post(f"{server.url}/api/similar", files={"photo": ("x.jpg", b"", "image/jpeg")}, headers=secret)
     assert empty.status_code == 400
     with LiveServer(web_library, WebSettings(max_upload_bytes=10_000, max_upload_pixels=1_000_000)) as small:
-        big = io.BytesIO()
-        Image.new("RGB", (200, 200)).save(big, "PNG")
-        too_large = httpx.post(f"{small.url}/api/similar", files={"photo": ("x.png", b"\0" * 20_000, "image/png")})
+        secret = {"X-Shashin-CSRF": httpx.get(f"{small.url}/api/csrf").json()["csrf"]}
+        too_large = httpx.post(f"{small.url}/api/similar", files={"photo": ("x.png", b"\0" * 20_000, "image/png")}, headers=secret)
         assert too_large.status_code == 413 and "larger than" in too_large.json()["error"]
         huge = io.BytesIO()
         Image.new("1", (2000, 2000)).save(huge, "PNG")  # 4 MP, a few KB compressed
-        many_pixels = httpx.post(f"{small.url}/api/similar", files={"photo": ("x.png", huge.getvalue(), "image/png")})
+        many_pixels = httpx.post(f"{small.url}/api/similar", files={"photo": ("x.png", huge.getvalue(), "image/png")}, headers=secret)
         assert many_pixels.status_code == 413 and "megapixels" in many_pixels.json()["error"]
 
 
@@ -145,7 +146,7 @@ def test_token_guards_every_route(web_library: Library) -> None:
 
 def test_serve_refuses_other_hosts_without_a_token(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("serve", "--host", "0.0.0.0", "--db", "/nonexistent")
-    assert result.returncode == 1 and "--token" in result.stderr and "--insecure-no-token" in result.stderr
+    assert result.returncode == 2 and "--token" in result.stderr and "--insecure-no-token" in result.stderr
 
 
 def test_a_person_corrects_a_caption(client: httpx.Client, web_library: Library) -> None:

@@ -1,14 +1,20 @@
 """The web app: REST API under /api, HTML pages around it, one Library behind both.
 
-Safety, since photo text comes from strangers: every page is rendered by Jinja2 with
-autoescaping and no inline script (a Content-Security-Policy forbids it), files are served only
-by photo id (a 32-hex-digit name, never a path from the request), uploads are bounded in bytes
-and pixels, and a token guards every route when the server listens beyond this machine.
+Safety, since photo text comes from strangers and any web page the user visits can send requests
+to a server on their machine: a request is answered only when it names this server (its Host is
+loopback, an IP address or a name it was told: a rebinding DNS name is refused before anything
+else); a state-changing request from another origin is refused (Origin, Sec-Fetch-Site), and
+forms and uploads carry a per-server secret; bodies are refused from their declared length or as
+soon as they pass it; every page is rendered by Jinja2 with autoescaping and no inline script (a
+Content-Security-Policy forbids it); files are served only by photo id and only while they are
+what was indexed; a token guards every route when the server listens beyond this machine; every
+error is JSON (API) or a page, never a traceback.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import mimetypes
 import os
 import re
@@ -17,12 +23,13 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, BinaryIO, Literal
 from urllib.parse import quote
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field
@@ -53,13 +60,24 @@ _DOCS_CSP = (
 Sort = Literal["relevance", "newest", "oldest"]
 
 
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_UPLOAD_ROUTES = frozenset({"/api/similar", "/similar"})
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+CSRF_HEADER = "x-shashin-csrf"
+
+
 @dataclass(frozen=True)
 class WebSettings:
-    """How the server guards itself: an access token (None: open, for 127.0.0.1), upload limits."""
+    """How the server guards itself: an access token (None: open, for 127.0.0.1), the host names
+    it answers to besides loopback names and IP addresses ("photos.example.com", ".lan" for every
+    name under lan, "*" for any), and limits on bodies, uploads, queries and concurrent searches."""
 
     token: str | None = None
     max_upload_bytes: int = 30_000_000
     max_upload_pixels: int = 60_000_000
+    allowed_hosts: tuple[str, ...] = ()
+    max_body_bytes: int = 64_000  # JSON and form bodies other than uploads
+    concurrent_searches: int = 4  # more wait; a slow search holds one place, not the server
 
 
 class CaptionEdit(BaseModel):
@@ -83,20 +101,21 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
     settings = settings or WebSettings()
     app = FastAPI(title="shashin", version=__version__, description="Search your photos.", docs_url="/docs")
     pages = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
-    lock = threading.Lock()  # one search at a time: the library builds its in-memory indexes once
-    form_secret = secrets.token_urlsafe(24)  # pages' forms carry it: another site cannot post them
+    searching = threading.BoundedSemaphore(max(1, settings.concurrent_searches))
+    writing = threading.Lock()  # one write at a time from this server (the library's writer lock is per process)
+    form_secret = secrets.token_urlsafe(24)  # pages' forms and uploads carry it: another site cannot post them
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.middleware("http")
     async def guard(request: Request, call_next):  # type: ignore[no-untyped-def]
         if settings.token and not _authorized(request, settings.token):
             if _is_api(request):
-                return JSONResponse({"error": "a token is needed: send 'Authorization: Bearer TOKEN'"}, status_code=401)
+                return JSONResponse({"error": "a token is needed: send 'Authorization: Bearer TOKEN'", "status": 401}, status_code=401)
             return HTMLResponse("<!doctype html><title>shashin</title><p>This server needs its token: open the address "
                                 "printed by <code>shashin serve</code>, which ends in ?token=…</p>", status_code=401)
         response: Response = await call_next(request)
         token = request.query_params.get("token")
-        if settings.token and token and hmac.compare_digest(token, settings.token):
+        if settings.token and token and _same(token, settings.token):
             response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
         docs = request.url.path in ("/docs", "/docs/oauth2-redirect")
         response.headers["Content-Security-Policy"] = _DOCS_CSP if docs else _CSP
@@ -118,6 +137,13 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
         return _error(request, 400, problems or "bad request", pages)
 
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        # Logged by the server with its traceback; the client learns nothing of paths or code.
+        return _error(request, 500, "the server could not answer this request (see the server's log)", pages)
+
+    app.add_middleware(Gate, settings=settings, pages=pages)
+
     def run_search(params: dict[str, Any]) -> SearchResponse:
         try:
             filters = build_filters(
@@ -127,29 +153,42 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             )
         except FilterError as exc:
             raise ApiError(400, str(exc)) from exc
-        with lock:
+        with searching:
             return _call(lambda: library.search(
                 params.get("q") or "", limit=params["limit"], offset=params["offset"], filters=filters,
                 parse=not params.get("literal"), sort=params.get("sort") or "relevance", min_score=params.get("min_score") or 0.0,
             ))
 
     def similar_to(target: str, limit: int, offset: int) -> SearchResponse:
-        with lock:
+        with searching:
             return _call(lambda: library.similar(target, limit=limit, offset=offset))
+
+    async def similar_to_upload(request: Request, photo: UploadFile, limit: int, csrf: str) -> dict[str, Any]:
+        """Search by an uploaded photo; needs the form secret (or the token), and no temporary path
+        ever shows in an answer."""
+        if not _upload_allowed(request, [csrf, request.headers.get(CSRF_HEADER, "")], form_secret, settings.token):
+            raise ApiError(403, "an upload needs this server's form secret (field csrf or header X-Shashin-CSRF, "
+                                "from GET /api/csrf) or its token")
+        name = _display_name(photo.filename)
+        path = await _save_upload(photo, settings)
+        try:
+            return with_links(similar_to(str(path), limit, 0), _lang(request))
+        except ApiError as exc:
+            raise ApiError(exc.status, exc.message.replace(str(path), name)) from None
+        finally:
+            path.unlink(missing_ok=True)
 
     def detail(photo_id: str) -> PhotoDetail:
         if not PHOTO_ID.match(photo_id):
             raise ApiError(404, f"no photo {photo_id!r}: photo ids are 32 hexadecimal digits")
-        with lock:
-            found = _call(lambda: library.photo(photo_id))
+        found = _call(lambda: library.photo(photo_id))
         if found is None:
             raise ApiError(404, f"no photo {photo_id} in this library")
         return found
 
     def with_links(response: SearchResponse, lang: str) -> dict[str, Any]:
         document = response.to_dict()
-        with lock:
-            alts = _call(lambda: library.alt_texts([r.photo_id for r in response.results], lang))
+        alts = _call(lambda: library.alt_texts([r.photo_id for r in response.results], lang))
         for result in document["results"]:
             result["thumbnail"] = f"/api/photos/{result['photo_id']}/thumbnail"
             result["page"] = f"/photo/{result['photo_id']}"
@@ -195,14 +234,14 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
 
     @app.get("/api/photos/{photo_id}/file", tags=["photos"], summary="The original file")
     def api_file(photo_id: str) -> Response:
-        for path in detail(photo_id).paths:  # paths the library stored, never one from the request
-            if storage.exists(path):
-                media = mimetypes.guess_type(path)[0] or "application/octet-stream"
-                if not storage.is_remote(path):
-                    return FileResponse(path, media_type=media, filename=os.path.basename(path), content_disposition_type="inline")
-                return StreamingResponse(_chunks(path), media_type=media,
-                                         headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(storage.basename(path))}"})
-        raise ApiError(404, f"the files of photo {photo_id} are not reachable (moved, or the drive is not mounted)")
+        """Only while it is the file that was indexed (see Library.open_original)."""
+        detail(photo_id)
+        original = _call(lambda: library.open_original(photo_id), missing=404)
+        name = storage.basename(original.path)
+        return StreamingResponse(
+            _chunks(original.handle), media_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
+            headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}", "Content-Length": str(original.size)},
+        )
 
     @app.get("/api/photos/{photo_id}/similar", tags=["search"], summary="Photos that look like this one")
     def api_similar(
@@ -213,19 +252,23 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
 
     @app.post("/api/similar", tags=["search"], summary="Photos that look like an uploaded photo")
     async def api_similar_upload(
-        request: Request, photo: Annotated[UploadFile, File()], limit: Annotated[int, Form(ge=1, le=200)] = 20
+        request: Request, photo: Annotated[UploadFile, File()], limit: Annotated[int, Form(ge=1, le=200)] = 20,
+        csrf: Annotated[str, Form(description="this server's form secret (GET /api/csrf), or send the token")] = "",
     ) -> dict[str, Any]:
-        path = await _save_upload(photo, settings)
-        try:
-            return with_links(similar_to(str(path), limit, 0), _lang(request))
-        finally:
-            path.unlink(missing_ok=True)
+        """Needs the form secret (field `csrf` or header X-Shashin-CSRF) or the token."""
+        return await similar_to_upload(request, photo, limit, csrf)
+
+    @app.get("/api/csrf", tags=["library"], summary="The form secret uploads and forms carry")
+    def api_csrf() -> dict[str, str]:
+        """Another site cannot read it (browsers keep answers to their own origin), so a request
+        carrying it came from a page or program of this server's user."""
+        return {"csrf": form_secret, "header": "X-Shashin-CSRF", "field": "csrf"}
 
     @app.put("/api/photos/{photo_id}/captions/{lang}", tags=["photos"], summary="Write a photo's caption yourself")
     def api_set_caption(photo_id: str, lang: str, edit: CaptionEdit) -> dict[str, Any]:
         """Stored as a person's caption: it wins over generated text and no caption run replaces it."""
         detail(photo_id)
-        with lock:
+        with writing:
             _call(lambda: library.set_caption(photo_id, edit.text, lang=lang, prompt_set=edit.prompt_set))
         return detail(photo_id).to_dict()
 
@@ -233,19 +276,16 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
     def page_set_caption(
         request: Request, photo_id: str, lang: Annotated[str, Form()], text: Annotated[str, Form()], csrf: Annotated[str, Form()]
     ) -> RedirectResponse:
-        origin = request.headers.get("origin")
-        foreign = origin not in (None, "null", f"{request.url.scheme}://{request.url.netloc}")
-        if not hmac.compare_digest(csrf, form_secret) or foreign:
+        if not _same(csrf, form_secret):  # the origin was checked by the gate
             raise ApiError(403, "this form did not come from this server's page; reload the page and try again")
         detail(photo_id)
-        with lock:
+        with writing:
             _call(lambda: library.set_caption(photo_id, text, lang=lang))
         return RedirectResponse(f"/photo/{photo_id}?ui={_lang(request)}", status_code=303)
 
     @app.get("/api/status", tags=["library"], summary="Photos, channels, progress and errors")
     def api_status() -> dict[str, Any]:
-        with lock:
-            return _call(library.status).to_dict()
+        return _call(library.status).to_dict()
 
     # ------------------------------------------------------------------ pages
 
@@ -270,19 +310,17 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         asked = bool(q.strip() or taken_from or to or folder or camera or has_text or near)
         document = with_links(run_search(params), lang) if asked else None
         return _page(pages, "search.html", request, lang, params=params, document=document, asked=asked,
-                     pages_links=_paging(request, document, 24) if document else {})
+                     pages_links=_paging(request, document, 24) if document else {}, csrf=form_secret)
 
     @app.post("/similar", response_class=HTMLResponse, include_in_schema=False)
-    async def page_similar_upload(request: Request, photo: Annotated[UploadFile, File()]) -> HTMLResponse:
+    async def page_similar_upload(
+        request: Request, photo: Annotated[UploadFile, File()], csrf: Annotated[str, Form()] = ""
+    ) -> HTMLResponse:
         lang = _lang(request)
-        path = await _save_upload(photo, settings)
-        try:
-            document = with_links(similar_to(str(path), 24, 0), lang)
-        finally:
-            path.unlink(missing_ok=True)
+        document = await similar_to_upload(request, photo, 24, csrf)
         params = {"q": "", "folder": [], "camera": [], "sort": "relevance", "offset": 0}
         return _page(pages, "search.html", request, lang, params=params, document=document, asked=True,
-                     by_photo=photo.filename or "photo", pages_links={})
+                     by_photo=_display_name(photo.filename), pages_links={}, csrf=form_secret)
 
     @app.get("/photo/{photo_id}", response_class=HTMLResponse, include_in_schema=False)
     def page_photo(request: Request, photo_id: str) -> HTMLResponse:
@@ -304,13 +342,147 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
 
 
 def _authorized(request: Request, token: str) -> bool:
+    offered = [_bearer(request), request.cookies.get(COOKIE, ""), request.query_params.get("token", "")]
+    return any(value and _same(value, token) for value in offered)
+
+
+def _bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
-    offered = [
-        header[7:] if header.lower().startswith("bearer ") else "",
-        request.cookies.get(COOKIE, ""),
-        request.query_params.get("token", ""),
-    ]
-    return any(value and hmac.compare_digest(value, token) for value in offered)
+    return header[7:] if header.lower().startswith("bearer ") else ""
+
+
+def _same(offered: str, secret: str) -> bool:
+    """A constant-time comparison of any text a client sends (non-ASCII included) with a secret."""
+    return hmac.compare_digest(offered.encode("utf-8", "surrogateescape"), secret.encode("utf-8"))
+
+
+def _upload_allowed(request: Request, offered: Sequence[str], form_secret: str, token: str | None) -> bool:
+    """An upload carries the form secret (a form field or header) or the token in its Authorization
+    header (a cookie alone does not do: a browser sends it with any site's form)."""
+    if any(value and _same(value, form_secret) for value in offered):
+        return True
+    return bool(token) and bool(_bearer(request)) and _same(_bearer(request), token or "")
+
+
+def host_allowed(host: str, allowed: Sequence[str]) -> bool:
+    """Whether a request's Host names this server: loopback names and IP addresses always (a DNS
+    rebinding attack needs a name of its own), other names only when `allowed` lists them."""
+    name = _hostname(host)
+    if not name:
+        return False
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    if name in _LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    for entry in allowed:
+        entry = entry.strip().lower().rstrip(".")
+        if entry == "*" or name == entry or (entry.startswith(".") and (name.endswith(entry) or name == entry[1:])):
+            return True
+    return False
+
+
+def _hostname(host: str) -> str:
+    """The name part of a Host header or an origin's netloc, lower-case: 'a.b:80' → 'a.b', '[::1]:8' → '::1'."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else ""
+    return host.rsplit(":", 1)[0].rstrip(".") if host.count(":") <= 1 else host
+
+
+class Gate:
+    """The first thing every request meets (pure ASGI, before any body is read): the Host must name
+    this server, a state-changing request must come from this server's own pages, and a body is
+    refused from its declared length or as soon as it passes it."""
+
+    def __init__(self, app: Any, settings: WebSettings, pages: Environment) -> None:
+        self.app, self.settings, self.pages = app, settings, pages
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        request = Request(scope)
+        refusal = self._refusal(request)
+        if refusal is not None:
+            return await _error(request, refusal[0], refusal[1], self.pages)(scope, receive, send)
+        limit = self.settings.max_upload_bytes + 65_536 if scope["path"] in _UPLOAD_ROUTES else self.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            status = 413 if declared.isdigit() else 400
+            message = _too_large(scope["path"], self.settings) if declared.isdigit() else "Content-Length is not a number"
+            refusal = _error(request, status, message, self.pages)
+            refusal.headers["Connection"] = "close"
+            return await refusal(scope, receive, send)
+        state = {"received": 0, "answered": False}
+
+        async def bounded_receive() -> dict[str, Any]:
+            message = await receive()
+            if message["type"] == "http.request":
+                state["received"] += len(message.get("body", b""))
+                if state["received"] > limit:
+                    if not state["answered"]:
+                        state["answered"] = True
+                        refusal = _error(request, 413, _too_large(scope["path"], self.settings), self.pages)
+                        refusal.headers["Connection"] = "close"  # stop the client sending the rest
+                        await refusal(scope, receive, send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: dict[str, Any]) -> None:
+            if not state["answered"]:  # once refused, the app's own answer is dropped
+                await send(message)
+
+        try:
+            await self.app(scope, bounded_receive, guarded_send)
+        except Exception:
+            if not state["answered"]:
+                raise
+
+    def _refusal(self, request: Request) -> tuple[int, str] | None:
+        host = request.headers.get("host", "")
+        if not host_allowed(host, self.settings.allowed_hosts):
+            return 403, (f"this server does not answer to the name {_hostname(host) or '(none)'!r}; if it is yours, "
+                         "start it with --allowed-host NAME")
+        if request.method in _UNSAFE_METHODS:
+            origin = request.headers.get("origin")
+            if origin is not None and not self._own_origin(origin, host):
+                return 403, "a request from another site (or from a sandboxed page) was refused"
+            if request.headers.get("sec-fetch-site") == "cross-site":
+                return 403, "a request from another site was refused"
+        return None
+
+    def _own_origin(self, origin: str, host: str) -> bool:
+        if origin == "null" or "://" not in origin:
+            return False
+        netloc = origin.split("://", 1)[1].rstrip("/").lower()
+        name = _hostname(netloc)
+        if netloc == host.strip().lower() or name in _LOOPBACK_NAMES:
+            return True
+        explicit = [entry for entry in self.settings.allowed_hosts if entry.strip() != "*"]
+        return bool(explicit) and host_allowed(netloc, explicit) and not _is_ip(name)
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _too_large(path: str, settings: WebSettings) -> str:
+    if path in _UPLOAD_ROUTES:
+        return f"the photo is larger than {settings.max_upload_bytes // 1_000_000} MB"
+    return f"the request body is larger than {settings.max_body_bytes:,} bytes"
+
+
+def _display_name(filename: str | None) -> str:
+    """An uploaded file's name as it may be shown: no path, no control characters, bounded."""
+    name = os.path.basename((filename or "").replace("\\", "/"))
+    name = "".join(ch for ch in name if ch.isprintable())[:100]
+    return name or "the upload"
 
 
 def _is_api(request: Request) -> bool:
@@ -322,12 +494,13 @@ def _lang(request: Request) -> str:
     return choose_language(request.query_params.get("ui"), request.headers.get("accept-language"))
 
 
-def _call(action):  # type: ignore[no-untyped-def]
-    """Run a library call, turning its errors into ApiErrors with a fitting status."""
+def _call(action, *, missing: int = 400):  # type: ignore[no-untyped-def]
+    """Run a library call, turning its errors into ApiErrors with a fitting status (`missing`
+    for what the library cannot find or do)."""
     try:
         return action()
     except (LibraryError, FilterError) as exc:
-        raise ApiError(400, str(exc)) from exc
+        raise ApiError(missing, str(exc)) from exc
     except ModelUnavailable as exc:
         raise ApiError(503, f"the image model is not available: {exc}") from exc
     except StoreError as exc:
@@ -343,7 +516,8 @@ async def _save_upload(upload: UploadFile, settings: WebSettings) -> Path:
         raise ApiError(413, f"the photo is larger than {settings.max_upload_bytes // 1_000_000} MB")
     if not data:
         raise ApiError(400, "the upload is empty")
-    handle, name = tempfile.mkstemp(prefix="shashin-upload-", suffix=Path(upload.filename or "").suffix[:10])
+    suffix = re.sub(r"[^A-Za-z0-9.]", "", os.path.splitext(_display_name(upload.filename))[1])[:10]
+    handle, name = tempfile.mkstemp(prefix="shashin-upload-", suffix=suffix)
     path = Path(name)
     with os.fdopen(handle, "wb") as file:
         file.write(data)
@@ -352,7 +526,7 @@ async def _save_upload(upload: UploadFile, settings: WebSettings) -> Path:
             width, height = image.size
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         path.unlink(missing_ok=True)
-        raise ApiError(400, f"{upload.filename or 'the upload'} is not an image shashin can read") from exc
+        raise ApiError(400, f"{_display_name(upload.filename)} is not an image shashin can read") from exc
     if width * height > settings.max_upload_pixels:
         path.unlink(missing_ok=True)
         raise ApiError(413, f"the photo has {width}×{height} pixels; the limit is {settings.max_upload_pixels // 1_000_000} megapixels")
@@ -403,8 +577,8 @@ def segments(highlight: dict[str, Any] | Snippet) -> list[tuple[str, bool]]:
 __all__ = ["WebSettings", "create_app"]
 
 
-def _chunks(location: str, size: int = 1 << 20) -> Any:
-    """An object's bytes in pieces, for streaming an original from object storage."""
-    with storage.open_binary(location) as handle:
+def _chunks(handle: BinaryIO, size: int = 1 << 20) -> Any:
+    """An open file's bytes in pieces, for streaming an original; closes it at the end."""
+    with handle:
         while chunk := handle.read(size):
             yield chunk
