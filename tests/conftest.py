@@ -18,7 +18,7 @@ COCO = Path(os.environ.get("SHASHIN_COCO", REPO.parent / "shared" / "data" / "co
 # Tests must never touch the user's library or settings, nor reach for the network.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["LANCEDB_LOG"] = "error"
-for variable in [name for name in os.environ if name.startswith("SHASHIN_") and name != "SHASHIN_COCO"]:
+for variable in [name for name in os.environ if name.startswith("SHASHIN_")]:
     del os.environ[variable]
 _HOME = Path(tempfile.mkdtemp(prefix="shashin-test-home-"))
 os.environ["XDG_DATA_HOME"] = str(_HOME / "data")

@@ -100,7 +100,7 @@ def test_bad_config_file_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyP
     config.write_text("[ocr]\nmin_confidense = 0.3\n", encoding="utf-8")
     monkeypatch.setenv("SHASHIN_CONFIG", str(config))
     result = run_cli("status", "--db", str(tmp_path / "db"))
-    assert result.returncode == 1 and "unknown setting 'ocr.min_confidense'" in result.stderr
+    assert result.returncode == 2 and "unknown setting 'ocr.min_confidense'" in result.stderr
 
 
 def test_search_explain_and_filters(cli_library: Path, text_photos: Path) -> None:
@@ -131,8 +131,152 @@ def test_car_never_ranks_card_first(cli_library: Path) -> None:
         (["--near", "Qqqzzx"], "unknown place 'Qqqzzx'"),
         (["--sort", "random"], "--sort must be one of relevance, newest, oldest"),
         (["--near", "Kyoto", "--radius", "-1"], "--radius must be a positive"),
+        (["--near", "Kyoto", "--radius", "nan"], "--radius must be a positive"),
+        (["--near", "Kyoto", "--radius", "inf"], "--radius must be a positive"),
+        (["--from", "February 30 2023"], "February 2023 has 28 days"),
+        (["--from", "2024", "--to", "2023"], "--from 2024 is after --to 2023"),
     ],
 )
 def test_bad_search_options_are_clear_errors(cli_library: Path, args: list[str], message: str) -> None:
     result = run_cli("search", "car", "--db", str(cli_library), *args)
-    assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_control_characters_from_files_and_captions_never_reach_the_terminal(tmp_path: Path) -> None:
+    """Escape sequences in file and folder names, EXIF camera fields and captions (clear the screen,
+    set the window title, write the clipboard with OSC 52) are printed escaped; --json stays exact."""
+    from tools.render import Sign, save
+
+    hostile = "\x1b]0;PWNED\x07\x1b[2J\x1b]52;c;ZWNobyBwd25lZA==\x07\u202e"
+    folder = tmp_path / f"photos{hostile}"
+    photo = save(Sign(["EXIT"], seed=3, exif={"camera_make": f"Canon{hostile}", "camera_model": "R6"}), folder / f"sign{hostile}.jpg")
+    (folder / f"broken{hostile}.jpg").write_bytes(b"\xff\xd8\xff" + b"\x00" * 64)
+    db = tmp_path / "db"
+    outputs = [
+        run_cli("index", str(folder), "--db", str(db), "--channels", "ocr"),
+        run_cli("search", "exit", "--db", str(db), "--explain"),
+        run_cli("search", "canon", "--db", str(db)),
+        run_cli("status", "--db", str(db)),
+        run_cli("caption", "set", str(photo), f"a caption{hostile}", "--db", str(db)),
+    ]
+    for result in outputs:
+        assert "\x1b" not in result.stdout + result.stderr and "\u202e" not in result.stdout + result.stderr, result.args
+    assert "\\x1b]0;PWNED" in outputs[0].stdout + outputs[0].stderr and "\\u202e" in outputs[1].stdout
+    assert "a caption\\x1b]0;PWNED" in outputs[4].stdout
+    document = json.loads(run_cli("search", "exit", "--db", str(db), "--json", check=True).stdout)
+    assert document["results"][0]["path"] == str(photo)  # exact in JSON
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("beach February 30 2023", "'February 30 2023' is not a date: February 2023 has 28 days"),
+        ("photos 2024 to 2020", "'2024 to 2020' ends before it starts"),
+        ("sign " * 300, "the query is 1,500 characters long; the limit is 1,000"),
+    ],
+)
+def test_queries_that_cannot_be_searched_as_written_are_said(cli_library: Path, query: str, message: str) -> None:
+    result = run_cli("search", query, "--db", str(cli_library))
+    assert result.returncode == 2 and message in " ".join(result.stderr.split()), result.stderr
+
+
+def test_dates_in_the_query_and_the_options_that_exclude_each_other_are_said(cli_library: Path) -> None:
+    result = run_cli("search", "car 2022", "--from", "2023", "--db", str(cli_library))
+    assert result.returncode == 2 and "leave no time between them" in result.stderr
+
+
+def test_coordinates_match_photos_by_position_only(tmp_path: Path) -> None:
+    """--near 0,0 once let in every photo without GPS whose name had a 0 in it."""
+    from tools.render import Sign, save
+
+    folder = tmp_path / "photos"
+    save(Sign(["ROOM 0"], seed=1), folder / "room-0.jpg")
+    save(Sign(["BUOY"], seed=2, exif={"gps": (0.001, 0.002)}), folder / "buoy.jpg")
+    db = tmp_path / "db"
+    run_cli("index", str(folder), "--db", str(db), "--channels", "ocr", check=True)
+    found = json.loads(run_cli("search", "", "--near", "0,0", "--db", str(db), "--json", check=True).stdout)
+    assert [Path(r["path"]).name for r in found["results"]] == ["buoy.jpg"]
+
+
+def test_an_image_model_asked_for_by_name_is_an_error_when_missing(tmp_path: Path, text_photos: Path) -> None:
+    result = run_cli("index", str(text_photos / "park"), "--db", str(tmp_path / "db"), "--image-model", str(tmp_path / "no-model"), "--quiet")
+    assert result.returncode == 1 and "--image-model" in result.stderr and "does not exist" in result.stderr
+
+
+def test_invalid_utf8_arguments_are_refused_clearly() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "shashin", "search", b"caf\xe9".decode("utf-8", "surrogateescape")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "not valid UTF-8" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_read_only_library_and_a_damaged_one_are_one_line_each(cli_library: Path, tmp_path: Path, text_photos: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if os.geteuid() == 0 and not shutil.which("setpriv"):
+        pytest.skip("root without setpriv: permissions do not apply")
+    copy = tmp_path / "db"
+    shutil.copytree(cli_library, copy)
+    for path in [copy, *copy.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    try:
+        result = subprocess.run([*prefix, sys.executable, "-m", "shashin", "index", "--db", str(copy)], capture_output=True, text=True)
+        assert result.returncode == 1 and "Traceback (most" not in result.stderr and "│" not in result.stderr
+        assert "cannot be written (Permission denied" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+        searched = subprocess.run([*prefix, sys.executable, "-m", "shashin", "search", "litter", "--db", str(copy), "--json"],
+                                  capture_output=True, text=True)
+        assert searched.returncode == 0, searched.stderr  # a read-only library can still be searched
+    finally:
+        for path in [copy, *copy.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    data = next((copy / "tables" / "files.lance" / "data").iterdir())
+    data.write_bytes(os.urandom(data.stat().st_size))  # garbled
+    result = run_cli("search", "litter", "--db", str(copy))
+    assert result.returncode == 1 and "Traceback (most" not in result.stderr and "is damaged" in result.stderr
+    assert "shashin check" in result.stderr
+    checked = run_cli("check", "--db", str(copy), "--json")
+    assert checked.returncode == 1
+    report = json.loads(checked.stdout)
+    files = next(t for t in report["tables"] if t["name"] == "files")
+    assert files["problem"] and files["unreadable_rows"] > 0 and "--repair" in files["advice"]
+    repaired = run_cli("check", "--db", str(copy), "--repair")
+    assert repaired.returncode == 0 and "now run `shashin index`" in repaired.stdout
+    run_cli("index", "--db", str(copy), check=True)
+    assert json.loads(run_cli("check", "--db", str(copy), "--json", check=True).stdout)["healthy"] is True
+    found = json.loads(run_cli("search", "ポイ捨て", "--db", str(copy), "--json", check=True).stdout)
+    assert found["results"][0]["path"] == str(text_photos / "park/no-litter.jpg")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A 500 KB file system (tmpfs), for a library that runs out of space; skipped where it cannot be mounted."""
+    import subprocess
+
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=500k", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {made.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_is_one_line_and_a_rerun_finishes(small_disk: Path, text_photos: Path) -> None:
+    import subprocess
+
+    db = small_disk / "db"
+    result = run_cli("index", str(text_photos), "--db", str(db), "--channels", "ocr")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback (most" not in result.stderr and "│" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and "no space left on the disk" in errors[0] and result.stderr.rstrip().endswith(errors[0])
+    subprocess.run(["mount", "-o", "remount,size=50m", str(small_disk)], check=True)
+    again = run_cli("index", "--db", str(db), "--channels", "ocr", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(run_cli("status", "--db", str(db), "--json", check=True).stdout)["photos"] == 9

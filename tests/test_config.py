@@ -49,3 +49,38 @@ def test_broken_toml_is_reported(tmp_path: Path) -> None:
     config.write_text("batch_size = = 3", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(config_file=config, environ={})
+
+
+def test_a_misspelt_environment_variable_is_an_error_that_suggests_the_name(tmp_path: Path) -> None:
+    missing = tmp_path / "none.toml"
+    with pytest.raises(ConfigError, match="SHASHIN_BATCHSIZE is not a shashin setting .did you mean SHASHIN_BATCH_SIZE"):
+        load_settings(config_file=missing, environ={"SHASHIN_BATCHSIZE": "4"})
+    with pytest.raises(ConfigError, match="SHASHIN_OCR_MIN_CONFIDENCE.*SHASHIN_OCR__MIN_CONFIDENCE"):
+        load_settings(config_file=missing, environ={"SHASHIN_OCR_MIN_CONFIDENCE": "0.3"})
+    # Variables that are not settings are fine.
+    load_settings(config_file=missing, environ={"SHASHIN_TOKEN": "x", "SHASHIN_API_KEY": "y", "SHASHIN_CAPTIONS__API_KEY": "z"})
+
+
+def test_a_missing_settings_file_named_by_shashin_config_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="SHASHIN_CONFIG names .*nowhere.toml, which is not a file"):
+        load_settings(environ={"SHASHIN_CONFIG": str(tmp_path / "nowhere.toml")})
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("batch_size = 1.9", "batch_size.*not a whole number"),
+        ("batch_size = true", "batch_size.*not a whole number"),
+        ("[search.weights]\nocr = nan", "search.weights.*not a finite number"),
+        ("[captions]\ntimeout = inf", "captions.timeout.*not a finite number"),
+        ("[captions]\ntimeout = 0", "captions.timeout must be a positive number"),
+        ("[search.weights]\nocr = -1", "search.weights must be numbers of 0 or more"),
+    ],
+)
+def test_values_that_would_be_silently_wrong_are_refused(tmp_path: Path, toml: str, message: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(toml + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config_file=config, environ={})
+    with pytest.raises(ConfigError):
+        load_settings(config_file=tmp_path / "none.toml", environ={"SHASHIN_CAPTIONS__TIMEOUT": "nan"})

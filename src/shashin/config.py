@@ -6,6 +6,8 @@ One source of truth for every tunable; later sources override earlier ones field
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
 import os
 import tomllib
 import typing
@@ -28,11 +30,12 @@ def default_db() -> Path:
     return Path(data_home) / "shashin" / "default"
 
 
-def default_config_file() -> Path:
+def default_config_file(environ: Mapping[str, str] | None = None) -> Path:
     """The user's settings file: $SHASHIN_CONFIG or $XDG_CONFIG_HOME/shashin/config.toml."""
-    if os.environ.get("SHASHIN_CONFIG"):
-        return Path(os.environ["SHASHIN_CONFIG"])
-    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    environ = os.environ if environ is None else environ
+    if environ.get("SHASHIN_CONFIG"):
+        return Path(environ["SHASHIN_CONFIG"])
+    config_home = environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(config_home) / "shashin" / "config.toml"
 
 
@@ -74,7 +77,7 @@ class CaptionSettings:
     backend: str = "transformers"  # transformers (Qwen2.5-VL), openai (any compatible server), import
     model: str = "auto"  # transformers: id or folder (auto: Qwen2.5-VL 7B with ≥ 24 GB GPU, else 3B); openai: served name
     url: str = "http://127.0.0.1:8000/v1"  # openai backend: the server's base URL
-    api_key: str = ""  # openai backend; better from $SHASHIN_CAPTION__API_KEY or $OPENAI_API_KEY
+    api_key: str = ""  # openai backend; better from $SHASHIN_API_KEY, $SHASHIN_CAPTIONS__API_KEY or $OPENAI_API_KEY
     langs: list[str] = field(default_factory=lambda: ["en", "ja"])
     prompt_set: str = "brief"  # brief or detailed
     prompts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PROMPTS))  # "set.lang" -> prompt
@@ -114,6 +117,7 @@ class SearchSettings:
     memory_max_rows: int = 2_000_000
     index_min_rows: int = 100_000  # shashin optimize builds approximate indexes for tables this large
     refine: int = 200  # IVF_PQ indexes: candidates re-ranked on exact vectors, as a multiple of the page
+    max_query_chars: int = 1000  # longer queries are refused (a search box sentence is far shorter)
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,12 @@ class Settings:
                 ("search.memory_max_rows", self.search.memory_max_rows < 0, "must be 0 (always in memory) or more"),
                 ("search.index_min_rows", self.search.index_min_rows < 1, "must be at least 1"),
                 ("search.refine", self.search.refine < 0, "must not be negative"),
+                ("search.max_query_chars", self.search.max_query_chars < 1, "must be at least 1"),
+                ("captions.timeout", not self.captions.timeout > 0, "must be a positive number of seconds"),
+                ("captions.retries", self.captions.retries < 0, "must not be negative"),
+                ("captions.temperature", not self.captions.temperature >= 0, "must not be negative"),
+                ("search.weights", not all(math.isfinite(w) and w >= 0 for w in self.search.weights.values()),
+                 "must be numbers of 0 or more"),
             ]
             if bad
         ]
@@ -191,7 +201,9 @@ def load_settings(
     are ignored so CLI flags that were not given leave lower layers alone.
     """
     environ = os.environ if environ is None else environ
-    path = config_file if config_file is not None else default_config_file()
+    path = config_file if config_file is not None else default_config_file(environ)
+    if config_file is None and environ.get("SHASHIN_CONFIG") and not path.is_file():
+        raise ConfigError(f"SHASHIN_CONFIG names {path}, which is not a file; fix the path or unset SHASHIN_CONFIG")
     layers: list[tuple[str, dict[str, Any]]] = []
     if path.is_file():
         try:
@@ -238,16 +250,25 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+# SHASHIN_ variables that are not settings: the settings file, and secrets read by their commands.
+OTHER_VARIABLES = ("SHASHIN_CONFIG", "SHASHIN_TOKEN", "SHASHIN_API_KEY", "SHASHIN_TRACEBACK")
+
+
 def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
     # SHASHIN_DB, SHASHIN_BATCH_SIZE, SHASHIN_OCR__MIN_CONFIDENCE (double underscore = section).
+    # A misspelt one is an error: a setting silently not applied is worse than a message.
     values: dict[str, Any] = {}
     known = _field_types(Settings)
     for name, raw in environ.items():
-        if not name.startswith("SHASHIN_") or name == "SHASHIN_CONFIG":
+        if not name.startswith("SHASHIN_") or name in OTHER_VARIABLES:
             continue
         key = name[len("SHASHIN_"):].lower().replace("__", ".")
-        if key in known:
-            values[key] = raw
+        if key not in known:
+            names = [f"SHASHIN_{k.upper().replace('.', '__')}" for k in known] + list(OTHER_VARIABLES)
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"did you mean {close[0]}?" if close else "see README, Configuration"
+            raise ConfigError(f"environment: {name} is not a shashin setting ({hint})")
+        values[key] = raw
     return values
 
 
@@ -258,7 +279,7 @@ def _coerce(raw: Any, kind: Any, where: str) -> Any:
             items = raw.split(",") if isinstance(raw, str) else list(raw)
             return [str(item).strip() for item in items if str(item).strip()]
         if origin is dict:
-            value_type = kind.__args__[1]
+            value_type = _finite if kind.__args__[1] is float else kind.__args__[1]
             if isinstance(raw, str):
                 pairs = (item.split("=", 1) for item in raw.split(",") if item.strip())
                 return {k.strip(): value_type(v) for k, v in pairs}
@@ -271,11 +292,24 @@ def _coerce(raw: Any, kind: Any, where: str) -> Any:
                     return False
                 raise ValueError(raw)
             return bool(raw)
-        if kind in (int, float):
-            return kind(raw)
+        if kind is int:
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError("not a whole number")
+            return int(raw)
+        if kind is float:
+            return _finite(raw)
         return str(raw)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: cannot use {raw!r} ({exc})") from exc
+
+
+def _finite(raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise ValueError("not a number")
+    value = float(raw)
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
 
 
 def _build(cls: type, values: Mapping[str, Any], prefix: str = "") -> Any:

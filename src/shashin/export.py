@@ -13,6 +13,7 @@ verified on a copy first, original kept), CSV, JSON, HTML snippets.
 from __future__ import annotations
 
 import csv
+import glob
 import hashlib
 import html
 import io
@@ -20,6 +21,7 @@ import json
 import os
 import shutil
 import stat
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,14 +177,7 @@ def embed(record: AltRecord, *, backup: bool = True) -> Embedded:
         except RuntimeError as exc:
             raise ExportError(f"{photo}: this format cannot hold XMP here ({exc}); export sidecars instead") from exc
         _verify(photo, trial, record, before)
-        saved = None
-        if backup:
-            folder = photo.parent / BACKUP_FOLDER
-            folder.mkdir(exist_ok=True)
-            saved_path = folder / photo.name
-            if not saved_path.exists():  # the first original is the one worth keeping
-                shutil.copy2(photo, saved_path)
-            saved = str(saved_path)
+        saved = str(_back_up(photo)) if backup else None
         os.replace(trial, photo)
     except OSError as exc:
         raise ExportError(f"{photo}: cannot write: {exc.strerror or exc}") from exc
@@ -190,6 +185,29 @@ def embed(record: AltRecord, *, backup: bool = True) -> Embedded:
         trial.unlink(missing_ok=True)
     status = photo.stat()
     return Embedded(str(photo), saved, status.st_size, status.st_mtime_ns)
+
+
+def _back_up(photo: Path) -> Path:
+    """Keep the bytes about to be replaced in .shashin-backup/: as photo.jpg the first time, as
+    photo.<date-time>.jpg when a later embed replaces other bytes (the photo was edited, or
+    embedded again), never overwriting an older backup. An identical backup is reused."""
+    folder = photo.parent / BACKUP_FOLDER
+    folder.mkdir(exist_ok=True)
+    current = photo.read_bytes()
+    earlier = [folder / photo.name, *sorted(folder.glob(f"{glob.escape(photo.stem)}.*{glob.escape(photo.suffix)}"))]
+    for candidate in earlier:
+        if candidate.is_file() and candidate.stat().st_size == len(current) and candidate.read_bytes() == current:
+            return candidate
+    target = folder / photo.name
+    if target.exists():
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = folder / f"{photo.stem}.{stamp}{photo.suffix}"
+        number = 1
+        while target.exists():
+            number += 1
+            target = folder / f"{photo.stem}.{stamp}-{number}{photo.suffix}"
+    shutil.copy2(photo, target)
+    return target
 
 
 def _check_writable(photo: Path) -> None:
@@ -242,13 +260,19 @@ def _verify(photo: Path, trial: Path, record: AltRecord, before: dict[str, Any])
 
 
 def to_csv(records: Sequence[AltRecord], langs: Sequence[str]) -> str:
+    """A table for spreadsheets; text from photos and captions that a spreadsheet would run as a
+    formula (=, +, -, @ first) is prefixed with an apostrophe, as OWASP recommends."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["path", "photo_id", *[f"alt_{lang}" for lang in langs], *[f"extended_{lang}" for lang in langs], "edited_by_a_person"])
     for r in records:
-        writer.writerow([r.path, r.photo_id, *[r.alt.get(lang, "") for lang in langs],
-                         *[r.extended.get(lang, "") for lang in langs], "yes" if r.human else ""])
+        writer.writerow([_inert(cell) for cell in [r.path, r.photo_id, *[r.alt.get(lang, "") for lang in langs],
+                         *[r.extended.get(lang, "") for lang in langs], "yes" if r.human else ""]])
     return buffer.getvalue()
+
+
+def _inert(cell: str) -> str:
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 def to_json(records: Sequence[AltRecord]) -> str:

@@ -9,11 +9,12 @@ import dataclasses
 import hashlib
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
@@ -30,12 +31,14 @@ from shashin.models.image_text import DEFAULT_CPU_MODEL
 from shashin.search.duplicates import DuplicateGroup, find_duplicates
 from shashin.search.engine import SearchOptions, SearchResponse, Sort, respond, search_photos
 from shashin.search.filters import FilterError, Filters
+from shashin.text.dates import DateError
 from shashin.channels.base import Hit
 from shashin.evaluation.queries import EvalQuery
 from shashin.evaluation.run import EvalRun
 from shashin.export import AltRecord, Embedded
 from shashin.models.base import ModelUnavailable
-from shashin.store import ErrorRow, FileRow, SearchTuning, Store, VectorIndexReport
+from shashin.ingest.orphans import Reattached
+from shashin.store import ErrorRow, FileRow, Orphan, SearchTuning, Store, TableHealth, VectorIndexReport
 
 if TYPE_CHECKING:
     from shashin.scale.ray_ingest import RayOptions
@@ -43,6 +46,10 @@ if TYPE_CHECKING:
 
 class LibraryError(ValueError):
     """A request the library cannot carry out (a missing folder, no folders yet)."""
+
+
+class QueryError(LibraryError):
+    """A search that cannot be run as asked (a query too long, a date that does not exist)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ class LibraryStatus:
     errors: list[ErrorRow] = field(default_factory=list)
     failures: list[PhotoFailureInfo] = field(default_factory=list)
     captions: list[CaptionStatus] = field(default_factory=list)
+    orphans: int = 0  # former photos whose captions by a person are kept (shashin orphans)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +106,7 @@ class LibraryStatus:
             "folders": self.folders,
             "photos": self.photos,
             "files": self.files,
+            "orphans": self.orphans,
             "channels": {
                 c.name: {
                     "description": c.description,
@@ -169,6 +178,83 @@ class OptimizeReport:
         }
 
 
+@dataclass
+class CheckReport:
+    """What `shashin check` found by reading every table and thumbnail, and what it repaired."""
+
+    db: str
+    tables: list[TableHealth]
+    missing_thumbnails: int
+    repairs: list[str] = field(default_factory=list)
+
+    @property
+    def damaged(self) -> list[TableHealth]:
+        return [table for table in self.tables if not table.ok]
+
+    @property
+    def healthy(self) -> bool:
+        return not self.damaged and not self.missing_thumbnails
+
+    def advice(self, table: TableHealth) -> str:
+        """What to do about one damaged table, in words."""
+        if not table.core:
+            return "its rows are outputs that `shashin index` computes again: `shashin check --repair` drops it, then run `shashin index`"
+        what = "including captions written by people, which nothing can recompute" if table.name == "captions" else "the next `shashin index` finds their photos again"
+        return (f"`shashin check --repair` rewrites it with the {table.rows:,} readable rows; {table.unreadable:,} rows cannot be "
+                f"read and would be lost ({what}); restore the library folder from a backup instead if you have one")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "db": self.db,
+            "healthy": self.healthy,
+            "tables": [{"name": t.name, "rows": t.rows, "unreadable_rows": t.unreadable, "problem": t.problem,
+                        "recomputable": not t.core, **({"advice": self.advice(t)} if not t.ok else {})} for t in self.tables],
+            "missing_thumbnails": self.missing_thumbnails,
+            "repairs": self.repairs,
+        }
+
+
+@dataclass
+class OriginalFile:
+    """A photo's file, open for reading: `handle` is positioned at the start and must be closed."""
+
+    path: str
+    size: int
+    handle: BinaryIO
+
+
+def _open_indexed(row: FileRow, roots: Sequence[str]) -> tuple[int, BinaryIO]:
+    """(size, open handle) of a local file that is still what `row` recorded; OSError otherwise."""
+    import errno
+    import stat
+
+    from shashin.media import MediaError, content_hash
+
+    target = row.path
+    if os.path.islink(row.path):
+        target = os.path.realpath(row.path)
+        if not any(storage.inside(target, root) for root in roots):
+            raise OSError(errno.EPERM, "a symbolic link that points outside the library's folders")
+    descriptor = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    handle = os.fdopen(descriptor, "rb")
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EPERM, "not a regular file")
+        if (info.st_size, info.st_mtime_ns) != (row.size, row.mtime_ns):
+            try:  # touched or copied over: serve it only if its bytes are the ones indexed
+                same = content_hash(handle) == row.content
+            except MediaError:
+                same = False
+            if not same:
+                raise OSError(errno.ESTALE, "the file changed since it was indexed")
+            handle.seek(0)
+        return info.st_size, handle
+    except BaseException:
+        handle.close()
+        raise
+
+
 class Library:
     """One photo library: `index()` folders into it, then `search()` it."""
 
@@ -183,21 +269,24 @@ class Library:
         self.path: Path | str = location if storage.is_remote(location) else Path(location)
         self._store: Store | None = None
         self._channels: list[AnyChannel] | None = None
+        self._setup = threading.RLock()  # searches run in threads (the web server): set up once
 
     def _open(self, create: bool) -> Store:
-        if self._store is None:
-            self._store = Store(self.path, create=create)
-            search = self.settings.search
-            self._store.search_tuning = SearchTuning(search.ann_min_rows, search.nprobe, search.memory_max_rows, search.refine)
-        return self._store
+        with self._setup:
+            if self._store is None:
+                self._store = Store(self.path, create=create)
+                search = self.settings.search
+                self._store.search_tuning = SearchTuning(search.ann_min_rows, search.nprobe, search.memory_max_rows, search.refine)
+            return self._store
 
     def _channels_for(self, store: Store, *, indexing: bool = False) -> list[AnyChannel]:
         """The library's channels, built once, with "auto" settings resolved for this library."""
-        if self._channels is None:
-            self.settings = _resolve_image_model(self.settings, store, indexing=indexing)
-            self.settings = _resolve_text_model(self.settings, store, indexing=indexing)
-            self._channels = build_channels(self.settings)
-        return self._channels
+        with self._setup:
+            if self._channels is None:
+                self.settings = _resolve_image_model(self.settings, store, indexing=indexing)
+                self.settings = _resolve_text_model(self.settings, store, indexing=indexing)
+                self._channels = build_channels(self.settings)
+            return self._channels
 
     def _image_channel(self, store: Store) -> ImageChannel:
         return next(c for c in self._channels_for(store) if isinstance(c, ImageChannel))
@@ -307,9 +396,7 @@ class Library:
         if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", lang):
             raise LibraryError(f"{lang!r} is not a language code (en, ja, …)")
         store = self._open(create=False)
-        photo_id = photo_finder(store)(os.path.abspath(os.path.expanduser(photo))) or photo_finder(store)(photo)
-        if photo_id is None:
-            raise LibraryError(f"{photo}: not a photo of this library (give its path or photo id)")
+        photo_id = self._find_photo(store, photo)
         with store.writer():
             channels = self._channels_for(store, indexing=True)
             store.put_captions([{
@@ -320,6 +407,61 @@ class Library:
             }])
             self._refresh_derived(store, channels, None)
         return photo_id
+
+    def photo_id(self, photo: str) -> str | None:
+        """The id of a photo of this library named by its path (absolute, or relative to an indexed
+        folder), a file name unique in the library, or its id; None when it names none."""
+        from shashin.ingest.caption_import import photo_finder
+
+        store = self._open(create=False)
+        find = photo_finder(store)
+        return find(os.path.abspath(os.path.expanduser(photo))) or find(photo)
+
+    def _find_photo(self, store: Store, photo: str) -> str:
+        found = self.photo_id(photo)
+        if found is None:
+            raise LibraryError(f"{photo}: not a photo of this library (give its path or photo id)")
+        return found
+
+    # ------------------------------------------------------------------ a person's words kept
+
+    def orphans(self) -> list[Orphan]:
+        """What people wrote about photos that are no longer in the library (deleted, replaced by
+        other pixels), kept until the photo returns, it is attached elsewhere, or it is forgotten."""
+        return self._open(create=False).orphans()
+
+    def attach_orphan(self, orphan: str, photo: str, *, replace: bool = False) -> Reattached:
+        """Give the kept words of a former photo (its id, or a unique start of it) to `photo` (a path
+        or id of this library). A caption the photo already has from a person is kept unless `replace`."""
+        from shashin.ingest.orphans import reattach
+
+        store = self._open(create=False)
+        found = self._orphan(store, orphan)
+        photo_id = self._find_photo(store, photo)
+        with store.writer():
+            channels = self._channels_for(store, indexing=True)
+            outcome = reattach(store, found, photo_id, replace=replace)
+            self._refresh_derived(store, channels, None)
+        return outcome
+
+    def forget_orphans(self, orphans: Sequence[str] = (), *, everything: bool = False) -> list[str]:
+        """Delete the kept words of these former photos (ids or unique starts), or of all with
+        `everything`; returns the former photo ids forgotten."""
+        store = self._open(create=False)
+        chosen = [o.former_photo_id for o in store.orphans()] if everything else [self._orphan(store, o).former_photo_id for o in orphans]
+        if chosen:
+            with store.writer():
+                store.forget_orphans(chosen)
+        return chosen
+
+    def _orphan(self, store: Store, prefix: str) -> Orphan:
+        prefix = prefix.strip().lower()
+        matches = [o for o in store.orphans() if o.former_photo_id.startswith(prefix)] if prefix else []
+        if len(matches) != 1:
+            known = ", ".join(o.former_photo_id[:12] for o in store.orphans()) or "none"
+            what = "no" if not matches else "more than one"
+            raise LibraryError(f"{prefix!r} names {what} kept photo (see `shashin orphans`; kept: {known})")
+        return matches[0]
 
     def _refresh_derived(self, store: Store, channels: list[AnyChannel], progress: Progress | None) -> int:
         if progress:
@@ -345,14 +487,17 @@ class Library:
         """
         _check_page(limit, offset)
         if not 0 <= min_score <= 1:
-            raise LibraryError("min_score must be between 0 and 1")
+            raise QueryError("min_score must be between 0 and 1")
+        longest = self.settings.search.max_query_chars
+        if len(query) > longest:
+            raise QueryError(f"the query is {len(query):,} characters long; the limit is {longest:,} (search.max_query_chars)")
         store = self._open(create=False)
         channels = search_channels(self._channels_for(store))
         options = SearchOptions(filters or Filters(), parse, limit, offset, sort, min_score)
         try:
             return search_photos(store, channels, query, self.settings.search, options)
-        except FilterError as exc:
-            raise LibraryError(str(exc)) from exc
+        except (FilterError, DateError) as exc:
+            raise QueryError(str(exc)) from exc
 
     def similar(
         self, target: str | Path, *, limit: int = 20, offset: int = 0, filters: Filters | None = None
@@ -457,7 +602,38 @@ class Library:
             errors=store.errors(),
             failures=failures + caption_failures,
             captions=captions,
+            orphans=len(store.orphans()),
         )
+
+    def check(self, *, repair: bool = False) -> CheckReport:
+        """Read every row of every table and list every thumbnail: what is damaged, and what
+        `index` can rebuild. With `repair`, tables of outputs are dropped (index computes them
+        again), the library's own tables are rewritten with their readable rows, and photos
+        without a thumbnail are marked to be read again."""
+        store = self._open(create=False)
+        tables = store.check_tables()
+        ok = {table.name for table in tables if table.ok}
+        missing: set[str] = set()
+        if "photos" in ok:
+            missing = store.photo_ids() - store.listed_thumbnail_ids()
+        report = CheckReport(str(store.root), tables, len(missing))
+        if not repair or report.healthy:
+            return report
+        with store.writer():
+            for table in report.damaged:
+                lost = store.salvage(table.name)
+                report.repairs.append(
+                    f"{table.name}: dropped; `shashin index` computes it again" if not table.core
+                    else f"{table.name}: rewritten with {table.rows:,} readable rows, {lost:,} lost"
+                )
+            if {"photos", "files"} & {table.name for table in report.damaged}:
+                detached = store.detach_missing_photos()
+                if detached:
+                    report.repairs.append(f"files: {detached:,} files whose photo was lost will be indexed again")
+            if missing:
+                store.forget_sources(missing)
+                report.repairs.append(f"thumbnails: {len(missing):,} missing; `shashin index` makes them again")
+        return report
 
     def folders(self) -> list[str]:
         """The folders this library indexes."""
@@ -479,7 +655,7 @@ class Library:
         return PhotoDetail(
             photo_id=photo_id,
             paths=[f.path for f in files],
-            metadata={k: v for k, v in row.items() if k not in ("photo_id", "thumbnail", "indexed_at")},
+            metadata={k: v for k, v in row.items() if k not in ("photo_id", "thumbnail", "indexed_at", "pixel_hash", "source_hash")},
             place=place.describe() if place else None,
             captions=[{k: c[k] for k in _CAPTION_FIELDS} for c in captions],
             ocr_text=ocr.get("text") if ocr.get("status") == "done" else None,
@@ -528,18 +704,55 @@ class Library:
         the file's new size and date, so the next index run does not take it for a new photo."""
         from shashin.export import embed
 
+        from shashin.media import MediaError, hash_file
+
         store = self._open(create=False)
         with store.writer():
             done = embed(record, backup=backup)
             rows = store.file_rows_for([record.photo_id]).get(record.photo_id, [])
             row = next((r for r in rows if r.path == record.path), None)
             if row is not None:  # same photo, new bytes: keep its id, captions and channel outputs
-                store.put_files([dataclasses.replace(row, size=done.size, mtime_ns=done.mtime_ns)])
+                try:
+                    content = hash_file(record.path)
+                except MediaError:
+                    content = None  # unreadable right after writing it: the next index run reads it
+                if content is not None:
+                    store.put_files([dataclasses.replace(row, size=done.size, mtime_ns=done.mtime_ns, content_hash=content)])
+                    photo = store.get_photos([record.photo_id]).get(record.photo_id)
+                    if photo is not None and photo.get("source_hash") == row.content:
+                        # Only XMP text was added: the metadata the library read from the file still holds.
+                        store.put_photos([{**photo, "source_hash": content}])
         return done
 
     def thumbnail(self, photo_id: str) -> bytes | None:
         """The WebP thumbnail of a photo of this library, if it has one."""
         return self._open(create=False).thumbnail(photo_id)
+
+    def open_original(self, photo_id: str) -> "OriginalFile":
+        """The photo's original file, opened, once it is known to be what was indexed: a regular
+        file (a symbolic link only when it points inside one of the library's folders) whose size
+        and date are those indexed, or whose bytes still hash to what was indexed. Whatever a path
+        points to now is never served just because the library once stored it.
+
+        Raises LibraryError saying why no file of the photo can be served."""
+        store = self._open(create=False)
+        rows = store.file_rows_for([photo_id]).get(photo_id, [])
+        if not rows:
+            raise LibraryError(f"no photo {photo_id} in this library")
+        roots = [os.path.realpath(root) for root in store.folders() if not storage.is_remote(root)]
+        reasons = []
+        for row in rows:
+            if storage.is_remote(row.path):
+                if storage.exists(row.path):
+                    return OriginalFile(row.path, storage.size(row.path), storage.open_binary(row.path))
+                reasons.append(f"{row.path}: not found")
+                continue
+            try:
+                return OriginalFile(row.path, *_open_indexed(row, roots))
+            except OSError as exc:
+                reasons.append(f"{os.path.basename(row.path)}: {exc.strerror or exc}")
+        raise LibraryError(f"the original of photo {photo_id} cannot be served ({'; '.join(reasons)}); "
+                           "if it was moved or edited, `shashin index` brings the library up to date")
 
     # ------------------------------------------------------------------ evaluation
 
@@ -673,7 +886,7 @@ def _caption_status(store: Store) -> tuple[list[CaptionStatus], list[PhotoFailur
 
 def _check_page(limit: int, offset: int) -> None:
     if limit < 1 or offset < 0:
-        raise LibraryError("limit must be at least 1 and offset at least 0")
+        raise QueryError("limit must be at least 1 and offset at least 0")
 
 
 def _resolve_image_model(settings: Settings, store: Store, *, indexing: bool) -> Settings:

@@ -33,10 +33,21 @@ _TAG_MAKE, _TAG_MODEL, _TAG_DATETIME = 0x010F, 0x0110, 0x0132
 _IFD_EXIF, _IFD_GPS = 0x8769, 0x8825
 _TAG_DATETIME_ORIGINAL, _TAG_DATETIME_DIGITIZED = 0x9003, 0x9004
 _TAG_OFFSET_ORIGINAL, _TAG_LENS_MODEL = 0x9011, 0xA434
+# Real UTC offsets: -12:00 to +14:00, minutes 00–59 ("+99:99" is a camera's garbage, not a zone).
+_UTC_OFFSET = re.compile(r"^(?:[+-](?:0\d|1[0-3]):[0-5]\d|\+14:00)$")
 
 
 class MediaError(Exception):
     """A file that cannot be indexed as a photo; the message says why in a user's words."""
+
+
+class NotAPhoto(MediaError):
+    """The file's content is not a photo (as opposed to a file that could not be read this time)."""
+
+
+class UnreadableFile(MediaError):
+    """The file could not be read this time (permissions, a sync tool, a drive going away): its
+    photo is kept and the next run tries again."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,7 @@ class DecodedPhoto:
     metadata: PhotoMetadata
     thumbnail: bytes  # WebP; empty when not asked for
     renditions: dict[str, Any] = field(default_factory=dict)  # channel name -> its input or RenditionError
+    fingerprint: str | None = None  # shashin.fingerprint of its pixels, when asked for
 
 
 def is_supported(path: str | Path) -> bool:
@@ -111,15 +123,60 @@ def is_supported(path: str | Path) -> bool:
 
 
 def hash_file(path: str | Path) -> str:
-    """The photo id: a BLAKE2b-128 digest of the file's bytes, so moves and copies keep it."""
-    digest = hashlib.blake2b(digest_size=16)
+    """The content hash: a BLAKE2b-128 digest of the file's bytes, so moves and copies keep it.
+
+    Raises NotAPhoto at once, without reading further, when the first bytes are no image format
+    shashin reads (a 2 GB video named .jpg is refused in a millisecond), and MediaError when the
+    file cannot be read."""
     try:
         with storage.open_binary(str(path)) as handle:
-            while chunk := handle.read(_HASH_CHUNK):
-                digest.update(chunk)
+            return content_hash(handle)
     except OSError as exc:
-        raise MediaError(f"cannot read file: {exc.strerror or exc}") from exc
+        raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from exc
+
+
+def content_hash(handle: BinaryIO) -> str:
+    """hash_file() of an open file, read from where it stands to its end."""
+    digest = hashlib.blake2b(digest_size=16)
+    first = handle.read(_HASH_CHUNK)
+    if not first:
+        raise NotAPhoto("empty file (0 bytes)")
+    if sniff_format(first) is None:
+        raise NotAPhoto(f"not a readable image: {describe_content(first)}")
+    digest.update(first)
+    while chunk := handle.read(_HASH_CHUNK):
+        digest.update(chunk)
     return digest.hexdigest()
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The image format the first bytes of a file announce (JPEG, PNG, GIF, WebP, TIFF, HEIF), or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "TIFF"
+    if head[4:8] == b"ftyp":
+        return "HEIF"
+    return None
+
+
+def describe_content(head: bytes) -> str:
+    """What a file that is not a photo seems to be, in words, without quoting its content (it may
+    be anything a symbolic link points to)."""
+    if head.lstrip().startswith((b"<!DOCTYPE", b"<html", b"<HTML", b"<!doctype")):
+        return "the file is an HTML page, not a photo"
+    if head.startswith(b"%PDF"):
+        return "the file is a PDF, not a photo"
+    sample = head[:512]
+    if sample and all(32 <= byte < 127 or byte in b"\t\r\n" for byte in sample):
+        return "the file is text, not a photo"
+    return "the content is not JPEG, PNG, WebP, GIF, TIFF or HEIC"
 
 
 def _register_heif() -> None:
@@ -140,29 +197,43 @@ def decode_photo(
     max_pixels: int,
     renditions: Mapping[str, Rendition] | None = None,
     thumbnail_size: int = 0,
+    fingerprint: bool = False,
 ) -> DecodedPhoto:
-    """Decode `path` safely and render what each channel asked for.
+    """Decode `path` safely and render what each channel asked for (and, with `fingerprint`, name
+    its pixels: shashin.fingerprint).
 
     Raises MediaError naming the reason when the file is not a usable photo.
     """
+    from shashin.fingerprint import FingerprintError, image_fingerprint
+
     renditions = renditions or {}
     try:
         size = storage.size(path)
-        source = storage.seekable(path) if size else None
+        source: BinaryIO | None = storage.seekable(path) if size else None
+        data = b""
+        if source is not None and fingerprint:
+            data = source.read()  # the fingerprint parses the encoded bytes; decode from the same copy
+            source.close()
+            source = io.BytesIO(data)
     except OSError as exc:
-        raise MediaError(f"cannot read file: {exc.strerror or exc}") from exc
+        raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from exc
     if source is None:
-        raise MediaError("empty file (0 bytes)")
+        raise NotAPhoto("empty file (0 bytes)")
+    named = None
     try:
         with Image.open(source) as image:
             rgb, metadata = _open_upright(image, max_pixels, max([thumbnail_size, *(r.draft_side for r in renditions.values())]))
+            if fingerprint:  # from the encoded bytes, or the first frame as loaded (only JPEG is drafted)
+                named = image_fingerprint(image, data, max_pixels)
     except MediaError:
         raise
+    except FingerprintError as exc:
+        raise MediaError(f"image data is truncated or corrupt ({exc})") from exc
     except UnidentifiedImageError as exc:
         raise MediaError(f"not a readable image: {_sniff(source)}") from exc
     except OSError as exc:
         if exc.errno is not None:
-            raise MediaError(f"cannot read file: {exc.strerror or exc}") from exc
+            raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from exc
         raise MediaError(f"image data is truncated or corrupt ({exc})") from exc
     except (SyntaxError, ValueError, EOFError, MemoryError, IndexError) as exc:
         raise MediaError(f"image data is corrupt ({type(exc).__name__}: {exc})") from exc
@@ -182,7 +253,7 @@ def decode_photo(
             rendered[name] = rendition.render(rgb)
         except Exception as exc:  # one channel's input failing must not cost the others theirs
             rendered[name] = RenditionError(f"{type(exc).__name__}: {exc}")
-    return DecodedPhoto(path, photo_id, metadata, thumbnail, rendered)
+    return DecodedPhoto(path, photo_id, metadata, thumbnail, rendered, named)
 
 
 def _open_upright(image: Image.Image, max_pixels: int, draft_side: int) -> tuple[Image.Image, PhotoMetadata]:
@@ -227,7 +298,24 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode.startswith("I;16"):
         array = np.asarray(image, dtype=np.uint16) >> 8
         return Image.fromarray(array.astype(np.uint8)).convert("RGB")
+    if image.mode in ("F", "I"):
+        return Image.fromarray(_scaled_to_bytes(np.asarray(image))).convert("RGB")
     return image.convert("RGB")
+
+
+def _scaled_to_bytes(values: np.ndarray) -> np.ndarray:
+    """32-bit integer or floating-point samples (scientific TIFFs, HDR exports) as 0–255: floats
+    within 0–1 as they are meant, anything else stretched from its lowest to its highest value."""
+    floating = values.dtype.kind == "f"
+    values = values.astype(np.float64)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.zeros(values.shape, np.uint8)
+    low, high = float(finite.min()), float(finite.max())
+    if floating and 0 <= low and high <= 1:
+        low, high = 0.0, 1.0
+    scaled = np.nan_to_num((values - low) / ((high - low) or 1.0), nan=0.0, posinf=1.0, neginf=0.0)
+    return np.clip(scaled * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
 def _read_exif(exif: Image.Exif) -> dict:
@@ -242,7 +330,7 @@ def _read_exif(exif: Image.Exif) -> dict:
         or _parse_exif_datetime(exif.get(_TAG_DATETIME))
     )
     offset = _clean_text(exif_ifd.get(_TAG_OFFSET_ORIGINAL))
-    values["utc_offset"] = offset if offset and len(offset) == 6 and offset[0] in "+-" else None
+    values["utc_offset"] = offset if offset and _UTC_OFFSET.match(offset) else None
     values.update(_read_gps(_safe_ifd(exif, _IFD_GPS)))
     return values
 
@@ -305,14 +393,13 @@ def _read_gps(gps: dict) -> dict:
 def _sniff(source: BinaryIO) -> str:
     try:
         source.seek(0)
-        head = source.read(12)
+        head = source.read(512)
     except (OSError, ValueError):
         return "the content could not be read"
-    if head.startswith((b"<!DOCTYPE", b"<html", b"<HTML")):
-        return "the file is an HTML page, not a photo"
-    if head.startswith(b"%PDF"):
-        return "the file is a PDF, not a photo"
-    return f"the content is not JPEG, PNG, WebP, GIF, TIFF or HEIC (it starts with {head[:8]!r})"
+    announced = sniff_format(head)
+    if announced:
+        return f"the file starts like a {announced} image, but its data is damaged or in a variant that cannot be decoded"
+    return describe_content(head)
 
 
 # Descriptions cameras write by themselves: not captions.

@@ -121,4 +121,4 @@ def test_eval_command(indexed, tmp_path: Path) -> None:  # type: ignore[no-untyp
     same = run_cli("eval", "--compare", str(tmp_path / "r" / "results.json"), str(again / "results.json"), check=True).stdout
     assert "difference +0.000" in same and "0 better in B" in same
     missing = run_cli("eval", "--db", str(library.path))
-    assert missing.returncode == 1 and "nothing to evaluate" in missing.stderr
+    assert missing.returncode == 2 and "nothing to evaluate" in missing.stderr

@@ -92,3 +92,40 @@ def test_unreadable_file(tmp_path: Path, photo_copy: Path) -> None:
         assert [(e.path, "permission denied" in e.message) for e in report.errors] == [(str(path), True)]
     finally:
         path.chmod(0o644)
+
+
+def test_odd_shapes_and_hostile_contents_cost_bounded_memory_and_say_why(tmp_path: Path) -> None:
+    """A 75-byte 600×1 GIF once made OCR allocate 18 GB; a 2 GB non-image took minutes to refuse;
+    error messages quoted the first bytes of whatever a link pointed to. Now: every shape indexed
+    within the memory of an everyday photo, refusals in milliseconds, no content quoted."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.badfiles import write_hostile_contents, write_odd_shapes
+
+    folder = tmp_path / "photos"
+    shapes = write_odd_shapes(folder / "shapes")
+    hostile = write_hostile_contents(folder / "hostile")
+    db = tmp_path / "db"
+    started = time.monotonic()
+    # A fresh parent whose only child is the index run, so the peak is that run's alone.
+    measure = ("import resource, subprocess, sys; "
+               "code = subprocess.run(sys.argv[1:]).returncode; "
+               "sys.stderr.write(f'PEAK {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}'); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "shashin", "index", str(folder), "--db", str(db),
+                             "--json", "--channels", "ocr,phash"], capture_output=True, text=True, timeout=600)
+    peak_mb = int(result.stderr.rsplit("PEAK ", 1)[1]) / 1024
+    assert result.returncode == 3, result.stderr
+    report = json.loads(result.stdout)
+    assert report["new_photos"] == len(shapes) and report["channels"]["ocr"]["processed"] == len(shapes)
+    assert report["channels"]["ocr"]["failed"] == 0
+    reported = {error["path"]: error["message"] for error in report["errors"]}
+    assert set(reported) == set(hostile)
+    for path, word in hostile.items():
+        assert word in reported[path], (path, reported[path])
+    assert "root:x" not in result.stdout + result.stderr and "secret" not in reported[str(folder / "hostile/passwd.jpg")]
+    assert peak_mb < 1500, f"indexing odd shapes peaked at {peak_mb:.0f} MB"
+    assert time.monotonic() - started < 300  # the 2 GB file was refused without being read
+    status = run_cli("status", "--db", str(db), "--json", check=True).stdout
+    assert "root:x" not in status

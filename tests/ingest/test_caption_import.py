@@ -93,6 +93,6 @@ def test_descriptions_inside_photos_and_sidecars(library: Library, photo_copy: P
 
 def test_import_options_are_checked(library: Library, tmp_path: Path) -> None:
     result = run_cli("caption", "--backend", "openai", "--from", str(tmp_path / "x.jsonl"), "--db", str(library.path))
-    assert result.returncode == 1 and "--backend import" in result.stderr
+    assert result.returncode == 2 and "--backend import" in result.stderr
     with pytest.raises(LibraryError, match="give a caption file"):
         library.import_captions()

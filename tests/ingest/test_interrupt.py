@@ -77,3 +77,55 @@ def test_killed_runs_resume_without_redoing_work(tmp_path: Path, many_photos: Pa
     status = json.loads(run_cli("status", "--db", str(db), "--json", check=True).stdout)
     assert status["photos"] == status["files"] == PHOTOS
     assert status["channels"]["ocr"]["pending"] == 0
+
+
+def in_flight(db: Path) -> list[str]:
+    """The photos the in-flight marker names (what a run is working on), [] when there is none."""
+    try:
+        return [entry["photo_id"] for entry in json.loads((db / "in-flight.json").read_text())["photos"]]
+    except (OSError, ValueError):
+        return []
+
+
+def index_until(db: Path, condition, *args: str) -> None:  # type: ignore[no-untyped-def]
+    """Start `shashin index` and SIGKILL it, as the kernel's out-of-memory killer would, once `condition(db)`."""
+    process = subprocess.Popen([sys.executable, "-m", "shashin", "index", *args, "--db", str(db), "--quiet"],
+                               start_new_session=True)
+    deadline = time.monotonic() + 240
+    try:
+        while not condition(db):
+            assert process.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, "the run never reached the point to kill it"
+            time.sleep(0.005)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_a_photo_that_killed_the_run_is_named_and_skipped(tmp_path: Path) -> None:
+    """A process killed in the middle of a batch leaves its photos suspected: the next run works on
+    them one at a time, and a photo in flight when that run dies too is recorded and skipped."""
+    folder = tmp_path / "photos"
+    for number in range(6):
+        save(Sign([f"GATE {number}", "出口"], seed=number, size=(1600, 1200)), folder / f"gate-{number}.jpg")
+    db = tmp_path / "db"
+    index_until(db, lambda db: len(in_flight(db)) == 6, str(folder), "--batch-size", "16")
+    assert len(in_flight(db)) == 6  # the marker outlives the killed process
+
+    index_until(db, lambda db: len(in_flight(db)) == 1)  # the suspects are worked on alone
+    culprit = in_flight(db)[0]
+
+    result = run_cli("index", "--db", str(db), "--json")
+    assert result.returncode == 3, result.stderr
+    report = json.loads(result.stdout)
+    assert len(report["errors"]) == 1 and report["errors"][0]["stage"] == "crash"
+    assert "died while working on this photo" in report["errors"][0]["message"]
+    store = Store(db, create=False)
+    assert culprit not in {pid for pid, (_, status) in store.channel_states("ocr").items() if status == "done"}
+    assert store.count_photos() == 5 and not (db / "in-flight.json").exists()
+    again = json.loads(run_cli("index", "--db", str(db), "--json").stdout)
+    assert again["photos_processed"] == 0 and len(again["errors"]) == 1  # skipped while it is unchanged
+
+    retried = run_cli("index", "--db", str(db), "--retry-failed", "--json")
+    assert retried.returncode == 0, retried.stderr
+    assert json.loads(retried.stdout)["new_photos"] == 1 and Store(db, create=False).count_photos() == 6

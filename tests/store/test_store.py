@@ -107,7 +107,7 @@ def test_a_version_1_library_gains_the_captions_table(tmp_path: Path) -> None:
     store._db.drop_table("captions")  # as a library written by schema 1 was
     store.set_meta("schema_version", "1")
     migrated = Store(tmp_path / "db")
-    assert migrated.get_meta("schema_version") == str(schema.SCHEMA_VERSION) == "2"
+    assert migrated.get_meta("schema_version") == str(schema.SCHEMA_VERSION) == "3"
     assert migrated.captions() == [] and migrated.photo_ids() == {"p1"}
     migrated.put_captions([{"caption_id": "p1:brief:en", "photo_id": "p1", "prompt_set": "brief", "lang": "en", "text": "a dog",
                             "raw": "a dog", "terms": "a dog", "status": "done", "error": None, "source": "imported",

@@ -2,7 +2,7 @@ from datetime import date, datetime
 
 import pytest
 
-from shashin.text.dates import When, find_dates, normalize, parse_when
+from shashin.text.dates import DateError, When, find_dates, normalize, parse_when
 
 TODAY = date(2026, 11, 26)
 
@@ -49,10 +49,25 @@ def test_dates_are_found_in_both_languages(text: str, found: str, when: When) ->
 
 
 @pytest.mark.parametrize(
-    "text", ["dogs may run", "march of penguins", "iPhone 12", "Mayor of Tokyo", "room 1234", "2023-02-30", "13月"]
+    "text", ["dogs may run", "march of penguins", "iPhone 12", "Mayor of Tokyo", "room 1234", "13月", "gate 2023-13"]
 )
 def test_words_that_only_look_like_dates_are_left_alone(text: str) -> None:
     assert find_dates(normalize(text), TODAY) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("February 30 2023", "'February 30 2023' is not a date: February 2023 has 28 days"),
+        ("beach 2023-02-30", "February 2023 has 28 days"),
+        ("2024年2月30日の海", "February 2024 has 29 days"),
+        ("31 April 2022", "April 2022 has 30 days"),
+        ("photos 2024 to 2020", "'2024 to 2020' ends before it starts"),
+    ],
+)
+def test_dates_that_do_not_exist_are_said_not_widened(text: str, message: str) -> None:
+    with pytest.raises(DateError, match=message):
+        find_dates(normalize(text), TODAY)
 
 
 def test_full_width_digits_read_as_dates() -> None:

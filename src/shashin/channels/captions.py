@@ -7,6 +7,7 @@ searched: only rows with status done are indexed.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, ClassVar
 
 import numpy as np
@@ -51,6 +52,9 @@ class CaptionChannel(Channel):
         return found
 
 
+_REMEMBERED_QUERIES = 256  # recent queries whose best chunks are kept for their highlights
+
+
 class CaptionVectorChannel(Channel):
     """Caption meaning: e5 vectors of caption chunks, searched with the query's vector."""
 
@@ -60,6 +64,7 @@ class CaptionVectorChannel(Channel):
     def __init__(self, embedder: TextEmbedder) -> None:
         self.embedder = embedder
         self._matched: dict[str, dict[str, str]] = {}  # query text -> photo id -> best chunk id
+        self._matched_lock = threading.Lock()
 
     def version(self) -> str:
         return self.embedder.identity()
@@ -117,11 +122,16 @@ class CaptionVectorChannel(Channel):
         matched: dict[str, str] = {}
         for chunk_id, photo_id, _ in reversed(chunks):  # best last, so the best chunk of each photo stays
             matched[photo_id] = chunk_id
-        self._matched[query.text] = matched
+        with self._matched_lock:
+            self._matched.pop(query.text, None)
+            self._matched[query.text] = matched
+            while len(self._matched) > _REMEMBERED_QUERIES:  # a server answers queries for months: bounded
+                self._matched.pop(next(iter(self._matched)))
         return best_per_photo((Hit(photo_id, score) for _, photo_id, score in chunks), limit)
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
-        matched = self._matched.get(query.text, {})
+        with self._matched_lock:
+            matched = self._matched.get(query.text, {})
         wanted = {matched[pid]: pid for pid in page.photo_ids if pid in matched}
         chunks = store.caption_chunks(wanted)
         captions = {row["caption_id"]: row for rows in store.captions_for(set(wanted.values()), from_memory=True).values() for row in rows}

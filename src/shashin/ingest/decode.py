@@ -22,12 +22,14 @@ class DecodeJob:
     max_pixels: int
     renditions: dict[str, Rendition] = field(default_factory=dict)
     thumbnail_size: int = 0  # 0: no thumbnail (the photo already has one)
+    fingerprint: bool = False  # name its pixels (new photos, and photos whose metadata is read again)
 
 
 def run_job(job: DecodeJob) -> DecodedPhoto:
     """Decode one file (in a worker process or in-process)."""
     return decode_photo(
-        job.path, job.photo_id, max_pixels=job.max_pixels, renditions=job.renditions, thumbnail_size=job.thumbnail_size
+        job.path, job.photo_id, max_pixels=job.max_pixels, renditions=job.renditions, thumbnail_size=job.thumbnail_size,
+        fingerprint=job.fingerprint,
     )
 
 

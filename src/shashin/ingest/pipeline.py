@@ -3,10 +3,15 @@
 Write order makes any interrupted run resumable: per batch, thumbnails, then photo rows, then
 file rows, then each channel's rows. A photo without a file row is found again by its hash; a
 file row without channel rows leaves that channel pending; nothing is done twice on rerun.
+
+A photo is more than its bytes: a file whose metadata another app edited (same pixels, see
+shashin.fingerprint) keeps its photo, a file that cannot be read this time keeps it too, and what
+a person wrote about a photo that does leave the library is kept as an orphan (ingest.orphans).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -18,9 +23,11 @@ from shashin import storage
 from shashin.channels.base import IndexedChannel, ModelUnavailable, PhotoFailure
 from shashin.channels.filename import file_terms
 from shashin.config import Settings
+from shashin.fingerprint import FingerprintError, pixel_fingerprint
 from shashin.ingest.decode import DecodeJob, DecodePool
+from shashin.ingest.orphans import reattach_returning
 from shashin.ingest.scan import FoundFile, ScanResult, scan_folder
-from shashin.media import DecodedPhoto, MediaError, hash_file
+from shashin.media import DecodedPhoto, MediaError, NotAPhoto, UnreadableFile, hash_file
 from shashin.progress import Progress, SilentProgress
 from shashin.store import ErrorRow, FileRow, Store
 
@@ -29,6 +36,9 @@ if TYPE_CHECKING:
 
 _HASH_THREADS = 4  # hashing is I/O bound and releases the GIL
 _OPTIMIZE_EVERY = 200  # batches between compactions during long runs
+# Errors that stand until their file changes; others ("scan", "read": permissions, a sync tool, a
+# drive going away) are tried again on every run.
+_STANDING_ERRORS = frozenset({"decode", "crash"})
 
 
 @dataclass
@@ -53,8 +63,13 @@ class IndexReport:
     new_photos: int = 0
     changed_files: int = 0
     moved_files: int = 0  # files whose content the library already had (moved, copied, renamed)
+    same_pixels: int = 0  # changed files whose pixels did not change (metadata edited elsewhere): photo kept
     removed_files: int = 0
     removed_photos: int = 0
+    unreadable_files: int = 0  # known files that could not be read this time: their photos are kept
+    refreshed_photos: int = 0  # known photos whose metadata and thumbnail were read again
+    reattached: int = 0  # photos that came back and got what a person wrote for them back
+    orphans: int = 0  # photos no longer in the library whose captions by a person are kept
     photos_processed: int = 0  # photos decoded and worked on
     channels: dict[str, ChannelReport] = field(default_factory=dict)
     errors: list[ErrorRow] = field(default_factory=list)  # files under these folders that failed
@@ -73,12 +88,21 @@ class IndexReport:
 
 @dataclass
 class PhotoWork:
-    """One photo to decode: new (needs metadata, thumbnail) and/or with pending channels."""
+    """One photo to decode: new (needs metadata, thumbnail) and/or with pending channels, or a
+    known photo whose metadata and thumbnail are read again (`refresh`: its file's metadata was
+    edited, or its pixel fingerprint is not known yet)."""
 
     photo_id: str
     source: FoundFile  # the file that is decoded
     new_files: list[FoundFile]  # file rows to write with the photo (new content only)
     channels: set[str]
+    refresh: bool = False
+    source_hash: str = ""  # content hash of `source`
+
+    @property
+    def reads_photo(self) -> bool:
+        """Its photo row (metadata, thumbnail, fingerprint) is written from this decode."""
+        return bool(self.new_files) or self.refresh
 
 
 def index_folders(
@@ -103,6 +127,7 @@ def index_folders(
     report = IndexReport(folders=list(roots))
     for channel in [*channels, *derived]:
         report.channels[channel.name] = ChannelReport()
+    suspects = _after_a_crash(store, retry_failed, progress)
 
     scans = _scan(store, roots, report, progress)
     known = store.files()
@@ -111,11 +136,16 @@ def index_folders(
 
     to_hash, rerooted = _classify(scans, known, known_errors, report)
     hashed = _hash(to_hash, report, progress) | rerooted
-    new_content = _record_known_content(store, hashed, known, existing_photos, report)
-    _forget_missing(store, scans, known, known_errors, report)
-    report.removed_photos += len(store.delete_orphan_photos())
+    owners = {row.content: row.photo_id for row in known.values()} | {pid: pid for pid in existing_photos}
+    new_content, replaced = _record_known_content(store, hashed, known, owners, report)
+    gone = _forget_missing(store, scans, known, known_errors, report)
+    _carry_same_pixels(store, new_content, settings, report, progress)
+    last_paths: dict[str, list[str]] = {}
+    for row in replaced + gone:
+        last_paths.setdefault(row.photo_id, []).append(row.path)
+    _remove_orphan_photos(store, report, last_paths)
 
-    work = _plan(store, new_content, channels, report, retry_failed)
+    work = _plan(store, new_content, channels, report, retry_failed, known_errors)
     active = _load_channels(store, channels, work, report, progress)
     work_started = time.monotonic()
     if cluster is not None:
@@ -123,11 +153,11 @@ def index_folders(
 
         process_on_ray(store, work, active, settings, report, progress, cluster)
     else:
-        _process(store, work, active, settings, report, progress)
+        _process(store, work, active, settings, report, progress, suspects)
     report.work_seconds = time.monotonic() - work_started
     _refresh(store, [*channels, *derived], report, progress)
 
-    report.removed_photos += len(store.delete_orphan_photos())
+    _remove_orphan_photos(store, report, {})
     progress.phase("optimizing", 0)
     store.optimize()
     scanned = {scan.root for scan in scans}
@@ -167,17 +197,19 @@ def _classify(
                 if row.root == found.root:
                     report.unchanged_files += 1
                 else:
-                    rerooted[found.path] = (found, row.photo_id)  # now under a folder that contains its old one
+                    rerooted[found.path] = (found, row.content)  # now under a folder that contains its old one
                 continue
             error = known_errors.get(found.path)
-            if error is not None and error.stage != "scan" and (error.size, error.mtime_ns) == (found.size, found.mtime_ns):
+            if error is not None and error.stage in _STANDING_ERRORS and (error.size, error.mtime_ns) == (found.size, found.mtime_ns):
                 continue  # failed before and has not changed since: its error stands
             to_hash.append(found)
     return to_hash, rerooted
 
 
 def _hash(files: list[FoundFile], report: IndexReport, progress: Progress) -> dict[str, tuple[FoundFile, str]]:
-    """path -> (file, content id) for the files that could be read; the others become errors."""
+    """path -> (file, content hash) for the files that could be read; the others become errors:
+    "decode" for content that is no photo (it stands until the file changes), "read" for a file that
+    could not be read this time (tried again next run; a known one keeps its photo)."""
     hashed: dict[str, tuple[FoundFile, str]] = {}
     progress.phase("reading files", len(files))
 
@@ -190,7 +222,8 @@ def _hash(files: list[FoundFile], report: IndexReport, progress: Progress) -> di
     with ThreadPoolExecutor(_HASH_THREADS) as threads:
         for found, result in threads.map(digest, files):
             if isinstance(result, MediaError):
-                report.errors.append(ErrorRow(found.path, found.root, "read", str(result), found.size, found.mtime_ns))
+                stage = "decode" if isinstance(result, NotAPhoto) else "read"
+                report.errors.append(ErrorRow(found.path, found.root, stage, str(result), found.size, found.mtime_ns))
             else:
                 hashed[found.path] = (found, result)
             progress.advance()
@@ -201,32 +234,34 @@ def _record_known_content(
     store: Store,
     hashed: dict[str, tuple[FoundFile, str]],
     known: dict[str, FileRow],
-    existing_photos: set[str],
+    owners: dict[str, str],
     report: IndexReport,
-) -> dict[str, list[FoundFile]]:
-    """Write file rows for content the library has (moves, copies, touched files); return new content."""
+) -> tuple[dict[str, list[FoundFile]], list[FileRow]]:
+    """Write file rows for content the library has (moves, copies, touched files); return the new
+    content, and the known files that now hold other content."""
     new_content: dict[str, list[FoundFile]] = {}
-    known_content: list[tuple[FoundFile, str]] = []
-    replaced: list[str] = []
-    for path, (found, photo_id) in hashed.items():
+    known_content: list[tuple[FoundFile, str, str]] = []
+    replaced: list[FileRow] = []
+    for path, (found, content) in hashed.items():
         previous = known.get(path)
-        if previous is not None and previous.photo_id != photo_id:
+        owner = owners.get(content)
+        if previous is not None and previous.content != content and previous.photo_id != owner:
             report.changed_files += 1
-            replaced.append(path)  # the path no longer holds its old photo
-        if photo_id in existing_photos:
-            known_content.append((found, photo_id))
+            replaced.append(previous)  # the path no longer holds its old photo
+        if owner is not None:
+            known_content.append((found, owner, content))
             if previous is None:
                 report.moved_files += 1
-            elif previous.photo_id == photo_id:
+            elif previous.photo_id == owner:
                 report.unchanged_files += 1  # touched: same bytes, new timestamp
         else:
-            new_content.setdefault(photo_id, []).append(found)
-    store.delete_files(replaced)
+            new_content.setdefault(content, []).append(found)
+    store.delete_files([row.path for row in replaced])
     if known_content:
-        photos = store.get_photos({photo_id for _, photo_id in known_content})
-        store.put_files([_file_row(found, photo_id, photos.get(photo_id)) for found, photo_id in known_content])
-        store.delete_errors([found.path for found, _ in known_content])
-    return new_content
+        photos = store.get_photos({photo_id for _, photo_id, _ in known_content})
+        store.put_files([_file_row(found, photo_id, photos.get(photo_id), content) for found, photo_id, content in known_content])
+        store.delete_errors([found.path for found, _, _ in known_content])
+    return new_content, replaced
 
 
 def _forget_missing(
@@ -235,28 +270,81 @@ def _forget_missing(
     known: dict[str, FileRow],
     known_errors: dict[str, ErrorRow],
     report: IndexReport,
-) -> None:
-    """Drop files that are gone from scanned folders, and refresh their scan errors."""
+) -> list[FileRow]:
+    """Drop files that are gone from scanned folders, and refresh their scan errors; return the
+    rows dropped. A known file that is there but cannot be read this time is not gone: it keeps
+    its photo, and its error says why."""
     present: set[str] = set()
     scan_errors: list[ErrorRow] = []
     for scan in scans:
         present.update(found.path for found in scan.files)
         scan_errors.extend(scan.errors)
     scanned = {scan.root for scan in scans}
-    readable = present - {error.path for error in report.errors}
-    gone = [path for path, row in known.items() if row.root in scanned and path not in readable]
+    seen = present | {error.path for error in scan_errors}
+    gone = [row for path, row in known.items() if row.root in scanned and path not in seen]
     if gone:
-        store.delete_files(gone)
+        store.delete_files([row.path for row in gone])
         report.removed_files += len(gone)
-    # Scan errors are found afresh each run; decode errors stand until their file changes or goes.
-    current_scan_errors = {error.path for error in scan_errors}
+    # Scan and read errors are found afresh each run; decode errors stand until their file changes or goes.
+    transient = {error.path for error in scan_errors + report.errors if error.stage in ("scan", "read")}
     stale = [
         path for path, error in known_errors.items()
         if error.root in scanned
-        and ((error.stage == "scan" and path not in current_scan_errors) or (error.stage != "scan" and path not in present))
+        and (path not in transient if error.stage in ("scan", "read") else path not in present)
     ]
+    report.unreadable_files += sum(1 for path in transient if path in known)
     store.delete_errors(stale)
     store.put_errors(scan_errors + report.errors)
+    return gone
+
+
+def _carry_same_pixels(
+    store: Store, new_content: dict[str, list[FoundFile]], settings: Settings, report: IndexReport, progress: Progress
+) -> None:
+    """New content that is a photo about to leave the library with other metadata (a rating, a
+    keyword or alt text written into the file by another app) keeps that photo: its id, outputs and
+    a person's words. Its file rows are written now; the next decode reads its new metadata."""
+    if not new_content:
+        return
+    leaving = store.photos_without_files()
+    if not leaving:
+        return
+    hashes = store.photo_hashes()
+    by_pixels = {hashes[pid][0]: pid for pid in leaving if hashes.get(pid, (None, None))[0]}
+    if not by_pixels:
+        return
+    progress.phase("comparing pixels", len(new_content))
+
+    def fingerprint(content: str) -> tuple[str, str | None]:
+        try:
+            return content, pixel_fingerprint(new_content[content][0].path, settings.max_image_pixels)
+        except (FingerprintError, OSError):
+            return content, None  # decoding will say what is wrong with it
+
+    carried: dict[str, str] = {}
+    with ThreadPoolExecutor(_HASH_THREADS) as threads:
+        for content, pixels in threads.map(fingerprint, list(new_content)):
+            photo_id = by_pixels.pop(pixels, None) if pixels else None
+            if photo_id is not None:
+                carried[content] = photo_id
+            progress.advance()
+    if not carried:
+        return
+    photos = store.get_photos(set(carried.values()))
+    rows = [
+        _file_row(found, photo_id, photos.get(photo_id), content)
+        for content, photo_id in carried.items() for found in new_content.pop(content)
+    ]
+    store.put_files(rows)
+    store.delete_errors([row.path for row in rows])
+    report.same_pixels += len(carried)
+
+
+def _remove_orphan_photos(store: Store, report: IndexReport, last_paths: dict[str, list[str]]) -> None:
+    """Photos no file holds leave the library; what a person wrote about them stays, as orphans."""
+    before = len(store.orphans())
+    report.removed_photos += len(store.delete_orphan_photos(last_paths))
+    report.orphans += len(store.orphans()) - before
 
 
 def _plan(
@@ -265,33 +353,52 @@ def _plan(
     channels: Sequence[IndexedChannel],
     report: IndexReport,
     retry_failed: bool,
+    known_errors: dict[str, ErrorRow],
 ) -> list[PhotoWork]:
-    """Photos to decode: new content, and photos with channel work not done at the current version."""
+    """Photos to decode: new content, photos whose metadata must be read again, and photos with
+    channel work not done at the current version."""
     all_channels = {channel.name for channel in channels}
     work: dict[str, PhotoWork] = {
-        photo_id: PhotoWork(photo_id, files[0], files, set(all_channels)) for photo_id, files in new_content.items()
+        photo_id: PhotoWork(photo_id, files[0], files, set(all_channels), source_hash=photo_id)
+        for photo_id, files in new_content.items()
     }
     photo_ids = store.photo_ids()
+    pending: dict[str, set[str]] = {}
     for channel in channels:
         version = channel.version()
         settled = {"done", "failed"} if not retry_failed else {"done"}
         states = store.channel_states(channel.name)
-        pending = [
+        waiting = [
             pid for pid in photo_ids
             if pid not in work and not (pid in states and states[pid][0] == version and states[pid][1] in settled)
         ]
-        report.channels[channel.name].pending = len(pending) + len(new_content)
-        if not pending:
+        report.channels[channel.name].pending = len(waiting) + len(new_content)
+        for photo_id in waiting:
+            pending.setdefault(photo_id, set()).add(channel.name)
+    files: dict[str, list[FileRow]] = {}
+    for row in sorted(store.files().values(), key=lambda r: r.path):
+        files.setdefault(row.photo_id, []).append(row)
+    thumbnails = store.thumbnail_ids()
+    for photo_id, (pixels, source) in store.photo_hashes().items():
+        rows = files.get(photo_id, [])
+        # Read again: a photo whose pixels were never fingerprinted (a library from before), whose
+        # files no longer hold the bytes its metadata came from (edited by another app), or whose
+        # thumbnail is gone.
+        refresh = (not pixels or (bool(rows) and source not in {row.content for row in rows})
+                   or (thumbnails is not None and photo_id not in thumbnails))
+        if photo_id in work or (photo_id not in pending and not refresh):
             continue
-        files = store.file_rows_for(pending)
-        for photo_id in pending:
-            rows = [row for row in files.get(photo_id, []) if storage.reachable(row.path)]
-            if not rows:
-                continue  # its folder is missing: the work waits until it is back
-            source = FoundFile(rows[0].path, rows[0].root, rows[0].size, rows[0].mtime_ns)
-            entry = work.setdefault(photo_id, PhotoWork(photo_id, source, [], set()))
-            entry.channels.add(channel.name)
+        usable = [row for row in rows if storage.reachable(row.path) and not _stands(known_errors.get(row.path), row)]
+        if not usable:
+            continue  # its folder is missing or its file failed to decode: the work waits
+        row = usable[0]
+        source_file = FoundFile(row.path, row.root, row.size, row.mtime_ns)
+        work[photo_id] = PhotoWork(photo_id, source_file, [], pending.get(photo_id, set()), refresh=refresh, source_hash=row.content)
     return sorted(work.values(), key=lambda w: w.source.path)
+
+
+def _stands(error: ErrorRow | None, row: FileRow) -> bool:
+    return error is not None and error.stage in _STANDING_ERRORS and (error.size, error.mtime_ns) == (row.size, row.mtime_ns)
 
 
 def _load_channels(
@@ -353,6 +460,54 @@ def decode_workers(settings: Settings, accelerated: bool) -> int:
     return 0 if cores <= 2 else min(4, cores // 4 or 1)
 
 
+def _after_a_crash(store: Store, retry_failed: bool, progress: Progress) -> set[str]:
+    """What the last run was working on when its process died (killed for memory, a crash in a
+    model): one photo is recorded as the cause and skipped until it changes (or --retry-failed);
+    several are suspects, worked on one at a time this run so that another crash names one."""
+    if retry_failed:
+        store.delete_errors([error.path for error in store.errors() if error.stage == "crash"])
+    entries = store.in_flight()
+    if len(entries) != 1:
+        return {entry["photo_id"] for entry in entries}
+    entry = entries[0]
+    message = ("the last index run died while working on this photo (out of memory, or a crash in a model); "
+               "it is skipped until the file changes — `shashin index --retry-failed` tries it again")
+    store.put_errors([ErrorRow(f["path"], f["root"], "crash", message, f["size"], f["mtime_ns"]) for f in entry.get("files", [])])
+    store.clear_in_flight()
+    progress.note(f"{entry.get('files', [{}])[0].get('path', entry['photo_id'])}: {message}")
+    return set()
+
+
+class _InFlight:
+    """Keeps the library's in-flight marker (Store.mark_in_flight) naming the photos being worked on."""
+
+    def __init__(self, store: Store, by_id: dict[str, PhotoWork]) -> None:
+        self.store, self.by_id = store, by_id
+        self._marked: tuple[str, ...] = ()
+
+    def mark(self, photo_ids: Sequence[str]) -> None:
+        if tuple(photo_ids) == self._marked:
+            return
+        self._marked = tuple(photo_ids)
+        self.store.mark_in_flight([
+            {"photo_id": pid, "files": [dataclasses.asdict(found) for found in self.by_id[pid].new_files or [self.by_id[pid].source]]}
+            for pid in photo_ids
+        ])
+
+    def ahead(self, jobs: Iterator[DecodeJob], size: int) -> Iterator[DecodeJob]:
+        """`jobs`, marking each batch before its first photo is decoded (decoding in this process)."""
+        batch: list[DecodeJob] = []
+        for job in jobs:
+            batch.append(job)
+            if len(batch) >= size:
+                self.mark([j.photo_id for j in batch])
+                yield from batch
+                batch = []
+        if batch:
+            self.mark([j.photo_id for j in batch])
+            yield from batch
+
+
 def _process(
     store: Store,
     work: list[PhotoWork],
@@ -360,17 +515,40 @@ def _process(
     settings: Settings,
     report: IndexReport,
     progress: Progress,
+    suspects: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> None:
     work = runnable(work, channels)
     progress.phase("indexing photos", len(work))
-    if not work:
-        return
+    batch_size = commit_batch_size(settings, channels)
+    first = [item for item in work if item.photo_id in suspects]  # one at a time: a crash names its photo
+    rest = [item for item in work if item.photo_id not in suspects]
+    try:
+        for items, size in ((first, 1), (rest, batch_size)):
+            if items:
+                _process_batches(store, items, channels, settings, report, progress, size)
+    finally:
+        # A Python error or Ctrl-C is no photo's fault: only a process that dies leaves the marker.
+        store.clear_in_flight()
+
+
+def _process_batches(
+    store: Store,
+    work: list[PhotoWork],
+    channels: list[IndexedChannel],
+    settings: Settings,
+    report: IndexReport,
+    progress: Progress,
+    batch_size: int,
+) -> None:
     jobs = decode_jobs(work, channels, settings)
     by_id = {item.photo_id: item for item in work}
-    batch_size = commit_batch_size(settings, channels)
-    accelerated = any(channel.uses_accelerator() for channel in channels)
-    with DecodePool(decode_workers(settings, accelerated), ahead=2 * batch_size) as pool:
+    in_flight = _InFlight(store, by_id)
+    workers = decode_workers(settings, any(channel.uses_accelerator() for channel in channels))
+    if workers == 0:  # decoding happens here too: mark each batch before it is decoded
+        jobs = in_flight.ahead(jobs, batch_size)
+    with DecodePool(workers, ahead=2 * batch_size) as pool:
         for number, batch in enumerate(_batches(pool.decode(jobs), batch_size), start=1):
+            in_flight.mark([job.photo_id for job, _ in batch])
             _commit_batch(store, batch, by_id, channels, report)
             progress.advance(len(batch))
             if number % _OPTIMIZE_EVERY == 0:
@@ -380,7 +558,7 @@ def _process(
 def runnable(work: list[PhotoWork], channels: Sequence[IndexedChannel]) -> list[PhotoWork]:
     """The photos with something to do now: new ones, and those pending for a loaded channel."""
     active = {channel.name for channel in channels}
-    return [item for item in work if item.new_files or item.channels & active]
+    return [item for item in work if item.reads_photo or item.channels & active]
 
 
 def commit_batch_size(settings: Settings, channels: Sequence[IndexedChannel]) -> int:
@@ -397,7 +575,8 @@ def decode_jobs(work: Sequence[PhotoWork], channels: Sequence[IndexedChannel], s
             item.photo_id,
             settings.max_image_pixels,
             {name: rendition for name, rendition in renditions.items() if name in item.channels},
-            settings.thumbnail_size if item.new_files else 0,
+            settings.thumbnail_size if item.reads_photo else 0,
+            fingerprint=item.reads_photo,
         )
 
 
@@ -450,22 +629,31 @@ def write_batch(
     for job, result in batch:
         item = by_id[job.photo_id]
         if isinstance(result, MediaError):
+            # A file that cannot be read this time is tried again next run; one whose content does
+            # not decode stands until it changes. A known photo keeps its file either way.
+            stage = "read" if isinstance(result, UnreadableFile) else "decode"
             for found in item.new_files or [item.source]:
-                errors.append(ErrorRow(found.path, found.root, "decode", str(result), found.size, found.mtime_ns))
+                errors.append(ErrorRow(found.path, found.root, stage, str(result), found.size, found.mtime_ns))
             continue
         decoded.append(result)
     if errors:
         store.put_errors(errors)
-        store.delete_files([error.path for error in errors])  # the path no longer holds its old photo
 
-    fresh = [photo for photo in decoded if by_id[photo.photo_id].new_files]
-    if fresh:
-        rows = {photo.photo_id: _photo_row(photo, store.save_thumbnail(photo.photo_id, photo.thumbnail)) for photo in fresh}
+    read = [photo for photo in decoded if by_id[photo.photo_id].reads_photo]
+    if read:
+        rows = {
+            photo.photo_id: _photo_row(photo, store.save_thumbnail(photo.photo_id, photo.thumbnail), by_id[photo.photo_id].source_hash)
+            for photo in read
+        }
         store.put_photos(list(rows.values()))
-        files = [(found, photo.photo_id) for photo in fresh for found in by_id[photo.photo_id].new_files]
-        store.put_files([_file_row(found, photo_id, rows[photo_id]) for found, photo_id in files])
-        store.delete_errors([found.path for found, _ in files])
+        files = [(found, photo.photo_id) for photo in read for found in by_id[photo.photo_id].new_files]
+        if files:
+            store.put_files([_file_row(found, photo_id, rows[photo_id], photo_id) for found, photo_id in files])
+            store.delete_errors([found.path for found, _ in files])
+        fresh = [photo for photo in read if by_id[photo.photo_id].new_files]
         report.new_photos += len(fresh)
+        report.refreshed_photos += len(read) - len(fresh)
+        report.reattached += len(reattach_returning(store, [(photo.photo_id, photo.fingerprint) for photo in fresh]))
 
     for name, results in outputs.items():
         if not results:
@@ -482,9 +670,11 @@ def write_batch(
     report.photos_processed += len(decoded)
 
 
-def _photo_row(photo: DecodedPhoto, thumbnail: str) -> dict[str, Any]:
+def _photo_row(photo: DecodedPhoto, thumbnail: str, source_hash: str) -> dict[str, Any]:
     meta = photo.metadata
     return {
+        "pixel_hash": photo.fingerprint,
+        "source_hash": source_hash,
         "photo_id": photo.photo_id,
         "width": meta.width,
         "height": meta.height,
@@ -501,5 +691,5 @@ def _photo_row(photo: DecodedPhoto, thumbnail: str) -> dict[str, Any]:
     }
 
 
-def _file_row(found: FoundFile, photo_id: str, photo: dict[str, Any] | None) -> FileRow:
-    return FileRow(found.path, photo_id, found.root, found.size, found.mtime_ns, file_terms(found.path, found.root, photo))
+def _file_row(found: FoundFile, photo_id: str, photo: dict[str, Any] | None, content: str) -> FileRow:
+    return FileRow(found.path, photo_id, found.root, found.size, found.mtime_ns, file_terms(found.path, found.root, photo), content)

@@ -14,6 +14,12 @@ import numpy as np
 from shashin.models.base import ModelUnavailable
 
 _ROLES = ("det", "cls", "rec")
+# rapidocr scales an image's short side up to 30 px, then its detector scales it up to 736 px:
+# a 600×1 strip became 441,600×736 and more than 18 GB. Images are padded (never stretched) to at
+# most this aspect ratio and at least this side first: the detector's input stays within 736×2,944,
+# no more memory than an everyday photo takes.
+MAX_ASPECT = 4
+MIN_SIDE = 32
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,9 @@ class RapidOcr:
         if self._engine is None:
             self.load()
         height, width = pixels.shape[:2]
-        bgr = np.ascontiguousarray(pixels[..., ::-1])  # rapidocr takes arrays as OpenCV BGR
+        if not height or not width:
+            return []
+        bgr = bounded_shape(np.ascontiguousarray(pixels[..., ::-1]))  # rapidocr takes arrays as OpenCV BGR
         result = self._engine(bgr)
         texts = result.txts or ()
         scores = result.scores or ()
@@ -125,6 +133,19 @@ class RapidOcr:
         for role in sorted(models):
             digest.update(models[role].read_bytes())
         return "models " + ",".join(p.name for p in models.values()) + f" ({digest.hexdigest()})"
+
+
+def bounded_shape(pixels: np.ndarray) -> np.ndarray:
+    """`pixels` padded with white on the right or bottom to at most MAX_ASPECT and at least
+    MIN_SIDE, so text keeps its size and place and OCR's memory stays bounded whatever the shape."""
+    height, width = pixels.shape[:2]
+    target_height = max(height, MIN_SIDE, -(-width // MAX_ASPECT))
+    target_width = max(width, MIN_SIDE, -(-height // MAX_ASPECT))
+    if (target_height, target_width) == (height, width):
+        return pixels
+    padded = np.full((target_height, target_width, *pixels.shape[2:]), 255, dtype=pixels.dtype)
+    padded[:height, :width] = pixels
+    return padded
 
 
 def _bundled_models() -> str:

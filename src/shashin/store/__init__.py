@@ -3,16 +3,19 @@
 from shashin.store.lance import (
     ErrorRow,
     FileRow,
+    LibraryDamaged,
+    Orphan,
     SearchTuning,
     Store,
     StoreBusy,
     StoreError,
+    TableHealth,
     VectorIndexReport,
     sql_string,
 )
 from shashin.store.memory import PhotoFacts, PhotoSet
 
 __all__ = [
-    "ErrorRow", "FileRow", "PhotoFacts", "PhotoSet", "SearchTuning", "Store", "StoreBusy", "StoreError",
+    "ErrorRow", "FileRow", "Orphan", "PhotoFacts", "PhotoSet", "SearchTuning", "Store", "StoreBusy", "StoreError",
     "VectorIndexReport", "sql_string",
 ]

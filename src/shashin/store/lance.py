@@ -8,8 +8,13 @@ is a consistent state (see ingest/pipeline.py).
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import functools
+import inspect
+import json
 import os
+import re
 import socket
 import threading
 import time
@@ -35,14 +40,38 @@ from shashin.store.memory import Cached, KeywordIndex, PhotoFacts, PhotoSet, Row
 _CHANNEL_PREFIX = "channel_"
 _IN_CHUNK = 500  # values per SQL IN (...) list
 _KEEP_OLD_VERSIONS = timedelta(minutes=30)  # readers opened during a run keep their snapshot
+_IN_FLIGHT = "in-flight.json"  # the photos an index run is working on (see mark_in_flight)
 _RECHECK_SECONDS = 0.5  # how stale an in-memory search structure may be before its table is rechecked
+
+# The library's own tables: layout, full-text columns, key columns (channel tables and caption
+# chunks are laid out by their channel and can be recomputed; these cannot).
+_CORE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...], tuple[str, ...]]] = {
+    "meta": (schema.META, (), ()),
+    "folders": (schema.FOLDERS, (), ()),
+    "photos": (schema.PHOTOS, (), ("photo_id",)),
+    "files": (schema.FILES, ("terms",), ("path", "photo_id")),
+    "errors": (schema.ERRORS, (), ()),
+    "captions": (schema.CAPTIONS, ("terms",), ("caption_id", "photo_id")),
+    "orphans": (schema.ORPHANS, (), ("orphan_key",)),
+}
+
 
 def _add_captions(store: "Store") -> None:
     store._create("captions", schema.CAPTIONS, fts=("terms",), keys=("caption_id", "photo_id"))
 
 
+def _add_fingerprints(store: "Store") -> None:
+    # Until now a file's content hash was its photo's id. Pixel fingerprints are unknown: the next
+    # index run reads each photo once to record them (no model work).
+    if "pixel_hash" not in store._table("photos").schema.names:
+        store._table("photos").add_columns({"pixel_hash": "CAST(NULL AS STRING)", "source_hash": "photo_id"})
+    if "content_hash" not in store._table("files").schema.names:
+        store._table("files").add_columns({"content_hash": "photo_id"})
+    store._create("orphans", schema.ORPHANS, keys=("orphan_key",))
+
+
 # Migrations from schema version N to N+1, applied in order when an older library is opened.
-MIGRATIONS: dict[int, Callable[["Store"], None]] = {1: _add_captions}
+MIGRATIONS: dict[int, Callable[["Store"], None]] = {1: _add_captions, 2: _add_fingerprints}
 
 
 class StoreError(RuntimeError):
@@ -51,6 +80,74 @@ class StoreError(RuntimeError):
 
 class StoreBusy(StoreError):
     """Another process is writing to this library."""
+
+
+class LibraryDamaged(StoreError):
+    """A table of the library cannot be read (a data file deleted, cut short or overwritten)."""
+
+
+# How the library's storage fails, as Python (errno) and as Lance reports it (the OS error in text).
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+_NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
+_LANCE_NO_SPACE = re.compile(r"No space left on device|os error 28|Disk quota exceeded|os error 122", re.I)
+_LANCE_NOT_WRITABLE = re.compile(r"Read-only file system|os error 30|Permission denied|os error 13", re.I)
+_LANCE_DAMAGE = re.compile(
+    r"lance error|LanceError|Not found: .*\.lance|corrupt|Invalid (?:file|data|input)|not appear to be a Lance file|"
+    r"invalid magic|unexpected end|out of range|truncated",
+    re.I,
+)
+
+
+def _plain(store: "Store", exc: BaseException) -> StoreError | None:
+    """The storage failure `exc` in a user's words (which library, what happened, what to do), or
+    None when it is not one."""
+    text = str(exc)
+    where = f"the library {store.root}"
+    number = exc.errno if isinstance(exc, OSError) else None
+    if number in _NO_SPACE or _LANCE_NO_SPACE.search(text):
+        return StoreError(f"no space left on the disk of {where}: free some space and run the command again "
+                          "(everything committed before is kept)")
+    if number in _NOT_WRITABLE or _LANCE_NOT_WRITABLE.search(text):
+        reason = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else _first_line(text)
+        return StoreError(f"{where} cannot be written ({reason}): run shashin as a user who may write it, or on a "
+                          "writable copy")
+    if _LANCE_DAMAGE.search(text):
+        return LibraryDamaged(f"{where} is damaged: {_first_line(text)}; `shashin check` says what is damaged and "
+                              "what `shashin index` can rebuild")
+    return None
+
+
+def _first_line(text: str) -> str:
+    """An error message without Rust backtraces and wrapping, short enough for one line."""
+    text = text.split(", /rustc/")[0].split(", /home/")[0].splitlines()[0] if text else ""
+    text = re.sub(r"lance error: |LanceError\(\w+\): |Generic N/A error: |External error: |Wrapped error: ", "", text)
+    text = re.sub(r"(Not found: )+", "not found: ", text)
+    return text[:300]
+
+
+def _in_plain_words(cls: type) -> type:
+    """Every public method of the class raises storage failures as StoreError with a message a
+    user can act on (disk full, read-only, damaged), never as a Rust or Python traceback."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def plain(self: "Store", *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except StoreError:
+                raise
+            except (OSError, RuntimeError, ValueError) as exc:
+                translated = _plain(self, exc)
+                if translated is None:
+                    raise
+                raise translated from exc
+
+        return plain
+
+    for name, member in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.isfunction(member) and name != "writer":
+            setattr(cls, name, wrap(member))
+    return cls
 
 
 @dataclass(frozen=True)
@@ -63,6 +160,32 @@ class FileRow:
     size: int
     mtime_ns: int
     terms: str = ""
+    content_hash: str | None = None  # the bytes' hash when last read; None: the photo id
+
+    @property
+    def content(self) -> str:
+        """The hash of the file's bytes as last read."""
+        return self.content_hash or self.photo_id
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """What a person wrote about a photo that is no longer in the library, kept until the photo
+    returns (by content or by pixels), it is attached to another photo, or it is forgotten."""
+
+    former_photo_id: str
+    pixel_hash: str | None
+    paths: list[str]
+    orphaned_at: datetime
+    rows: dict[str, list[dict[str, Any]]]  # kind ("caption") -> the rows as they were stored
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.former_photo_id,
+            "paths": self.paths,
+            "orphaned_at": self.orphaned_at.isoformat(),
+            "kept": {kind: rows for kind, rows in self.rows.items()},
+        }
 
 
 @dataclass(frozen=True)
@@ -103,6 +226,32 @@ class VectorIndexReport:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class TableHealth:
+    """One table after a full read: rows read, rows that could not be, and the first problem."""
+
+    name: str
+    rows: int
+    unreadable: int
+    problem: str | None
+    core: bool  # the library's own data (False: outputs `index` recomputes)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def _fragment_rows(fragment: Any) -> int:
+    """How many rows a fragment holds, from the table's manifest (its data may be unreadable)."""
+    try:
+        return int(fragment.metadata.physical_rows or 0)
+    except Exception:  # noqa: BLE001
+        try:
+            return int(fragment.count_rows())
+        except Exception:  # noqa: BLE001
+            return 0
+
+
 def sql_string(value: str) -> str:
     """`value` as a SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
@@ -112,6 +261,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@_in_plain_words
 class Store:
     """One library: the photos, files, errors and channel outputs of one --db folder."""
 
@@ -127,9 +277,17 @@ class Store:
             raise StoreError(f"cannot open library {self.root}: {str(exc).splitlines()[0] if str(exc) else exc}") from exc
         self._tables: dict[str, Any] = {}
         self._memory: dict[tuple[str, Any], Cached] = {}
+        self._build_locks: dict[tuple[str, Any], threading.Lock] = {}
+        self._locks_lock = threading.Lock()
         self._facts: tuple[tuple[int, ...], PhotoFacts] | None = None
         self.search_tuning = SearchTuning()
-        self._open_core_tables(create)
+        try:
+            self._open_core_tables(create)
+        except (OSError, RuntimeError, ValueError) as exc:
+            translated = _plain(self, exc)
+            if translated is None:
+                raise
+            raise translated from exc
 
     def _connect(self, create: bool) -> Any:
         tables = storage.join(self.root, "tables")
@@ -168,12 +326,8 @@ class Store:
                     f"the library at {self.root} is not finished (being created, or its creation was "
                     f"interrupted); shashin index --db {self.root} finishes it"
                 )
-            self._create("meta", schema.META)
-            self._create("folders", schema.FOLDERS)
-            self._create("photos", schema.PHOTOS, keys=("photo_id",))
-            self._create("files", schema.FILES, fts=("terms",), keys=("path", "photo_id"))
-            self._create("errors", schema.ERRORS)
-            self._create("captions", schema.CAPTIONS, fts=("terms",), keys=("caption_id", "photo_id"))
+            for name, (layout, fts, keys) in _CORE_TABLES.items():
+                self._create(name, layout, fts=fts, keys=keys)
             # The schema version is written last: a library without it was never finished.
             self.set_meta("created_by", f"shashin {__version__}")
             self.set_meta("schema_version", str(schema.SCHEMA_VERSION))
@@ -296,7 +450,7 @@ class Store:
     def files(self, root: str | None = None) -> dict[str, FileRow]:
         """Known files (all, or those found under one folder), by path."""
         where = f"root = {sql_string(root)}" if root is not None else None
-        table = self._scan("files", ["path", "photo_id", "root", "size", "mtime_ns"], where)
+        table = self._scan("files", ["path", "photo_id", "root", "size", "mtime_ns", "content_hash"], where)
         return {row["path"]: FileRow(**row) for row in table.to_pylist()}
 
     def put_files(self, rows: Sequence[FileRow]) -> None:
@@ -314,7 +468,7 @@ class Store:
         if from_memory:
             rows = self._lookup("files", "photo_id", ["path", "photo_id", "root", "size", "mtime_ns"]).rows(photo_ids)
         else:
-            columns = ["path", "photo_id", "root", "size", "mtime_ns", "terms"]
+            columns = ["path", "photo_id", "root", "size", "mtime_ns", "terms", "content_hash"]
             rows = self._scan_in("files", columns, "photo_id", photo_ids).to_pylist()
         result: dict[str, list[FileRow]] = {}
         for row in sorted(rows, key=lambda r: r["path"]):
@@ -366,12 +520,39 @@ class Store:
         except FileNotFoundError:
             return None
 
-    def delete_orphan_photos(self) -> list[str]:
-        """Remove photos that no file holds any more, with their channel rows and thumbnails."""
+    def photo_hashes(self) -> dict[str, tuple[str | None, str | None]]:
+        """photo id -> (pixel fingerprint, content hash its metadata was read from), for every photo."""
+        table = self._scan("photos", ["photo_id", "pixel_hash", "source_hash"])
+        return {
+            pid: (pixels, source)
+            for pid, pixels, source in zip(*(table.column(c).to_pylist() for c in ("photo_id", "pixel_hash", "source_hash")))
+        }
+
+    def photos_without_files(self) -> set[str]:
+        """Photos no file holds any more (they leave the library at the end of an index run)."""
         referenced = set(self._scan("files", ["photo_id"]).column("photo_id").to_pylist())
-        orphans = sorted(self.photo_ids() - referenced)
+        return self.photo_ids() - referenced
+
+    def delete_orphan_photos(self, last_paths: dict[str, list[str]] | None = None) -> list[str]:
+        """Remove photos that no file holds any more, with their channel rows and thumbnails.
+
+        What a person wrote about them (captions of source "human") is never deleted with them: it
+        moves to the orphans table first (with `last_paths`, where each photo was last seen), from
+        which it returns when the photo does. Each step is one commit and can be repeated: a run
+        killed in between leaves both copies, and the next run finishes the move."""
+        orphans = sorted(self.photos_without_files())
         if not orphans:
             return []
+        human = self._scan_in("captions", schema.CAPTIONS.names, "photo_id", orphans).to_pylist()
+        human = [row for row in human if row["source"] == "human"]
+        if human:
+            hashes = {pid: pixels for pid, (pixels, _) in self.photo_hashes().items() if pid in set(orphans)}
+            self.keep_orphans([
+                {"former_photo_id": row["photo_id"], "pixel_hash": hashes.get(row["photo_id"]), "kind": "caption",
+                 "key": f"{row['prompt_set']}:{row['lang']}", "row": row,
+                 "paths": (last_paths or {}).get(row["photo_id"], [])}
+                for row in human
+            ])
         for name in self.channel_tables():
             self._delete_in(name, "photo_id", orphans)
         self._delete_in("captions", "photo_id", orphans)
@@ -381,6 +562,74 @@ class Store:
         for photo_id in orphans:
             storage.delete(self.thumbnail_location(photo_id))
         return orphans
+
+    # ----------------------------------------------------------------- orphans (a person's words kept)
+
+    def keep_orphans(self, entries: Sequence[dict[str, Any]]) -> None:
+        """Store rows a person wrote for photos leaving the library (one commit; repeatable)."""
+        now = _now()
+        rows = []
+        for entry in entries:
+            key = f"{entry['former_photo_id']}:{entry['kind']}:{entry['key']}"
+            data = json.dumps(entry["row"], default=_json_value, ensure_ascii=False)
+            rows.append({"orphan_key": key, "former_photo_id": entry["former_photo_id"], "pixel_hash": entry["pixel_hash"],
+                         "kind": entry["kind"], "key": entry["key"], "data": data, "paths": list(entry["paths"]),
+                         "orphaned_at": now})
+        self._upsert("orphans", "orphan_key", rows)
+
+    def orphans(self, where: str | None = None) -> list[Orphan]:
+        """Kept rows of photos no longer in the library, one Orphan per former photo, oldest first."""
+        if not self._has_table("orphans"):
+            return []
+        grouped: dict[str, Orphan] = {}
+        for row in self._scan("orphans", schema.ORPHANS.names, where).to_pylist():
+            orphan = grouped.get(row["former_photo_id"])
+            if orphan is None:
+                orphan = grouped[row["former_photo_id"]] = Orphan(
+                    row["former_photo_id"], row["pixel_hash"], list(row["paths"] or []), row["orphaned_at"], {}
+                )
+            orphan.rows.setdefault(row["kind"], []).append(json.loads(row["data"]))
+        return sorted(grouped.values(), key=lambda o: (o.orphaned_at, o.former_photo_id))
+
+    def orphans_of(self, photo_ids: Iterable[str], pixel_hashes: Iterable[str]) -> list[Orphan]:
+        """Orphans whose former photo had one of these ids (the same bytes returned) or fingerprints."""
+        ids, hashes = list(dict.fromkeys(photo_ids)), [h for h in dict.fromkeys(pixel_hashes) if h]
+        if not self._has_table("orphans") or not (ids or hashes) or not self._table("orphans").count_rows():
+            return []
+        found: dict[str, Orphan] = {}
+        for values, column in ((ids, "former_photo_id"), (hashes, "pixel_hash")):
+            for i in range(0, len(values), _IN_CHUNK):
+                for orphan in self.orphans(_in_clause(column, values[i : i + _IN_CHUNK])):
+                    found[orphan.former_photo_id] = orphan
+        return list(found.values())
+
+    def forget_orphans(self, former_photo_ids: Iterable[str]) -> None:
+        """Delete every kept row of these former photos (one commit)."""
+        self._delete_in("orphans", "former_photo_id", former_photo_ids)
+
+    def forget_orphan_rows(self, keys: Iterable[str]) -> None:
+        """Delete kept rows by key ("former id:kind:key"), e.g. once they returned to a photo."""
+        self._delete_in("orphans", "orphan_key", keys)
+
+    # ----------------------------------------------------------------- photos in flight
+
+    def mark_in_flight(self, entries: Sequence[dict[str, Any]]) -> None:
+        """Record the photos an index run is about to work on (a small file beside the tables): if
+        the process dies (out of memory, a crash in a model) the next run knows which ones to suspect."""
+        storage.write_bytes(storage.join(self.root, _IN_FLIGHT), json.dumps({"pid": os.getpid(), "photos": list(entries)}).encode())
+
+    def in_flight(self) -> list[dict[str, Any]]:
+        """The photos a run was working on when it died ([] when the last run ended normally)."""
+        try:
+            data = json.loads(storage.read_bytes(storage.join(self.root, _IN_FLIGHT)))
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError):
+            return []  # a marker cut short by the same crash: nothing to go on
+        return [entry for entry in data.get("photos", []) if isinstance(entry, dict) and "photo_id" in entry]
+
+    def clear_in_flight(self) -> None:
+        storage.delete(storage.join(self.root, _IN_FLIGHT))
 
     # ----------------------------------------------------------------- errors
 
@@ -691,11 +940,19 @@ class Store:
         now = time.monotonic()
         if cached is not None and now - cached.checked_at < _RECHECK_SECONDS:
             return cached.value
-        version = self._table(name).version
-        if cached is None or cached.version != version:
-            cached = self._memory[(name, key)] = Cached(version, build())
-        cached.checked_at = now
-        return cached.value
+        with self._building_lock(name, key):  # concurrent searches build each structure once
+            cached = self._memory.get((name, key))
+            if cached is not None and now - cached.checked_at < _RECHECK_SECONDS:
+                return cached.value
+            version = self._table(name).version
+            if cached is None or cached.version != version:
+                cached = self._memory[(name, key)] = Cached(version, build())
+            cached.checked_at = now
+            return cached.value
+
+    def _building_lock(self, name: str, key: tuple[Any, ...]) -> threading.Lock:
+        with self._locks_lock:
+            return self._build_locks.setdefault((name, key), threading.Lock())
 
     # ----------------------------------------------------------------- maintenance
 
@@ -741,6 +998,89 @@ class Store:
             reports.append(VectorIndexReport(name, column, rows, action, chosen.kind, time.monotonic() - started))
         return reports
 
+    # ----------------------------------------------------------------- health
+
+    def check_tables(self) -> list[TableHealth]:
+        """Read every row of every table (in batches, every column) and say which cannot be read."""
+        found = []
+        for name in sorted(self._table_names()):
+            rows = unreadable = 0
+            problem = None
+            try:
+                fragments = self._table(name).to_lance().get_fragments()
+            except Exception as exc:  # noqa: BLE001 (any failure to open is the finding)
+                found.append(TableHealth(name, 0, 0, _first_line(str(exc)), name in _CORE_TABLES))
+                continue
+            for fragment in fragments:
+                try:
+                    for batch in fragment.to_batches(batch_size=4096):
+                        rows += batch.num_rows
+                except Exception as exc:  # noqa: BLE001
+                    unreadable += _fragment_rows(fragment)
+                    problem = problem or _first_line(str(exc))
+            found.append(TableHealth(name, rows, unreadable, problem, name in _CORE_TABLES))
+        return found
+
+    def salvage(self, name: str) -> int:
+        """Rewrite a damaged table with the rows that can still be read (a table of recomputable
+        outputs is dropped instead: `index` computes it again); returns the rows that were lost."""
+        if name not in _CORE_TABLES:
+            self._db.drop_table(name)
+            self._forget_table(name)
+            return 0
+        kept: list[pa.Table] = []
+        lost = 0
+        for fragment in self._table(name).to_lance().get_fragments():
+            try:
+                kept.append(fragment.to_table())
+            except Exception:  # noqa: BLE001 (its rows are the ones lost)
+                lost += _fragment_rows(fragment)
+        layout, fts, keys = _CORE_TABLES[name]
+        rows = pa.concat_tables([t.select(layout.names).cast(layout) for t in kept]) if kept else layout.empty_table()
+        self._db.drop_table(name)
+        self._forget_table(name)
+        self._create(name, layout, fts=fts, keys=keys)
+        if rows.num_rows:
+            self._table(name).add(rows)
+        self._wrote(name)
+        return lost
+
+    def detach_missing_photos(self) -> int:
+        """Forget file rows whose photo row is gone (after a salvage): the next index run finds the
+        files as new photos again, with the same ids, so their outputs and captions still apply."""
+        files = self._scan("files", ["path", "photo_id"])
+        missing = [path for path, pid in zip(*(files.column(c).to_pylist() for c in ("path", "photo_id")))
+                   if pid not in self.photo_ids()]
+        self.delete_files(missing)
+        return len(missing)
+
+    def thumbnail_ids(self) -> set[str] | None:
+        """Ids of the photos that have a thumbnail file; None on object storage, where listing a
+        million thumbnails costs minutes (`shashin check` does it there)."""
+        if self.remote:
+            return None
+        return self.listed_thumbnail_ids()
+
+    def listed_thumbnail_ids(self) -> set[str]:
+        """Ids of the photos that have a thumbnail file, from a listing of the thumbnails folder."""
+        root = storage.join(self.root, "thumbnails")
+        if self.remote:
+            names = [storage.basename(path) for path, _, _ in storage.list_files(root)] if storage.is_folder(root) else []
+        else:
+            names = [name for _, _, files in os.walk(root) for name in files]
+        return {name[: -len(".webp")] for name in names if name.endswith(".webp")}
+
+    def forget_sources(self, photo_ids: Iterable[str]) -> None:
+        """Mark photos to be read again by the next index run (metadata, thumbnail, fingerprint)."""
+        ids = list(photo_ids)
+        if ids:
+            photos = self.get_photos(ids)
+            self.put_photos([{**row, "source_hash": None} for row in photos.values()])
+
+    def _forget_table(self, name: str) -> None:
+        self._tables.pop(name, None)
+        self._memory = {k: v for k, v in self._memory.items() if k[0] != name}
+
     @contextmanager
     def writer(self) -> Iterator[None]:
         """Hold the library's writer lock: one indexing process at a time (workers it starts
@@ -750,7 +1090,10 @@ class Store:
                 yield
             return
         lock_path = os.path.join(self.root, "writer.lock")
-        handle = open(lock_path, "a+")
+        try:
+            handle = open(lock_path, "a+")
+        except OSError as exc:
+            raise _plain(self, exc) or StoreError(f"cannot take the writer lock {lock_path}: {exc.strerror or exc}") from exc
         try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -846,6 +1189,11 @@ class _Lease:
 def _thumbnail_parts(photo_id: str) -> tuple[str, str, str]:
     """A thumbnail's place under the library: thumbnails/<first two hex digits>/<id>.webp."""
     return ("thumbnails", photo_id[:2], f"{photo_id}.webp")
+
+
+def _json_value(value: Any) -> Any:
+    """Values JSON does not know (timestamps), as text."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _table_names(db: Any) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2  # 2: captions
+SCHEMA_VERSION = 3  # 2: captions; 3: content and pixel fingerprints, orphans (a person's words kept)
 
 UTC_TIME = pa.timestamp("us", tz="UTC")
 
@@ -33,6 +33,8 @@ PHOTOS = pa.schema(
         ("lens", pa.string()),
         ("thumbnail", pa.string()),  # path relative to the library folder
         ("indexed_at", UTC_TIME),
+        ("pixel_hash", pa.string()),  # shashin.fingerprint: the same pixels under other metadata are this photo
+        ("source_hash", pa.string()),  # content hash of the file the metadata and thumbnail were read from
     ]
 )
 
@@ -45,6 +47,7 @@ FILES = pa.schema(
         ("mtime_ns", pa.int64()),
         ("terms", pa.string()),  # file name, folders and camera, tokenized for keyword search
         ("seen_at", UTC_TIME),
+        ("content_hash", pa.string()),  # BLAKE2b of the bytes as last read (the photo id is the first content's)
     ]
 )
 
@@ -78,6 +81,20 @@ CAPTIONS = pa.schema(
         ("params", pa.string()),  # generation parameters, JSON
         ("version", pa.string()),  # backend, model, prompt and parameters together: a change redoes it
         ("created_at", UTC_TIME),
+    ]
+)
+
+
+ORPHANS = pa.schema(
+    [
+        ("orphan_key", pa.string()),  # former photo id : kind : key
+        ("former_photo_id", pa.string()),
+        ("pixel_hash", pa.string()),  # the former photo's fingerprint: a photo that returns with it gets these back
+        ("kind", pa.string()),  # caption (later: tags, names, people)
+        ("key", pa.string()),  # which one of its kind: "brief:en"
+        ("data", pa.string()),  # the row as JSON, as it was stored
+        ("paths", pa.list_(pa.string())),  # where the photo was last seen
+        ("orphaned_at", UTC_TIME),
     ]
 )
 

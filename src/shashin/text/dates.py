@@ -20,6 +20,11 @@ _MONTH = "(?P<month_name>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + 
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
 
 
+class DateError(ValueError):
+    """A date the user wrote that does not exist ("February 30 2023") or a range that ends before it
+    starts ("2024 to 2020"): said, rather than silently searched as something else."""
+
+
 @dataclass(frozen=True)
 class When:
     """A time range [start, end) in the photos' local time, or a set of months of any year."""
@@ -33,6 +38,11 @@ class When:
         ends = [d for d in (self.end, other.end) if d]
         months = self.months & other.months if self.months and other.months else self.months | other.months
         return When(max(starts) if starts else None, min(ends) if ends else None, months)
+
+    @property
+    def empty(self) -> bool:
+        """True when no moment is in the range (it ends before it starts)."""
+        return self.start is not None and self.end is not None and self.start >= self.end
 
     def describe(self) -> str:
         parts = []
@@ -93,8 +103,13 @@ def find_dates(text: str, today: date | None = None) -> list[DateMatch]:
         for match in pattern.finditer(text):
             if any(taken[match.start() : match.end()]) or not _word_bounded(text, match):
                 continue
-            when = _meaning(match.groupdict(), today)
-            if when is None:
+            try:
+                when = _meaning(match.groupdict(), today)
+            except _NoSuchDay as exc:
+                raise DateError(f"{match.group(0)!r} is not a date: {exc}") from None
+            if when is None:  # "2023-13": not a date, so its year alone is not one either
+                for i in range(match.start(), match.end()):
+                    taken[i] = True
                 continue
             singles.append(DateMatch(match.start(), match.end(), match.group(0), when))
             for i in range(match.start(), match.end()):
@@ -132,7 +147,10 @@ def _join_ranges(text: str, singles: list[DateMatch]) -> list[DateMatch]:
             prefix = re.search(r"\b(?:from|between)\s*$", text[: current.start], re.I)
             if prefix:
                 start = prefix.start()
-            result.append(DateMatch(start, end, text[start:end], When(current.when.start, following.when.end)))
+            joined = When(current.when.start, following.when.end)
+            if joined.empty:
+                raise DateError(f"{text[start:end]!r} ends before it starts; write the earlier date first")
+            result.append(DateMatch(start, end, text[start:end], joined))
             i += 2
             continue
         start, end, when = current.start, current.end, current.when
@@ -170,14 +188,23 @@ def _meaning(groups: dict[str, str | None], today: date) -> When | None:
             start = datetime(year, first, 1)
             return When(start, _add_months(start, count))
         if groups.get("day"):
-            start = datetime(year, month, int(groups["day"]))  # type: ignore[arg-type]
+            day = int(groups["day"])  # type: ignore[arg-type]
+            if month and not 1 <= day <= calendar.monthrange(year, month)[1]:
+                raise _NoSuchDay(f"{calendar.month_name[month]} {year} has {calendar.monthrange(year, month)[1]} days")
+            start = datetime(year, month, day)
             return When(start, start + timedelta(days=1))
         if month:
             start = datetime(year, month, 1)
             return When(start, _add_months(start, 1))
         return When(datetime(year, 1, 1), datetime(year + 1, 1, 1))
-    except ValueError:  # 2023-02-30, month 13
+    except _NoSuchDay:
+        raise
+    except ValueError:  # month 13, day 0
         return None
+
+
+class _NoSuchDay(ValueError):
+    """A well-formed date whose day is not in its month."""
 
 
 def _month(groups: dict[str, str | None]) -> int:
