@@ -38,7 +38,7 @@ from shashin.evaluation.run import EvalRun
 from shashin.export import AltRecord, Embedded
 from shashin.models.base import ModelUnavailable
 from shashin.ingest.orphans import Reattached
-from shashin.store import ErrorRow, FileRow, Orphan, SearchTuning, Store, TableHealth, VectorIndexReport
+from shashin.store import ErrorRow, FileRow, LibraryDamaged, Orphan, SearchTuning, Store, TableHealth, VectorIndexReport
 
 if TYPE_CHECKING:
     from shashin.scale.ray_ingest import RayOptions
@@ -384,7 +384,6 @@ class Library:
     def set_caption(self, photo: str, text: str, *, lang: str = "en", prompt_set: str = "brief") -> str:
         """A person's caption for `photo` (a library path or photo id): stored as source "human",
         it wins over generated text and no caption run or import replaces it. Returns the photo id."""
-        from shashin.ingest.caption_import import photo_finder
         from shashin.ingest.captioning import caption_id
         from shashin.text.tokenize import index_text
 
@@ -569,8 +568,13 @@ class Library:
         )
 
     def status(self) -> LibraryStatus:
-        """Photos, files, per-channel done/failed/pending and every recorded error."""
+        """Photos, files, per-channel done/failed/pending and every recorded error. Tables whose
+        data files are gone or cut short are named first (counts alone would look healthy)."""
         store = self._open(create=False)
+        damaged = store.damaged_tables()
+        if damaged:
+            raise LibraryDamaged(f"the library {store.root} is damaged: data files of {', '.join(damaged)} are missing or "
+                                 "cut short; `shashin check` says what is damaged and what `shashin index` can rebuild")
         photos = store.count_photos()
         channels: list[ChannelStatus] = []
         failures: list[PhotoFailureInfo] = []

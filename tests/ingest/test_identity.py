@@ -4,10 +4,8 @@ unreadable for one run keep the photo, and a person's words outlive every way a 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from PIL import Image
 from shashin import Library
 from shashin.config import load_settings
 from shashin.fingerprint import pixel_fingerprint
-from tests.conftest import run_cli, write_photos
+from tests.conftest import run_cli_unprivileged
 
 EXIFTOOL = shutil.which("exiftool")
 needs_exiftool = pytest.mark.skipif(EXIFTOOL is None, reason="needs exiftool (apt install libimage-exiftool-perl)")
@@ -166,22 +164,6 @@ def test_a_photo_moved_after_embedding_alt_text_keeps_its_caption(tmp_path: Path
     assert human_captions(library, photo_id) == ["A park sign asking people not to litter"]
 
 
-SETPRIV = shutil.which("setpriv")
-
-
-def index_without_root_privileges(db: Path) -> subprocess.CompletedProcess[str]:
-    """`shashin index` run so that file permissions apply to it: as root, with the capabilities
-    that let root read any file dropped (setpriv, util-linux)."""
-    if os.geteuid() != 0:
-        return run_cli("index", "--db", str(db), "--json")
-    if SETPRIV is None:
-        pytest.skip("running as root without setpriv: file permissions cannot be made to apply")
-    return subprocess.run(
-        [SETPRIV, "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-m", "shashin", "index", "--db", str(db), "--json"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
-    )
-
-
 def test_a_file_unreadable_for_one_run_keeps_its_photo(tmp_path: Path, photos: Path) -> None:
     db = tmp_path / "db"
     library = ocr_library(db)
@@ -190,7 +172,7 @@ def test_a_file_unreadable_for_one_run_keeps_its_photo(tmp_path: Path, photos: P
     photo_id = library.set_caption(str(path), "words that must survive")
     path.chmod(0)  # a sync tool holds it, or its permissions were changed
     try:
-        result = index_without_root_privileges(db)
+        result = run_cli_unprivileged("index", "--db", str(db), "--json")
     finally:
         path.chmod(0o644)
     assert result.returncode == 3, result.stderr
@@ -229,3 +211,15 @@ def test_libraries_from_before_get_fingerprints_once(tmp_path: Path, photos: Pat
         edited = upgraded.index()
         assert edited.same_pixels == 1 and edited.new_photos == 0
     assert human_captions(upgraded, photo_id) == ["kept across the upgrade"]
+
+
+def test_missing_thumbnails_are_made_again_by_the_next_run(tmp_path: Path, photos: Path) -> None:
+    db = tmp_path / "db"
+    library = ocr_library(db)
+    library.index([photos])
+    lost = sorted((db / "thumbnails").rglob("*.webp"))[:2]
+    for path in lost:
+        path.unlink()
+    report = library.index()
+    assert report.refreshed_photos == 2 and report.channels["ocr"].processed == 0
+    assert all(path.is_file() for path in lost)

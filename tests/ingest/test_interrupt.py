@@ -31,19 +31,7 @@ def ocr_done(db: Path) -> tuple[int, int]:
 
 def index_until_killed(folder: Path, db: Path, at_least: int) -> None:
     """Start `shashin index` and SIGKILL it (and its decode workers) once `at_least` photos have OCR."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "shashin", "index", str(folder), "--db", str(db), "--batch-size", "2", "--quiet"],
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 240
-    try:
-        while ocr_done(db)[1] < at_least:
-            assert process.poll() is None, "the run ended before it could be interrupted"
-            assert time.monotonic() < deadline, "indexing made no progress"
-            time.sleep(0.05)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    index_until(db, lambda db: ocr_done(db)[1] >= at_least, str(folder), "--batch-size", "2")
 
 
 @pytest.fixture
@@ -88,7 +76,8 @@ def in_flight(db: Path) -> list[str]:
 
 
 def index_until(db: Path, condition, *args: str) -> None:  # type: ignore[no-untyped-def]
-    """Start `shashin index` and SIGKILL it, as the kernel's out-of-memory killer would, once `condition(db)`."""
+    """Start `shashin index` and SIGKILL it (and its decode workers), as the kernel's out-of-memory
+    killer would, once `condition(db)`."""
     process = subprocess.Popen([sys.executable, "-m", "shashin", "index", *args, "--db", str(db), "--quiet"],
                                start_new_session=True)
     deadline = time.monotonic() + 240

@@ -323,6 +323,8 @@ class _Commit:
         counts = {
             "photos": len(items),
             "new_photos": part.new_photos,
+            "refreshed_photos": part.refreshed_photos,
+            "reattached": part.reattached,
             "photos_processed": part.photos_processed,
             "channels": {name: [c.processed, c.failed] for name, c in part.channels.items()},
         }
@@ -338,6 +340,8 @@ class _JobRef:
 
 def _merge(report: IndexReport, counts: dict[str, Any]) -> int:
     report.new_photos += counts["new_photos"]
+    report.refreshed_photos += counts["refreshed_photos"]
+    report.reattached += counts["reattached"]
     report.photos_processed += counts["photos_processed"]
     for name, (processed, failed) in counts["channels"].items():
         report.channels[name].processed += processed

@@ -241,6 +241,16 @@ class TableHealth:
         return self.problem is None
 
 
+def _ends_as_lance(path: str) -> bool:
+    """A Lance data file ends with the magic bytes LANC (a file cut short or overwritten does not)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(-4, os.SEEK_END)
+            return handle.read(4) == b"LANC"
+    except OSError:
+        return False
+
+
 def _fragment_rows(fragment: Any) -> int:
     """How many rows a fragment holds, from the table's manifest (its data may be unreadable)."""
     try:
@@ -1020,6 +1030,24 @@ class Store:
                     problem = problem or _first_line(str(exc))
             found.append(TableHealth(name, rows, unreadable, problem, name in _CORE_TABLES))
         return found
+
+    def damaged_tables(self) -> list[str]:
+        """Tables with a data file that is gone or does not end as a Lance file does: what a quick
+        look finds (no rows read; `check_tables` reads them all). Local libraries only."""
+        if self.remote:
+            return []
+        damaged = []
+        for name in sorted(self._table_names()):
+            try:
+                dataset = self._table(name).to_lance()
+                folder = os.path.join(dataset.uri, "data")
+                files = [os.path.join(folder, data.path) for f in dataset.get_fragments() for data in f.data_files()]
+            except Exception:  # noqa: BLE001 (cannot even be listed: damaged)
+                damaged.append(name)
+                continue
+            if not all(_ends_as_lance(path) for path in files):
+                damaged.append(name)
+        return damaged
 
     def salvage(self, name: str) -> int:
         """Rewrite a damaged table with the rows that can still be read (a table of recomputable
