@@ -494,9 +494,21 @@ class Library:
         channels = search_channels(self._channels_for(store))
         options = SearchOptions(filters or Filters(), parse, limit, offset, sort, min_score)
         try:
-            return search_photos(store, channels, query, self.settings.search, options)
+            response = search_photos(store, channels, query, self.settings.search, options)
         except (FilterError, DateError) as exc:
             raise QueryError(str(exc)) from exc
+        skipped = self._not_indexed(store, [channel.name for channel in channels])
+        if skipped:  # a channel whose model was missing when indexing has nothing to say: say why
+            response = dataclasses.replace(response, unavailable={**skipped, **response.unavailable})
+        return response
+
+    def _not_indexed(self, store: Store, names: Sequence[str]) -> dict[str, str]:
+        """Search channels whose model could not be loaded when the library was indexed, with the reason."""
+        meta = store.meta_values()
+        return {
+            name: f"not indexed: {meta[f'channel.{name}.unavailable']}"
+            for name in names if meta.get(f"channel.{name}.unavailable")
+        }
 
     def similar(
         self, target: str | Path, *, limit: int = 20, offset: int = 0, filters: Filters | None = None

@@ -128,6 +128,12 @@ def search_photos(
     if filters.when is not None and filters.when.empty:
         raise FilterError(f"the dates asked for leave no time between them ({filters.when.describe()})")
     within = filters.photo_set(store) if filters.active else None
+    if parsed.filters.active and within is not None and not len(within):
+        # A date or place read out of the query may narrow a search, never empty it: nothing was
+        # taken then or there, so the words are searched as written and places only rank.
+        parsed = _as_written(text, parsed)
+        filters = options.filters
+        within = filters.photo_set(store) if filters.active else None
     query = ChannelQuery.from_text(parsed.text, within, parsed.mentioned)
     rankings: dict[str, list[Hit]] = {}
     unavailable: dict[str, str] = {}
@@ -153,6 +159,16 @@ def search_photos(
         text, results, len(fused), options.offset, unavailable, parsed.text, filters, parsed.understood, options.sort,
         rankings, [hit.photo_id for hit in fused],
     )
+
+
+def _as_written(text: str, parsed: ParsedQuery) -> ParsedQuery:
+    """The query searched word for word, its places ranking instead of filtering, and why."""
+    places = tuple(near.place for near in parsed.filters.near)
+    read = "; ".join(parsed.understood) or "dates and places"
+    note = f"{read}: no photo was taken then or there, so the words are searched as written" + (
+        " and the places only rank" if places else ""
+    )
+    return ParsedQuery(text.strip(), Filters(), parsed.mentioned + places, (note,))
 
 
 def respond(

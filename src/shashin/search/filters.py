@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from shashin.places import Place, distance_km, gazetteer
+from shashin.places import Place, distance_km, gazetteer, normalize_name
 from shashin.store import PhotoFacts, PhotoSet, Store
 from shashin.text.dates import DateError, When, normalize, parse_when
 from shashin.text.tokenize import terms
@@ -32,10 +32,11 @@ class Near:
 
     place: Place
     radius_km: float = 0.0
+    said: str = ""  # the name as the user wrote it ("New York" for New York City): texts naming it so count
 
     @classmethod
-    def of(cls, place: Place, radius_km: float | None = None) -> "Near":
-        return cls(place, 0.0 if place.is_country else (radius_km or place.default_radius_km()))
+    def of(cls, place: Place, radius_km: float | None = None, said: str = "") -> "Near":
+        return cls(place, 0.0 if place.is_country else (radius_km or place.default_radius_km()), said)
 
     def describe(self) -> str:
         return f"in {self.place.label}" if self.place.is_country else f"within {self.radius_km:.0f} km of {self.place.label}"
@@ -146,14 +147,18 @@ def _near(store: Store, facts: PhotoFacts, places: tuple[Near, ...]) -> np.ndarr
             with np.errstate(invalid="ignore"):
                 mask |= located & (distance_km(facts.latitude, facts.longitude, near.place) <= near.radius_km)
         if near.place.country:  # a named place; "lat,lon" has no name to find in texts
-            mask |= ~located & _named(store, facts, near.place)
+            mask |= ~located & _named(store, facts, near.place, near.said)
     return mask
 
 
-def _named(store: Store, facts: PhotoFacts, place: Place) -> np.ndarray:
-    """Photos whose file or folder name, caption or OCR text names the place (in any of its names)."""
+def _named(store: Store, facts: PhotoFacts, place: Place, said: str = "") -> np.ndarray:
+    """Photos whose file or folder name, caption or OCR text names the place: by its own names, or
+    as the user wrote it ("New York" finds a caption saying New York, not New York City)."""
     named: set[str] = set()
-    for name in {place.name, place.local_name} - {""}:
+    names = {place.name, place.local_name} - {""}
+    if said and normalize_name(said) not in {normalize_name(name) for name in names}:
+        names.add(said)  # another name ("New York"), not the same one without its accents ("Sale" for Salé)
+    for name in names:
         words = terms(name)
         if not words:
             continue
@@ -232,7 +237,7 @@ def build_filters(
             place = Place(near.strip(), "", latitude, longitude)
             places = (Near(place, radius_km or 5.0),)
         else:
-            places = (Near.of(find_place(near), radius_km),)
+            places = (Near.of(find_place(near), radius_km, said=near.strip()),)
     return Filters(when, tuple(folders), tuple(cameras), has_text, places)
 
 

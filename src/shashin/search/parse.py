@@ -57,20 +57,20 @@ def parse_query(text: str, *, today: date | None = None) -> ParsedQuery:
         removed.append((match.start, match.end))
     masked = _blank(masked, removed)
     places, mentioned, removed = _places(masked)
-    for place in places:
+    for place, said in places:
         understood.append(f"place: {place.label}")
     masked = _blank(masked, removed)
     rest = _restore(masked, quoted)
     rest = re.sub(r"\s+", " ", rest)
     while (cleaned := _DANGLING.sub("", rest).strip()) != rest:
         rest = cleaned
-    near = tuple(Near.of(place) for place in places)
+    near = tuple(Near.of(place, said=said) for place, said in places)
     return ParsedQuery(rest, Filters(when=when, near=near), tuple(mentioned), tuple(understood))
 
 
-def _places(text: str) -> tuple[list[Place], list[Place], list[tuple[int, int]]]:
-    """(places that filter, places only mentioned, spans to remove) found in `text`."""
-    filters: list[Place] = []
+def _places(text: str) -> tuple[list[tuple[Place, str]], list[Place], list[tuple[int, int]]]:
+    """(places that filter with the words that named them, places only mentioned, spans to remove)."""
+    filters: list[tuple[Place, str]] = []
     mentioned: list[Place] = []
     removed: list[tuple[int, int]] = []
     stripped = text.strip()
@@ -82,7 +82,7 @@ def _places(text: str) -> tuple[list[Place], list[Place], list[tuple[int, int]]]
             # "in the Airport": after "the", only a well-known place ("in the Hague") is a place.
             place = _known(name, capitalized=_capitalized(name), well_known=after_the)
             if place:
-                filters.append(place)
+                filters.append((place, name))
                 end = match.start(1) + len(name)
                 removed.append((match.start(), end))
                 break
@@ -93,14 +93,14 @@ def _places(text: str) -> tuple[list[Place], list[Place], list[tuple[int, int]]]
         after = _JA_AFTER_PLACE.match(text[end:])
         before = _JA_BEFORE_PLACE.search(text[:start])
         if after or before:  # 「京都で」「京都の寺」「2025年9月の京都」: where it was taken
-            filters.append(place)
+            filters.append((place, surface))
             removed.append((before.start() if before else start, end + (len(after.group(0)) if after else 0)))
         else:  # 「東京タワー」「東京 ラーメン」: a word of the subject, ranked by place too
             mentioned.append(place)
     if not filters and not removed:
         whole = _known(stripped, capitalized=_capitalized(stripped)) if stripped and not any(c.isdigit() for c in stripped) else None
         if whole:  # the query is only a place: photos from there
-            return [whole], [], [(0, len(text))]
+            return [(whole, stripped)], [], [(0, len(text))]
         for match in _CAPITALIZED.finditer(text):
             if match.start() == 0 and len(stripped.split()) > 4:
                 continue  # a sentence's first word is capitalized anyway: "Man in apron standing…"

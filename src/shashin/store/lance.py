@@ -437,6 +437,14 @@ class Store:
         rows = self._scan("meta", ["value"], f"key = {sql_string(key)}").column("value").to_pylist()
         return rows[0] if rows else None
 
+    def meta_values(self) -> dict[str, str]:
+        """Every library-wide value (from memory: cheap enough to ask on every search)."""
+        def read() -> dict[str, str]:
+            table = self._scan("meta", ["key", "value"])
+            return dict(zip(table.column("key").to_pylist(), table.column("value").to_pylist()))
+
+        return self._in_memory("meta", ("values",), read)
+
     def set_meta(self, key: str, value: str) -> None:
         """Store a library-wide value (one commit)."""
         self._upsert("meta", "key", [{"key": key, "value": value}])
