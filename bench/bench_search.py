@@ -124,6 +124,7 @@ def build(db: Path, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
             "altitude": pa.nulls(n, pa.float64()),
             "camera_make": rng.choice(["Canon", "SONY", "Apple", "FUJIFILM"], n), "camera_model": ["model"] * n,
             "lens": [None] * n, "thumbnail": [None] * n, "indexed_at": pa.array([now] * n, schema.UTC_TIME),
+            "pixel_hash": ids, "source_hash": ids,
         },
         schema=schema.PHOTOS,
     )
@@ -133,7 +134,7 @@ def build(db: Path, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     files = pa.table(
         {"path": paths, "photo_id": ids, "root": ["/photos"] * n, "size": np.full(n, 3_000_000),
          "mtime_ns": np.zeros(n, np.int64), "terms": [f"img_{i:07d} jpg photos {y}" for i, y in enumerate(years)],
-         "seen_at": pa.array([now] * n, schema.UTC_TIME)},
+         "seen_at": pa.array([now] * n, schema.UTC_TIME), "content_hash": ids},
         schema=schema.FILES,
     )
     store._table("files").add(files)
@@ -212,14 +213,24 @@ def run(n: int, queries: int, root: Path, ann_min_rows: int) -> None:
     del data  # what stays in memory from here on is the searcher's
 
     settings = load_settings({"db": str(db), "search.ann_min_rows": str(ann_min_rows)})
+    # Side by side: what shipped before issue 15 (rank fusion, OCR words matched exactly only).
+    before_settings = load_settings({"db": str(db), "search.ann_min_rows": str(ann_min_rows), "search.fusion": "rrf",
+                                     "ocr.tolerant": "false"})
     store = Store(db, create=False)
     store.search_tuning = SearchTuning(ann_min_rows, 0)
-    channels = search_channels(build_channels(settings))
-    image = next(c for c in channels if isinstance(c, ImageChannel))
-    captions = next(c for c in channels if isinstance(c, CaptionVectorChannel))
-    image.model = QueryVectors(image_queries, "bench-image")  # type: ignore[assignment]
-    image._tag_vectors = np.zeros((1, IMAGE_DIMENSIONS), np.float32)
-    captions.embedder = QueryVectors(text_queries, "bench-e5")  # type: ignore[assignment]
+    image_vectors = QueryVectors(image_queries, "bench-image")
+    caption_vectors = QueryVectors(text_queries, "bench-e5")
+
+    def searchers(chosen):  # type: ignore[no-untyped-def]
+        made = search_channels(build_channels(chosen))
+        picture = next(c for c in made if isinstance(c, ImageChannel))
+        picture.model = image_vectors  # type: ignore[assignment]
+        picture._tag_vectors = np.zeros((1, IMAGE_DIMENSIONS), np.float32)
+        next(c for c in made if isinstance(c, CaptionVectorChannel)).embedder = caption_vectors  # type: ignore[assignment]
+        return made, picture
+
+    channels, image = searchers(settings)
+    before_channels, _ = searchers(before_settings)
 
     before = rss_mb()
     started = time.perf_counter()
@@ -228,17 +239,21 @@ def run(n: int, queries: int, root: Path, ann_min_rows: int) -> None:
     print(f"  in-memory structures: loaded in {load:.1f} s, {rss_mb() - before:,.0f} MB "
           f"(approximate image search: {n >= ann_min_rows > 0})")
 
-    def timed(selected: list, use_text: bool) -> list[float]:  # type: ignore[type-arg]
-        image.model.next = captions.embedder.next = 0  # type: ignore[attr-defined]
+    def timed(selected: list, use_text: bool, chosen=settings) -> list[float]:  # type: ignore[type-arg, no-untyped-def]
+        image_vectors.next = caption_vectors.next = 0
         times = []
         for text in texts:
             started = time.perf_counter()
-            search_photos(store, selected, text if use_text else "photo", settings.search, SearchOptions(limit=20, parse=False))
+            search_photos(store, selected, text if use_text else "photo", chosen.search, SearchOptions(limit=20, parse=False))
             times.append(time.perf_counter() - started)
         return times
 
     keyword = [c for c in channels if c.name == "caption"]
+    timed(before_channels, True, before_settings)  # builds the OCR pieces index once, as a first query would
     hybrid = timed(channels, True)
+    previous = timed(before_channels, True, before_settings)
+    print(f"  hybrid as before issue 15 (rank fusion, exact OCR words only): {percentiles(previous)}")
+    print(f"  hybrid as shipped ÷ as before (p50): {np.median(hybrid) / np.median(previous):.2f}×")
     only_image = timed([image], True)
     only_keywords = timed(keyword, True)
     print(f"  hybrid, {len(channels)} channels:  {percentiles(hybrid)}")

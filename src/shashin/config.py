@@ -46,6 +46,7 @@ class OcrSettings:
     min_confidence: float = 0.5  # lines read with less confidence are dropped
     max_side: int = 2000  # longest side, in pixels, of the image handed to OCR
     model_dir: str = ""  # folder with det/rec/cls .onnx files; empty = rapidocr's bundled models
+    tolerant: bool = True  # search also finds words OCR misread by a letter, split or joined (text.fuzzy)
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,10 @@ class DuplicateSettings:
 class SearchSettings:
     """How channel rankings are fused into one, and how vectors are searched."""
 
+    fusion: str = "score"  # score (normalized scores, weighted) or rrf (reciprocal ranks); see README, Fusion
     rrf_k: int = 20  # reciprocal rank fusion constant: higher flattens the rank curve (see README)
     candidates: int = 200  # how many hits each channel contributes before fusion
-    weights: dict[str, float] = field(default_factory=dict)  # channel name -> weight (default 1)
+    weights: dict[str, float] = field(default_factory=dict)  # channel name -> weight (default 1; keyword channels 0.2 in score fusion)
     exact_first: bool = True  # photos found only by meaning never rank above an exact keyword match
     ann_min_rows: int = 50_000  # vector tables this large are searched approximately (0: always exact)
     nprobe: int = 0  # inverted-file lists scanned per approximate search (0: automatic)
@@ -150,6 +152,7 @@ class Settings:
                 ("image.tags_per_photo", self.image.tags_per_photo < 0, "must not be negative"),
                 ("duplicates.min_similarity", not -1 <= self.duplicates.min_similarity <= 1, "must be between -1 and 1"),
                 ("search.rrf_k", self.search.rrf_k < 0, "must not be negative"),
+                ("search.fusion", self.search.fusion not in ("score", "rrf"), "must be score or rrf"),
                 ("captions.backend", self.captions.backend not in ("transformers", "openai", "import"),
                  "must be transformers, openai or import"),
                 ("captions.prompt_set", self.captions.prompt_set not in ("brief", "detailed"), "must be brief or detailed"),

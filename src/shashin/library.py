@@ -872,7 +872,7 @@ class Library:
             "caption_text_model": self.settings.captions.text_model,
             "channel_versions": {c.name: c.version() for c in indexed_channels(channels) + derived_channels(channels)},
             "captions": captions,
-            "search": {"rrf_k": self.settings.search.rrf_k, "candidates": self.settings.search.candidates,
+            "search": {"fusion": self.settings.search.fusion, "rrf_k": self.settings.search.rrf_k, "candidates": self.settings.search.candidates,
                        "weights": dict(self.settings.search.weights), "exact_first": self.settings.search.exact_first},
             "query_parsing": parse,
         }

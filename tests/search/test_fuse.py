@@ -98,3 +98,29 @@ def test_exact_word_matches_are_never_buried_by_meaning() -> None:
 def test_relevance_is_one_for_first_everywhere() -> None:
     fused = fuse_rankings({"ocr": hits("a", "b"), "caption": hits("a", "c")}, k=20)
     assert fused[0].relevance == 1.0 and all(0 < f.relevance < 1 for f in fused[1:])
+
+
+def score_fused(rankings, **kwargs) -> list[str]:  # type: ignore[no-untyped-def]
+    return [f.photo_id for f in fuse_rankings(rankings, mode="score", **kwargs)]
+
+
+def test_score_fusion_keeps_a_single_channels_order_and_never_lowers_a_photo() -> None:
+    ranked = [Hit("a", 0.9), Hit("b", 0.7), Hit("c", 0.1)]
+    assert score_fused({"caption_vector": ranked}) == ["a", "b", "c"]
+    partial = [Hit("a", 9, False, 0.4), Hit("b", 8, True, 1.0), Hit("c", 7, False, 0.2)]
+    assert score_fused({"ocr": partial}, word_channels={"ocr"}) == ["a", "b", "c"]  # a keyword ranking is kept as it is
+    alone = {f.photo_id: f.score for f in fuse_rankings({"caption_vector": ranked}, mode="score")}
+    more = {f.photo_id: f.score for f in fuse_rankings({"caption_vector": ranked, "image": [Hit("x", 0.3)]}, mode="score")}
+    assert all(more[p] == score for p, score in alone.items())
+    fused = fuse_rankings({"caption_vector": ranked}, mode="score")
+    assert fused[0].relevance == 1.0 and all(0 < f.relevance < 1 for f in fused[1:])
+
+
+def test_score_fusion_hears_how_sure_a_channel_is() -> None:
+    """Ranks say "b is second" whatever the gap; scores say a meaning channel barely prefers "a"
+    while the keywords clearly prefer "b": b wins. Rank fusion cannot see the difference."""
+    meaning = [Hit("a", 0.851), Hit("b", 0.850), Hit("c", 0.60)]
+    words = [Hit("b", 7.0, False, 0.9), Hit("a", 1.0, False, 0.2)]
+    assert score_fused({"caption_vector": meaning, "caption": words}, weights={"caption": 0.2})[0] == "b"
+    clear = [Hit("a", 0.95), Hit("b", 0.62), Hit("c", 0.60)]
+    assert score_fused({"caption_vector": clear, "caption": words}, weights={"caption": 0.2})[0] == "a"

@@ -66,3 +66,15 @@ def test_search_says_which_channel_was_not_indexed(tmp_path: Path, text_photos: 
     photo = response.results[0].photo_id
     run = library.evaluate([EvalQuery("q1", "litter", "en", frozenset({photo}), "queries")])
     assert any("image" in note and "not indexed" in note for note in run.notes)
+
+
+def test_keywords_meet_across_word_forms_and_languages(library: Library) -> None:
+    """"cats sleeping" finds "A cat sleeping" by keyword (stems), and 「国旗」 the English caption
+    "An American flag" by keyword too (JMdict), with the caption highlighted."""
+    stems = library.search("cats sleeping", parse=False)
+    assert Path(stems.results[0].path).name == "cat.jpg" and stems.results[0].channels["caption"].exact
+    flag = library.search("旗", parse=False)
+    top = flag.results[0]
+    assert Path(top.path).name == "flag.jpg" and "caption" in top.channels
+    assert any("by its English words" in h.field and h.text[slice(*h.spans[0])].lower() == "flag" for h in top.highlights)
+    assert library.search("Cards", parse=False).rankings["caption"] == []  # no caption says card: stems keep car and card apart

@@ -1,3 +1,5 @@
+import pytest
+
 from shashin.text.tokenize import index_text, terms, tokenize, word_sequence
 
 
@@ -43,3 +45,23 @@ def test_long_text_beyond_sudachi_input_limit() -> None:
 def test_index_text_is_space_separated_terms() -> None:
     assert index_text("NO LITTER ポイ捨て") == " ".join(terms("NO LITTER ポイ捨て"))
     assert index_text("") == ""
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "meet"),
+    [("dogs", "dog", True), ("running", "runs", True), ("skiing", "skis", True), ("giraffes", "giraffe", True),
+     ("car", "card", False), ("cars", "cards", False), ("news", "new", False), ("東京", "東京", True), ("re16", "re16", True)],
+)
+def test_keyword_search_compares_english_words_by_their_stems(a: str, b: str, meet: bool) -> None:
+    from shashin.text.tokenize import search_form
+
+    assert (search_form(a) == search_form(b)) is meet
+
+
+def test_japanese_words_get_their_english_words_from_jmdict() -> None:
+    from shashin.text.glossary import english_words
+
+    assert {"dog", "run"} <= set(english_words("犬が走っている"))
+    assert {"laptop", "computer", "cat"} <= set(english_words("ノートパソコンの上の猫"))
+    assert english_words("a dog runs") == () and english_words("") == ()
+    assert "する" not in " ".join(english_words("散歩する犬"))

@@ -90,6 +90,9 @@ class Channel(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     matches_words: ClassVar[bool] = False  # ranks by the query's words (its exact matches are protected)
+    # Its weight in score fusion unless configured: 1 for what a photo means (image, caption
+    # vectors), less for the supporting evidence of words and places (see search.fuse).
+    fusion_weight: ClassVar[float | None] = None  # None: 0.2 for keyword channels, else 1
 
     @abstractmethod
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:

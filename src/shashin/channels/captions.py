@@ -17,6 +17,8 @@ from shashin.channels.keywords import best_per_photo, highlight, rank_photos_by_
 from shashin.models.text_embed import TextEmbedder
 from shashin.store import Store
 from shashin.text.chunk import chunk_text
+from shashin.text.glossary import english_words
+from shashin.text.query import KeywordQuery
 
 
 def caption_field(row: dict[str, Any]) -> str:
@@ -40,16 +42,33 @@ class CaptionChannel(Channel):
             photos = store.captions_for({owners[cid] for cid in caption_ids}, from_memory=True)
             return {row["caption_id"]: row["text"] for rows in photos.values() for row in rows}
 
-        return rank_photos_by_documents(query.keywords, search, texts, limit)
+        hits = rank_photos_by_documents(query.keywords, search, texts, limit)
+        english = _in_english(query)
+        if english is None:
+            return hits
+        # A Japanese query also asks English captions by the words JMdict gives for its own; a
+        # photo keeps its better hit.
+        return best_per_photo([*hits, *rank_photos_by_documents(english, search, texts, limit)], limit)
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
         found: dict[str, list[Highlight]] = {}
+        english = _in_english(query)
         for photo_id, rows in store.captions_for(page.photo_ids, from_memory=True).items():
             for row in sorted(rows, key=lambda r: (r["prompt_set"], r["lang"])):
-                match = highlight(self.name, caption_field(row), row["text"], query.keywords) if row["status"] == "done" else None
+                if row["status"] != "done":
+                    continue
+                match = highlight(self.name, caption_field(row), row["text"], query.keywords)
+                if match is None and english is not None:
+                    match = highlight(self.name, caption_field(row) + ", by its English words", row["text"], english)
                 if match:
                     found.setdefault(photo_id, []).append(match)
         return found
+
+
+def _in_english(query: ChannelQuery) -> KeywordQuery | None:
+    """The query's Japanese words in English (text.glossary), as a keyword query; None when none."""
+    words = tuple(word for word in english_words(query.text) if word not in query.keywords.terms)
+    return KeywordQuery(" ".join(words), words) if words else None
 
 
 _REMEMBERED_QUERIES = 256  # recent queries whose best chunks are kept for their highlights
@@ -67,7 +86,17 @@ class CaptionVectorChannel(Channel):
         self._matched_lock = threading.Lock()
 
     def version(self) -> str:
-        return self.embedder.identity()
+        return f"{self.embedder.identity()}; passage+query"
+
+    def embed_captions(self, texts: list[str]) -> np.ndarray:
+        """A caption read both ways e5 reads text — as a passage and as a query — averaged: a
+        caption is searched by other descriptions (a symmetric task, for which e5 reads both sides
+        as queries) as much as by keywords. Measured on coco-cc76 and a second COCO set: caption
+        MRR +0.036 and +0.018 over passage vectors alone (README, search quality)."""
+        passages = self.embedder.embed_passages(texts)
+        queries = self.embedder.embed_queries(texts)
+        both = passages + queries
+        return (both / np.maximum(np.linalg.norm(both, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
     # ------------------------------------------------------------------ keeping vectors current
 
@@ -84,7 +113,7 @@ class CaptionVectorChannel(Channel):
             self.embedder.load()
         rows: list[dict[str, Any]] = []
         pieces = [(c, i, text) for c in stale for i, text in enumerate(chunk_text(c["text"], self.embedder.max_chunk_chars))]
-        vectors = self.embedder.embed_passages([text for _, _, text in pieces]) if pieces else np.zeros((0, 0), np.float32)
+        vectors = self.embed_captions([text for _, _, text in pieces]) if pieces else np.zeros((0, 0), np.float32)
         if pieces:
             store.ensure_caption_chunks(vectors.shape[1])
         for (caption, number, text), vector in zip(pieces, vectors):

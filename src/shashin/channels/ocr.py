@@ -13,7 +13,12 @@ from shashin.config import OcrSettings
 from shashin.media import DecodedPhoto, MaxSide
 from shashin.models.ocr_rapid import RapidOcr
 from shashin.store import Store
+from shashin.text import fuzzy
 from shashin.text.tokenize import index_text
+
+_CANDIDATES = 200  # photos sharing pieces of the query's words, checked for a tolerant match
+_SHARED_PIECES = 0.25  # ... holding at least this share of the pieces (one misread letter breaks at most three)
+_TOLERANT_QUALITY = 0.5  # a tolerant match counts half an exact one in fusion, and never as exact
 
 _LINE = pa.struct(
     [
@@ -36,6 +41,7 @@ class OcrChannel(IndexedChannel, Channel):
         self._model = RapidOcr(
             model_dir=settings.model_dir, max_side=settings.max_side, min_confidence=settings.min_confidence
         )
+        self.tolerant = settings.tolerant
 
     def version(self) -> str:
         return self._model.identity()
@@ -69,13 +75,57 @@ class OcrChannel(IndexedChannel, Channel):
         def texts(ids: list[str]) -> dict[str, str]:
             return {pid: row["text"] for pid, row in store.channel_rows(self.name, ids, ["text"], from_memory=True).items()}
 
-        return rank_by_keywords(query.keywords, search_terms, texts, limit)
+        exact = rank_by_keywords(query.keywords, search_terms, texts, limit)
+        singles, together = self._units(query)
+        if not singles and together is None or len(exact) >= limit:
+            return exact
+        return exact + self._tolerant(singles, together, store, query, {hit.photo_id for hit in exact}, limit - len(exact))
+
+    def _units(self, query: ChannelQuery) -> tuple[list[fuzzy.Unit], fuzzy.Unit | None]:
+        """What tolerant matching looks for: the query's Latin words (quoted phrases ask for exactness)."""
+        if not self.tolerant or query.keywords.phrases:
+            return [], None
+        return fuzzy.query_units([term for term in query.keywords.terms if term.isascii()])
+
+    def _tolerant(self, singles: list[fuzzy.Unit], together: fuzzy.Unit | None, store: Store, query: ChannelQuery,
+                  found: set[str], limit: int) -> list[Hit]:
+        """Photos whose text holds the query's words as OCR misread, split or joined them (text.fuzzy),
+        ranked after every exact hit by the share of words found (all of them when found run
+        together), a misread letter costing a little; quality half an exact match's."""
+        units = singles + ([together] if together else [])
+        grams = fuzzy.grams("\n".join(unit.folded for unit in units)).split()
+        candidates = [pid for pid, _, share in store.search_channel_grams(self.name, "text", grams, limit=_CANDIDATES, within=query.within)
+                      if pid not in found and share >= _SHARED_PIECES]
+        texts = store.channel_rows(self.name, candidates, ["text"], from_memory=True)
+        ranked: list[tuple[float, int, Hit]] = []
+        for order, photo_id in enumerate(candidates):
+            text = texts.get(photo_id, {}).get("text") or ""
+            if not any(fuzzy.found_in(unit, text) for unit in units):  # most candidates end here, cheaply
+                continue
+            words = [fuzzy.match(unit, text) for unit in singles]
+            joined = fuzzy.match(together, text) if together else None
+            matched = [m for m in [*words, joined] if m]
+            if not matched:
+                continue
+            share = 1.0 if joined else sum(m is not None for m in words) / max(len(singles), 1)
+            score = share * (1.0 if all(m.rule == "partial" for m in matched) else 0.9)
+            ranked.append((score, order, Hit(photo_id, score, False, _TOLERANT_QUALITY * share)))
+        ranked.sort(key=lambda item: (-item[0], item[1]))
+        return [hit for _, _, hit in ranked[:limit]]
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
         rows = store.channel_rows(self.name, page.photo_ids, ["text"], from_memory=True)
         found: dict[str, list[Highlight]] = {}
+        singles, together = self._units(query)
+        units = ([together] if together else []) + singles
         for photo_id, row in rows.items():
             match = highlight(self.name, "text in photo", row["text"], query.keywords)
             if match:
                 found[photo_id] = [match]
+                continue
+            text = row["text"] or ""
+            for tolerant in (m for m in (fuzzy.match(unit, text) for unit in units if fuzzy.found_in(unit, text)) if m):
+                field = f"text in photo, {tolerant.rule}: {row['text'][tolerant.start:tolerant.end]}"
+                found[photo_id] = [Highlight(self.name, field, row["text"], ((tolerant.start, tolerant.end),))]
+                break
         return found

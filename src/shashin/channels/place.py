@@ -21,6 +21,7 @@ class PlaceChannel(Channel):
 
     name: ClassVar[str] = "place"
     description: ClassVar[str] = "where the photo was taken (GPS), for places the query names"
+    fusion_weight: ClassVar[float | None] = 0.2  # supporting evidence, as a keyword is
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
         if not query.places:

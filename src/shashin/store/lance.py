@@ -35,6 +35,8 @@ from lancedb.index import FTS, BTree  # noqa: E402
 from shashin import __version__, storage  # noqa: E402
 from shashin.store import ann, schema  # noqa: E402
 from shashin.store.ann import DiskVectorIndex  # noqa: E402
+from shashin.text import fuzzy  # noqa: E402
+from shashin.text.tokenize import search_form  # noqa: E402
 from shashin.store.memory import Cached, KeywordIndex, PhotoFacts, PhotoSet, RowLookup, VectorIndex, encode_column  # noqa: E402
 
 _CHANNEL_PREFIX = "channel_"
@@ -846,6 +848,18 @@ class Store:
         hits = index.search(list(terms), limit, require_all=require_all, within=within)
         return [(index.key(row), score, coverage) for row, score, coverage in hits]
 
+    def search_channel_grams(
+        self, channel: str, column: str, grams: Sequence[str], *, limit: int, within: PhotoSet | None = None
+    ) -> list[tuple[str, float, float]]:
+        """BM25 over the three-letter pieces of a channel's text column (text.fuzzy.grams): the
+        candidates of tolerant matching, (photo id, score, coverage), best first."""
+        name = _CHANNEL_PREFIX + channel
+        if not self._has_table(name):
+            return []
+        index = self._keyword_index(name, column, "photo_id", "status = 'done'", grams=True)
+        hits = index.search(list(grams), limit, within=within)
+        return [(index.key(row), score, coverage) for row, score, coverage in hits]
+
     def search_vectors(
         self, channel: str, column: str, vector: Any, *, limit: int, version: str, within: PhotoSet | None = None
     ) -> list[tuple[str, float]]:
@@ -901,14 +915,18 @@ class Store:
         columns = list(dict.fromkeys([key, *columns]))
         return self._in_memory(name, ("rows", key, tuple(columns)), lambda: RowLookup(self._scan(name, columns), key))
 
-    def _keyword_index(self, name: str, column: str, key: str, where: str | None) -> KeywordIndex:
+    def _keyword_index(self, name: str, column: str, key: str, where: str | None, *, grams: bool = False) -> KeywordIndex:
+        """BM25 over a column of terms, or (`grams`) over the three-letter pieces of a text column."""
         def build() -> KeywordIndex:
             table = self._scan(name, list(dict.fromkeys([key, "photo_id", column])), where)
             photo_ids = _strings(table, "photo_id")
             keys = photo_ids if key == "photo_id" else _strings(table, key)
-            return KeywordIndex(keys, photo_ids, table.column(column).combine_chunks())
+            values = table.column(column).combine_chunks()
+            if grams:
+                return KeywordIndex(keys, photo_ids, pa.array([fuzzy.grams(text or "") for text in values.to_pylist()]))
+            return KeywordIndex(keys, photo_ids, values, fold=search_form)
 
-        return self._in_memory(name, (column, where), build)
+        return self._in_memory(name, (column, where, "grams" if grams else "terms"), build)
 
     def _vector_index(self, name: str, column: str, key: str, where: str) -> VectorIndex | DiskVectorIndex:
         """The rows' vectors in memory, or, for a table beyond memory_max_rows with an approximate

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -94,10 +95,15 @@ def _top(scores: np.ndarray, rows: np.ndarray, limit: int) -> list[tuple[int, fl
 
 
 class KeywordIndex(_Rows):
-    """Okapi BM25 over whitespace-separated terms (the tokenizer's output), one document per row."""
+    """Okapi BM25 over whitespace-separated terms (the tokenizer's output), one document per row.
+    `fold` maps a term to the form terms are compared by (stems: see text.tokenize.search_form),
+    for the stored terms once here and for a query's terms in search()."""
 
-    def __init__(self, keys: np.ndarray, photo_ids: np.ndarray, terms: pa.Array) -> None:
+    def __init__(
+        self, keys: np.ndarray, photo_ids: np.ndarray, terms: pa.Array, fold: Callable[[str], str] | None = None
+    ) -> None:
         super().__init__(keys, photo_ids)
+        self.fold = fold or (lambda term: term)
         terms = pc.fill_null(terms, "")
         words = pc.split_pattern(terms, " ")
         lengths = pc.list_value_length(words).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -105,8 +111,11 @@ class KeywordIndex(_Rows):
         rows = np.repeat(np.arange(len(terms), dtype=np.int32), lengths)
         nonempty = pc.not_equal(flat, "").to_numpy(zero_copy_only=False)
         encoded = flat.filter(pc.not_equal(flat, "")).dictionary_encode()
-        self.vocabulary = {term: i for i, term in enumerate(encoded.dictionary.to_pylist())}
-        columns = encoded.indices.to_numpy(zero_copy_only=False)
+        # Each distinct stored term is folded once (a vocabulary, not every occurrence).
+        folded = [self.fold(term) for term in encoded.dictionary.to_pylist()]
+        self.vocabulary = {term: i for i, term in enumerate(dict.fromkeys(folded))}
+        remap = np.array([self.vocabulary[term] for term in folded], dtype=np.int64)
+        columns = remap[encoded.indices.to_numpy(zero_copy_only=False)] if len(remap) else np.zeros(0, np.int64)
         rows = rows[nonempty]
         counts = sparse.csr_matrix(
             (np.ones(len(columns), np.float32), (rows, columns)), shape=(len(terms), len(self.vocabulary))
@@ -127,7 +136,7 @@ class KeywordIndex(_Rows):
         """(row, BM25 score, coverage) of the best documents for `terms`, best first; with
         require_all, only documents holding every term. Coverage is the share of the query's
         weight (IDF) that a document holds: 1 when it has every word, less for a partial match."""
-        wanted = list(dict.fromkeys(word for term in terms for word in term.split()))  # as the text was indexed
+        wanted = list(dict.fromkeys(self.fold(word) for term in terms for word in term.split()))  # as the text was indexed
         columns = [self.vocabulary[t] for t in wanted if t in self.vocabulary]
         if not columns or (require_all and len(columns) < len(wanted)):
             return []

@@ -5,19 +5,17 @@ from __future__ import annotations
 import unicodedata
 
 from shashin.text.query import KeywordQuery
-from shashin.text.tokenize import Token, tokenize
+from shashin.text.tokenize import Token, search_form, tokenize
 
 Span = tuple[int, int]
 
 
 def _phrase_spans(tokens: list[Token], phrase: tuple[str, ...]) -> list[Span]:
     words = [token for token in tokens if not token.sub]
-    n = len(phrase)
-    return [
-        (words[i].start, words[i + n - 1].end)
-        for i in range(len(words) - n + 1)
-        if tuple(token.term for token in words[i : i + n]) == phrase
-    ]
+    forms = [search_form(token.term) for token in words]
+    wanted = tuple(search_form(word) for word in phrase)
+    n = len(wanted)
+    return [(words[i].start, words[i + n - 1].end) for i in range(len(words) - n + 1) if tuple(forms[i : i + n]) == wanted]
 
 
 def contains_phrases(text: str, query: KeywordQuery) -> bool:
@@ -33,22 +31,23 @@ def match_spans(text: str, query: KeywordQuery) -> list[Span]:
     if _cannot_match(text, query):
         return []
     tokens = tokenize(text)
-    wanted = set(query.terms)
-    spans: list[Span] = [(t.start, t.end) for t in tokens if t.term in wanted]
+    wanted = {search_form(term) for term in query.terms}
+    spans: list[Span] = [(t.start, t.end) for t in tokens if search_form(t.term) in wanted]
     for phrase in query.phrases:
         spans.extend(_phrase_spans(tokens, phrase))
     return merge_spans(spans)
 
 
 def _cannot_match(text: str, query: KeywordQuery) -> bool:
-    """A cheap early no: ASCII terms are matched by their case-folded surface, so a text that
-    does not contain any of them as a substring holds no match (Japanese terms, matched by
-    Sudachi's normalized form, always go through the tokenizer)."""
+    """A cheap early no: ASCII terms are matched by their stems, which share all but their last
+    two letters with any word they match ("happi" for happy), so a text that contains none of
+    those beginnings holds no match (Japanese terms, matched by Sudachi's normalized form, always
+    go through the tokenizer)."""
     words = set(query.terms) | {word for phrase in query.phrases for word in phrase}
     if not words or not all(word.isascii() for word in words):
         return False
     folded = unicodedata.normalize("NFKC", text).casefold()
-    return not any(word in folded for word in words)
+    return not any(word[: max(1, len(word) - 2)] in folded for word in words)
 
 
 def merge_spans(spans: list[Span]) -> list[Span]:

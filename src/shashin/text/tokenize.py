@@ -8,6 +8,7 @@ case-folded surface (Sudachi would turn "Station" into ステーション).
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -83,6 +84,23 @@ def tokenize(text: str) -> list[Token]:
                         )
                     )
     return tokens
+
+
+@functools.lru_cache(maxsize=65536)
+def search_form(term: str) -> str:
+    """The form two terms are compared by in keyword search: English words by their Snowball stem
+    ("dogs" and "dog", "running" and "runs" meet; "car" and "card" do not), other terms as they are.
+    Stored text keeps its words; only search compares stems."""
+    if len(term) < 3 or not term.isascii() or not term.isalpha():
+        return term
+    return _stemmer().stemWord(term)
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
 
 
 def word_sequence(text: str) -> list[Token]:
