@@ -78,3 +78,23 @@ def test_keywords_meet_across_word_forms_and_languages(library: Library) -> None
     assert Path(top.path).name == "flag.jpg" and "caption" in top.channels
     assert any("by its English words" in h.field and h.text[slice(*h.spans[0])].lower() == "flag" for h in top.highlights)
     assert library.search("Cards", parse=False).rankings["caption"] == []  # no caption says card: stems keep car and card apart
+
+
+def test_a_channel_that_fails_costs_its_own_answer_not_the_search(library: Library) -> None:
+    from shashin.channels import search_channels
+    from shashin.channels.base import Channel
+    from shashin.search.engine import search_photos
+    from shashin.store import Store
+
+    class Broken(Channel):
+        name = "broken"
+        description = "a channel with a bug"
+
+        def search(self, query, store, limit):  # type: ignore[no-untyped-def]
+            raise RuntimeError("database is locked")
+
+    store = Store(library.path, create=False)
+    channels = [*search_channels(library._channels_for(store)), Broken()]
+    response = search_photos(store, channels, "cat sleeping", library.settings.search)
+    assert Path(response.results[0].path).name == "cat.jpg"
+    assert response.unavailable["broken"] == "failed: RuntimeError: database is locked"

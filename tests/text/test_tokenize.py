@@ -65,3 +65,17 @@ def test_japanese_words_get_their_english_words_from_jmdict() -> None:
     assert {"laptop", "computer", "cat"} <= set(english_words("ノートパソコンの上の猫"))
     assert english_words("a dog runs") == () and english_words("") == ()
     assert "する" not in " ".join(english_words("散歩する犬"))
+
+
+def test_english_words_for_japanese_ones_in_any_thread() -> None:
+    """A web server searches in many threads; JMdict's SQLite connection belongs to the thread that made it."""
+    import threading
+
+    from shashin.text.glossary import english_words
+
+    english_words("犬")
+    found: list[tuple[str, ...]] = []
+    worker = threading.Thread(target=lambda: found.append(english_words("猫が走る")))
+    worker.start()
+    worker.join()
+    assert found and {"cat", "run"} <= set(found[0])

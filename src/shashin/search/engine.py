@@ -19,7 +19,7 @@ from shashin.search.explain import Snippet, snippet
 from shashin.search.filters import FilterError, Filters, PlaceOfPhoto, places_of
 from shashin.search.fuse import ChannelMatch, FusedHit, FusionConfig, fuse_rankings
 from shashin.search.parse import ParsedQuery, parse_query
-from shashin.store import Store
+from shashin.store import Store, StoreError
 from shashin.store.memory import encode
 
 Sort = Literal["relevance", "newest", "oldest"]
@@ -144,6 +144,10 @@ def search_photos(
                 rankings[channel.name] = channel.search(query, store, depth)
             except ModelUnavailable as exc:  # the other channels still answer
                 unavailable[channel.name] = str(exc)
+            except StoreError:
+                raise  # the library itself: one clear error for the whole search
+            except Exception as exc:  # noqa: BLE001 (a channel's bug costs its own answer, said; not the search)
+                unavailable[channel.name] = f"failed: {type(exc).__name__}: {exc}"
         fused = FusionConfig.of(settings, channels).fuse(rankings)
         fused = [hit for hit in fused if hit.relevance >= options.min_score]
     elif within is not None:  # only filters: every photo they allow, newest first

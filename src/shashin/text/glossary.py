@@ -20,7 +20,7 @@ from shashin.text.tokenize import _JAPANESE, _tokenizer, terms
 _SENSES = 2
 _SKIPPED_POS = frozenset({"補助記号", "空白", "助詞", "助動詞", "接尾辞", "記号"})
 _LIGHT_VERBS = frozenset({"する", "いる", "ある", "なる", "れる", "られる", "できる"})
-_lock = threading.Lock()  # jamdict's SQLite connection belongs to one thread at a time
+_local = threading.local()
 
 
 def english_words(text: str) -> tuple[str, ...]:
@@ -44,8 +44,10 @@ def _glosses(word: str) -> tuple[str, ...]:
     dictionary = _dictionary()
     if dictionary is None:
         return ()
-    with _lock:
+    try:
         result = dictionary.lookup(word, strict_lookup=True, lookup_chars=False)
+    except Exception:  # noqa: BLE001 (a word list that fails costs the query its English words, never the search)
+        return ()
     if not result.entries:
         return ()
     words: list[str] = []
@@ -56,13 +58,15 @@ def _glosses(word: str) -> tuple[str, ...]:
     return tuple(words)
 
 
-@functools.lru_cache(maxsize=1)
 def _dictionary():  # type: ignore[no-untyped-def]
-    try:
-        from jamdict import Jamdict
+    """This thread's JMdict (its SQLite connection may only be used by the thread that made it)."""
+    if not hasattr(_local, "dictionary"):
+        try:
+            from jamdict import Jamdict
 
-        dictionary = Jamdict(memory_mode=False)
-        dictionary.lookup("犬", strict_lookup=True, lookup_chars=False)  # fails now if the data is missing
-        return dictionary
-    except Exception:  # noqa: BLE001 (no word list: Japanese queries go without English words)
-        return None
+            dictionary = Jamdict(memory_mode=False)
+            dictionary.lookup("犬", strict_lookup=True, lookup_chars=False)  # fails now if the data is missing
+        except Exception:  # noqa: BLE001 (no word list: Japanese queries go without English words)
+            dictionary = None
+        _local.dictionary = dictionary
+    return _local.dictionary
