@@ -32,14 +32,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
+from tools.random_models import build_tiny_model  # noqa: E402
+from tools.render import Sign, save  # noqa: E402
 
 from shashin import Library  # noqa: E402
 from shashin.config import load_settings  # noqa: E402
 from shashin.ingest.decode import DecodeJob, DecodePool  # noqa: E402
 from shashin.media import is_supported  # noqa: E402
 from shashin.models.image_text import ImageTextModel  # noqa: E402
-from tools.random_models import build_tiny_model  # noqa: E402
-from tools.render import Sign, save  # noqa: E402
 
 COCO = REPO.parent / "shared" / "data" / "coco-cc76" / "images"
 SHAPE = "siglip2-base-patch16-256"
@@ -102,8 +102,12 @@ def full_index(model_dir: Path, folder: Path, db: Path, workers: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=int, default=76, help="photos per measurement (default 76)")
-    parser.add_argument("--workers", type=int, default=-1, help="decode processes for our pipeline (default: automatic)")
-    parser.add_argument("--model-dir", type=Path, default=REPO / ".bench" / "models" / SHAPE, help="where the random checkpoint is kept")
+    parser.add_argument(
+        "--workers", type=int, default=-1, help="decode processes for our pipeline (default: automatic)"
+    )
+    parser.add_argument(
+        "--model-dir", type=Path, default=REPO / ".bench" / "models" / SHAPE, help="where the random checkpoint is kept"
+    )
     args = parser.parse_args()
 
     if not (args.model_dir / "config.json").is_file():
@@ -117,15 +121,21 @@ def main() -> None:
         folder = work / "photos"
         folder.mkdir()
         paths = photos(folder, args.photos)
-        print(f"{len(paths)} photos · {SHAPE} vision tower (random weights) · CPU, {torch.get_num_threads()} threads "
-              f"· {os.cpu_count()} cores · Python {platform.python_version()} · torch {torch.__version__}")
+        print(
+            f"{len(paths)} photos · {SHAPE} vision tower (random weights) · CPU, {torch.get_num_threads()} threads "
+            f"· {os.cpu_count()} cores · Python {platform.python_version()} · torch {torch.__version__}"
+        )
         naive_rate = naive(args.model_dir, paths)
         ours_rate, vectors = pipeline(args.model_dir, paths, workers)
         index_rate = full_index(args.model_dir, folder, work / "db", workers)
         assert vectors.shape[0] == len(paths)
         print(f"  naive loop (one photo at a time)     {naive_rate:6.2f} photos/s")
-        print(f"  our pipeline ({workers} decode workers)      {ours_rate:6.2f} photos/s   {ours_rate / naive_rate:.2f}× the naive loop")
-        print(f"  full index, image channel only       {index_rate:6.2f} photos/s   {index_rate / naive_rate:.2f}× the naive loop")
+        print(
+            f"  our pipeline ({workers} decode workers)      {ours_rate:6.2f} photos/s   {ours_rate / naive_rate:.2f}× the naive loop"
+        )
+        print(
+            f"  full index, image channel only       {index_rate:6.2f} photos/s   {index_rate / naive_rate:.2f}× the naive loop"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

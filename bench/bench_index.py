@@ -30,18 +30,24 @@ os.environ.setdefault("LANCEDB_LOG", "error")
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
+from tools.render import Sign, render, save  # noqa: E402
 
 from shashin import Library, __version__  # noqa: E402
 from shashin.config import load_settings  # noqa: E402
 from shashin.ingest.pipeline import decode_workers  # noqa: E402
 from shashin.media import MaxSide, decode_photo, is_supported  # noqa: E402
 from shashin.models.ocr_rapid import RapidOcr  # noqa: E402
-from tools.render import Sign, render, save  # noqa: E402
 
 COCO = REPO.parent / "shared" / "data" / "coco-cc76" / "images"
 WORDS = [
-    ("NO LITTER", "ポイ捨て禁止"), ("EXIT", "出口"), ("TOKYO STATION", "東京駅"), ("OPEN", "営業中"),
-    ("WET FLOOR", "足元注意"), ("NO PHONES", "スマホ禁止"), ("COFFEE", "抹茶ラテ"), ("SALE", "セール"),
+    ("NO LITTER", "ポイ捨て禁止"),
+    ("EXIT", "出口"),
+    ("TOKYO STATION", "東京駅"),
+    ("OPEN", "営業中"),
+    ("WET FLOOR", "足元注意"),
+    ("NO PHONES", "スマホ禁止"),
+    ("COFFEE", "抹茶ラテ"),
+    ("SALE", "セール"),
 ]
 QUERIES = {
     "english word": ["litter", "exit", "coffee", "station", "stop"],
@@ -147,8 +153,12 @@ def bench_set(name: str, folders: list[Path], work: Path) -> dict[str, float]:
     figures: dict[str, float] = {"photos": len(files), "mean_megapixels": mean_megapixels(files)}
     figures["model_only"] = bench_model_only(files, settings.ocr.max_side)
     workers = max(1, decode_workers(settings, False))  # compare with at least one worker even where the default is none
-    figures["pipeline_workers"], figures["seconds_workers"], _ = bench_pipeline(folders, work / f"{name}-workers", workers)
-    figures["pipeline_inprocess"], figures["seconds_inprocess"], _ = bench_pipeline(folders, work / f"{name}-inprocess", 0)
+    figures["pipeline_workers"], figures["seconds_workers"], _ = bench_pipeline(
+        folders, work / f"{name}-workers", workers
+    )
+    figures["pipeline_inprocess"], figures["seconds_inprocess"], _ = bench_pipeline(
+        folders, work / f"{name}-inprocess", 0
+    )
     started = time.perf_counter()
     rerun = Library(settings=load_settings({"db": str(work / f"{name}-workers"), "channels": "ocr"})).index()
     figures["rerun_seconds"] = time.perf_counter() - started
@@ -159,10 +169,14 @@ def bench_set(name: str, folders: list[Path], work: Path) -> dict[str, float]:
 def print_set(title: str, f: dict[str, float], workers: int) -> None:
     print(f"{title}: {int(f['photos'])} photos, mean {f['mean_megapixels']:.2f} MP — photos/s")
     print(f"  OCR model alone, pre-decoded      {f['model_only']:6.2f}")
-    print(f"  pipeline, {workers} decode worker(s)      {f['pipeline_workers']:6.2f}   "
-          f"({f['pipeline_workers'] / f['model_only']:.2f}× the model alone, {f['seconds_workers']:.1f} s)")
-    print(f"  pipeline, decoding in-process     {f['pipeline_inprocess']:6.2f}   "
-          f"({f['pipeline_inprocess'] / f['model_only']:.2f}× the model alone, {f['seconds_inprocess']:.1f} s)")
+    print(
+        f"  pipeline, {workers} decode worker(s)      {f['pipeline_workers']:6.2f}   "
+        f"({f['pipeline_workers'] / f['model_only']:.2f}× the model alone, {f['seconds_workers']:.1f} s)"
+    )
+    print(
+        f"  pipeline, decoding in-process     {f['pipeline_inprocess']:6.2f}   "
+        f"({f['pipeline_inprocess'] / f['model_only']:.2f}× the model alone, {f['seconds_inprocess']:.1f} s)"
+    )
     print(f"  workers vs in-process             {f['pipeline_workers'] / f['pipeline_inprocess']:6.2f}×")
     print(f"  rerun with nothing changed        {f['rerun_seconds']:6.2f} s (no photo reprocessed)")
 
@@ -170,7 +184,9 @@ def print_set(title: str, f: dict[str, float], workers: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rendered", type=int, default=24, help="rendered 0.7 MP sign photos to add (default 24)")
-    parser.add_argument("--camera", type=int, default=12, help="rendered 24 MP camera-size photos (default 12; 0 = skip)")
+    parser.add_argument(
+        "--camera", type=int, default=12, help="rendered 24 MP camera-size photos (default 12; 0 = skip)"
+    )
     parser.add_argument("--rounds", type=int, default=30, help="times each query is run (default 30)")
     parser.add_argument("--json", type=Path, default=REPO / ".bench" / "index.json", help="where to write the figures")
     args = parser.parse_args()
@@ -181,8 +197,10 @@ def main() -> None:
         small_folders = [work / "rendered"] + ([COCO] if COCO.is_dir() else [])
         default = decode_workers(load_settings({}), False)
         workers = max(1, default)
-        print(f"shashin {__version__} · Python {platform.python_version()} · {os.cpu_count()} cores · "
-              f"{'COCO dev set + ' if COCO.is_dir() else ''}rendered photos · default workers here: {default}\n")
+        print(
+            f"shashin {__version__} · Python {platform.python_version()} · {os.cpu_count()} cores · "
+            f"{'COCO dev set + ' if COCO.is_dir() else ''}rendered photos · default workers here: {default}\n"
+        )
         results: dict[str, object] = {"workers": workers, "default_workers": default}
         results["small"] = small = bench_set("small", small_folders, work)
         print_set("everyday photos", small, workers)

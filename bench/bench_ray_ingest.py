@@ -22,16 +22,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools.render
 
-from shashin import Library  # noqa: E402
-from shashin.config import load_settings  # noqa: E402
-from shashin.scale.ray_ingest import RayOptions  # noqa: E402
+from shashin import Library
+from shashin.config import load_settings
+from shashin.scale.ray_ingest import RayOptions
 
 
 def render_photos(folder: Path, count: int) -> Path:
     from tools.render import Sign, save
 
     for number in range(count):
-        save(Sign([f"GATE {number}", "出口 EXIT"], seed=500 + number, size=(800, 520)), folder / f"g{number % 4}" / f"{number}.jpg")
+        save(
+            Sign([f"GATE {number}", "出口 EXIT"], seed=500 + number, size=(800, 520)),
+            folder / f"g{number % 4}" / f"{number}.jpg",
+        )
     return folder
 
 
@@ -64,11 +67,15 @@ def main() -> None:
 
         started = time.monotonic()
         ray.init(num_cpus=max(workers) + 1, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
-        print(f"  (Ray start {time.monotonic() - started:.1f} s, {max(workers) + 1} logical CPUs on {os.cpu_count()} cores)")
+        print(
+            f"  (Ray start {time.monotonic() - started:.1f} s, {max(workers) + 1} logical CPUs on {os.cpu_count()} cores)"
+        )
         for number in workers:
             elapsed, _ = index_once(photos, root / f"ray-{number}", RayOptions(address="auto", cpu_workers=number))
-            print(f"  Ray, {number} worker{'s' if number > 1 else ' '}:   {elapsed:6.1f} s  {count / elapsed:5.2f} photos/s"
-                  f"  ratio {local / elapsed:.2f}")
+            print(
+                f"  Ray, {number} worker{'s' if number > 1 else ' '}:   {elapsed:6.1f} s  {count / elapsed:5.2f} photos/s"
+                f"  ratio {local / elapsed:.2f}"
+            )
         ray.shutdown()
     finally:
         shutil.rmtree(root, ignore_errors=True)

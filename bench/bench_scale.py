@@ -24,15 +24,14 @@ import resource
 import shutil
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from bench_search import rss_mb
 from shashin.store import SearchTuning, Store, schema
-
-from bench_search import rss_mb  # noqa: E402  (bench/ is on the path when run as a script)
 
 DIMENSIONS, CLUSTERS, CHUNK = 768, 500, 250_000
 VERSION = "bench-image"
@@ -76,7 +75,7 @@ def write(store: Store, n: int, queries: np.ndarray, rng: np.random.Generator, t
     store.ensure_channel("image", fields)
     table = store._table("channel_image")
     channel_schema = schema.channel_schema(fields)
-    now = pa.array([datetime.now(timezone.utc)], schema.UTC_TIME)[0]
+    now = pa.array([datetime.now(UTC)], schema.UTC_TIME)[0]
     vocabulary = np.array([f"w{i}" for i in range(30_000)])
     weights = 1.0 / np.arange(1, len(vocabulary) + 1) ** 0.8
     weights /= weights.sum()
@@ -88,21 +87,46 @@ def write(store: Store, n: int, queries: np.ndarray, rng: np.random.Generator, t
         vectors = centres[labels] + noise * rng.normal(size=(size, DIMENSIONS)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         ids = np.array([f"{i:032x}" for i in range(start, start + size)])
-        table.add(pa.table({
-            "photo_id": ids, "version": pa.array([VERSION] * size), "status": pa.array(["done"] * size),
-            "error": pa.nulls(size, pa.string()), "updated_at": pa.array([now.as_py()] * size, schema.UTC_TIME),
-            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), DIMENSIONS),
-        }, schema=channel_schema))
+        table.add(
+            pa.table(
+                {
+                    "photo_id": ids,
+                    "version": pa.array([VERSION] * size),
+                    "status": pa.array(["done"] * size),
+                    "error": pa.nulls(size, pa.string()),
+                    "updated_at": pa.array([now.as_py()] * size, schema.UTC_TIME),
+                    "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), DIMENSIONS),
+                },
+                schema=channel_schema,
+            )
+        )
         if text:
             picks = vocabulary[rng.choice(len(vocabulary), size=size * 7, p=weights)].reshape(size, 7)
             captions = [" ".join(row) for row in picks]
             caption_ids = [f"{pid}:brief:en" for pid in ids]
-            store._table("captions").add(pa.table(
-                {"caption_id": caption_ids, "photo_id": ids, "prompt_set": ["brief"] * size, "lang": ["en"] * size,
-                 "text": captions, "raw": captions, "terms": captions, "status": ["done"] * size, "error": [None] * size,
-                 "source": ["imported"] * size, "backend": ["import"] * size, "model": [None] * size,
-                 "prompt": [None] * size, "params": [None] * size, "version": ["bench"] * size,
-                 "created_at": pa.array([now.as_py()] * size, schema.UTC_TIME)}, schema=schema.CAPTIONS))
+            store._table("captions").add(
+                pa.table(
+                    {
+                        "caption_id": caption_ids,
+                        "photo_id": ids,
+                        "prompt_set": ["brief"] * size,
+                        "lang": ["en"] * size,
+                        "text": captions,
+                        "raw": captions,
+                        "terms": captions,
+                        "status": ["done"] * size,
+                        "error": [None] * size,
+                        "source": ["imported"] * size,
+                        "backend": ["import"] * size,
+                        "model": [None] * size,
+                        "prompt": [None] * size,
+                        "params": [None] * size,
+                        "version": ["bench"] * size,
+                        "created_at": pa.array([now.as_py()] * size, schema.UTC_TIME),
+                    },
+                    schema=schema.CAPTIONS,
+                )
+            )
         scores = queries @ vectors.T  # exact top-10 so far, merged chunk by chunk
         top = np.argpartition(-scores, 10, axis=1)[:, :10]
         merged_scores = np.concatenate([best_scores, np.take_along_axis(scores, top, 1)], axis=1)
@@ -132,7 +156,8 @@ def run(n: int, queries_count: int, root: Path, memory: bool, text: bool, refine
     centres_rng = np.random.default_rng(n)  # queries land near photos: cluster centres + noise, like `write`
     centres = centres_rng.normal(size=(CLUSTERS, DIMENSIONS)).astype(np.float32)
     queries = centres[rng.integers(0, CLUSTERS, queries_count)] + rng.normal(
-        scale=0.9 / np.sqrt(DIMENSIONS) * 25, size=(queries_count, DIMENSIONS)).astype(np.float32)
+        scale=0.9 / np.sqrt(DIMENSIONS) * 25, size=(queries_count, DIMENSIONS)
+    ).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     started = time.monotonic()
     exact = write(store, n, queries, np.random.default_rng(n), text)
@@ -142,8 +167,10 @@ def run(n: int, queries_count: int, root: Path, memory: bool, text: bool, refine
     base = rss_mb()
     started = time.monotonic()
     report = store.build_vector_indexes(min_rows=1)[0]
-    print(f"  optimize: {report.kind} ({report.action}) in {time.monotonic() - started:.0f} s, "
-          f"peak +{hwm_mb() - base:,.0f} MB, library {disk_gb(db):.1f} GB")
+    print(
+        f"  optimize: {report.kind} ({report.action}) in {time.monotonic() - started:.0f} s, "
+        f"peak +{hwm_mb() - base:,.0f} MB, library {disk_gb(db):.1f} GB"
+    )
 
     for refine in refines:  # IVF_PQ re-ranks refine × 10 candidates on exact vectors (HNSW_SQ ignores it)
         store = Store(db, create=False)
@@ -170,8 +197,10 @@ def run(n: int, queries_count: int, root: Path, memory: bool, text: bool, refine
         store.search_vectors("image", "vector", queries[0], limit=10, version=VERSION)
         loaded = time.monotonic() - started
         times_memory, recall_memory = timed_search(store, queries, exact)
-        print(f"  in memory (IVF): {ms(times_memory)}  recall@10 {recall_memory:.3f}  (load {loaded:.0f} s, "
-              f"+{rss_mb() - base:,.0f} MB)")
+        print(
+            f"  in memory (IVF): {ms(times_memory)}  recall@10 {recall_memory:.3f}  (load {loaded:.0f} s, "
+            f"+{rss_mb() - base:,.0f} MB)"
+        )
         print(f"  ratio on-disk / in-memory p50: {np.median(times) / np.median(times_memory):.2f}")
     if text:
         base = rss_mb()

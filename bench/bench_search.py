@@ -22,7 +22,7 @@ import resource
 import shutil
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +33,7 @@ from shashin.channels.captions import CaptionVectorChannel
 from shashin.channels.image import ImageChannel
 from shashin.config import load_settings
 from shashin.search.engine import SearchOptions, search_photos
-from shashin.store import SearchTuning, Store
-from shashin.store import schema
+from shashin.store import SearchTuning, Store, schema
 
 IMAGE_DIMENSIONS, TEXT_DIMENSIONS = 768, 384
 CLUSTERS = 500
@@ -108,7 +107,7 @@ def build(db: Path, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Write a synthetic library of n photos; returns what the queries are made from."""
     store = Store(db)
     ids = np.array([f"{i:032x}" for i in range(n)])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     vocabulary = pseudo_words(rng, 30_000)
     taken = np.datetime64("2015-01-01") + rng.integers(0, 365 * 11 * 86400, n).astype("timedelta64[s]")
     located = rng.random(n) < 0.3
@@ -116,15 +115,22 @@ def build(db: Path, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     where = cities[rng.integers(0, len(cities), n)] + rng.normal(scale=0.05, size=(n, 2))
     photos = pa.table(
         {
-            "photo_id": ids, "width": np.full(n, 4000, np.int32), "height": np.full(n, 3000, np.int32),
-            "format": ["JPEG"] * n, "taken_at": pa.array(taken.astype("datetime64[s]")),
+            "photo_id": ids,
+            "width": np.full(n, 4000, np.int32),
+            "height": np.full(n, 3000, np.int32),
+            "format": ["JPEG"] * n,
+            "taken_at": pa.array(taken.astype("datetime64[s]")),
             "utc_offset": [None] * n,
             "latitude": pa.array(np.where(located, where[:, 0], np.nan), mask=~located),
             "longitude": pa.array(np.where(located, where[:, 1], np.nan), mask=~located),
             "altitude": pa.nulls(n, pa.float64()),
-            "camera_make": rng.choice(["Canon", "SONY", "Apple", "FUJIFILM"], n), "camera_model": ["model"] * n,
-            "lens": [None] * n, "thumbnail": [None] * n, "indexed_at": pa.array([now] * n, schema.UTC_TIME),
-            "pixel_hash": ids, "source_hash": ids,
+            "camera_make": rng.choice(["Canon", "SONY", "Apple", "FUJIFILM"], n),
+            "camera_model": ["model"] * n,
+            "lens": [None] * n,
+            "thumbnail": [None] * n,
+            "indexed_at": pa.array([now] * n, schema.UTC_TIME),
+            "pixel_hash": ids,
+            "source_hash": ids,
         },
         schema=schema.PHOTOS,
     )
@@ -132,9 +138,16 @@ def build(db: Path, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     years = taken.astype("datetime64[Y]").astype(str)
     paths = [f"/photos/{y}/IMG_{i:07d}.jpg" for i, y in enumerate(years)]
     files = pa.table(
-        {"path": paths, "photo_id": ids, "root": ["/photos"] * n, "size": np.full(n, 3_000_000),
-         "mtime_ns": np.zeros(n, np.int64), "terms": [f"img_{i:07d} jpg photos {y}" for i, y in enumerate(years)],
-         "seen_at": pa.array([now] * n, schema.UTC_TIME), "content_hash": ids},
+        {
+            "path": paths,
+            "photo_id": ids,
+            "root": ["/photos"] * n,
+            "size": np.full(n, 3_000_000),
+            "mtime_ns": np.zeros(n, np.int64),
+            "terms": [f"img_{i:07d} jpg photos {y}" for i, y in enumerate(years)],
+            "seen_at": pa.array([now] * n, schema.UTC_TIME),
+            "content_hash": ids,
+        },
         schema=schema.FILES,
     )
     store._table("files").add(files)
@@ -147,15 +160,32 @@ def build(db: Path, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     tag_words = vocabulary[:120]
     tag_picks = tag_words[rng.integers(0, 120, (n, 5))]
     tag_type = pa.list_(pa.struct([("en", pa.string()), ("ja", pa.string()), ("score", pa.float32())]))
-    image_fields = [pa.field("vector", pa.list_(pa.float32(), IMAGE_DIMENSIONS)), pa.field("tags", tag_type),
-                    pa.field("tag_terms", pa.string()), pa.field("tags_version", pa.string())]
+    image_fields = [
+        pa.field("vector", pa.list_(pa.float32(), IMAGE_DIMENSIONS)),
+        pa.field("tags", tag_type),
+        pa.field("tag_terms", pa.string()),
+        pa.field("tags_version", pa.string()),
+    ]
     store.ensure_channel("image", image_fields, fts=("tag_terms",))
-    common = {"photo_id": ids, "version": ["bench-image"] * n, "status": ["done"] * n, "error": [None] * n,
-              "updated_at": pa.array([now] * n, schema.UTC_TIME)}
-    store._table("channel_image").add(pa.table(
-        {**common, "vector": fixed_list(image), "tags": pa.array([[]] * n, tag_type),
-         "tag_terms": [" ".join(row) for row in tag_picks], "tags_version": ["v"] * n},
-        schema=schema.channel_schema(image_fields)))
+    common = {
+        "photo_id": ids,
+        "version": ["bench-image"] * n,
+        "status": ["done"] * n,
+        "error": [None] * n,
+        "updated_at": pa.array([now] * n, schema.UTC_TIME),
+    }
+    store._table("channel_image").add(
+        pa.table(
+            {
+                **common,
+                "vector": fixed_list(image),
+                "tags": pa.array([[]] * n, tag_type),
+                "tag_terms": [" ".join(row) for row in tag_picks],
+                "tags_version": ["v"] * n,
+            },
+            schema=schema.channel_schema(image_fields),
+        )
+    )
 
     texted = np.flatnonzero(rng.random(n) < 0.3)
     ocr_text = words(rng, vocabulary, len(texted), 4)
@@ -163,24 +193,62 @@ def build(db: Path, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     ocr_fields = [pa.field("text", pa.string()), pa.field("lines", pa.list_(line)), pa.field("terms", pa.string())]
     store.ensure_channel("ocr", ocr_fields, fts=("terms",))
     m = len(texted)
-    store._table("channel_ocr").add(pa.table(
-        {"photo_id": ids[texted], "version": ["bench-ocr"] * m, "status": ["done"] * m, "error": [None] * m,
-         "updated_at": pa.array([now] * m, schema.UTC_TIME), "text": ocr_text, "lines": pa.array([[]] * m, pa.list_(line)),
-         "terms": ocr_text}, schema=schema.channel_schema(ocr_fields)))
+    store._table("channel_ocr").add(
+        pa.table(
+            {
+                "photo_id": ids[texted],
+                "version": ["bench-ocr"] * m,
+                "status": ["done"] * m,
+                "error": [None] * m,
+                "updated_at": pa.array([now] * m, schema.UTC_TIME),
+                "text": ocr_text,
+                "lines": pa.array([[]] * m, pa.list_(line)),
+                "terms": ocr_text,
+            },
+            schema=schema.channel_schema(ocr_fields),
+        )
+    )
 
     captions = words(rng, vocabulary, n, 7)
     caption_ids = [f"{pid}:brief:en" for pid in ids]
-    store._table("captions").add(pa.table(
-        {"caption_id": caption_ids, "photo_id": ids, "prompt_set": ["brief"] * n, "lang": ["en"] * n,
-         "text": captions, "raw": captions, "terms": captions, "status": ["done"] * n, "error": [None] * n,
-         "source": ["imported"] * n, "backend": ["import"] * n, "model": [None] * n, "prompt": [None] * n,
-         "params": [None] * n, "version": ["bench-caption"] * n, "created_at": pa.array([now] * n, schema.UTC_TIME)},
-        schema=schema.CAPTIONS))
+    store._table("captions").add(
+        pa.table(
+            {
+                "caption_id": caption_ids,
+                "photo_id": ids,
+                "prompt_set": ["brief"] * n,
+                "lang": ["en"] * n,
+                "text": captions,
+                "raw": captions,
+                "terms": captions,
+                "status": ["done"] * n,
+                "error": [None] * n,
+                "source": ["imported"] * n,
+                "backend": ["import"] * n,
+                "model": [None] * n,
+                "prompt": [None] * n,
+                "params": [None] * n,
+                "version": ["bench-caption"] * n,
+                "created_at": pa.array([now] * n, schema.UTC_TIME),
+            },
+            schema=schema.CAPTIONS,
+        )
+    )
     store.ensure_caption_chunks(TEXT_DIMENSIONS)
-    store._table("caption_chunks").add(pa.table(
-        {"chunk_id": [f"{c}#0" for c in caption_ids], "caption_id": caption_ids, "photo_id": ids,
-         "caption_version": ["bench-caption"] * n, "version": ["bench-e5"] * n, "text": captions,
-         "vector": fixed_list(caption_vectors)}, schema=schema.caption_chunks_schema(TEXT_DIMENSIONS)))
+    store._table("caption_chunks").add(
+        pa.table(
+            {
+                "chunk_id": [f"{c}#0" for c in caption_ids],
+                "caption_id": caption_ids,
+                "photo_id": ids,
+                "caption_version": ["bench-caption"] * n,
+                "version": ["bench-e5"] * n,
+                "text": captions,
+                "vector": fixed_list(caption_vectors),
+            },
+            schema=schema.caption_chunks_schema(TEXT_DIMENSIONS),
+        )
+    )
     return {"image": image, "captions": caption_vectors, "labels": labels, "texts": np.array(captions, dtype=object)}
 
 
@@ -214,8 +282,9 @@ def run(n: int, queries: int, root: Path, ann_min_rows: int) -> None:
 
     settings = load_settings({"db": str(db), "search.ann_min_rows": str(ann_min_rows)})
     # Side by side: what shipped before issue 15 (rank fusion, OCR words matched exactly only).
-    before_settings = load_settings({"db": str(db), "search.ann_min_rows": str(ann_min_rows), "search.fusion": "rrf",
-                                     "ocr.tolerant": "false"})
+    before_settings = load_settings(
+        {"db": str(db), "search.ann_min_rows": str(ann_min_rows), "search.fusion": "rrf", "ocr.tolerant": "false"}
+    )
     store = Store(db, create=False)
     store.search_tuning = SearchTuning(ann_min_rows, 0)
     image_vectors = QueryVectors(image_queries, "bench-image")
@@ -236,15 +305,19 @@ def run(n: int, queries: int, root: Path, ann_min_rows: int) -> None:
     started = time.perf_counter()
     search_photos(store, channels, texts[0], settings.search, SearchOptions(limit=20))
     load = time.perf_counter() - started
-    print(f"  in-memory structures: loaded in {load:.1f} s, {rss_mb() - before:,.0f} MB "
-          f"(approximate image search: {n >= ann_min_rows > 0})")
+    print(
+        f"  in-memory structures: loaded in {load:.1f} s, {rss_mb() - before:,.0f} MB "
+        f"(approximate image search: {n >= ann_min_rows > 0})"
+    )
 
     def timed(selected: list, use_text: bool, chosen=settings) -> list[float]:  # type: ignore[type-arg, no-untyped-def]
         image_vectors.next = caption_vectors.next = 0
         times = []
         for text in texts:
             started = time.perf_counter()
-            search_photos(store, selected, text if use_text else "photo", chosen.search, SearchOptions(limit=20, parse=False))
+            search_photos(
+                store, selected, text if use_text else "photo", chosen.search, SearchOptions(limit=20, parse=False)
+            )
             times.append(time.perf_counter() - started)
         return times
 
@@ -257,7 +330,9 @@ def run(n: int, queries: int, root: Path, ann_min_rows: int) -> None:
     only_image = timed([image], True)
     only_keywords = timed(keyword, True)
     print(f"  hybrid, {len(channels)} channels:  {percentiles(hybrid)}")
-    print(f"  image vectors only:   {percentiles(only_image)}  (hybrid/image p50 {np.median(hybrid) / np.median(only_image):.1f}×)")
+    print(
+        f"  image vectors only:   {percentiles(only_image)}  (hybrid/image p50 {np.median(hybrid) / np.median(only_image):.1f}×)"
+    )
     print(f"  caption keywords only: {percentiles(only_keywords)}")
 
     index = store._vector_index("channel_image", "vector", "photo_id", "status = 'done' AND version = 'bench-image'")

@@ -54,8 +54,13 @@ def main() -> None:
     render_photos(work / "first", args.photos)
     for number in range(args.photos):  # other signs (other content), so the index run adds new photos
         english, japanese = WORDS[number % len(WORDS)]
-        save(Sign([f"{english} {100 + number}", japanese], seed=5000 + number, size=(1024, 680)), work / "second" / f"b-{number:03d}.jpg")
-    subprocess.run([sys.executable, "-m", "shashin", "index", str(work / "first"), "--db", str(db), "--quiet"], check=True)
+        save(
+            Sign([f"{english} {100 + number}", japanese], seed=5000 + number, size=(1024, 680)),
+            work / "second" / f"b-{number:03d}.jpg",
+        )
+    subprocess.run(
+        [sys.executable, "-m", "shashin", "index", str(work / "first"), "--db", str(db), "--quiet"], check=True
+    )
 
     port = free_port()
     server = shashin("serve", "--db", str(db), "--port", str(port), stderr=subprocess.DEVNULL)
@@ -108,11 +113,15 @@ def main() -> None:
     status = Library(db).status()
     photos, texted = status.photos, next(c.done for c in status.channels if c.name == "ocr")
     ms = np.array(latencies) * 1000
-    print(f"{os.cpu_count()} cores · {args.clients} clients for {elapsed:.0f} s against shashin serve, "
-          f"while `shashin index` added {args.photos} photos to the same library")
+    print(
+        f"{os.cpu_count()} cores · {args.clients} clients for {elapsed:.0f} s against shashin serve, "
+        f"while `shashin index` added {args.photos} photos to the same library"
+    )
     print(f"  requests: {len(latencies)} ({len(latencies) / elapsed:.1f}/s)   errors: {len(errors)}")
     print(f"  latency: p50 {np.percentile(ms, 50):.1f} ms   p99 {np.percentile(ms, 99):.1f} ms   max {ms.max():.1f} ms")
-    print(f"  index run {'finished during' if writer_done else 'outlasted'} the load; library now {photos} photos, {texted} with OCR done")
+    print(
+        f"  index run {'finished during' if writer_done else 'outlasted'} the load; library now {photos} photos, {texted} with OCR done"
+    )
     for problem in errors[:5]:
         print(f"  error: {problem}")
 

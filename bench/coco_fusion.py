@@ -40,7 +40,10 @@ def main() -> None:
         library.index([data / "images"])
         first = db.parent / "first-captions.jsonl"
         first.write_text(
-            "".join(json.dumps({"path": str(data / r["image"]), "text": r["captions_en"][0], "lang": "en"}) + "\n" for r in rows),
+            "".join(
+                json.dumps({"path": str(data / r["image"]), "text": r["captions_en"][0], "lang": "en"}) + "\n"
+                for r in rows
+            ),
             encoding="utf-8",
         )
         library.import_captions(first)

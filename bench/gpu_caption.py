@@ -40,7 +40,9 @@ def _write_photo(job: tuple[str, int]) -> None:
 
     path, seed = job
     rng = np.random.default_rng(seed)
-    coarse = Image.fromarray(rng.integers(0, 256, (12, 18, 3), dtype=np.uint8)).resize((900, 600), Image.Resampling.BICUBIC)
+    coarse = Image.fromarray(rng.integers(0, 256, (12, 18, 3), dtype=np.uint8)).resize(
+        (900, 600), Image.Resampling.BICUBIC
+    )
     pixels = np.asarray(coarse, dtype=np.int16) + rng.integers(-6, 7, (600, 900, 3), dtype=np.int16)
     Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(path, quality=90)
 
@@ -48,10 +50,10 @@ def _write_photo(job: tuple[str, int]) -> None:
 def build_backend(shape: str, device: str):  # type: ignore[no-untyped-def]
     """Our TransformersVL backend around a random model built directly on the device."""
     import transformers as tf
+    from tools.random_models import qwen_image_processor, qwen_tokenizer, qwen_vl_config
 
     from shashin.config import load_settings
     from shashin.models.vlm.transformers_vl import TransformersVL
-    from tools.random_models import qwen_image_processor, qwen_tokenizer, qwen_vl_config
 
     tokenizer = qwen_tokenizer()
     config = qwen_vl_config(tokenizer, shape, vocab_size=152_064 if shape != "tiny" else 0)
@@ -62,7 +64,9 @@ def build_backend(shape: str, device: str):  # type: ignore[no-untyped-def]
     torch.set_default_dtype(torch.float32)
     model.generation_config.eos_token_id = [tokenizer.convert_tokens_to_ids("<|im_end|>")]
     model.generation_config.pad_token_id = tokenizer.convert_tokens_to_ids("<|endoftext|>")
-    settings = load_settings({"captions.model": "random-qwen2.5-vl", "captions.max_pixels": 768 * 28 * 28, "captions.device": device})
+    settings = load_settings(
+        {"captions.model": "random-qwen2.5-vl", "captions.max_pixels": 768 * 28 * 28, "captions.device": device}
+    )
     backend = TransformersVL(settings.captions)
     # The loading path is tested elsewhere; here the model is built in place (no download, no disk).
     backend._model, backend._tokenizer, backend._image_processor = model, tokenizer, qwen_image_processor()
@@ -132,7 +136,10 @@ def main() -> None:
     cores = os.cpu_count() or 1
     workers = args.workers if args.workers >= 0 else max(1, min(cores - 2, 32))
     name = torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu"
-    print(f"{name} · {cores} cores · Python {platform.python_version()} · torch {torch.__version__} · transformers {transformers.__version__}", flush=True)
+    print(
+        f"{name} · {cores} cores · Python {platform.python_version()} · torch {torch.__version__} · transformers {transformers.__version__}",
+        flush=True,
+    )
     work = Path(tempfile.mkdtemp(prefix="shashin-caption-"))
     paths = [work / f"{n:05d}.jpg" for n in range(args.photos)]
     started = time.perf_counter()
@@ -141,22 +148,37 @@ def main() -> None:
     print(f"{len(paths)} JPEGs of 900×600 written in {time.perf_counter() - started:.1f} s", flush=True)
     started = time.perf_counter()
     backend = build_backend(args.shape, args.device)
-    print(f"random {args.shape} built on {args.device} in {time.perf_counter() - started:.1f} s "
-          f"({sum(p.numel() for p in backend._model.parameters()) / 1e9:.2f} B parameters)", flush=True)
+    print(
+        f"random {args.shape} built on {args.device} in {time.perf_counter() - started:.1f} s "
+        f"({sum(p.numel() for p in backend._model.parameters()) / 1e9:.2f} B parameters)",
+        flush=True,
+    )
     from PIL import Image
 
     sample = backend.inputs([backend.rendition().render(Image.open(paths[0]).convert("RGB"))], PROMPT)
     image_tokens = int(sample["image_grid_thw"][0].prod()) // 4
-    print(f"a 900×600 photo is {image_tokens} image tokens; prompt {sample['input_ids'].shape[1]} tokens; {NEW_TOKENS} new tokens forced", flush=True)
+    print(
+        f"a 900×600 photo is {image_tokens} image tokens; prompt {sample['input_ids'].shape[1]} tokens; {NEW_TOKENS} new tokens forced",
+        flush=True,
+    )
 
-    results: dict[str, object] = {"gpu": name, "shape": args.shape, "image_tokens": image_tokens, "new_tokens": NEW_TOKENS, "workers": workers}
+    results: dict[str, object] = {
+        "gpu": name,
+        "shape": args.shape,
+        "image_tokens": image_tokens,
+        "new_tokens": NEW_TOKENS,
+        "workers": workers,
+    }
     one_at_a_time(backend, paths[:1])  # warm-up
     results["one_at_a_time_captions_per_s"] = single = one_at_a_time(backend, paths[1 : 1 + args.single])
     print(f"one at a time: {single:.2f} captions/s", flush=True)
     e2e = batched_end_to_end(backend, paths, args.batch, workers)
     results.update({f"batch{args.batch}_{k}": v for k, v in e2e.items()})
-    print(f"batch {args.batch}, end to end with {workers} decode workers: {e2e['steady_captions_per_s']:.2f} captions/s steady "
-          f"({e2e['total_captions_per_s']:.2f} overall) = {e2e['steady_captions_per_s'] / single:.1f}× one at a time", flush=True)
+    print(
+        f"batch {args.batch}, end to end with {workers} decode workers: {e2e['steady_captions_per_s']:.2f} captions/s steady "
+        f"({e2e['total_captions_per_s']:.2f} overall) = {e2e['steady_captions_per_s'] / single:.1f}× one at a time",
+        flush=True,
+    )
     if torch.cuda.is_available():
         results["max_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
         print(f"peak GPU memory {results['max_memory_gib']:.1f} GiB")
@@ -173,8 +195,11 @@ def main() -> None:
             print(f"static cache: failed: {type(exc).__name__}: {exc}")
             return
         results.update({f"static_batch{args.batch}_{k}": v for k, v in static.items()})
-        print(f"batch {args.batch} with a static KV cache (compiled decoding): {static['steady_captions_per_s']:.2f} captions/s steady "
-              f"({time.perf_counter() - started:.0f} s with compilation)", flush=True)
+        print(
+            f"batch {args.batch} with a static KV cache (compiled decoding): {static['steady_captions_per_s']:.2f} captions/s steady "
+            f"({time.perf_counter() - started:.0f} s with compilation)",
+            flush=True,
+        )
         (args.out / "gpu_caption.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
 
 

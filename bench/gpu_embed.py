@@ -40,7 +40,9 @@ def _write_photo(job: tuple[str, int, int, int]) -> None:
 
     path, seed, width, height = job
     rng = np.random.default_rng(seed)
-    coarse = Image.fromarray(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)).resize((width, height), Image.Resampling.BICUBIC)
+    coarse = Image.fromarray(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)).resize(
+        (width, height), Image.Resampling.BICUBIC
+    )
     pixels = np.asarray(coarse, dtype=np.int16) + rng.integers(-6, 7, (height, width, 3), dtype=np.int16)
     Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(path, quality=90)
 
@@ -118,7 +120,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=int, default=8192)
     parser.add_argument("--size", default="640x480", help="generated photo size, WxH (default 640x480, like COCO)")
-    parser.add_argument("--workers", type=int, default=-1, help="decode processes (default: as shashin chooses for a GPU)")
+    parser.add_argument(
+        "--workers", type=int, default=-1, help="decode processes (default: as shashin chooses for a GPU)"
+    )
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", ".bench")))
     parser.add_argument("--device", default="cuda", help="cuda (default); cpu only to try the script")
     parser.add_argument("--shape", default=SHAPE, help=f"model shape (default {SHAPE}; 'tiny' to try the script)")
@@ -126,16 +130,19 @@ def main() -> None:
     width, height = (int(v) for v in args.size.lower().split("x"))
 
     import transformers
+    from tools.random_models import build_tiny_model
 
     from shashin.models.image_text import ImageTextModel
-    from tools.random_models import build_tiny_model
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         sys.exit("no CUDA device here")
     name = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or "cpu"
     cores = os.cpu_count() or 1
     workers = args.workers if args.workers >= 0 else max(1, min(cores - 2, 32))
-    print(f"{name} · {cores} cores · Python {platform.python_version()} · torch {torch.__version__} · transformers {transformers.__version__}", flush=True)
+    print(
+        f"{name} · {cores} cores · Python {platform.python_version()} · torch {torch.__version__} · transformers {transformers.__version__}",
+        flush=True,
+    )
 
     work = Path(tempfile.mkdtemp(prefix="shashin-gpu-"))
     started = time.perf_counter()
@@ -146,28 +153,48 @@ def main() -> None:
     photos.mkdir()
     paths = make_photos(photos, args.photos, width, height)
     size_kb = sum(p.stat().st_size for p in paths[:200]) / 200 / 1024
-    print(f"{len(paths)} JPEGs of {width}×{height} (~{size_kb:.0f} KB) written in {time.perf_counter() - started:.1f} s", flush=True)
+    print(
+        f"{len(paths)} JPEGs of {width}×{height} (~{size_kb:.0f} KB) written in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
 
     model = ImageTextModel(str(folder), device=args.device)
     model.load()
-    print(f"model on {model.device} in {model._torch_dtype}, batch {model.batch_size}, geometry {model.rendition().geometry}", flush=True)
+    print(
+        f"model on {model.device} in {model._torch_dtype}, batch {model.batch_size}, geometry {model.rendition().geometry}",
+        flush=True,
+    )
     from PIL import Image
 
     sample = model.prepare([Image.open(p).convert("RGB") for p in paths[: model.batch_size]])
     batch = {key: np.stack([item[key] for item in sample]) for key in sample[0]}
-    results: dict[str, object] = {"gpu": name, "cores": cores, "workers": workers, "photo_size": args.size, "photos": len(paths)}
+    results: dict[str, object] = {
+        "gpu": name,
+        "cores": cores,
+        "workers": workers,
+        "photo_size": args.size,
+        "photos": len(paths),
+    }
     results["model_only_photos_per_s"] = model_only(model, batch)
-    print(f"model only (batch {model.batch_size}, data on the GPU): {results['model_only_photos_per_s']:.0f} photos/s", flush=True)
+    print(
+        f"model only (batch {model.batch_size}, data on the GPU): {results['model_only_photos_per_s']:.0f} photos/s",
+        flush=True,
+    )
     results["decode_only_photos_per_s"] = decode_only(model, paths[: min(len(paths), 4096)], workers)
     print(f"decoding alone, {workers} workers: {results['decode_only_photos_per_s']:.0f} photos/s", flush=True)
     e2e = end_to_end(model, paths, workers, commit_batch=4 * model.batch_size)
     results.update({f"end_to_end_{k}": v for k, v in e2e.items()})
     ratio = e2e["steady_photos_per_s"] / results["model_only_photos_per_s"]  # type: ignore[operator]
     results["end_to_end_vs_model_only"] = ratio
-    print(f"end to end, {workers} decode workers: {e2e['steady_photos_per_s']:.0f} photos/s steady "
-          f"({e2e['total_photos_per_s']:.0f} including worker start-up) = {ratio:.0%} of model only", flush=True)
-    print(f"goals: end to end ≥ 75 % of model only: {'met' if ratio >= 0.75 else 'NOT met'}; "
-          f"≥ 1,500 photos/s: {'met' if e2e['steady_photos_per_s'] >= 1500 else 'NOT met'}")
+    print(
+        f"end to end, {workers} decode workers: {e2e['steady_photos_per_s']:.0f} photos/s steady "
+        f"({e2e['total_photos_per_s']:.0f} including worker start-up) = {ratio:.0%} of model only",
+        flush=True,
+    )
+    print(
+        f"goals: end to end ≥ 75 % of model only: {'met' if ratio >= 0.75 else 'NOT met'}; "
+        f"≥ 1,500 photos/s: {'met' if e2e['steady_photos_per_s'] >= 1500 else 'NOT met'}"
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "gpu_embed.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
 

@@ -19,24 +19,95 @@ import time
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from tools.render import cjk_font_path
 
 from shashin import Library
 from shashin.config import load_settings
 from shashin.evaluation.metrics import bootstrap, reciprocal_rank
 from shashin.store import Store
-from tools.render import cjk_font_path
 
 REPO = Path(__file__).resolve().parents[1]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"  # Debian's fonts-dejavu-core; else the CJK font
 WORDS = [  # one word per photo, so each query has one right answer
-    "CAUTION", "STAGE", "EXIT", "PARKING", "BAKERY", "PHARMACY", "STATION", "MUSEUM", "TICKETS", "LIBRARY",
-    "HOSPITAL", "FUSIONOPOLIS", "RESERVE", "CC22", "RE16", "ADHD", "GARDEN", "HARBOUR", "CINEMA", "MARKET",
-    "PLATFORM", "BICYCLE", "THEATRE", "SCHOOL", "FERRY", "TAXI", "POLICE", "HOTEL", "BRIDGE", "GALLERY",
-    "STADIUM", "CHURCH", "LAUNDRY", "BARBER", "FLORIST", "GROCERY", "PIZZERIA", "TRAMWAY", "ELEVATOR", "STAIRS",
-    "BUTCHER", "CASHIER", "CHEMIST", "DENTIST", "EMBASSY", "FACTORY", "FOUNTAIN", "GARAGE", "JEWELLER", "KITCHEN",
-    "LIGHTHOUSE", "MONASTERY", "NURSERY", "OBSERVATORY", "PAVILION", "QUARANTINE", "RECEPTION", "SAUNA", "TERMINAL",
-    "UNIVERSITY", "VINEYARD", "WAREHOUSE", "YOGA", "ZOO", "AQUARIUM", "BOOKSHOP", "CHAPEL", "DISPENSARY", "ESCALATOR",
-    "FIRESTATION", "GYMNASIUM", "HOSTEL", "INFIRMARY", "JUNCTION", "KIOSK", "LOCKSMITH", "MOTEL", "NOODLES", "ORCHARD",
+    "CAUTION",
+    "STAGE",
+    "EXIT",
+    "PARKING",
+    "BAKERY",
+    "PHARMACY",
+    "STATION",
+    "MUSEUM",
+    "TICKETS",
+    "LIBRARY",
+    "HOSPITAL",
+    "FUSIONOPOLIS",
+    "RESERVE",
+    "CC22",
+    "RE16",
+    "ADHD",
+    "GARDEN",
+    "HARBOUR",
+    "CINEMA",
+    "MARKET",
+    "PLATFORM",
+    "BICYCLE",
+    "THEATRE",
+    "SCHOOL",
+    "FERRY",
+    "TAXI",
+    "POLICE",
+    "HOTEL",
+    "BRIDGE",
+    "GALLERY",
+    "STADIUM",
+    "CHURCH",
+    "LAUNDRY",
+    "BARBER",
+    "FLORIST",
+    "GROCERY",
+    "PIZZERIA",
+    "TRAMWAY",
+    "ELEVATOR",
+    "STAIRS",
+    "BUTCHER",
+    "CASHIER",
+    "CHEMIST",
+    "DENTIST",
+    "EMBASSY",
+    "FACTORY",
+    "FOUNTAIN",
+    "GARAGE",
+    "JEWELLER",
+    "KITCHEN",
+    "LIGHTHOUSE",
+    "MONASTERY",
+    "NURSERY",
+    "OBSERVATORY",
+    "PAVILION",
+    "QUARANTINE",
+    "RECEPTION",
+    "SAUNA",
+    "TERMINAL",
+    "UNIVERSITY",
+    "VINEYARD",
+    "WAREHOUSE",
+    "YOGA",
+    "ZOO",
+    "AQUARIUM",
+    "BOOKSHOP",
+    "CHAPEL",
+    "DISPENSARY",
+    "ESCALATOR",
+    "FIRESTATION",
+    "GYMNASIUM",
+    "HOSTEL",
+    "INFIRMARY",
+    "JUNCTION",
+    "KIOSK",
+    "LOCKSMITH",
+    "MOTEL",
+    "NOODLES",
+    "ORCHARD",
 ]
 KINDS = ("small", "angled", "blurred", "faint", "misread")
 MISREADS = [("O", "0"), ("I", "1"), ("S", "5"), ("M", "RN"), ("B", "8"), ("E", "F"), ("A", "4")]
@@ -47,7 +118,7 @@ def misread(word: str, rng: random.Random) -> str:
     options = [(a, b) for a, b in MISREADS if a in word[1:]] or [(word[-1], "Z" if word[-1] != "Z" else "X")]
     a, b = rng.choice(options)
     position = word.index(a, 1)
-    return word[:position] + b + word[position + len(a):]
+    return word[:position] + b + word[position + len(a) :]
 
 
 def draw_word(photo: Image.Image, text: str, kind: str, rng: random.Random) -> Image.Image:
@@ -56,10 +127,14 @@ def draw_word(photo: Image.Image, text: str, kind: str, rng: random.Random) -> I
     if kind == "small":  # a larger photo, as phones take them, with a small plate in it
         photo = photo.resize((photo.width * 2, photo.height * 2), Image.Resampling.BICUBIC)
     width, height = photo.size
-    size = {"small": max(10, height // 90), "angled": height // 14, "blurred": height // 14, "faint": height // 14}.get(kind, height // 16)
+    size = {"small": max(10, height // 90), "angled": height // 14, "blurred": height // 14, "faint": height // 14}.get(
+        kind, height // 16
+    )
     font = ImageFont.truetype(FONT if Path(FONT).exists() else cjk_font_path(), size)
     box = ImageDraw.Draw(photo).textbbox((0, 0), text, font=font)
-    plate = Image.new("RGBA", (box[2] + size, box[3] + size), (235, 235, 230, 255) if kind != "faint" else (150, 150, 150, 255))
+    plate = Image.new(
+        "RGBA", (box[2] + size, box[3] + size), (235, 235, 230, 255) if kind != "faint" else (150, 150, 150, 255)
+    )
     ink = (25, 25, 25, 255) if kind != "faint" else (118, 118, 118, 255)
     ImageDraw.Draw(plate).text((size // 2 - box[0], size // 2 - box[1]), text, font=font, fill=ink)
     if kind == "angled":
@@ -120,8 +195,10 @@ def main() -> None:
         reciprocal.append(value)
         found_first.append(float(value == 1.0))
         by_kind.setdefault(case["kind"], []).append(float(value == 1.0))
-    print(f"{label}: word-query R@1 {bootstrap(found_first)}, MRR {bootstrap(reciprocal)}, "
-          f"{seconds:.2f} s a photo to index ({report.photos_processed} photos)")
+    print(
+        f"{label}: word-query R@1 {bootstrap(found_first)}, MRR {bootstrap(reciprocal)}, "
+        f"{seconds:.2f} s a photo to index ({report.photos_processed} photos)"
+    )
     print("  R@1 by kind: " + ", ".join(f"{kind} {sum(v) / len(v):.2f}" for kind, v in by_kind.items()))
     misses = [c for c, v in zip(cases, found_first) if not v]
     print("  missed: " + ", ".join(f"{c['shown']} ({c['kind']})" for c in misses[:20]))

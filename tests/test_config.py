@@ -53,12 +53,16 @@ def test_broken_toml_is_reported(tmp_path: Path) -> None:
 
 def test_a_misspelt_environment_variable_is_an_error_that_suggests_the_name(tmp_path: Path) -> None:
     missing = tmp_path / "none.toml"
-    with pytest.raises(ConfigError, match="SHASHIN_BATCHSIZE is not a shashin setting .did you mean SHASHIN_BATCH_SIZE"):
+    with pytest.raises(
+        ConfigError, match="SHASHIN_BATCHSIZE is not a shashin setting .did you mean SHASHIN_BATCH_SIZE"
+    ):
         load_settings(config_file=missing, environ={"SHASHIN_BATCHSIZE": "4"})
     with pytest.raises(ConfigError, match="SHASHIN_OCR_MIN_CONFIDENCE.*SHASHIN_OCR__MIN_CONFIDENCE"):
         load_settings(config_file=missing, environ={"SHASHIN_OCR_MIN_CONFIDENCE": "0.3"})
     # Variables that are not settings are fine.
-    load_settings(config_file=missing, environ={"SHASHIN_TOKEN": "x", "SHASHIN_API_KEY": "y", "SHASHIN_CAPTIONS__API_KEY": "z"})
+    load_settings(
+        config_file=missing, environ={"SHASHIN_TOKEN": "x", "SHASHIN_API_KEY": "y", "SHASHIN_CAPTIONS__API_KEY": "z"}
+    )
 
 
 def test_a_missing_settings_file_named_by_shashin_config_is_an_error(tmp_path: Path) -> None:

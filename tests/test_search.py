@@ -12,7 +12,7 @@ def first(indexed, query: str) -> str | None:  # type: ignore[no-untyped-def]
 
 
 def test_every_photo_was_indexed_without_errors(indexed) -> None:  # type: ignore[no-untyped-def]
-    library, report = indexed
+    _library, report = indexed
     assert report.new_photos == len(TEXT_PHOTOS)
     assert report.errors == [] and not report.failed
     assert report.channels["ocr"].processed == len(TEXT_PHOTOS)

@@ -23,7 +23,9 @@ def test_locations_are_told_apart_and_normalized(tmp_path: Path) -> None:
 def test_paths_join_and_relate_the_same_way_on_both() -> None:
     assert storage.join("s3://b/lib", "thumbnails", "ab", "x.webp") == "s3://b/lib/thumbnails/ab/x.webp"
     assert storage.relative("s3://b/photos/2024/a.jpg", "s3://b/photos") == "2024/a.jpg"
-    assert storage.inside("s3://b/photos/2024", "s3://b/photos") and not storage.inside("s3://b/photos2", "s3://b/photos")
+    assert storage.inside("s3://b/photos/2024", "s3://b/photos") and not storage.inside(
+        "s3://b/photos2", "s3://b/photos"
+    )
     assert storage.basename("s3://b/p/a.jpg") == "a.jpg" and storage.parent("s3://b/p/a.jpg") == "s3://b/p"
     assert storage.inside("/a/b/c", "/a/b") and not storage.inside("/a/bc", "/a/b")
 

@@ -15,8 +15,16 @@ from pathlib import Path
 import torch
 
 _CORPUS = [
-    "a photo of a cat", "a dog on the beach", "a man in a red shirt", "tokyo station at night",
-    "赤いシャツの男性", "東京駅の夜", "海辺の犬", "猫の写真", "no litter", "mountain lake",
+    "a photo of a cat",
+    "a dog on the beach",
+    "a man in a red shirt",
+    "tokyo station at night",
+    "赤いシャツの男性",
+    "東京駅の夜",
+    "海辺の犬",
+    "猫の写真",
+    "no litter",
+    "mountain lake",
 ] * 20
 
 # Byte-level BPE alphabet: every byte maps to a printable character, as GPT-2/CLIP do.
@@ -63,8 +71,16 @@ def _siglip_tokenizer(folder: Path):  # type: ignore[no-untyped-def]
 
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(_CORPUS), model_writer=model, vocab_size=80, model_type="unigram",
-        character_coverage=1.0, pad_id=0, eos_id=1, unk_id=2, bos_id=-1, hard_vocab_limit=False,
+        sentence_iterator=iter(_CORPUS),
+        model_writer=model,
+        vocab_size=80,
+        model_type="unigram",
+        character_coverage=1.0,
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        hard_vocab_limit=False,
         minloglevel=2,
     )
     path = folder / "spiece.model"
@@ -74,8 +90,18 @@ def _siglip_tokenizer(folder: Path):  # type: ignore[no-untyped-def]
 
 SHAPES = {
     "tiny": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2},
-    "siglip2-base-patch16-256": {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "num_attention_heads": 12},
-    "siglip2-large-patch16-256": {"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24, "num_attention_heads": 16},
+    "siglip2-base-patch16-256": {
+        "hidden_size": 768,
+        "intermediate_size": 3072,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+    },
+    "siglip2-large-patch16-256": {
+        "hidden_size": 1024,
+        "intermediate_size": 4096,
+        "num_hidden_layers": 24,
+        "num_attention_heads": 16,
+    },
 }
 
 
@@ -86,7 +112,9 @@ def _pil(name: str):  # type: ignore[no-untyped-def]
     return getattr(tf, f"{name}Pil", None) or getattr(tf, name)
 
 
-def build_tiny_model(kind: str, folder: Path, seed: int = 0, shape: str = "tiny", dtype: torch.dtype | None = None) -> Path:
+def build_tiny_model(
+    kind: str, folder: Path, seed: int = 0, shape: str = "tiny", dtype: torch.dtype | None = None
+) -> Path:
     """Write a random checkpoint of `kind` (siglip, siglip2-fixres, siglip2-naflex, clip) to `folder`."""
     import transformers as tf
 
@@ -98,7 +126,14 @@ def build_tiny_model(kind: str, folder: Path, seed: int = 0, shape: str = "tiny"
     if kind == "clip":
         tokenizer = _clip_tokenizer()
         config = tf.CLIPConfig(
-            text_config=dict(layers, vocab_size=len(tokenizer), max_position_embeddings=77, bos_token_id=0, eos_token_id=1, pad_token_id=1),
+            text_config=dict(
+                layers,
+                vocab_size=len(tokenizer),
+                max_position_embeddings=77,
+                bos_token_id=0,
+                eos_token_id=1,
+                pad_token_id=1,
+            ),
             vision_config=dict(vision, image_size=image_size),
             projection_dim=24 if shape == "tiny" else layers["hidden_size"],
         )
@@ -147,20 +182,55 @@ QWEN_CHAT_TEMPLATE = (
     "<|im_end|>\n{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 QWEN_SPECIAL_TOKENS = [
-    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>",
-    "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>",
-    "<|image_pad|>", "<|video_pad|>",
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|object_ref_start|>",
+    "<|object_ref_end|>",
+    "<|box_start|>",
+    "<|box_end|>",
+    "<|quad_start|>",
+    "<|quad_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
 ]
 QWEN_SHAPES = {
     "tiny": {
-        "text": dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2),
-        "vision": dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, fullatt_block_indexes=[1]),
+        "text": {
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+        },
+        "vision": {
+            "depth": 2,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_heads": 2,
+            "fullatt_block_indexes": [1],
+        },
         "mrope_section": [2, 1, 1],
     },
     # Qwen2.5-VL-7B-Instruct: 28 layers of 3584, GQA 28/4; a 32-block, 1280-wide vision tower.
     "qwen2.5-vl-7b": {
-        "text": dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28, num_key_value_heads=4),
-        "vision": dict(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16, fullatt_block_indexes=[7, 15, 23, 31]),
+        "text": {
+            "hidden_size": 3584,
+            "intermediate_size": 18944,
+            "num_hidden_layers": 28,
+            "num_attention_heads": 28,
+            "num_key_value_heads": 4,
+        },
+        "vision": {
+            "depth": 32,
+            "hidden_size": 1280,
+            "intermediate_size": 3420,
+            "num_heads": 16,
+            "fullatt_block_indexes": [7, 15, 23, 31],
+        },
         "mrope_section": [16, 24, 24],
     },
 }
@@ -189,23 +259,40 @@ def qwen_vl_config(tokenizer, shape: str = "tiny", vocab_size: int = 0):  # type
 
     ids = {token: tokenizer.convert_tokens_to_ids(token) for token in QWEN_SPECIAL_TOKENS}
     spec = QWEN_SHAPES[shape]
-    special = dict(bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
+    special = {
+        "bos_token_id": ids["<|endoftext|>"],
+        "eos_token_id": ids["<|im_end|>"],
+        "pad_token_id": ids["<|endoftext|>"],
+    }
     return tf.Qwen2_5_VLConfig(
         text_config=dict(
-            spec["text"], vocab_size=max(vocab_size, len(tokenizer)), max_position_embeddings=32768,
-            rope_scaling={"type": "mrope", "mrope_section": spec["mrope_section"]}, tie_word_embeddings=shape == "tiny", **special,
+            spec["text"],
+            vocab_size=max(vocab_size, len(tokenizer)),
+            max_position_embeddings=32768,
+            rope_scaling={"type": "mrope", "mrope_section": spec["mrope_section"]},
+            tie_word_embeddings=shape == "tiny",
+            **special,
         ),
         vision_config=dict(
-            spec["vision"], out_hidden_size=spec["text"]["hidden_size"], patch_size=14, spatial_merge_size=2,
-            temporal_patch_size=2, window_size=112,
+            spec["vision"],
+            out_hidden_size=spec["text"]["hidden_size"],
+            patch_size=14,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+            window_size=112,
         ),
-        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"], **special,
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+        **special,
     )
 
 
 def qwen_image_processor():  # type: ignore[no-untyped-def]
-    return _pil("Qwen2VLImageProcessor")(min_pixels=56 * 56, max_pixels=28 * 28 * 1280, patch_size=14, merge_size=2, temporal_patch_size=2)
+    return _pil("Qwen2VLImageProcessor")(
+        min_pixels=56 * 56, max_pixels=28 * 28 * 1280, patch_size=14, merge_size=2, temporal_patch_size=2
+    )
 
 
 def build_qwen_vl(folder: Path, *, shape: str = "tiny", seed: int = 0) -> Path:
@@ -216,7 +303,10 @@ def build_qwen_vl(folder: Path, *, shape: str = "tiny", seed: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = qwen_tokenizer()
     model = tf.Qwen2_5_VLForConditionalGeneration(qwen_vl_config(tokenizer, shape))
-    model.generation_config.eos_token_id = [tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.convert_tokens_to_ids("<|endoftext|>")]
+    model.generation_config.eos_token_id = [
+        tokenizer.convert_tokens_to_ids("<|im_end|>"),
+        tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+    ]
     model.generation_config.pad_token_id = tokenizer.convert_tokens_to_ids("<|endoftext|>")
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)

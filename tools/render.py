@@ -127,23 +127,45 @@ def _dms(value: float) -> tuple[float, float, float]:
 
 SAMPLES: dict[str, Sign] = {
     "tokyo/2024-04-03_park-sign.jpg": Sign(
-        ["NO LITTER", "ポイ捨て禁止"], seed=1,
-        exif={"camera_make": "FUJIFILM", "camera_model": "X-T5", "taken_at": "2024:04:03 10:12:00", "gps": (35.6852, 139.7100)},
+        ["NO LITTER", "ポイ捨て禁止"],
+        seed=1,
+        exif={
+            "camera_make": "FUJIFILM",
+            "camera_model": "X-T5",
+            "taken_at": "2024:04:03 10:12:00",
+            "gps": (35.6852, 139.7100),
+        },
     ),
     "tokyo/station.jpg": Sign(
-        ["東京駅", "Tokyo Station"], seed=2, panel=(30, 60, 140), ink=(255, 255, 255),
-        exif={"camera_make": "Apple", "camera_model": "iPhone 15", "taken_at": "2024:04:02 18:40:00", "gps": (35.6812, 139.7671)},
+        ["東京駅", "Tokyo Station"],
+        seed=2,
+        panel=(30, 60, 140),
+        ink=(255, 255, 255),
+        exif={
+            "camera_make": "Apple",
+            "camera_model": "iPhone 15",
+            "taken_at": "2024:04:02 18:40:00",
+            "gps": (35.6812, 139.7671),
+        },
     ),
     "tokyo/train-notice.webp": Sign(["スマホ 歩き禁止", "NO PHONES WHILE WALKING"], seed=3, size=(1000, 520)),
     "tokyo/exit.png": Sign(["出口 EXIT"], seed=4, panel=(20, 130, 60), ink=(255, 255, 255)),
     "kyoto/kiyomizu.jpg": Sign(
-        ["清水寺", "Kiyomizu-dera"], seed=5,
-        exif={"camera_make": "Canon", "camera_model": "Canon EOS R6", "taken_at": "2023:11:20 09:05:00", "gps": (34.9949, 135.7850)},
+        ["清水寺", "Kiyomizu-dera"],
+        seed=5,
+        exif={
+            "camera_make": "Canon",
+            "camera_model": "Canon EOS R6",
+            "taken_at": "2023:11:20 09:05:00",
+            "gps": (34.9949, 135.7850),
+        },
     ),
     "kyoto/cafe-menu.gif": Sign(["COFFEE 450円", "抹茶ラテ"], seed=6),
     "conference/slide-welcome.tiff": Sign(["Welcome to PyCon JP", "ようこそ"], seed=7, size=(960, 540)),
     "conference/wet-floor-rotated.jpg": Sign(
-        ["WET FLOOR", "足元注意"], seed=8, orientation=6,
+        ["WET FLOOR", "足元注意"],
+        seed=8,
+        orientation=6,
         exif={"camera_make": "SONY", "camera_model": "ILCE-7M4", "taken_at": "2025:09:14 14:30:00"},
     ),
     "beach/open-sign.heic": Sign(["OPEN", "営業中"], seed=9, exif={"taken_at": "2023:07:22 11:00:00"}),

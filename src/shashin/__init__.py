@@ -1,10 +1,10 @@
 """shashin (写真): self-hosted photo search that says why each photo matched.
 
-    from shashin import Library
-    library = Library("~/photo-index")
-    library.index(["~/Photos"])
-    for result in library.search("NO LITTER").results:
-        print(result.rank, result.path, result.score)
+from shashin import Library
+library = Library("~/photo-index")
+library.index(["~/Photos"])
+for result in library.search("NO LITTER").results:
+    print(result.rank, result.path, result.score)
 """
 
 from typing import Any

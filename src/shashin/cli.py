@@ -11,11 +11,10 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console, RenderHook
-from rich.segment import Segment
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -27,6 +26,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -37,7 +37,7 @@ app = typer.Typer(
     help=(
         "shashin (写真): search your photos by what they show, the text in them, their captions, "
         "file names, places and dates, in Japanese and English.\n\n"
-        "Start with `shashin index ~/Photos`, then `shashin search \"NO LITTER\"`."
+        'Start with `shashin index ~/Photos`, then `shashin search "NO LITTER"`.'
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -53,7 +53,9 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u20
 
 def shown(text: str) -> str:
     """`text` with control characters written as escapes, safe to print on a terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100 else f"\\u{ord(m.group(0)):04x}", text)
+    return _CONTROL.sub(
+        lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100 else f"\\u{ord(m.group(0)):04x}", text
+    )
 
 
 class _Escaped:
@@ -81,7 +83,7 @@ for _console in (out, err):
     _console.push_render_hook(_EscapeControls())
 
 DbOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--db",
         help="Library: a folder, or object storage (s3://bucket/prefix, gs://…, az://…; credentials from the usual "
@@ -90,21 +92,26 @@ DbOption = Annotated[
     ),
 ]
 RayOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
-        "--ray", metavar="ADDRESS",
+        "--ray",
+        metavar="ADDRESS",
         help="Run decoding and model work on a Ray cluster: auto (RAY_ADDRESS or `ray start` on this machine), "
         "local (start one for this run), or HOST:PORT. Needs the ray extra (pip install 'shashin\\[ray]'); the library and photos "
         "must be reachable from every node (object storage or a shared file system).",
     ),
 ]
 RayWorkersOption = Annotated[
-    Optional[int],
-    typer.Option("--ray-workers", help="Actors per CPU stage (default: the cluster's CPUs less one; GPU stages: one per GPU).", min=1),
+    int | None,
+    typer.Option(
+        "--ray-workers",
+        help="Actors per CPU stage (default: the cluster's CPUs less one; GPU stages: one per GPU).",
+        min=1,
+    ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries (for scripts).")]
 ImageModelOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--image-model",
         help="Image-text model: Hugging Face id (google/siglip2-base-patch16-256) or a local folder. "
@@ -113,20 +120,52 @@ ImageModelOption = Annotated[
     ),
 ]
 DeviceOption = Annotated[
-    Optional[str], typer.Option("--device", help="Where the image model runs: auto, cpu, cuda, cuda:1, mps.", show_default=False)
+    str | None,
+    typer.Option("--device", help="Where the image model runs: auto, cpu, cuda, cuda:1, mps.", show_default=False),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of text.")]
 LimitOption = Annotated[int, typer.Option("--limit", "-n", help="How many results.", min=1)]
 OffsetOption = Annotated[int, typer.Option(help="Skip this many results (for paging).", min=0)]
 
 
-FromOption = Annotated[Optional[str], typer.Option("--from", help="Taken on or after: 2023, 2023-07, 2023-07-14, 'July 2023', 2025年9月.", show_default=False)]
-ToOption = Annotated[Optional[str], typer.Option("--to", help="Taken on or before (the whole period named): 2023, 2023-07, ...", show_default=False)]
-FolderOption = Annotated[Optional[list[str]], typer.Option("--folder", help="Only photos under this folder (repeat for several).", show_default=False)]
-CameraOption = Annotated[Optional[list[str]], typer.Option("--camera", help="Only photos whose camera make/model/lens contains this (repeat for several).", show_default=False)]
-HasTextOption = Annotated[Optional[bool], typer.Option("--has-text/--no-text", help="Only photos with (or without) text found by OCR.", show_default=False)]
-NearOption = Annotated[Optional[str], typer.Option("--near", help="Only photos taken near a place: a town or country (Kyoto, 京都, Japan) or 'lat,lon'.", show_default=False)]
-RadiusOption = Annotated[Optional[float], typer.Option("--radius", help="Kilometres around --near (default: by the town's size).", show_default=False)]
+FromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from", help="Taken on or after: 2023, 2023-07, 2023-07-14, 'July 2023', 2025年9月.", show_default=False
+    ),
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option("--to", help="Taken on or before (the whole period named): 2023, 2023-07, ...", show_default=False),
+]
+FolderOption = Annotated[
+    list[str] | None,
+    typer.Option("--folder", help="Only photos under this folder (repeat for several).", show_default=False),
+]
+CameraOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--camera",
+        help="Only photos whose camera make/model/lens contains this (repeat for several).",
+        show_default=False,
+    ),
+]
+HasTextOption = Annotated[
+    bool | None,
+    typer.Option("--has-text/--no-text", help="Only photos with (or without) text found by OCR.", show_default=False),
+]
+NearOption = Annotated[
+    str | None,
+    typer.Option(
+        "--near",
+        help="Only photos taken near a place: a town or country (Kyoto, 京都, Japan) or 'lat,lon'.",
+        show_default=False,
+    ),
+]
+RadiusOption = Annotated[
+    float | None,
+    typer.Option("--radius", help="Kilometres around --near (default: by the town's size).", show_default=False),
+]
 
 
 def _filters(taken_from, taken_to, folder, camera, has_text, near, radius):  # type: ignore[no-untyped-def]
@@ -134,8 +173,15 @@ def _filters(taken_from, taken_to, folder, camera, has_text, near, radius):  # t
     from shashin.search.filters import FilterError, build_filters
 
     try:
-        return build_filters(taken_from=taken_from, taken_to=taken_to, folders=folder or [], cameras=camera or [],
-                             has_text=has_text, near=near, radius_km=radius)
+        return build_filters(
+            taken_from=taken_from,
+            taken_to=taken_to,
+            folders=folder or [],
+            cameras=camera or [],
+            has_text=has_text,
+            near=near,
+            radius_km=radius,
+        )
     except FilterError as exc:
         _usage(str(exc))
 
@@ -218,7 +264,7 @@ class RichProgress:
         )
         self._task: Any = None
 
-    def __enter__(self) -> "RichProgress":
+    def __enter__(self) -> RichProgress:
         self._bars.start()
         return self
 
@@ -251,22 +297,25 @@ class RichProgress:
 @app.command()
 def index(
     folders: Annotated[
-        Optional[list[str]],
-        typer.Argument(help="Photo folders (or s3://bucket/prefix) to add and index. None: update every folder already "
-                       "in the library."),
+        list[str] | None,
+        typer.Argument(
+            help="Photo folders (or s3://bucket/prefix) to add and index. None: update every folder already "
+            "in the library."
+        ),
     ] = None,
     db: DbOption = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Try again photos a channel failed on.")] = False,
     channels: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--channels", help="Comma-separated channels to compute: ocr, image, phash. Default: all."),
     ] = None,
     image_model: ImageModelOption = None,
     device: DeviceOption = None,
     workers: Annotated[
-        Optional[int], typer.Option(help="Decode processes (0 = decode in-process; default: from cores and device).", min=0)
+        int | None,
+        typer.Option(help="Decode processes (0 = decode in-process; default: from cores and device).", min=0),
     ] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Photos per committed batch.", min=1)] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Photos per committed batch.", min=1)] = None,
     ray: RayOption = None,
     ray_workers: RayWorkersOption = None,
     quiet: QuietOption = False,
@@ -278,7 +327,10 @@ def index(
     Exit code 3 means the run finished but some files could not be indexed (see `shashin status`).
     """
     library = _library(
-        db, workers=workers, batch_size=batch_size, channels=channels,
+        db,
+        workers=workers,
+        batch_size=batch_size,
+        channels=channels,
         **{"image.model": image_model, "image.device": device},
     )
     cluster = _cluster(ray, ray_workers)
@@ -286,8 +338,13 @@ def index(
     if quiet or as_json:
         report = _guard(lambda: library.index(folders or [], retry_failed=retry_failed, cluster=cluster))
     else:
-        report = _guard(lambda: _with_progress(lambda progress: library.index(
-            folders or [], progress=progress, retry_failed=retry_failed, cluster=cluster)))
+        report = _guard(
+            lambda: _with_progress(
+                lambda progress: library.index(
+                    folders or [], progress=progress, retry_failed=retry_failed, cluster=cluster
+                )
+            )
+        )
     if as_json:
         _print_json(_report_dict(report))
     elif not quiet:
@@ -320,8 +377,11 @@ def _report_dict(report: Any) -> dict[str, Any]:
         "seconds": round(report.seconds, 3),
         "channels": {
             name: {
-                "processed": c.processed, "failed": c.failed, "pending": c.pending,
-                "refreshed": c.refreshed, "unavailable": c.unavailable,
+                "processed": c.processed,
+                "failed": c.failed,
+                "pending": c.pending,
+                "refreshed": c.refreshed,
+                "unavailable": c.unavailable,
             }
             for name, c in report.channels.items()
         },
@@ -345,9 +405,17 @@ def _print_report(report: Any, seconds: float) -> None:
     if notes:
         out.print(Text("  " + "; ".join(notes)))
     if report.unreadable_files:
-        out.print(Text(f"  {report.unreadable_files} files could not be read this time: their photos are kept", style="yellow"))
+        out.print(
+            Text(
+                f"  {report.unreadable_files} files could not be read this time: their photos are kept", style="yellow"
+            )
+        )
     if report.orphans:
-        out.print(Text(f"  {report.orphans} removed photos had captions you wrote: kept, see `shashin orphans`", style="yellow"))
+        out.print(
+            Text(
+                f"  {report.orphans} removed photos had captions you wrote: kept, see `shashin orphans`", style="yellow"
+            )
+        )
     for name, channel in report.channels.items():
         line = Text(f"  {name}: {channel.processed} processed")
         if channel.refreshed:
@@ -358,7 +426,11 @@ def _print_report(report: Any, seconds: float) -> None:
             line.append(f" — unavailable: {channel.unavailable}", style="yellow")
         out.print(line)
     if report.photos_processed:
-        out.print(Text(f"{report.photos_processed} photos in {report.work_seconds:.1f} s ({report.photos_per_second:.1f} photos/s)"))
+        out.print(
+            Text(
+                f"{report.photos_processed} photos in {report.work_seconds:.1f} s ({report.photos_per_second:.1f} photos/s)"
+            )
+        )
     for folder in report.missing_folders:
         out.print(Text(f"missing folder (its photos are kept): {folder}", style="yellow"))
     if report.errors:
@@ -379,27 +451,65 @@ def caption(
     context: typer.Context,
     db: DbOption = None,
     backend: Annotated[
-        Optional[str],
-        typer.Option("--backend", "-b", help="transformers (a local Qwen2.5-VL), openai (any OpenAI-compatible server: vLLM, Ollama, llama.cpp, LM Studio) or import."),
+        str | None,
+        typer.Option(
+            "--backend",
+            "-b",
+            help="transformers (a local Qwen2.5-VL), openai (any OpenAI-compatible server: vLLM, Ollama, llama.cpp, LM Studio) or import.",
+        ),
     ] = None,
-    lang: Annotated[Optional[str], typer.Option("--lang", help="Caption languages, comma-separated (default: en,ja).")] = None,
-    prompt_set: Annotated[Optional[str], typer.Option("--prompt-set", help="brief (one sentence, the alt text) or detailed.")] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="Caption languages, comma-separated (default: en,ja).")
+    ] = None,
+    prompt_set: Annotated[
+        str | None, typer.Option("--prompt-set", help="brief (one sentence, the alt text) or detailed.")
+    ] = None,
     model: Annotated[
-        Optional[str],
-        typer.Option("--model", "-m", help="transformers: Hugging Face id or folder (default Qwen2.5-VL, 7B on a ≥ 24 GB GPU, else 3B); openai: the served model name (default: the server's first)."),
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="transformers: Hugging Face id or folder (default Qwen2.5-VL, 7B on a ≥ 24 GB GPU, else 3B); openai: the served model name (default: the server's first).",
+        ),
     ] = None,
-    url: Annotated[Optional[str], typer.Option("--url", help="openai: the server's base URL, e.g. http://127.0.0.1:8000/v1 (vLLM) or http://127.0.0.1:11434/v1 (Ollama); several, comma-separated, make a pool (replicas share the work; a failing one is skipped).")] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="openai: the server's base URL, e.g. http://127.0.0.1:8000/v1 (vLLM) or http://127.0.0.1:11434/v1 (Ollama); several, comma-separated, make a pool (replicas share the work; a failing one is skipped).",
+        ),
+    ] = None,
     api_key: Annotated[
-        Optional[str],
-        typer.Option("--api-key", envvar="SHASHIN_API_KEY", help="openai: the API key (better: set $SHASHIN_API_KEY or $OPENAI_API_KEY)."),
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="SHASHIN_API_KEY",
+            help="openai: the API key (better: set $SHASHIN_API_KEY or $OPENAI_API_KEY).",
+        ),
     ] = None,
-    source: Annotated[Optional[Path], typer.Option("--from", help="import: a JSONL or CSV file of path/file name, text and lang.")] = None,
-    from_metadata: Annotated[bool, typer.Option("--from-metadata", help="import: the descriptions already in the photos (XMP, IPTC, EXIF, XMP sidecars).")] = False,
-    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Try again captions that failed with the same model and prompt.")] = False,
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Caption at most this many photos (a trial run).", min=1)] = None,
+    source: Annotated[
+        Path | None, typer.Option("--from", help="import: a JSONL or CSV file of path/file name, text and lang.")
+    ] = None,
+    from_metadata: Annotated[
+        bool,
+        typer.Option(
+            "--from-metadata", help="import: the descriptions already in the photos (XMP, IPTC, EXIF, XMP sidecars)."
+        ),
+    ] = False,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Try again captions that failed with the same model and prompt.")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", help="Caption at most this many photos (a trial run).", min=1)
+    ] = None,
     device: DeviceOption = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Photos per generate call (transformers) or in flight (openai).", min=1)] = None,
-    concurrency: Annotated[Optional[int], typer.Option("--concurrency", help="openai: requests in flight at once (per server).", min=1)] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option("--batch-size", help="Photos per generate call (transformers) or in flight (openai).", min=1),
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", help="openai: requests in flight at once (per server).", min=1)
+    ] = None,
     ray: RayOption = None,
     ray_workers: RayWorkersOption = None,
     quiet: QuietOption = False,
@@ -416,8 +526,14 @@ def caption(
     if context.invoked_subcommand is not None:
         return
     overrides = {
-        "captions.backend": backend, "captions.langs": lang, "captions.prompt_set": prompt_set, "captions.model": model,
-        "captions.url": url, "captions.api_key": api_key, "captions.device": device, "captions.batch_size": batch_size,
+        "captions.backend": backend,
+        "captions.langs": lang,
+        "captions.prompt_set": prompt_set,
+        "captions.model": model,
+        "captions.url": url,
+        "captions.api_key": api_key,
+        "captions.device": device,
+        "captions.batch_size": batch_size,
         "captions.concurrency": concurrency,
     }
     library = _library(db, **overrides)
@@ -427,18 +543,26 @@ def caption(
 
     def run(progress: Any) -> Any:
         if chosen == "import":
-            return library.import_captions(source, from_metadata=from_metadata, lang=lang if lang and "," not in lang else None, progress=progress)
-        return library.caption(progress=progress, retry_failed=retry_failed, limit=limit, cluster=_cluster(ray, ray_workers))
+            return library.import_captions(
+                source, from_metadata=from_metadata, lang=lang if lang and "," not in lang else None, progress=progress
+            )
+        return library.caption(
+            progress=progress, retry_failed=retry_failed, limit=limit, cluster=_cluster(ray, ray_workers)
+        )
 
     if quiet or as_json:
         report = _guard(lambda: run(None))
     else:
         report = _guard(lambda: _with_progress(run))
     if as_json:
-        _print_json({**{k: v for k, v in report.__dict__.items() if k not in ("failures", "errors")},
-                     "captions_per_second": round(report.captions_per_second, 3),
-                     "failures": [f.__dict__ for f in report.failures],
-                     "errors": [{"path": e.path, "message": e.message} for e in report.errors]})
+        _print_json(
+            {
+                **{k: v for k, v in report.__dict__.items() if k not in ("failures", "errors")},
+                "captions_per_second": round(report.captions_per_second, 3),
+                "failures": [f.__dict__ for f in report.failures],
+                "errors": [{"path": e.path, "message": e.message} for e in report.errors],
+            }
+        )
     elif not quiet:
         _print_caption_report(report)
     if report.unavailable:
@@ -454,7 +578,9 @@ def caption_set(
     photo: Annotated[str, typer.Argument(help="The photo: a path in the library or its photo id.")],
     text: Annotated[str, typer.Argument(help="The caption, as it should read (it is also the alt text).")],
     lang: Annotated[str, typer.Option("--lang", help="The caption's language: en, ja, …")] = "en",
-    prompt_set: Annotated[str, typer.Option("--prompt-set", help="brief (the alt text) or detailed (the extended description).")] = "brief",
+    prompt_set: Annotated[
+        str, typer.Option("--prompt-set", help="brief (the alt text) or detailed (the extended description).")
+    ] = "brief",
     db: DbOption = None,
 ) -> None:
     """Write or correct a photo's caption yourself. It is marked as a person's, wins over generated
@@ -496,7 +622,7 @@ def search(
     query: Annotated[
         str,
         typer.Argument(
-            help='Words to find. Quote a phrase to match it exactly: \'"NO LITTER"\'. Dates and places in it '
+            help="Words to find. Quote a phrase to match it exactly: '\"NO LITTER\"'. Dates and places in it "
             'become filters: "beach July 2023", "cats in Tokyo", 「2025年9月の京都」. Empty ("") with filters: browse.'
         ),
     ],
@@ -511,9 +637,18 @@ def search(
     near: NearOption = None,
     radius: RadiusOption = None,
     sort: Annotated[str, typer.Option("--sort", help="relevance, newest or oldest.")] = "relevance",
-    min_score: Annotated[float, typer.Option("--min-score", help="Leave out results whose relevance (0-1) is lower.", min=0.0, max=1.0)] = 0.0,
-    literal: Annotated[bool, typer.Option("--literal", help="Search the query as written: no dates or places read out of it.")] = False,
-    explain: Annotated[bool, typer.Option("--explain", help="Show each channel's rank and score, the matched words, the photo's date and place.")] = False,
+    min_score: Annotated[
+        float, typer.Option("--min-score", help="Leave out results whose relevance (0-1) is lower.", min=0.0, max=1.0)
+    ] = 0.0,
+    literal: Annotated[
+        bool, typer.Option("--literal", help="Search the query as written: no dates or places read out of it.")
+    ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain", help="Show each channel's rank and score, the matched words, the photo's date and place."
+        ),
+    ] = False,
     image_model: ImageModelOption = None,
     device: DeviceOption = None,
     as_json: JsonOption = False,
@@ -534,7 +669,13 @@ def search(
     library = _library(db, **{"image.model": image_model, "image.device": device})
     response = _guard(
         lambda: library.search(
-            query, limit=limit, offset=offset, filters=filters, parse=not literal, sort=sort, min_score=min_score  # type: ignore[arg-type]
+            query,
+            limit=limit,
+            offset=offset,
+            filters=filters,
+            parse=not literal,
+            sort=sort,
+            min_score=min_score,  # type: ignore[arg-type]
         )
     )
     if image_model and "image" in response.unavailable:
@@ -569,7 +710,7 @@ def similar(
 @app.command(name="eval")
 def evaluate(
     queries: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Argument(
             help='Query file (JSONL): {"id", "query", "lang", "relevant": [paths or photo ids]} or '
             '{"query", "relevant_category": "folder name"}.',
@@ -578,26 +719,48 @@ def evaluate(
     ] = None,
     db: DbOption = None,
     known_captions: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--known-captions",
-            help="COCO-style file ({\"image\", \"captions_en\": [...]}): imports each photo's first caption into the "
+            help='COCO-style file ({"image", "captions_en": [...]}): imports each photo\'s first caption into the '
             "library, asks the others. Use a scratch library.",
             show_default=False,
         ),
     ] = None,
-    self_captions: Annotated[bool, typer.Option("--self-captions", help="Each stored caption asks for its own photo.")] = False,
-    similar: Annotated[bool, typer.Option("--similar", help="Leave-one-out photo → photo within folders (needs image vectors).")] = False,
-    channels: Annotated[Optional[str], typer.Option("--channels", help="Only these channels, comma-separated (and fusion of them).", show_default=False)] = None,
-    report: Annotated[Optional[Path], typer.Option("--report", help="Write report.md, report.html, plots and results.json here.", show_default=False)] = None,
-    tune: Annotated[bool, typer.Option("--tune", help="Choose fusion weights and k by cross-validation; report the held-out score.")] = False,
-    folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds for --tune.", min=2)] = 5,
-    literal: Annotated[bool, typer.Option("--literal", help="Search queries as written: no dates or places read out of them.")] = False,
-    compare: Annotated[
-        Optional[tuple[Path, Path]],
-        typer.Option("--compare", help="Compare two results.json files (A B): which queries got better or worse.", show_default=False),
+    self_captions: Annotated[
+        bool, typer.Option("--self-captions", help="Each stored caption asks for its own photo.")
+    ] = False,
+    similar: Annotated[
+        bool, typer.Option("--similar", help="Leave-one-out photo → photo within folders (needs image vectors).")
+    ] = False,
+    channels: Annotated[
+        str | None,
+        typer.Option(
+            "--channels", help="Only these channels, comma-separated (and fusion of them).", show_default=False
+        ),
     ] = None,
-    ranking: Annotated[str, typer.Option("--ranking", help="With --compare: the ranking compared (a channel or fused).")] = "fused",
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write report.md, report.html, plots and results.json here.", show_default=False),
+    ] = None,
+    tune: Annotated[
+        bool, typer.Option("--tune", help="Choose fusion weights and k by cross-validation; report the held-out score.")
+    ] = False,
+    folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds for --tune.", min=2)] = 5,
+    literal: Annotated[
+        bool, typer.Option("--literal", help="Search queries as written: no dates or places read out of them.")
+    ] = False,
+    compare: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option(
+            "--compare",
+            help="Compare two results.json files (A B): which queries got better or worse.",
+            show_default=False,
+        ),
+    ] = None,
+    ranking: Annotated[
+        str, typer.Option("--ranking", help="With --compare: the ranking compared (a channel or fused).")
+    ] = "fused",
     image_model: ImageModelOption = None,
     device: DeviceOption = None,
     as_json: JsonOption = False,
@@ -623,25 +786,37 @@ def evaluate(
             _print_json(result)
             return
         d = result["difference"]
-        out.print(Text(f"{ranking} MRR over {result['queries']} shared queries: A {result['a']:.3f} → B {result['b']:.3f}, "
-                       f"difference {d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]", style="bold"))
+        out.print(
+            Text(
+                f"{ranking} MRR over {result['queries']} shared queries: A {result['a']:.3f} → B {result['b']:.3f}, "
+                f"difference {d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]",
+                style="bold",
+            )
+        )
         for title, rows in (("better in B", result["better"]), ("worse in B", result["worse"])):
-            out.print(Text(f"{len(rows)} {title}" + (":" if rows else ""), style="green" if "better" in title else "red"))
+            out.print(
+                Text(f"{len(rows)} {title}" + (":" if rows else ""), style="green" if "better" in title else "red")
+            )
             for row in rows[:15]:
                 out.print(Text(f"  {row['change']:+.3f}  {row['a']:.3f} → {row['b']:.3f}  {row['id']}: {row['query']}"))
         return
     if queries is None and known_captions is None and not self_captions and not similar:
         _usage("nothing to evaluate: give a query file, --known-captions FILE, --self-captions or --similar")
     library = _library(db, **{"image.model": image_model, "image.device": device})
-    asked, notes = _guard(lambda: library.evaluation_queries(
-        file=queries, known_captions=known_captions, self_captions=self_captions, similar=similar
-    ))
+    asked, notes = _guard(
+        lambda: library.evaluation_queries(
+            file=queries, known_captions=known_captions, self_captions=self_captions, similar=similar
+        )
+    )
     if not asked:
         _fail("no queries to ask: " + "; ".join(notes or ["the protocols given found nothing"]))
     chosen = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
+
     def evaluate_all(progress: RichProgress) -> Any:
         progress.phase("evaluating", len(asked))
-        return library.evaluate(asked, channels=chosen, parse=not literal, notes=notes, progress=lambda _: progress.advance())
+        return library.evaluate(
+            asked, channels=chosen, parse=not literal, notes=notes, progress=lambda _: progress.advance()
+        )
 
     run = _guard(lambda: _with_progress(evaluate_all))
     tuning = tune_fusion(run, folds=folds) if tune else None
@@ -656,11 +831,23 @@ def evaluate(
         grid.add_row(*row, style="bold" if row[0] == "fused" else None)
     out.print(grid)
     for group, names in run.summary(by=lambda q: q.lang).items():
-        out.print(Text(f"  {group}: " + " · ".join(f"{n} {m['mrr'].mean:.3f}" for n, m in names.items()) + f"  ({names['fused']['mrr'].n} queries)", style="dim"))
+        out.print(
+            Text(
+                f"  {group}: "
+                + " · ".join(f"{n} {m['mrr'].mean:.3f}" for n, m in names.items())
+                + f"  ({names['fused']['mrr'].n} queries)",
+                style="dim",
+            )
+        )
     for note in run.notes:
         err.print(Text(f"note: {note}", style="yellow"))
     if tuning:
-        out.print(Text(f"tuned fusion: held-out MRR {tuning.held_out} vs {tuning.start} with the current settings", style="bold"))
+        out.print(
+            Text(
+                f"tuned fusion: held-out MRR {tuning.held_out} vs {tuning.start} with the current settings",
+                style="bold",
+            )
+        )
         if tuning.helps:
             out.print(Text("these settings did better on queries they were not chosen on (add them to your config):"))
             out.print(Text(tuning.toml().rstrip(), style="cyan"))
@@ -670,18 +857,32 @@ def evaluate(
         out.print(Text(f"report written to {report}: " + ", ".join(p.name for p in written), style="dim"))
 
 
-export_app = typer.Typer(help="Export what shashin knows about your photos to the places other tools read.",
-                         context_settings={"help_option_names": ["-h", "--help"]}, no_args_is_help=True)
+export_app = typer.Typer(
+    help="Export what shashin knows about your photos to the places other tools read.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+)
 app.add_typer(export_app, name="export")
 
 
 @export_app.command("alt-text")
 def export_alt_text(
     db: DbOption = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="xmp (sidecars), embed (into the photos), csv, json or html.")] = "xmp",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="xmp (sidecars), embed (into the photos), csv, json or html.")
+    ] = "xmp",
     lang: Annotated[str, typer.Option("--lang", help="Languages, comma-separated; the first is x-default.")] = "ja,en",
-    destination: Annotated[Optional[Path], typer.Option("--out", help="xmp: write sidecars under this folder instead of beside the photos; csv/json/html: the file (default: standard output).", show_default=False)] = None,
-    no_backup: Annotated[bool, typer.Option("--no-backup", help="embed: do not keep the originals in .shashin-backup/.")] = False,
+    destination: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="xmp: write sidecars under this folder instead of beside the photos; csv/json/html: the file (default: standard output).",
+            show_default=False,
+        ),
+    ] = None,
+    no_backup: Annotated[
+        bool, typer.Option("--no-backup", help="embed: do not keep the originals in .shashin-backup/.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Export alt text (IPTC "Alt Text (Accessibility)") and extended descriptions.
@@ -703,7 +904,11 @@ def export_alt_text(
     library = _library(db)
     records = _guard(lambda: library.alt_text_records(langs))
     if fmt in ("csv", "json", "html"):
-        text = {"csv": lambda: to_csv(records, langs), "json": lambda: to_json(records), "html": lambda: to_html(records, langs)}[fmt]()
+        text = {
+            "csv": lambda: to_csv(records, langs),
+            "json": lambda: to_json(records),
+            "html": lambda: to_html(records, langs),
+        }[fmt]()
         if destination:
             destination.write_text(text, encoding="utf-8")
             err.print(Text(f"{len(records)} photos written to {destination}"))
@@ -718,7 +923,7 @@ def export_alt_text(
                 write_sidecar(record, target)
                 written.append({"path": record.path, "sidecar": str(target)})
             else:
-                done = _guard(lambda: library.embed_alt_text(record, backup=not no_backup))
+                done = _guard(lambda: library.embed_alt_text(record, backup=not no_backup))  # noqa: B023 (called at once)
                 written.append({"path": record.path, "backup": done.backup})
         except ExportError as exc:
             failed.append({"path": record.path, "error": str(exc)})
@@ -735,21 +940,38 @@ def export_alt_text(
 @app.command()
 def serve(
     db: DbOption = None,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on. Beyond 127.0.0.1 a --token is required.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on. Beyond 127.0.0.1 a --token is required.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8750,
     token: Annotated[
-        Optional[str],
-        typer.Option("--token", envvar="SHASHIN_TOKEN", help="Access token every request must carry ($SHASHIN_TOKEN).", show_default=False),
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="SHASHIN_TOKEN",
+            help="Access token every request must carry ($SHASHIN_TOKEN).",
+            show_default=False,
+        ),
     ] = None,
     insecure_no_token: Annotated[
-        bool, typer.Option("--insecure-no-token", help="Listen beyond this machine without a token (anyone who can reach it sees your photos).")
+        bool,
+        typer.Option(
+            "--insecure-no-token",
+            help="Listen beyond this machine without a token (anyone who can reach it sees your photos).",
+        ),
     ] = False,
-    max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help="Largest photo accepted for search by photo.", min=1)] = 30,
+    max_upload_mb: Annotated[
+        int, typer.Option("--max-upload-mb", help="Largest photo accepted for search by photo.", min=1)
+    ] = 30,
     allowed_host: Annotated[
-        Optional[list[str]],
-        typer.Option("--allowed-host", help="A host name this server answers to besides loopback names and IP addresses "
-                     "(photos.example.com; .lan for every name under lan; repeat for several). Requests naming other "
-                     "hosts are refused: a web page cannot reach the server through a DNS name of its own.", show_default=False),
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="A host name this server answers to besides loopback names and IP addresses "
+            "(photos.example.com; .lan for every name under lan; repeat for several). Requests naming other "
+            "hosts are refused: a web page cannot reach the server through a DNS name of its own.",
+            show_default=False,
+        ),
     ] = None,
     image_model: ImageModelOption = None,
     device: DeviceOption = None,
@@ -771,14 +993,18 @@ def serve(
     except ValueError:
         loopback = False
     if not loopback and not token and not insecure_no_token:
-        _usage(f"--host {host} makes your photos reachable from other machines: add --token "
-              f"(e.g. --token {secrets.token_urlsafe(16)}) or, on a trusted network only, --insecure-no-token")
+        _usage(
+            f"--host {host} makes your photos reachable from other machines: add --token "
+            f"(e.g. --token {secrets.token_urlsafe(16)}) or, on a trusted network only, --insecure-no-token"
+        )
     library = _library(db, **{"image.model": image_model, "image.device": device})
     _guard(library.status)  # fail now, with a clear message, if there is no library
     hosts = list(allowed_host or [])
     if not loopback and host not in ("0.0.0.0", "::"):
         hosts.append(host)  # the name it was started for
-    app_ = create_app(library, WebSettings(token=token, max_upload_bytes=max_upload_mb * 1_000_000, allowed_hosts=tuple(hosts)))
+    app_ = create_app(
+        library, WebSettings(token=token, max_upload_bytes=max_upload_mb * 1_000_000, allowed_hosts=tuple(hosts))
+    )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     address = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     err.print(Text(f"shashin is serving {library.path} at {address}  (Ctrl-C stops)", style="bold"))
@@ -866,10 +1092,17 @@ def _print_explanation(result: Any) -> None:
 @app.command()
 def optimize(
     db: DbOption = None,
-    rebuild: Annotated[bool, typer.Option("--rebuild", help="Retrain every approximate vector index from scratch.")] = False,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Retrain every approximate vector index from scratch.")
+    ] = False,
     min_rows: Annotated[
-        Optional[int], typer.Option("--min-rows", help="Build vector indexes for tables with at least this many rows "
-                                    "(default: search.index_min_rows, 100000).", min=1)
+        int | None,
+        typer.Option(
+            "--min-rows",
+            help="Build vector indexes for tables with at least this many rows "
+            "(default: search.index_min_rows, 100000).",
+            min=1,
+        ),
     ] = None,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
@@ -923,12 +1156,19 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
             out.print(Text(f"  {channel.name} is unavailable: {channel.unavailable}", style="yellow"))
     for kind in report.captions:
         out.print(
-            Text(f"captions {kind.prompt_set} ({kind.lang}): {kind.done} done, {kind.failed} failed"
-                 f" — {kind.human} edited by a person, {kind.imported} imported")
+            Text(
+                f"captions {kind.prompt_set} ({kind.lang}): {kind.done} done, {kind.failed} failed"
+                f" — {kind.human} edited by a person, {kind.imported} imported"
+            )
         )
     if report.orphans:
-        out.print(Text(f"{report.orphans} photos no longer in the library had captions you wrote: they are kept "
-                       "(`shashin orphans` lists them, to attach to a photo or forget)", style="yellow"))
+        out.print(
+            Text(
+                f"{report.orphans} photos no longer in the library had captions you wrote: they are kept "
+                "(`shashin orphans` lists them, to attach to a photo or forget)",
+                style="yellow",
+            )
+        )
     if report.errors:
         out.print(Text(f"{len(report.errors)} files could not be indexed:", style="red"))
         for error in report.errors:
@@ -940,9 +1180,15 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
 @app.command()
 def check(
     db: DbOption = None,
-    repair: Annotated[bool, typer.Option("--repair", help="Drop damaged tables of outputs (index computes them again), "
-                                         "rewrite damaged tables of the library's own data with their readable rows, and "
-                                         "mark photos without a thumbnail to be read again.")] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Drop damaged tables of outputs (index computes them again), "
+            "rewrite damaged tables of the library's own data with their readable rows, and "
+            "mark photos without a thumbnail to be read again.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Read the whole library (every row of every table, every thumbnail) and say what is damaged
@@ -959,10 +1205,20 @@ def check(
     else:
         table = Table("table", "rows", "unreadable", "state", box=None, pad_edge=False)
         for health in report.tables:
-            table.add_row(health.name, f"{health.rows:,}", f"{health.unreadable:,}", "ok" if health.ok else f"damaged: {health.problem}")
+            table.add_row(
+                health.name,
+                f"{health.rows:,}",
+                f"{health.unreadable:,}",
+                "ok" if health.ok else f"damaged: {health.problem}",
+            )
         out.print(table)
         if report.missing_thumbnails:
-            out.print(Text(f"{report.missing_thumbnails} photos have no thumbnail: `shashin index` makes them again", style="yellow"))
+            out.print(
+                Text(
+                    f"{report.missing_thumbnails} photos have no thumbnail: `shashin index` makes them again",
+                    style="yellow",
+                )
+            )
         if not repair:
             for health in report.damaged:
                 out.print(Text(f"{health.name}: ", style="bold red") + Text(report.advice(health)))
@@ -1001,17 +1257,26 @@ def orphans(context: typer.Context, db: DbOption = None, as_json: JsonOption = F
         return
     for orphan in kept:
         where = ", ".join(orphan.paths) or "unknown path"
-        out.print(Text(f"{orphan.former_photo_id[:12]}", style="bold") + Text(f"  last at {where}, removed {orphan.orphaned_at:%Y-%m-%d %H:%M}"))
+        out.print(
+            Text(f"{orphan.former_photo_id[:12]}", style="bold")
+            + Text(f"  last at {where}, removed {orphan.orphaned_at:%Y-%m-%d %H:%M}")
+        )
         for row in orphan.rows.get("caption", []):
             out.print(Text(f"  caption ({row['prompt_set']}, {row['lang']}): ") + Text(row["text"]))
-    out.print(Text("attach with: shashin orphans attach ID PHOTO · delete with: shashin orphans forget ID", style="dim"))
+    out.print(
+        Text("attach with: shashin orphans attach ID PHOTO · delete with: shashin orphans forget ID", style="dim")
+    )
 
 
 @orphans_app.command("attach")
 def orphans_attach(
     orphan: Annotated[str, typer.Argument(help="The former photo's id, or its first digits (from `shashin orphans`).")],
-    photo: Annotated[str, typer.Argument(help="The photo to give the words to: a path in the library or its photo id.")],
-    replace: Annotated[bool, typer.Option("--replace", help="Replace captions the photo already has from you.")] = False,
+    photo: Annotated[
+        str, typer.Argument(help="The photo to give the words to: a path in the library or its photo id.")
+    ],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace captions the photo already has from you.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Give a removed photo's captions (written by you) to a photo of the library."""
@@ -1020,12 +1285,16 @@ def orphans_attach(
     if outcome.attached:
         out.print(Text(f"attached to {outcome.photo_id}: " + ", ".join(outcome.attached)))
     if outcome.kept:
-        err.print(Text("kept (the photo has its own; --replace to replace): " + ", ".join(outcome.kept), style="yellow"))
+        err.print(
+            Text("kept (the photo has its own; --replace to replace): " + ", ".join(outcome.kept), style="yellow")
+        )
 
 
 @orphans_app.command("forget")
 def orphans_forget(
-    ids: Annotated[Optional[list[str]], typer.Argument(help="Former photo ids (or their first digits).", show_default=False)] = None,
+    ids: Annotated[
+        list[str] | None, typer.Argument(help="Former photo ids (or their first digits).", show_default=False)
+    ] = None,
     everything: Annotated[bool, typer.Option("--all", help="Forget every kept caption.")] = False,
     db: DbOption = None,
 ) -> None:
@@ -1050,10 +1319,10 @@ def main() -> None:
         except UnicodeEncodeError:
             readable = os.fsencode(argument).decode("utf-8", "backslashreplace")
             err.print(Text(f"error: argument {number} ({readable}) is not valid UTF-8 text; shashin reads UTF-8 only"))
-            raise SystemExit(2)
+            raise SystemExit(2) from None
     try:
         app()
-    except Exception as exc:  # noqa: BLE001 (the last line of defence: say what happened, in one line)
+    except Exception as exc:
         if os.environ.get("SHASHIN_TRACEBACK"):
             raise
         err.print(Text("error: ", style="bold red") + Text(_unexpected(exc)))
@@ -1067,14 +1336,18 @@ def _unexpected(exc: Exception) -> str:
     number = exc.errno if isinstance(exc, OSError) else None
     where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
     if number in (errno.ENOSPC, errno.EDQUOT):
-        return f"no space left on the disk{where}: free some space and run the command again (nothing committed is lost)"
+        return (
+            f"no space left on the disk{where}: free some space and run the command again (nothing committed is lost)"
+        )
     if number in (errno.EROFS, errno.EACCES, errno.EPERM):
         return f"cannot write{where}: {exc.strerror}; run as a user who may, or choose a writable place"
     if isinstance(exc, OSError):
         return f"{exc.strerror or exc}{where}"
     message = str(exc).split(", /rustc/")[0].splitlines()[0] if str(exc) else ""
-    return (f"unexpected {type(exc).__name__}: {message[:300]} — please report it, with the command; "
-            "SHASHIN_TRACEBACK=1 shows where it happened")
+    return (
+        f"unexpected {type(exc).__name__}: {message[:300]} — please report it, with the command; "
+        "SHASHIN_TRACEBACK=1 shows where it happened"
+    )
 
 
 if __name__ == "__main__":

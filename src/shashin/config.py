@@ -11,9 +11,10 @@ import math
 import os
 import tomllib
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 
 class ConfigError(ValueError):
@@ -76,7 +77,9 @@ class CaptionSettings:
     """Captions: which vision-language backend writes them, in which languages, and how."""
 
     backend: str = "transformers"  # transformers (Qwen2.5-VL), openai (any compatible server), import
-    model: str = "auto"  # transformers: id or folder (auto: Qwen2.5-VL 7B with ≥ 24 GB GPU, else 3B); openai: served name
+    model: str = (
+        "auto"  # transformers: id or folder (auto: Qwen2.5-VL 7B with ≥ 24 GB GPU, else 3B); openai: served name
+    )
     url: str = "http://127.0.0.1:8000/v1"  # openai backend: the server's base URL
     api_key: str = ""  # openai backend; better from $SHASHIN_API_KEY, $SHASHIN_CAPTIONS__API_KEY or $OPENAI_API_KEY
     langs: list[str] = field(default_factory=lambda: ["en", "ja"])
@@ -110,7 +113,9 @@ class SearchSettings:
     fusion: str = "score"  # score (normalized scores, weighted) or rrf (reciprocal ranks); see README, Fusion
     rrf_k: int = 20  # reciprocal rank fusion constant: higher flattens the rank curve (see README)
     candidates: int = 200  # how many hits each channel contributes before fusion
-    weights: dict[str, float] = field(default_factory=dict)  # channel name -> weight (default 1; keyword channels 0.2 in score fusion)
+    weights: dict[str, float] = field(
+        default_factory=dict
+    )  # channel name -> weight (default 1; keyword channels 0.2 in score fusion)
     exact_first: bool = True  # photos found only by meaning never rank above an exact keyword match
     ann_min_rows: int = 50_000  # vector tables this large are searched approximately (0: always exact)
     nprobe: int = 0  # inverted-file lists scanned per approximate search (0: automatic)
@@ -150,12 +155,23 @@ class Settings:
                 ("ocr.max_side", self.ocr.max_side < 32, "must be at least 32"),
                 ("image.batch_size", self.image.batch_size < 0, "must be 0 (automatic) or more"),
                 ("image.tags_per_photo", self.image.tags_per_photo < 0, "must not be negative"),
-                ("duplicates.min_similarity", not -1 <= self.duplicates.min_similarity <= 1, "must be between -1 and 1"),
+                (
+                    "duplicates.min_similarity",
+                    not -1 <= self.duplicates.min_similarity <= 1,
+                    "must be between -1 and 1",
+                ),
                 ("search.rrf_k", self.search.rrf_k < 0, "must not be negative"),
                 ("search.fusion", self.search.fusion not in ("score", "rrf"), "must be score or rrf"),
-                ("captions.backend", self.captions.backend not in ("transformers", "openai", "import"),
-                 "must be transformers, openai or import"),
-                ("captions.prompt_set", self.captions.prompt_set not in ("brief", "detailed"), "must be brief or detailed"),
+                (
+                    "captions.backend",
+                    self.captions.backend not in ("transformers", "openai", "import"),
+                    "must be transformers, openai or import",
+                ),
+                (
+                    "captions.prompt_set",
+                    self.captions.prompt_set not in ("brief", "detailed"),
+                    "must be brief or detailed",
+                ),
                 ("captions.max_pixels", self.captions.max_pixels < 28 * 28 * 4, "must be at least 3136"),
                 ("captions.concurrency", self.captions.concurrency < 1, "must be at least 1"),
                 ("search.candidates", self.search.candidates < 1, "must be at least 1"),
@@ -168,8 +184,11 @@ class Settings:
                 ("captions.timeout", not self.captions.timeout > 0, "must be a positive number of seconds"),
                 ("captions.retries", self.captions.retries < 0, "must not be negative"),
                 ("captions.temperature", not self.captions.temperature >= 0, "must not be negative"),
-                ("search.weights", not all(math.isfinite(w) and w >= 0 for w in self.search.weights.values()),
-                 "must be numbers of 0 or more"),
+                (
+                    "search.weights",
+                    not all(math.isfinite(w) and w >= 0 for w in self.search.weights.values()),
+                    "must be numbers of 0 or more",
+                ),
             ]
             if bad
         ]
@@ -265,7 +284,7 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
     for name, raw in environ.items():
         if not name.startswith("SHASHIN_") or name in OTHER_VARIABLES:
             continue
-        key = name[len("SHASHIN_"):].lower().replace("__", ".")
+        key = name[len("SHASHIN_") :].lower().replace("__", ".")
         if key not in known:
             names = [f"SHASHIN_{k.upper().replace('.', '__')}" for k in known] + list(OTHER_VARIABLES)
             close = difflib.get_close_matches(name, names, n=1)

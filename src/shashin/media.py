@@ -222,7 +222,9 @@ def decode_photo(
     named = None
     try:
         with Image.open(source) as image:
-            rgb, metadata = _open_upright(image, max_pixels, max([thumbnail_size, *(r.draft_side for r in renditions.values())]))
+            rgb, metadata = _open_upright(
+                image, max_pixels, max([thumbnail_size, *(r.draft_side for r in renditions.values())])
+            )
             if fingerprint:  # from the encoded bytes, or the first frame as loaded (only JPEG is drafted)
                 named = image_fingerprint(image, data, max_pixels)
     except MediaError:
@@ -312,7 +314,7 @@ def _scaled_to_bytes(values: np.ndarray) -> np.ndarray:
     if finite.size == 0:
         return np.zeros(values.shape, np.uint8)
     low, high = float(finite.min()), float(finite.max())
-    if floating and 0 <= low and high <= 1:
+    if floating and low >= 0 and high <= 1:
         low, high = 0.0, 1.0
     scaled = np.nan_to_num((values - low) / ((high - low) or 1.0), nan=0.0, posinf=1.0, neginf=0.0)
     return np.clip(scaled * 255 + 0.5, 0, 255).astype(np.uint8)
@@ -398,7 +400,9 @@ def _sniff(source: BinaryIO) -> str:
         return "the content could not be read"
     announced = sniff_format(head)
     if announced:
-        return f"the file starts like a {announced} image, but its data is damaged or in a variant that cannot be decoded"
+        return (
+            f"the file starts like a {announced} image, but its data is damaged or in a variant that cannot be decoded"
+        )
     return describe_content(head)
 
 
@@ -443,7 +447,9 @@ def read_descriptions(path: str) -> list[EmbeddedDescription]:
             found.append(EmbeddedDescription(description, "x-default", "xmp" + suffix))
         caption = iptc.get("Iptc.Application2.Caption")
         if caption:
-            found.append(EmbeddedDescription(caption if isinstance(caption, str) else " ".join(caption), "x-default", "iptc"))
+            found.append(
+                EmbeddedDescription(caption if isinstance(caption, str) else " ".join(caption), "x-default", "iptc")
+            )
         if exif.get("Exif.Image.ImageDescription"):
             found.append(EmbeddedDescription(str(exif["Exif.Image.ImageDescription"]), "x-default", "exif"))
     return [d for d in found if d.text.strip() and not _CAMERA_BOILERPLATE.match(d.text.strip())]

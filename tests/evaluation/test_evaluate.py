@@ -53,10 +53,10 @@ def test_per_channel_and_fused_metrics_with_a_report(indexed, tmp_path: Path) ->
     assert len(results["per_query"]) == 4 and results["summary"]["fused"]["mrr"]["n"] == 4
     assert "| fused |" in (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
     html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
-    assert "<img src=\"mrr.png\"" in html and "東京駅" in html
+    assert '<img src="mrr.png"' in html and "東京駅" in html
 
     only_files = library.evaluate(queries, channels=["file"])
-    assert [name for name in only_files.names] == ["file", "fused"]
+    assert list(only_files.names) == ["file", "fused"]
     write_report(only_files, tmp_path / "files-only")
     change = compare(tmp_path / "report" / "results.json", tmp_path / "files-only" / "results.json")
     assert change["queries"] == 4 and change["b"] < change["a"] and change["worse"]
@@ -78,12 +78,30 @@ def captioned(tmp_path: Path, photo_copy: Path) -> tuple[Library, Path]:
     library = Library(settings=load_settings({"db": str(tmp_path / "db"), "channels": "ocr"}))
     library.index([photo_copy])
     rows = [
-        {"image": "photos/park/no-litter.jpg", "captions_en": ["A sign in a park asking people not to litter.",
-                                                             "Park sign: do not drop rubbish", "no littering notice among trees"]},
-        {"image": "photos/station/tokyo.jpg", "captions_en": ["A blue station sign for Tokyo Station.",
-                                                            "Tokyo railway station name board", "blue board at a train station"]},
-        {"image": "photos/games/card-game.png", "captions_en": ["A poster announcing a card game.",
-                                                              "playing cards event poster", "an announcement for a game of cards"]},
+        {
+            "image": "photos/park/no-litter.jpg",
+            "captions_en": [
+                "A sign in a park asking people not to litter.",
+                "Park sign: do not drop rubbish",
+                "no littering notice among trees",
+            ],
+        },
+        {
+            "image": "photos/station/tokyo.jpg",
+            "captions_en": [
+                "A blue station sign for Tokyo Station.",
+                "Tokyo railway station name board",
+                "blue board at a train station",
+            ],
+        },
+        {
+            "image": "photos/games/card-game.png",
+            "captions_en": [
+                "A poster announcing a card game.",
+                "playing cards event poster",
+                "an announcement for a game of cards",
+            ],
+        },
     ]
     path = tmp_path / "captions.jsonl"
     write_queries(path, rows)
@@ -118,7 +136,9 @@ def test_eval_command(indexed, tmp_path: Path) -> None:  # type: ignore[no-untyp
     assert "fused" in text and "report written to" in text and (tmp_path / "r" / "report.html").exists()
     again = tmp_path / "r2"
     shutil.copytree(tmp_path / "r", again)
-    same = run_cli("eval", "--compare", str(tmp_path / "r" / "results.json"), str(again / "results.json"), check=True).stdout
+    same = run_cli(
+        "eval", "--compare", str(tmp_path / "r" / "results.json"), str(again / "results.json"), check=True
+    ).stdout
     assert "difference +0.000" in same and "0 better in B" in same
     missing = run_cli("eval", "--db", str(library.path))
     assert missing.returncode == 2 and "nothing to evaluate" in missing.stderr

@@ -2,7 +2,15 @@ import math
 
 import pytest
 
-from shashin.evaluation.metrics import bootstrap, ndcg_at, paired_difference, precision_at_1, recall_at, reciprocal_rank, score_ranking
+from shashin.evaluation.metrics import (
+    bootstrap,
+    ndcg_at,
+    paired_difference,
+    precision_at_1,
+    recall_at,
+    reciprocal_rank,
+    score_ranking,
+)
 
 RANKING = ["a", "b", "c", "d", "e"]
 

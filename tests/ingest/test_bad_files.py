@@ -57,7 +57,9 @@ def test_rerun_keeps_reporting_without_redoing_work(tmp_path: Path, messy_folder
     assert len(library.status().errors) == len(expected)  # not duplicated
 
 
-def test_fixed_and_deleted_bad_files_leave_the_error_list(tmp_path: Path, messy_folder: tuple[Path, dict[str, str]], text_photos: Path) -> None:
+def test_fixed_and_deleted_bad_files_leave_the_error_list(
+    tmp_path: Path, messy_folder: tuple[Path, dict[str, str]], text_photos: Path
+) -> None:
     folder, expected = messy_folder
     library = Library(tmp_path / "db")
     library.index([folder])
@@ -69,7 +71,7 @@ def test_fixed_and_deleted_bad_files_leave_the_error_list(tmp_path: Path, messy_
     assert str(folder / "bad" / "truncated.jpg") not in remaining
     assert str(folder / "bad" / "empty.jpg") not in remaining
     assert len(remaining) == len(expected) - 2
-    assert [r.path for r in library.search("card").results][0] == str(folder / "bad" / "truncated.jpg")
+    assert next(r.path for r in library.search("card").results) == str(folder / "bad" / "truncated.jpg")
 
 
 def test_good_photo_corrupted_later_is_reported(tmp_path: Path, photo_copy: Path) -> None:
@@ -88,7 +90,9 @@ def test_unreadable_file(tmp_path: Path, photo_copy: Path) -> None:
     try:
         result = run_cli_unprivileged("index", str(photo_copy), "--db", str(tmp_path / "db"), "--json")
         report = json.loads(result.stdout)
-        assert [(e["path"], "permission denied" in e["message"].lower()) for e in report["errors"]] == [(str(path), True)]
+        assert [(e["path"], "permission denied" in e["message"].lower()) for e in report["errors"]] == [
+            (str(path), True)
+        ]
         assert report["new_photos"] == 2
     finally:
         path.chmod(0o644)
@@ -110,11 +114,31 @@ def test_odd_shapes_and_hostile_contents_cost_bounded_memory_and_say_why(tmp_pat
     db = tmp_path / "db"
     started = time.monotonic()
     # A fresh parent whose only child is the index run, so the peak is that run's alone.
-    measure = ("import resource, subprocess, sys; "
-               "code = subprocess.run(sys.argv[1:]).returncode; "
-               "sys.stderr.write(f'PEAK {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}'); sys.exit(code)")
-    result = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "shashin", "index", str(folder), "--db", str(db),
-                             "--json", "--channels", "ocr,phash"], capture_output=True, text=True, timeout=600)
+    measure = (
+        "import resource, subprocess, sys; "
+        "code = subprocess.run(sys.argv[1:]).returncode; "
+        "sys.stderr.write(f'PEAK {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}'); sys.exit(code)"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            measure,
+            sys.executable,
+            "-m",
+            "shashin",
+            "index",
+            str(folder),
+            "--db",
+            str(db),
+            "--json",
+            "--channels",
+            "ocr,phash",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     peak_mb = int(result.stderr.rsplit("PEAK ", 1)[1]) / 1024
     assert result.returncode == 3, result.stderr
     report = json.loads(result.stdout)
@@ -124,7 +148,9 @@ def test_odd_shapes_and_hostile_contents_cost_bounded_memory_and_say_why(tmp_pat
     assert set(reported) == set(hostile)
     for path, word in hostile.items():
         assert word in reported[path], (path, reported[path])
-    assert "root:x" not in result.stdout + result.stderr and "secret" not in reported[str(folder / "hostile/passwd.jpg")]
+    assert (
+        "root:x" not in result.stdout + result.stderr and "secret" not in reported[str(folder / "hostile/passwd.jpg")]
+    )
     assert peak_mb < 1500, f"indexing odd shapes peaked at {peak_mb:.0f} MB"
     assert time.monotonic() - started < 300  # the 2 GB file was refused without being read
     status = run_cli("status", "--db", str(db), "--json", check=True).stdout

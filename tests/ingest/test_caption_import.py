@@ -28,8 +28,15 @@ def test_jsonl_by_absolute_relative_and_file_name(library: Library, photo_copy: 
         "\n".join(
             json.dumps(row, ensure_ascii=False)
             for row in [
-                {"path": str(photo_copy / "park/no-litter.jpg"), "text": "A park sign asking people not to litter.", "lang": "en"},
-                {"path": "photos/station/tokyo.jpg", "caption": "夕暮れの東京駅の看板。"},  # relative to the folder's parent; lang guessed
+                {
+                    "path": str(photo_copy / "park/no-litter.jpg"),
+                    "text": "A park sign asking people not to litter.",
+                    "lang": "en",
+                },
+                {
+                    "path": "photos/station/tokyo.jpg",
+                    "caption": "夕暮れの東京駅の看板。",
+                },  # relative to the folder's parent; lang guessed
                 {"file": "card-game.png", "text": "A box of a card game on a table."},  # file name only
                 {"file": "not-in-library.jpg", "text": "Nothing."},
             ]
@@ -52,7 +59,13 @@ def test_csv_and_coco_style_rows(library: Library, photo_copy: Path, tmp_path: P
     csv_file = tmp_path / "captions.csv"
     csv_file.write_text("Path,Text,Lang\nno-litter.jpg,Keep the park clean.,en\n", encoding="utf-8")
     coco = tmp_path / "coco.jsonl"
-    coco.write_text(json.dumps({"image": "tokyo.jpg", "captions_en": ["Tokyo Station.", "A station."], "captions_ja": ["東京駅。"]}, ensure_ascii=False), encoding="utf-8")
+    coco.write_text(
+        json.dumps(
+            {"image": "tokyo.jpg", "captions_en": ["Tokyo Station.", "A station."], "captions_ja": ["東京駅。"]},
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     assert library.import_captions(csv_file).written == 1
     report = library.import_captions(coco)
     assert report.written == 2 and report.langs == ["en", "ja"]

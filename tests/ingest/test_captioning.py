@@ -31,8 +31,16 @@ def colour_photos(tmp_path: Path) -> Path:
 
 
 def library_for(db: Path, url: str, **extra: object) -> Library:
-    settings = load_settings({"db": str(db), "channels": "phash", "captions.backend": "openai", "captions.url": url,
-                              "captions.model": "auto", **extra})
+    settings = load_settings(
+        {
+            "db": str(db),
+            "channels": "phash",
+            "captions.backend": "openai",
+            "captions.url": url,
+            "captions.model": "auto",
+            **extra,
+        }
+    )
     return Library(settings=settings)
 
 
@@ -43,7 +51,9 @@ def indexed_db(tmp_path: Path, colour_photos: Path) -> Path:
     return db
 
 
-def test_captions_are_written_with_provenance_and_found_in_both_languages(indexed_db: Path, colour_photos: Path) -> None:
+def test_captions_are_written_with_provenance_and_found_in_both_languages(
+    indexed_db: Path, colour_photos: Path
+) -> None:
     with FakeVLMServer() as server:
         report = library_for(indexed_db, server.url).caption()
     assert (report.written, report.failed, report.model) == (6, 0, "fake-vlm")
@@ -94,7 +104,9 @@ def test_a_looping_caption_is_retried_with_a_penalty(indexed_db: Path) -> None:
 
 def test_looping_output_never_reaches_the_index(indexed_db: Path, colour_photos: Path) -> None:
     with FakeVLMServer(Script(loop_always=True, loop_even_with_penalty=True)) as server:
-        result = run_cli("caption", "--db", str(indexed_db), "--backend", "openai", "--url", server.url, "--lang", "en", "--json")
+        result = run_cli(
+            "caption", "--db", str(indexed_db), "--backend", "openai", "--url", server.url, "--lang", "en", "--json"
+        )
     assert result.returncode == 3, result.stderr
     report = json.loads(result.stdout)
     assert report["written"] == 0 and report["failed"] == 3 and report["retried"] == 3
@@ -109,12 +121,27 @@ def test_looping_output_never_reaches_the_index(indexed_db: Path, colour_photos:
 def test_human_captions_are_never_replaced(indexed_db: Path) -> None:
     store = Store(indexed_db)
     photo_id = sorted(store.photo_ids())[0]
-    store.put_captions([{
-        "caption_id": f"{photo_id}:brief:en", "photo_id": photo_id, "prompt_set": "brief", "lang": "en",
-        "text": "My grandmother's car.", "raw": "My grandmother's car.", "terms": "my grandmother s car",
-        "status": "done", "error": None, "source": "human", "backend": "human", "model": "", "prompt": "",
-        "params": "{}", "version": "human",
-    }])
+    store.put_captions(
+        [
+            {
+                "caption_id": f"{photo_id}:brief:en",
+                "photo_id": photo_id,
+                "prompt_set": "brief",
+                "lang": "en",
+                "text": "My grandmother's car.",
+                "raw": "My grandmother's car.",
+                "terms": "my grandmother s car",
+                "status": "done",
+                "error": None,
+                "source": "human",
+                "backend": "human",
+                "model": "",
+                "prompt": "",
+                "params": "{}",
+                "version": "human",
+            }
+        ]
+    )
     with FakeVLMServer() as server:
         report = library_for(indexed_db, server.url, **{"captions.langs": "en"}).caption()
     assert (report.written, report.kept_human) == (2, 1)
@@ -129,10 +156,15 @@ def test_unreachable_server_is_a_clear_error(indexed_db: Path) -> None:
 
 def test_limit_and_detailed_prompt_set(indexed_db: Path) -> None:
     with FakeVLMServer() as server:
-        report = library_for(indexed_db, server.url, **{"captions.prompt_set": "detailed", "captions.langs": "ja"}).caption(limit=2)
+        report = library_for(
+            indexed_db, server.url, **{"captions.prompt_set": "detailed", "captions.langs": "ja"}
+        ).caption(limit=2)
         assert report.written == 2
         assert server.script.requests[0]["max_tokens"] == 256
-        assert server.script.requests[0]["messages"][0]["content"][1]["text"] == "この画像を日本語で詳しく説明してください。"
+        assert (
+            server.script.requests[0]["messages"][0]["content"][1]["text"]
+            == "この画像を日本語で詳しく説明してください。"
+        )
     kinds = {(c.prompt_set, c.lang): c.done for c in Library(indexed_db).status().captions}
     assert kinds == {("detailed", "ja"): 2}
 
@@ -162,8 +194,17 @@ def test_a_hostile_caption_server_costs_single_captions_never_the_run(indexed_db
     # English: a number, an object, 900 KB of text twice (its retry too); Japanese: a trickle.
     actions = deque([("content", 42), ("content", {"a": 1}), ("text", long_text), ("text", long_text), ("drip", 0.05)])
     with FakeVLMServer(Script(actions=actions)) as server:
-        report = library_for(indexed_db, server.url, **{"captions.concurrency": 1, "captions.timeout": 1.0, "captions.batch_size": 8,
-                                                        "captions.retries": 0, "captions.langs": "en,ja"}).caption()
+        report = library_for(
+            indexed_db,
+            server.url,
+            **{
+                "captions.concurrency": 1,
+                "captions.timeout": 1.0,
+                "captions.batch_size": 8,
+                "captions.retries": 0,
+                "captions.langs": "en,ja",
+            },
+        ).caption()
     assert report.written + report.failed == 6 and report.failed == 4 and report.unavailable is None
     reasons = " | ".join(f.reason for f in report.failures)
     assert "holds no text" in reasons and "characters long" in reasons and "no complete answer within 1 s" in reasons

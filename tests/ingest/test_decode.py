@@ -19,15 +19,21 @@ def jobs(folder: Path) -> list[DecodeJob]:
 
 def test_workers_decode_like_in_process(text_photos: Path) -> None:
     with DecodePool(0) as inline, DecodePool(2) as workers:
-        expected = [(job.photo_id, photo.metadata, photo.renditions["ocr"].shape) for job, photo in inline.decode(jobs(text_photos))]
-        got = [(job.photo_id, photo.metadata, photo.renditions["ocr"].shape) for job, photo in workers.decode(jobs(text_photos))]
+        expected = [
+            (job.photo_id, photo.metadata, photo.renditions["ocr"].shape)
+            for job, photo in inline.decode(jobs(text_photos))
+        ]
+        got = [
+            (job.photo_id, photo.metadata, photo.renditions["ocr"].shape)
+            for job, photo in workers.decode(jobs(text_photos))
+        ]
     assert got == expected  # same photos, same order
 
 
 def test_killed_worker_only_costs_a_retry(text_photos: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"not an image")
-    work = jobs(text_photos) + [DecodeJob(str(bad), "bad", 50_000_000, {"ocr": MaxSide(640)}, 128)]
+    work = [*jobs(text_photos), DecodeJob(str(bad), "bad", 50000000, {"ocr": MaxSide(640)}, 128)]
     results = []
     with DecodePool(1) as pool:
         for number, (job, result) in enumerate(pool.decode(work)):

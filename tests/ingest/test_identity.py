@@ -51,8 +51,12 @@ def test_metadata_written_by_another_app_keeps_the_photo(tmp_path: Path, photos:
     library.index([photos])
     ids = {name: library.set_caption(str(photos / name), f"my words for {name}") for name in NAMES}
     # A rating and keywords, as Lightroom/digiKam write them; a date and a place fixed by hand.
-    exiftool("-XMP:Rating=5", "-XMP:Subject=holiday", "-DateTimeOriginal=2021:08:09 10:11:12",
-             *(str(photos / name) for name in NAMES if not name.endswith(".gif")))
+    exiftool(
+        "-XMP:Rating=5",
+        "-XMP:Subject=holiday",
+        "-DateTimeOriginal=2021:08:09 10:11:12",
+        *(str(photos / name) for name in NAMES if not name.endswith(".gif")),
+    )
     exiftool("-XMP:Rating=4", str(photos / "cafe/menu.gif"))
 
     again = ocr_library(tmp_path / "db")

@@ -7,12 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tools.render import Sign, save
 
 from shashin import Library
 from shashin.config import load_settings
 from shashin.models.ocr_rapid import RapidOcr
 from tests.conftest import TEXT_PHOTOS, write_photos
-from tools.render import Sign, save
 
 
 def paths(library: Library, query: str) -> list[str]:
@@ -49,7 +49,9 @@ def test_touched_file_is_not_reprocessed(library: Library, photo_copy: Path, mon
     assert report.unchanged_files == 3 and report.photos_processed == 0
 
 
-def test_moved_and_renamed_file_keeps_its_work(library: Library, photo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_moved_and_renamed_file_keeps_its_work(
+    library: Library, photo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     forbid_model_loading(monkeypatch)
     target = photo_copy / "archive" / "2024" / "sign.jpg"
     target.parent.mkdir(parents=True)
@@ -68,7 +70,10 @@ def test_copy_is_one_photo_with_two_paths(library: Library, photo_copy: Path, mo
     status = library.status()
     assert (status.photos, status.files) == (3, 4)
     [result] = library.search("東京駅").results
-    assert {result.path, *result.other_paths} == {str(photo_copy / "station/tokyo.jpg"), str(photo_copy / "station/tokyo-copy.jpg")}
+    assert {result.path, *result.other_paths} == {
+        str(photo_copy / "station/tokyo.jpg"),
+        str(photo_copy / "station/tokyo-copy.jpg"),
+    }
 
 
 def test_changed_content_replaces_the_photo(library: Library, photo_copy: Path) -> None:

@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from tools.render import Sign, save
 
 from shashin.store import Store
 from tests.conftest import run_cli
-from tools.render import Sign, save
 
 PHOTOS = 24
 
@@ -45,7 +45,7 @@ def many_photos(tmp_path: Path) -> Path:
 def test_killed_runs_resume_without_redoing_work(tmp_path: Path, many_photos: Path) -> None:
     db = tmp_path / "db"
     index_until_killed(many_photos, db, at_least=4)
-    photos_1, done_1 = ocr_done(db)
+    _photos_1, done_1 = ocr_done(db)
     assert 4 <= done_1 < PHOTOS
 
     index_until_killed(many_photos, db, at_least=done_1 + 4)
@@ -78,8 +78,9 @@ def in_flight(db: Path) -> list[str]:
 def index_until(db: Path, condition, *args: str) -> None:  # type: ignore[no-untyped-def]
     """Start `shashin index` and SIGKILL it (and its decode workers), as the kernel's out-of-memory
     killer would, once `condition(db)`."""
-    process = subprocess.Popen([sys.executable, "-m", "shashin", "index", *args, "--db", str(db), "--quiet"],
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shashin", "index", *args, "--db", str(db), "--quiet"], start_new_session=True
+    )
     deadline = time.monotonic() + 240
     try:
         while not condition(db):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from tools.render import Sign, save
 from transformers import AutoModel, AutoProcessor
 
 from shashin.ingest.decode import DecodeJob, DecodePool
@@ -15,7 +16,6 @@ from shashin.media import decode_photo
 from shashin.models.base import ModelUnavailable
 from shashin.models.image_text import ImageTextModel
 from tests.conftest import TINY_KINDS
-from tools.render import Sign, save
 
 TEXTS = ["A photo of a Cat", "赤いシャツの男性", "Tokyo Station at night, in the rain, with many people walking by"]
 
@@ -97,10 +97,16 @@ def test_decode_workers_prepare_the_same_input(tiny_models: dict[str, Path], pho
     jobs = [DecodeJob(str(p), p.name, 10**8, {"image": model.rendition()}) for p in photos]
     with DecodePool(2) as pool:
         in_workers = [photo.renditions["image"] for _, photo in pool.decode(jobs)]
-    in_process = [decode_photo(str(p), p.name, max_pixels=10**8, renditions={"image": model.rendition()}).renditions["image"] for p in photos]
+    in_process = [
+        decode_photo(str(p), p.name, max_pixels=10**8, renditions={"image": model.rendition()}).renditions["image"]
+        for p in photos
+    ]
     for a, b in zip(in_workers, in_process):
         assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
-    assert cosines(model.embed_prepared(in_workers), reference_image_vectors(tiny_models["siglip2-naflex"], photos)).min() >= 0.9999
+    assert (
+        cosines(model.embed_prepared(in_workers), reference_image_vectors(tiny_models["siglip2-naflex"], photos)).min()
+        >= 0.9999
+    )
 
 
 def test_large_jpeg_decoded_at_reduced_scale_stays_close(tiny_models: dict[str, Path], tmp_path: Path) -> None:
@@ -156,7 +162,9 @@ def test_not_an_image_text_model(tmp_path: Path, tiny_models: dict[str, Path]) -
     from transformers import BertConfig, BertModel
 
     folder = tmp_path / "bert"
-    BertModel(BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)).save_pretrained(folder)
+    BertModel(
+        BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    ).save_pretrained(folder)
     with pytest.raises(ModelUnavailable):
         ImageTextModel(str(folder)).load()
 
@@ -165,10 +173,16 @@ def test_identity_follows_the_checkpoint(tiny_models: dict[str, Path]) -> None:
     first = ImageTextModel(str(tiny_models["clip"])).identity()
     assert first == ImageTextModel(str(tiny_models["clip"])).identity()
     assert first != ImageTextModel(str(tiny_models["siglip"])).identity()
-    assert ImageTextModel("google/siglip2-base-patch16-256", revision="v1").identity().startswith("google/siglip2-base-patch16-256@v1")
+    assert (
+        ImageTextModel("google/siglip2-base-patch16-256", revision="v1")
+        .identity()
+        .startswith("google/siglip2-base-patch16-256@v1")
+    )
 
 
-def test_plain_geometry_is_used_only_when_it_matches_the_processor(tiny_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plain_geometry_is_used_only_when_it_matches_the_processor(
+    tiny_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from shashin.models.image_text import FixedGeometry
 
     model = ImageTextModel(str(tiny_models["clip"]), device="cpu")

@@ -46,7 +46,9 @@ def test_429_then_success_is_retried() -> None:
 
 def test_persistent_500_fails_that_photo_only() -> None:
     with FakeVLMServer(Script(actions=deque([("status", 500)] * 5))) as server:
-        first, second = client(server.url, **{"captions.retries": 4, "captions.concurrency": 1}).caption([RED, RED], PROMPT, GenerationParams())
+        first, second = client(server.url, **{"captions.retries": 4, "captions.concurrency": 1}).caption(
+            [RED, RED], PROMPT, GenerationParams()
+        )
         assert isinstance(first, CaptionServerError) and "500" in str(first)
         assert isinstance(second, str)  # the server recovered for the next photo
 
@@ -63,7 +65,9 @@ def test_timeouts_are_retried_then_reported() -> None:
         [text] = client(server.url, **{"captions.timeout": 0.3}).caption([RED], PROMPT, GenerationParams())
         assert isinstance(text, str)  # the second try answered in time
     with FakeVLMServer(Script(actions=deque([("sleep", 1.0)] * 3))) as server:
-        [result] = client(server.url, **{"captions.timeout": 0.3, "captions.retries": 2}).caption([RED], PROMPT, GenerationParams())
+        [result] = client(server.url, **{"captions.timeout": 0.3, "captions.retries": 2}).caption(
+            [RED], PROMPT, GenerationParams()
+        )
         assert isinstance(result, CaptionServerError) and "no answer" in str(result)
 
 
@@ -85,7 +89,9 @@ def test_repetition_penalty_becomes_frequency_penalty() -> None:
 
 def test_api_key_is_sent_and_a_wrong_one_is_reported() -> None:
     with FakeVLMServer(Script(api_key="s3cret")) as server:
-        assert isinstance(client(server.url, **{"captions.api_key": "s3cret"}).caption([RED], PROMPT, GenerationParams())[0], str)
+        assert isinstance(
+            client(server.url, **{"captions.api_key": "s3cret"}).caption([RED], PROMPT, GenerationParams())[0], str
+        )
         with pytest.raises(ModelUnavailable, match="refused the API key"):
             client(server.url, **{"captions.api_key": "wrong"})
 
@@ -104,7 +110,9 @@ def test_large_photos_are_sent_within_max_pixels() -> None:
 def test_a_server_dripping_bytes_meets_a_total_deadline() -> None:
     with FakeVLMServer(Script(actions=deque([("drip", 0.05)] * 2))) as server:
         started = time.monotonic()
-        [result] = client(server.url, **{"captions.timeout": 1.0, "captions.retries": 1}).caption([RED], PROMPT, GenerationParams())
+        [result] = client(server.url, **{"captions.timeout": 1.0, "captions.retries": 1}).caption(
+            [RED], PROMPT, GenerationParams()
+        )
         assert isinstance(result, CaptionServerError) and "no complete answer within 1 s" in str(result)
         assert time.monotonic() - started < 6  # two tries of one second, not a minute of dripping
 
@@ -115,7 +123,9 @@ def test_huge_and_endless_answers_are_refused_without_reading_them(declared: boo
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with FakeVLMServer(Script(actions=deque([("huge", 50_000_000, declared), ("endless",)]))) as server:
-        huge, endless = client(server.url, **{"captions.concurrency": 1}).caption([RED, RED], PROMPT, GenerationParams())
+        huge, endless = client(server.url, **{"captions.concurrency": 1}).caption(
+            [RED, RED], PROMPT, GenerationParams()
+        )
     for result in (huge, endless):
         assert isinstance(result, CaptionServerError) and "bytes; a caption needs far less" in str(result)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KB: not 50 MB × copies
@@ -124,6 +134,8 @@ def test_huge_and_endless_answers_are_refused_without_reading_them(declared: boo
 @pytest.mark.parametrize("content", [42, {"text": "x"}, ["a", 1], True])
 def test_answers_that_hold_no_text_fail_that_photo(content: object) -> None:
     with FakeVLMServer(Script(actions=deque([("content", content)]))) as server:
-        first, second = client(server.url, **{"captions.concurrency": 1}).caption([RED, RED], PROMPT, GenerationParams())
+        first, second = client(server.url, **{"captions.concurrency": 1}).caption(
+            [RED, RED], PROMPT, GenerationParams()
+        )
     assert isinstance(first, CaptionServerError) or first == ""
     assert isinstance(second, str) and second.startswith("A red sports car")

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from tools.random_models import build_qwen_vl
 
 from shashin.config import load_settings
 from shashin.models.vlm.base import GenerationParams
 from shashin.models.vlm.transformers_vl import TransformersVL, smart_resize
-from tools.random_models import build_qwen_vl
 
 MAX_PIXELS = 28 * 28 * 64
 
@@ -44,7 +44,9 @@ def reference_inputs(qwen: Path, images: list[Image.Image], prompt: str) -> dict
     processor = AutoImageProcessor.from_pretrained(qwen, backend="pil")
     pixels = processor(images=images, size={"shortest_edge": 56 * 56, "longest_edge": MAX_PIXELS}, return_tensors="pt")
     text = tokenizer.apply_chat_template(
-        [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}], add_generation_prompt=True, tokenize=False
+        [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}],
+        add_generation_prompt=True,
+        tokenize=False,
     )
     texts = [text.replace("<|image_pad|>", "<|image_pad|>" * int(g.prod() // 4), 1) for g in pixels["image_grid_thw"]]
     return {**tokenizer(texts, padding=True, padding_side="left", return_tensors="pt"), **pixels}
@@ -53,7 +55,10 @@ def reference_inputs(qwen: Path, images: list[Image.Image], prompt: str) -> dict
 def test_inputs_equal_the_processors(backend: TransformersVL, qwen: Path) -> None:
     originals = [photo(900, 600, (200, 30, 30)), photo(120, 300, (0, 0, 200)), photo(2000, 700, (10, 200, 10))]
     renditions = [backend.rendition().render(image) for image in originals]
-    assert renditions[0]["grid"].tolist() == [1, *(side // 14 for side in smart_resize(600, 900, 28, 56 * 56, MAX_PIXELS))]
+    assert renditions[0]["grid"].tolist() == [
+        1,
+        *(side // 14 for side in smart_resize(600, 900, 28, 56 * 56, MAX_PIXELS)),
+    ]
     ours = backend.inputs(renditions, "Describe this image in one sentence.")
     expected = reference_inputs(qwen, originals, "Describe this image in one sentence.")
     for key in ("input_ids", "attention_mask", "image_grid_thw"):
@@ -69,22 +74,30 @@ def test_generation_returns_one_text_per_photo(backend: TransformersVL) -> None:
     renditions = [backend.rendition().render(photo(300, 200, c)) for c in [(200, 0, 0), (0, 200, 0), (0, 0, 200)]]
     outputs = backend.caption(renditions, "Describe this image in one sentence.", GenerationParams(max_new_tokens=6))
     assert len(outputs) == 3 and all(isinstance(text, str) for text in outputs)
-    again = backend.caption(renditions[:1], "Describe this image in one sentence.", GenerationParams(6, repetition_penalty=1.3))
+    again = backend.caption(
+        renditions[:1], "Describe this image in one sentence.", GenerationParams(6, repetition_penalty=1.3)
+    )
     assert isinstance(again[0], str)
 
 
 @pytest.mark.skipif(
-    __import__("importlib.util").util.find_spec("torchvision") is None, reason="Qwen2.5-VL's processor needs torchvision"
+    __import__("importlib.util").util.find_spec("torchvision") is None,
+    reason="Qwen2.5-VL's processor needs torchvision",
 )
 def test_inputs_equal_the_real_processor(backend: TransformersVL, qwen: Path) -> None:
     from transformers import AutoProcessor
 
     processor = AutoProcessor.from_pretrained(qwen)
-    renditions = [backend.rendition().render(image) for image in (photo(900, 600, (200, 30, 30)), photo(120, 300, (0, 0, 200)))]
+    renditions = [
+        backend.rendition().render(image) for image in (photo(900, 600, (200, 30, 30)), photo(120, 300, (0, 0, 200)))
+    ]
     ours = backend.inputs(renditions, "Describe this image.")
     # Sizes are already the processor's own (its resize is checked above), so it does not resize them again.
     sized = [Image.fromarray(_unpatch(r)) for r in renditions]
-    text = processor.apply_chat_template([{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Describe this image."}]}], add_generation_prompt=True)
+    text = processor.apply_chat_template(
+        [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Describe this image."}]}],
+        add_generation_prompt=True,
+    )
     reference = processor(text=[text] * 2, images=sized, padding=True, padding_side="left", return_tensors="pt")
     for key in ("input_ids", "attention_mask", "image_grid_thw"):
         assert torch.equal(ours[key].cpu(), reference[key]), key
@@ -107,10 +120,18 @@ def test_caption_run_end_to_end(tmp_path: Path, qwen: Path) -> None:
     folder.mkdir()
     for number, colour in enumerate([(200, 30, 30), (30, 60, 200), (30, 160, 60)]):
         photo(320, 240, colour).save(folder / f"p{number}.jpg")
-    settings = load_settings({
-        "db": str(tmp_path / "db"), "channels": "phash", "captions.model": str(qwen), "captions.max_pixels": MAX_PIXELS,
-        "captions.device": "cpu", "captions.batch_size": 2, "captions.max_new_tokens": 8, "workers": 0,
-    })
+    settings = load_settings(
+        {
+            "db": str(tmp_path / "db"),
+            "channels": "phash",
+            "captions.model": str(qwen),
+            "captions.max_pixels": MAX_PIXELS,
+            "captions.device": "cpu",
+            "captions.batch_size": 2,
+            "captions.max_new_tokens": 8,
+            "workers": 0,
+        }
+    )
     library = Library(settings=settings)
     library.index([folder])
     report = library.caption()
@@ -141,7 +162,9 @@ def test_batched_vision_attention_equals_the_per_window_loop(qwen: Path) -> None
         for block in model.model.visual.blocks:
             block.attn.qkv.weight.data *= 40
     assert use_batched_vision_attention(batched)
-    images = [VLImage(28 * 28 * 200).render(photo(w, h, (120, 40, 200))) for w, h in [(900, 600), (300, 420), (200, 200)]]
+    images = [
+        VLImage(28 * 28 * 200).render(photo(w, h, (120, 40, 200))) for w, h in [(900, 600), (300, 420), (200, 200)]
+    ]
     patches = torch.from_numpy(np.concatenate([i["patches"] for i in images])).float() / 255
     grid = torch.from_numpy(np.stack([i["grid"] for i in images]))
     with torch.inference_mode():

@@ -47,8 +47,15 @@ def test_index_caption_search_with_photos_and_library_on_s3(bucket: str, tmp_pat
     assert "ocr" in found["results"][0]["channels"]
 
     with FakeVLMServer() as server:
-        settings = load_settings({"db": db, "channels": "ocr,phash", "captions.backend": "openai",
-                                  "captions.url": server.url, "captions.model": "auto"})
+        settings = load_settings(
+            {
+                "db": db,
+                "channels": "ocr,phash",
+                "captions.backend": "openai",
+                "captions.url": server.url,
+                "captions.model": "auto",
+            }
+        )
         captioned = Library(settings=settings).caption()
     assert captioned.written == 10 and captioned.failed == 0  # 5 photos × ja/en
 
@@ -80,7 +87,7 @@ def test_local_photos_into_a_library_on_s3_and_status(bucket: str, text_photos: 
     db = f"{bucket}/lib"
     library = Library(settings=load_settings({"db": db, "channels": "ocr"}))
     report = library.index([text_photos])
-    assert report.new_photos == len(list(p for p in text_photos.rglob("*") if p.is_file()))
+    assert report.new_photos == len([p for p in text_photos.rglob("*") if p.is_file()])
     assert library.search("tokyo station").results[0].path == str(text_photos / "station/tokyo.jpg")
     status = run_cli("status", "--db", db, check=True).stdout
     assert db in status
@@ -100,10 +107,8 @@ def test_clear_errors_for_missing_libraries_buckets_and_prefixes(bucket: str) ->
 
 def test_one_writer_at_a_time_on_object_storage(bucket: str) -> None:
     store = Store(f"{bucket}/lib")
-    with store.writer():
-        with pytest.raises(StoreBusy, match="is writing to"):
-            with Store(f"{bucket}/lib").writer():
-                pass
+    with store.writer(), pytest.raises(StoreBusy, match="is writing to"), Store(f"{bucket}/lib").writer():
+        pass
     with Store(f"{bucket}/lib").writer():  # released
         pass
 
@@ -115,9 +120,8 @@ def test_a_crashed_writers_stale_lease_is_taken_over(bucket: str, monkeypatch: p
     lease = lance._Lease(store)
     lease.__enter__()  # a writer that dies without releasing: no __exit__
     lease._stop.set()
-    with pytest.raises(StoreBusy):
-        with Store(f"{bucket}/lib").writer():
-            pass
+    with pytest.raises(StoreBusy), Store(f"{bucket}/lib").writer():
+        pass
     monkeypatch.setattr(lance, "_LEASE_STALE", 0.0)
     with Store(f"{bucket}/lib").writer():
         pass
@@ -135,9 +139,14 @@ def test_concurrent_writers_commit_every_row(bucket: str) -> None:
             for batch in range(4):
                 ids = [f"{worker:02d}{batch:02d}{n:028d}" for n in range(5)]
                 store.put_photos([{"photo_id": pid} for pid in ids])
-                store.put_channel_rows("phash", [{"photo_id": pid, "version": "v", "status": "done", "error": None,
-                                                  "phash": "0" * 16} for pid in ids])
-        except BaseException as exc:  # noqa: BLE001 (reported below)
+                store.put_channel_rows(
+                    "phash",
+                    [
+                        {"photo_id": pid, "version": "v", "status": "done", "error": None, "phash": "0" * 16}
+                        for pid in ids
+                    ],
+                )
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(worker,)) for worker in range(4)]

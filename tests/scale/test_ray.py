@@ -14,6 +14,8 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="the Ray tests need the ray extra")
 
+from tools.render import Sign, save  # noqa: E402
+
 from shashin import Library  # noqa: E402
 from shashin.config import load_settings  # noqa: E402
 from shashin.scale.ray_ingest import RayOptions  # noqa: E402
@@ -22,7 +24,6 @@ from tests.conftest import run_cli  # noqa: E402
 from tests.fake_vlm_server import FakeVLMServer  # noqa: E402
 from tests.ingest.test_captioning import colour_photos  # noqa: E402,F401  (fixture)
 from tests.scale.conftest import upload_folder  # noqa: E402
-from tools.render import Sign, save  # noqa: E402
 
 ROOMS = 12
 
@@ -42,7 +43,10 @@ def rooms(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """ROOMS distinct photos of door signs ("ROOM 0" … "ROOM 11")."""
     folder = tmp_path_factory.mktemp("rooms") / "photos"
     for number in range(ROOMS):
-        save(Sign([f"ROOM {number}"], seed=200 + number, size=(640, 400)), folder / f"floor{number % 3}" / f"room-{number}.jpg")
+        save(
+            Sign([f"ROOM {number}"], seed=200 + number, size=(640, 400)),
+            folder / f"floor{number % 3}" / f"room-{number}.jpg",
+        )
     return folder
 
 
@@ -77,7 +81,9 @@ def _assert_complete(db: str, photos: int) -> None:
 def test_ray_index_into_s3_matches_a_local_run(cluster: None, bucket: str, tmp_path: Path, rooms: Path) -> None:
     upload_folder(rooms, f"{bucket}/photos")
     db = f"{bucket}/index"
-    report = Library(settings=load_settings(_settings(db))).index([f"{bucket}/photos"], cluster=RayOptions(address="auto"))
+    report = Library(settings=load_settings(_settings(db))).index(
+        [f"{bucket}/photos"], cluster=RayOptions(address="auto")
+    )
     assert report.new_photos == ROOMS and report.photos_processed == ROOMS and not report.errors
     assert report.channels["ocr"].processed == ROOMS and report.channels["phash"].processed == ROOMS
     _assert_complete(db, ROOMS)
@@ -104,7 +110,7 @@ def test_a_killed_worker_loses_nothing(cluster: None, bucket: str, rooms: Path) 
     def run() -> None:
         try:
             outcome["report"] = library.index([rooms], cluster=RayOptions(address="auto"))
-        except BaseException as exc:  # noqa: BLE001 (asserted below)
+        except BaseException as exc:
             outcome["error"] = exc
 
     indexing = threading.Thread(target=run)
@@ -115,7 +121,7 @@ def test_a_killed_worker_loses_nothing(cluster: None, bucket: str, rooms: Path) 
         time.sleep(0.2)
         try:
             started = len(Store(db, create=False).channel_states("ocr")) > 0
-        except Exception:  # noqa: BLE001 (the library is still being created)
+        except Exception:
             started = False
         workers = _worker_pids("_ChannelStage")
         if started and workers:
@@ -144,8 +150,16 @@ def test_captions_on_ray_workers_share_a_pool_of_servers(cluster: None, bucket: 
     db = f"{bucket}/captions"
     Library(settings=load_settings({"db": db, "channels": "phash"})).index([colour_photos])
     with FakeVLMServer() as first, FakeVLMServer() as second:
-        settings = load_settings({"db": db, "channels": "phash", "captions.backend": "openai", "captions.model": "auto",
-                                  "captions.url": f"{first.url},{second.url}", "captions.batch_size": 2})
+        settings = load_settings(
+            {
+                "db": db,
+                "channels": "phash",
+                "captions.backend": "openai",
+                "captions.model": "auto",
+                "captions.url": f"{first.url},{second.url}",
+                "captions.batch_size": 2,
+            }
+        )
         report = Library(settings=settings).caption(cluster=RayOptions(address="auto"))
         assert (report.written, report.failed, report.model) == (6, 0, "fake-vlm")
         assert len(first.script.requests) + len(second.script.requests) == 6

@@ -27,7 +27,10 @@ def test_two_replicas_serve_one_s3_library_and_see_each_others_writes(bucket: st
         results = b.get("/api/search", params={"q": "car park"}).json()["results"]
         car = results[0]
         assert car["path"] == f"{bucket}/photos/street/car-park.jpg"
-        assert a.put(f"/api/photos/{car['photo_id']}/captions/en", json={"text": "a purple elephant crossing"}).status_code == 200
+        assert (
+            a.put(f"/api/photos/{car['photo_id']}/captions/en", json={"text": "a purple elephant crossing"}).status_code
+            == 200
+        )
 
         deadline = time.monotonic() + 10  # the other replica rechecks table versions every 0.5 s
         while True:

@@ -21,7 +21,9 @@ def test_fused_ranking_is_at_least_as_good_as_the_best_channel(tmp_path: Path, c
     library.index([coco / "images"])
     first = tmp_path / "first.jsonl"
     first.write_text(
-        "".join(json.dumps({"path": str(coco / r["image"]), "text": r["captions_en"][0], "lang": "en"}) + "\n" for r in rows),
+        "".join(
+            json.dumps({"path": str(coco / r["image"]), "text": r["captions_en"][0], "lang": "en"}) + "\n" for r in rows
+        ),
         encoding="utf-8",
     )
     library.import_captions(first)
@@ -34,7 +36,9 @@ def test_fused_ranking_is_at_least_as_good_as_the_best_channel(tmp_path: Path, c
             response = library.search(query, parse=False)
             queries += 1
             for name, ranking in {**response.rankings, "fused": response.ranking}.items():
-                totals[name] = totals.get(name, 0.0) + (1 / (ranking.index(relevant) + 1) if relevant in ranking else 0.0)
+                totals[name] = totals.get(name, 0.0) + (
+                    1 / (ranking.index(relevant) + 1) if relevant in ranking else 0.0
+                )
     mrr = {name: total / queries for name, total in totals.items()}
     best_single = max(value for name, value in mrr.items() if name != "fused")
     assert mrr["caption_vector"] > 0.7 and mrr["caption"] > 0.55, mrr  # the channels work

@@ -7,11 +7,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from tools.render import write_samples
 
 from shashin import Library
 from shashin.library import LibraryError
 from shashin.search.filters import FilterError, Filters, build_filters
-from tools.render import write_samples
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,8 @@ def test_explicit_filters(samples) -> None:  # type: ignore[no-untyped-def]
     assert [r.taken_at for r in between.results] == sorted((r.taken_at for r in between.results), reverse=True)
     assert names(library.search("", filters=build_filters(cameras=["canon"]))) == ["kyoto/kiyomizu.jpg"]
     assert set(names(library.search("", filters=Filters(folders=(str(folder / "conference"),))))) == {
-        "conference/slide-welcome.tiff", "conference/wet-floor-rotated.jpg"
+        "conference/slide-welcome.tiff",
+        "conference/wet-floor-rotated.jpg",
     }
     assert library.search("", filters=Filters(has_text=False)).results == []  # every sample is a sign
     near = library.search("", filters=build_filters(near="35.68,139.76", radius_km=2))
@@ -121,7 +122,11 @@ def test_sorting_paging_and_min_score(samples) -> None:  # type: ignore[no-untyp
     library, _ = samples
     full = library.search("禁止 OR exit open", limit=50)
     assert full.total == len(full.results) >= 3
-    paged = [r.photo_id for offset in range(full.total) for r in library.search("禁止 OR exit open", limit=1, offset=offset).results]
+    paged = [
+        r.photo_id
+        for offset in range(full.total)
+        for r in library.search("禁止 OR exit open", limit=1, offset=offset).results
+    ]
     assert paged == [r.photo_id for r in full.results]
     newest = library.search("禁止 OR exit open", sort="newest", limit=50).results
     dated = [r.taken_at for r in newest if r.taken_at]

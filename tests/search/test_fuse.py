@@ -80,7 +80,7 @@ def test_partial_word_matches_count_by_the_share_they_match() -> None:
 
 
 def test_exact_word_matches_are_never_buried_by_meaning() -> None:
-    """"Car": the image channel puts the card game first; OCR read CAR on a sign. The sign wins,
+    """ "Car": the image channel puts the card game first; OCR read CAR on a sign. The sign wins,
     and a photo found only by meaning never ranks above an exact match."""
     rankings = {
         "image": [Hit("card", 0.31), Hit("toy", 0.30), Hit("car-sign", 0.12)],
@@ -91,7 +91,9 @@ def test_exact_word_matches_are_never_buried_by_meaning() -> None:
     assert fused.index("car-sign") < fused.index("card") and fused.index("toy") < fused.index("card")
     plain = [f.photo_id for f in fuse_rankings(rankings)]
     assert plain[0] in ("car-sign", "toy")  # without the rule agreement already lifts them
-    meaning_only = fuse_rankings({"image": [Hit("card", 0.9), Hit("x", 0.5)], "ocr": [Hit("x", 1.0, True)]}, word_channels={"ocr"})
+    meaning_only = fuse_rankings(
+        {"image": [Hit("card", 0.9), Hit("x", 0.5)], "ocr": [Hit("x", 1.0, True)]}, word_channels={"ocr"}
+    )
     assert [f.photo_id for f in meaning_only] == ["x", "card"]
 
 
@@ -110,7 +112,9 @@ def test_score_fusion_keeps_a_single_channels_order_and_never_lowers_a_photo() -
     partial = [Hit("a", 9, False, 0.4), Hit("b", 8, True, 1.0), Hit("c", 7, False, 0.2)]
     assert score_fused({"ocr": partial}, word_channels={"ocr"}) == ["a", "b", "c"]  # a keyword ranking is kept as it is
     alone = {f.photo_id: f.score for f in fuse_rankings({"caption_vector": ranked}, mode="score")}
-    more = {f.photo_id: f.score for f in fuse_rankings({"caption_vector": ranked, "image": [Hit("x", 0.3)]}, mode="score")}
+    more = {
+        f.photo_id: f.score for f in fuse_rankings({"caption_vector": ranked, "image": [Hit("x", 0.3)]}, mode="score")
+    }
     assert all(more[p] == score for p, score in alone.items())
     fused = fuse_rankings({"caption_vector": ranked}, mode="score")
     assert fused[0].relevance == 1.0 and all(0 < f.relevance < 1 for f in fused[1:])

@@ -6,17 +6,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tools.render import Sign, save
 
 from shashin import Library
 from shashin.config import load_settings
-from tools.render import Sign, save
 
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
     folder = tmp_path_factory.mktemp("tolerant") / "photos"
-    signs = {"misread.jpg": ["FURIONOPOLIS"], "split.jpg": ["AD+HD CLINIC"], "route.jpg": ["RE16 TGK"],
-             "exact.jpg": ["FUSIONOPOLIS"], "card.jpg": ["CARD GAME"], "bakery.jpg": ["B4KERY"]}
+    signs = {
+        "misread.jpg": ["FURIONOPOLIS"],
+        "split.jpg": ["AD+HD CLINIC"],
+        "route.jpg": ["RE16 TGK"],
+        "exact.jpg": ["FUSIONOPOLIS"],
+        "card.jpg": ["CARD GAME"],
+        "bakery.jpg": ["B4KERY"],
+    }
     for number, (name, lines) in enumerate(signs.items()):
         save(Sign(lines, seed=40 + number), folder / name)
     library = Library(settings=load_settings({"db": str(folder.parent / "db"), "channels": "ocr"}))
@@ -40,7 +46,9 @@ def test_an_exact_match_ranks_above_a_tolerant_one_and_explains_itself(library: 
     exact, tolerant = response.results[:2]
     assert exact.exact and not tolerant.exact and tolerant.relevance < exact.relevance
     assert tolerant.highlights[0].field == "text in photo, one edit: FURIONOPOLIS"
-    assert library.search("B4KERY", parse=False).results[0].highlights[0].field == "text in photo"  # its own word: exact
+    assert (
+        library.search("B4KERY", parse=False).results[0].highlights[0].field == "text in photo"
+    )  # its own word: exact
 
 
 def test_short_words_are_not_found_inside_longer_ones(library: Library) -> None:

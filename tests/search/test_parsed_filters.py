@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from tools.render import Sign, save
 
 from shashin import Library
 from shashin.config import load_settings
-from tools.render import Sign, save
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +23,14 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
     library = Library(settings=load_settings({"db": str(root / "db"), "channels": "ocr"}))
     library.index([folder])
     captions = root / "captions.jsonl"
-    rows = [("square.jpg", "Times Square in New York ."), ("flag.jpg", "An American flag waving on a pole."),
-            ("cat.jpg", "A cat sleeping on a sofa.")]
-    captions.write_text("".join(json.dumps({"path": str(folder / name), "text": text, "lang": "en"}) + "\n" for name, text in rows))
+    rows = [
+        ("square.jpg", "Times Square in New York ."),
+        ("flag.jpg", "An American flag waving on a pole."),
+        ("cat.jpg", "A cat sleeping on a sofa."),
+    ]
+    captions.write_text(
+        "".join(json.dumps({"path": str(folder / name), "text": text, "lang": "en"}) + "\n" for name, text in rows)
+    )
     library.import_captions(captions)
     return library
 
@@ -42,11 +47,18 @@ def test_a_place_named_as_the_user_writes_it(library: Library) -> None:
     assert name == "square.jpg" and understood == ("place: New York City (ニューヨーク), US",)
 
 
-@pytest.mark.parametrize(("query", "expected"), [("Sale", "shop.jpg"), ("アメリカの国旗", "flag.jpg"), ("cat July 2023", "cat.jpg")])
-def test_a_filter_that_would_empty_the_search_ranks_instead_and_says_so(library: Library, query: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "expected"), [("Sale", "shop.jpg"), ("アメリカの国旗", "flag.jpg"), ("cat July 2023", "cat.jpg")]
+)
+def test_a_filter_that_would_empty_the_search_ranks_instead_and_says_so(
+    library: Library, query: str, expected: str
+) -> None:
     name, understood = top(library, query)
     assert name == expected
-    assert len(understood) == 1 and "no photo was taken then or there, so the words are searched as written" in understood[0]
+    assert (
+        len(understood) == 1
+        and "no photo was taken then or there, so the words are searched as written" in understood[0]
+    )
 
 
 def test_explicit_filters_still_filter(library: Library) -> None:
@@ -56,11 +68,17 @@ def test_explicit_filters_still_filter(library: Library) -> None:
 
 
 def test_search_says_which_channel_was_not_indexed(tmp_path: Path, text_photos: Path) -> None:
-    settings = load_settings({"db": str(tmp_path / "db"), "channels": "ocr,image", "image.model": str(tmp_path / "no-model")})
+    settings = load_settings(
+        {"db": str(tmp_path / "db"), "channels": "ocr,image", "image.model": str(tmp_path / "no-model")}
+    )
     library = Library(settings=settings)
     library.index([text_photos / "park"])
     response = library.search("litter")
-    assert response.results and "not indexed" in response.unavailable["image"] and "no-model" in response.unavailable["image"]
+    assert (
+        response.results
+        and "not indexed" in response.unavailable["image"]
+        and "no-model" in response.unavailable["image"]
+    )
     from shashin.evaluation.queries import EvalQuery
 
     photo = response.results[0].photo_id
@@ -69,15 +87,19 @@ def test_search_says_which_channel_was_not_indexed(tmp_path: Path, text_photos: 
 
 
 def test_keywords_meet_across_word_forms_and_languages(library: Library) -> None:
-    """"cats sleeping" finds "A cat sleeping" by keyword (stems), and 「国旗」 the English caption
+    """ "cats sleeping" finds "A cat sleeping" by keyword (stems), and 「国旗」 the English caption
     "An American flag" by keyword too (JMdict), with the caption highlighted."""
     stems = library.search("cats sleeping", parse=False)
     assert Path(stems.results[0].path).name == "cat.jpg" and stems.results[0].channels["caption"].exact
     flag = library.search("旗", parse=False)
     top = flag.results[0]
     assert Path(top.path).name == "flag.jpg" and "caption" in top.channels
-    assert any("by its English words" in h.field and h.text[slice(*h.spans[0])].lower() == "flag" for h in top.highlights)
-    assert library.search("Cards", parse=False).rankings["caption"] == []  # no caption says card: stems keep car and card apart
+    assert any(
+        "by its English words" in h.field and h.text[slice(*h.spans[0])].lower() == "flag" for h in top.highlights
+    )
+    assert (
+        library.search("Cards", parse=False).rankings["caption"] == []
+    )  # no caption says card: stems keep car and card apart
 
 
 def test_a_channel_that_fails_costs_its_own_answer_not_the_search(library: Library) -> None:

@@ -9,8 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from shashin.store import SearchTuning, Store
-from shashin.store import ann
+from shashin.store import SearchTuning, Store, ann
 from shashin.store.ann import DiskVectorIndex
 from shashin.store.memory import PhotoSet, encode
 from tests.conftest import run_cli
@@ -32,14 +31,19 @@ def vector_store(tmp_path: Path) -> tuple[Store, np.ndarray, list[str]]:
     store = Store(tmp_path / "db")
     store.ensure_channel("image", [pa.field("vector", pa.list_(pa.float32(), DIMENSIONS))])
     for start in range(0, ROWS, 1_000):
-        store.put_channel_rows("image", [
-            {"photo_id": ids[i], "version": "m1", "status": "done", "error": None, "vector": vectors[i].tolist()}
-            for i in range(start, start + 1_000)
-        ])
+        store.put_channel_rows(
+            "image",
+            [
+                {"photo_id": ids[i], "version": "m1", "status": "done", "error": None, "vector": vectors[i].tolist()}
+                for i in range(start, start + 1_000)
+            ],
+        )
     return store, vectors, ids
 
 
-def _exact(vectors: np.ndarray, ids: list[str], query: np.ndarray, k: int, allowed: set[str] | None = None) -> list[str]:
+def _exact(
+    vectors: np.ndarray, ids: list[str], query: np.ndarray, k: int, allowed: set[str] | None = None
+) -> list[str]:
     order = np.argsort(-(vectors @ query))
     return [ids[i] for i in order if allowed is None or ids[i] in allowed][:k]
 
@@ -76,23 +80,36 @@ def test_optimize_builds_an_index_and_large_tables_are_searched_through_it(vecto
     hits = store.search_vectors("image", "vector", vectors[0], limit=5, version="m1", within=PhotoSet.of(universe, few))
     assert [pid for pid, _ in hits] == _exact(vectors, ids, vectors[0], 5, few)
     half = set(ids[::2])
-    hits = store.search_vectors("image", "vector", vectors[1], limit=10, version="m1", within=PhotoSet.of(universe, half))
+    hits = store.search_vectors(
+        "image", "vector", vectors[1], limit=10, version="m1", within=PhotoSet.of(universe, half)
+    )
     assert {pid for pid, _ in hits} <= half and len(hits) == 10
 
     # Rows added later are folded in; many more retrain it. A row that does not qualify (failed,
     # another model) is filtered out before ranking.
-    store.put_channel_rows("image", [{"photo_id": "f" * 32, "version": "m1", "status": "failed", "error": "x",
-                                      "vector": vectors[7].tolist()}])
+    store.put_channel_rows(
+        "image",
+        [{"photo_id": "f" * 32, "version": "m1", "status": "failed", "error": "x", "vector": vectors[7].tolist()}],
+    )
     assert store.build_vector_indexes(min_rows=1_000)[0].action == "updated"
     assert isinstance(store._channel_vectors("image", "vector", "m1"), DiskVectorIndex)
     hits = store.search_vectors("image", "vector", vectors[7], limit=3, version="m1")
     assert hits[0][0] == ids[7] and "f" * 32 not in {pid for pid, _ in hits}
     rng = np.random.default_rng(5)
     more = _clustered(rng, 2_000)
-    store.put_channel_rows("image", [
-        {"photo_id": f"{ROWS + i:032x}", "version": "m1", "status": "done", "error": None, "vector": more[i].tolist()}
-        for i in range(2_000)
-    ])
+    store.put_channel_rows(
+        "image",
+        [
+            {
+                "photo_id": f"{ROWS + i:032x}",
+                "version": "m1",
+                "status": "done",
+                "error": None,
+                "vector": more[i].tolist(),
+            }
+            for i in range(2_000)
+        ],
+    )
     assert store.build_vector_indexes(min_rows=1_000)[0].action == "rebuilt"
     hits = store.search_vectors("image", "vector", more[11], limit=1, version="m1")
     assert hits[0][0] == f"{ROWS + 11:032x}"

@@ -64,10 +64,7 @@ def test_approximate_search_finds_the_exact_neighbours() -> None:
     approximate = VectorIndex(ids, ids, data, ann_min_rows=1000)
     assert approximate.approximate and not exact.approximate
     recall = np.mean(
-        [
-            len({r for r, _ in exact.search(q, 10)} & {r for r, _ in approximate.search(q, 10)}) / 10
-            for q in queries
-        ]
+        [len({r for r, _ in exact.search(q, 10)} & {r for r, _ in approximate.search(q, 10)}) / 10 for q in queries]
     )
     assert recall >= 0.95
     # A selective filter is answered exactly, whatever the lists say.

@@ -4,8 +4,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from shashin.store import ErrorRow, FileRow, Store, StoreBusy, StoreError
-from shashin.store import schema
+from shashin.store import ErrorRow, FileRow, Store, StoreBusy, StoreError, schema
 
 
 def test_new_library_records_schema_version(tmp_path: Path) -> None:
@@ -36,7 +35,12 @@ def test_refuses_a_newer_schema(tmp_path: Path) -> None:
 
 def test_files_photos_and_orphans(tmp_path: Path) -> None:
     store = Store(tmp_path / "db")
-    store.put_photos([{"photo_id": "p1", "width": 10, "height": 5, "format": "JPEG"}, {"photo_id": "p2", "width": 1, "height": 1, "format": "PNG"}])
+    store.put_photos(
+        [
+            {"photo_id": "p1", "width": 10, "height": 5, "format": "JPEG"},
+            {"photo_id": "p2", "width": 1, "height": 1, "format": "PNG"},
+        ]
+    )
     store.save_thumbnail("p2", b"webp")
     assert store.thumbnail("p2") == b"webp" and store.thumbnail("p1") is None
     store.put_files([FileRow("/a/it's.jpg", "p1", "/a", 3, 4, "it s"), FileRow("/a/b.png", "p2", "/a", 1, 2, "b png")])
@@ -59,7 +63,9 @@ def test_errors_replace_by_path(tmp_path: Path) -> None:
 def test_channel_table_is_rebuilt_when_its_layout_changes(tmp_path: Path) -> None:
     store = Store(tmp_path / "db")
     store.ensure_channel("demo", [pa.field("text", pa.string())], fts=("text",))
-    store.put_channel_rows("demo", [{"photo_id": "p1", "version": "v1", "status": "done", "error": None, "text": "hello world"}])
+    store.put_channel_rows(
+        "demo", [{"photo_id": "p1", "version": "v1", "status": "done", "error": None, "text": "hello world"}]
+    )
     assert store.channel_states("demo") == {"p1": ("v1", "done")}
     assert [p for p, *_ in store.search_channel("demo", "text", ["hello"], limit=5)] == ["p1"]
     store.ensure_channel("demo", [pa.field("text", pa.string())], fts=("text",))  # same layout: kept
@@ -72,19 +78,26 @@ def test_full_text_all_and_any(tmp_path: Path) -> None:
     store = Store(tmp_path / "db")
     store.ensure_channel("demo", [pa.field("terms", pa.string())], fts=("terms",))
     rows = [("p1", "no litter"), ("p2", "no phones"), ("p3", "car park"), ("p4", "card game")]
-    store.put_channel_rows("demo", [{"photo_id": p, "version": "v", "status": "done", "error": None, "terms": t} for p, t in rows])
-    store.put_channel_rows("demo", [{"photo_id": "p5", "version": "v", "status": "failed", "error": "x", "terms": "no litter"}])
-    assert {p for p, *_ in store.search_channel("demo", "terms", ["no"], limit=10)} == {"p1", "p2"}  # failed rows are not searched
-    assert [p for p, *_ in store.search_channel("demo", "terms", ["no", "litter"], limit=10, require_all=True)] == ["p1"]
+    store.put_channel_rows(
+        "demo", [{"photo_id": p, "version": "v", "status": "done", "error": None, "terms": t} for p, t in rows]
+    )
+    store.put_channel_rows(
+        "demo", [{"photo_id": "p5", "version": "v", "status": "failed", "error": "x", "terms": "no litter"}]
+    )
+    assert {p for p, *_ in store.search_channel("demo", "terms", ["no"], limit=10)} == {
+        "p1",
+        "p2",
+    }  # failed rows are not searched
+    assert [p for p, *_ in store.search_channel("demo", "terms", ["no", "litter"], limit=10, require_all=True)] == [
+        "p1"
+    ]
     assert [p for p, *_ in store.search_channel("demo", "terms", ["car"], limit=10)] == ["p3"]  # never "card"
 
 
 def test_one_writer_at_a_time(tmp_path: Path) -> None:
     first, second = Store(tmp_path / "db"), Store(tmp_path / "db")
-    with first.writer():
-        with pytest.raises(StoreBusy, match="another shashin process"):
-            with second.writer():
-                pass
+    with first.writer(), pytest.raises(StoreBusy, match="another shashin process"), second.writer():
+        pass
     with second.writer():
         pass
 
@@ -109,7 +122,25 @@ def test_a_version_1_library_gains_the_captions_table(tmp_path: Path) -> None:
     migrated = Store(tmp_path / "db")
     assert migrated.get_meta("schema_version") == str(schema.SCHEMA_VERSION) == "3"
     assert migrated.captions() == [] and migrated.photo_ids() == {"p1"}
-    migrated.put_captions([{"caption_id": "p1:brief:en", "photo_id": "p1", "prompt_set": "brief", "lang": "en", "text": "a dog",
-                            "raw": "a dog", "terms": "a dog", "status": "done", "error": None, "source": "imported",
-                            "backend": "import", "model": "x", "prompt": "", "params": "{}", "version": "import:x"}])
+    migrated.put_captions(
+        [
+            {
+                "caption_id": "p1:brief:en",
+                "photo_id": "p1",
+                "prompt_set": "brief",
+                "lang": "en",
+                "text": "a dog",
+                "raw": "a dog",
+                "terms": "a dog",
+                "status": "done",
+                "error": None,
+                "source": "imported",
+                "backend": "import",
+                "model": "x",
+                "prompt": "",
+                "params": "{}",
+                "version": "import:x",
+            }
+        ]
+    )
     assert migrated.search_captions(["dog"], limit=5)[0][:2] == ("p1:brief:en", "p1")

@@ -11,8 +11,11 @@ from shashin.text.guard import check_caption
         ("The photo depicts: two cats on a sofa.", "Two cats on a sofa."),
         ("In this picture, a train arrives at Tokyo Station.", "A train arrives at Tokyo Station."),
         ("Here's a one-sentence description of the image: A bowl of ramen.", "A bowl of ramen."),
-        ("  \"A sign that says NO LITTER.\"  ", "A sign that says NO LITTER."),
-        ("この画像は、赤いシャツを着た男性が海辺で犬を散歩させている様子です。", "赤いシャツを着た男性が海辺で犬を散歩させている様子です。"),
+        ('  "A sign that says NO LITTER."  ', "A sign that says NO LITTER."),
+        (
+            "この画像は、赤いシャツを着た男性が海辺で犬を散歩させている様子です。",
+            "赤いシャツを着た男性が海辺で犬を散歩させている様子です。",
+        ),
         ("東京駅の前に人が集まっている。", "東京駅の前に人が集まっている。"),
         ("A sign reads STOP STOP in red letters.", "A sign reads STOP STOP in red letters."),  # twice is fine
     ],

@@ -28,7 +28,9 @@ def web_library(tmp_path_factory: pytest.TempPathFactory, text_photos: Path, tin
     for name in PHOTOS:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(text_photos / name, folder / name)
-    settings = load_settings({"db": str(root / "db"), "channels": "ocr,image", "image.model": str(tiny_models["siglip2-fixres"])})
+    settings = load_settings(
+        {"db": str(root / "db"), "channels": "ocr,image", "image.model": str(tiny_models["siglip2-fixres"])}
+    )
     library = Library(settings=settings)
     library.index([folder])
     captions = root / "captions.jsonl"
@@ -36,7 +38,11 @@ def web_library(tmp_path_factory: pytest.TempPathFactory, text_photos: Path, tin
         {"path": str(folder / "street/car-park.jpg"), "text": "A red car park sign on a city street.", "lang": "en"},
         {"path": str(folder / "street/car-park.jpg"), "text": "街の通りにある赤い駐車場の看板。", "lang": "ja"},
         {"path": str(folder / "games/card-game.png"), "text": XSS, "lang": "en"},
-        {"path": str(folder / "park/no-litter.jpg"), "text": "<script>alert('x')</script> A park sign about litter.", "lang": "en"},
+        {
+            "path": str(folder / "park/no-litter.jpg"),
+            "text": "<script>alert('x')</script> A park sign about litter.",
+            "lang": "en",
+        },
     ]
     captions.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     library.import_captions(captions)
@@ -51,7 +57,7 @@ class LiveServer:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:

@@ -25,7 +25,10 @@ def test_search_with_explanations_filters_and_paging(client: httpx.Client) -> No
     top = document["results"][0]
     assert top["path"].endswith("street/car-park.jpg") and top["exact"] is True
     assert top["channels"]["ocr"]["rank"] == 1 and top["thumbnail"] == f"/api/photos/{top['photo_id']}/thumbnail"
-    assert any(h["channel"] == "caption" for h in top["highlights"]) and top["alt_text"] == "A red car park sign on a city street."
+    assert (
+        any(h["channel"] == "caption" for h in top["highlights"])
+        and top["alt_text"] == "A red car park sign on a city street."
+    )
     assert top["place"] and "Kyoto" in top["place"]
     parsed = client.get("/api/search", params={"q": "car 2023年7月"}).json()
     assert parsed["searched"] == "car" and parsed["filters"]["taken_from"] == "2023-07-01T00:00:00"
@@ -33,7 +36,9 @@ def test_search_with_explanations_filters_and_paging(client: httpx.Client) -> No
     assert all("car-park" not in r["path"] for r in near["results"])  # the car park is in Kyoto
     first = client.get("/api/search", params={"q": "sign", "limit": 1}).json()
     second = client.get("/api/search", params={"q": "sign", "limit": 1, "offset": 1}).json()
-    assert first["total"] == second["total"] >= 2 and first["results"][0]["photo_id"] != second["results"][0]["photo_id"]
+    assert (
+        first["total"] == second["total"] >= 2 and first["results"][0]["photo_id"] != second["results"][0]["photo_id"]
+    )
     assert second["results"][0]["rank"] == 2
 
 
@@ -46,7 +51,10 @@ def test_errors_are_json_with_a_message(client: httpx.Client) -> None:
     ]:
         response = client.get("/api/search", params=params)
         assert response.status_code == status and words in response.json()["error"], params
-    assert client.get("/api/photos/" + "0" * 32).json() == {"error": f"no photo {'0' * 32} in this library", "status": 404}
+    assert client.get("/api/photos/" + "0" * 32).json() == {
+        "error": f"no photo {'0' * 32} in this library",
+        "status": 404,
+    }
 
 
 def test_photo_detail_with_caption_provenance(client: httpx.Client, web_library: Library) -> None:
@@ -55,8 +63,13 @@ def test_photo_detail_with_caption_provenance(client: httpx.Client, web_library:
     assert detail["paths"][0].endswith("street/car-park.jpg") and detail["ocr_text"] == "CAR PARK"
     langs = {c["lang"]: c for c in detail["captions"]}
     assert set(langs) == {"en", "ja"} and langs["ja"]["source"] == "imported" and langs["ja"]["backend"] == "import"
-    assert detail["alt_text"] == {"en": "A red car park sign on a city street.", "ja": "街の通りにある赤い駐車場の看板。"}
-    assert detail["metadata"]["camera_model"] == "Canon EOS R6" and detail["metadata"]["taken_at"] == "2023-07-15T10:20:30"
+    assert detail["alt_text"] == {
+        "en": "A red car park sign on a city street.",
+        "ja": "街の通りにある赤い駐車場の看板。",
+    }
+    assert (
+        detail["metadata"]["camera_model"] == "Canon EOS R6" and detail["metadata"]["taken_at"] == "2023-07-15T10:20:30"
+    )
     assert isinstance(detail["tags"], list)
     status = client.get("/api/status").json()
     assert status["photos"] == 4 and status["channels"]["image"]["done"] == 4
@@ -65,16 +78,34 @@ def test_photo_detail_with_caption_provenance(client: httpx.Client, web_library:
 def test_thumbnails_and_originals_by_id(client: httpx.Client, web_library: Library) -> None:
     pid = photo_id(web_library, "street/car-park.jpg")
     thumbnail = client.get(f"/api/photos/{pid}/thumbnail")
-    assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/webp" and thumbnail.content[8:12] == b"WEBP"
+    assert (
+        thumbnail.status_code == 200
+        and thumbnail.headers["content-type"] == "image/webp"
+        and thumbnail.content[8:12] == b"WEBP"
+    )
     original = client.get(f"/api/photos/{pid}/file")
-    assert original.status_code == 200 and original.headers["content-type"] == "image/jpeg" and original.content[:2] == b"\xff\xd8"
+    assert (
+        original.status_code == 200
+        and original.headers["content-type"] == "image/jpeg"
+        and original.content[:2] == b"\xff\xd8"
+    )
 
 
 @pytest.mark.parametrize("route", ["", "/thumbnail", "/file", "/similar"])
 @pytest.mark.parametrize(
     "attempt",
-    ["..%2F..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "....%2F%2F....%2F%2Fetc%2Fpasswd", "..", "%2e%2e", "0" * 31 + "%00",
-     "..%5C..%5Cwindows", "ZZ" * 16, "../../../../etc/passwd", "..%252F..%252Fetc%252Fpasswd"],
+    [
+        "..%2F..%2F..%2Fetc%2Fpasswd",
+        "%2Fetc%2Fpasswd",
+        "....%2F%2F....%2F%2Fetc%2Fpasswd",
+        "..",
+        "%2e%2e",
+        "0" * 31 + "%00",
+        "..%5C..%5Cwindows",
+        "ZZ" * 16,
+        "../../../../etc/passwd",
+        "..%252F..%252Fetc%252Fpasswd",
+    ],
 )
 def test_no_route_serves_a_path_from_the_request(server: LiveServer, route: str, attempt: str) -> None:
     """Files are found by photo id only: every traversal attempt is a 404 JSON error, never a file.
@@ -91,7 +122,9 @@ def test_no_route_serves_a_path_from_the_request(server: LiveServer, route: str,
 def test_search_by_uploaded_photo(client: httpx.Client, text_photos) -> None:  # type: ignore[no-untyped-def]
     data = (text_photos / "street/car-park.jpg").read_bytes()
     csrf = client.get("/api/csrf").json()["csrf"]
-    response = client.post("/api/similar", files={"photo": ("mine.jpg", data, "image/jpeg")}, data={"limit": "3", "csrf": csrf})
+    response = client.post(
+        "/api/similar", files={"photo": ("mine.jpg", data, "image/jpeg")}, data={"limit": "3", "csrf": csrf}
+    )
     assert response.status_code == 200, response.text
     results = response.json()["results"]
     assert results[0]["path"].endswith("street/car-park.jpg") and results[0]["channels"]["image"]["score"] > 0.99
@@ -102,17 +135,23 @@ def test_search_by_uploaded_photo(client: httpx.Client, text_photos) -> None:  #
 
 def test_uploads_are_bounded(server: LiveServer, web_library: Library) -> None:
     secret = {"X-Shashin-CSRF": httpx.get(f"{server.url}/api/csrf").json()["csrf"]}
-    not_image = httpx.post(f"{server.url}/api/similar", files={"photo": ("x.jpg", b"<html>", "image/jpeg")}, headers=secret)
+    not_image = httpx.post(
+        f"{server.url}/api/similar", files={"photo": ("x.jpg", b"<html>", "image/jpeg")}, headers=secret
+    )
     assert not_image.status_code == 400 and "not an image" in not_image.json()["error"]
     empty = httpx.post(f"{server.url}/api/similar", files={"photo": ("x.jpg", b"", "image/jpeg")}, headers=secret)
     assert empty.status_code == 400
     with LiveServer(web_library, WebSettings(max_upload_bytes=10_000, max_upload_pixels=1_000_000)) as small:
         secret = {"X-Shashin-CSRF": httpx.get(f"{small.url}/api/csrf").json()["csrf"]}
-        too_large = httpx.post(f"{small.url}/api/similar", files={"photo": ("x.png", b"\0" * 20_000, "image/png")}, headers=secret)
+        too_large = httpx.post(
+            f"{small.url}/api/similar", files={"photo": ("x.png", b"\0" * 20_000, "image/png")}, headers=secret
+        )
         assert too_large.status_code == 413 and "larger than" in too_large.json()["error"]
         huge = io.BytesIO()
         Image.new("1", (2000, 2000)).save(huge, "PNG")  # 4 MP, a few KB compressed
-        many_pixels = httpx.post(f"{small.url}/api/similar", files={"photo": ("x.png", huge.getvalue(), "image/png")}, headers=secret)
+        many_pixels = httpx.post(
+            f"{small.url}/api/similar", files={"photo": ("x.png", huge.getvalue(), "image/png")}, headers=secret
+        )
         assert many_pixels.status_code == 413 and "megapixels" in many_pixels.json()["error"]
 
 
@@ -138,7 +177,9 @@ def test_token_guards_every_route(web_library: Library) -> None:
         assert httpx.get(f"{guarded.url}/api/status").status_code == 401
         assert httpx.get(f"{guarded.url}/").status_code == 401
         assert httpx.get(f"{guarded.url}/api/status", headers={"Authorization": "Bearer wrong"}).status_code == 401
-        assert httpx.get(f"{guarded.url}/api/status", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+        assert (
+            httpx.get(f"{guarded.url}/api/status", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+        )
         with httpx.Client(base_url=guarded.url) as browser:
             assert browser.get("/", params={"token": "s3cret-token"}).status_code == 200
             assert browser.get("/api/status").status_code == 200  # the cookie set by the first visit
@@ -153,13 +194,19 @@ def test_a_person_corrects_a_caption(client: httpx.Client, web_library: Library)
     pid = photo_id(web_library, "station/tokyo.jpg")
     detail = client.put(f"/api/photos/{pid}/captions/ja", json={"text": "東京駅の駅名標"}).json()
     mine = next(c for c in detail["captions"] if c["lang"] == "ja")
-    assert mine["source"] == "human" and mine["text"] == "東京駅の駅名標" and detail["alt_text"]["ja"] == "東京駅の駅名標"
+    assert (
+        mine["source"] == "human" and mine["text"] == "東京駅の駅名標" and detail["alt_text"]["ja"] == "東京駅の駅名標"
+    )
     assert client.put(f"/api/photos/{pid}/captions/ja", json={"text": ""}).status_code == 400
     page = client.get(f"/photo/{pid}").text
     secret = page.split('name="csrf" value="')[1].split('"')[0]
     forged = client.post(f"/photo/{pid}/caption", data={"lang": "en", "text": "forged", "csrf": "guess"})
     assert forged.status_code == 403
-    cross = client.post(f"/photo/{pid}/caption", data={"lang": "en", "text": "x", "csrf": secret}, headers={"Origin": "https://evil.example"})
+    cross = client.post(
+        f"/photo/{pid}/caption",
+        data={"lang": "en", "text": "x", "csrf": secret},
+        headers={"Origin": "https://evil.example"},
+    )
     assert cross.status_code == 403
     saved = client.post(f"/photo/{pid}/caption", data={"lang": "en", "text": "Tokyo Station sign", "csrf": secret})
     assert saved.status_code == 303

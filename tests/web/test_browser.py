@@ -16,8 +16,15 @@ from tests.web.conftest import XSS, LiveServer, photo_id
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / ".test-output" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt install chromium)")
 
@@ -54,7 +61,7 @@ def test_search_open_a_result_and_see_why(page, server: LiveServer) -> None:  # 
     page.get_by_role("searchbox").fill("car park")
     page.keyboard.press("Enter")  # the keyboard is enough
     page.wait_for_selector("ol.grid li.result")
-    assert page.get_by_role("status").inner_text() .endswith("photos")
+    assert page.get_by_role("status").inner_text().endswith("photos")
     first = page.locator("li.result").first
     assert first.locator("img").get_attribute("alt") == "A red car park sign on a city street."
     first.locator("summary").click()
@@ -123,7 +130,9 @@ def test_correct_a_caption_in_the_photo_page(page, server: LiveServer, web_libra
     pid = photo_id(web_library, "station/tokyo.jpg")
     page.goto(f"{server.url}/photo/{pid}")
     page.locator("details.edit summary").click()
-    page.locator("form", has=page.locator("input[name=lang][value=en]")).locator("textarea").fill("Blue board of Tokyo Station")
+    page.locator("form", has=page.locator("input[name=lang][value=en]")).locator("textarea").fill(
+        "Blue board of Tokyo Station"
+    )
     page.get_by_role("button", name="Save (en)").click()
     page.wait_for_selector("ul.captions")
     assert "Blue board of Tokyo Station" in page.locator("ul.captions").inner_text()

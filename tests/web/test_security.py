@@ -41,7 +41,9 @@ def test_loopback_names_and_addresses_are_answered(host: str) -> None:
     assert host_allowed(host, ())
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:8750", "127.0.0.1.nip.io", "localhost.evil.example", "", "[::1"])
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:8750", "127.0.0.1.nip.io", "localhost.evil.example", "", "[::1"]
+)
 def test_other_names_are_not(host: str) -> None:
     assert not host_allowed(host, ())
     assert host_allowed("photos.example.com", ("photos.example.com",)) and host_allowed("nas.lan", (".lan",))
@@ -54,8 +56,13 @@ def test_a_rebinding_dns_name_reads_nothing(server: LiveServer, web_library: Lib
         status, body = raw_request(server.url, "GET", path, {"Host": "evil.example:8750"})
         assert status == 403, path
         assert "--allowed-host" in body and "東京" not in body and "JFIF" not in body
-    status, _ = raw_request(server.url, "PUT", f"/api/photos/{pid}/captions/en", {"Host": "evil.example", "Content-Type": "application/json"},
-                            b'{"text": "rewritten by a web page"}')
+    status, _ = raw_request(
+        server.url,
+        "PUT",
+        f"/api/photos/{pid}/captions/en",
+        {"Host": "evil.example", "Content-Type": "application/json"},
+        b'{"text": "rewritten by a web page"}',
+    )
     assert status == 403
     assert all(c["text"] != "rewritten by a web page" for c in web_library.photo(pid).captions)
 
@@ -73,8 +80,12 @@ def test_cross_site_and_sandboxed_writes_are_refused(server: LiveServer, web_lib
     client = httpx.Client(base_url=server.url)
     secret = client.get(f"/photo/{pid}").text.split('name="csrf" value="')[1].split('"')[0]
     form = {"lang": "en", "text": "forged", "csrf": secret}
-    for headers in ({"Origin": "null"}, {"Origin": "http://evil.example"}, {"Origin": "http://127.0.0.1.evil.example"},
-                    {"Sec-Fetch-Site": "cross-site"}):
+    for headers in (
+        {"Origin": "null"},
+        {"Origin": "http://evil.example"},
+        {"Origin": "http://127.0.0.1.evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+    ):
         response = client.post(f"/photo/{pid}/caption", data=form, headers=headers)
         assert response.status_code == 403, headers
         assert client.put(f"/api/photos/{pid}/captions/en", json={"text": "forged"}, headers=headers).status_code == 403
@@ -100,8 +111,10 @@ def test_a_huge_upload_is_refused_before_it_is_stored(web_library: Library) -> N
         # Declared: refused from the header, before a byte of the body is read.
         host, port = live.url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port))) as sock:
-            sock.sendall(b"POST /api/similar HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=x\r\n"
-                         b"X-Shashin-CSRF: " + secret.encode() + b"\r\nContent-Length: 2000000000\r\n\r\n")
+            sock.sendall(
+                b"POST /api/similar HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+                b"X-Shashin-CSRF: " + secret.encode() + b"\r\nContent-Length: 2000000000\r\n\r\n"
+            )
             sock.settimeout(10)
             answer = b""
             while b"larger than" not in answer and (piece := sock.recv(4096)):
@@ -111,14 +124,18 @@ def test_a_huge_upload_is_refused_before_it_is_stored(web_library: Library) -> N
         sent = {"bytes": 0}
 
         def endless():  # type: ignore[no-untyped-def]
-            yield b"--x\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.jpg\"\r\n\r\n"
+            yield b'--x\r\nContent-Disposition: form-data; name="photo"; filename="a.jpg"\r\n\r\n'
             while sent["bytes"] < 50_000_000:
                 sent["bytes"] += 65_536
                 yield b"\0" * 65_536
 
         try:
-            response = httpx.post(f"{live.url}/api/similar", content=endless(), timeout=30,
-                                  headers={"Content-Type": "multipart/form-data; boundary=x", "X-Shashin-CSRF": secret})
+            response = httpx.post(
+                f"{live.url}/api/similar",
+                content=endless(),
+                timeout=30,
+                headers={"Content-Type": "multipart/form-data; boundary=x", "X-Shashin-CSRF": secret},
+            )
             assert response.status_code == 413
         except httpx.HTTPError:
             pass  # the server answered 413 and closed the connection while the client was still sending
@@ -140,17 +157,24 @@ def test_odd_credentials_get_json_errors_not_500s(web_library: Library, request_
         assert response.status_code == status and response.json()["status"] == status
 
 
-def test_odd_forms_and_uploads_get_clear_errors_and_no_temp_paths(server: LiveServer, web_library: Library, text_photos: Path) -> None:
+def test_odd_forms_and_uploads_get_clear_errors_and_no_temp_paths(
+    server: LiveServer, web_library: Library, text_photos: Path
+) -> None:
     pid = photo_id(web_library, "park/no-litter.jpg")
     client = httpx.Client(base_url=server.url)
     forged = client.post(f"/photo/{pid}/caption", data={"lang": "en", "text": "x", "csrf": "ä€"})
     assert forged.status_code == 403
     secret = client.get("/api/csrf").json()["csrf"]
-    named = client.post("/api/similar", data={"csrf": secret}, files={"photo": ("evil\x00name.jpg", b"<html>", "image/jpeg")})
+    named = client.post(
+        "/api/similar", data={"csrf": secret}, files={"photo": ("evil\x00name.jpg", b"<html>", "image/jpeg")}
+    )
     assert named.status_code == 400 and named.headers["content-type"].startswith("application/json")
     assert "shashin-upload" not in named.text and "/tmp" not in named.text
-    broken = client.post("/api/similar", data={"csrf": secret},
-                         files={"photo": ("cut.jpg", (text_photos / "park/no-litter.jpg").read_bytes()[:400], "image/jpeg")})
+    broken = client.post(
+        "/api/similar",
+        data={"csrf": secret},
+        files={"photo": ("cut.jpg", (text_photos / "park/no-litter.jpg").read_bytes()[:400], "image/jpeg")},
+    )
     assert broken.status_code in (400, 503) and "shashin-upload" not in broken.text and "/tmp" not in broken.text
     assert "cut.jpg" in broken.json()["error"] or broken.status_code == 503
 
@@ -196,7 +220,9 @@ def own_library(tmp_path: Path, text_photos: Path) -> tuple[Library, Path]:
     return library, folder
 
 
-def test_originals_are_served_only_while_they_are_what_was_indexed(own_library: tuple[Library, Path], tmp_path: Path) -> None:
+def test_originals_are_served_only_while_they_are_what_was_indexed(
+    own_library: tuple[Library, Path], tmp_path: Path
+) -> None:
     library, folder = own_library
     path = folder / "park/no-litter.jpg"
     pid = library.photo_id(str(path))

@@ -43,7 +43,7 @@ class ChannelQuery:
     places: tuple[Place, ...] = ()  # places the query names, for the place channel
 
     @classmethod
-    def from_text(cls, text: str, within: PhotoSet | None = None, places: tuple[Place, ...] = ()) -> "ChannelQuery":
+    def from_text(cls, text: str, within: PhotoSet | None = None, places: tuple[Place, ...] = ()) -> ChannelQuery:
         return cls(text=text, keywords=parse_keywords(text), within=within, places=places)
 
 

@@ -105,14 +105,18 @@ class CaptionVectorChannel(Channel):
         version = self.version()
         chunks = store.caption_chunk_versions()
         captions = store.captions(columns=["caption_id", "photo_id", "text", "status", "version"])
-        stale = [c for c in captions if c["status"] == "done" and chunks.get(c["caption_id"]) != (c["version"], version)]
+        stale = [
+            c for c in captions if c["status"] == "done" and chunks.get(c["caption_id"]) != (c["version"], version)
+        ]
         gone = [c["caption_id"] for c in captions if c["status"] != "done" and c["caption_id"] in chunks]
         if not stale and not gone:
             return 0
         if stale:
             self.embedder.load()
         rows: list[dict[str, Any]] = []
-        pieces = [(c, i, text) for c in stale for i, text in enumerate(chunk_text(c["text"], self.embedder.max_chunk_chars))]
+        pieces = [
+            (c, i, text) for c in stale for i, text in enumerate(chunk_text(c["text"], self.embedder.max_chunk_chars))
+        ]
         vectors = self.embed_captions([text for _, _, text in pieces]) if pieces else np.zeros((0, 0), np.float32)
         if pieces:
             store.ensure_caption_chunks(vectors.shape[1])
@@ -163,12 +167,18 @@ class CaptionVectorChannel(Channel):
             matched = self._matched.get(query.text, {})
         wanted = {matched[pid]: pid for pid in page.photo_ids if pid in matched}
         chunks = store.caption_chunks(wanted)
-        captions = {row["caption_id"]: row for rows in store.captions_for(set(wanted.values()), from_memory=True).values() for row in rows}
+        captions = {
+            row["caption_id"]: row
+            for rows in store.captions_for(set(wanted.values()), from_memory=True).values()
+            for row in rows
+        }
         found: dict[str, list[Highlight]] = {}
         for chunk_id, photo_id in wanted.items():
             chunk = chunks.get(chunk_id)
             caption = captions.get(chunk["caption_id"]) if chunk else None
             if chunk and caption:
                 # A match by meaning: the closest passage, with no words to mark.
-                found[photo_id] = [Highlight(self.name, caption_field(caption) + ", closest in meaning", chunk["text"], ())]
+                found[photo_id] = [
+                    Highlight(self.name, caption_field(caption) + ", closest in meaning", chunk["text"], ())
+                ]
         return found

@@ -55,7 +55,10 @@ class FileChannel(Channel):
 
         def texts(paths: list[str], owners: dict[str, str]) -> dict[str, str]:
             photo_ids = {owners[path] for path in paths}
-            files, photos = store.file_rows_for(photo_ids, from_memory=True), store.get_photos(photo_ids, from_memory=True)
+            files, photos = (
+                store.file_rows_for(photo_ids, from_memory=True),
+                store.get_photos(photo_ids, from_memory=True),
+            )
             wanted = set(paths)
             return {
                 row.path: "\n".join(text for _, text in file_fields(row.path, row.root, photos.get(photo_id)))

@@ -133,7 +133,9 @@ class ImageChannel(IndexedChannel, Channel):
         """True when some photo has a vector from the current model (else searching is pointless)."""
         return store.count_vectors(self.name, "vector", self.version()) > 0
 
-    def search_vector(self, store: Store, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None) -> list[Hit]:
+    def search_vector(
+        self, store: Store, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None
+    ) -> list[Hit]:
         """Photos by cosine similarity to `vector`, among vectors of the current model (and `within`)."""
         hits = store.search_vectors(self.name, "vector", vector, limit=limit, version=self.version(), within=within)
         return [Hit(pid, score) for pid, score in hits]

@@ -25,7 +25,8 @@ def rank_by_keywords(query: KeywordQuery, search: SearchFn, texts: TextFn, limit
         return []
     if not query.phrases:
         return [
-            Hit(key, float(score), bool(coverage >= _EXACT), float(coverage)) for key, score, coverage in search(query.terms, limit, False)
+            Hit(key, float(score), bool(coverage >= _EXACT), float(coverage))
+            for key, score, coverage in search(query.terms, limit, False)
         ]
     phrase_words = list(dict.fromkeys(word for phrase in query.phrases for word in phrase))
     pool = max(limit * 5, _PHRASE_POOL)
@@ -58,7 +59,9 @@ def rank_photos_by_documents(
         owners.update((key, photo_id) for key, photo_id, _, _ in hits)
         return [(key, score, coverage) for key, _, score, coverage in hits]
 
-    ranked = rank_by_keywords(query, search_terms, lambda keys: texts(keys, owners), limit * 2)  # over-fetch for the merge
+    ranked = rank_by_keywords(
+        query, search_terms, lambda keys: texts(keys, owners), limit * 2
+    )  # over-fetch for the merge
     return best_per_photo((Hit(owners[hit.photo_id], hit.score, hit.exact, hit.quality) for hit in ranked), limit)
 
 

@@ -70,16 +70,22 @@ class OcrChannel(IndexedChannel, Channel):
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
         def search_terms(terms, n, require_all):  # type: ignore[no-untyped-def]
-            return store.search_channel(self.name, "terms", terms, limit=n, require_all=require_all, within=query.within)
+            return store.search_channel(
+                self.name, "terms", terms, limit=n, require_all=require_all, within=query.within
+            )
 
         def texts(ids: list[str]) -> dict[str, str]:
-            return {pid: row["text"] for pid, row in store.channel_rows(self.name, ids, ["text"], from_memory=True).items()}
+            return {
+                pid: row["text"] for pid, row in store.channel_rows(self.name, ids, ["text"], from_memory=True).items()
+            }
 
         exact = rank_by_keywords(query.keywords, search_terms, texts, limit)
         singles, together = self._units(query)
-        if not singles and together is None or len(exact) >= limit:
+        if (not singles and together is None) or len(exact) >= limit:
             return exact
-        return exact + self._tolerant(singles, together, store, query, {hit.photo_id for hit in exact}, limit - len(exact))
+        return exact + self._tolerant(
+            singles, together, store, query, {hit.photo_id for hit in exact}, limit - len(exact)
+        )
 
     def _units(self, query: ChannelQuery) -> tuple[list[fuzzy.Unit], fuzzy.Unit | None]:
         """What tolerant matching looks for: the query's Latin words (quoted phrases ask for exactness)."""
@@ -87,15 +93,27 @@ class OcrChannel(IndexedChannel, Channel):
             return [], None
         return fuzzy.query_units([term for term in query.keywords.terms if term.isascii()])
 
-    def _tolerant(self, singles: list[fuzzy.Unit], together: fuzzy.Unit | None, store: Store, query: ChannelQuery,
-                  found: set[str], limit: int) -> list[Hit]:
+    def _tolerant(
+        self,
+        singles: list[fuzzy.Unit],
+        together: fuzzy.Unit | None,
+        store: Store,
+        query: ChannelQuery,
+        found: set[str],
+        limit: int,
+    ) -> list[Hit]:
         """Photos whose text holds the query's words as OCR misread, split or joined them (text.fuzzy),
         ranked after every exact hit by the share of words found (all of them when found run
         together), a misread letter costing a little; quality half an exact match's."""
         units = singles + ([together] if together else [])
         grams = fuzzy.grams("\n".join(unit.folded for unit in units)).split()
-        candidates = [pid for pid, _, share in store.search_channel_grams(self.name, "text", grams, limit=_CANDIDATES, within=query.within)
-                      if pid not in found and share >= _SHARED_PIECES]
+        candidates = [
+            pid
+            for pid, _, share in store.search_channel_grams(
+                self.name, "text", grams, limit=_CANDIDATES, within=query.within
+            )
+            if pid not in found and share >= _SHARED_PIECES
+        ]
         texts = store.channel_rows(self.name, candidates, ["text"], from_memory=True)
         ranked: list[tuple[float, int, Hit]] = []
         for order, photo_id in enumerate(candidates):
@@ -125,7 +143,7 @@ class OcrChannel(IndexedChannel, Channel):
                 continue
             text = row["text"] or ""
             for tolerant in (m for m in (fuzzy.match(unit, text) for unit in units if fuzzy.found_in(unit, text)) if m):
-                field = f"text in photo, {tolerant.rule}: {row['text'][tolerant.start:tolerant.end]}"
+                field = f"text in photo, {tolerant.rule}: {row['text'][tolerant.start : tolerant.end]}"
                 found[photo_id] = [Highlight(self.name, field, row["text"], ((tolerant.start, tolerant.end),))]
                 break
         return found

@@ -48,7 +48,11 @@ class PlaceChannel(Channel):
             lat, lon = np.array([row["latitude"]]), np.array([row["longitude"]])
             for place in query.places:
                 if _closeness(place, lat, lon, np.array([True]))[0] > -np.inf:
-                    where = place.label if place.is_country else f"{distance_km(lat, lon, place)[0]:.1f} km from {place.label}"
+                    where = (
+                        place.label
+                        if place.is_country
+                        else f"{distance_km(lat, lon, place)[0]:.1f} km from {place.label}"
+                    )
                     found[photo_id] = [Highlight(self.name, "taken", where, ())]
                     break
         return found

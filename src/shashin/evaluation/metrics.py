@@ -39,7 +39,9 @@ def ndcg_at(ranking: Sequence[str], relevant: set[str] | frozenset[str], k: int)
     return gain / ideal if ideal else 0.0
 
 
-def score_ranking(ranking: Sequence[str], relevant: set[str] | frozenset[str], depth: int | None = None) -> dict[str, float]:
+def score_ranking(
+    ranking: Sequence[str], relevant: set[str] | frozenset[str], depth: int | None = None
+) -> dict[str, float]:
     """Every metric of METRICS for one ranking (`depth` truncates it first, e.g. 20 for categories)."""
     ranking = list(ranking[:depth]) if depth else list(ranking)
     return {

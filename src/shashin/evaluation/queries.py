@@ -46,7 +46,7 @@ def load_queries(path: Path, store: Store) -> list[EvalQuery]:
         where = f"{path}:{number}"
         text = row.get("query")
         if not isinstance(text, str) or not text.strip():
-            raise QueryFileError(f"{where}: no \"query\" text")
+            raise QueryFileError(f'{where}: no "query" text')
         lang = str(row.get("lang") or guess_language(text))
         identifier = str(row.get("id") or f"{path.stem}:{number}")
         if "relevant_category" in row:
@@ -58,7 +58,7 @@ def load_queries(path: Path, store: Store) -> list[EvalQuery]:
             continue
         keys = row.get("relevant")
         if not isinstance(keys, list) or not keys:
-            raise QueryFileError(f"{where}: expected \"relevant\": [paths or photo ids] or \"relevant_category\"")
+            raise QueryFileError(f'{where}: expected "relevant": [paths or photo ids] or "relevant_category"')
         found = _resolve(keys, find, where)
         queries.append(EvalQuery(identifier, text, lang, frozenset(found), "queries"))
     if not queries:
@@ -87,7 +87,13 @@ def known_caption_queries(path: Path, store: Store) -> list[EvalQuery]:
                 for index, caption in enumerate(captions[1:], start=1):
                     if isinstance(caption, str) and caption.strip():
                         queries.append(
-                            EvalQuery(f"{Path(key).stem}:{lang}:{index}", caption.strip(), lang, frozenset({photo_id}), "known-captions")
+                            EvalQuery(
+                                f"{Path(key).stem}:{lang}:{index}",
+                                caption.strip(),
+                                lang,
+                                frozenset({photo_id}),
+                                "known-captions",
+                            )
                         )
     if not queries:
         raise QueryFileError(f"{path}: no second captions to ask (rows need captions_<lang> lists of 2 or more)")
@@ -97,7 +103,11 @@ def known_caption_queries(path: Path, store: Store) -> list[EvalQuery]:
 def caption_queries(store: Store) -> list[EvalQuery]:
     """Caption self-retrieval: every stored caption as a query, its own photo relevant."""
     rows = store.captions("status = 'done'", ["caption_id", "photo_id", "lang", "text"])
-    return [EvalQuery(r["caption_id"], r["text"], r["lang"], frozenset({r["photo_id"]}), "captions") for r in rows if r["text"]]
+    return [
+        EvalQuery(r["caption_id"], r["text"], r["lang"], frozenset({r["photo_id"]}), "captions")
+        for r in rows
+        if r["text"]
+    ]
 
 
 def similar_queries(store: Store) -> list[EvalQuery]:
@@ -111,8 +121,14 @@ def similar_queries(store: Store) -> list[EvalQuery]:
             continue
         for photo_id in sorted(photos):
             queries.append(
-                EvalQuery(f"similar:{photo_id}", f"photo like {photo_id} ({category})", "-", frozenset(photos - {photo_id}),
-                          "similar", photo=photo_id)
+                EvalQuery(
+                    f"similar:{photo_id}",
+                    f"photo like {photo_id} ({category})",
+                    "-",
+                    frozenset(photos - {photo_id}),
+                    "similar",
+                    photo=photo_id,
+                )
             )
     return queries
 

@@ -41,7 +41,9 @@ def table(run: EvalRun) -> list[list[str]]:
     """Rows for the terminal and the Markdown report: ranking, MRR [95% CI], P@1, R@1/5/10, nDCG@10, n."""
     rows = [["ranking", "MRR [95% CI]", "P@1", "R@1", "R@5", "R@10", "nDCG@10", "queries"]]
     for name, metrics in run.summary()["all"].items():
-        rows.append([name, str(metrics["mrr"])] + [f"{metrics[m].mean:.3f}" for m in METRICS[1:]] + [str(metrics["mrr"].n)])
+        rows.append(
+            [name, str(metrics["mrr"])] + [f"{metrics[m].mean:.3f}" for m in METRICS[1:]] + [str(metrics["mrr"].n)]
+        )
     return rows
 
 
@@ -69,7 +71,12 @@ def _plots(run: EvalRun, folder: Path) -> list[str]:
     names = list(overall)
     fig, ax = plt.subplots(figsize=(7, 0.5 * len(names) + 1.5))
     means = [overall[n]["mrr"].mean for n in names]
-    errors = np.array([[overall[n]["mrr"].mean - overall[n]["mrr"].low, overall[n]["mrr"].high - overall[n]["mrr"].mean] for n in names]).T
+    errors = np.array(
+        [
+            [overall[n]["mrr"].mean - overall[n]["mrr"].low, overall[n]["mrr"].high - overall[n]["mrr"].mean]
+            for n in names
+        ]
+    ).T
     colours = ["#d62728" if n == FUSED else "#1f77b4" for n in names]
     ax.barh(names, means, xerr=errors, color=colours, capsize=4)
     ax.set_xlabel("MRR (95% bootstrap interval)")
@@ -82,7 +89,9 @@ def _plots(run: EvalRun, folder: Path) -> list[str]:
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name in names:
-        curve = [np.mean([recall_at(_ranking(r, name, run), r.query.relevant, k) for r in run.results]) for k in RECALL_KS]
+        curve = [
+            np.mean([recall_at(_ranking(r, name, run), r.query.relevant, k) for r in run.results]) for k in RECALL_KS
+        ]
         ax.plot(RECALL_KS, curve, marker="o", markersize=3, label=name, linewidth=2.5 if name == FUSED else 1.2)
     ax.set_xticks([1, 5, 10, 15, 20])
     ax.set_xlabel("k")
@@ -99,7 +108,12 @@ def _plots(run: EvalRun, folder: Path) -> list[str]:
     fig, ax = plt.subplots(figsize=(7, 4))
     width = 0.8 / max(len(names), 1)
     for i, name in enumerate(names):
-        ax.bar([j + i * width for j in range(len(langs))], [by_lang[lang][name]["mrr"].mean for lang in langs], width, label=name)
+        ax.bar(
+            [j + i * width for j in range(len(langs))],
+            [by_lang[lang][name]["mrr"].mean for lang in langs],
+            width,
+            label=name,
+        )
     ax.set_xticks([j + width * (len(names) - 1) / 2 for j in range(len(langs))])
     ax.set_xticklabels([f"{lang} ({by_lang[lang][FUSED]['mrr'].n})" for lang in langs])
     ax.set_ylabel("MRR")
@@ -129,13 +143,23 @@ def _markdown(run: EvalRun, doc: dict[str, Any], plots: list[str], tuning: Tunin
         for group, names in doc[key].items():
             for name, metrics in names.items():
                 m = metrics["mrr"]
-                lines.append(f"| {group} | {name} | {m['mean']:.3f} [{m['low']:.3f}, {m['high']:.3f}] | {metrics['r@10']['mean']:.3f} | {m['n']} |")
+                lines.append(
+                    f"| {group} | {name} | {m['mean']:.3f} [{m['low']:.3f}, {m['high']:.3f}] | {metrics['r@10']['mean']:.3f} | {m['n']} |"
+                )
         lines.append("")
     if tuning:
         verdict = "better than" if tuning.helps else "not better than"
-        lines += ["## Tuned fusion", "", f"Held-out fused MRR {tuning.held_out}, {verdict} {tuning.start} with the starting settings "
-                  f"({len(tuning.folds)}-fold cross-validation; the settings chosen on all queries are in tuned-settings.toml):", "",
-                  "```toml", tuning.toml().rstrip(), "```", ""]
+        lines += [
+            "## Tuned fusion",
+            "",
+            f"Held-out fused MRR {tuning.held_out}, {verdict} {tuning.start} with the starting settings "
+            f"({len(tuning.folds)}-fold cross-validation; the settings chosen on all queries are in tuned-settings.toml):",
+            "",
+            "```toml",
+            tuning.toml().rstrip(),
+            "```",
+            "",
+        ]
     if run.notes:
         lines += ["## Notes", ""] + [f"- {note}" for note in run.notes] + [""]
     lines += ["## Configuration", "", "```json", json.dumps(run.config, ensure_ascii=False, indent=2), "```", ""]
@@ -156,7 +180,9 @@ def _html(run: EvalRun, doc: dict[str, Any], plots: list[str], tuning: Tuning | 
     )
     tuned = (
         f"<h2>Tuned fusion</h2><p>Held-out fused MRR {e(str(tuning.held_out))} against {e(str(tuning.start))} with the "
-        f"starting settings.</p><pre>{e(tuning.toml())}</pre>" if tuning else ""
+        f"starting settings.</p><pre>{e(tuning.toml())}</pre>"
+        if tuning
+        else ""
     )
     notes = "".join(f"<li>{e(n)}</li>" for n in run.notes)
     return (
@@ -169,7 +195,8 @@ def _html(run: EvalRun, doc: dict[str, Any], plots: list[str], tuning: Tuning | 
         + tuned
         + (f"<h2>Notes</h2><ul>{notes}</ul>" if notes else "")
         + "<h2>Hardest queries (fused MRR)</h2><table><tr><th>id</th><th>query</th><th>lang</th>"
-        + "".join(f"<th>{e(n)}</th>" for n in run.names) + f"</tr>{drill}</table>"
+        + "".join(f"<th>{e(n)}</th>" for n in run.names)
+        + f"</tr>{drill}</table>"
         + f"<h2>Configuration</h2><pre>{e(json.dumps(run.config, ensure_ascii=False, indent=2))}</pre></html>\n"
     )
 
@@ -185,15 +212,23 @@ def compare(a: Path, b: Path, ranking: str = FUSED, metric: str = "mrr") -> dict
     values_a = [before[i]["scores"].get(ranking, {}).get(metric, 0.0) for i in shared]
     values_b = [after[i]["scores"].get(ranking, {}).get(metric, 0.0) for i in shared]
     changes = sorted(
-        ({"id": i, "query": after[i]["query"], "a": va, "b": vb, "change": round(vb - va, 4)}
-         for i, va, vb in zip(shared, values_a, values_b) if vb != va),
+        (
+            {"id": i, "query": after[i]["query"], "a": va, "b": vb, "change": round(vb - va, 4)}
+            for i, va, vb in zip(shared, values_a, values_b)
+            if vb != va
+        ),
         key=lambda c: -abs(c["change"]),
     )
     difference: Estimate = paired_difference(values_a, values_b)
     return {
-        "ranking": ranking, "metric": metric, "queries": len(shared),
-        "only_in_a": len(before) - len(shared), "only_in_b": len(after) - len(shared),
-        "a": round(float(np.mean(values_a)) if shared else 0.0, 4), "b": round(float(np.mean(values_b)) if shared else 0.0, 4),
+        "ranking": ranking,
+        "metric": metric,
+        "queries": len(shared),
+        "only_in_a": len(before) - len(shared),
+        "only_in_b": len(after) - len(shared),
+        "a": round(float(np.mean(values_a)) if shared else 0.0, 4),
+        "b": round(float(np.mean(values_b)) if shared else 0.0, 4),
         "difference": difference.to_dict(),
-        "better": [c for c in changes if c["change"] > 0], "worse": [c for c in changes if c["change"] < 0],
+        "better": [c for c in changes if c["change"] > 0],
+        "worse": [c for c in changes if c["change"] < 0],
     }

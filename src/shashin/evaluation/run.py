@@ -32,7 +32,11 @@ class QueryResult:
     def to_dict(self) -> dict[str, Any]:
         q = self.query
         return {
-            "id": q.id, "query": q.text, "lang": q.lang, "protocol": q.protocol, "relevant": len(q.relevant),
+            "id": q.id,
+            "query": q.text,
+            "lang": q.lang,
+            "protocol": q.protocol,
+            "relevant": len(q.relevant),
             "scores": {name: {m: round(v, 4) for m, v in s.items()} for name, s in self.scores.items()},
             "ms": round(self.seconds * 1000, 1),
         }
@@ -66,7 +70,7 @@ class EvalRun:
             for group, members in sorted(groups.items())
         }
 
-    def rescore(self, fusion: FusionConfig) -> "EvalRun":
+    def rescore(self, fusion: FusionConfig) -> EvalRun:
         """The same queries fused another way (other channels, weights or k), without searching."""
         results = []
         for r in self.results:
@@ -76,7 +80,7 @@ class EvalRun:
         return EvalRun(results, fusion, {**self.config, "fusion": _fusion_dict(fusion)}, self.notes)
 
 
-_ZERO = {metric: 0.0 for metric in METRICS}
+_ZERO = dict.fromkeys(METRICS, 0.0)
 
 
 def evaluate(

@@ -41,8 +41,11 @@ class Tuning:
     def to_dict(self) -> dict[str, Any]:
         return {
             "helps": self.helps,
-            "chosen": {"fusion": self.chosen.mode, "rrf_k": self.chosen.k,
-                       "weights": {c: self.chosen.weight(c) for c in self.chosen.channels}},
+            "chosen": {
+                "fusion": self.chosen.mode,
+                "rrf_k": self.chosen.k,
+                "weights": {c: self.chosen.weight(c) for c in self.chosen.channels},
+            },
             "held_out_mrr": self.held_out.to_dict(),
             "start_mrr": self.start.to_dict(),
             "folds": self.folds,
@@ -50,7 +53,9 @@ class Tuning:
 
     def toml(self) -> str:
         """The chosen settings as a config file section (see README, Configuration)."""
-        lines = ["[search]", f'fusion = "{self.chosen.mode}"'] + ([f"rrf_k = {self.chosen.k}"] if self.chosen.mode == "rrf" else [])
+        lines = ["[search]", f'fusion = "{self.chosen.mode}"'] + (
+            [f"rrf_k = {self.chosen.k}"] if self.chosen.mode == "rrf" else []
+        )
         lines += ["", "[search.weights]"] + [f"{name} = {self.chosen.weight(name)}" for name in self.chosen.channels]
         return "\n".join(lines) + "\n"
 
@@ -70,15 +75,21 @@ def tune(run: EvalRun, *, folds: int = 5, depth: int = 50, seed: int = 0) -> Tun
         choice = _ascend(run.fusion, train)
         for i in test:
             held_out[i] = _rr(choice, *cases[i])
-        fold_notes.append({
-            "fold": fold, "queries": len(test), "rrf_k": choice.k,
-            "weights": {c: choice.weight(c) for c in choice.channels},
-            "held_out_mrr": round(float(np.mean([held_out[i] for i in test])), 4),
-        })
+        fold_notes.append(
+            {
+                "fold": fold,
+                "queries": len(test),
+                "rrf_k": choice.k,
+                "weights": {c: choice.weight(c) for c in choice.channels},
+                "held_out_mrr": round(float(np.mean([held_out[i] for i in test])), 4),
+            }
+        )
     return Tuning(_ascend(run.fusion, cases), bootstrap(held_out), bootstrap(start), fold_notes)
 
 
-def _ascend(start: FusionConfig, cases: Sequence[tuple[dict[str, list[Hit]], frozenset[str]]], rounds: int = 2) -> FusionConfig:
+def _ascend(
+    start: FusionConfig, cases: Sequence[tuple[dict[str, list[Hit]], frozenset[str]]], rounds: int = 2
+) -> FusionConfig:
     best, best_score = start, _mean_rr(start, cases)
     for _ in range(rounds):
         improved = False
@@ -108,7 +119,7 @@ def _rr(fusion: FusionConfig, hits: dict[str, list[Hit]], relevant: frozenset[st
 
 def _folds(relevant: Sequence[frozenset[str]], folds: int, seed: int) -> list[int]:
     """A fold number per query; queries with the same relevant photos share a fold."""
-    keys = sorted(set(relevant), key=lambda s: sorted(s))
+    keys = sorted(set(relevant), key=sorted)
     order = np.random.default_rng(seed).permutation(len(keys))
     fold_of = {keys[i]: position % folds for position, i in enumerate(order)}
     return [fold_of[r] for r in relevant]

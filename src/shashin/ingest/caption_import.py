@@ -62,7 +62,9 @@ def read_caption_file(path: Path, default_lang: str | None = None) -> list[Impor
             raise CaptionFileError(f"{path}:{number}: no path or file name (expected one of {', '.join(_PATH_KEYS)})")
         texts = _texts(row, default_lang)
         if not texts:
-            raise CaptionFileError(f"{path}:{number}: no caption text (expected one of {', '.join(_TEXT_KEYS)} or captions_<lang>)")
+            raise CaptionFileError(
+                f"{path}:{number}: no caption text (expected one of {', '.join(_TEXT_KEYS)} or captions_<lang>)"
+            )
         captions.extend(ImportedCaption(key, text, lang, path.name) for text, lang in texts)
     return captions
 

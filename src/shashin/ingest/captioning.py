@@ -30,7 +30,15 @@ if TYPE_CHECKING:
     from shashin.scale.ray_ingest import RayOptions
 
 MAX_RAW_CHARS = 8_000  # what a backend returned is kept for review up to this length
-LANGUAGE_NAMES = {"en": "English", "ja": "Japanese", "zh": "Chinese", "ko": "Korean", "fr": "French", "de": "German", "es": "Spanish"}
+LANGUAGE_NAMES = {
+    "en": "English",
+    "ja": "Japanese",
+    "zh": "Chinese",
+    "ko": "Korean",
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
+}
 
 
 @dataclass
@@ -81,7 +89,9 @@ def caption_prompt(settings: Settings, prompt_set: str, lang: str) -> str:
 
 def caption_version(backend: str, model: str, prompt: str, params: dict[str, Any]) -> str:
     """One string for "same backend, model, prompt and parameters": equal versions are skipped."""
-    digest = hashlib.blake2b(json.dumps([backend, model, prompt, params], ensure_ascii=False, sort_keys=True).encode(), digest_size=8)
+    digest = hashlib.blake2b(
+        json.dumps([backend, model, prompt, params], ensure_ascii=False, sort_keys=True).encode(), digest_size=8
+    )
     return f"{backend}:{model}:{digest.hexdigest()}"
 
 
@@ -115,9 +125,13 @@ def caption_photos(
         report.unavailable = str(exc)
         return report
     report.model = backend.identity()
-    params = GenerationParams(options.max_new_tokens or (64 if options.prompt_set == "brief" else 256), options.temperature)
+    params = GenerationParams(
+        options.max_new_tokens or (64 if options.prompt_set == "brief" else 256), options.temperature
+    )
     prompts = {lang: caption_prompt(settings, options.prompt_set, lang) for lang in options.langs}
-    versions = {lang: caption_version(backend.name, report.model, prompts[lang], params.as_dict()) for lang in options.langs}
+    versions = {
+        lang: caption_version(backend.name, report.model, prompts[lang], params.as_dict()) for lang in options.langs
+    }
 
     todo = _todo(store, options.prompt_set, versions, retry_failed, report)
     if limit is not None:
@@ -159,7 +173,10 @@ def _todo(
     store: Store, prompt_set: str, versions: dict[str, str], retry_failed: bool, report: CaptionReport
 ) -> dict[str, list[str]]:
     """photo id -> the languages it needs a caption in."""
-    existing = {row["caption_id"]: row for row in store.captions(f"prompt_set = '{prompt_set}'", ["caption_id", "status", "source", "version"])}
+    existing = {
+        row["caption_id"]: row
+        for row in store.captions(f"prompt_set = '{prompt_set}'", ["caption_id", "status", "source", "version"])
+    }
     todo: dict[str, list[str]] = {}
     for photo_id in sorted(store.photo_ids()):
         for lang, version in versions.items():
@@ -190,7 +207,19 @@ def caption_batch(
         ready = [p for p in wanted if not isinstance(p.renditions.get("caption"), RenditionError)]
         for photo in wanted:
             if photo not in ready:
-                rows.append(_row(photo, lang, prompt, versions[lang], params, backend, report, raw="", problem=str(photo.renditions["caption"].message)))
+                rows.append(
+                    _row(
+                        photo,
+                        lang,
+                        prompt,
+                        versions[lang],
+                        params,
+                        backend,
+                        report,
+                        raw="",
+                        problem=str(photo.renditions["caption"].message),
+                    )
+                )
         if not ready:
             continue
         outputs = backend.caption([p.renditions["caption"] for p in ready], prompt, params)
@@ -198,21 +227,44 @@ def caption_batch(
         # A looping or empty caption gets one more try, with a repetition penalty.
         again = [p for p, out in zip(ready, outputs) if isinstance(out, str) and not check_caption(out).ok]
         if again:
-            retry = GenerationParams(params.max_new_tokens, params.temperature, settings.captions.retry_repetition_penalty)
+            retry = GenerationParams(
+                params.max_new_tokens, params.temperature, settings.captions.retry_repetition_penalty
+            )
             report.retried += len(again)
             for photo, out in zip(again, backend.caption([p.renditions["caption"] for p in again], prompt, retry)):
                 results[photo.photo_id] = (out, retry)
         for photo in ready:
             out, used = results[photo.photo_id]
             if isinstance(out, Exception) or not isinstance(out, str):
-                problem = f"{type(out).__name__}: {out}" if isinstance(out, Exception) else f"the backend returned a {type(out).__name__}, not text"
+                problem = (
+                    f"{type(out).__name__}: {out}"
+                    if isinstance(out, Exception)
+                    else f"the backend returned a {type(out).__name__}, not text"
+                )
                 rows.append(_row(photo, lang, prompt, versions[lang], used, backend, report, raw="", problem=problem))
                 continue
             verdict = check_caption(out)
-            problem = None if verdict.ok else verdict.problem + (" (also after a retry with a repetition penalty)" if used is not params else "")
+            problem = (
+                None
+                if verdict.ok
+                else verdict.problem + (" (also after a retry with a repetition penalty)" if used is not params else "")
+            )
             if problem is None and len(verdict.text) > _longest(used):
                 problem = f"the caption is {len(verdict.text):,} characters, far more than the {used.max_new_tokens} tokens asked for"
-            rows.append(_row(photo, lang, prompt, versions[lang], used, backend, report, raw=out, text=verdict.text, problem=problem))
+            rows.append(
+                _row(
+                    photo,
+                    lang,
+                    prompt,
+                    versions[lang],
+                    used,
+                    backend,
+                    report,
+                    raw=out,
+                    text=verdict.text,
+                    problem=problem,
+                )
+            )
     store.put_captions(rows)
 
 

@@ -28,7 +28,11 @@ class DecodeJob:
 def run_job(job: DecodeJob) -> DecodedPhoto:
     """Decode one file (in a worker process or in-process)."""
     return decode_photo(
-        job.path, job.photo_id, max_pixels=job.max_pixels, renditions=job.renditions, thumbnail_size=job.thumbnail_size,
+        job.path,
+        job.photo_id,
+        max_pixels=job.max_pixels,
+        renditions=job.renditions,
+        thumbnail_size=job.thumbnail_size,
         fingerprint=job.fingerprint,
     )
 
@@ -42,7 +46,7 @@ class DecodePool:
         self.ahead = max(ahead, workers * 4)
         self._executor: ProcessPoolExecutor | None = None
 
-    def __enter__(self) -> "DecodePool":
+    def __enter__(self) -> DecodePool:
         return self
 
     def __exit__(self, *exc: object) -> None:

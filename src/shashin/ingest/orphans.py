@@ -52,7 +52,9 @@ def reattach(store: Store, orphan: Orphan, photo_id: str, *, replace: bool = Fal
         outcome.attached.append(label)
     if captions:
         store.put_captions(captions)
-        store.forget_orphan_rows([f"{orphan.former_photo_id}:caption:{row['prompt_set']}:{row['lang']}" for row in captions])
+        store.forget_orphan_rows(
+            [f"{orphan.former_photo_id}:caption:{row['prompt_set']}:{row['lang']}" for row in captions]
+        )
     return outcome
 
 

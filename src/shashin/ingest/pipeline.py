@@ -200,7 +200,11 @@ def _classify(
                     rerooted[found.path] = (found, row.content)  # now under a folder that contains its old one
                 continue
             error = known_errors.get(found.path)
-            if error is not None and error.stage in _STANDING_ERRORS and (error.size, error.mtime_ns) == (found.size, found.mtime_ns):
+            if (
+                error is not None
+                and error.stage in _STANDING_ERRORS
+                and (error.size, error.mtime_ns) == (found.size, found.mtime_ns)
+            ):
                 continue  # failed before and has not changed since: its error stands
             to_hash.append(found)
     return to_hash, rerooted
@@ -259,7 +263,9 @@ def _record_known_content(
     store.delete_files([row.path for row in replaced])
     if known_content:
         photos = store.get_photos({photo_id for _, photo_id, _ in known_content})
-        store.put_files([_file_row(found, photo_id, photos.get(photo_id), content) for found, photo_id, content in known_content])
+        store.put_files(
+            [_file_row(found, photo_id, photos.get(photo_id), content) for found, photo_id, content in known_content]
+        )
         store.delete_errors([found.path for found, _, _ in known_content])
     return new_content, replaced
 
@@ -288,9 +294,9 @@ def _forget_missing(
     # Scan and read errors are found afresh each run; decode errors stand until their file changes or goes.
     transient = {error.path for error in scan_errors + report.errors if error.stage in ("scan", "read")}
     stale = [
-        path for path, error in known_errors.items()
-        if error.root in scanned
-        and (path not in transient if error.stage in ("scan", "read") else path not in present)
+        path
+        for path, error in known_errors.items()
+        if error.root in scanned and (path not in transient if error.stage in ("scan", "read") else path not in present)
     ]
     report.unreadable_files += sum(1 for path in transient if path in known)
     store.delete_errors(stale)
@@ -333,7 +339,8 @@ def _carry_same_pixels(
     photos = store.get_photos(set(carried.values()))
     rows = [
         _file_row(found, photo_id, photos.get(photo_id), content)
-        for content, photo_id in carried.items() for found in new_content.pop(content)
+        for content, photo_id in carried.items()
+        for found in new_content.pop(content)
     ]
     store.put_files(rows)
     store.delete_errors([row.path for row in rows])
@@ -369,7 +376,8 @@ def _plan(
         settled = {"done", "failed"} if not retry_failed else {"done"}
         states = store.channel_states(channel.name)
         waiting = [
-            pid for pid in photo_ids
+            pid
+            for pid in photo_ids
             if pid not in work and not (pid in states and states[pid][0] == version and states[pid][1] in settled)
         ]
         report.channels[channel.name].pending = len(waiting) + len(new_content)
@@ -384,8 +392,11 @@ def _plan(
         # Read again: a photo whose pixels were never fingerprinted (a library from before), whose
         # files no longer hold the bytes its metadata came from (edited by another app), or whose
         # thumbnail is gone.
-        refresh = (not pixels or (bool(rows) and source not in {row.content for row in rows})
-                   or (thumbnails is not None and photo_id not in thumbnails))
+        refresh = (
+            not pixels
+            or (bool(rows) and source not in {row.content for row in rows})
+            or (thumbnails is not None and photo_id not in thumbnails)
+        )
         if photo_id in work or (photo_id not in pending and not refresh):
             continue
         usable = [row for row in rows if storage.reachable(row.path) and not _stands(known_errors.get(row.path), row)]
@@ -393,12 +404,18 @@ def _plan(
             continue  # its folder is missing or its file failed to decode: the work waits
         row = usable[0]
         source_file = FoundFile(row.path, row.root, row.size, row.mtime_ns)
-        work[photo_id] = PhotoWork(photo_id, source_file, [], pending.get(photo_id, set()), refresh=refresh, source_hash=row.content)
+        work[photo_id] = PhotoWork(
+            photo_id, source_file, [], pending.get(photo_id, set()), refresh=refresh, source_hash=row.content
+        )
     return sorted(work.values(), key=lambda w: w.source.path)
 
 
 def _stands(error: ErrorRow | None, row: FileRow) -> bool:
-    return error is not None and error.stage in _STANDING_ERRORS and (error.size, error.mtime_ns) == (row.size, row.mtime_ns)
+    return (
+        error is not None
+        and error.stage in _STANDING_ERRORS
+        and (error.size, error.mtime_ns) == (row.size, row.mtime_ns)
+    )
 
 
 def _load_channels(
@@ -470,9 +487,13 @@ def _after_a_crash(store: Store, retry_failed: bool, progress: Progress) -> set[
     if len(entries) != 1:
         return {entry["photo_id"] for entry in entries}
     entry = entries[0]
-    message = ("the last index run died while working on this photo (out of memory, or a crash in a model); "
-               "it is skipped until the file changes — `shashin index --retry-failed` tries it again")
-    store.put_errors([ErrorRow(f["path"], f["root"], "crash", message, f["size"], f["mtime_ns"]) for f in entry.get("files", [])])
+    message = (
+        "the last index run died while working on this photo (out of memory, or a crash in a model); "
+        "it is skipped until the file changes — `shashin index --retry-failed` tries it again"
+    )
+    store.put_errors(
+        [ErrorRow(f["path"], f["root"], "crash", message, f["size"], f["mtime_ns"]) for f in entry.get("files", [])]
+    )
     store.clear_in_flight()
     progress.note(f"{entry.get('files', [{}])[0].get('path', entry['photo_id'])}: {message}")
     return set()
@@ -489,10 +510,17 @@ class _InFlight:
         if tuple(photo_ids) == self._marked:
             return
         self._marked = tuple(photo_ids)
-        self.store.mark_in_flight([
-            {"photo_id": pid, "files": [dataclasses.asdict(found) for found in self.by_id[pid].new_files or [self.by_id[pid].source]]}
-            for pid in photo_ids
-        ])
+        self.store.mark_in_flight(
+            [
+                {
+                    "photo_id": pid,
+                    "files": [
+                        dataclasses.asdict(found) for found in self.by_id[pid].new_files or [self.by_id[pid].source]
+                    ],
+                }
+                for pid in photo_ids
+            ]
+        )
 
     def ahead(self, jobs: Iterator[DecodeJob], size: int) -> Iterator[DecodeJob]:
         """`jobs`, marking each batch before its first photo is decoded (decoding in this process)."""
@@ -566,7 +594,9 @@ def commit_batch_size(settings: Settings, channels: Sequence[IndexedChannel]) ->
     return max([settings.batch_size, *(channel.batch_size() for channel in channels)])
 
 
-def decode_jobs(work: Sequence[PhotoWork], channels: Sequence[IndexedChannel], settings: Settings) -> Iterator[DecodeJob]:
+def decode_jobs(
+    work: Sequence[PhotoWork], channels: Sequence[IndexedChannel], settings: Settings
+) -> Iterator[DecodeJob]:
     """What to decode for each photo: its pending channels' renditions, and a thumbnail if it is new."""
     renditions = {channel.name: channel.rendition() for channel in channels}
     for item in work:
@@ -642,7 +672,9 @@ def write_batch(
     read = [photo for photo in decoded if by_id[photo.photo_id].reads_photo]
     if read:
         rows = {
-            photo.photo_id: _photo_row(photo, store.save_thumbnail(photo.photo_id, photo.thumbnail), by_id[photo.photo_id].source_hash)
+            photo.photo_id: _photo_row(
+                photo, store.save_thumbnail(photo.photo_id, photo.thumbnail), by_id[photo.photo_id].source_hash
+            )
             for photo in read
         }
         store.put_photos(list(rows.values()))
@@ -661,10 +693,14 @@ def write_batch(
         channel_rows: list[dict[str, Any]] = []
         for photo_id, output in results.items():
             if isinstance(output, PhotoFailure):
-                channel_rows.append({"photo_id": photo_id, "version": versions[name], "status": "failed", "error": output.reason})
+                channel_rows.append(
+                    {"photo_id": photo_id, "version": versions[name], "status": "failed", "error": output.reason}
+                )
                 report.channels[name].failed += 1
             else:
-                channel_rows.append({"photo_id": photo_id, "version": versions[name], "status": "done", "error": None, **output})
+                channel_rows.append(
+                    {"photo_id": photo_id, "version": versions[name], "status": "done", "error": None, **output}
+                )
                 report.channels[name].processed += 1
         store.put_channel_rows(name, channel_rows)
     report.photos_processed += len(decoded)
@@ -692,4 +728,6 @@ def _photo_row(photo: DecodedPhoto, thumbnail: str, source_hash: str) -> dict[st
 
 
 def _file_row(found: FoundFile, photo_id: str, photo: dict[str, Any] | None, content: str) -> FileRow:
-    return FileRow(found.path, photo_id, found.root, found.size, found.mtime_ns, file_terms(found.path, found.root, photo), content)
+    return FileRow(
+        found.path, photo_id, found.root, found.size, found.mtime_ns, file_terms(found.path, found.root, photo), content
+    )

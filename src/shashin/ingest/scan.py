@@ -11,7 +11,9 @@ from shashin.media import is_supported
 from shashin.store import ErrorRow
 
 # Folders that hold no photos of the user's own: NAS thumbnail caches, recycle bins, OS files.
-_SKIPPED_DIRS = frozenset({"@eaDir", "#recycle", "#snapshot", "$RECYCLE.BIN", "System Volume Information", "lost+found"})
+_SKIPPED_DIRS = frozenset(
+    {"@eaDir", "#recycle", "#snapshot", "$RECYCLE.BIN", "System Volume Information", "lost+found"}
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,7 @@ def scan_folder(root: str, *, skip: str | None = None) -> ScanResult:
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=on_walk_error):
         dirnames[:] = sorted(
-            d for d in dirnames
-            if not d.startswith(".") and d not in _SKIPPED_DIRS and os.path.join(dirpath, d) != skip
+            d for d in dirnames if not d.startswith(".") and d not in _SKIPPED_DIRS and os.path.join(dirpath, d) != skip
         )
         for name in sorted(filenames):
             if name.startswith(".") or not is_supported(name):
@@ -85,14 +86,18 @@ def _inspect(path: str, root: str) -> FoundFile | ErrorRow:
         path.encode("utf-8")
     except UnicodeEncodeError:
         return ErrorRow(
-            display_path(path), root, "scan",
+            display_path(path),
+            root,
+            "scan",
             "path is not valid UTF-8 (the file or a folder name was written in another encoding); rename it to index it",
         )
     try:
         info = os.stat(path)
     except FileNotFoundError:
         if os.path.islink(path):
-            return ErrorRow(path, root, "scan", f"broken symbolic link (points to {os.readlink(path)}, which does not exist)")
+            return ErrorRow(
+                path, root, "scan", f"broken symbolic link (points to {os.readlink(path)}, which does not exist)"
+            )
         return ErrorRow(path, root, "scan", "file disappeared while scanning")
     except OSError as exc:
         return ErrorRow(path, root, "scan", f"cannot read file: {exc.strerror or exc}")

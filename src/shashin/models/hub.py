@@ -26,10 +26,14 @@ def resolve_checkpoint(source: str, *, revision: str = "main", what: str = "mode
     local = Path(source).expanduser()
     if local.is_dir():
         if not (local / "config.json").is_file() and not (local / "modules.json").is_file():
-            raise ModelUnavailable(f"{what} folder {local} has no config.json; save a checkpoint there with save_pretrained()")
+            raise ModelUnavailable(
+                f"{what} folder {local} has no config.json; save a checkpoint there with save_pretrained()"
+            )
         return str(local)
     if looks_like_path(source):
-        raise ModelUnavailable(f"{what} folder {local} does not exist; point {flag or 'the setting'} to a saved checkpoint folder")
+        raise ModelUnavailable(
+            f"{what} folder {local} does not exist; point {flag or 'the setting'} to a saved checkpoint folder"
+        )
     from huggingface_hub import snapshot_download
 
     try:

@@ -231,7 +231,9 @@ class ImageTextModel:
         except ModelUnavailable:
             raise
         except Exception as exc:
-            raise ModelUnavailable(f"the image model in {folder} could not be loaded: {type(exc).__name__}: {exc}") from exc
+            raise ModelUnavailable(
+                f"the image model in {folder} could not be loaded: {type(exc).__name__}: {exc}"
+            ) from exc
         if not (hasattr(model, "get_image_features") and hasattr(model, "get_text_features")):
             raise ModelUnavailable(f"{self.source} ({type(model).__name__}) is not an image-text model with two towers")
         self.folder, self._model, self._processor = Path(folder), model, processor
@@ -242,7 +244,9 @@ class ImageTextModel:
         mean = torch.tensor(image_processor.image_mean, dtype=torch.float32, device=device)
         std = torch.tensor(image_processor.image_std, dtype=torch.float32, device=device)
         self._norm = (mean, std, float(image_processor.rescale_factor))
-        self._naflex_patch = int(getattr(image_processor, "patch_size", 0) or 0) if "max_num_patches" in dict(self._pixel_kwargs) else 0
+        self._naflex_patch = (
+            int(getattr(image_processor, "patch_size", 0) or 0) if "max_num_patches" in dict(self._pixel_kwargs) else 0
+        )
         self._geometry = _checked_geometry(str(folder), image_processor, self._pixel_kwargs)
 
     def _resolve(self) -> str:
@@ -414,15 +418,23 @@ def _fixed_geometry(image_processor: Any) -> FixedGeometry | None:
     name = type(image_processor).__name__
     size = _as_dict(getattr(image_processor, "size", None))
     resample = int(getattr(image_processor, "resample", 3))
-    crop = _as_dict(getattr(image_processor, "crop_size", None)) if getattr(image_processor, "do_center_crop", False) else {}
+    crop = (
+        _as_dict(getattr(image_processor, "crop_size", None))
+        if getattr(image_processor, "do_center_crop", False)
+        else {}
+    )
     if name.startswith("SiglipImageProcessor") and {"height", "width"} <= size.keys() and not crop:
         return FixedGeometry(resample, size=(int(size["width"]), int(size["height"])))
     if name.startswith("CLIPImageProcessor") and "shortest_edge" in size and {"height", "width"} <= crop.keys():
-        return FixedGeometry(resample, shortest_edge=int(size["shortest_edge"]), crop=(int(crop["width"]), int(crop["height"])))
+        return FixedGeometry(
+            resample, shortest_edge=int(size["shortest_edge"]), crop=(int(crop["width"]), int(crop["height"]))
+        )
     return None
 
 
-def _checked_geometry(folder: str, image_processor: Any, call_kwargs: tuple[tuple[str, Any], ...]) -> FixedGeometry | None:
+def _checked_geometry(
+    folder: str, image_processor: Any, call_kwargs: tuple[tuple[str, Any], ...]
+) -> FixedGeometry | None:
     """The plain geometry, only if it gives exactly what the processor gives on probe images."""
     geometry = _fixed_geometry(image_processor)
     if geometry is None:

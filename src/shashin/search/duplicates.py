@@ -52,7 +52,10 @@ def find_duplicates(
     vectors: dict[str, np.ndarray] = {}
     if image_version is not None:
         where = f"status = 'done' AND version = {sql_string(image_version)}"
-        vectors = {row["photo_id"]: np.asarray(row["vector"], dtype=np.float32) for row in store.channel_select("image", ["photo_id", "vector"], where)}
+        vectors = {
+            row["photo_id"]: np.asarray(row["vector"], dtype=np.float32)
+            for row in store.channel_select("image", ["photo_id", "vector"], where)
+        }
 
     parents: dict[str, str] = {}
 
@@ -82,12 +85,7 @@ def find_duplicates(
 
     groups: list[DuplicateGroup] = []
     for group in members.values():
-        entries = [
-            (photos[pid], row)
-            for pid in group
-            if pid in photos
-            for row in files.get(pid, [])
-        ]
+        entries = [(photos[pid], row) for pid in group if pid in photos for row in files.get(pid, [])]
         if len(entries) < 2:
             continue
         entries.sort(key=lambda e: (-(e[0]["width"] * e[0]["height"]), -e[1].size, e[1].path))

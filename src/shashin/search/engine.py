@@ -54,7 +54,8 @@ class SearchResult:
             "relevance": round(self.relevance, 4),
             "exact": self.exact,
             "channels": {
-                name: {"rank": m.rank, "score": round(m.score, 6), "exact": m.exact} for name, m in self.channels.items()
+                name: {"rank": m.rank, "score": round(m.score, 6), "exact": m.exact}
+                for name, m in self.channels.items()
             },
             "highlights": [h.to_dict() for h in self.highlights],
             "tags": [h.text for h in self.highlights if h.channel == "tags"],
@@ -146,7 +147,7 @@ def search_photos(
                 unavailable[channel.name] = str(exc)
             except StoreError:
                 raise  # the library itself: one clear error for the whole search
-            except Exception as exc:  # noqa: BLE001 (a channel's bug costs its own answer, said; not the search)
+            except Exception as exc:
                 unavailable[channel.name] = f"failed: {type(exc).__name__}: {exc}"
         fused = FusionConfig.of(settings, channels).fuse(rankings)
         fused = [hit for hit in fused if hit.relevance >= options.min_score]
@@ -160,8 +161,17 @@ def search_photos(
     page = fused[options.offset : options.offset + options.limit]
     results = describe(store, channels, query, page, options.offset)
     return SearchResponse(
-        text, results, len(fused), options.offset, unavailable, parsed.text, filters, parsed.understood, options.sort,
-        rankings, [hit.photo_id for hit in fused],
+        text,
+        results,
+        len(fused),
+        options.offset,
+        unavailable,
+        parsed.text,
+        filters,
+        parsed.understood,
+        options.sort,
+        rankings,
+        [hit.photo_id for hit in fused],
     )
 
 
@@ -189,7 +199,13 @@ def respond(
     fused = fuse_rankings(rankings, k=settings.rrf_k, weights=settings.weights, mode=settings.fusion)
     results = describe(store, channels, query, fused[offset : offset + limit], offset)
     return SearchResponse(
-        query.text, results, len(fused), offset, searched=query.text, hits=rankings, ranking=[hit.photo_id for hit in fused]
+        query.text,
+        results,
+        len(fused),
+        offset,
+        searched=query.text,
+        hits=rankings,
+        ranking=[hit.photo_id for hit in fused],
     )
 
 
@@ -212,8 +228,16 @@ def describe(
         photo = shown.photos.get(hit.photo_id, {})
         results.append(
             SearchResult(
-                position, hit.photo_id, paths[0], hit.score, hit.channels, highlights.get(hit.photo_id, []),
-                paths[1:], hit.relevance, photo.get("taken_at"), places.get(hit.photo_id),
+                position,
+                hit.photo_id,
+                paths[0],
+                hit.score,
+                hit.channels,
+                highlights.get(hit.photo_id, []),
+                paths[1:],
+                hit.relevance,
+                photo.get("taken_at"),
+                places.get(hit.photo_id),
             )
         )
     return results

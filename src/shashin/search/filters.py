@@ -35,11 +35,15 @@ class Near:
     said: str = ""  # the name as the user wrote it ("New York" for New York City): texts naming it so count
 
     @classmethod
-    def of(cls, place: Place, radius_km: float | None = None, said: str = "") -> "Near":
+    def of(cls, place: Place, radius_km: float | None = None, said: str = "") -> Near:
         return cls(place, 0.0 if place.is_country else (radius_km or place.default_radius_km()), said)
 
     def describe(self) -> str:
-        return f"in {self.place.label}" if self.place.is_country else f"within {self.radius_km:.0f} km of {self.place.label}"
+        return (
+            f"in {self.place.label}"
+            if self.place.is_country
+            else f"within {self.radius_km:.0f} km of {self.place.label}"
+        )
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ class Filters:
     def active(self) -> bool:
         return bool(self.when or self.folders or self.cameras or self.has_text is not None or self.near)
 
-    def merged(self, other: "Filters") -> "Filters":
+    def merged(self, other: Filters) -> Filters:
         """Both sets of restrictions (dates intersect; lists join)."""
         when = self.when.intersect(other.when) if self.when and other.when else self.when or other.when
         return Filters(
@@ -89,8 +93,13 @@ class Filters:
             "cameras": list(self.cameras),
             "has_text": self.has_text,
             "near": [
-                {"place": n.place.label, "country": n.place.country, "radius_km": round(n.radius_km, 1),
-                 "latitude": n.place.latitude, "longitude": n.place.longitude}
+                {
+                    "place": n.place.label,
+                    "country": n.place.country,
+                    "radius_km": round(n.radius_km, 1),
+                    "latitude": n.place.latitude,
+                    "longitude": n.place.longitude,
+                }
                 for n in self.near
             ],
         }
@@ -173,7 +182,9 @@ def find_place(name: str) -> Place:
     """The place a user names (most populous first), or FilterError saying it is unknown."""
     found = gazetteer().lookup(name)
     if not found:
-        raise FilterError(f"unknown place {name!r}: give a town or country name (English or Japanese), e.g. Kyoto, 京都, Japan")
+        raise FilterError(
+            f"unknown place {name!r}: give a town or country name (English or Japanese), e.g. Kyoto, 京都, Japan"
+        )
     return found[0]
 
 
@@ -190,7 +201,9 @@ class PlaceOfPhoto:
 
 def places_of(photos: dict[str, dict[str, Any]]) -> dict[str, PlaceOfPhoto]:
     """The nearest town of each photo that has GPS coordinates (loads the gazetteer only then)."""
-    located = {pid: row for pid, row in photos.items() if row.get("latitude") is not None and row.get("longitude") is not None}
+    located = {
+        pid: row for pid, row in photos.items() if row.get("latitude") is not None and row.get("longitude") is not None
+    }
     if not located:
         return {}
     ids = list(located)
@@ -198,7 +211,6 @@ def places_of(photos: dict[str, dict[str, Any]]) -> dict[str, PlaceOfPhoto]:
         np.array([located[i]["latitude"] for i in ids]), np.array([located[i]["longitude"] for i in ids])
     )
     return {pid: PlaceOfPhoto(gazetteer().town(int(t)), float(d)) for pid, t, d in zip(ids, towns, distances)}
-
 
 
 _COORDINATES = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
@@ -247,5 +259,7 @@ def _period(text: str, option: str) -> When:
     except DateError as exc:
         raise FilterError(f"{option} {exc}") from None
     if when is None:
-        raise FilterError(f"{option} {text!r}: not a date; use e.g. 2023, 2023-07, 2023-07-14, 'July 2023' or 2025年9月")
+        raise FilterError(
+            f"{option} {text!r}: not a date; use e.g. 2023, 2023-07, 2023-07-14, 'July 2023' or 2025年9月"
+        )
     return when

@@ -47,7 +47,7 @@ class FusedHit(NamedTuple):
 
     photo_id: str
     score: float
-    channels: dict[str, ChannelMatch] = {}  # never mutated
+    channels: dict[str, ChannelMatch] = {}  # noqa: RUF012 (never mutated)
     relevance: float = 0.0
 
     @property
@@ -107,7 +107,10 @@ def fuse_rankings(
     ordered = sorted(scores, key=lambda pid: (-scores[pid], -len(matches[pid]), best_rank[pid], pid))
     if words and exact:
         ordered = _exact_first(ordered, exact, worded)
-    return [FusedHit(pid, scores[pid], matches[pid], scores[pid] / best_possible if best_possible else 0.0) for pid in ordered]
+    return [
+        FusedHit(pid, scores[pid], matches[pid], scores[pid] / best_possible if best_possible else 0.0)
+        for pid in ordered
+    ]
 
 
 def _shares(hits: Sequence[Hit], k: int, mode: str) -> tuple[float, Callable[[int, Hit], float]]:
@@ -144,10 +147,14 @@ class FusionConfig:
     k: int
     word_channels: tuple[str, ...] = ()
     mode: str = "score"  # score | rrf
-    defaults: dict[str, float] = field(default_factory=dict)  # score fusion: each channel's own weight (Channel.fusion_weight)
+    defaults: dict[str, float] = field(
+        default_factory=dict
+    )  # score fusion: each channel's own weight (Channel.fusion_weight)
 
     @classmethod
-    def of(cls, settings: SearchSettings, channels: Sequence[Channel], chosen: Sequence[str] | None = None) -> "FusionConfig":
+    def of(
+        cls, settings: SearchSettings, channels: Sequence[Channel], chosen: Sequence[str] | None = None
+    ) -> FusionConfig:
         """The configured fusion of `channels` (or only those `chosen`)."""
         names = tuple(chosen) if chosen else tuple(c.name for c in channels)
         words = tuple(c.name for c in channels if c.matches_words and c.name in names) if settings.exact_first else ()

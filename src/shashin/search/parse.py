@@ -17,7 +17,9 @@ from shashin.text.dates import When, find_dates, normalize
 from shashin.text.query import STOPWORDS
 from shashin.text.tokenize import place_words
 
-_INTRODUCED = re.compile(r"\b(?:in|at|near|around|from)\s+(?:the\s+)?((?:[^\W\d_][\w'’.-]*)(?:\s+[^\W\d_][\w'’.-]*){0,2})", re.I)
+_INTRODUCED = re.compile(
+    r"\b(?:in|at|near|around|from)\s+(?:the\s+)?((?:[^\W\d_][\w'’.-]*)(?:\s+[^\W\d_][\w'’.-]*){0,2})", re.I
+)
 _CAPITALIZED = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,2}")
 _JA_AFTER_PLACE = re.compile(r"^\s*(?:にて|で|の|周辺|付近|近く|辺り|あたり)")
 _JA_BEFORE_PLACE = re.compile(r"の\s*$")
@@ -57,7 +59,7 @@ def parse_query(text: str, *, today: date | None = None) -> ParsedQuery:
         removed.append((match.start, match.end))
     masked = _blank(masked, removed)
     places, mentioned, removed = _places(masked)
-    for place, said in places:
+    for place, _said in places:
         understood.append(f"place: {place.label}")
     masked = _blank(masked, removed)
     rest = _restore(masked, quoted)
@@ -98,7 +100,11 @@ def _places(text: str) -> tuple[list[tuple[Place, str]], list[Place], list[tuple
         else:  # 「東京タワー」「東京 ラーメン」: a word of the subject, ranked by place too
             mentioned.append(place)
     if not filters and not removed:
-        whole = _known(stripped, capitalized=_capitalized(stripped)) if stripped and not any(c.isdigit() for c in stripped) else None
+        whole = (
+            _known(stripped, capitalized=_capitalized(stripped))
+            if stripped and not any(c.isdigit() for c in stripped)
+            else None
+        )
         if whole:  # the query is only a place: photos from there
             return [(whole, stripped)], [], [(0, len(text))]
         for match in _CAPITALIZED.finditer(text):
@@ -116,7 +122,11 @@ def _named_in(words: list[str]) -> list[Place]:
     while start < len(words):
         for end in range(len(words), start, -1):
             name = " ".join(words[start:end])
-            place = _known(name, capitalized=_capitalized(name), own_name=True, well_known=True) if name.lower() not in STOPWORDS else None
+            place = (
+                _known(name, capitalized=_capitalized(name), own_name=True, well_known=True)
+                if name.lower() not in STOPWORDS
+                else None
+            )
             if place:
                 found.append(place)
                 start = end
@@ -166,5 +176,5 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
 
 def _restore(masked: str, quoted: list[str]) -> str:
     for part in quoted:
-        masked = re.sub("\0+", lambda _: part, masked, count=1)
+        masked = re.sub("\0+", lambda _: part, masked, count=1)  # noqa: B023 (used at once)
     return masked

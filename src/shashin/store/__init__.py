@@ -16,6 +16,17 @@ from shashin.store.lance import (
 from shashin.store.memory import PhotoFacts, PhotoSet
 
 __all__ = [
-    "ErrorRow", "FileRow", "LibraryDamaged", "Orphan", "PhotoFacts", "PhotoSet", "SearchTuning", "Store", "StoreBusy",
-    "StoreError", "TableHealth", "VectorIndexReport", "sql_string",
+    "ErrorRow",
+    "FileRow",
+    "LibraryDamaged",
+    "Orphan",
+    "PhotoFacts",
+    "PhotoSet",
+    "SearchTuning",
+    "Store",
+    "StoreBusy",
+    "StoreError",
+    "TableHealth",
+    "VectorIndexReport",
+    "sql_string",
 ]

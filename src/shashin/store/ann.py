@@ -133,23 +133,28 @@ class DiskVectorIndex:
         for start in range(0, len(ids), 500):
             chunk = ", ".join("'" + i.replace("'", "''") + "'" for i in ids[start : start + 500])
             parts.append(
-                self.table.search().where(f"({self.where}) AND photo_id IN ({chunk})" if self.where else f"photo_id IN ({chunk})")
-                .select(list(dict.fromkeys([self.key, "photo_id", self.column]))).limit(None).to_arrow()
+                self.table.search()
+                .where(f"({self.where}) AND photo_id IN ({chunk})" if self.where else f"photo_id IN ({chunk})")
+                .select(list(dict.fromkeys([self.key, "photo_id", self.column])))
+                .limit(None)
+                .to_arrow()
             )
         keys = [k for part in parts for k in part.column(self.key).to_pylist()]
         photos = [p for part in parts for p in part.column("photo_id").to_pylist()]
         if not keys:
             return []
-        matrix = np.concatenate([
-            part.column(self.column).combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(len(part), -1)
-            for part in parts if len(part)
-        ]).astype(np.float32)
+        matrix = np.concatenate(
+            [
+                part.column(self.column)
+                .combine_chunks()
+                .flatten()
+                .to_numpy(zero_copy_only=False)
+                .reshape(len(part), -1)
+                for part in parts
+                if len(part)
+            ]
+        ).astype(np.float32)
         matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
         scores = matrix @ query
         best = np.argsort(-scores)[:limit]
         return [(keys[i], photos[i], float(scores[i])) for i in best]
-
-
-
-
-

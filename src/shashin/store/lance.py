@@ -19,25 +19,25 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("LANCEDB_LOG", "error")  # its warnings are for its developers, not our users
 
-import lancedb  # noqa: E402
-import numpy as np  # noqa: E402
-import pyarrow as pa  # noqa: E402
-from lancedb.index import FTS, BTree  # noqa: E402
+import lancedb
+import numpy as np
+import pyarrow as pa
+from lancedb.index import FTS, BTree
 
-from shashin import __version__, storage  # noqa: E402
-from shashin.store import ann, schema  # noqa: E402
-from shashin.store.ann import DiskVectorIndex  # noqa: E402
-from shashin.text import fuzzy  # noqa: E402
-from shashin.text.tokenize import search_form  # noqa: E402
-from shashin.store.memory import Cached, KeywordIndex, PhotoFacts, PhotoSet, RowLookup, VectorIndex, encode_column  # noqa: E402
+from shashin import __version__, storage
+from shashin.store import ann, schema
+from shashin.store.ann import DiskVectorIndex
+from shashin.store.memory import Cached, KeywordIndex, PhotoFacts, PhotoSet, RowLookup, VectorIndex, encode_column
+from shashin.text import fuzzy
+from shashin.text.tokenize import search_form
 
 _CHANNEL_PREFIX = "channel_"
 _IN_CHUNK = 500  # values per SQL IN (...) list
@@ -58,11 +58,11 @@ _CORE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def _add_captions(store: "Store") -> None:
+def _add_captions(store: Store) -> None:
     store._create("captions", schema.CAPTIONS, fts=("terms",), keys=("caption_id", "photo_id"))
 
 
-def _add_fingerprints(store: "Store") -> None:
+def _add_fingerprints(store: Store) -> None:
     # Until now a file's content hash was its photo's id. Pixel fingerprints are unknown: the next
     # index run reads each photo once to record them (no model work).
     if "pixel_hash" not in store._table("photos").schema.names:
@@ -73,7 +73,7 @@ def _add_fingerprints(store: "Store") -> None:
 
 
 # Migrations from schema version N to N+1, applied in order when an older library is opened.
-MIGRATIONS: dict[int, Callable[["Store"], None]] = {1: _add_captions, 2: _add_fingerprints}
+MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _add_captions, 2: _add_fingerprints}
 
 
 class StoreError(RuntimeError):
@@ -100,28 +100,33 @@ _LANCE_DAMAGE = re.compile(
 )
 
 
-def _plain(store: "Store", exc: BaseException) -> StoreError | None:
+def _plain(store: Store, exc: BaseException) -> StoreError | None:
     """The storage failure `exc` in a user's words (which library, what happened, what to do), or
     None when it is not one."""
     text = str(exc)
     where = f"the library {store.root}"
     number = exc.errno if isinstance(exc, OSError) else None
     if number in _NO_SPACE or _LANCE_NO_SPACE.search(text):
-        return StoreError(f"no space left on the disk of {where}: free some space and run the command again "
-                          "(everything committed before is kept)")
+        return StoreError(
+            f"no space left on the disk of {where}: free some space and run the command again "
+            "(everything committed before is kept)"
+        )
     if number in _NOT_WRITABLE or _LANCE_NOT_WRITABLE.search(text):
         reason = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else _first_line(text)
-        return StoreError(f"{where} cannot be written ({reason}): run shashin as a user who may write it, or on a "
-                          "writable copy")
+        return StoreError(
+            f"{where} cannot be written ({reason}): run shashin as a user who may write it, or on a writable copy"
+        )
     if _LANCE_DAMAGE.search(text):
-        return LibraryDamaged(f"{where} is damaged: {_first_line(text)}; `shashin check` says what is damaged and "
-                              "what `shashin index` can rebuild")
+        return LibraryDamaged(
+            f"{where} is damaged: {_first_line(text)}; `shashin check` says what is damaged and "
+            "what `shashin index` can rebuild"
+        )
     return None
 
 
 def _first_line(text: str) -> str:
     """An error message without Rust backtraces and wrapping, short enough for one line."""
-    text = text.split(", /rustc/")[0].split(", /home/")[0].splitlines()[0] if text else ""
+    text = text.split(", /rustc/", maxsplit=1)[0].split(", /home/", maxsplit=1)[0].splitlines()[0] if text else ""
     text = re.sub(r"lance error: |LanceError\(\w+\): |Generic N/A error: |External error: |Wrapped error: ", "", text)
     text = re.sub(r"(Not found: )+", "not found: ", text)
     return text[:300]
@@ -133,7 +138,7 @@ def _in_plain_words(cls: type) -> type:
 
     def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
-        def plain(self: "Store", *args: Any, **kwargs: Any) -> Any:
+        def plain(self: Store, *args: Any, **kwargs: Any) -> Any:
             try:
                 return method(self, *args, **kwargs)
             except StoreError:
@@ -186,7 +191,7 @@ class Orphan:
             "id": self.former_photo_id,
             "paths": self.paths,
             "orphaned_at": self.orphaned_at.isoformat(),
-            "kept": {kind: rows for kind, rows in self.rows.items()},
+            "kept": dict(self.rows.items()),
         }
 
 
@@ -257,10 +262,10 @@ def _fragment_rows(fragment: Any) -> int:
     """How many rows a fragment holds, from the table's manifest (its data may be unreadable)."""
     try:
         return int(fragment.metadata.physical_rows or 0)
-    except Exception:  # noqa: BLE001
+    except Exception:
         try:
             return int(fragment.count_rows())
-        except Exception:  # noqa: BLE001
+        except Exception:
             return 0
 
 
@@ -270,7 +275,7 @@ def sql_string(value: str) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @_in_plain_words
@@ -286,7 +291,9 @@ class Store:
         try:
             self._db = self._connect(create)
         except (OSError, RuntimeError, ValueError) as exc:
-            raise StoreError(f"cannot open library {self.root}: {str(exc).splitlines()[0] if str(exc) else exc}") from exc
+            raise StoreError(
+                f"cannot open library {self.root}: {str(exc).splitlines()[0] if str(exc) else exc}"
+            ) from exc
         self._tables: dict[str, Any] = {}
         self._memory: dict[tuple[str, Any], Cached] = {}
         self._build_locks: dict[tuple[str, Any], threading.Lock] = {}
@@ -307,7 +314,9 @@ class Store:
             db = lancedb.connect(tables, read_consistency_interval=timedelta(0))
             if "meta" not in _table_names(db):
                 if not create:
-                    raise StoreError(f"no shashin library at {self.root}; create one with: shashin index FOLDER --db {self.root}")
+                    raise StoreError(
+                        f"no shashin library at {self.root}; create one with: shashin index FOLDER --db {self.root}"
+                    )
                 if not storage.is_empty_folder(self.root) and storage.is_empty_folder(tables):
                     raise StoreError(
                         f"{self.root} holds other objects and is not a shashin library; choose a new or empty prefix for --db"
@@ -315,7 +324,9 @@ class Store:
             return db
         if not os.path.exists(os.path.join(tables, "meta.lance")):
             if not create:
-                raise StoreError(f"no shashin library at {self.root}; create one with: shashin index FOLDER --db {self.root}")
+                raise StoreError(
+                    f"no shashin library at {self.root}; create one with: shashin index FOLDER --db {self.root}"
+                )
             if os.path.isdir(self.root) and os.listdir(self.root) and not os.path.exists(tables):
                 raise StoreError(
                     f"{self.root} is not empty and is not a shashin library; choose a new or empty folder for --db"
@@ -441,6 +452,7 @@ class Store:
 
     def meta_values(self) -> dict[str, str]:
         """Every library-wide value (from memory: cheap enough to ask on every search)."""
+
         def read() -> dict[str, str]:
             table = self._scan("meta", ["key", "value"])
             return dict(zip(table.column("key").to_pylist(), table.column("value").to_pylist()))
@@ -520,7 +532,9 @@ class Store:
     def get_photos(self, photo_ids: Iterable[str], *, from_memory: bool = False) -> dict[str, dict[str, Any]]:
         """Metadata rows by photo id (missing ids are left out); `from_memory` for search."""
         if from_memory:
-            return {row["photo_id"]: row for row in self._lookup("photos", "photo_id", schema.PHOTOS.names).rows(photo_ids)}
+            return {
+                row["photo_id"]: row for row in self._lookup("photos", "photo_id", schema.PHOTOS.names).rows(photo_ids)
+            }
         table = self._scan_in("photos", schema.PHOTOS.names, "photo_id", photo_ids)
         return {row["photo_id"]: row for row in table.to_pylist()}
 
@@ -545,7 +559,9 @@ class Store:
         table = self._scan("photos", ["photo_id", "pixel_hash", "source_hash"])
         return {
             pid: (pixels, source)
-            for pid, pixels, source in zip(*(table.column(c).to_pylist() for c in ("photo_id", "pixel_hash", "source_hash")))
+            for pid, pixels, source in zip(
+                *(table.column(c).to_pylist() for c in ("photo_id", "pixel_hash", "source_hash"))
+            )
         }
 
     def photos_without_files(self) -> set[str]:
@@ -567,12 +583,19 @@ class Store:
         human = [row for row in human if row["source"] == "human"]
         if human:
             hashes = {pid: pixels for pid, (pixels, _) in self.photo_hashes().items() if pid in set(orphans)}
-            self.keep_orphans([
-                {"former_photo_id": row["photo_id"], "pixel_hash": hashes.get(row["photo_id"]), "kind": "caption",
-                 "key": f"{row['prompt_set']}:{row['lang']}", "row": row,
-                 "paths": (last_paths or {}).get(row["photo_id"], [])}
-                for row in human
-            ])
+            self.keep_orphans(
+                [
+                    {
+                        "former_photo_id": row["photo_id"],
+                        "pixel_hash": hashes.get(row["photo_id"]),
+                        "kind": "caption",
+                        "key": f"{row['prompt_set']}:{row['lang']}",
+                        "row": row,
+                        "paths": (last_paths or {}).get(row["photo_id"], []),
+                    }
+                    for row in human
+                ]
+            )
         for name in self.channel_tables():
             self._delete_in(name, "photo_id", orphans)
         self._delete_in("captions", "photo_id", orphans)
@@ -592,9 +615,18 @@ class Store:
         for entry in entries:
             key = f"{entry['former_photo_id']}:{entry['kind']}:{entry['key']}"
             data = json.dumps(entry["row"], default=_json_value, ensure_ascii=False)
-            rows.append({"orphan_key": key, "former_photo_id": entry["former_photo_id"], "pixel_hash": entry["pixel_hash"],
-                         "kind": entry["kind"], "key": entry["key"], "data": data, "paths": list(entry["paths"]),
-                         "orphaned_at": now})
+            rows.append(
+                {
+                    "orphan_key": key,
+                    "former_photo_id": entry["former_photo_id"],
+                    "pixel_hash": entry["pixel_hash"],
+                    "kind": entry["kind"],
+                    "key": entry["key"],
+                    "data": data,
+                    "paths": list(entry["paths"]),
+                    "orphaned_at": now,
+                }
+            )
         self._upsert("orphans", "orphan_key", rows)
 
     def orphans(self, where: str | None = None) -> list[Orphan]:
@@ -636,7 +668,9 @@ class Store:
     def mark_in_flight(self, entries: Sequence[dict[str, Any]]) -> None:
         """Record the photos an index run is about to work on (a small file beside the tables): if
         the process dies (out of memory, a crash in a model) the next run knows which ones to suspect."""
-        storage.write_bytes(storage.join(self.root, _IN_FLIGHT), json.dumps({"pid": os.getpid(), "photos": list(entries)}).encode())
+        storage.write_bytes(
+            storage.join(self.root, _IN_FLIGHT), json.dumps({"pid": os.getpid(), "photos": list(entries)}).encode()
+        )
 
     def in_flight(self) -> list[dict[str, Any]]:
         """The photos a run was working on when it died ([] when the last run ended normally)."""
@@ -713,7 +747,9 @@ class Store:
         if not self._has_table(name):
             return {}
         if from_memory:
-            return {row["photo_id"]: row for row in self._lookup(name, "photo_id", ["photo_id", *columns]).rows(photo_ids)}
+            return {
+                row["photo_id"]: row for row in self._lookup(name, "photo_id", ["photo_id", *columns]).rows(photo_ids)
+            }
         table = self._scan_in(name, ["photo_id", *columns], "photo_id", photo_ids)
         return {row["photo_id"]: row for row in table.to_pylist()}
 
@@ -792,7 +828,9 @@ class Store:
         """Drop the chunks of `caption_ids`, then add `rows` (two commits; rerunning repairs either)."""
         self._delete_in("caption_chunks", "caption_id", caption_ids)
         if rows:
-            self._table("caption_chunks").add(pa.Table.from_pylist(list(rows), schema=self._table("caption_chunks").schema))
+            self._table("caption_chunks").add(
+                pa.Table.from_pylist(list(rows), schema=self._table("caption_chunks").schema)
+            )
             self._wrote("caption_chunks")
 
     def search_caption_chunks(
@@ -808,7 +846,9 @@ class Store:
         """Chunk rows (without vectors) by chunk id."""
         if not self._has_table("caption_chunks"):
             return {}
-        rows = self._lookup("caption_chunks", "chunk_id", ["chunk_id", "caption_id", "photo_id", "text"]).rows(chunk_ids)
+        rows = self._lookup("caption_chunks", "chunk_id", ["chunk_id", "caption_id", "photo_id", "text"]).rows(
+            chunk_ids
+        )
         return {row["chunk_id"]: row for row in rows}
 
     # ----------------------------------------------------------------- search
@@ -908,15 +948,20 @@ class Store:
         return self._facts[1]
 
     def _photo_columns(self) -> pa.Table:
-        table = self._scan("photos", ["photo_id", "taken_at", "latitude", "longitude", "camera_make", "camera_model", "lens"])
+        table = self._scan(
+            "photos", ["photo_id", "taken_at", "latitude", "longitude", "camera_make", "camera_model", "lens"]
+        )
         return table.sort_by("photo_id")
 
     def _lookup(self, name: str, key: str, columns: Sequence[str]) -> RowLookup:
         columns = list(dict.fromkeys([key, *columns]))
         return self._in_memory(name, ("rows", key, tuple(columns)), lambda: RowLookup(self._scan(name, columns), key))
 
-    def _keyword_index(self, name: str, column: str, key: str, where: str | None, *, grams: bool = False) -> KeywordIndex:
+    def _keyword_index(
+        self, name: str, column: str, key: str, where: str | None, *, grams: bool = False
+    ) -> KeywordIndex:
         """BM25 over a column of terms, or (`grams`) over the three-letter pieces of a text column."""
+
         def build() -> KeywordIndex:
             table = self._scan(name, list(dict.fromkeys([key, "photo_id", column])), where)
             photo_ids = _strings(table, "photo_id")
@@ -941,7 +986,7 @@ class Store:
                 if rows > tuning.memory_max_rows:
                     try:
                         table.prewarm_index(index.name)  # its partitions into Lance's cache before the first query
-                    except Exception:  # noqa: BLE001 (an optimization; queries load what they need)
+                    except Exception:
                         pass
                     total = table.count_rows()
                     chosen = ann.plan(total, table.schema.field(column).type.list_size)
@@ -949,8 +994,14 @@ class Store:
                     return DiskVectorIndex(
                         # When every row qualifies (the usual case: all done, one model), no filter:
                         # a prefilter is evaluated over the whole table on every query (40 ms at 1M).
-                        table, column, key, where if rows < total else None, rows,
-                        nprobe=tuning.nprobe or ann.default_nprobe(chosen), refine=0 if hnsw else tuning.refine, hnsw=hnsw,
+                        table,
+                        column,
+                        key,
+                        where if rows < total else None,
+                        rows,
+                        nprobe=tuning.nprobe or ann.default_nprobe(chosen),
+                        refine=0 if hnsw else tuning.refine,
+                        hnsw=hnsw,
                     )
             return in_memory()
 
@@ -961,8 +1012,11 @@ class Store:
             vectors = values.flatten().to_numpy(zero_copy_only=False).reshape(len(values), dimensions)
             photo_ids = _strings(table, "photo_id")
             return VectorIndex(
-                photo_ids if key == "photo_id" else _strings(table, key), photo_ids, vectors,
-                ann_min_rows=self.search_tuning.ann_min_rows, nprobe=self.search_tuning.nprobe,
+                photo_ids if key == "photo_id" else _strings(table, key),
+                photo_ids,
+                vectors,
+                ann_min_rows=self.search_tuning.ann_min_rows,
+                nprobe=self.search_tuning.nprobe,
             )
 
         return self._in_memory(name, (column, where), build)
@@ -1044,14 +1098,14 @@ class Store:
             problem = None
             try:
                 fragments = self._table(name).to_lance().get_fragments()
-            except Exception as exc:  # noqa: BLE001 (any failure to open is the finding)
+            except Exception as exc:
                 found.append(TableHealth(name, 0, 0, _first_line(str(exc)), name in _CORE_TABLES))
                 continue
             for fragment in fragments:
                 try:
                     for batch in fragment.to_batches(batch_size=4096):
                         rows += batch.num_rows
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     unreadable += _fragment_rows(fragment)
                     problem = problem or _first_line(str(exc))
             found.append(TableHealth(name, rows, unreadable, problem, name in _CORE_TABLES))
@@ -1068,7 +1122,7 @@ class Store:
                 dataset = self._table(name).to_lance()
                 folder = os.path.join(dataset.uri, "data")
                 files = [os.path.join(folder, data.path) for f in dataset.get_fragments() for data in f.data_files()]
-            except Exception:  # noqa: BLE001 (cannot even be listed: damaged)
+            except Exception:
                 damaged.append(name)
                 continue
             if not all(_ends_as_lance(path) for path in files):
@@ -1087,7 +1141,7 @@ class Store:
         for fragment in self._table(name).to_lance().get_fragments():
             try:
                 kept.append(fragment.to_table())
-            except Exception:  # noqa: BLE001 (its rows are the ones lost)
+            except Exception:
                 lost += _fragment_rows(fragment)
         layout, fts, keys = _CORE_TABLES[name]
         rows = pa.concat_tables([t.select(layout.names).cast(layout) for t in kept]) if kept else layout.empty_table()
@@ -1103,8 +1157,11 @@ class Store:
         """Forget file rows whose photo row is gone (after a salvage): the next index run finds the
         files as new photos again, with the same ids, so their outputs and captions still apply."""
         files = self._scan("files", ["path", "photo_id"])
-        missing = [path for path, pid in zip(*(files.column(c).to_pylist() for c in ("path", "photo_id")))
-                   if pid not in self.photo_ids()]
+        missing = [
+            path
+            for path, pid in zip(*(files.column(c).to_pylist() for c in ("path", "photo_id")))
+            if pid not in self.photo_ids()
+        ]
         self.delete_files(missing)
         return len(missing)
 
@@ -1119,7 +1176,9 @@ class Store:
         """Ids of the photos that have a thumbnail file, from a listing of the thumbnails folder."""
         root = storage.join(self.root, "thumbnails")
         if self.remote:
-            names = [storage.basename(path) for path, _, _ in storage.list_files(root)] if storage.is_folder(root) else []
+            names = (
+                [storage.basename(path) for path, _, _ in storage.list_files(root)] if storage.is_folder(root) else []
+            )
         else:
             names = [name for _, _, files in os.walk(root) for name in files]
         return {name[: -len(".webp")] for name in names if name.endswith(".webp")}
@@ -1147,7 +1206,9 @@ class Store:
         try:
             handle = open(lock_path, "a+")
         except OSError as exc:
-            raise _plain(self, exc) or StoreError(f"cannot take the writer lock {lock_path}: {exc.strerror or exc}") from exc
+            raise _plain(self, exc) or StoreError(
+                f"cannot take the writer lock {lock_path}: {exc.strerror or exc}"
+            ) from exc
         try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -1182,7 +1243,7 @@ class _Lease:
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
 
-    def __enter__(self) -> "_Lease":
+    def __enter__(self) -> _Lease:
         db = self.store._db
         for attempt in range(2):
             try:
@@ -1211,10 +1272,8 @@ class _Lease:
             self._beat.join()
         current = self._current()
         if current is not None and current["holder"] == self.holder:
-            try:
+            with suppress(Exception):
                 self.store._db.drop_table(_LEASE_TABLE)
-            except Exception:
-                pass
 
     def _row(self) -> pa.Table:
         now = _now()

@@ -12,8 +12,8 @@ Both restrict results to a PhotoSet (the photos a filter allows) without losing 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,7 +46,7 @@ class PhotoSet:
     mask: np.ndarray
 
     @classmethod
-    def of(cls, universe: np.ndarray, photo_ids: Any) -> "PhotoSet":
+    def of(cls, universe: np.ndarray, photo_ids: Any) -> PhotoSet:
         """The photos of `universe` that are in `photo_ids`."""
         return cls(universe, np.isin(universe, encode(photo_ids)))
 
@@ -131,12 +131,19 @@ class KeywordIndex(_Rows):
         self.idf = np.log(1 + (len(terms) - frequency + 0.5) / (frequency + 0.5)).astype(np.float32)
 
     def search(
-        self, terms: list[str] | tuple[str, ...], limit: int, *, require_all: bool = False, within: PhotoSet | None = None
+        self,
+        terms: list[str] | tuple[str, ...],
+        limit: int,
+        *,
+        require_all: bool = False,
+        within: PhotoSet | None = None,
     ) -> list[tuple[int, float, float]]:
         """(row, BM25 score, coverage) of the best documents for `terms`, best first; with
         require_all, only documents holding every term. Coverage is the share of the query's
         weight (IDF) that a document holds: 1 when it has every word, less for a partial match."""
-        wanted = list(dict.fromkeys(self.fold(word) for term in terms for word in term.split()))  # as the text was indexed
+        wanted = list(
+            dict.fromkeys(self.fold(word) for term in terms for word in term.split())
+        )  # as the text was indexed
         columns = [self.vocabulary[t] for t in wanted if t in self.vocabulary]
         if not columns or (require_all and len(columns) < len(wanted)):
             return []
@@ -165,7 +172,11 @@ class KeywordIndex(_Rows):
         chosen = np.flatnonzero(keep)
         top = _top(scores[chosen], chosen, limit)  # positions in `found`
         return [
-            (int(found[i]), score, 1.0 if hits[i] == len(wanted) else min(float(covered[i]) / query_weight, 1.0))  # plain floats: they reach JSON
+            (
+                int(found[i]),
+                score,
+                1.0 if hits[i] == len(wanted) else min(float(covered[i]) / query_weight, 1.0),
+            )  # plain floats: they reach JSON
             for i, score in top
         ]
 
@@ -206,7 +217,9 @@ class VectorIndex(_Rows):
     def __len__(self) -> int:
         return len(self.keys)
 
-    def nearest(self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None) -> list[tuple[str, str, float]]:
+    def nearest(
+        self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None
+    ) -> list[tuple[str, str, float]]:
         """(key, photo id, cosine similarity) of the nearest rows, most similar first."""
         return [(self.key(row), self.photo(row), score) for row, score in self.search(vector, limit, within=within)]
 

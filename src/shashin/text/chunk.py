@@ -35,4 +35,4 @@ def _split_long(sentence: str, max_chars: int) -> list[str]:
         cut = cut if cut > max_chars // 2 else max_chars
         parts.append(sentence[:cut])
         sentence = sentence[cut:]
-    return parts + [sentence] if sentence else parts
+    return [*parts, sentence] if sentence else parts

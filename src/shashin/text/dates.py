@@ -14,8 +14,17 @@ from datetime import date, datetime, timedelta
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
 _MONTHS["sept"] = 9
-_SEASONS = {"spring": (3, 3), "summer": (6, 3), "autumn": (9, 3), "fall": (9, 3), "winter": (12, 3),
-            "春": (3, 3), "夏": (6, 3), "秋": (9, 3), "冬": (12, 3)}  # (first month, months), northern hemisphere
+_SEASONS = {
+    "spring": (3, 3),
+    "summer": (6, 3),
+    "autumn": (9, 3),
+    "fall": (9, 3),
+    "winter": (12, 3),
+    "春": (3, 3),
+    "夏": (6, 3),
+    "秋": (9, 3),
+    "冬": (12, 3),
+}  # (first month, months), northern hemisphere
 _MONTH = "(?P<month_name>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
 
@@ -33,7 +42,7 @@ class When:
     end: datetime | None = None
     months: frozenset[int] = field(default_factory=frozenset)
 
-    def intersect(self, other: "When") -> "When":
+    def intersect(self, other: When) -> When:
         starts = [d for d in (self.start, other.start) if d]
         ends = [d for d in (self.end, other.end) if d]
         months = self.months & other.months if self.months and other.months else self.months | other.months

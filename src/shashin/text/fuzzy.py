@@ -26,7 +26,9 @@ _SINGLE_SHAPES = str.maketrans({shape: canonical for shape, canonical in _CONFUS
 
 def stream(text: str) -> str:
     """`text` as OCR matching compares it: Latin letters and digits, case-folded, confusable shapes folded."""
-    folded = _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).casefold().replace("|", "l"))  # | is a letter misread
+    folded = _NOT_ALNUM.sub(
+        "", unicodedata.normalize("NFKC", text).casefold().replace("|", "l")
+    )  # | is a letter misread
     return folded.replace("rn", "m").translate(_SINGLE_SHAPES)
 
 
@@ -181,7 +183,11 @@ def _near(query: Unit, folded: str, spans: list[tuple[int, int]], starts: set[in
             begin = found - offset
             for start in (begin - 1, begin, begin + 1):
                 for length in (len(unit) - 1, len(unit), len(unit) + 1):
-                    if 0 <= start and start + length <= len(folded) and _edits(unit, folded[start : start + length]) <= 1:
+                    if (
+                        start >= 0
+                        and start + length <= len(folded)
+                        and _edits(unit, folded[start : start + length]) <= 1
+                    ):
                         return (1, *span(start, length))
             found = folded.find(part, found + 1)
     return None

@@ -46,7 +46,7 @@ def _glosses(word: str) -> tuple[str, ...]:
         return ()
     try:
         result = dictionary.lookup(word, strict_lookup=True, lookup_chars=False)
-    except Exception:  # noqa: BLE001 (a word list that fails costs the query its English words, never the search)
+    except Exception:
         return ()
     if not result.entries:
         return ()
@@ -66,7 +66,7 @@ def _dictionary():  # type: ignore[no-untyped-def]
 
             dictionary = Jamdict(memory_mode=False)
             dictionary.lookup("犬", strict_lookup=True, lookup_chars=False)  # fails now if the data is missing
-        except Exception:  # noqa: BLE001 (no word list: Japanese queries go without English words)
+        except Exception:
             dictionary = None
         _local.dictionary = dictionary
     return _local.dictionary

@@ -52,7 +52,7 @@ def check_caption(raw: str) -> GuardResult:
         return GuardResult("", f"the output is {len(raw):,} characters long")
     text = unicodedata.normalize("NFC", raw or "")
     text = " ".join(text.split())
-    text = text.strip().strip('"“”「」\'').strip()
+    text = text.strip().strip("\"“”「」'").strip()
     if not _WORD.search(text):
         return GuardResult("", "empty output" if not text else f"no words in the output ({text[:40]!r})")
     trimmed = _trim_boilerplate(text)
@@ -66,7 +66,7 @@ def _trim_boilerplate(text: str) -> str:
     for pattern in _BOILERPLATE:
         match = pattern.match(text)
         if match and match.end() > 0:
-            rest = text[match.end():].lstrip(" ,:")
+            rest = text[match.end() :].lstrip(" ,:")
             if rest and rest[0].isascii() and rest[0].isalpha():
                 rest = rest[0].upper() + rest[1:]
             text = rest

@@ -15,7 +15,9 @@ def _phrase_spans(tokens: list[Token], phrase: tuple[str, ...]) -> list[Span]:
     forms = [search_form(token.term) for token in words]
     wanted = tuple(search_form(word) for word in phrase)
     n = len(wanted)
-    return [(words[i].start, words[i + n - 1].end) for i in range(len(words) - n + 1) if tuple(forms[i : i + n]) == wanted]
+    return [
+        (words[i].start, words[i + n - 1].end) for i in range(len(words) - n + 1) if tuple(forms[i : i + n]) == wanted
+    ]
 
 
 def contains_phrases(text: str, query: KeywordQuery) -> bool:

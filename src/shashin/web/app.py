@@ -21,9 +21,9 @@ import re
 import secrets
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Annotated, Any, BinaryIO, Literal
 from urllib.parse import quote
 
@@ -110,9 +110,14 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
     async def guard(request: Request, call_next):  # type: ignore[no-untyped-def]
         if settings.token and not _authorized(request, settings.token):
             if _is_api(request):
-                return JSONResponse({"error": "a token is needed: send 'Authorization: Bearer TOKEN'", "status": 401}, status_code=401)
-            return HTMLResponse("<!doctype html><title>shashin</title><p>This server needs its token: open the address "
-                                "printed by <code>shashin serve</code>, which ends in ?token=…</p>", status_code=401)
+                return JSONResponse(
+                    {"error": "a token is needed: send 'Authorization: Bearer TOKEN'", "status": 401}, status_code=401
+                )
+            return HTMLResponse(
+                "<!doctype html><title>shashin</title><p>This server needs its token: open the address "
+                "printed by <code>shashin serve</code>, which ends in ?token=…</p>",
+                status_code=401,
+            )
         response: Response = await call_next(request)
         token = request.query_params.get("token")
         if settings.token and token and _same(token, settings.token):
@@ -147,17 +152,28 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
     def run_search(params: dict[str, Any]) -> SearchResponse:
         try:
             filters = build_filters(
-                taken_from=params.get("from") or None, taken_to=params.get("to") or None,
-                folders=params.get("folder") or [], cameras=params.get("camera") or [],
-                has_text=params.get("has_text"), near=params.get("near") or None, radius_km=params.get("radius"),
+                taken_from=params.get("from") or None,
+                taken_to=params.get("to") or None,
+                folders=params.get("folder") or [],
+                cameras=params.get("camera") or [],
+                has_text=params.get("has_text"),
+                near=params.get("near") or None,
+                radius_km=params.get("radius"),
             )
         except FilterError as exc:
             raise ApiError(400, str(exc)) from exc
         with searching:
-            return _call(lambda: library.search(
-                params.get("q") or "", limit=params["limit"], offset=params["offset"], filters=filters,
-                parse=not params.get("literal"), sort=params.get("sort") or "relevance", min_score=params.get("min_score") or 0.0,
-            ))
+            return _call(
+                lambda: library.search(
+                    params.get("q") or "",
+                    limit=params["limit"],
+                    offset=params["offset"],
+                    filters=filters,
+                    parse=not params.get("literal"),
+                    sort=params.get("sort") or "relevance",
+                    min_score=params.get("min_score") or 0.0,
+                )
+            )
 
     def similar_to(target: str, limit: int, offset: int) -> SearchResponse:
         with searching:
@@ -167,8 +183,11 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         """Search by an uploaded photo; needs the form secret (or the token), and no temporary path
         ever shows in an answer."""
         if not _upload_allowed(request, [csrf, request.headers.get(CSRF_HEADER, "")], form_secret, settings.token):
-            raise ApiError(403, "an upload needs this server's form secret (field csrf or header X-Shashin-CSRF, "
-                                "from GET /api/csrf) or its token")
+            raise ApiError(
+                403,
+                "an upload needs this server's form secret (field csrf or header X-Shashin-CSRF, "
+                "from GET /api/csrf) or its token",
+            )
         name = _display_name(photo.filename)
         path = await _save_upload(photo, settings)
         try:
@@ -201,7 +220,9 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
     def api_search(
         request: Request,
         q: str = "",
-        taken_from: Annotated[str | None, Query(alias="from", description="2023, 2023-07, 'July 2023', 2025年9月")] = None,
+        taken_from: Annotated[
+            str | None, Query(alias="from", description="2023, 2023-07, 'July 2023', 2025年9月")
+        ] = None,
         to: str | None = None,
         folder: Annotated[list[str], Query()] = [],  # noqa: B006
         camera: Annotated[list[str], Query()] = [],  # noqa: B006
@@ -215,9 +236,21 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         literal: bool = False,
     ) -> dict[str, Any]:
         """Results with their explanation: each channel's rank and score, highlights, date, place."""
-        params = {"q": q, "from": taken_from, "to": to, "folder": folder, "camera": camera, "has_text": has_text,
-                  "near": near, "radius": radius, "sort": sort, "min_score": min_score, "limit": limit,
-                  "offset": offset, "literal": literal}
+        params = {
+            "q": q,
+            "from": taken_from,
+            "to": to,
+            "folder": folder,
+            "camera": camera,
+            "has_text": has_text,
+            "near": near,
+            "radius": radius,
+            "sort": sort,
+            "min_score": min_score,
+            "limit": limit,
+            "offset": offset,
+            "literal": literal,
+        }
         return with_links(run_search(params), _lang(request))
 
     @app.get("/api/photos/{photo_id}", tags=["photos"], summary="Everything known about one photo")
@@ -239,20 +272,29 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         original = _call(lambda: library.open_original(photo_id), missing=404)
         name = storage.basename(original.path)
         return StreamingResponse(
-            _chunks(original.handle), media_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
-            headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}", "Content-Length": str(original.size)},
+            _chunks(original.handle),
+            media_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
+            headers={
+                "Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}",
+                "Content-Length": str(original.size),
+            },
         )
 
     @app.get("/api/photos/{photo_id}/similar", tags=["search"], summary="Photos that look like this one")
     def api_similar(
-        request: Request, photo_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 20, offset: Annotated[int, Query(ge=0)] = 0
+        request: Request,
+        photo_id: str,
+        limit: Annotated[int, Query(ge=1, le=200)] = 20,
+        offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
         detail(photo_id)
         return with_links(similar_to(photo_id, limit, offset), _lang(request))
 
     @app.post("/api/similar", tags=["search"], summary="Photos that look like an uploaded photo")
     async def api_similar_upload(
-        request: Request, photo: Annotated[UploadFile, File()], limit: Annotated[int, Form(ge=1, le=200)] = 20,
+        request: Request,
+        photo: Annotated[UploadFile, File()],
+        limit: Annotated[int, Form(ge=1, le=200)] = 20,
         csrf: Annotated[str, Form(description="this server's form secret (GET /api/csrf), or send the token")] = "",
     ) -> dict[str, Any]:
         """Needs the form secret (field `csrf` or header X-Shashin-CSRF) or the token."""
@@ -274,7 +316,11 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
 
     @app.post("/photo/{photo_id}/caption", include_in_schema=False)
     def page_set_caption(
-        request: Request, photo_id: str, lang: Annotated[str, Form()], text: Annotated[str, Form()], csrf: Annotated[str, Form()]
+        request: Request,
+        photo_id: str,
+        lang: Annotated[str, Form()],
+        text: Annotated[str, Form()],
+        csrf: Annotated[str, Form()],
     ) -> RedirectResponse:
         if not _same(csrf, form_secret):  # the origin was checked by the gate
             raise ApiError(403, "this form did not come from this server's page; reload the page and try again")
@@ -304,13 +350,31 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         ui: str | None = None,
     ) -> HTMLResponse:
         lang = _lang(request)
-        params = {"q": q, "from": taken_from, "to": to, "folder": [folder] if folder else [],
-                  "camera": [camera] if camera else [], "has_text": has_text or None, "near": near, "sort": sort,
-                  "limit": 24, "offset": offset}
+        params = {
+            "q": q,
+            "from": taken_from,
+            "to": to,
+            "folder": [folder] if folder else [],
+            "camera": [camera] if camera else [],
+            "has_text": has_text or None,
+            "near": near,
+            "sort": sort,
+            "limit": 24,
+            "offset": offset,
+        }
         asked = bool(q.strip() or taken_from or to or folder or camera or has_text or near)
         document = with_links(run_search(params), lang) if asked else None
-        return _page(pages, "search.html", request, lang, params=params, document=document, asked=asked,
-                     pages_links=_paging(request, document, 24) if document else {}, csrf=form_secret)
+        return _page(
+            pages,
+            "search.html",
+            request,
+            lang,
+            params=params,
+            document=document,
+            asked=asked,
+            pages_links=_paging(request, document, 24) if document else {},
+            csrf=form_secret,
+        )
 
     @app.post("/similar", response_class=HTMLResponse, include_in_schema=False)
     async def page_similar_upload(
@@ -319,8 +383,18 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         lang = _lang(request)
         document = await similar_to_upload(request, photo, 24, csrf)
         params = {"q": "", "folder": [], "camera": [], "sort": "relevance", "offset": 0}
-        return _page(pages, "search.html", request, lang, params=params, document=document, asked=True,
-                     by_photo=_display_name(photo.filename), pages_links={}, csrf=form_secret)
+        return _page(
+            pages,
+            "search.html",
+            request,
+            lang,
+            params=params,
+            document=document,
+            asked=True,
+            by_photo=_display_name(photo.filename),
+            pages_links={},
+            csrf=form_secret,
+        )
 
     @app.get("/photo/{photo_id}", response_class=HTMLResponse, include_in_schema=False)
     def page_photo(request: Request, photo_id: str) -> HTMLResponse:
@@ -331,8 +405,17 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         except ApiError:
             similar = []  # no image vectors: the page shows everything else
         brief = {c["lang"]: c["text"] for c in found.captions if c["prompt_set"] == "brief" and c["status"] == "done"}
-        return _page(pages, "photo.html", request, lang, photo=found.to_dict(), alt=found.alt_text(lang), similar=similar,
-                     brief=brief, csrf=form_secret)
+        return _page(
+            pages,
+            "photo.html",
+            request,
+            lang,
+            photo=found.to_dict(),
+            alt=found.alt_text(lang),
+            similar=similar,
+            brief=brief,
+            csrf=form_secret,
+        )
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
@@ -377,9 +460,9 @@ def host_allowed(host: str, allowed: Sequence[str]) -> bool:
         pass
     if name in _LOOPBACK_NAMES or name.endswith(".localhost"):
         return True
-    for entry in allowed:
-        entry = entry.strip().lower().rstrip(".")
-        if entry == "*" or name == entry or (entry.startswith(".") and (name.endswith(entry) or name == entry[1:])):
+    for given in allowed:
+        entry = given.strip().lower().rstrip(".")
+        if entry in ("*", name) or (entry.startswith(".") and (name.endswith(entry) or name == entry[1:])):
             return True
     return False
 
@@ -407,11 +490,15 @@ class Gate:
         refusal = self._refusal(request)
         if refusal is not None:
             return await _error(request, refusal[0], refusal[1], self.pages)(scope, receive, send)
-        limit = self.settings.max_upload_bytes + 65_536 if scope["path"] in _UPLOAD_ROUTES else self.settings.max_body_bytes
+        limit = (
+            self.settings.max_upload_bytes + 65_536 if scope["path"] in _UPLOAD_ROUTES else self.settings.max_body_bytes
+        )
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             status = 413 if declared.isdigit() else 400
-            message = _too_large(scope["path"], self.settings) if declared.isdigit() else "Content-Length is not a number"
+            message = (
+                _too_large(scope["path"], self.settings) if declared.isdigit() else "Content-Length is not a number"
+            )
             refusal = _error(request, status, message, self.pages)
             refusal.headers["Connection"] = "close"
             return await refusal(scope, receive, send)
@@ -443,8 +530,10 @@ class Gate:
     def _refusal(self, request: Request) -> tuple[int, str] | None:
         host = request.headers.get("host", "")
         if not host_allowed(host, self.settings.allowed_hosts):
-            return 403, (f"this server does not answer to the name {_hostname(host) or '(none)'!r}; if it is yours, "
-                         "start it with --allowed-host NAME")
+            return 403, (
+                f"this server does not answer to the name {_hostname(host) or '(none)'!r}; if it is yours, "
+                "start it with --allowed-host NAME"
+            )
         if request.method in _UNSAFE_METHODS:
             origin = request.headers.get("origin")
             if origin is not None and not self._own_origin(origin, host):
@@ -529,7 +618,10 @@ async def _save_upload(upload: UploadFile, settings: WebSettings) -> Path:
         raise ApiError(400, f"{_display_name(upload.filename)} is not an image shashin can read") from exc
     if width * height > settings.max_upload_pixels:
         path.unlink(missing_ok=True)
-        raise ApiError(413, f"the photo has {width}×{height} pixels; the limit is {settings.max_upload_pixels // 1_000_000} megapixels")
+        raise ApiError(
+            413,
+            f"the photo has {width}×{height} pixels; the limit is {settings.max_upload_pixels // 1_000_000} megapixels",
+        )
     return path
 
 
@@ -552,7 +644,9 @@ def _paging(request: Request, document: dict[str, Any], size: int) -> dict[str, 
     links = {}
     offset, total = document["offset"], document["total"]
     if offset > 0:
-        links["previous"] = str(request.url.include_query_params(offset=max(0, offset - size)).replace(scheme="", netloc=""))
+        links["previous"] = str(
+            request.url.include_query_params(offset=max(0, offset - size)).replace(scheme="", netloc="")
+        )
     if offset + size < total:
         links["next"] = str(request.url.include_query_params(offset=offset + size).replace(scheme="", netloc=""))
     return links

@@ -92,22 +92,28 @@ class OpenAICompatible(CaptionBackend):
         if not answering:
             raise ModelUnavailable("; ".join(problems))
         self.urls = answering
-        self._in_flight = {url: 0 for url in answering}
+        self._in_flight = dict.fromkeys(answering, 0)
 
     def _check(self, url: str) -> list[str]:
         """The models one server lists; ModelUnavailable when it cannot be used."""
         deadline = min(10.0, self.settings.timeout)
         try:
             status, data = asyncio.run(asyncio.wait_for(self._get(f"{url}/models", deadline), timeout=deadline))
-        except (httpx.HTTPError, asyncio.TimeoutError, CaptionServerError) as exc:
-            why = f"no answer within {deadline:g} s" if isinstance(exc, asyncio.TimeoutError) else f"{type(exc).__name__}: {exc}"
+        except (TimeoutError, httpx.HTTPError, CaptionServerError) as exc:
+            why = (
+                f"no answer within {deadline:g} s"
+                if isinstance(exc, asyncio.TimeoutError)
+                else f"{type(exc).__name__}: {exc}"
+            )
             raise ModelUnavailable(
                 f"cannot reach the caption server at {url} ({why}); start one, e.g. "
                 "`vllm serve Qwen/Qwen2.5-VL-7B-Instruct` or `ollama serve` (url http://127.0.0.1:11434/v1), "
                 "and pass --url"
             ) from exc
         if status in (401, 403):
-            raise ModelUnavailable(f"the caption server at {url} refused the API key ({status}); set --api-key or $OPENAI_API_KEY")
+            raise ModelUnavailable(
+                f"the caption server at {url} refused the API key ({status}); set --api-key or $OPENAI_API_KEY"
+            )
         try:
             served = [str(entry["id"]) for entry in json.loads(data).get("data", [])]
         except (ValueError, KeyError, TypeError, AttributeError):
@@ -117,9 +123,11 @@ class OpenAICompatible(CaptionBackend):
         return served or [self.model]
 
     async def _get(self, url: str, timeout: float) -> tuple[int, bytes]:
-        async with httpx.AsyncClient(timeout=timeout, headers=self._headers()) as client:
-            async with client.stream("GET", url) as response:
-                return response.status_code, await _read_capped(response)
+        async with (
+            httpx.AsyncClient(timeout=timeout, headers=self._headers()) as client,
+            client.stream("GET", url) as response,
+        ):
+            return response.status_code, await _read_capped(response)
 
     def _pick(self, tried: set[str]) -> str:
         """The least busy server of the pool, preferring ones this request has not failed on."""
@@ -159,12 +167,17 @@ class OpenAICompatible(CaptionBackend):
             try:
                 # One deadline for the whole exchange: httpx's timeout is per read, which a server
                 # sending a byte every few seconds never trips.
-                status, headers, data = await asyncio.wait_for(self._post(client, f"{url}/chat/completions", body),
-                                                               timeout=self.settings.timeout)
-            except (httpx.TransportError, httpx.TimeoutException, asyncio.TimeoutError) as exc:
+                status, headers, data = await asyncio.wait_for(
+                    self._post(client, f"{url}/chat/completions", body), timeout=self.settings.timeout
+                )
+            except (TimeoutError, httpx.TransportError, httpx.TimeoutException) as exc:
                 tried.add(url)  # the next try goes to another server of the pool, if there is one
                 if last:
-                    why = f"no complete answer within {self.settings.timeout:g} s" if isinstance(exc, asyncio.TimeoutError) else f"{type(exc).__name__}: {exc}"
+                    why = (
+                        f"no complete answer within {self.settings.timeout:g} s"
+                        if isinstance(exc, asyncio.TimeoutError)
+                        else f"{type(exc).__name__}: {exc}"
+                    )
                     raise CaptionServerError(f"no answer from {url} after {attempt + 1} tries: {why}") from exc
                 await asyncio.sleep(self._delay(attempt, None) if len(tried) >= len(self.urls) else 0)
                 continue
@@ -185,8 +198,10 @@ class OpenAICompatible(CaptionBackend):
         async with client.stream("POST", url, json=body) as response:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
-                raise CaptionServerError(f"the server's answer is {int(declared):,} bytes; a caption needs far less "
-                                         f"(limit {MAX_ANSWER_BYTES:,})")
+                raise CaptionServerError(
+                    f"the server's answer is {int(declared):,} bytes; a caption needs far less "
+                    f"(limit {MAX_ANSWER_BYTES:,})"
+                )
             return response.status_code, response.headers, await _read_capped(response)
 
     def _body(self, image: Any, prompt: str, params: GenerationParams) -> dict[str, Any]:
@@ -195,7 +210,10 @@ class OpenAICompatible(CaptionBackend):
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [
-                {"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": prompt}]}
+                {
+                    "role": "user",
+                    "content": [{"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": prompt}],
+                }
             ],
             "max_tokens": params.max_new_tokens,
             "temperature": params.temperature,
@@ -223,7 +241,9 @@ async def _read_capped(response: httpx.Response) -> bytes:
     async for chunk in response.aiter_bytes():
         received += chunk
         if len(received) > MAX_ANSWER_BYTES:
-            raise CaptionServerError(f"the server's answer goes on beyond {MAX_ANSWER_BYTES:,} bytes; a caption needs far less")
+            raise CaptionServerError(
+                f"the server's answer goes on beyond {MAX_ANSWER_BYTES:,} bytes; a caption needs far less"
+            )
     return bytes(received)
 
 
@@ -234,7 +254,9 @@ def _message_text(data: bytes) -> str:
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise CaptionServerError(f"the server's answer has no message: {_shown(data)}") from exc
     if isinstance(content, list):  # some servers answer in parts
-        content = "".join(part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str))
+        content = "".join(
+            part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
     if content is None:
         return ""
     if not isinstance(content, str):

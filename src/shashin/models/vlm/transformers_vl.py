@@ -71,7 +71,10 @@ class VLImage:
         pixels = np.asarray(image, dtype=np.uint8)
         if not self.patchify:
             return pixels
-        return {"patches": self._patches(pixels), "grid": np.array([1, height // self.patch_size, width // self.patch_size])}
+        return {
+            "patches": self._patches(pixels),
+            "grid": np.array([1, height // self.patch_size, width // self.patch_size]),
+        }
 
     def _patches(self, pixels: np.ndarray) -> np.ndarray:
         """Qwen2-VL's patchify on 8-bit pixels: (patches, channel × time × patch × patch)."""
@@ -130,7 +133,9 @@ class TransformersVL(CaptionBackend):
             tokenizer = AutoTokenizer.from_pretrained(folder)
             image_processor = _pil(AutoImageProcessor, folder)
         except Exception as exc:
-            raise ModelUnavailable(f"the caption model in {folder} could not be loaded: {type(exc).__name__}: {exc}") from exc
+            raise ModelUnavailable(
+                f"the caption model in {folder} could not be loaded: {type(exc).__name__}: {exc}"
+            ) from exc
         model_type = getattr(model.config, "model_type", "")
         # Qwen2-VL models take our own (faster, tested-equal) input path; others their processor.
         self._processor = None if model_type in _QWEN_TYPES else _processor_if_buildable(folder)
@@ -169,10 +174,20 @@ class TransformersVL(CaptionBackend):
         import torch
 
         messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
-        text = self._tokenizer.apply_chat_template(messages, chat_template=self._chat_template, add_generation_prompt=True, tokenize=False)
+        text = self._tokenizer.apply_chat_template(
+            messages, chat_template=self._chat_template, add_generation_prompt=True, tokenize=False
+        )
         if self._processor is not None:
             pictures = [Image.fromarray(np.asarray(r, dtype=np.uint8)) for r in renditions]
-            batch = dict(self._processor(text=[text] * len(renditions), images=pictures, padding=True, padding_side="left", return_tensors="pt"))
+            batch = dict(
+                self._processor(
+                    text=[text] * len(renditions),
+                    images=pictures,
+                    padding=True,
+                    padding_side="left",
+                    return_tensors="pt",
+                )
+            )
             batch = {key: value.to(self._device) for key, value in batch.items()}
             batch["pixel_values"] = batch["pixel_values"].to(self._model.dtype)
             return batch
@@ -214,7 +229,7 @@ class TransformersVL(CaptionBackend):
                 generated = self._model.generate(**batch, **options, **self.generate_options)
         except Exception as exc:  # e.g. out of memory: every photo of this batch fails with the reason
             return [exc] * len(inputs)
-        new_tokens = generated[:, batch["input_ids"].shape[1]:]
+        new_tokens = generated[:, batch["input_ids"].shape[1] :]
         return list(self._tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
 
 
@@ -241,8 +256,16 @@ def use_batched_vision_attention(model: Any) -> bool:
 
 
 def _varlen_sdpa(
-    module: Any, query: Any, key: Any, value: Any, attention_mask: Any = None, scaling: float | None = None,
-    dropout: float = 0.0, cu_seq_lens_q: Any = None, is_causal: bool = False, **_: Any,
+    module: Any,
+    query: Any,
+    key: Any,
+    value: Any,
+    attention_mask: Any = None,
+    scaling: float | None = None,
+    dropout: float = 0.0,
+    cu_seq_lens_q: Any = None,
+    is_causal: bool = False,
+    **_: Any,
 ) -> tuple[Any, None]:
     """Attention within each [cu[i], cu[i+1]) block of a packed (1, heads, tokens, dim) sequence."""
     import torch
@@ -254,8 +277,9 @@ def _varlen_sdpa(
     for length in torch.unique(lengths).tolist():
         chosen = starts[lengths == length]
         index = (chosen[:, None] + torch.arange(length, device=query.device)[None, :]).reshape(-1)
+
         def gather(tensor: Any) -> Any:
-            return tensor[0, :, index].reshape(tensor.shape[1], len(chosen), length, -1).transpose(0, 1)
+            return tensor[0, :, index].reshape(tensor.shape[1], len(chosen), length, -1).transpose(0, 1)  # noqa: B023
 
         attended = F.scaled_dot_product_attention(
             gather(query), gather(key), gather(value), dropout_p=dropout, scale=scaling, is_causal=is_causal
