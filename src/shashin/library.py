@@ -37,10 +37,22 @@ from shashin.progress import Progress
 from shashin.search.duplicates import DuplicateGroup, find_duplicates
 from shashin.search.engine import SearchOptions, SearchResponse, Sort, respond, search_photos
 from shashin.search.filters import FilterError, Filters
-from shashin.store import ErrorRow, FileRow, LibraryDamaged, Orphan, SearchTuning, Store, TableHealth, VectorIndexReport
+from shashin.store import (
+    ErrorRow,
+    FileRow,
+    LibraryDamaged,
+    Orphan,
+    SearchTuning,
+    Store,
+    TableHealth,
+    VectorIndexReport,
+    photo_finder,
+)
+from shashin.store.rows import caption_row
 from shashin.text.dates import DateError
 
 if TYPE_CHECKING:
+    from shashin.ingest.runner import Runner
     from shashin.scale.ray_ingest import RayOptions
 
 
@@ -346,7 +358,7 @@ class Library:
                 progress,
                 retry_failed=retry_failed,
                 derived=derived_channels(channels),
-                cluster=cluster,
+                runner=_runner(cluster),
             )
 
     def caption(
@@ -372,7 +384,7 @@ class Library:
                 progress,
                 retry_failed=retry_failed,
                 limit=limit,
-                cluster=cluster,
+                runner=_runner(cluster),
             )
             report.embedded = self._refresh_derived(store, channels, progress)
             return report
@@ -417,9 +429,6 @@ class Library:
     def set_caption(self, photo: str, text: str, *, lang: str = "en", prompt_set: str = "brief") -> str:
         """A person's caption for `photo` (a library path or photo id): stored as source "human",
         it wins over generated text and no caption run or import replaces it. Returns the photo id."""
-        from shashin.ingest.captioning import caption_id
-        from shashin.text.tokenize import index_text
-
         text = " ".join(text.split())
         if not text:
             raise LibraryError("the caption is empty")
@@ -431,25 +440,22 @@ class Library:
         photo_id = self._find_photo(store, photo)
         with store.writer():
             channels = self._channels_for(store, indexing=True)
+            version = f"human:{hashlib.blake2b(text.encode(), digest_size=8).hexdigest()}"
             store.put_captions(
                 [
-                    {
-                        "caption_id": caption_id(photo_id, prompt_set, lang),
-                        "photo_id": photo_id,
-                        "prompt_set": prompt_set,
-                        "lang": lang,
-                        "text": text,
-                        "raw": text,
-                        "terms": index_text(text),
-                        "status": "done",
-                        "error": None,
-                        "source": "human",
-                        "backend": "human",
-                        "model": None,
-                        "prompt": None,
-                        "params": None,
-                        "version": f"human:{hashlib.blake2b(text.encode(), digest_size=8).hexdigest()}",
-                    }
+                    caption_row(
+                        photo_id,
+                        prompt_set,
+                        lang,
+                        text=text,
+                        raw=text,
+                        source="human",
+                        backend="human",
+                        model=None,
+                        prompt=None,
+                        params=None,
+                        version=version,
+                    )
                 ]
             )
             self._refresh_derived(store, channels, None)
@@ -458,8 +464,6 @@ class Library:
     def photo_id(self, photo: str) -> str | None:
         """The id of a photo of this library named by its path (absolute, or relative to an indexed
         folder), a file name unique in the library, or its id; None when it names none."""
-        from shashin.ingest.caption_import import photo_finder
-
         store = self._open(create=False)
         find = photo_finder(store)
         return find(os.path.abspath(os.path.expanduser(photo))) or find(photo)
@@ -981,6 +985,15 @@ def _caption_status(store: Store) -> tuple[list[CaptionStatus], list[PhotoFailur
     ]
     statuses = [CaptionStatus(ps, lang, *count) for (ps, lang), count in sorted(counts.items())]
     return statuses, failures
+
+
+def _runner(cluster: RayOptions | None) -> Runner | None:
+    """Where per-photo work runs: here (None), or on the Ray cluster `cluster` names."""
+    if cluster is None:
+        return None
+    from shashin.scale.ray_ingest import RayRunner
+
+    return RayRunner(cluster)
 
 
 def _check_page(limit: int, offset: int) -> None:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shashin.ingest.caption_import import guess_language, jsonl_objects, photo_finder
-from shashin.store import Store
+from shashin.jsonl import jsonl_objects
+from shashin.store import Store, photo_finder
+from shashin.text.lang import guess_language
 
 CATEGORY_DEPTH = 20  # a category query is judged on its first 20 results
 

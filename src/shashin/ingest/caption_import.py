@@ -8,23 +8,21 @@ the same guard as generated ones, and never replace a caption a person edited.
 from __future__ import annotations
 
 import csv
-import json
-import os
-import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from shashin import storage
-from shashin.ingest.captioning import CaptionFailure, CaptionReport, caption_id
+from shashin.ingest.captioning import CaptionFailure, CaptionReport
+from shashin.jsonl import jsonl_objects
 from shashin.media import read_descriptions
-from shashin.store import FileRow, Store
+from shashin.store import Store, photo_finder
+from shashin.store.rows import caption_id, caption_row
 from shashin.text.guard import check_caption
-from shashin.text.tokenize import index_text
+from shashin.text.lang import guess_language
 
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _TEXT_KEYS = ("text", "caption", "description", "alt", "alt_text")
 _PATH_KEYS = ("path", "file", "filename", "image", "file_name")
 
@@ -41,11 +39,6 @@ class ImportedCaption:
     text: str
     lang: str
     origin: str  # the file's name, or xmp / iptc / exif
-
-
-def guess_language(text: str) -> str:
-    """ja when the text is written in Japanese script, else en."""
-    return "ja" if _JAPANESE.search(text) else "en"
 
 
 def read_caption_file(path: Path, default_lang: str | None = None) -> list[ImportedCaption]:
@@ -71,20 +64,6 @@ def read_caption_file(path: Path, default_lang: str | None = None) -> list[Impor
 
 def _jsonl(path: Path, content: str) -> Iterator[tuple[int, dict[str, Any]]]:
     return jsonl_objects(path, content, CaptionFileError)
-
-
-def jsonl_objects(path: Path, content: str, error: type[ValueError]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line of a JSONL text; `error` names file:line."""
-    for number, line in enumerate(content.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise error(f"{path}:{number}: not JSON: {exc}") from exc
-        if not isinstance(row, dict):
-            raise error(f"{path}:{number}: expected an object")
-        yield number, row
 
 
 def _csv(path: Path, content: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -135,23 +114,20 @@ def import_captions(
         path = next((row.path for row in files.values() if row.photo_id == photo_id), item.key)
         if not verdict.ok:
             report.failures.append(CaptionFailure(path, item.lang, verdict.problem or ""))
-        rows[cid] = {
-            "caption_id": cid,
-            "photo_id": photo_id,
-            "prompt_set": prompt_set,
-            "lang": item.lang,
-            "text": verdict.text if verdict.ok else "",
-            "raw": item.text,
-            "terms": index_text(verdict.text) if verdict.ok else "",
-            "status": "done" if verdict.ok else "failed",
-            "error": verdict.problem,
-            "source": "imported",
-            "backend": "import",
-            "model": item.origin,
-            "prompt": "",
-            "params": "{}",
-            "version": f"import:{item.origin}",
-        }
+        rows[cid] = caption_row(
+            photo_id,
+            prompt_set,
+            item.lang,
+            text=verdict.text,
+            raw=item.text,
+            source="imported",
+            backend="import",
+            model=item.origin,
+            prompt="",
+            params="{}",
+            version=f"import:{item.origin}",
+            problem=verdict.problem,
+        )
     store.put_captions(list(rows.values()))
     report.written += sum(1 for row in rows.values() if row["status"] == "done")
     report.failed += sum(1 for row in rows.values() if row["status"] == "failed")
@@ -175,34 +151,3 @@ def embedded_captions(store: Store) -> list[ImportedCaption]:
                 languages.add(lang)
                 captions.append(ImportedCaption(row.path, found.text, lang, found.origin))
     return captions
-
-
-def photo_finder(store: Store, files: dict[str, FileRow] | None = None) -> Callable[[str], str | None]:
-    """A lookup from what a file of captions or queries names a photo by — an absolute path, a
-    path relative to an indexed folder or to its parent, a file name unique in the library, or a
-    photo id — to the photo id (None when it names none, or several)."""
-    files = files if files is not None else store.files()
-    by_path, by_name = _indexes(files, store.folders())
-    ids = {row.photo_id for row in files.values()}
-
-    def find(key: str) -> str | None:
-        photo_id = by_path.get(os.path.normpath(key)) or by_path.get(key.strip("/"))
-        if photo_id is None and key in ids:
-            photo_id = key
-        if photo_id is None:
-            owners = by_name.get(os.path.basename(key), set())
-            photo_id = next(iter(owners)) if len(owners) == 1 else None
-        return photo_id
-
-    return find
-
-
-def _indexes(files: dict[str, FileRow], folders: list[str]) -> tuple[dict[str, str], dict[str, set[str]]]:
-    by_path: dict[str, str] = {}
-    by_name: dict[str, set[str]] = {}
-    for path, row in files.items():
-        by_path[path] = row.photo_id
-        for base in {row.root, os.path.dirname(row.root)}:
-            by_path[os.path.relpath(path, base)] = row.photo_id
-        by_name.setdefault(os.path.basename(path), set()).add(row.photo_id)
-    return by_path, by_name

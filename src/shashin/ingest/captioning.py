@@ -23,11 +23,11 @@ from shashin.models.base import ModelUnavailable
 from shashin.models.vlm.base import CaptionBackend, GenerationParams
 from shashin.progress import Progress, SilentProgress
 from shashin.store import ErrorRow, Store
+from shashin.store.rows import caption_id, caption_row
 from shashin.text.guard import check_caption
-from shashin.text.tokenize import index_text
 
 if TYPE_CHECKING:
-    from shashin.scale.ray_ingest import RayOptions
+    from shashin.ingest.runner import Runner
 
 MAX_RAW_CHARS = 8_000  # what a backend returned is kept for review up to this length
 LANGUAGE_NAMES = {
@@ -95,10 +95,6 @@ def caption_version(backend: str, model: str, prompt: str, params: dict[str, Any
     return f"{backend}:{model}:{digest.hexdigest()}"
 
 
-def caption_id(photo_id: str, prompt_set: str, lang: str) -> str:
-    return f"{photo_id}:{prompt_set}:{lang}"
-
-
 def caption_photos(
     store: Store,
     backend: CaptionBackend,
@@ -107,11 +103,11 @@ def caption_photos(
     *,
     retry_failed: bool = False,
     limit: int | None = None,
-    cluster: RayOptions | None = None,
+    runner: Runner | None = None,
 ) -> CaptionReport:
     """Caption every photo that lacks a current caption of the configured kinds.
 
-    With `cluster`, decoding and captioning run on a Ray cluster (actors keep the model loaded,
+    With a `runner` (shashin.scale.RayRunner), decoding and captioning run on a Ray cluster (actors keep the model loaded,
     or share a pool of servers); the model is then loaded there, not here."""
     progress = progress or SilentProgress()
     started = time.monotonic()
@@ -119,7 +115,7 @@ def caption_photos(
     report = CaptionReport(backend=backend.name, prompt_set=options.prompt_set, langs=list(options.langs))
     progress.phase("loading caption model", 0)
     try:
-        if cluster is None or backend.identity() == "auto":
+        if runner is None or backend.identity() == "auto":
             backend.load()  # on a cluster a named model is loaded by the workers only
     except ModelUnavailable as exc:
         report.unavailable = str(exc)
@@ -142,10 +138,8 @@ def caption_photos(
         rows = [row for row in files.get(photo_id, []) if storage.reachable(row.path)]
         if rows:
             jobs.append(DecodeJob(rows[0].path, photo_id, settings.max_image_pixels, {"caption": backend.rendition()}))
-    if cluster is not None:
-        from shashin.scale.ray_ingest import caption_on_ray
-
-        caption_on_ray(store, settings, jobs, todo, prompts, versions, params, report, progress, cluster)
+    if runner is not None:
+        runner.caption(store, settings, jobs, todo, prompts, versions, params, report, progress)
         report.seconds = time.monotonic() - started
         return report
     progress.phase("captioning photos", len(jobs))
@@ -291,20 +285,17 @@ def _row(
         report.failures.append(CaptionFailure(photo.path, lang, problem))
     else:
         report.written += 1
-    return {
-        "caption_id": caption_id(photo.photo_id, report.prompt_set, lang),
-        "photo_id": photo.photo_id,
-        "prompt_set": report.prompt_set,
-        "lang": lang,
-        "text": "" if problem else text,
-        "raw": raw[:MAX_RAW_CHARS],
-        "terms": "" if problem else index_text(text),
-        "status": "failed" if problem else "done",
-        "error": problem,
-        "source": "generated",
-        "backend": backend.name,
-        "model": report.model,
-        "prompt": prompt,
-        "params": json.dumps(params.as_dict()),
-        "version": version,
-    }
+    return caption_row(
+        photo.photo_id,
+        report.prompt_set,
+        lang,
+        text=text,
+        raw=raw[:MAX_RAW_CHARS],
+        source="generated",
+        backend=backend.name,
+        model=report.model,
+        prompt=prompt,
+        params=json.dumps(params.as_dict()),
+        version=version,
+        problem=problem,
+    )

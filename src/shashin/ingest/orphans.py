@@ -33,7 +33,7 @@ def reattach(store: Store, orphan: Orphan, photo_id: str, *, replace: bool = Fal
     """Give `orphan`'s rows to `photo_id`. A caption the photo already has from a person is not
     replaced unless `replace`; what is not given stays an orphan. Two commits (captions, then the
     orphan rows), so an interrupted call leaves the words in both places, never in neither."""
-    from shashin.ingest.captioning import caption_id
+    from shashin.store.rows import caption_id
 
     outcome = Reattached(photo_id, orphan.former_photo_id)
     existing = {

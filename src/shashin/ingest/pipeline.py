@@ -32,7 +32,7 @@ from shashin.progress import Progress, SilentProgress
 from shashin.store import ErrorRow, FileRow, Store
 
 if TYPE_CHECKING:
-    from shashin.scale.ray_ingest import RayOptions
+    from shashin.ingest.runner import Runner
 
 _HASH_THREADS = 4  # hashing is I/O bound and releases the GIL
 _OPTIMIZE_EVERY = 200  # batches between compactions during long runs
@@ -114,13 +114,13 @@ def index_folders(
     *,
     retry_failed: bool = False,
     derived: Sequence[DerivedChannel] = (),
-    cluster: RayOptions | None = None,
+    runner: Runner | None = None,
 ) -> IndexReport:
     """Bring the library up to date with `roots`; per-file problems are recorded, never raised.
 
     `derived` channels compute from stored outputs rather than pixels (caption vectors from
-    captions); they are refreshed at the end. With `cluster`, decoding and channel work run on a
-    Ray cluster (shashin.scale); scanning, planning and the final refresh stay here.
+    captions); they are refreshed at the end. With a `runner` (a Ray cluster: shashin.scale), decoding
+    and channel work run there; scanning, planning and the final refresh stay here.
     """
     progress = progress or SilentProgress()
     started = time.monotonic()
@@ -148,10 +148,8 @@ def index_folders(
     work = _plan(store, new_content, channels, report, retry_failed, known_errors)
     active = _load_channels(store, channels, work, report, progress)
     work_started = time.monotonic()
-    if cluster is not None:
-        from shashin.scale.ray_ingest import process_on_ray
-
-        process_on_ray(store, work, active, settings, report, progress, cluster)
+    if runner is not None:
+        runner.index(store, work, active, settings, report, progress)
     else:
         _process(store, work, active, settings, report, progress, suspects)
     report.work_seconds = time.monotonic() - work_started

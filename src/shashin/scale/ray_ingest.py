@@ -69,6 +69,38 @@ class RayOptions:
     writers: int = 2  # concurrent committing actors
 
 
+@dataclass(frozen=True)
+class RayRunner:
+    """The ingest Runner (shashin.ingest.runner) that sends per-photo work to a Ray cluster."""
+
+    options: RayOptions
+
+    def index(
+        self,
+        store: Store,
+        work: list[PhotoWork],
+        channels: list[IndexedChannel],
+        settings: Settings,
+        report: IndexReport,
+        progress: Progress,
+    ) -> None:
+        process_on_ray(store, work, channels, settings, report, progress, self.options)
+
+    def caption(
+        self,
+        store: Store,
+        settings: Settings,
+        jobs: list[DecodeJob],
+        todo: dict[str, list[str]],
+        prompts: dict[str, str],
+        versions: dict[str, str],
+        params: GenerationParams,
+        report: CaptionReport,
+        progress: Progress,
+    ) -> None:
+        caption_on_ray(store, settings, jobs, todo, prompts, versions, params, report, progress, self.options)
+
+
 def connect(options: RayOptions) -> Any:
     """Initialize Ray for this process (once) and return the module."""
     try:

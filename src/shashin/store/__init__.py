@@ -13,6 +13,7 @@ from shashin.store.lance import (
     VectorIndexReport,
     sql_string,
 )
+from shashin.store.lookup import photo_finder
 from shashin.store.memory import PhotoFacts, PhotoSet
 
 __all__ = [
@@ -28,5 +29,6 @@ __all__ = [
     "StoreError",
     "TableHealth",
     "VectorIndexReport",
+    "photo_finder",
     "sql_string",
 ]

@@ -1,0 +1,47 @@
+"""Rows as the tables hold them, built in one place for every writer (caption runs, imports, people)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shashin.text.tokenize import index_text
+
+
+def caption_id(photo_id: str, prompt_set: str, lang: str) -> str:
+    """The key of a photo's one current caption of a kind (prompt set and language)."""
+    return f"{photo_id}:{prompt_set}:{lang}"
+
+
+def caption_row(
+    photo_id: str,
+    prompt_set: str,
+    lang: str,
+    *,
+    text: str,
+    raw: str,
+    source: str,
+    backend: str,
+    model: str | None,
+    prompt: str | None,
+    params: str | None,
+    version: str,
+    problem: str | None = None,
+) -> dict[str, Any]:
+    """A captions-table row; with a `problem` it records a failure (no text, nothing to search)."""
+    return {
+        "caption_id": caption_id(photo_id, prompt_set, lang),
+        "photo_id": photo_id,
+        "prompt_set": prompt_set,
+        "lang": lang,
+        "text": "" if problem else text,
+        "raw": raw,
+        "terms": "" if problem else index_text(text),
+        "status": "failed" if problem else "done",
+        "error": problem,
+        "source": source,
+        "backend": backend,
+        "model": model,
+        "prompt": prompt,
+        "params": params,
+        "version": version,
+    }
