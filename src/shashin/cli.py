@@ -30,6 +30,8 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from shashin.registry import CAPTION_BACKENDS, indexed_channel_names
+
 EXIT_PARTIAL = 3
 
 app = typer.Typer(
@@ -307,7 +309,10 @@ def index(
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Try again photos a channel failed on.")] = False,
     channels: Annotated[
         str | None,
-        typer.Option("--channels", help="Comma-separated channels to compute: ocr, image, phash. Default: all."),
+        typer.Option(
+            "--channels",
+            help=f"Comma-separated channels to compute: {', '.join(indexed_channel_names())}. Default: all.",
+        ),
     ] = None,
     image_model: ImageModelOption = None,
     device: DeviceOption = None,
@@ -455,7 +460,7 @@ def caption(
         typer.Option(
             "--backend",
             "-b",
-            help="transformers (a local Qwen2.5-VL), openai (any OpenAI-compatible server: vLLM, Ollama, llama.cpp, LM Studio) or import.",
+            help="; ".join(f"{name}: {entry.summary}" for name, entry in CAPTION_BACKENDS.items()) + ".",
         ),
     ] = None,
     lang: Annotated[

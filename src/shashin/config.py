@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shashin.registry import CAPTION_BACKENDS, indexed_channel_names
+
 
 class ConfigError(ValueError):
     """A setting could not be read: names the source, the key and the reason."""
 
 
 # Channels that compute something per photo when indexing, in the order they run.
-ALL_INDEXED_CHANNELS = ("ocr", "image", "phash")
 
 
 def default_db() -> Path:
@@ -136,7 +137,7 @@ class Settings:
     workers: int = -1  # decode processes; 0 = decode in-process; -1 = chosen from cores and devices
     max_image_pixels: int = 200_000_000  # larger images are rejected as decompression bombs
     thumbnail_size: int = 384  # longest side of cached thumbnails
-    channels: list[str] = field(default_factory=lambda: list(ALL_INDEXED_CHANNELS))  # what `index` computes
+    channels: list[str] = field(default_factory=indexed_channel_names)  # what `index` computes
     ocr: OcrSettings = field(default_factory=OcrSettings)
     image: ImageSettings = field(default_factory=ImageSettings)
     captions: CaptionSettings = field(default_factory=CaptionSettings)
@@ -164,8 +165,8 @@ class Settings:
                 ("search.fusion", self.search.fusion not in ("score", "rrf"), "must be score or rrf"),
                 (
                     "captions.backend",
-                    self.captions.backend not in ("transformers", "openai", "import"),
-                    "must be transformers, openai or import",
+                    self.captions.backend not in CAPTION_BACKENDS,
+                    f"must be {' or '.join(CAPTION_BACKENDS)}",
                 ),
                 (
                     "captions.prompt_set",
@@ -192,9 +193,10 @@ class Settings:
             ]
             if bad
         ]
-        unknown = [name for name in self.channels if name not in ALL_INDEXED_CHANNELS]
+        known = indexed_channel_names()
+        unknown = [name for name in self.channels if name not in known]
         if unknown:
-            problems.append(f"channels: unknown {', '.join(unknown)} (known: {', '.join(ALL_INDEXED_CHANNELS)})")
+            problems.append(f"channels: unknown {', '.join(unknown)} (known: {', '.join(known)})")
         if problems:
             raise ConfigError("; ".join(problems))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self
 
 import pyarrow as pa
 
@@ -20,9 +20,13 @@ from shashin.places import Place
 from shashin.store import FileRow, PhotoSet, Store
 from shashin.text.query import KeywordQuery, parse_keywords
 
+if TYPE_CHECKING:
+    from shashin.config import Settings
+
 __all__ = [
     "Channel",
     "ChannelQuery",
+    "DerivedChannel",
     "Highlight",
     "Hit",
     "IndexedChannel",
@@ -94,6 +98,11 @@ class Channel(ABC):
     # vectors), less for the supporting evidence of words and places (see search.fuse).
     fusion_weight: ClassVar[float | None] = None  # None: 0.2 for keyword channels, else 1
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """The channel as a library's settings configure it (the registry builds channels this way)."""
+        return cls()
+
     @abstractmethod
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
         """Photos matching `query`, best first, at most `limit`; [] when it has no opinion."""
@@ -114,6 +123,11 @@ class IndexedChannel(ABC):
     description: ClassVar[str]
     fts_columns: ClassVar[tuple[str, ...]] = ()  # payload columns with a full-text index
     gpu_model: ClassVar[bool] = False  # its model runs on a GPU where there is one (a cluster's GPU stage)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """The channel as a library's settings configure it (the registry builds channels this way)."""
+        return cls()
 
     @abstractmethod
     def version(self) -> str:
@@ -164,3 +178,23 @@ class IndexedChannel(ABC):
     def refresh(self, store: Store) -> int:
         """Recompute outputs derived from stored ones whose parameters changed; rows updated."""
         return 0
+
+
+class DerivedChannel(ABC):
+    """Outputs computed from other stored outputs instead of pixels (caption vectors from
+    captions); refreshed after every index, caption or import run."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    @abstractmethod
+    def version(self) -> str:
+        """The model and parameters that define its outputs; a change recomputes them."""
+
+    @abstractmethod
+    def refresh(self, store: Store) -> int:
+        """Compute what is missing or stale; returns the rows written."""
+
+    @abstractmethod
+    def progress(self, store: Store) -> tuple[int, int]:
+        """(done, pending) for `status`."""

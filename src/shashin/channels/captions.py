@@ -8,12 +8,13 @@ searched: only rows with status done are indexed.
 from __future__ import annotations
 
 import threading
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from shashin.channels.base import Channel, ChannelQuery, Highlight, Hit, ResultPage
+from shashin.channels.base import Channel, ChannelQuery, DerivedChannel, Highlight, Hit, ResultPage
 from shashin.channels.keywords import best_per_photo, highlight, rank_photos_by_documents
+from shashin.config import Settings
 from shashin.models.text_embed import TextEmbedder
 from shashin.store import Store
 from shashin.text.chunk import chunk_text
@@ -74,11 +75,17 @@ def _in_english(query: ChannelQuery) -> KeywordQuery | None:
 _REMEMBERED_QUERIES = 256  # recent queries whose best chunks are kept for their highlights
 
 
-class CaptionVectorChannel(Channel):
+class CaptionVectorChannel(DerivedChannel, Channel):
     """Caption meaning: e5 vectors of caption chunks, searched with the query's vector."""
 
     name: ClassVar[str] = "caption_vector"
     description: ClassVar[str] = "captions, by meaning (multilingual)"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        from shashin.models.text_embed import text_embedder
+
+        return cls(text_embedder(settings.captions.text_model))
 
     def __init__(self, embedder: TextEmbedder) -> None:
         self.embedder = embedder

@@ -5,14 +5,14 @@ Each photo also gets zero-shot tags (see tags.py), computed from its vector and 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pyarrow as pa
 
 from shashin.channels.base import Channel, ChannelQuery, Hit, IndexedChannel, PhotoFailure
 from shashin.channels.tags import PROMPT, load_vocabulary, tags_payload, top_tags, vocabulary_identity
-from shashin.config import ImageSettings
+from shashin.config import ImageSettings, Settings
 from shashin.media import DecodedPhoto, RenditionError
 from shashin.models.base import ModelUnavailable
 from shashin.models.image_text import ImageTextModel, ModelPixels
@@ -28,6 +28,10 @@ class ImageChannel(IndexedChannel, Channel):
     description: ClassVar[str] = "what the photo shows (image vectors)"
     fts_columns: ClassVar[tuple[str, ...]] = ("tag_terms",)
     gpu_model: ClassVar[bool] = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        return cls(settings.image)
 
     def __init__(self, settings: ImageSettings) -> None:
         self.settings = settings

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pyarrow as pa
 
 from shashin.channels.base import Channel, ChannelQuery, Highlight, Hit, IndexedChannel, ResultPage
 from shashin.channels.keywords import highlight, rank_by_keywords
-from shashin.config import OcrSettings
+from shashin.config import OcrSettings, Settings
 from shashin.media import DecodedPhoto, MaxSide
 from shashin.models.ocr_rapid import RapidOcr
 from shashin.store import Store
@@ -36,6 +36,10 @@ class OcrChannel(IndexedChannel, Channel):
     description: ClassVar[str] = "text in the photo (OCR)"
     matches_words: ClassVar[bool] = True
     fts_columns: ClassVar[tuple[str, ...]] = ("terms",)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        return cls(settings.ocr)
 
     def __init__(self, settings: OcrSettings) -> None:
         self._model = RapidOcr(

@@ -113,7 +113,7 @@ def index_folders(
     progress: Progress | None = None,
     *,
     retry_failed: bool = False,
-    derived: Sequence[DerivedChannel] = (),
+    derived: Sequence[Refreshable] = (),
     runner: Runner | None = None,
 ) -> IndexReport:
     """Bring the library up to date with `roots`; per-file problems are recorded, never raised.
@@ -443,15 +443,15 @@ def _load_channels(
     return active
 
 
-class DerivedChannel(Protocol):
-    """A channel computed from stored outputs, not pixels: refresh() brings it up to date."""
+class Refreshable(Protocol):
+    """A channel that updates what it derives from stored outputs (tags from vectors, caption vectors)."""
 
     name: str
 
     def refresh(self, store: Store) -> int: ...
 
 
-def _refresh(store: Store, channels: Sequence[DerivedChannel], report: IndexReport, progress: Progress) -> None:
+def _refresh(store: Store, channels: Sequence[Refreshable], report: IndexReport, progress: Progress) -> None:
     """Let channels update what they derive from stored outputs (tags from image vectors, caption vectors)."""
     if channels:
         progress.phase("refreshing derived outputs", 0)

@@ -22,13 +22,13 @@ from PIL import Image
 
 from shashin.models.base import ModelUnavailable
 from shashin.models.hub import resolve_checkpoint
+from shashin.registry import IMAGE_TEXT_FAMILIES
 
 DEFAULT_CPU_MODEL = "google/siglip2-base-patch16-256"
 DEFAULT_GPU_MODEL = "google/siglip2-large-patch16-256"
 # Bump when shashin's own pre- or post-processing changes: stored vectors are then recomputed.
 PIPELINE_VERSION = 1
 _CONFIG_FILES = ("config.json", "preprocessor_config.json", "processor_config.json", "tokenizer_config.json")
-_SIGLIP_TEXT_LENGTH = 64  # SigLIP/SigLIP2 were trained on texts padded to 64 tokens
 
 
 def pick_device(requested: str = "auto") -> str:
@@ -400,13 +400,16 @@ def _to_numpy(batches: list[Any]) -> np.ndarray:
 def _text_rules(model: Any, processor: Any) -> _TextRules:
     """Text preprocessing per family, as the model cards prescribe."""
     model_type = getattr(model.config, "model_type", "")
+    family = IMAGE_TEXT_FAMILIES.get(model_type, IMAGE_TEXT_FAMILIES["clip"])
     tokenizer_class = type(processor.tokenizer).__name__
-    if model_type in ("siglip", "siglip2"):
-        # SigLIP2 (Gemma tokenizer) was trained on lower-cased text; SigLIP (SentencePiece) was not.
-        lowercase = model_type == "siglip2" or tokenizer_class.startswith(("Gemma", "Siglip2"))
-        return _TextRules(lowercase, "max_length", _SIGLIP_TEXT_LENGTH)
-    text_config = getattr(model.config, "text_config", None)
-    return _TextRules(False, True, int(getattr(text_config, "max_position_embeddings", 77) or 77))
+    lowercase = family.lowercase or bool(
+        family.lowercase_tokenizers and tokenizer_class.startswith(family.lowercase_tokenizers)
+    )
+    length = family.text_length
+    if length is None:
+        text_config = getattr(model.config, "text_config", None)
+        length = int(getattr(text_config, "max_position_embeddings", 77) or 77)
+    return _TextRules(lowercase, family.padding, length)
 
 
 def _fixed_geometry(image_processor: Any) -> FixedGeometry | None:

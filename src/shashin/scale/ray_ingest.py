@@ -51,6 +51,7 @@ from shashin.media import MediaError
 from shashin.models.vlm import caption_backend
 from shashin.models.vlm.base import GenerationParams
 from shashin.progress import Progress
+from shashin.registry import CAPTION_BACKENDS
 from shashin.store import ErrorRow, Store
 
 
@@ -230,17 +231,18 @@ def caption_on_ray(
         return
     captions = dataclasses.replace(settings.captions, model=report.model)  # "auto" resolved by the driver
     settings = dataclasses.replace(settings, captions=captions)
-    batch_size = max(1, captions.batch_size or (8 if captions.backend == "transformers" else 16))
+    kind = CAPTION_BACKENDS[captions.backend]
+    batch_size = max(1, captions.batch_size or (16 if kind.remote else 8))
     items = [{"job": pickle.dumps(job), "langs": json.dumps(todo[job.photo_id])} for job in jobs]
     dataset, cpus, gpus = _decoded(options, items, batch_size)
     from ray.data import ActorPoolStrategy
 
-    on_gpu = captions.backend == "transformers" and gpus > 0
+    on_gpu = kind.gpu and gpus > 0
     if on_gpu:
         resources_per_actor: dict[str, float] = {"num_gpus": 1, "num_cpus": 0}
         size = options.gpu_workers or gpus
     else:  # CPU transformers, or clients of caption servers (waiting on the network, not the CPU)
-        local_model = captions.backend == "transformers"
+        local_model = not kind.remote
         resources_per_actor = {"num_cpus": 1 if local_model else 0.25}
         # Server clients each keep `concurrency` requests per server in flight; two of them keep a pool busy.
         size = options.cpu_workers or (max(1, cpus - 1) if local_model else 2)
