@@ -30,6 +30,7 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from shashin.errors import ShashinError
 from shashin.registry import CAPTION_BACKENDS, indexed_channel_names
 
 EXIT_PARTIAL = 3
@@ -221,20 +222,13 @@ def _usage(message: str) -> None:
 
 
 def _guard(action):  # type: ignore[no-untyped-def]
-    """Run `action`, turning the library's own errors into a one-line message: exit 2 for a request
-    given wrongly (a query too long, an impossible date), 1 for any other."""
-    from shashin.library import LibraryError, QueryError
-    from shashin.models.base import ModelUnavailable
-    from shashin.scale.ray_ingest import RayUnavailable
-    from shashin.storage import StorageError
-    from shashin.store import StoreError
-
+    """Run `action`, turning every error shashin explains into a one-line message and the exit
+    code its kind carries (2 for a request given wrongly, 1 for any other)."""
     try:
         return action()
-    except QueryError as exc:
-        _usage(str(exc))
-    except (LibraryError, StoreError, StorageError, ModelUnavailable, RayUnavailable) as exc:
-        _fail(str(exc))
+    except ShashinError as exc:
+        err.print(Text("error: ", style="bold red") + Text(exc.message))
+        raise typer.Exit(exc.exit_code) from None
 
 
 def _with_progress(action):  # type: ignore[no-untyped-def]
@@ -1327,6 +1321,9 @@ def main() -> None:
             raise SystemExit(2) from None
     try:
         app()
+    except ShashinError as exc:  # raised outside a command's own guard (settings, a callback)
+        err.print(Text("error: ", style="bold red") + Text(exc.message))
+        raise SystemExit(exc.exit_code) from None
     except Exception as exc:
         if os.environ.get("SHASHIN_TRACEBACK"):
             raise

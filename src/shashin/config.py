@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shashin.errors import UsageError
 from shashin.registry import CAPTION_BACKENDS, indexed_channel_names
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError, ValueError):
     """A setting could not be read: names the source, the key and the reason."""
 
 

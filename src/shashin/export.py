@@ -29,6 +29,7 @@ from typing import Any
 
 from shashin import storage
 from shashin.alttext import alt_text
+from shashin.errors import ShashinError
 
 FORMATS = ("xmp", "embed", "csv", "json", "html")
 ALT = "Xmp.iptc.AltTextAccessibility"
@@ -42,7 +43,7 @@ _EMPTY_XMP = (
 )
 
 
-class ExportError(RuntimeError):
+class ExportError(ShashinError, RuntimeError):
     """A photo or sidecar could not be written; the message names the file and why."""
 
 

@@ -21,6 +21,7 @@ import struct
 from PIL import Image
 
 from shashin import storage
+from shashin.errors import BadInput
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_IMAGE_CHUNKS = {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"acTL", b"fcTL", b"fdAT"}
@@ -28,7 +29,7 @@ _WEBP_IMAGE_CHUNKS = {b"VP8 ", b"VP8L", b"ALPH", b"ANIM", b"ANMF"}
 _ORIENTATION = 0x0112
 
 
-class FingerprintError(ValueError):
+class FingerprintError(BadInput, ValueError):
     """The image data could not be read (the file is damaged)."""
 
 

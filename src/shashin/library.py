@@ -24,6 +24,7 @@ from shashin.channels import AnyChannel, build_channels, derived_channels, index
 from shashin.channels.base import ChannelQuery, Hit
 from shashin.channels.image import ImageChannel
 from shashin.config import Settings, load_settings
+from shashin.errors import ShashinError, UsageError
 from shashin.evaluation.queries import EvalQuery
 from shashin.evaluation.run import EvalRun
 from shashin.export import AltRecord, Embedded
@@ -56,11 +57,13 @@ if TYPE_CHECKING:
     from shashin.scale.ray_ingest import RayOptions
 
 
-class LibraryError(ValueError):
+class LibraryError(ShashinError, ValueError):
     """A request the library cannot carry out (a missing folder, no folders yet)."""
 
+    http_status = 400
 
-class QueryError(LibraryError):
+
+class QueryError(UsageError, LibraryError):
     """A search that cannot be run as asked (a query too long, a date that does not exist)."""
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from shashin import storage
+from shashin.errors import BadInput
 
 # We check dimensions ourselves (with a message that says how to lift the limit) instead of
 # relying on Pillow's global warning/exception pair.
@@ -37,7 +38,7 @@ _TAG_OFFSET_ORIGINAL, _TAG_LENS_MODEL = 0x9011, 0xA434
 _UTC_OFFSET = re.compile(r"^(?:[+-](?:0\d|1[0-3]):[0-5]\d|\+14:00)$")
 
 
-class MediaError(Exception):
+class MediaError(BadInput):
     """A file that cannot be indexed as a photo; the message says why in a user's words."""
 
 

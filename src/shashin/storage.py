@@ -16,11 +16,13 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, BinaryIO
 
+from shashin.errors import Unavailable
+
 REMOTE_SCHEMES = ("s3", "gs", "az")
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
 
-class StorageError(OSError):
+class StorageError(Unavailable, OSError):
     """An object store refused or could not be reached; the message names the location."""
 
 

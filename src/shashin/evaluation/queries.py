@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shashin.errors import BadInput
 from shashin.jsonl import jsonl_objects
 from shashin.store import Store, photo_finder
 from shashin.text.lang import guess_language
@@ -21,7 +22,7 @@ from shashin.text.lang import guess_language
 CATEGORY_DEPTH = 20  # a category query is judged on its first 20 results
 
 
-class QueryFileError(ValueError):
+class QueryFileError(BadInput, ValueError):
     """A query file that cannot be used; the message names the file and line."""
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from shashin import storage
+from shashin.errors import BadInput
 from shashin.ingest.captioning import CaptionFailure, CaptionReport
 from shashin.jsonl import jsonl_objects
 from shashin.media import read_descriptions
@@ -27,7 +28,7 @@ _TEXT_KEYS = ("text", "caption", "description", "alt", "alt_text")
 _PATH_KEYS = ("path", "file", "filename", "image", "file_name")
 
 
-class CaptionFileError(ValueError):
+class CaptionFileError(BadInput, ValueError):
     """The caption file cannot be read; the message names the file and the line."""
 
 

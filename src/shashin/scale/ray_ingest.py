@@ -35,6 +35,7 @@ from typing import Any
 from shashin import storage
 from shashin.channels.base import IndexedChannel
 from shashin.config import Settings
+from shashin.errors import Unavailable
 from shashin.ingest.captioning import CaptionFailure, CaptionReport, caption_batch
 from shashin.ingest.decode import DecodeJob, attempt
 from shashin.ingest.pipeline import (
@@ -55,7 +56,7 @@ from shashin.registry import CAPTION_BACKENDS
 from shashin.store import ErrorRow, Store
 
 
-class RayUnavailable(RuntimeError):
+class RayUnavailable(Unavailable, RuntimeError):
     """Ray is not installed or the cluster cannot be reached; the message says how to fix it."""
 
 

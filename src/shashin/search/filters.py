@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from shashin.errors import UsageError
 from shashin.places import Place, distance_km, gazetteer, normalize_name
 from shashin.store import PhotoFacts, PhotoSet, Store
 from shashin.text.dates import DateError, When, normalize, parse_when
 from shashin.text.tokenize import terms
 
 
-class FilterError(ValueError):
+class FilterError(UsageError, ValueError):
     """A filter the user gave cannot be understood (an unknown place, an unreadable date)."""
 
 

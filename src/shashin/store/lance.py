@@ -33,6 +33,7 @@ import pyarrow as pa
 from lancedb.index import FTS, BTree
 
 from shashin import __version__, storage
+from shashin.errors import Busy, Unavailable
 from shashin.store import ann, schema
 from shashin.store.ann import DiskVectorIndex
 from shashin.store.memory import Cached, KeywordIndex, PhotoFacts, PhotoSet, RowLookup, VectorIndex, encode_column
@@ -76,11 +77,11 @@ def _add_fingerprints(store: Store) -> None:
 MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _add_captions, 2: _add_fingerprints}
 
 
-class StoreError(RuntimeError):
+class StoreError(Unavailable, RuntimeError):
     """The library cannot be opened or written; the message says which folder and why."""
 
 
-class StoreBusy(StoreError):
+class StoreBusy(Busy, StoreError):
     """Another process is writing to this library."""
 
 

@@ -11,6 +11,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from shashin.errors import UsageError
+
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
 _MONTHS["sept"] = 9
@@ -29,7 +31,7 @@ _MONTH = "(?P<month_name>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + 
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
 
 
-class DateError(ValueError):
+class DateError(UsageError, ValueError):
     """A date the user wrote that does not exist ("February 30 2023") or a range that ends before it
     starts ("2024 to 2020"): said, rather than silently searched as something else."""
 

@@ -36,12 +36,11 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from shashin import __version__, storage
+from shashin.errors import ShashinError
 from shashin.library import Library, LibraryError, PhotoDetail
-from shashin.models.base import ModelUnavailable
 from shashin.search.engine import SearchResponse
 from shashin.search.explain import Snippet
 from shashin.search.filters import FilterError, build_filters
-from shashin.store import StoreError
 from shashin.web.i18n import TEXTS, choose_language
 
 HERE = Path(__file__).parent
@@ -87,13 +86,12 @@ class CaptionEdit(BaseModel):
     prompt_set: Literal["brief", "detailed"] = "brief"
 
 
-class ApiError(Exception):
-    """An error a client should see as JSON (API) or a page (UI), with an HTTP status."""
+class ApiError(ShashinError):
+    """An error only the web has (a form from elsewhere, a photo id that is not one), with its status."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
-        self.status = status
-        self.message = message
+        self.http_status = status
 
 
 def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI:
@@ -129,9 +127,10 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         response.headers["X-Frame-Options"] = "DENY"
         return response
 
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> Response:
-        return _error(request, exc.status, exc.message, pages)
+    @app.exception_handler(ShashinError)
+    async def explained(request: Request, exc: ShashinError) -> Response:
+        # Every kind the library explains, in one place: its message, with the status its kind carries.
+        return _error(request, exc.http_status, exc.message, pages)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -193,7 +192,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         try:
             return with_links(similar_to(str(path), limit, 0), _lang(request))
         except ApiError as exc:
-            raise ApiError(exc.status, exc.message.replace(str(path), name)) from None
+            raise ApiError(exc.http_status, exc.message.replace(str(path), name)) from None
         finally:
             path.unlink(missing_ok=True)
 
@@ -402,7 +401,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         found = detail(photo_id)
         try:
             similar = with_links(similar_to(photo_id, 8, 0), lang)["results"]
-        except ApiError:
+        except ShashinError:
             similar = []  # no image vectors: the page shows everything else
         brief = {c["lang"]: c["text"] for c in found.captions if c["prompt_set"] == "brief" and c["status"] == "done"}
         return _page(
@@ -583,17 +582,15 @@ def _lang(request: Request) -> str:
     return choose_language(request.query_params.get("ui"), request.headers.get("accept-language"))
 
 
-def _call(action, *, missing: int = 400):  # type: ignore[no-untyped-def]
-    """Run a library call, turning its errors into ApiErrors with a fitting status (`missing`
-    for what the library cannot find or do)."""
+def _call(action, *, missing: int | None = None):  # type: ignore[no-untyped-def]
+    """Run a library call; a LibraryError becomes `missing` (404 where a route looks a photo up).
+    Every other explained error is answered by the app's one ShashinError handler."""
     try:
         return action()
-    except (LibraryError, FilterError) as exc:
+    except LibraryError as exc:
+        if missing is None:
+            raise
         raise ApiError(missing, str(exc)) from exc
-    except ModelUnavailable as exc:
-        raise ApiError(503, f"the image model is not available: {exc}") from exc
-    except StoreError as exc:
-        raise ApiError(503, str(exc)) from exc
 
 
 async def _save_upload(upload: UploadFile, settings: WebSettings) -> Path:

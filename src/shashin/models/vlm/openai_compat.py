@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from shashin.config import CaptionSettings
+from shashin.errors import Unavailable
 from shashin.models.base import ModelUnavailable
 from shashin.models.vlm.base import CaptionBackend, GenerationParams
 
@@ -52,7 +53,7 @@ class ServerImage:
         return buffer.getvalue()
 
 
-class CaptionServerError(RuntimeError):
+class CaptionServerError(Unavailable, RuntimeError):
     """The server refused or failed a request; the message has its status and answer."""
 
 
