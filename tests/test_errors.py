@@ -71,7 +71,10 @@ def test_every_kind_is_json_with_its_status_from_the_web(tmp_path: Path) -> None
             answer = httpx.get(f"{live.url}/api/status")
             assert answer.status_code == kind.http_status, kind
             assert answer.headers["content-type"].startswith("application/json"), kind
-            assert answer.json() == {"error": f"{kind.__name__}: what went wrong and how to fix it", "status": kind.http_status}
+            assert answer.json() == {
+                "error": f"{kind.__name__}: what went wrong and how to fix it",
+                "status": kind.http_status,
+            }
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.__name__)

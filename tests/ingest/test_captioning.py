@@ -145,7 +145,7 @@ def test_human_captions_are_never_replaced(indexed_db: Path) -> None:
     with FakeVLMServer() as server:
         report = library_for(indexed_db, server.url, **{"captions.langs": "en"}).caption()
     assert (report.written, report.kept_human) == (2, 1)
-    kept = Store(indexed_db, create=False).captions(f"caption_id = '{photo_id}:brief:en'")[0]
+    kept = Store(indexed_db, create=False).captions(caption_id=f"{photo_id}:brief:en")[0]
     assert kept["text"] == "My grandmother's car." and kept["source"] == "human"
 
 

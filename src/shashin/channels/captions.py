@@ -111,7 +111,7 @@ class CaptionVectorChannel(DerivedChannel, Channel):
         """Embed done captions that have no vectors from this model yet; drop vectors of failed ones."""
         version = self.version()
         chunks = store.caption_chunk_versions()
-        captions = store.captions(columns=["caption_id", "photo_id", "text", "status", "version"])
+        captions = store.captions(["caption_id", "photo_id", "text", "status", "version"])
         stale = [
             c for c in captions if c["status"] == "done" and chunks.get(c["caption_id"]) != (c["version"], version)
         ]
@@ -147,7 +147,7 @@ class CaptionVectorChannel(DerivedChannel, Channel):
         """(done captions with current vectors from this model, done captions still without them)."""
         version = self.version()
         chunks = store.caption_chunk_versions()
-        captions = store.captions("status = 'done'", ["caption_id", "version"])
+        captions = store.captions(["caption_id", "version"], status="done")
         embedded = sum(1 for c in captions if chunks.get(c["caption_id"]) == (c["version"], version))
         return embedded, len(captions) - embedded
 

@@ -16,7 +16,7 @@ from shashin.config import ImageSettings, Settings
 from shashin.media import DecodedPhoto, RenditionError
 from shashin.models.base import ModelUnavailable
 from shashin.models.image_text import ImageTextModel, ModelPixels
-from shashin.store import PhotoSet, Store, sql_string
+from shashin.store import PhotoSet, Store
 
 _TAG = pa.struct([("en", pa.string()), ("ja", pa.string()), ("score", pa.float32())])
 
@@ -44,6 +44,12 @@ class ImageChannel(IndexedChannel, Channel):
         )
         self.vocabulary = load_vocabulary(settings.tags_vocabulary)
         self._tag_vectors: np.ndarray | None = None
+
+    @classmethod
+    def tags_of(cls, store: Store, photo_id: str) -> list[dict[str, Any]]:
+        """The zero-shot tags stored for one photo ([] when it has none yet)."""
+        row = store.channel_rows(cls.name, [photo_id], ["tags", "status"]).get(photo_id) or {}
+        return list(row.get("tags") or []) if row.get("status") == "done" else []
 
     # ------------------------------------------------------------------ index side
 
@@ -108,11 +114,9 @@ class ImageChannel(IndexedChannel, Channel):
     def refresh(self, store: Store) -> int:
         """Re-tag photos whose tags came from another vocabulary, from their stored vectors."""
         version, tags_version = self.version(), self.tags_version()
-        where = (
-            f"status = 'done' AND version = {sql_string(version)} "
-            f"AND (tags_version IS NULL OR tags_version != {sql_string(tags_version)})"
+        stale = store.channel_select(
+            self.name, ["photo_id", "vector"], version=version, stale=("tags_version", tags_version)
         )
-        stale = store.channel_select(self.name, ["photo_id", "vector"], where)
         if not stale:
             return 0
         self.load()

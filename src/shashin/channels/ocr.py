@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -70,6 +71,19 @@ class OcrChannel(IndexedChannel, Channel):
             "text": text,
             "lines": [{"text": line.text, "confidence": line.confidence, "box": list(line.box)} for line in lines],
             "terms": index_text(text),
+        }
+
+    @classmethod
+    def read_texts(
+        cls, store: Store, photo_ids: Sequence[str], *, lines: bool = False, from_memory: bool = False
+    ) -> dict[str, dict[str, Any]]:
+        """The text read from each photo that has been read: {"text"} (and {"lines"} when asked)."""
+        columns = ["text", "status", *(["lines"] if lines else [])]
+        rows = store.channel_rows(cls.name, list(photo_ids), columns, from_memory=from_memory)
+        return {
+            photo_id: {"text": row.get("text"), **({"lines": list(row.get("lines") or [])} if lines else {})}
+            for photo_id, row in rows.items()
+            if row.get("status") == "done"
         }
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:

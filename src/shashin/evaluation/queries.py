@@ -104,7 +104,7 @@ def known_caption_queries(path: Path, store: Store) -> list[EvalQuery]:
 
 def caption_queries(store: Store) -> list[EvalQuery]:
     """Caption self-retrieval: every stored caption as a query, its own photo relevant."""
-    rows = store.captions("status = 'done'", ["caption_id", "photo_id", "lang", "text"])
+    rows = store.captions(["caption_id", "photo_id", "lang", "text"], status="done")
     return [
         EvalQuery(r["caption_id"], r["text"], r["lang"], frozenset({r["photo_id"]}), "captions")
         for r in rows

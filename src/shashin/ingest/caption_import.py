@@ -100,7 +100,7 @@ def import_captions(
     report = report or CaptionReport(backend="import", prompt_set=prompt_set)
     files = store.files()
     find = photo_finder(store, files)
-    humans = {row["caption_id"] for row in store.captions("source = 'human'", ["caption_id"])}
+    humans = {row["caption_id"] for row in store.captions(["caption_id"], source="human")}
     rows: dict[str, dict[str, Any]] = {}
     for item in captions:
         photo_id = find(item.key)

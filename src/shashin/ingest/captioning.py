@@ -74,6 +74,15 @@ class CaptionReport:
     def captions_per_second(self) -> float:
         return (self.written + self.failed) / self.seconds if self.seconds > 0 else 0.0
 
+    def to_dict(self) -> dict[str, Any]:
+        """The run as one JSON document (`shashin caption --json`)."""
+        return {
+            **{k: v for k, v in self.__dict__.items() if k not in ("failures", "errors")},
+            "captions_per_second": round(self.captions_per_second, 3),
+            "failures": [f.__dict__ for f in self.failures],
+            "errors": [{"path": e.path, "message": e.message} for e in self.errors],
+        }
+
 
 def caption_prompt(settings: Settings, prompt_set: str, lang: str) -> str:
     """The prompt for one kind of caption: configured, default, or a generic one naming the language."""
@@ -169,7 +178,7 @@ def _todo(
     """photo id -> the languages it needs a caption in."""
     existing = {
         row["caption_id"]: row
-        for row in store.captions(f"prompt_set = '{prompt_set}'", ["caption_id", "status", "source", "version"])
+        for row in store.captions(["caption_id", "status", "source", "version"], prompt_set=prompt_set)
     }
     todo: dict[str, list[str]] = {}
     for photo_id in sorted(store.photo_ids()):

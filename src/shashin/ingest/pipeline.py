@@ -85,6 +85,39 @@ class IndexReport:
         """True when some file or some photo's channel work failed."""
         return bool(self.errors) or any(c.failed for c in self.channels.values())
 
+    def to_dict(self) -> dict[str, Any]:
+        """The run as one JSON document (`shashin index --json`)."""
+        return {
+            "folders": self.folders,
+            "missing_folders": self.missing_folders,
+            "files_found": self.files_found,
+            "unchanged_files": self.unchanged_files,
+            "new_photos": self.new_photos,
+            "changed_files": self.changed_files,
+            "moved_files": self.moved_files,
+            "same_pixels": self.same_pixels,
+            "removed_files": self.removed_files,
+            "removed_photos": self.removed_photos,
+            "unreadable_files": self.unreadable_files,
+            "refreshed_photos": self.refreshed_photos,
+            "reattached": self.reattached,
+            "orphans": self.orphans,
+            "photos_processed": self.photos_processed,
+            "photos_per_second": round(self.photos_per_second, 3),
+            "seconds": round(self.seconds, 3),
+            "channels": {
+                name: {
+                    "processed": c.processed,
+                    "failed": c.failed,
+                    "pending": c.pending,
+                    "refreshed": c.refreshed,
+                    "unavailable": c.unavailable,
+                }
+                for name, c in self.channels.items()
+            },
+            "errors": [{"path": e.path, "stage": e.stage, "message": e.message} for e in self.errors],
+        }
+
 
 @dataclass
 class PhotoWork:

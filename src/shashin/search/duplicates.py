@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from shashin.store import Store, sql_string
+from shashin.channels.image import ImageChannel
+from shashin.channels.phash import PerceptualHashChannel
+from shashin.store import Store
 
 _BLOCK = 2048  # rows of the hash matrix compared at a time (memory: block × photos bytes)
 
@@ -47,14 +49,13 @@ def find_duplicates(
     """Groups of near-duplicate photos (and of exact copies), largest groups first."""
     hashes = {
         row["photo_id"]: int(row["phash"], 16)
-        for row in store.channel_select("phash", ["photo_id", "phash"], "status = 'done' AND phash IS NOT NULL")
+        for row in store.channel_select(PerceptualHashChannel.name, ["photo_id", "phash"], present=["phash"])
     }
     vectors: dict[str, np.ndarray] = {}
     if image_version is not None:
-        where = f"status = 'done' AND version = {sql_string(image_version)}"
         vectors = {
             row["photo_id"]: np.asarray(row["vector"], dtype=np.float32)
-            for row in store.channel_select("image", ["photo_id", "vector"], where)
+            for row in store.channel_select(ImageChannel.name, ["photo_id", "vector"], version=image_version)
         }
 
     parents: dict[str, str] = {}

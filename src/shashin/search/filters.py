@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from shashin.channels.ocr import OcrChannel
 from shashin.errors import UsageError
 from shashin.places import Place, distance_km, gazetteer, normalize_name
 from shashin.store import PhotoFacts, PhotoSet, Store
@@ -175,7 +176,9 @@ def _named(store: Store, facts: PhotoFacts, place: Place, said: str = "") -> np.
         every = len(facts.ids) or 1
         named.update(hit[1] for hit in store.search_files(words, limit=every, require_all=True))
         named.update(hit[1] for hit in store.search_captions(words, limit=every, require_all=True))
-        named.update(hit[0] for hit in store.search_channel("ocr", "terms", words, limit=every, require_all=True))
+        named.update(
+            hit[0] for hit in store.search_channel(OcrChannel.name, "terms", words, limit=every, require_all=True)
+        )
     return PhotoSet.of(facts.ids, named).mask if named else np.zeros(len(facts.ids), bool)
 
 

@@ -11,7 +11,6 @@ from shashin.store.lance import (
     StoreError,
     TableHealth,
     VectorIndexReport,
-    sql_string,
 )
 from shashin.store.lookup import photo_finder
 from shashin.store.memory import PhotoFacts, PhotoSet
@@ -30,5 +29,4 @@ __all__ = [
     "TableHealth",
     "VectorIndexReport",
     "photo_finder",
-    "sql_string",
 ]

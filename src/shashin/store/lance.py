@@ -270,6 +270,18 @@ def _fragment_rows(fragment: Any) -> int:
             return 0
 
 
+def _column(name: str) -> str:
+    """A column name checked to be one (names come from code, but a filter is no place to trust them)."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"not a column name: {name!r}")
+    return name
+
+
+def _equals(**values: str | None) -> str:
+    """A filter that every given column equals its value (None values are left out)."""
+    return " AND ".join(f"{_column(k)} = {sql_string(v)}" for k, v in values.items() if v is not None)
+
+
 def sql_string(value: str) -> str:
     """`value` as a SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
@@ -762,12 +774,26 @@ class Store:
         where = f"status = 'failed' AND version = {sql_string(version)}"
         return self._scan(name, ["photo_id", "error"], where).to_pylist()
 
-    def channel_select(self, channel: str, columns: Sequence[str], where: str) -> list[dict[str, Any]]:
-        """Selected columns of the channel rows matching a SQL condition."""
+    def channel_select(
+        self,
+        channel: str,
+        columns: Sequence[str],
+        *,
+        version: str | None = None,
+        present: Sequence[str] = (),
+        stale: tuple[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Selected columns of a channel's done rows: of `version` when given, with every `present`
+        column set, and with `stale` = (column, value) only where that column is unset or differs."""
         name = _CHANNEL_PREFIX + channel
         if not self._has_table(name):
             return []
-        return self._scan(name, columns, where).to_pylist()
+        where = [_equals(status="done", version=version)]
+        where += [f"{_column(column)} IS NOT NULL" for column in present]
+        if stale is not None:
+            column, value = _column(stale[0]), sql_string(stale[1])
+            where.append(f"({column} IS NULL OR {column} != {value})")
+        return self._scan(name, columns, " AND ".join(where)).to_pylist()
 
     def count_channel(self, channel: str, version: str, status: str) -> int:
         """How many photos have a row with this version and status."""
@@ -783,8 +809,17 @@ class Store:
         now = _now()
         self._upsert("captions", "caption_id", [{"created_at": now, **row} for row in rows])
 
-    def captions(self, where: str | None = None, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """Caption rows matching a SQL condition (all columns unless `columns`)."""
+    def captions(
+        self,
+        columns: Sequence[str] | None = None,
+        *,
+        status: str | None = None,
+        source: str | None = None,
+        prompt_set: str | None = None,
+        caption_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Caption rows (all columns unless `columns`), only those with the values given."""
+        where = _equals(status=status, source=source, prompt_set=prompt_set, caption_id=caption_id) or None
         return self._scan("captions", list(columns or schema.CAPTIONS.names), where).to_pylist()
 
     def captions_for(self, photo_ids: Iterable[str], *, from_memory: bool = False) -> dict[str, list[dict[str, Any]]]:

@@ -1,0 +1,177 @@
+"""`shashin eval`: how well each channel and the fused ranking find known photos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from shashin.cli.common import (
+    DbOption,
+    DeviceOption,
+    ImageModelOption,
+    JsonOption,
+    RichProgress,
+    _fail,
+    _guard,
+    _library,
+    _print_json,
+    _usage,
+    _with_progress,
+    app,
+    err,
+    out,
+)
+
+
+@app.command(name="eval")
+def evaluate(
+    queries: Annotated[
+        Path | None,
+        typer.Argument(
+            help='Query file (JSONL): {"id", "query", "lang", "relevant": [paths or photo ids]} or '
+            '{"query", "relevant_category": "folder name"}.',
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+    known_captions: Annotated[
+        Path | None,
+        typer.Option(
+            "--known-captions",
+            help='COCO-style file ({"image", "captions_en": [...]}): imports each photo\'s first caption into the '
+            "library, asks the others. Use a scratch library.",
+            show_default=False,
+        ),
+    ] = None,
+    self_captions: Annotated[
+        bool, typer.Option("--self-captions", help="Each stored caption asks for its own photo.")
+    ] = False,
+    similar: Annotated[
+        bool, typer.Option("--similar", help="Leave-one-out photo → photo within folders (needs image vectors).")
+    ] = False,
+    channels: Annotated[
+        str | None,
+        typer.Option(
+            "--channels", help="Only these channels, comma-separated (and fusion of them).", show_default=False
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write report.md, report.html, plots and results.json here.", show_default=False),
+    ] = None,
+    tune: Annotated[
+        bool, typer.Option("--tune", help="Choose fusion weights and k by cross-validation; report the held-out score.")
+    ] = False,
+    folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds for --tune.", min=2)] = 5,
+    literal: Annotated[
+        bool, typer.Option("--literal", help="Search queries as written: no dates or places read out of them.")
+    ] = False,
+    compare: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option(
+            "--compare",
+            help="Compare two results.json files (A B): which queries got better or worse.",
+            show_default=False,
+        ),
+    ] = None,
+    ranking: Annotated[
+        str, typer.Option("--ranking", help="With --compare: the ranking compared (a channel or fused).")
+    ] = "fused",
+    image_model: ImageModelOption = None,
+    device: DeviceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Measure search: MRR, Recall@1/5/10 and nDCG@10 of every channel and of the fused ranking,
+    with 95% bootstrap intervals, overall, per language and per protocol.
+
+    Protocols: a query file (relevant photos, or a relevant folder judged on the first 20),
+    --known-captions, --self-captions, --similar. Queries run through the same search as
+    `shashin search`. --report writes the report with plots and the exact configuration;
+    --compare A.json B.json shows what changed between two runs.
+    """
+    from shashin.evaluation.report import compare as compare_runs
+    from shashin.evaluation.report import document, table, write_report
+    from shashin.evaluation.tune import tune as tune_fusion
+
+    if compare:
+        try:
+            result = compare_runs(compare[0], compare[1], ranking)
+        except (OSError, ValueError, KeyError) as exc:
+            _fail(f"cannot compare {compare[0]} and {compare[1]}: {exc}")
+        if as_json:
+            _print_json(result)
+            return
+        d = result["difference"]
+        out.print(
+            Text(
+                f"{ranking} MRR over {result['queries']} shared queries: A {result['a']:.3f} → B {result['b']:.3f}, "
+                f"difference {d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]",
+                style="bold",
+            )
+        )
+        for title, rows in (("better in B", result["better"]), ("worse in B", result["worse"])):
+            out.print(
+                Text(f"{len(rows)} {title}" + (":" if rows else ""), style="green" if "better" in title else "red")
+            )
+            for row in rows[:15]:
+                out.print(Text(f"  {row['change']:+.3f}  {row['a']:.3f} → {row['b']:.3f}  {row['id']}: {row['query']}"))
+        return
+    if queries is None and known_captions is None and not self_captions and not similar:
+        _usage("nothing to evaluate: give a query file, --known-captions FILE, --self-captions or --similar")
+    library = _library(db, **{"image.model": image_model, "image.device": device})
+    asked, notes = _guard(
+        lambda: library.evaluation_queries(
+            file=queries, known_captions=known_captions, self_captions=self_captions, similar=similar
+        )
+    )
+    if not asked:
+        _fail("no queries to ask: " + "; ".join(notes or ["the protocols given found nothing"]))
+    chosen = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
+
+    def evaluate_all(progress: RichProgress) -> Any:
+        progress.phase("evaluating", len(asked))
+        return library.evaluate(
+            asked, channels=chosen, parse=not literal, notes=notes, progress=lambda _: progress.advance()
+        )
+
+    run = _guard(lambda: _with_progress(evaluate_all))
+    tuning = tune_fusion(run, folds=folds) if tune else None
+    written = write_report(run, report, tuning) if report else []
+    if as_json:
+        _print_json(document(run, tuning))
+        return
+    rows = table(run)
+    grid = Table(*rows[0], box=None, pad_edge=False)
+    grid.columns[1].no_wrap = True
+    for row in rows[1:]:
+        grid.add_row(*row, style="bold" if row[0] == "fused" else None)
+    out.print(grid)
+    for group, names in run.summary(by=lambda q: q.lang).items():
+        out.print(
+            Text(
+                f"  {group}: "
+                + " · ".join(f"{n} {m['mrr'].mean:.3f}" for n, m in names.items())
+                + f"  ({names['fused']['mrr'].n} queries)",
+                style="dim",
+            )
+        )
+    for note in run.notes:
+        err.print(Text(f"note: {note}", style="yellow"))
+    if tuning:
+        out.print(
+            Text(
+                f"tuned fusion: held-out MRR {tuning.held_out} vs {tuning.start} with the current settings",
+                style="bold",
+            )
+        )
+        if tuning.helps:
+            out.print(Text("these settings did better on queries they were not chosen on (add them to your config):"))
+            out.print(Text(tuning.toml().rstrip(), style="cyan"))
+        else:
+            out.print(Text("tuning did not beat the current settings on queries it was not chosen on: keep them"))
+    if written:
+        out.print(Text(f"report written to {report}: " + ", ".join(p.name for p in written), style="dim"))

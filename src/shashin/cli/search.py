@@ -1,0 +1,152 @@
+"""`shashin search`, `similar` and `duplicates`: finding photos."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from shashin.cli.common import (
+    CameraOption,
+    DbOption,
+    DeviceOption,
+    FolderOption,
+    FromOption,
+    HasTextOption,
+    ImageModelOption,
+    JsonOption,
+    LimitOption,
+    NearOption,
+    OffsetOption,
+    RadiusOption,
+    ToOption,
+    _fail,
+    _filters,
+    _guard,
+    _library,
+    _print_json,
+    _usage,
+    app,
+    out,
+)
+from shashin.cli.render import _print_results
+
+
+@app.command()
+def search(
+    query: Annotated[
+        str,
+        typer.Argument(
+            help="Words to find. Quote a phrase to match it exactly: '\"NO LITTER\"'. Dates and places in it "
+            'become filters: "beach July 2023", "cats in Tokyo", 「2025年9月の京都」. Empty ("") with filters: browse.'
+        ),
+    ],
+    db: DbOption = None,
+    limit: LimitOption = 20,
+    offset: OffsetOption = 0,
+    taken_from: FromOption = None,
+    taken_to: ToOption = None,
+    folder: FolderOption = None,
+    camera: CameraOption = None,
+    has_text: HasTextOption = None,
+    near: NearOption = None,
+    radius: RadiusOption = None,
+    sort: Annotated[str, typer.Option("--sort", help="relevance, newest or oldest.")] = "relevance",
+    min_score: Annotated[
+        float, typer.Option("--min-score", help="Leave out results whose relevance (0-1) is lower.", min=0.0, max=1.0)
+    ] = 0.0,
+    literal: Annotated[
+        bool, typer.Option("--literal", help="Search the query as written: no dates or places read out of it.")
+    ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain", help="Show each channel's rank and score, the matched words, the photo's date and place."
+        ),
+    ] = False,
+    image_model: ImageModelOption = None,
+    device: DeviceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Search the library in Japanese or English: ranked photos, best first, and why each matched.
+
+    Every channel (image vectors, captions by keyword and by meaning, text in the photo, tags,
+    file names, place) ranks the photos; the rankings are fused by reciprocal rank. --json always
+    includes the full explanation.
+    """
+    from shashin.search.engine import SORTS
+
+    if sort not in SORTS:
+        _usage(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    filters = _filters(taken_from, taken_to, folder, camera, has_text, near, radius)
+    if not query.strip() and not filters.active:
+        _usage('nothing to search: give words, or a filter such as --from 2023 or --near Kyoto (with "" as the query)')
+    library = _library(db, **{"image.model": image_model, "image.device": device})
+    response = _guard(
+        lambda: library.search(
+            query,
+            limit=limit,
+            offset=offset,
+            filters=filters,
+            parse=not literal,
+            sort=sort,
+            min_score=min_score,  # type: ignore[arg-type]
+        )
+    )
+    from shashin.channels.image import ImageChannel  # loaded by the search already
+
+    if image_model and ImageChannel.name in response.unavailable:
+        _fail(f"--image-model {image_model}: {response.unavailable[ImageChannel.name]}")
+    _print_results(response, as_json, f"No photos matched {query!r}.", explain=explain)
+
+
+@app.command()
+def similar(
+    photo: Annotated[str, typer.Argument(help="A photo: a path in the library, its photo id, or any image file.")],
+    db: DbOption = None,
+    limit: LimitOption = 20,
+    offset: OffsetOption = 0,
+    taken_from: FromOption = None,
+    taken_to: ToOption = None,
+    folder: FolderOption = None,
+    camera: CameraOption = None,
+    has_text: HasTextOption = None,
+    near: NearOption = None,
+    radius: RadiusOption = None,
+    image_model: ImageModelOption = None,
+    device: DeviceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Find photos that look like PHOTO (image vectors), most similar first, among those the filters allow."""
+    filters = _filters(taken_from, taken_to, folder, camera, has_text, near, radius)
+    library = _library(db, **{"image.model": image_model, "image.device": device})
+    response = _guard(lambda: library.similar(photo, limit=limit, offset=offset, filters=filters))
+    _print_results(response, as_json, "No similar photos: the library has no image vectors yet.")
+
+
+@app.command()
+def duplicates(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List groups of near-duplicate photos and exact copies, the best-quality file first.
+
+    Two photos are near-duplicates when their perceptual hashes are close and their image vectors
+    agree (settings duplicates.max_hash_distance and duplicates.min_similarity).
+    """
+    library = _library(db)
+    groups = _guard(library.duplicates)
+    if as_json:
+        _print_json({"groups": [group.to_dict() for group in groups]})
+        return
+    if not groups:
+        out.print(Text("No duplicates found."))
+        return
+    for number, group in enumerate(groups, start=1):
+        out.print(Text(f"group {number}: {len(group.files)} files", style="bold"))
+        for position, item in enumerate(group.files):
+            detail = f"{item.width}×{item.height} {item.format} {item.size / 1e6:.1f} MB"
+            if position and item.similarity is not None:
+                detail += f" · similarity {item.similarity:.3f}"
+            if position and item.hash_distance is not None:
+                detail += f" · hash distance {item.hash_distance}"
+            marker = "best " if position == 0 else "     "
+            out.print(Text(f"  {marker}") + Text(item.path) + Text(f"  {detail}", style="dim"))

@@ -1,0 +1,84 @@
+"""`shashin serve`: the web UI and REST API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from shashin.cli.common import DbOption, DeviceOption, ImageModelOption, _guard, _library, _usage, app, err
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on. Beyond 127.0.0.1 a --token is required.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8750,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="SHASHIN_TOKEN",
+            help="Access token every request must carry ($SHASHIN_TOKEN).",
+            show_default=False,
+        ),
+    ] = None,
+    insecure_no_token: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-no-token",
+            help="Listen beyond this machine without a token (anyone who can reach it sees your photos).",
+        ),
+    ] = False,
+    max_upload_mb: Annotated[
+        int, typer.Option("--max-upload-mb", help="Largest photo accepted for search by photo.", min=1)
+    ] = 30,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="A host name this server answers to besides loopback names and IP addresses "
+            "(photos.example.com; .lan for every name under lan; repeat for several). Requests naming other "
+            "hosts are refused: a web page cannot reach the server through a DNS name of its own.",
+            show_default=False,
+        ),
+    ] = None,
+    image_model: ImageModelOption = None,
+    device: DeviceOption = None,
+) -> None:
+    """Serve the web interface and the REST API (docs at /docs, schema at /openapi.json).
+
+    Open http://127.0.0.1:8750 to search, see why each photo matched, browse a photo's captions,
+    text and similar photos, or drop a photo to search by it.
+    """
+    import ipaddress
+    import secrets
+
+    import uvicorn
+
+    from shashin.web import WebSettings, create_app
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not token and not insecure_no_token:
+        _usage(
+            f"--host {host} makes your photos reachable from other machines: add --token "
+            f"(e.g. --token {secrets.token_urlsafe(16)}) or, on a trusted network only, --insecure-no-token"
+        )
+    library = _library(db, **{"image.model": image_model, "image.device": device})
+    _guard(library.status)  # fail now, with a clear message, if there is no library
+    hosts = list(allowed_host or [])
+    if not loopback and host not in ("0.0.0.0", "::"):
+        hosts.append(host)  # the name it was started for
+    app_ = create_app(
+        library, WebSettings(token=token, max_upload_bytes=max_upload_mb * 1_000_000, allowed_hosts=tuple(hosts))
+    )
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    address = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    err.print(Text(f"shashin is serving {library.path} at {address}  (Ctrl-C stops)", style="bold"))
+    uvicorn.run(app_, host=host, port=port, log_level="warning")

@@ -1,0 +1,523 @@
+"""The Python API: a Library is one index (--db folder or bucket prefix) of one or more photo folders.
+
+The CLI and the web are thin layers over its methods, and it is a thin layer itself: each method
+opens the store, settles the models, and hands over to the module that does the work — ingest
+(index, caption, import), search, library.status, library.photos, library.alttext,
+library.evaluation. It picks where per-photo work runs (here, or a Ray cluster).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from shashin import storage
+from shashin.channels import AnyChannel, build_channels, derived_channels, indexed_channels, search_channels
+from shashin.channels.base import ChannelQuery
+from shashin.channels.image import ImageChannel
+from shashin.config import Settings, load_settings
+from shashin.evaluation.queries import EvalQuery
+from shashin.evaluation.run import EvalRun
+from shashin.export import AltRecord, Embedded
+from shashin.ingest.captioning import CaptionReport
+from shashin.ingest.orphans import Reattached
+from shashin.ingest.pipeline import IndexReport, index_folders
+from shashin.library import evaluation
+from shashin.library.alttext import alt_text_records, embed_alt_text
+from shashin.library.errors import LibraryError, QueryError
+from shashin.library.photos import OriginalFile, PhotoDetail, alt_texts, open_original, photo_detail
+from shashin.library.settle import settled
+from shashin.library.status import (
+    CaptionStatus,
+    ChannelStatus,
+    CheckReport,
+    LibraryStatus,
+    OptimizeReport,
+    PhotoFailureInfo,
+    check_library,
+    library_status,
+    optimize_library,
+)
+from shashin.media import MediaError, decode_photo
+from shashin.progress import Progress
+from shashin.search.duplicates import DuplicateGroup, find_duplicates
+from shashin.search.engine import SearchOptions, SearchResponse, Sort, respond, search_photos
+from shashin.search.filters import FilterError, Filters
+from shashin.store import Orphan, SearchTuning, Store, photo_finder
+from shashin.store.rows import caption_row
+from shashin.text.dates import DateError
+
+if TYPE_CHECKING:
+    from shashin.ingest.runner import Runner
+    from shashin.scale.ray_ingest import RayOptions
+
+__all__ = [
+    "CaptionStatus",
+    "ChannelStatus",
+    "CheckReport",
+    "Library",
+    "LibraryError",
+    "LibraryStatus",
+    "OptimizeReport",
+    "OriginalFile",
+    "PhotoDetail",
+    "PhotoFailureInfo",
+    "QueryError",
+]
+
+
+class Library:
+    """One photo library: `index()` folders into it, then `search()` it."""
+
+    def __init__(self, db: str | Path | None = None, *, settings: Settings | None = None) -> None:
+        if settings is None:
+            settings = load_settings({"db": str(db) if db is not None else None})
+        elif db is not None:
+            settings = dataclasses.replace(settings, db=str(db))
+        self.settings = settings
+        location = self.settings.db_location
+        # The library: a local folder (Path) or an object-storage URI (str, e.g. s3://bucket/photos-index).
+        self.path: Path | str = location if storage.is_remote(location) else Path(location)
+        self._store: Store | None = None
+        self._built: dict[tuple[str, str], list[AnyChannel]] = {}  # by the models "auto" settled to
+        self._setup = threading.RLock()  # searches run in threads (the web server): set up once
+
+    def _open(self, create: bool) -> Store:
+        with self._setup:
+            if self._store is None:
+                self._store = Store(self.path, create=create)
+                search = self.settings.search
+                self._store.search_tuning = SearchTuning(
+                    search.ann_min_rows, search.nprobe, search.memory_max_rows, search.refine
+                )
+            return self._store
+
+    def _channels(self, store: Store, *, indexing: bool = False) -> tuple[Settings, list[AnyChannel]]:
+        """This library's settings with "auto" models settled (recorded when `indexing`), and its
+        channels built for them. `self.settings` stays as given, so no call depends on an earlier one."""
+        settings = settled(self.settings, store, indexing=indexing)
+        key = (settings.image.model, settings.captions.text_model)
+        with self._setup:
+            if key not in self._built:
+                self._built[key] = build_channels(settings)
+            return settings, self._built[key]
+
+    def _image_channel(self, store: Store) -> ImageChannel:
+        return next(c for c in self._channels(store)[1] if isinstance(c, ImageChannel))
+
+    def index(
+        self,
+        folders: Sequence[str | Path] = (),
+        *,
+        progress: Progress | None = None,
+        retry_failed: bool = False,
+        cluster: RayOptions | None = None,
+    ) -> IndexReport:
+        """Add `folders` (or, when none are given, revisit all known ones) and bring the index up to date.
+
+        With `cluster`, the per-photo work runs on a Ray cluster (see shashin.scale.ray_ingest)."""
+        wanted = [_folder(folder) for folder in folders]
+        store = self._open(create=True)
+        with store.writer():
+            known = store.folders()
+            roots: list[str] = []
+            for folder in wanted:
+                parent = next((root for root in known if _inside(folder, root)), None)
+                roots.append(parent or folder)
+                if parent is None:
+                    # A folder that contains known folders takes them over (their files move to it).
+                    store.remove_folders([root for root in known if _inside(root, folder)])
+                    store.add_folder(folder)
+            if not wanted:
+                roots = known
+            if not roots:
+                raise LibraryError("this library has no folders yet; give one: shashin index FOLDER")
+            settings, channels = self._channels(store, indexing=True)
+            return index_folders(
+                store,
+                list(dict.fromkeys(roots)),
+                indexed_channels(channels, settings.channels),
+                settings,
+                progress,
+                retry_failed=retry_failed,
+                derived=derived_channels(channels),
+                runner=_runner(cluster),
+            )
+
+    def caption(
+        self,
+        *,
+        progress: Progress | None = None,
+        retry_failed: bool = False,
+        limit: int | None = None,
+        cluster: RayOptions | None = None,
+    ) -> CaptionReport:
+        """Write captions (settings.captions: backend, model, languages, prompt set) for photos lacking them;
+        with `cluster`, on a Ray cluster."""
+        from shashin.ingest.captioning import caption_photos
+        from shashin.models.vlm import caption_backend
+
+        store = self._open(create=False)
+        with store.writer():
+            settings, channels = self._channels(store, indexing=True)
+            report = caption_photos(
+                store,
+                caption_backend(settings.captions),
+                settings,
+                progress,
+                retry_failed=retry_failed,
+                limit=limit,
+                runner=_runner(cluster),
+            )
+            report.embedded = self._refresh_derived(store, channels, progress)
+            return report
+
+    def import_captions(
+        self,
+        source: str | Path | None = None,
+        *,
+        from_metadata: bool = False,
+        lang: str | None = None,
+        progress: Progress | None = None,
+    ) -> CaptionReport:
+        """Import captions from a JSONL/CSV file and/or from descriptions already in the photos."""
+        from shashin.ingest.caption_import import (
+            CaptionFileError,
+            embedded_captions,
+            import_captions,
+            read_caption_file,
+        )
+
+        if source is None and not from_metadata:
+            raise LibraryError("give a caption file (JSONL or CSV), or ask for the photos' own descriptions")
+        store = self._open(create=False)
+        with store.writer():
+            channels = self._channels(store, indexing=True)[1]
+            prompt_set = self.settings.captions.prompt_set
+            report = CaptionReport(backend="import", prompt_set=prompt_set)
+            try:
+                if source is not None:
+                    import_captions(
+                        store, read_caption_file(Path(source).expanduser(), lang), prompt_set=prompt_set, report=report
+                    )
+            except CaptionFileError as exc:
+                raise LibraryError(str(exc)) from exc
+            if from_metadata:
+                if progress:
+                    progress.phase("reading descriptions", 0)
+                import_captions(store, embedded_captions(store), prompt_set=prompt_set, report=report)
+            report.embedded = self._refresh_derived(store, channels, progress)
+            return report
+
+    def set_caption(self, photo: str, text: str, *, lang: str = "en", prompt_set: str = "brief") -> str:
+        """A person's caption for `photo` (a library path or photo id): stored as source "human",
+        it wins over generated text and no caption run or import replaces it. Returns the photo id."""
+        text = " ".join(text.split())
+        if not text:
+            raise LibraryError("the caption is empty")
+        if prompt_set not in ("brief", "detailed"):
+            raise LibraryError(f"prompt set must be brief or detailed, not {prompt_set!r}")
+        if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", lang):
+            raise LibraryError(f"{lang!r} is not a language code (en, ja, …)")
+        store = self._open(create=False)
+        photo_id = self._find_photo(store, photo)
+        with store.writer():
+            channels = self._channels(store, indexing=True)[1]
+            version = f"human:{hashlib.blake2b(text.encode(), digest_size=8).hexdigest()}"
+            store.put_captions(
+                [
+                    caption_row(
+                        photo_id,
+                        prompt_set,
+                        lang,
+                        text=text,
+                        raw=text,
+                        source="human",
+                        backend="human",
+                        model=None,
+                        prompt=None,
+                        params=None,
+                        version=version,
+                    )
+                ]
+            )
+            self._refresh_derived(store, channels, None)
+        return photo_id
+
+    def photo_id(self, photo: str) -> str | None:
+        """The id of a photo of this library named by its path (absolute, or relative to an indexed
+        folder), a file name unique in the library, or its id; None when it names none."""
+        store = self._open(create=False)
+        find = photo_finder(store)
+        return find(os.path.abspath(os.path.expanduser(photo))) or find(photo)
+
+    def _find_photo(self, store: Store, photo: str) -> str:
+        found = self.photo_id(photo)
+        if found is None:
+            raise LibraryError(f"{photo}: not a photo of this library (give its path or photo id)")
+        return found
+
+    # ------------------------------------------------------------------ a person's words kept
+
+    def orphans(self) -> list[Orphan]:
+        """What people wrote about photos that are no longer in the library (deleted, replaced by
+        other pixels), kept until the photo returns, it is attached elsewhere, or it is forgotten."""
+        return self._open(create=False).orphans()
+
+    def attach_orphan(self, orphan: str, photo: str, *, replace: bool = False) -> Reattached:
+        """Give the kept words of a former photo (its id, or a unique start of it) to `photo` (a path
+        or id of this library). A caption the photo already has from a person is kept unless `replace`."""
+        from shashin.ingest.orphans import reattach
+
+        store = self._open(create=False)
+        found = self._orphan(store, orphan)
+        photo_id = self._find_photo(store, photo)
+        with store.writer():
+            channels = self._channels(store, indexing=True)[1]
+            outcome = reattach(store, found, photo_id, replace=replace)
+            self._refresh_derived(store, channels, None)
+        return outcome
+
+    def forget_orphans(self, orphans: Sequence[str] = (), *, everything: bool = False) -> list[str]:
+        """Delete the kept words of these former photos (ids or unique starts), or of all with
+        `everything`; returns the former photo ids forgotten."""
+        store = self._open(create=False)
+        chosen = (
+            [o.former_photo_id for o in store.orphans()]
+            if everything
+            else [self._orphan(store, o).former_photo_id for o in orphans]
+        )
+        if chosen:
+            with store.writer():
+                store.forget_orphans(chosen)
+        return chosen
+
+    def _orphan(self, store: Store, prefix: str) -> Orphan:
+        prefix = prefix.strip().lower()
+        matches = [o for o in store.orphans() if o.former_photo_id.startswith(prefix)] if prefix else []
+        if len(matches) != 1:
+            known = ", ".join(o.former_photo_id[:12] for o in store.orphans()) or "none"
+            what = "no" if not matches else "more than one"
+            raise LibraryError(f"{prefix!r} names {what} kept photo (see `shashin orphans`; kept: {known})")
+        return matches[0]
+
+    def _refresh_derived(self, store: Store, channels: list[AnyChannel], progress: Progress | None) -> int:
+        if progress:
+            progress.phase("embedding captions", 0)
+        return sum(channel.refresh(store) for channel in derived_channels(channels))
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        filters: Filters | None = None,
+        parse: bool = True,
+        sort: Sort = "relevance",
+        min_score: float = 0.0,
+    ) -> SearchResponse:
+        """Photos matching `query`, best first, each with the channels that found it and why.
+
+        Dates and places in the query ("beach July 2023", 「京都の寺」) become filters unless
+        `parse` is False; `filters` add to them. `sort` is relevance, newest or oldest;
+        `min_score` drops results whose relevance (0-1) is lower.
+        """
+        _check_page(limit, offset)
+        if not 0 <= min_score <= 1:
+            raise QueryError("min_score must be between 0 and 1")
+        longest = self.settings.search.max_query_chars
+        if len(query) > longest:
+            raise QueryError(
+                f"the query is {len(query):,} characters long; the limit is {longest:,} (search.max_query_chars)"
+            )
+        store = self._open(create=False)
+        channels = search_channels(self._channels(store)[1])
+        options = SearchOptions(filters or Filters(), parse, limit, offset, sort, min_score)
+        try:
+            response = search_photos(store, channels, query, self.settings.search, options)
+        except (FilterError, DateError) as exc:
+            raise QueryError(str(exc)) from exc
+        skipped = self._not_indexed(store, [channel.name for channel in channels])
+        if skipped:  # a channel whose model was missing when indexing has nothing to say: say why
+            response = dataclasses.replace(response, unavailable={**skipped, **response.unavailable})
+        return response
+
+    def _not_indexed(self, store: Store, names: Sequence[str]) -> dict[str, str]:
+        """Search channels whose model could not be loaded when the library was indexed, with the reason."""
+        meta = store.meta_values()
+        return {
+            name: f"not indexed: {meta[f'channel.{name}.unavailable']}"
+            for name in names
+            if meta.get(f"channel.{name}.unavailable")
+        }
+
+    def similar(
+        self, target: str | Path, *, limit: int = 20, offset: int = 0, filters: Filters | None = None
+    ) -> SearchResponse:
+        """Photos that look like `target`: a photo of the library (path or id) or any image file,
+        among those `filters` allow.
+
+        Raises LibraryError when the target cannot be read and ModelUnavailable when the image
+        model cannot be loaded.
+        """
+        _check_page(limit, offset)
+        store = self._open(create=False)
+        image = self._image_channel(store)
+        photo_id, vector = self._target_vector(store, image, str(target))
+        depth = max(self.settings.search.candidates, offset + limit) + 1
+        within = filters.photo_set(store) if filters and filters.active else None
+        hits = [hit for hit in image.search_vector(store, vector, depth, within=within) if hit.photo_id != photo_id]
+        query = ChannelQuery.from_text(str(target))
+        return respond(store, [], query, {image.name: hits}, self.settings.search, limit=limit, offset=offset)
+
+    def _target_vector(self, store: Store, image: ImageChannel, target: str) -> tuple[str | None, np.ndarray]:
+        """The library photo `target` names (if any) and its image vector."""
+        path = os.path.abspath(os.path.expanduser(target))
+        photo_id = target if store.get_photos([target]) else store.photo_id_of_path(path)
+        if photo_id is not None:
+            vector = image.stored_vector(store, photo_id)
+            if vector is not None:
+                return photo_id, vector
+            files = store.file_rows_for([photo_id]).get(photo_id, [])
+            path = files[0].path if files else path
+        if not os.path.isfile(path):
+            raise LibraryError(f"{target}: not a photo of this library nor an image file")
+        image.load()
+        try:
+            photo = decode_photo(
+                path,
+                photo_id or "query",
+                max_pixels=self.settings.max_image_pixels,
+                renditions={image.name: image.rendition()},
+            )
+        except MediaError as exc:
+            raise LibraryError(f"{path}: {exc}") from exc
+        return photo_id, image.embed_photo(photo)
+
+    def duplicates(self) -> list[DuplicateGroup]:
+        """Groups of near-duplicate photos and exact copies, best-quality file first in each."""
+        store = self._open(create=False)
+        image = self._image_channel(store)
+        return find_duplicates(
+            store,
+            image_version=image.version(),
+            min_similarity=self.settings.duplicates.min_similarity,
+            max_hash_distance=self.settings.duplicates.max_hash_distance,
+        )
+
+    def optimize(self, *, rebuild: bool = False, progress: Progress | None = None) -> OptimizeReport:
+        """Compact the tables, fold new rows into every index, and build or refresh the approximate
+        vector indexes of large tables (search.index_min_rows); `rebuild` retrains them all."""
+        return optimize_library(self._open(create=False), self.settings, rebuild=rebuild, progress=progress)
+
+    def status(self) -> LibraryStatus:
+        """Photos, files, per-channel done/failed/pending and every recorded error. Tables whose
+        data files are gone or cut short are named first (counts alone would look healthy)."""
+        store = self._open(create=False)
+        settings, channels = self._channels(store)
+        return library_status(store, channels, settings)
+
+    def check(self, *, repair: bool = False) -> CheckReport:
+        """Read every row of every table and list every thumbnail: what is damaged, and what
+        `index` can rebuild; with `repair`, fix what can be fixed (see library.status.check_library)."""
+        return check_library(self._open(create=False), repair=repair)
+
+    def folders(self) -> list[str]:
+        """The folders this library indexes."""
+        return self._open(create=False).folders()
+
+    def photo(self, photo_id: str) -> PhotoDetail | None:
+        """Everything the library knows about one photo (None when it has no such photo)."""
+        return photo_detail(self._open(create=False), photo_id)
+
+    def alt_texts(self, photo_ids: Sequence[str], lang: str = "en") -> dict[str, str]:
+        """Alt text for each photo (see shashin.alttext), read from the search's in-memory copies."""
+        return alt_texts(self._open(create=False), photo_ids, lang)
+
+    def alt_text_records(self, langs: Sequence[str] = ("ja", "en")) -> list[AltRecord]:
+        """Alt text and extended descriptions of every photo that has a caption or text in it."""
+        return alt_text_records(self._open(create=False), langs)
+
+    def embed_alt_text(self, record: AltRecord, *, backup: bool = True) -> Embedded:
+        """Write a record's fields into its photo and tell the library the file's new size and date,
+        so the next index run does not take it for a new photo."""
+        return embed_alt_text(self._open(create=False), record, backup=backup)
+
+    def thumbnail(self, photo_id: str) -> bytes | None:
+        """The WebP thumbnail of a photo of this library, if it has one."""
+        return self._open(create=False).thumbnail(photo_id)
+
+    def open_original(self, photo_id: str) -> OriginalFile:
+        """The photo's original file, opened, once it is known to be what was indexed (see
+        library.photos.open_original). Raises LibraryError saying why no file can be served."""
+        return open_original(self._open(create=False), photo_id)
+
+    def evaluation_queries(
+        self,
+        *,
+        file: str | Path | None = None,
+        known_captions: str | Path | None = None,
+        self_captions: bool = False,
+        similar: bool = False,
+    ) -> tuple[list[EvalQuery], list[str]]:
+        """The queries of the protocols asked for, and notes on those that could not run
+        (see library.evaluation.evaluation_queries)."""
+        return evaluation.evaluation_queries(
+            self, file=file, known_captions=known_captions, self_captions=self_captions, similar=similar
+        )
+
+    def evaluate(
+        self,
+        queries: Sequence[EvalQuery],
+        *,
+        channels: Sequence[str] | None = None,
+        parse: bool = True,
+        notes: Sequence[str] = (),
+        progress: Callable[[int], None] | None = None,
+    ) -> EvalRun:
+        """Ask every query as a user would (same search, same settings) and score each channel's
+        ranking and the fused one; `channels` limits both to those named."""
+        return evaluation.evaluate(self, queries, channels=channels, parse=parse, notes=notes, progress=progress)
+
+
+def _runner(cluster: RayOptions | None) -> Runner | None:
+    """Where per-photo work runs: here (None), or on the Ray cluster `cluster` names."""
+    if cluster is None:
+        return None
+    from shashin.scale.ray_ingest import RayRunner
+
+    return RayRunner(cluster)
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if limit < 1 or offset < 0:
+        raise QueryError("limit must be at least 1 and offset at least 0")
+
+
+def _folder(folder: str | Path) -> str:
+    if storage.is_remote(str(folder)):
+        location = storage.normalize(str(folder))
+        if not storage.is_folder(location):
+            raise LibraryError(
+                f"{location}: nothing stored under this prefix (or it cannot be listed with these credentials)"
+            )
+        return location
+    path = Path(os.path.expanduser(str(folder))).absolute()
+    if not path.exists():
+        raise LibraryError(f"{path}: no such folder")
+    if not path.is_dir():
+        raise LibraryError(f"{path}: not a folder (give the folder that holds the photos)")
+    return os.path.normpath(str(path.resolve()))
+
+
+def _inside(folder: str, root: str) -> bool:
+    return storage.inside(folder, root)
