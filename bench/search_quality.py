@@ -36,7 +36,7 @@ from shashin.channels.base import Hit
 from shashin.channels.captions import CaptionVectorChannel
 from shashin.config import load_settings
 from shashin.evaluation.metrics import bootstrap, paired_difference, reciprocal_rank
-from shashin.models.text_embed import text_embedder
+from shashin.models.text_models import text_embedder
 from shashin.search.fuse import fuse_rankings
 from shashin.store import Store
 from shashin.store.memory import KeywordIndex, encode

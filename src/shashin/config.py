@@ -252,7 +252,7 @@ def _field_types(cls: type, prefix: str = "") -> dict[str, type]:
     types: dict[str, type] = {}
     for f in dataclasses.fields(cls):
         name, kind = f.name, _resolve(cls, f.name)
-        if dataclasses.is_dataclass(kind):
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind):
             types.update(_field_types(kind, f"{prefix}{name}."))
         else:
             types[f"{prefix}{name}"] = kind
@@ -341,7 +341,7 @@ def _build(cls: type, values: Mapping[str, Any], prefix: str = "") -> Any:
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         kind = _resolve(cls, f.name)
-        if dataclasses.is_dataclass(kind):
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind):
             kwargs[f.name] = _build(kind, values, f"{prefix}{f.name}.")
         elif f"{prefix}{f.name}" in values:
             kwargs[f.name] = values[f"{prefix}{f.name}"]

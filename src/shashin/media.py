@@ -370,7 +370,7 @@ def _parse_exif_datetime(value: object) -> datetime | None:
 def _read_gps(gps: dict) -> dict:
     def degrees(value: object) -> float | None:
         try:
-            d, m, s = (float(part) for part in value)  # type: ignore[union-attr]
+            d, m, s = (float(part) for part in value)  # type: ignore[attr-defined]
         except (TypeError, ValueError, ZeroDivisionError):
             return None
         return d + m / 60 + s / 3600

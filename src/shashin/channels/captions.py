@@ -83,7 +83,7 @@ class CaptionVectorChannel(DerivedChannel, Channel):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
-        from shashin.models.text_embed import text_embedder
+        from shashin.models.text_models import text_embedder
 
         return cls(text_embedder(settings.captions.text_model))
 

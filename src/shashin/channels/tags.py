@@ -185,7 +185,9 @@ def top_tags(
     chosen: list[list[Tag]] = []
     for row in probabilities:
         order = np.argsort(-row)[:per_photo]
-        chosen.append([Tag(*vocabulary[i], round(float(row[i]), 4)) for i in order if row[i] >= min_score])
+        chosen.append(
+            [Tag(vocabulary[i][0], vocabulary[i][1], round(float(row[i]), 4)) for i in order if row[i] >= min_score]
+        )
     return chosen
 
 

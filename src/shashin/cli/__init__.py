@@ -56,7 +56,9 @@ def _unexpected(exc: Exception) -> str:
             f"no space left on the disk{where}: free some space and run the command again (nothing committed is lost)"
         )
     if number in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return f"cannot write{where}: {exc.strerror}; run as a user who may, or choose a writable place"
+        return (
+            f"cannot write{where}: {getattr(exc, 'strerror', exc)}; run as a user who may, or choose a writable place"
+        )
     if isinstance(exc, OSError):
         return f"{exc.strerror or exc}{where}"
     message = str(exc).split(", /rustc/")[0].splitlines()[0] if str(exc) else ""

@@ -70,7 +70,7 @@ class Estimate:
         return f"{self.mean:.3f} [{self.low:.3f}, {self.high:.3f}]"
 
 
-def bootstrap(values: Sequence[float], *, resamples: int = 2000, seed: int = 0) -> Estimate:
+def bootstrap(values: Sequence[float] | np.ndarray, *, resamples: int = 2000, seed: int = 0) -> Estimate:
     """The mean of `values` and the 2.5th-97.5th percentiles of means of resampled queries."""
     data = np.asarray(values, dtype=np.float64)
     if len(data) == 0:

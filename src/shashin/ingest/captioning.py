@@ -238,6 +238,7 @@ def caption_batch(
                 results[photo.photo_id] = (out, retry)
         for photo in ready:
             out, used = results[photo.photo_id]
+            problem: str | None
             if isinstance(out, Exception) or not isinstance(out, str):
                 problem = (
                     f"{type(out).__name__}: {out}"
@@ -250,7 +251,8 @@ def caption_batch(
             problem = (
                 None
                 if verdict.ok
-                else verdict.problem + (" (also after a retry with a repetition penalty)" if used is not params else "")
+                else (verdict.problem or "")
+                + (" (also after a retry with a repetition penalty)" if used is not params else "")
             )
             if problem is None and len(verdict.text) > _longest(used):
                 problem = f"the caption is {len(verdict.text):,} characters, far more than the {used.max_new_tokens} tokens asked for"

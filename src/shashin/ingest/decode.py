@@ -67,9 +67,10 @@ class DecodePool:
         pending = iter(jobs)
         while True:
             while len(in_flight) < self.ahead:
-                job = next(pending, None)
-                if job is None:
+                upcoming = next(pending, None)
+                if upcoming is None:
                     break
+                job = upcoming
                 in_flight.append((job, self._pool().submit(run_job, job)))
             if not in_flight:
                 return

@@ -17,10 +17,10 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from shashin import storage
-from shashin.channels.base import IndexedChannel, ModelUnavailable, PhotoFailure
+from shashin.channels.base import DerivedChannel, IndexedChannel, ModelUnavailable, PhotoFailure
 from shashin.channels.filename import file_terms
 from shashin.config import Settings
 from shashin.fingerprint import FingerprintError, pixel_fingerprint
@@ -146,7 +146,7 @@ def index_folders(
     progress: Progress | None = None,
     *,
     retry_failed: bool = False,
-    derived: Sequence[Refreshable] = (),
+    derived: Sequence[IndexedChannel | DerivedChannel] = (),
     runner: Runner | None = None,
 ) -> IndexReport:
     """Bring the library up to date with `roots`; per-file problems are recorded, never raised.
@@ -158,8 +158,8 @@ def index_folders(
     progress = progress or SilentProgress()
     started = time.monotonic()
     report = IndexReport(folders=list(roots))
-    for channel in [*channels, *derived]:
-        report.channels[channel.name] = ChannelReport()
+    for name in [c.name for c in channels] + [d.name for d in derived]:
+        report.channels[name] = ChannelReport()
     suspects = _after_a_crash(store, retry_failed, progress)
 
     scans = _scan(store, roots, report, progress)
@@ -476,15 +476,9 @@ def _load_channels(
     return active
 
 
-class Refreshable(Protocol):
-    """A channel that updates what it derives from stored outputs (tags from vectors, caption vectors)."""
-
-    name: str
-
-    def refresh(self, store: Store) -> int: ...
-
-
-def _refresh(store: Store, channels: Sequence[Refreshable], report: IndexReport, progress: Progress) -> None:
+def _refresh(
+    store: Store, channels: Sequence[IndexedChannel | DerivedChannel], report: IndexReport, progress: Progress
+) -> None:
     """Let channels update what they derive from stored outputs (tags from image vectors, caption vectors)."""
     if channels:
         progress.phase("refreshing derived outputs", 0)

@@ -78,8 +78,8 @@ def evaluate(
     from shashin.search.fuse import FusionConfig
 
     store = library._open(create=False)
-    settings, channels = library._channels(store)
-    available = search_channels(channels)
+    settings, built = library._channels(store)
+    available = search_channels(built)
     names = [c.name for c in available]
     chosen = list(channels) if channels else names
     unknown = [name for name in chosen if name not in names]
@@ -97,7 +97,7 @@ def evaluate(
         response = library.search(query.text, limit=1, parse=parse)
         return response.hits, response.unavailable
 
-    run = run_queries(queries, ask, fusion, _evaluation_config(store, settings, channels, parse), progress=progress)
+    run = run_queries(queries, ask, fusion, _evaluation_config(store, settings, built, parse), progress=progress)
     run.notes.extend(notes)
     missing = sorted({f"{name}: {why}" for r in run.results for name, why in r.unavailable.items()})
     run.notes.extend(f"channel unavailable — {line}" for line in missing)

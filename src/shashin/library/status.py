@@ -186,9 +186,9 @@ def library_status(store: Store, channels: Sequence[AnyChannel], settings: Setti
             files = paths.get(row["photo_id"])
             failures.append(PhotoFailureInfo(channel.name, files[0].path if files else row["photo_id"], row["error"]))
     captions, caption_failures = _caption_status(store)
-    for channel in derived_channels(channels):
-        embedded, pending = channel.progress(store)
-        states.append(ChannelStatus(channel.name, channel.description, channel.version(), embedded, 0, pending))
+    for derived in derived_channels(channels):
+        embedded, pending = derived.progress(store)
+        states.append(ChannelStatus(derived.name, derived.description, derived.version(), embedded, 0, pending))
     return LibraryStatus(
         db=str(store.root),
         folders=store.folders(),

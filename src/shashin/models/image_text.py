@@ -22,6 +22,7 @@ from PIL import Image
 
 from shashin.models.base import ModelUnavailable
 from shashin.models.hub import resolve_checkpoint
+from shashin.models.torch_runtime import from_pretrained_pil, load_weights, pick_device, quiet_transformers, torch_dtype
 from shashin.registry import IMAGE_TEXT_FAMILIES
 
 DEFAULT_CPU_MODEL = "google/siglip2-base-patch16-256"
@@ -29,19 +30,6 @@ DEFAULT_GPU_MODEL = "google/siglip2-large-patch16-256"
 # Bump when shashin's own pre- or post-processing changes: stored vectors are then recomputed.
 PIPELINE_VERSION = 1
 _CONFIG_FILES = ("config.json", "preprocessor_config.json", "processor_config.json", "tokenizer_config.json")
-
-
-def pick_device(requested: str = "auto") -> str:
-    """The torch device to run on: `requested`, or the best one present when "auto"."""
-    if requested != "auto":
-        return requested
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
 
 
 def default_model(device: str) -> str:
@@ -128,16 +116,8 @@ def _worker_processor(folder: str) -> Any:
         if processor is None:
             from transformers import AutoImageProcessor
 
-            processor = _WORKER_PROCESSORS[folder] = _from_pretrained_pil(AutoImageProcessor, folder)
+            processor = _WORKER_PROCESSORS[folder] = from_pretrained_pil(AutoImageProcessor, folder)
         return processor
-
-
-def _from_pretrained_pil(auto_class: Any, folder: str) -> Any:
-    """Load with the PIL image backend: the same pixels on every machine, torchvision or not."""
-    try:
-        return auto_class.from_pretrained(folder, backend="pil")
-    except TypeError:  # transformers 4.x: the slow processors are the PIL ones
-        return auto_class.from_pretrained(folder, use_fast=False)
 
 
 # ---------------------------------------------------------------------------------- the model
@@ -212,22 +192,16 @@ class ImageTextModel:
             import torch
             from transformers import AutoModel, AutoProcessor
             from transformers.processing_utils import ProcessorMixin
-            from transformers.utils import logging as transformers_logging
         except ImportError as exc:
             raise ModelUnavailable(f"torch and transformers are needed for image vectors ({exc})") from exc
-        transformers_logging.set_verbosity_error()  # its warnings are for model authors, not our users
-        transformers_logging.disable_progress_bar()
+        quiet_transformers()
         try:
-            processor = _from_pretrained_pil(AutoProcessor, folder)
+            processor = from_pretrained_pil(AutoProcessor, folder)
             if not isinstance(processor, ProcessorMixin) or getattr(processor, "image_processor", None) is None:
                 raise ModelUnavailable(f"{folder} has no image processor: is it an image-text model (SigLIP, CLIP)?")
             device = pick_device(self.requested_device)
-            dtype = self._dtype(torch, device)
-            try:
-                model = AutoModel.from_pretrained(folder, dtype=dtype)
-            except TypeError:  # transformers < 4.56 names it torch_dtype
-                model = AutoModel.from_pretrained(folder, torch_dtype=dtype)
-            model = model.to(device).eval()
+            dtype = torch_dtype(self.requested_dtype, device, setting="image.dtype", cpu_bf16=True, mps_half=True)
+            model = load_weights(AutoModel, folder, dtype, device)
         except ModelUnavailable:
             raise
         except Exception as exc:
@@ -251,20 +225,6 @@ class ImageTextModel:
 
     def _resolve(self) -> str:
         return resolve_checkpoint(self.source, revision=self.revision, what="image model", flag="--image-model")
-
-    def _dtype(self, torch: Any, device: str) -> Any:
-        names = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-        if self.requested_dtype != "auto":
-            if self.requested_dtype not in names:
-                raise ModelUnavailable(f"unknown image.dtype {self.requested_dtype!r} (use auto, {', '.join(names)})")
-            return names[self.requested_dtype]
-        if device.startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        if device == "mps":
-            return torch.float16
-        # Measured (bench/bench_embed.py): bfloat16 runs a ViT 3× faster than float32 on CPUs with
-        # native bf16 instructions, vectors within cosine 0.9999 of float32; elsewhere it is slower.
-        return torch.bfloat16 if cpu_has_native_bf16() else torch.float32
 
     # ------------------------------------------------------------------ inputs
 
@@ -363,19 +323,6 @@ class ImageTextModel:
         else:
             pixels = (pixels - mean[:, None, None]) / std[:, None, None]
         return pixels.to(self._torch_dtype)
-
-
-def cpu_has_native_bf16() -> bool:
-    """True when the CPU computes bfloat16 natively (AVX512-BF16 or AMX), read from /proc/cpuinfo."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"avx512_bf16", "amx_bf16"})
-    except OSError:
-        pass
-    return False
 
 
 def _pooled(output: Any) -> Any:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import pickle
 import socket
@@ -109,7 +110,6 @@ def connect(options: RayOptions) -> Any:
         import ray
     except ImportError:
         raise RayUnavailable("distributed indexing needs Ray: pip install 'shashin[ray]'") from None
-    import logging
     import warnings
 
     from ray.data import DataContext
@@ -124,9 +124,9 @@ def connect(options: RayOptions) -> Any:
         _probe(options.address)
         try:
             if options.address == "local":
-                ray.init(include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+                ray.init(include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
             else:
-                ray.init(address=options.address, logging_level="ERROR", log_to_driver=False)
+                ray.init(address=options.address, logging_level=logging.ERROR, log_to_driver=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise RayUnavailable(
                 f"cannot reach the Ray cluster at {options.address!r}: {exc} "
@@ -234,7 +234,9 @@ def caption_on_ray(
     settings = dataclasses.replace(settings, captions=captions)
     kind = CAPTION_BACKENDS[captions.backend]
     batch_size = max(1, captions.batch_size or (16 if kind.remote else 8))
-    items = [{"job": pickle.dumps(job), "langs": json.dumps(todo[job.photo_id])} for job in jobs]
+    items: list[dict[str, Any]] = [
+        {"job": pickle.dumps(job), "path": job.path, "langs": json.dumps(todo[job.photo_id])} for job in jobs
+    ]
     dataset, cpus, gpus = _decoded(options, items, batch_size)
     from ray.data import ActorPoolStrategy
 
@@ -301,8 +303,8 @@ class _CaptionStage:
                 self.store, self.backend, photos, todo, self.prompts, self.versions, self.params, self.settings, part
             )
         errors = [
-            [error.path, storage.parent(error.path), "decode", str(error)]
-            for error in results
+            [path, storage.parent(path), "decode", str(error)]
+            for error, path in zip(results, batch.column("path").to_pylist())
             if isinstance(error, MediaError)
         ]
         counts = {
@@ -316,7 +318,7 @@ class _CaptionStage:
         return pa.table({"counts": [json.dumps(counts)]})
 
 
-def _decoded(options: RayOptions, items: list[dict[str, bytes]], batch_size: int) -> tuple[Any, int, int]:
+def _decoded(options: RayOptions, items: list[dict[str, Any]], batch_size: int) -> tuple[Any, int, int]:
     """The first stage of every pipeline: rows with a pickled DecodeJob, decoded by CPU tasks.
     Returns the dataset and the cluster's CPUs and GPUs."""
     ray = connect(options)
@@ -382,7 +384,7 @@ class _Commit:
         items = [pickle.loads(data) for data in batch.column("work").to_pylist()]
         results = [pickle.loads(data) for data in batch.column("decoded").to_pylist()]
         by_id = {item.photo_id: item for item in items}
-        jobs = [_JobRef(item.photo_id) for item in items]
+        jobs: list[Any] = [_JobRef(item.photo_id) for item in items]  # write_batch reads only photo_id
         outputs: dict[str, dict[str, Any]] = {}
         for name in self.versions:
             column = f"out_{name}"

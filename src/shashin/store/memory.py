@@ -297,7 +297,7 @@ class RowLookup:
             return []
         left = np.searchsorted(self.keys, wanted, "left")
         right = np.searchsorted(self.keys, wanted, "right")
-        indices = np.concatenate([np.arange(a, b) for a, b in zip(left, right)]) if len(wanted) else []
+        indices: np.ndarray = np.concatenate([np.arange(a, b) for a, b in zip(left, right)])
         return self.table.take(pa.array(indices, pa.int64())).to_pylist() if len(indices) else []
 
 

@@ -84,8 +84,8 @@ def _repetition(text: str) -> str | None:
             return f"the phrase {' '.join(unit)!r} repeats {count} times in a row"
     loop = _CHAR_LOOP.search(text)
     if loop and _WORD.search(loop.group(1)) and len(loop.group(0)) >= 12:
-        unit = loop.group(1)
-        return f"the text {unit.strip()!r} repeats {len(loop.group(0)) // len(unit)} times in a row"
+        looped = loop.group(1)
+        return f"the text {looped.strip()!r} repeats {len(loop.group(0)) // len(looped)} times in a row"
     sentences = [s.strip().lower() for s in _SENTENCE_END.split(text) if _WORD.search(s)]
     for sentence in set(sentences):
         if sentences.count(sentence) >= 3:

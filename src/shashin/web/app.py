@@ -498,9 +498,9 @@ class Gate:
             message = (
                 _too_large(scope["path"], self.settings) if declared.isdigit() else "Content-Length is not a number"
             )
-            refusal = _error(request, status, message, self.pages)
-            refusal.headers["Connection"] = "close"
-            return await refusal(scope, receive, send)
+            too_large = _error(request, status, message, self.pages)
+            too_large.headers["Connection"] = "close"
+            return await too_large(scope, receive, send)
         state = {"received": 0, "answered": False}
 
         async def bounded_receive() -> dict[str, Any]:

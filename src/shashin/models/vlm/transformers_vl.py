@@ -21,6 +21,7 @@ from PIL import Image
 from shashin.config import CaptionSettings
 from shashin.models.base import ModelUnavailable
 from shashin.models.hub import resolve_checkpoint
+from shashin.models.torch_runtime import from_pretrained_pil, load_weights, pick_device, quiet_transformers, torch_dtype
 from shashin.models.vlm.base import CaptionBackend, GenerationParams
 
 DEFAULT_SMALL = "Qwen/Qwen2.5-VL-3B-Instruct"
@@ -116,22 +117,18 @@ class TransformersVL(CaptionBackend):
         try:
             import torch
             from transformers import AutoImageProcessor, AutoModelForImageTextToText, AutoTokenizer
-            from transformers.utils import logging as transformers_logging
         except ImportError as exc:
             raise ModelUnavailable(f"torch and transformers are needed for captions ({exc})") from exc
-        transformers_logging.set_verbosity_error()
-        transformers_logging.disable_progress_bar()
-        from shashin.models.image_text import pick_device
-
+        quiet_transformers()
         self._device = pick_device(self.settings.device)
         if self.source == "auto":
             self.source = _default_model(torch, self._device)
         folder = resolve_checkpoint(self.source, what="caption model", flag="--model")
         try:
-            dtype = _dtype(torch, self._device, self.settings.dtype)
-            model = AutoModelForImageTextToText.from_pretrained(folder, dtype=dtype).to(self._device).eval()
+            dtype = torch_dtype(self.settings.dtype, self._device, setting="captions.dtype")
+            model = load_weights(AutoModelForImageTextToText, folder, dtype, self._device)
             tokenizer = AutoTokenizer.from_pretrained(folder)
-            image_processor = _pil(AutoImageProcessor, folder)
+            image_processor = from_pretrained_pil(AutoImageProcessor, folder)
         except Exception as exc:
             raise ModelUnavailable(
                 f"the caption model in {folder} could not be loaded: {type(exc).__name__}: {exc}"
@@ -143,7 +140,7 @@ class TransformersVL(CaptionBackend):
             raise ModelUnavailable(f"{self.source}: its processor cannot be built here (is torchvision needed?)")
         token_id = getattr(model.config, "image_token_id", None)
         if token_id is not None:
-            self._image_token = tokenizer.convert_ids_to_tokens(int(token_id))
+            self._image_token = str(tokenizer.convert_ids_to_tokens(int(token_id)))
         self._chat_template = tokenizer.chat_template or _saved_chat_template(Path(folder))
         if self._chat_template is None:
             raise ModelUnavailable(f"{folder} has no chat template; it is not an instruction-tuned model")
@@ -295,31 +292,13 @@ def _default_model(torch: Any, device: str) -> str:
     return DEFAULT_SMALL
 
 
-def _dtype(torch: Any, device: str, requested: str) -> Any:
-    names = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-    if requested != "auto":
-        if requested not in names:
-            raise ModelUnavailable(f"unknown captions.dtype {requested!r} (use auto, {', '.join(names)})")
-        return names[requested]
-    if device.startswith("cuda"):
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.float32
-
-
-def _pil(auto_class: Any, folder: str) -> Any:
-    try:
-        return auto_class.from_pretrained(folder, backend="pil")
-    except TypeError:  # transformers 4.x
-        return auto_class.from_pretrained(folder, use_fast=False)
-
-
 def _processor_if_buildable(folder: str) -> Any:
     """The checkpoint's processor; None where it cannot be built (Qwen2-VL's needs torchvision)."""
     try:
         from transformers import AutoProcessor
         from transformers.processing_utils import ProcessorMixin
 
-        processor = _pil(AutoProcessor, folder)
+        processor = from_pretrained_pil(AutoProcessor, folder)
     except Exception:
         return None
     return processor if isinstance(processor, ProcessorMixin) else None
