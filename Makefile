@@ -13,12 +13,15 @@ DEMO_PHOTOS ?= samples $(wildcard ../shared/data/coco-cc76/images)
 COCO   ?= ../shared/data/coco-cc76
 EVAL_DB ?= .eval/coco-library
 
-.PHONY: help install demo test bench eval clean
+.PHONY: help install demo test test-fast check format bench eval clean
 
 help:
 	@echo "make install  create $(VENV) and install shashin with its test tools (idempotent)"
 	@echo "make demo     install if needed, index the sample photos into $(DEMO_DB), search them"
-	@echo "make test     install if needed and run the test suite"
+	@echo "make test     install if needed and run the whole test suite (browser, Ray, S3, kill -9 included)"
+	@echo "make test-fast  the quick tier: unit and small integration tests, two processes (under 90 s)"
+	@echo "make check    lint (ruff), format check, types (mypy) and the import floors (import-linter)"
+	@echo "make format   rewrite the code in the project's format (ruff)"
 	@echo "make bench    install if needed and run the indexing/query benchmark"
 	@echo "make eval     evaluate channels and fusion on $(COCO) (known captions); report in .eval/report"
 
@@ -39,6 +42,21 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# No browser, Ray, S3, kill -9 or end-to-end subprocess tests (tests/conftest.py assigns the tiers);
+# two processes, each test file on one of them (its photo sets are indexed once).
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not scale and not kill" -n 2 --dist loadfile -p no:cacheprovider
+
+check: install
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff check --fix src tests bench tools
+	$(BIN)/ruff format src tests bench tools
 
 bench: install
 	$(BIN)/python bench/bench_index.py

@@ -27,6 +27,51 @@ os.environ["XDG_CACHE_HOME"] = str(_HOME / "cache")  # the gazetteer cache, buil
 
 from tools.render import Sign, cjk_font_path, save  # noqa: E402
 
+# The test tiers (pyproject.toml markers): `make test-fast` leaves these out, `make test` runs all.
+_TIER_BY_FILE = {
+    "tests/scale/": "scale",  # a Ray cluster, an S3 server
+    "tests/web/test_browser.py": "browser",  # chromium
+    "tests/ingest/test_interrupt.py": "kill",  # kill -9 of real index runs
+    # End to end through subprocesses or real OCR on many photos: each test costs seconds.
+    "tests/test_cli.py": "slow",
+    "tests/test_export.py": "slow",
+    "tests/ingest/test_identity.py": "slow",
+    "tests/ingest/test_bad_files.py": "slow",
+    "tests/ingest/test_index.py": "slow",
+    "tests/ingest/test_coco.py": "slow",
+    "tests/search/test_coco_fusion.py": "slow",
+    "tests/search/test_filters.py": "slow",  # indexes a photo set of its own with OCR
+    "tests/search/test_ocr_tolerance.py": "slow",  # the same
+}
+_SLOW_TESTS = {  # single tests of otherwise quick files that take several seconds
+    "tests/channels/test_image.py::test_cli_similar_and_duplicates",
+    "tests/channels/test_image.py::test_workers_and_in_process_store_the_same_vectors",
+    "tests/channels/test_image.py::test_new_model_redoes_only_the_image_channel",
+    "tests/channels/test_image.py::test_missing_model_leaves_the_other_channels_working",
+    "tests/channels/test_image.py::test_resized_recompressed_copy_is_the_nearest_neighbour",
+    "tests/evaluation/test_evaluate.py::test_eval_command",
+    "tests/evaluation/test_evaluate.py::test_known_caption_mode_and_tuning",
+    "tests/ingest/test_captioning.py::test_reruns_skip_done_captions_and_a_new_prompt_redoes_them",
+    "tests/ingest/test_captioning.py::test_looping_output_never_reaches_the_index",
+    "tests/ingest/test_captioning.py::test_unreachable_server_is_a_clear_error",
+    "tests/ingest/test_caption_import.py::test_descriptions_inside_photos_and_sidecars",
+    "tests/ingest/test_decode.py::test_index_with_decode_workers",
+    "tests/models/test_image_text.py::test_decode_workers_prepare_the_same_input",
+    "tests/store/test_ann.py::test_optimize_command",
+    "tests/search/test_parse.py::test_coco_captions_are_descriptions_not_places",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(item.path).relative_to(REPO).as_posix()
+        tier = next((mark for prefix, mark in _TIER_BY_FILE.items() if path.startswith(prefix)), None)
+        if tier is None and f"{path}::{item.originalname}" in _SLOW_TESTS:
+            tier = "slow"
+        if tier is not None:
+            item.add_marker(tier)
+
+
 # One photo per case the keyword channel must get right; the key is the file's relative path.
 TEXT_PHOTOS: dict[str, Sign] = {
     "park/no-litter.jpg": Sign(["NO LITTER", "ポイ捨て禁止"], seed=11),

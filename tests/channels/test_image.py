@@ -80,7 +80,7 @@ def test_text_queries_reach_photos_through_the_image_channel(library: Library) -
 
 def test_tags_are_stored_and_searchable(library: Library) -> None:
     store = Store(library.path, create=False)
-    rows = store.channel_select("image", ["photo_id", "tags", "tag_terms"], "status = 'done'")
+    rows = store.channel_select("image", ["photo_id", "tags", "tag_terms"])
     tagged = [row for row in rows if row["tags"]]
     assert tagged, "no photo got a tag"
     tag = tagged[0]["tags"][0]
@@ -142,7 +142,7 @@ def test_changed_vocabulary_retags_without_embedding_again(
         )
     ).index()
     assert report.channels["image"].processed == 0 and report.channels["image"].refreshed == 3
-    tags = Store(db, create=False).channel_select("image", ["tags"], "status = 'done'")
+    tags = Store(db, create=False).channel_select("image", ["tags"])
     assert all({t["en"] for t in row["tags"]} <= {"zeppelin", "lighthouse"} and row["tags"] for row in tags)
     for word in ("灯台", "lighthouse", "飛行船"):
         assert sum("tags" in r.channels for r in Library(db).search(word).results) == 3
@@ -168,7 +168,7 @@ def test_workers_and_in_process_store_the_same_vectors(
     for workers in (0, 2):
         db = tmp_path / f"db{workers}"
         Library(settings=settings(db, tiny_models["siglip2-naflex"], workers=workers)).index([photo_copy])
-        rows = Store(db, create=False).channel_select("image", ["photo_id", "vector"], "status = 'done'")
+        rows = Store(db, create=False).channel_select("image", ["photo_id", "vector"])
         vectors.append({row["photo_id"]: np.asarray(row["vector"]) for row in rows})
     assert vectors[0].keys() == vectors[1].keys()
     for photo_id, vector in vectors[0].items():

@@ -116,7 +116,7 @@ def test_a_channel_that_fails_costs_its_own_answer_not_the_search(library: Libra
             raise RuntimeError("database is locked")
 
     store = Store(library.path, create=False)
-    channels = [*search_channels(library._channels_for(store)), Broken()]
+    channels = [*search_channels(library._channels(store)[1]), Broken()]
     response = search_photos(store, channels, "cat sleeping", library.settings.search)
     assert Path(response.results[0].path).name == "cat.jpg"
     assert response.unavailable["broken"] == "failed: RuntimeError: database is locked"
