@@ -129,3 +129,21 @@ def test_the_floors_hold_and_nothing_imports_in_a_circle() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_code_outside_the_store_uses_only_what_the_store_contract_names() -> None:
+    from shashin.store.contract import LibraryStore
+
+    named = {name for klass in LibraryStore.__mro__ for name in vars(klass) if not name.startswith("_")}
+    offenders = []
+    for path in _modules(outside=("store/",)):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "store"
+                and node.func.attr not in named
+            ):
+                offenders.append(f"{path.relative_to(SOURCE)}:{node.lineno}: store.{node.func.attr}")
+    assert offenders == [], "add it to store/contract.py (or use what is there):\n" + "\n".join(offenders)

@@ -114,15 +114,15 @@ def test_one_writer_at_a_time_on_object_storage(bucket: str) -> None:
 
 
 def test_a_crashed_writers_stale_lease_is_taken_over(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import shashin.store.lance as lance
+    import shashin.store.lock as lock
 
     store = Store(f"{bucket}/lib")
-    lease = lance._Lease(store)
+    lease = lock._Lease(store)
     lease.__enter__()  # a writer that dies without releasing: no __exit__
     lease._stop.set()
     with pytest.raises(StoreBusy), Store(f"{bucket}/lib").writer():
         pass
-    monkeypatch.setattr(lance, "_LEASE_STALE", 0.0)
+    monkeypatch.setattr(lock, "_LEASE_STALE", 0.0)
     with Store(f"{bucket}/lib").writer():
         pass
 

@@ -1,19 +1,14 @@
-"""The only code that talks to LanceDB: tables, schema version, writes and reads."""
+"""The only code that talks to LanceDB: tables, schema version, writes and reads.
 
-from shashin.store.lance import (
-    ErrorRow,
-    FileRow,
-    LibraryDamaged,
-    Orphan,
-    SearchTuning,
-    Store,
-    StoreBusy,
-    StoreError,
-    TableHealth,
-    VectorIndexReport,
-)
+`Store` is built from one module per job (core, library_tables, channel_tables, search_indexes,
+maintenance, lock; see store/lance.py); store/contract.py names what the rest of shashin uses.
+"""
+
+from shashin.store.errors import LibraryDamaged, StoreBusy, StoreError
+from shashin.store.lance import Store
 from shashin.store.lookup import photo_finder
 from shashin.store.memory import PhotoFacts, PhotoSet
+from shashin.store.records import ErrorRow, FileRow, Orphan, SearchTuning, TableHealth, VectorIndexReport
 
 __all__ = [
     "ErrorRow",

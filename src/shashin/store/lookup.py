@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from shashin.store.lance import FileRow, Store
+    from shashin.store.lance import Store
+    from shashin.store.records import FileRow
 
 
 def photo_finder(store: Store, files: dict[str, FileRow] | None = None) -> Callable[[str], str | None]:

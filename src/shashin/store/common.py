@@ -1,0 +1,140 @@
+"""What the store's modules share: table layout, filter building, small conversions."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+os.environ.setdefault("LANCEDB_LOG", "error")  # its warnings are for its developers, not our users
+
+import numpy as np
+import pyarrow as pa
+
+from shashin.store import schema
+from shashin.store.memory import PhotoFacts, encode_column
+
+_CHANNEL_PREFIX = "channel_"
+_LEASE_TABLE = "writer_lease"  # the writer lock on object storage (store/lock.py); not a library table
+
+
+_IN_CHUNK = 500  # values per SQL IN (...) list
+
+
+_KEEP_OLD_VERSIONS = timedelta(minutes=30)  # readers opened during a run keep their snapshot
+
+
+_IN_FLIGHT = "in-flight.json"  # the photos an index run is working on (see mark_in_flight)
+
+
+_RECHECK_SECONDS = 0.5  # how stale an in-memory search structure may be before its table is rechecked
+
+
+# The library's own tables: layout, full-text columns, key columns (channel tables and caption
+# chunks are laid out by their channel and can be recomputed; these cannot).
+_CORE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...], tuple[str, ...]]] = {
+    "meta": (schema.META, (), ()),
+    "folders": (schema.FOLDERS, (), ()),
+    "photos": (schema.PHOTOS, (), ("photo_id",)),
+    "files": (schema.FILES, ("terms",), ("path", "photo_id")),
+    "errors": (schema.ERRORS, (), ()),
+    "captions": (schema.CAPTIONS, ("terms",), ("caption_id", "photo_id")),
+    "orphans": (schema.ORPHANS, (), ("orphan_key",)),
+}
+
+
+def _column(name: str) -> str:
+    """A column name checked to be one (names come from code, but a filter is no place to trust them)."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"not a column name: {name!r}")
+    return name
+
+
+def _equals(**values: str | None) -> str:
+    """A filter that every given column equals its value (None values are left out)."""
+    return " AND ".join(f"{_column(k)} = {sql_string(v)}" for k, v in values.items() if v is not None)
+
+
+def sql_string(value: str) -> str:
+    """`value` as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _thumbnail_parts(photo_id: str) -> tuple[str, str, str]:
+    """A thumbnail's place under the library: thumbnails/<first two hex digits>/<id>.webp."""
+    return ("thumbnails", photo_id[:2], f"{photo_id}.webp")
+
+
+def _json_value(value: Any) -> Any:
+    """Values JSON does not know (timestamps), as text."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _table_names(db: Any) -> list[str]:
+    names: list[str] = []
+    token = None
+    while True:
+        page = db.list_tables(page_token=token) if token else db.list_tables()
+        names.extend(page.tables)
+        token = page.page_token
+        if not token:
+            return names
+
+
+def _facts(photos: pa.Table, files: pa.Table, texted: pa.Table | None) -> PhotoFacts:
+    ids = _strings(photos, "photo_id")
+    camera = [
+        " ".join(part for part in parts if part).casefold()
+        for parts in zip(*(photos.column(c).to_pylist() for c in ("camera_make", "camera_model", "lens")))
+    ]
+    file_photo_ids = _strings(files, "photo_id")
+    positions = np.searchsorted(ids, file_photo_ids) if len(ids) else np.zeros(len(file_photo_ids), np.int64)
+    known = positions < len(ids)
+    known[known] = ids[positions[known]] == file_photo_ids[known]
+    texted_ids = _strings(texted, "photo_id") if texted is not None else np.array([], dtype="S1")
+    return PhotoFacts(
+        ids=ids,
+        taken_at=photos.column("taken_at").to_numpy(zero_copy_only=False).astype("datetime64[s]"),
+        latitude=photos.column("latitude").to_numpy(zero_copy_only=False).astype(np.float64),
+        longitude=photos.column("longitude").to_numpy(zero_copy_only=False).astype(np.float64),
+        camera=np.asarray(camera, dtype=object),
+        has_text=np.isin(ids, texted_ids),
+        file_paths=np.asarray(files.column("path").to_pylist(), dtype=object)[known],
+        file_photos=positions[known],
+    )
+
+
+def _strings(table: pa.Table, column: str) -> np.ndarray:
+    """A string column as the in-memory indexes key rows by (numpy bytes, see memory.encode)."""
+    return encode_column(table.column(column))
+
+
+def _in_clause(column: str, values: Sequence[str]) -> str:
+    return f"{column} IN ({', '.join(sql_string(v) for v in values)})"
+
+
+def _ends_as_lance(path: str) -> bool:
+    """A Lance data file ends with the magic bytes LANC (a file cut short or overwritten does not)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(-4, os.SEEK_END)
+            return handle.read(4) == b"LANC"
+    except OSError:
+        return False
+
+
+def _fragment_rows(fragment: Any) -> int:
+    """How many rows a fragment holds, from the table's manifest (its data may be unreadable)."""
+    try:
+        return int(fragment.metadata.physical_rows or 0)
+    except Exception:
+        try:
+            return int(fragment.count_rows())
+        except Exception:
+            return 0

@@ -1,0 +1,201 @@
+"""What search reads: keyword indexes, vector indexes and photo facts, kept in memory or searched on disk."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+os.environ.setdefault("LANCEDB_LOG", "error")  # its warnings are for its developers, not our users
+
+import pyarrow as pa
+
+from shashin.store import ann
+from shashin.store.ann import DiskVectorIndex
+from shashin.store.channel_tables import ChannelTables
+from shashin.store.common import (
+    _CHANNEL_PREFIX,
+    _facts,
+    _strings,
+    sql_string,
+)
+from shashin.store.memory import KeywordIndex, PhotoFacts, PhotoSet, VectorIndex
+from shashin.text import fuzzy
+from shashin.text.tokenize import search_form
+
+
+class SearchIndexes(ChannelTables):
+    """Search over the stored tables, from in-memory structures rebuilt when a table changes."""
+
+    def search_files(
+        self, terms: Sequence[str], *, limit: int, require_all: bool = False, within: PhotoSet | None = None
+    ) -> list[tuple[str, str, float, float]]:
+        """BM25 over file names, folders and camera terms: (path, photo id, score, coverage), best first."""
+        index = self._keyword_index("files", "terms", "path", None)
+        hits = index.search(list(terms), limit, require_all=require_all, within=within)
+        return [(index.key(row), index.photo(row), score, coverage) for row, score, coverage in hits]
+
+    def search_captions(
+        self, terms: Sequence[str], *, limit: int, require_all: bool = False, within: PhotoSet | None = None
+    ) -> list[tuple[str, str, float, float]]:
+        """BM25 over done captions: (caption_id, photo_id, score, coverage), best first."""
+        index = self._keyword_index("captions", "terms", "caption_id", "status = 'done'")
+        hits = index.search(list(terms), limit, require_all=require_all, within=within)
+        return [(index.key(row), index.photo(row), score, coverage) for row, score, coverage in hits]
+
+    def search_channel(
+        self,
+        channel: str,
+        column: str,
+        terms: Sequence[str],
+        *,
+        limit: int,
+        require_all: bool = False,
+        within: PhotoSet | None = None,
+    ) -> list[tuple[str, float, float]]:
+        """BM25 over a channel's tokenized text column (done rows only): (photo id, score, coverage),
+        best first (coverage: see KeywordIndex.search)."""
+        name = _CHANNEL_PREFIX + channel
+        if not self._has_table(name):
+            return []
+        index = self._keyword_index(name, column, "photo_id", "status = 'done'")
+        hits = index.search(list(terms), limit, require_all=require_all, within=within)
+        return [(index.key(row), score, coverage) for row, score, coverage in hits]
+
+    def search_channel_grams(
+        self, channel: str, column: str, grams: Sequence[str], *, limit: int, within: PhotoSet | None = None
+    ) -> list[tuple[str, float, float]]:
+        """BM25 over the three-letter pieces of a channel's text column (text.fuzzy.grams): the
+        candidates of tolerant matching, (photo id, score, coverage), best first."""
+        name = _CHANNEL_PREFIX + channel
+        if not self._has_table(name):
+            return []
+        index = self._keyword_index(name, column, "photo_id", "status = 'done'", grams=True)
+        hits = index.search(list(grams), limit, within=within)
+        return [(index.key(row), score, coverage) for row, score, coverage in hits]
+
+    def search_vectors(
+        self, channel: str, column: str, vector: Any, *, limit: int, version: str, within: PhotoSet | None = None
+    ) -> list[tuple[str, float]]:
+        """Nearest done rows of one model version by cosine similarity: (photo id, similarity), best first."""
+        index = self._channel_vectors(channel, column, version)
+        if index is None:
+            return []
+        return [(key, score) for key, _, score in index.nearest(vector, limit, within=within)]
+
+    def count_vectors(self, channel: str, column: str, version: str) -> int:
+        """How many done rows of a channel have vectors from this model version (from memory)."""
+        index = self._channel_vectors(channel, column, version)
+        return len(index) if index is not None else 0
+
+    def count_caption_vectors(self, version: str) -> int:
+        """How many caption chunks have vectors from this embedding model (from memory)."""
+        index = self._caption_vectors(version)
+        return len(index) if index is not None else 0
+
+    def _channel_vectors(self, channel: str, column: str, version: str) -> VectorIndex | DiskVectorIndex | None:
+        """The done rows' vectors of one model version, or None without the channel's table."""
+        name = _CHANNEL_PREFIX + channel
+        if not self._has_table(name):
+            return None
+        return self._vector_index(name, column, "photo_id", f"status = 'done' AND version = {sql_string(version)}")
+
+    def _caption_vectors(self, version: str) -> VectorIndex | DiskVectorIndex | None:
+        """The caption chunks' vectors of one embedding model, or None before any caption was embedded."""
+        if not self._has_table("caption_chunks"):
+            return None
+        return self._vector_index("caption_chunks", "vector", "chunk_id", f"version = {sql_string(version)}")
+
+    def photo_facts(self) -> PhotoFacts:
+        """Date, position, camera, text and files of every photo, as arrays (from memory)."""
+        photos = self._in_memory("photos", ("facts",), self._photo_columns)
+        files = self._in_memory("files", ("paths",), lambda: self._scan("files", ["path", "photo_id"]))
+        ocr = _CHANNEL_PREFIX + "ocr"
+        texted = (
+            self._in_memory(ocr, ("texted",), lambda: self._scan(ocr, ["photo_id"], "status = 'done' AND text != ''"))
+            if self._has_table(ocr)
+            else None
+        )
+        key = (id(photos), id(files), id(texted))
+        if self._facts is None or self._facts[0] != key:
+            self._facts = (key, _facts(photos, files, texted))
+        return self._facts[1]
+
+    def _photo_columns(self) -> pa.Table:
+        table = self._scan(
+            "photos", ["photo_id", "taken_at", "latitude", "longitude", "camera_make", "camera_model", "lens"]
+        )
+        return table.sort_by("photo_id")
+
+    def _keyword_index(
+        self, name: str, column: str, key: str, where: str | None, *, grams: bool = False
+    ) -> KeywordIndex:
+        """BM25 over a column of terms, or (`grams`) over the three-letter pieces of a text column."""
+
+        def build() -> KeywordIndex:
+            table = self._scan(name, list(dict.fromkeys([key, "photo_id", column])), where)
+            photo_ids = _strings(table, "photo_id")
+            keys = photo_ids if key == "photo_id" else _strings(table, key)
+            values = table.column(column).combine_chunks()
+            if grams:
+                return KeywordIndex(keys, photo_ids, pa.array([fuzzy.grams(text or "") for text in values.to_pylist()]))
+            return KeywordIndex(keys, photo_ids, values, fold=search_form)
+
+        return self._in_memory(name, (column, where, "grams" if grams else "terms"), build)
+
+    def _vector_index(self, name: str, column: str, key: str, where: str) -> VectorIndex | DiskVectorIndex:
+        """The rows' vectors in memory, or, for a table beyond memory_max_rows with an approximate
+        index (shashin optimize), that index on disk."""
+        tuning = self.search_tuning
+
+        def build() -> VectorIndex | DiskVectorIndex:
+            table = self._table(name)
+            index = ann.vector_index(table, column) if tuning.memory_max_rows else None
+            if index is not None:
+                rows = table.count_rows(where)
+                if rows > tuning.memory_max_rows:
+                    try:
+                        table.prewarm_index(index.name)  # its partitions into Lance's cache before the first query
+                    except Exception:
+                        pass
+                    total = table.count_rows()
+                    chosen = ann.plan(total, table.schema.field(column).type.list_size)
+                    hnsw = "HNSW" in index.index_type.upper()
+                    return DiskVectorIndex(
+                        # When every row qualifies (the usual case: all done, one model), no filter:
+                        # a prefilter is evaluated over the whole table on every query (40 ms at 1M).
+                        table,
+                        column,
+                        key,
+                        where if rows < total else None,
+                        rows,
+                        nprobe=tuning.nprobe or ann.default_nprobe(chosen),
+                        refine=0 if hnsw else tuning.refine,
+                        hnsw=hnsw,
+                    )
+            return in_memory()
+
+        def in_memory() -> VectorIndex:
+            table = self._scan(name, list(dict.fromkeys([key, "photo_id", column])), where)
+            values = table.column(column).combine_chunks()
+            dimensions = values.type.list_size if len(values) else 0
+            vectors = values.flatten().to_numpy(zero_copy_only=False).reshape(len(values), dimensions)
+            photo_ids = _strings(table, "photo_id")
+            return VectorIndex(
+                photo_ids if key == "photo_id" else _strings(table, key),
+                photo_ids,
+                vectors,
+                ann_min_rows=self.search_tuning.ann_min_rows,
+                nprobe=self.search_tuning.nprobe,
+            )
+
+        return self._in_memory(name, (column, where), build)
+
+    def search_caption_chunks(
+        self, vector: Any, *, limit: int, version: str, within: PhotoSet | None = None
+    ) -> list[tuple[str, str, float]]:
+        """Nearest caption chunks by cosine similarity: (chunk_id, photo_id, similarity), best first."""
+        index = self._caption_vectors(version)
+        if index is None:
+            return []
+        return index.nearest(vector, limit, within=within)
