@@ -9,7 +9,7 @@ changed version redoes exactly that channel. Most channels have both sides; some
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self
 
 import pyarrow as pa
@@ -45,6 +45,9 @@ class ChannelQuery:
     keywords: KeywordQuery
     within: PhotoSet | None = None
     places: tuple[Place, ...] = ()  # places the query names, for the place channel
+    # What a channel's search found that its highlights will need (by channel name). It lives and
+    # dies with this one search, so concurrent searches share no mutable state.
+    found: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_text(cls, text: str, within: PhotoSet | None = None, places: tuple[Place, ...] = ()) -> ChannelQuery:

@@ -7,7 +7,6 @@ searched: only rows with status done are indexed.
 
 from __future__ import annotations
 
-import threading
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -72,9 +71,6 @@ def _in_english(query: ChannelQuery) -> KeywordQuery | None:
     return KeywordQuery(" ".join(words), words) if words else None
 
 
-_REMEMBERED_QUERIES = 256  # recent queries whose best chunks are kept for their highlights
-
-
 class CaptionVectorChannel(DerivedChannel, Channel):
     """Caption meaning: e5 vectors of caption chunks, searched with the query's vector."""
 
@@ -89,8 +85,6 @@ class CaptionVectorChannel(DerivedChannel, Channel):
 
     def __init__(self, embedder: TextEmbedder) -> None:
         self.embedder = embedder
-        self._matched: dict[str, dict[str, str]] = {}  # query text -> photo id -> best chunk id
-        self._matched_lock = threading.Lock()
 
     def version(self) -> str:
         return f"{self.embedder.identity()}; passage+query"
@@ -162,16 +156,11 @@ class CaptionVectorChannel(DerivedChannel, Channel):
         matched: dict[str, str] = {}
         for chunk_id, photo_id, _ in reversed(chunks):  # best last, so the best chunk of each photo stays
             matched[photo_id] = chunk_id
-        with self._matched_lock:
-            self._matched.pop(query.text, None)
-            self._matched[query.text] = matched
-            while len(self._matched) > _REMEMBERED_QUERIES:  # a server answers queries for months: bounded
-                self._matched.pop(next(iter(self._matched)))
+        query.found[self.name] = matched  # photo id -> its best chunk, for highlights()
         return best_per_photo((Hit(photo_id, score) for _, photo_id, score in chunks), limit)
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
-        with self._matched_lock:
-            matched = self._matched.get(query.text, {})
+        matched: dict[str, str] = query.found.get(self.name, {})
         wanted = {matched[pid]: pid for pid in page.photo_ids if pid in matched}
         chunks = store.caption_chunks(wanted)
         captions = {

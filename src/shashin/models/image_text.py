@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from shashin.models.base import ModelUnavailable
+from shashin.models.base import ModelUnavailable, loads_once
 from shashin.models.hub import resolve_checkpoint
 from shashin.models.torch_runtime import from_pretrained_pil, load_weights, pick_device, quiet_transformers, torch_dtype
 from shashin.registry import IMAGE_TEXT_FAMILIES
@@ -183,6 +183,7 @@ class ImageTextModel:
             return self.requested_batch_size
         return 32 if self._device == "cpu" else 256
 
+    @loads_once
     def load(self) -> None:
         """Resolve the checkpoint (folder, cache, or download when online) and load it once."""
         if self._model is not None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from shashin.models.base import ModelUnavailable
+from shashin.models.base import ModelUnavailable, loads_once
 
 _ROLES = ("det", "cls", "rec")
 # rapidocr scales an image's short side up to 30 px, then its detector scales it up to 736 px:
@@ -55,6 +55,7 @@ class RapidOcr:
         """Everything that determines the output: library version, models and thresholds."""
         return self._identity
 
+    @loads_once
     def load(self) -> None:
         """Load the models now (rapidocr loads lazily) so a failure is reported before any work."""
         if self._engine is not None:

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from shashin.config import CaptionSettings
-from shashin.models.base import ModelUnavailable
+from shashin.models.base import ModelUnavailable, loads_once
 from shashin.models.hub import resolve_checkpoint
 from shashin.models.torch_runtime import from_pretrained_pil, load_weights, pick_device, quiet_transformers, torch_dtype
 from shashin.models.vlm.base import CaptionBackend, GenerationParams
@@ -111,6 +111,7 @@ class TransformersVL(CaptionBackend):
         local = Path(self.source).expanduser()
         return str(local.resolve()) if local.is_dir() else self.source
 
+    @loads_once
     def load(self) -> None:
         if self._model is not None:
             return
