@@ -70,15 +70,6 @@ class EvalRun:
             for group, members in sorted(groups.items())
         }
 
-    def rescore(self, fusion: FusionConfig) -> EvalRun:
-        """The same queries fused another way (other channels, weights or k), without searching."""
-        results = []
-        for r in self.results:
-            scores = {n: s for n, s in r.scores.items() if n != FUSED and n in fusion.channels}
-            scores[FUSED] = score_ranking(fusion.ranking(r.hits), r.query.relevant, r.query.depth)
-            results.append(QueryResult(r.query, r.hits, scores, r.seconds, r.unavailable))
-        return EvalRun(results, fusion, {**self.config, "fusion": _fusion_dict(fusion)}, self.notes)
-
 
 _ZERO = dict.fromkeys(METRICS, 0.0)
 

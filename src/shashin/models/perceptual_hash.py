@@ -33,8 +33,3 @@ def hash_identity(hash_size: int) -> str:
         return f"imagehash {version('ImageHash')} phash {hash_size}x{hash_size}"
     except Exception as exc:
         raise ModelUnavailable(f"imagehash is not installed ({exc}); pip install imagehash") from exc
-
-
-def hash_distance(first: str, second: str) -> int:
-    """How many bits differ between two hex hashes of the same size."""
-    return (int(first, 16) ^ int(second, 16)).bit_count()

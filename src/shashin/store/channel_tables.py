@@ -13,6 +13,7 @@ import pyarrow as pa
 from shashin.store import schema
 from shashin.store.common import (
     _CHANNEL_PREFIX,
+    MANY_PER_PHOTO,
     _column,
     _equals,
     _now,
@@ -107,10 +108,36 @@ class ChannelTables(LibraryTables):
             return 0
         return self._table(name).count_rows(f"version = {sql_string(version)} AND status = {sql_string(status)}")
 
+    # ----------------------------------------------------------------- rows many per photo
+
+    def put_rows(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert or replace rows of a many-per-photo table by its key (one commit), stamped now."""
+        now = _now()
+        self._upsert(table, MANY_PER_PHOTO[table].key, [{"created_at": now, **row} for row in rows])
+
+    def rows_of(
+        self, table: str, photo_ids: Iterable[str], *, from_memory: bool = False
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Every row of each photo in a many-per-photo table, by photo id; `from_memory` (search)
+        gives the table's shown columns from the in-memory copy."""
+        if from_memory:
+            rows = self._lookup(table, "photo_id", MANY_PER_PHOTO[table].shown).rows(photo_ids)
+        else:
+            rows = self._scan_in(table, self._table(table).schema.names, "photo_id", photo_ids).to_pylist()
+        result: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            result.setdefault(row["photo_id"], []).append(row)
+        return result
+
+    def delete_rows_of(self, table: str, photo_ids: Iterable[str]) -> None:
+        """Delete every row of these photos from a many-per-photo table (one commit)."""
+        self._delete_in(table, "photo_id", photo_ids)
+
+    # ----------------------------------------------------------------- captions
+
     def put_captions(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert or replace captions by caption_id (one commit)."""
-        now = _now()
-        self._upsert("captions", "caption_id", [{"created_at": now, **row} for row in rows])
+        self.put_rows("captions", rows)
 
     def captions(
         self,
@@ -128,15 +155,7 @@ class ChannelTables(LibraryTables):
     def captions_for(self, photo_ids: Iterable[str], *, from_memory: bool = False) -> dict[str, list[dict[str, Any]]]:
         """Every caption of each photo, by photo id. `from_memory` (search) gives only the columns
         search shows: caption_id, photo_id, prompt_set, lang, text, status, source."""
-        if from_memory:
-            columns = ["caption_id", "photo_id", "prompt_set", "lang", "text", "status", "source"]
-            rows = self._lookup("captions", "photo_id", columns).rows(photo_ids)
-        else:
-            rows = self._scan_in("captions", schema.CAPTIONS.names, "photo_id", photo_ids).to_pylist()
-        result: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            result.setdefault(row["photo_id"], []).append(row)
-        return result
+        return self.rows_of("captions", photo_ids, from_memory=from_memory)
 
     def ensure_caption_chunks(self, dimensions: int) -> None:
         """Create the caption-chunk table, or rebuild it for another vector size."""

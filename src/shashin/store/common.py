@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,6 +43,23 @@ _CORE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...], tuple[str, ...]]] = {
     "errors": (schema.ERRORS, (), ()),
     "captions": (schema.CAPTIONS, ("terms",), ("caption_id", "photo_id")),
     "orphans": (schema.ORPHANS, (), ("orphan_key",)),
+}
+
+
+@dataclass(frozen=True)
+class ManyPerPhoto:
+    """A table with any number of rows per photo (captions now; faces, keywords, regions next):
+    rows are keyed by `key`, found by photo id, and `shown` are the columns search keeps in memory."""
+
+    key: str
+    shown: tuple[str, ...]
+
+
+# A new kind of many-per-photo data: its schema in store/schema.py, a _CORE_TABLES entry, one line here.
+MANY_PER_PHOTO: dict[str, ManyPerPhoto] = {
+    "captions": ManyPerPhoto(
+        "caption_id", ("caption_id", "photo_id", "prompt_set", "lang", "text", "status", "source")
+    ),
 }
 
 

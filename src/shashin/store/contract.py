@@ -200,6 +200,21 @@ class CaptionStore(Protocol):
         """How many caption chunks have vectors from this embedding model (from memory)."""
 
 
+class ManyPerPhotoStore(Protocol):
+    """Any table with many rows per photo (store.common.MANY_PER_PHOTO): captions now, faces next."""
+
+    def put_rows(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert or replace rows by the table's key (one commit), stamped now."""
+
+    def rows_of(
+        self, table: str, photo_ids: Iterable[str], *, from_memory: bool = False
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Every row of each photo, by photo id."""
+
+    def delete_rows_of(self, table: str, photo_ids: Iterable[str]) -> None:
+        """Delete every row of these photos (one commit)."""
+
+
 class OrphanStore(Protocol):
     """What people wrote about photos that left the library, kept until they return."""
 
@@ -281,6 +296,15 @@ class Writer(Protocol):
 
 
 class LibraryStore(
-    MetaStore, PhotoStore, ChannelStore, CaptionStore, OrphanStore, ErrorLog, Maintained, Writer, Protocol
+    MetaStore,
+    PhotoStore,
+    ChannelStore,
+    ManyPerPhotoStore,
+    CaptionStore,
+    OrphanStore,
+    ErrorLog,
+    Maintained,
+    Writer,
+    Protocol,
 ):
     """Everything a library needs from its store."""
