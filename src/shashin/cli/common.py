@@ -248,12 +248,15 @@ def _usage(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _guard(action):  # type: ignore[no-untyped-def]
+def _guard(action, passing: tuple[type[ShashinError], ...] = ()):  # type: ignore[no-untyped-def]
     """Run `action`, turning every error shashin explains into a one-line message and the exit
-    code its kind carries (2 for a request given wrongly, 1 for any other)."""
+    code its kind carries (2 for a request given wrongly, 1 for any other); the kinds in
+    `passing` are the caller's to handle (one photo's failure in a run over many)."""
     try:
         return action()
     except ShashinError as exc:
+        if isinstance(exc, passing):
+            raise
         err.print(Text("error: ", style="bold red") + Text(exc.message))
         raise typer.Exit(exc.exit_code) from None
 

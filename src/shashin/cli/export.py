@@ -79,7 +79,10 @@ def export_alt_text(
                 write_sidecar(record, target)
                 written.append({"path": record.path, "sidecar": str(target)})
             else:
-                done = _guard(lambda: library.embed_alt_text(record, backup=not no_backup))  # noqa: B023 (called at once)
+                done = _guard(
+                    lambda: library.embed_alt_text(record, backup=not no_backup),  # noqa: B023 (called at once)
+                    passing=(ExportError,),
+                )
                 written.append({"path": record.path, "backup": done.backup})
         except ExportError as exc:
             failed.append({"path": record.path, "error": str(exc)})
