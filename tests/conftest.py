@@ -55,6 +55,8 @@ _SLOW_TESTS = {  # single tests of otherwise quick files that take several secon
     "tests/ingest/test_captioning.py::test_looping_output_never_reaches_the_index",
     "tests/ingest/test_captioning.py::test_unreachable_server_is_a_clear_error",
     "tests/ingest/test_caption_import.py::test_descriptions_inside_photos_and_sidecars",
+    "tests/ingest/test_caption_import.py::test_import_options_are_checked",  # the command, in a subprocess
+    "tests/web/test_api.py::test_serve_refuses_other_hosts_without_a_token",  # the same
     "tests/ingest/test_decode.py::test_index_with_decode_workers",
     "tests/models/test_image_text.py::test_decode_workers_prepare_the_same_input",
     "tests/store/test_ann.py::test_optimize_command",
