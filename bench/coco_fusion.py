@@ -23,6 +23,20 @@ def reciprocal_rank(ranking: list[str], relevant: str) -> float:
     return 1.0 / (ranking.index(relevant) + 1) if relevant in ranking else 0.0
 
 
+def index_with_first_captions(library: Library, data: Path, rows: list[dict], workdir: Path) -> None:
+    """The known-caption protocol's library: the photos indexed (OCR), each photo's first English
+    caption imported from a file written in `workdir`. bench/search_quality.py builds the same."""
+    library.index([data / "images"])
+    first = workdir / "first-captions.jsonl"
+    first.write_text(
+        "".join(
+            json.dumps({"path": str(data / r["image"]), "text": r["captions_en"][0], "lang": "en"}) + "\n" for r in rows
+        ),
+        encoding="utf-8",
+    )
+    library.import_captions(first)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data/coco-cc76"))
@@ -37,16 +51,7 @@ def main() -> None:
         overrides["search.weights"] = args.weights
     library = Library(settings=load_settings(overrides))
     if not db.exists():
-        library.index([data / "images"])
-        first = db.parent / "first-captions.jsonl"
-        first.write_text(
-            "".join(
-                json.dumps({"path": str(data / r["image"]), "text": r["captions_en"][0], "lang": "en"}) + "\n"
-                for r in rows
-            ),
-            encoding="utf-8",
-        )
-        library.import_captions(first)
+        index_with_first_captions(library, data, rows, db.parent)
     ids = {}
     from shashin.store import Store
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,9 @@ from shashin.text.tokenize import search_form
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+from bench.coco_fusion import index_with_first_captions  # noqa: E402
+
 DEPTH = 200
 
 
@@ -103,16 +107,7 @@ def evaluate_set(name: str, data: Path, cache: Path) -> None:
     rows = [json.loads(line) for line in (data / "captions.jsonl").read_text(encoding="utf-8").splitlines()]
     library = Library(settings=load_settings({"db": str(cache / "db"), "channels": "ocr"}))
     if not (cache / "db").exists():
-        library.index([data / "images"])
-        first = cache / "first-captions.jsonl"
-        first.write_text(
-            "".join(
-                json.dumps({"path": str(data / r["image"]), "text": r["captions_en"][0], "lang": "en"}) + "\n"
-                for r in rows
-            ),
-            encoding="utf-8",
-        )
-        library.import_captions(first)
+        index_with_first_captions(library, data, rows, cache)
     store = Store(cache / "db", create=False)
     photo_of = {path: row.photo_id for path, row in store.files().items()}
     queries = [Query(q, "en", photo_of[str(data / r["image"])], "all") for r in rows for q in r["captions_en"][1:]]

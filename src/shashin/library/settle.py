@@ -63,13 +63,16 @@ def _settle_model(
 ) -> str:
     """The model to use: `requested`, or for "auto" the one recorded in the library, else `choose()`
     when this run records it (indexing) and `fallback` when it does not."""
-    model = requested
-    if model == "auto":
-        model = (store.get_meta(key) if record else store.meta_values().get(key)) or ""
-        if not model:
-            if not record:
-                return fallback
-            model = choose()
-    if record and store.get_meta(key) != model:
+    recorded = ""
+    if record:
+        recorded = store.get_meta(key) or ""  # read afresh: this run may write it
+    elif requested == "auto":
+        recorded = store.meta_values().get(key) or ""  # a search: the in-memory copy
+    model = recorded if requested == "auto" else requested
+    if not model:
+        if not record:
+            return fallback
+        model = choose()
+    if record and recorded != model:
         store.set_meta(key, model)
     return model

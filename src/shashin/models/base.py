@@ -14,17 +14,17 @@ class ModelUnavailable(Unavailable, RuntimeError):
     """A model could not be loaded; the message says what is missing and how to fix it."""
 
 
-_LOADING = threading.RLock()
 _Load = TypeVar("_Load", bound=Callable[..., None])
 
 
 def loads_once(load: _Load) -> _Load:
     """Make a model's `load()` single-flight: searches run in threads (the web server), and two
-    first searches must not load the same weights twice. Loading is rare; one lock serves all."""
+    first searches must not load the same weights twice. The lock is the model's own, so a query
+    needing one model never waits while another model loads."""
 
     @functools.wraps(load)
-    def guarded(*args: Any, **kwargs: Any) -> None:
-        with _LOADING:
-            load(*args, **kwargs)
+    def guarded(self: Any, *args: Any, **kwargs: Any) -> None:
+        with self.__dict__.setdefault("_loading", threading.Lock()):  # setdefault: one lock, even when raced
+            load(self, *args, **kwargs)
 
     return guarded  # type: ignore[return-value]

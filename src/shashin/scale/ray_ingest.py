@@ -87,7 +87,57 @@ class RayRunner:
         report: IndexReport,
         progress: Progress,
     ) -> None:
-        process_on_ray(store, work, channels, settings, report, progress, self.options)
+        """pipeline._process on a cluster: decode, run channels and commit every pending photo."""
+        work = runnable(work, channels)
+        progress.phase("indexing photos on the Ray cluster", len(work))
+        if not work:
+            return
+        batch_size = commit_batch_size(settings, channels)
+        items = [
+            {"work": pickle.dumps(item), "job": pickle.dumps(job)}
+            for item, job in zip(work, decode_jobs(work, channels, settings))
+        ]
+        dataset, cpus, gpus = _decoded(self.options, items, batch_size)
+        from ray.data import ActorPoolStrategy
+
+        # By what the model is, not where the driver loaded it: a CPU-only driver still feeds GPU workers.
+        on_gpu = [c for c in channels if c.gpu_model and gpus > 0]
+        on_cpu = [c for c in channels if c not in on_gpu]
+        if on_cpu:
+            size = self.options.cpu_workers or max(1, cpus - 1)
+            dataset = dataset.map_batches(
+                _ChannelStage,
+                fn_constructor_args=(settings, [c.name for c in on_cpu]),
+                batch_size=batch_size,
+                batch_format="pyarrow",
+                compute=ActorPoolStrategy(size=size),
+                num_cpus=1,
+            )
+        if on_gpu:
+            size = self.options.gpu_workers or gpus
+            dataset = dataset.map_batches(
+                _ChannelStage,
+                fn_constructor_args=(settings, [c.name for c in on_gpu]),
+                batch_size=batch_size,
+                batch_format="pyarrow",
+                compute=ActorPoolStrategy(size=size),
+                num_gpus=1,
+                num_cpus=0,
+            )
+        versions = {channel.name: channel.version() for channel in channels}
+        dataset = dataset.map_batches(
+            _Commit,
+            fn_constructor_args=(store.root, versions),
+            batch_size=batch_size,
+            batch_format="pyarrow",
+            compute=ActorPoolStrategy(size=max(1, self.options.writers)),
+            num_cpus=0.5,
+            udf_modifying_row_count=True,
+        )
+        for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+            for counts in batch.column("counts").to_pylist():
+                done = _merge(report, json.loads(counts))
+                progress.advance(done)
 
     def caption(
         self,
@@ -101,7 +151,47 @@ class RayRunner:
         report: CaptionReport,
         progress: Progress,
     ) -> None:
-        caption_on_ray(store, settings, jobs, todo, prompts, versions, params, report, progress, self.options)
+        """captioning.caption_photos' loop on a cluster: decode tasks, then caption actors that keep the
+        model loaded (one per GPU) or share the pool of caption servers, each committing its batches."""
+        progress.phase("captioning photos on the Ray cluster", len(jobs))
+        if not jobs:
+            return
+        captions = dataclasses.replace(settings.captions, model=report.model)  # "auto" resolved by the driver
+        settings = dataclasses.replace(settings, captions=captions)
+        kind = CAPTION_BACKENDS[captions.backend]
+        batch_size = max(1, captions.batch_size or (16 if kind.remote else 8))
+        items: list[dict[str, Any]] = [
+            {"job": pickle.dumps(job), "path": job.path, "langs": json.dumps(todo[job.photo_id])} for job in jobs
+        ]
+        dataset, cpus, gpus = _decoded(self.options, items, batch_size)
+        from ray.data import ActorPoolStrategy
+
+        on_gpu = kind.gpu and gpus > 0
+        if on_gpu:
+            resources_per_actor: dict[str, float] = {"num_gpus": 1, "num_cpus": 0}
+            size = self.options.gpu_workers or gpus
+        else:  # CPU transformers, or clients of caption servers (waiting on the network, not the CPU)
+            local_model = not kind.remote
+            resources_per_actor = {"num_cpus": 1 if local_model else 0.25}
+            # Server clients each keep `concurrency` requests per server in flight; two of them keep a pool busy.
+            size = self.options.cpu_workers or (max(1, cpus - 1) if local_model else 2)
+        dataset = dataset.map_batches(
+            _CaptionStage,
+            fn_constructor_args=(store.root, settings, prompts, versions, params, report.prompt_set),
+            batch_size=batch_size,
+            batch_format="pyarrow",
+            compute=ActorPoolStrategy(size=size),
+            udf_modifying_row_count=True,
+            **resources_per_actor,
+        )
+        for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+            for counts in map(json.loads, batch.column("counts").to_pylist()):
+                report.written += counts["written"]
+                report.failed += counts["failed"]
+                report.retried += counts["retried"]
+                report.failures.extend(CaptionFailure(*failure) for failure in counts["failures"])
+                report.errors.extend(ErrorRow(*error) for error in counts["errors"])
+                progress.advance(counts["photos"])
 
 
 def connect(options: RayOptions) -> Any:
@@ -149,123 +239,6 @@ def _probe(address: str) -> None:
             f"cannot reach the Ray cluster at {address!r}: {exc.strerror or exc} "
             "(start one with `ray start --head`, or pass --ray local)"
         ) from None
-
-
-def process_on_ray(
-    store: Store,
-    work: list[PhotoWork],
-    channels: list[IndexedChannel],
-    settings: Settings,
-    report: IndexReport,
-    progress: Progress,
-    options: RayOptions,
-) -> None:
-    """pipeline._process on a cluster: decode, run channels and commit every pending photo."""
-    work = runnable(work, channels)
-    progress.phase("indexing photos on the Ray cluster", len(work))
-    if not work:
-        return
-    batch_size = commit_batch_size(settings, channels)
-    items = [
-        {"work": pickle.dumps(item), "job": pickle.dumps(job)}
-        for item, job in zip(work, decode_jobs(work, channels, settings))
-    ]
-    dataset, cpus, gpus = _decoded(options, items, batch_size)
-    from ray.data import ActorPoolStrategy
-
-    # By what the model is, not where the driver loaded it: a CPU-only driver still feeds GPU workers.
-    on_gpu = [c for c in channels if c.gpu_model and gpus > 0]
-    on_cpu = [c for c in channels if c not in on_gpu]
-    if on_cpu:
-        size = options.cpu_workers or max(1, cpus - 1)
-        dataset = dataset.map_batches(
-            _ChannelStage,
-            fn_constructor_args=(settings, [c.name for c in on_cpu]),
-            batch_size=batch_size,
-            batch_format="pyarrow",
-            compute=ActorPoolStrategy(size=size),
-            num_cpus=1,
-        )
-    if on_gpu:
-        size = options.gpu_workers or gpus
-        dataset = dataset.map_batches(
-            _ChannelStage,
-            fn_constructor_args=(settings, [c.name for c in on_gpu]),
-            batch_size=batch_size,
-            batch_format="pyarrow",
-            compute=ActorPoolStrategy(size=size),
-            num_gpus=1,
-            num_cpus=0,
-        )
-    versions = {channel.name: channel.version() for channel in channels}
-    dataset = dataset.map_batches(
-        _Commit,
-        fn_constructor_args=(store.root, versions),
-        batch_size=batch_size,
-        batch_format="pyarrow",
-        compute=ActorPoolStrategy(size=max(1, options.writers)),
-        num_cpus=0.5,
-        udf_modifying_row_count=True,
-    )
-    for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
-        for counts in batch.column("counts").to_pylist():
-            done = _merge(report, json.loads(counts))
-            progress.advance(done)
-
-
-def caption_on_ray(
-    store: Store,
-    settings: Settings,
-    jobs: list[DecodeJob],
-    todo: dict[str, list[str]],
-    prompts: dict[str, str],
-    versions: dict[str, str],
-    params: GenerationParams,
-    report: CaptionReport,
-    progress: Progress,
-    options: RayOptions,
-) -> None:
-    """captioning.caption_photos' loop on a cluster: decode tasks, then caption actors that keep the
-    model loaded (one per GPU) or share the pool of caption servers, each committing its batches."""
-    progress.phase("captioning photos on the Ray cluster", len(jobs))
-    if not jobs:
-        return
-    captions = dataclasses.replace(settings.captions, model=report.model)  # "auto" resolved by the driver
-    settings = dataclasses.replace(settings, captions=captions)
-    kind = CAPTION_BACKENDS[captions.backend]
-    batch_size = max(1, captions.batch_size or (16 if kind.remote else 8))
-    items: list[dict[str, Any]] = [
-        {"job": pickle.dumps(job), "path": job.path, "langs": json.dumps(todo[job.photo_id])} for job in jobs
-    ]
-    dataset, cpus, gpus = _decoded(options, items, batch_size)
-    from ray.data import ActorPoolStrategy
-
-    on_gpu = kind.gpu and gpus > 0
-    if on_gpu:
-        resources_per_actor: dict[str, float] = {"num_gpus": 1, "num_cpus": 0}
-        size = options.gpu_workers or gpus
-    else:  # CPU transformers, or clients of caption servers (waiting on the network, not the CPU)
-        local_model = not kind.remote
-        resources_per_actor = {"num_cpus": 1 if local_model else 0.25}
-        # Server clients each keep `concurrency` requests per server in flight; two of them keep a pool busy.
-        size = options.cpu_workers or (max(1, cpus - 1) if local_model else 2)
-    dataset = dataset.map_batches(
-        _CaptionStage,
-        fn_constructor_args=(store.root, settings, prompts, versions, params, report.prompt_set),
-        batch_size=batch_size,
-        batch_format="pyarrow",
-        compute=ActorPoolStrategy(size=size),
-        udf_modifying_row_count=True,
-        **resources_per_actor,
-    )
-    for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
-        for counts in map(json.loads, batch.column("counts").to_pylist()):
-            report.written += counts["written"]
-            report.failed += counts["failed"]
-            report.retried += counts["retried"]
-            report.failures.extend(CaptionFailure(*failure) for failure in counts["failures"])
-            report.errors.extend(ErrorRow(*error) for error in counts["errors"])
-            progress.advance(counts["photos"])
 
 
 class _CaptionStage:

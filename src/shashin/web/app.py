@@ -40,7 +40,7 @@ from shashin.errors import ShashinError
 from shashin.library import Library, LibraryError, PhotoDetail
 from shashin.search.engine import SearchResponse
 from shashin.search.explain import Snippet
-from shashin.search.filters import FilterError, build_filters
+from shashin.search.filters import build_filters
 from shashin.web.i18n import TEXTS, choose_language
 
 HERE = Path(__file__).parent
@@ -149,34 +149,30 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
     app.add_middleware(Gate, settings=settings, pages=pages)
 
     def run_search(params: dict[str, Any]) -> SearchResponse:
-        try:
-            filters = build_filters(
-                taken_from=params.get("from") or None,
-                taken_to=params.get("to") or None,
-                folders=params.get("folder") or [],
-                cameras=params.get("camera") or [],
-                has_text=params.get("has_text"),
-                near=params.get("near") or None,
-                radius_km=params.get("radius"),
-            )
-        except FilterError as exc:
-            raise ApiError(400, str(exc)) from exc
+        # A FilterError is a UsageError: the app's ShashinError handler answers it with a 400.
+        filters = build_filters(
+            taken_from=params.get("from") or None,
+            taken_to=params.get("to") or None,
+            folders=params.get("folder") or [],
+            cameras=params.get("camera") or [],
+            has_text=params.get("has_text"),
+            near=params.get("near") or None,
+            radius_km=params.get("radius"),
+        )
         with searching:
-            return _call(
-                lambda: library.search(
-                    params.get("q") or "",
-                    limit=params["limit"],
-                    offset=params["offset"],
-                    filters=filters,
-                    parse=not params.get("literal"),
-                    sort=params.get("sort") or "relevance",
-                    min_score=params.get("min_score") or 0.0,
-                )
+            return library.search(
+                params.get("q") or "",
+                limit=params["limit"],
+                offset=params["offset"],
+                filters=filters,
+                parse=not params.get("literal"),
+                sort=params.get("sort") or "relevance",
+                min_score=params.get("min_score") or 0.0,
             )
 
     def similar_to(target: str, limit: int, offset: int) -> SearchResponse:
         with searching:
-            return _call(lambda: library.similar(target, limit=limit, offset=offset))
+            return library.similar(target, limit=limit, offset=offset)
 
     async def similar_to_upload(request: Request, photo: UploadFile, limit: int, csrf: str) -> dict[str, Any]:
         """Search by an uploaded photo; needs the form secret (or the token), and no temporary path
@@ -199,14 +195,14 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
     def detail(photo_id: str) -> PhotoDetail:
         if not PHOTO_ID.match(photo_id):
             raise ApiError(404, f"no photo {photo_id!r}: photo ids are 32 hexadecimal digits")
-        found = _call(lambda: library.photo(photo_id))
+        found = library.photo(photo_id)
         if found is None:
             raise ApiError(404, f"no photo {photo_id} in this library")
         return found
 
     def with_links(response: SearchResponse, lang: str) -> dict[str, Any]:
         document = response.to_dict()
-        alts = _call(lambda: library.alt_texts([r.photo_id for r in response.results], lang))
+        alts = library.alt_texts([r.photo_id for r in response.results], lang)
         for result in document["results"]:
             result["thumbnail"] = f"/api/photos/{result['photo_id']}/thumbnail"
             result["page"] = f"/photo/{result['photo_id']}"
@@ -268,7 +264,10 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
     def api_file(photo_id: str) -> Response:
         """Only while it is the file that was indexed (see Library.open_original)."""
         detail(photo_id)
-        original = _call(lambda: library.open_original(photo_id), missing=404)
+        try:
+            original = library.open_original(photo_id)
+        except LibraryError as exc:  # no file of it can be served: for this route, not found
+            raise ApiError(404, str(exc)) from exc
         name = storage.basename(original.path)
         return StreamingResponse(
             _chunks(original.handle),
@@ -310,7 +309,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         """Stored as a person's caption: it wins over generated text and no caption run replaces it."""
         detail(photo_id)
         with writing:
-            _call(lambda: library.set_caption(photo_id, edit.text, lang=lang, prompt_set=edit.prompt_set))
+            library.set_caption(photo_id, edit.text, lang=lang, prompt_set=edit.prompt_set)
         return detail(photo_id).to_dict()
 
     @app.post("/photo/{photo_id}/caption", include_in_schema=False)
@@ -325,12 +324,12 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             raise ApiError(403, "this form did not come from this server's page; reload the page and try again")
         detail(photo_id)
         with writing:
-            _call(lambda: library.set_caption(photo_id, text, lang=lang))
+            library.set_caption(photo_id, text, lang=lang)
         return RedirectResponse(f"/photo/{photo_id}?ui={_lang(request)}", status_code=303)
 
     @app.get("/api/status", tags=["library"], summary="Photos, channels, progress and errors")
     def api_status() -> dict[str, Any]:
-        return _call(library.status).to_dict()
+        return library.status().to_dict()
 
     # ------------------------------------------------------------------ pages
 
@@ -580,17 +579,6 @@ def _is_api(request: Request) -> bool:
 
 def _lang(request: Request) -> str:
     return choose_language(request.query_params.get("ui"), request.headers.get("accept-language"))
-
-
-def _call(action, *, missing: int | None = None):  # type: ignore[no-untyped-def]
-    """Run a library call; a LibraryError becomes `missing` (404 where a route looks a photo up).
-    Every other explained error is answered by the app's one ShashinError handler."""
-    try:
-        return action()
-    except LibraryError as exc:
-        if missing is None:
-            raise
-        raise ApiError(missing, str(exc)) from exc
 
 
 async def _save_upload(upload: UploadFile, settings: WebSettings) -> Path:
