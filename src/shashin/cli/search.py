@@ -21,11 +21,13 @@ from shashin.cli.common import (
     OffsetOption,
     RadiusOption,
     ToOption,
+    _ask_resident,
     _fail,
     _filters,
     _guard,
     _library,
     _print_json,
+    _settings,
     _usage,
     app,
     out,
@@ -75,29 +77,34 @@ def search(
     file names, place) ranks the photos; the rankings are fused by reciprocal rank. --json always
     includes the full explanation.
     """
-    from shashin.search.engine import SORTS
+    from shashin.search import SORTS
 
     if sort not in SORTS:
         _usage(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
-    filters = _filters(taken_from, taken_to, folder, camera, has_text, near, radius)
-    if not query.strip() and not filters.active:
+    filtered = any(o is not None and o != [] for o in (taken_from, taken_to, folder, camera, has_text, near))
+    if not query.strip() and not filtered:
         _usage('nothing to search: give words, or a filter such as --from 2023 or --near Kyoto (with "" as the query)')
-    library = _library(db, **{"image.model": image_model, "image.device": device})
-    response = _guard(
-        lambda: library.search(
-            query,
-            limit=limit,
-            offset=offset,
-            filters=filters,
-            parse=not literal,
-            sort=sort,
-            min_score=min_score,  # type: ignore[arg-type]
-        )
-    )
-    from shashin.channels.image import ImageChannel  # loaded by the search already
+    settings = _settings(db, **{"image.model": image_model, "image.device": device})
+    options = {"limit": limit, "offset": offset, "parse": not literal, "sort": sort, "min_score": min_score}
+    raw_filters = {
+        "taken_from": taken_from,
+        "taken_to": taken_to,
+        "folders": folder or [],
+        "cameras": camera or [],
+        "has_text": has_text,
+        "near": near,
+        "radius_km": radius,
+    }
+    response = _ask_resident(settings, {"op": "search", "query": query, "options": options, "filters": raw_filters})
+    if response is None:  # no server for this library: search here
+        from shashin.library import Library
 
-    if image_model and ImageChannel.name in response.unavailable:
-        _fail(f"--image-model {image_model}: {response.unavailable[ImageChannel.name]}")
+        filters = _filters(taken_from, taken_to, folder, camera, has_text, near, radius)
+        library = Library(settings=settings)
+        response = _guard(lambda: library.search(query, filters=filters, **options)).to_dict()  # type: ignore[arg-type]
+    unavailable = response["unavailable_channels"]
+    if image_model and "image" in unavailable:
+        _fail(f"--image-model {image_model}: {unavailable['image']}")
     _print_results(response, as_json, f"No photos matched {query!r}.", explain=explain)
 
 
@@ -122,7 +129,7 @@ def similar(
     filters = _filters(taken_from, taken_to, folder, camera, has_text, near, radius)
     library = _library(db, **{"image.model": image_model, "image.device": device})
     response = _guard(lambda: library.similar(photo, limit=limit, offset=offset, filters=filters))
-    _print_results(response, as_json, "No similar photos: the library has no image vectors yet.")
+    _print_results(response.to_dict(), as_json, "No similar photos: the library has no image vectors yet.")
 
 
 @app.command()

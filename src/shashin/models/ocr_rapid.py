@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from shashin.models.base import ModelUnavailable, loads_once
+from shashin.threads import spinning_allowed
 
 _ROLES = ("det", "cls", "rec")
 # rapidocr scales an image's short side up to 30 px, then its detector scales it up to 736 px:
@@ -20,6 +24,7 @@ _ROLES = ("det", "cls", "rec")
 # no more memory than an everyday photo takes.
 MAX_ASPECT = 4
 MIN_SIDE = 32
+_patch_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -34,8 +39,11 @@ class OcrLine:
 class RapidOcr:
     """PP-OCR through rapidocr; bundled models by default, or det/cls/rec .onnx files from a folder."""
 
-    def __init__(self, *, model_dir: str = "", max_side: int = 2000, min_confidence: float = 0.5) -> None:
+    def __init__(
+        self, *, model_dir: str = "", max_side: int = 2000, min_confidence: float = 0.5, spin: bool | None = None
+    ) -> None:
         self.model_dir = model_dir
+        self.spin = spinning_allowed() if spin is None else spin  # onnxruntime's idle threads busy-wait
         self.max_side = max_side
         self.min_confidence = min_confidence
         self._engine: Any = None
@@ -75,7 +83,8 @@ class RapidOcr:
         for role, path in self._custom_models().items():
             params[f"{role.capitalize()}.model_path"] = str(path)
         try:
-            engine = RapidOCR(params=params)
+            with _session_options(spin=self.spin):
+                engine = RapidOCR(params=params)
             engine(np.full((64, 64, 3), 255, dtype=np.uint8))  # forces the lazy model load
         except Exception as exc:
             raise ModelUnavailable(f"the OCR models could not be loaded: {exc}") from exc
@@ -168,3 +177,25 @@ def _bundled_models() -> str:
             f"{role.lower()}={section.get('ocr_version')}-{section.get('model_type')}-{section.get('lang_type')}"
         )
     return " ".join(parts)
+
+
+@contextlib.contextmanager
+def _session_options(*, spin: bool) -> Iterator[None]:
+    """While rapidocr makes its onnxruntime sessions, add the options it does not expose: idle
+    intra-op threads sleep instead of spinning (rapidocr 3.10 builds SessionOptions itself)."""
+    from rapidocr.inference_engine.onnxruntime.main import OrtInferSession
+
+    original = OrtInferSession.__dict__["_init_sess_opts"]
+
+    def with_spinning(cfg: dict[str, Any]) -> Any:
+        options = original.__func__(cfg)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "1" if spin else "0")
+        return options
+
+    with _patch_lock:
+        OrtInferSession._init_sess_opts = staticmethod(with_spinning)  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            OrtInferSession._init_sess_opts = original  # type: ignore[method-assign]

@@ -9,21 +9,20 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from shashin.channels.base import Channel, ChannelQuery, Hit, ModelUnavailable, ResultPage
 from shashin.config import SearchSettings
+from shashin.search import SORTS, Sort
 from shashin.search.explain import Snippet, snippet
 from shashin.search.filters import FilterError, Filters, PlaceOfPhoto, places_of
 from shashin.search.fuse import ChannelMatch, FusedHit, FusionConfig, fuse_rankings
 from shashin.search.parse import ParsedQuery, parse_query
 from shashin.store import Store, StoreError
 from shashin.store.memory import encode
-
-Sort = Literal["relevance", "newest", "oldest"]
-SORTS: tuple[str, ...] = ("relevance", "newest", "oldest")
+from shashin.threads import blas_threads
 
 
 @dataclass(frozen=True)
@@ -124,6 +123,7 @@ def search_photos(
 ) -> SearchResponse:
     """Rank the library's photos for `text` with every channel and fuse the rankings."""
     options = options or SearchOptions()
+    blas_threads(settings.blas_threads)
     parsed = parse_query(text, today=options.today) if options.parse else ParsedQuery(text.strip())
     filters = parsed.filters.merged(options.filters)
     if filters.when is not None and filters.when.empty:
@@ -196,6 +196,7 @@ def respond(
     offset: int,
 ) -> SearchResponse:
     """Fuse rankings made outside search_photos (photo-to-photo search) and describe one page."""
+    blas_threads(settings.blas_threads)
     fused = fuse_rankings(rankings, k=settings.rrf_k, weights=settings.weights, mode=settings.fusion)
     results = describe(store, channels, query, fused[offset : offset + limit], offset)
     return SearchResponse(

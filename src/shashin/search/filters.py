@@ -94,6 +94,7 @@ class Filters:
             "folders": list(self.folders),
             "cameras": list(self.cameras),
             "has_text": self.has_text,
+            "described": self.describe(),
             "near": [
                 {
                     "place": n.place.label,

@@ -4,6 +4,11 @@
 maintenance, lock; see store/lance.py); store/contract.py names what the rest of shashin uses.
 """
 
+# First: lancedb is imported without the REST client it would load for nothing (1.2 s).
+from shashin.store import lancedb_import  # noqa: F401
+
+# isort: split
+
 from shashin.store.errors import LibraryDamaged, StoreBusy, StoreError
 from shashin.store.lance import Store
 from shashin.store.lookup import photo_finder

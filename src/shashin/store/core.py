@@ -38,10 +38,13 @@ class StoreCore:
     _build_locks: dict[tuple[str, Any], threading.Lock]
     _locks_lock: threading.Lock
     _facts: tuple[tuple[int, ...], PhotoFacts] | None
+    _listed: tuple[float, frozenset[str]] | None  # when the table names were last listed, and them
     search_tuning: SearchTuning
 
     def _table_names(self) -> list[str]:
-        return [name for name in _table_names(self._db) if name != _LEASE_TABLE]
+        names = [name for name in _table_names(self._db) if name != _LEASE_TABLE]
+        self._listed = (time.monotonic(), frozenset(names))
+        return names
 
     def _create(self, name: str, table_schema: pa.Schema, fts: Sequence[str] = (), keys: Sequence[str] = ()) -> Any:
         table = self._db.create_table(name, schema=table_schema, exist_ok=True)
@@ -72,6 +75,9 @@ class StoreCore:
     def _has_table(self, name: str) -> bool:
         if name in self._tables:
             return True
+        listed = self._listed
+        if listed is not None and time.monotonic() - listed[0] < _RECHECK_SECONDS and name not in listed[1]:
+            return False  # a table a search asks for but the library lacks: not listed again per query
         if name not in self._table_names():
             return False
         try:

@@ -79,6 +79,7 @@ class Store(WriterLock):
         self._build_locks: dict[tuple[str, Any], threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._facts: tuple[tuple[int, ...], PhotoFacts] | None = None
+        self._listed: tuple[float, frozenset[str]] | None = None
         self.search_tuning = SearchTuning()
         try:
             self._open_core_tables(create)
