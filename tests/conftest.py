@@ -61,6 +61,9 @@ _SLOW_TESTS = {  # single tests of otherwise quick files that take several secon
     "tests/models/test_image_text.py::test_decode_workers_prepare_the_same_input",
     "tests/store/test_ann.py::test_optimize_command",
     "tests/search/test_parse.py::test_coco_captions_are_descriptions_not_places",
+    "tests/test_resident.py::test_the_cli_gets_the_same_results_from_a_running_server",  # subprocesses
+    "tests/test_resident.py::test_a_bad_filter_is_the_servers_error_with_the_usual_exit_code",
+    "tests/test_resident.py::test_a_client_with_other_settings_searches_itself",
 }
 
 
@@ -152,14 +155,16 @@ def coco() -> Path:
     return COCO
 
 
-def run_cli(*args: str, check: bool = False, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run the real `shashin` command in a subprocess, as a user would."""
+def run_cli(
+    *args: str, check: bool = False, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `shashin` command in a subprocess, as a user would (`env`: variables added)."""
     result = subprocess.run(
         [sys.executable, "-m", "shashin", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
     if check and result.returncode != 0:
         raise AssertionError(f"shashin {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
