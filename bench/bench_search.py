@@ -103,10 +103,11 @@ def fixed_list(vectors: np.ndarray) -> pa.Array:
     return pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), vectors.shape[1])
 
 
-def build(db: Path, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Write a synthetic library of n photos; returns what the queries are made from."""
+def build(db: Path, n: int, rng: np.random.Generator, start: int = 0) -> dict[str, np.ndarray]:
+    """Write a synthetic library of n photos (or add n more, numbered from `start`, to one);
+    returns what the queries are made from."""
     store = Store(db)
-    ids = np.array([f"{i:032x}" for i in range(n)])
+    ids = np.array([f"{i:032x}" for i in range(start, start + n)])
     now = datetime.now(UTC)
     vocabulary = pseudo_words(rng, 30_000)
     taken = np.datetime64("2015-01-01") + rng.integers(0, 365 * 11 * 86400, n).astype("timedelta64[s]")
@@ -136,7 +137,7 @@ def build(db: Path, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     )
     store._table("photos").add(photos)
     years = taken.astype("datetime64[Y]").astype(str)
-    paths = [f"/photos/{y}/IMG_{i:07d}.jpg" for i, y in enumerate(years)]
+    paths = [f"/photos/{y}/IMG_{i:07d}.jpg" for i, y in enumerate(years, start)]
     files = pa.table(
         {
             "path": paths,
@@ -144,7 +145,7 @@ def build(db: Path, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
             "root": ["/photos"] * n,
             "size": np.full(n, 3_000_000),
             "mtime_ns": np.zeros(n, np.int64),
-            "terms": [f"img_{i:07d} jpg photos {y}" for i, y in enumerate(years)],
+            "terms": [f"img_{i:07d} jpg photos {y}" for i, y in enumerate(years, start)],
             "seen_at": pa.array([now] * n, schema.UTC_TIME),
             "content_hash": ids,
         },

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow.compute as pc
 
 from shashin.channels.ocr import OcrChannel
 from shashin.errors import UsageError
@@ -116,7 +117,9 @@ class Filters:
         if self.folders:
             mask &= _in_folders(facts, self.folders)
         if self.cameras:
-            mask &= np.array([any(c.casefold() in camera for c in self.cameras) for camera in facts.camera], bool)
+            wanted = [c.casefold() for c in self.cameras]
+            named = [n for n, camera in enumerate(facts.camera_names) if any(c in camera for c in wanted)]
+            mask &= np.isin(facts.camera, named)
         if self.has_text is not None:
             mask &= facts.has_text == self.has_text
         if self.near:
@@ -139,7 +142,9 @@ def _taken(facts: PhotoFacts, when: When) -> np.ndarray:
 
 def _in_folders(facts: PhotoFacts, folders: tuple[str, ...]) -> np.ndarray:
     prefixes = tuple(os.path.join(os.path.abspath(os.path.expanduser(f)), "") for f in folders)
-    inside = np.array([path.startswith(prefixes) for path in facts.file_paths], bool)
+    inside = np.zeros(len(facts.file_paths), bool)
+    for prefix in prefixes:
+        inside |= pc.starts_with(facts.file_paths, prefix).to_numpy(zero_copy_only=False)
     mask = np.zeros(len(facts.ids), bool)
     mask[facts.file_photos[inside]] = True
     return mask

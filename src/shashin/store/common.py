@@ -13,6 +13,7 @@ os.environ.setdefault("LANCEDB_LOG", "error")  # its warnings are for its develo
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from shashin.store import schema
 from shashin.store.memory import PhotoFacts, encode_column
@@ -105,11 +106,21 @@ def _table_names(db: Any) -> list[str]:
             return names
 
 
+_UNIT = "\x1f"  # joins the camera columns (a control character no name holds)
+
+
 def _facts(photos: pa.Table, files: pa.Table, texted: pa.Table | None) -> PhotoFacts:
     ids = _strings(photos, "photo_id")
-    camera = [
-        " ".join(part for part in parts if part).casefold()
-        for parts in zip(*(photos.column(c).to_pylist() for c in ("camera_make", "camera_model", "lens")))
+    # Cameras are few: each distinct (make, model, lens) is joined and case-folded once.
+    joined = pc.binary_join_element_wise(
+        *(photos.column(c) for c in ("camera_make", "camera_model", "lens")),
+        _UNIT,
+        null_handling="replace",
+        null_replacement="",
+    )
+    cameras = pc.dictionary_encode(joined).combine_chunks()
+    camera_names = [
+        " ".join(part for part in name.split(_UNIT) if part).casefold() for name in cameras.dictionary.to_pylist()
     ]
     file_photo_ids = _strings(files, "photo_id")
     positions = np.searchsorted(ids, file_photo_ids) if len(ids) else np.zeros(len(file_photo_ids), np.int64)
@@ -121,9 +132,10 @@ def _facts(photos: pa.Table, files: pa.Table, texted: pa.Table | None) -> PhotoF
         taken_at=photos.column("taken_at").to_numpy(zero_copy_only=False).astype("datetime64[s]"),
         latitude=photos.column("latitude").to_numpy(zero_copy_only=False).astype(np.float64),
         longitude=photos.column("longitude").to_numpy(zero_copy_only=False).astype(np.float64),
-        camera=np.asarray(camera, dtype=object),
+        camera=cameras.indices.to_numpy(zero_copy_only=False).astype(np.int32),
+        camera_names=camera_names,
         has_text=np.isin(ids, texted_ids),
-        file_paths=np.asarray(files.column("path").to_pylist(), dtype=object)[known],
+        file_paths=files.column("path").filter(pa.array(known)),
         file_photos=positions[known],
     )
 

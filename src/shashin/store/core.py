@@ -22,9 +22,12 @@ from shashin.store.common import (
     _table_names,
 )
 from shashin.store.memory import Cached, PhotoFacts, RowLookup
+from shashin.store.persisted import Persist, SearchCache
 from shashin.store.records import (
     SearchTuning,
 )
+
+_ROWS: Persist[RowLookup] = Persist(RowLookup.arrays, RowLookup.opened)
 
 
 class StoreCore:
@@ -39,6 +42,7 @@ class StoreCore:
     _locks_lock: threading.Lock
     _facts: tuple[tuple[int, ...], PhotoFacts] | None
     _listed: tuple[float, frozenset[str]] | None  # when the table names were last listed, and them
+    _search_cache: SearchCache | None
     search_tuning: SearchTuning
 
     def _table_names(self) -> list[str]:
@@ -121,11 +125,15 @@ class StoreCore:
             if table == name:
                 cached.checked_at = float("-inf")
 
-    def _in_memory(self, name: str, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    def _in_memory(
+        self, name: str, key: tuple[Any, ...], build: Callable[[], Any], persist: Persist[Any] | None = None
+    ) -> Any:
         """The structure `build` makes from table `name`, rebuilt when the table has a new version.
 
         Versions are rechecked at most every _RECHECK_SECONDS, so a query touching several
-        channels pays for the check once and readers see other processes' writes within that."""
+        channels pays for the check once and readers see other processes' writes within that.
+        With `persist`, a version's structure is saved beside the tables once and opened
+        memory-mapped by every later process (store/persisted.py)."""
         cached = self._memory.get((name, key))
         now = time.monotonic()
         if cached is not None and now - cached.checked_at < _RECHECK_SECONDS:
@@ -136,9 +144,28 @@ class StoreCore:
                 return cached.value
             version = self._table(name).version
             if cached is None or cached.version != version:
-                cached = self._memory[(name, key)] = Cached(version, build())
+                cached = self._memory[(name, key)] = Cached(version, self._made(name, key, version, build, persist))
             cached.checked_at = now
             return cached.value
+
+    def _made(
+        self, name: str, key: tuple[Any, ...], version: int, build: Callable[[], Any], persist: Persist[Any] | None
+    ) -> Any:
+        """The structure for one table version: opened from the search cache, or built (and saved)."""
+        cache = self._search_cache
+        if persist is None or cache is None:
+            return build()
+        saved = cache.open(name, key, version)
+        if saved is not None:
+            try:
+                return persist.opened(saved)
+            except (KeyError, ValueError, TypeError):
+                pass  # saved by another format: built again below
+        value = build()
+        arrays = persist.arrays(value)
+        if arrays is not None:  # None: a kind that is not stored (over Lance's own on-disk index)
+            cache.save(name, key, version, arrays)
+        return value
 
     def _building_lock(self, name: str, key: tuple[Any, ...]) -> threading.Lock:
         with self._locks_lock:
@@ -146,7 +173,9 @@ class StoreCore:
 
     def _lookup(self, name: str, key: str, columns: Sequence[str]) -> RowLookup:
         columns = list(dict.fromkeys([key, *columns]))
-        return self._in_memory(name, ("rows", key, tuple(columns)), lambda: RowLookup(self._scan(name, columns), key))
+        return self._in_memory(
+            name, ("rows", key, tuple(columns)), lambda: RowLookup(self._scan(name, columns), key), _ROWS
+        )
 
     def channel_tables(self) -> list[str]:
         return [name for name in self._table_names() if name.startswith(_CHANNEL_PREFIX)]

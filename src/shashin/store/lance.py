@@ -32,6 +32,7 @@ from shashin.store.errors import (
 )
 from shashin.store.lock import WriterLock
 from shashin.store.memory import Cached, PhotoFacts
+from shashin.store.persisted import SearchCache
 from shashin.store.records import (
     SearchTuning,
 )
@@ -80,6 +81,8 @@ class Store(WriterLock):
         self._locks_lock = threading.Lock()
         self._facts: tuple[tuple[int, ...], PhotoFacts] | None = None
         self._listed: tuple[float, frozenset[str]] | None = None
+        # Search structures on disk beside the tables (local libraries; a bucket keeps them in memory).
+        self._search_cache = None if self.remote else SearchCache(Path(self.root) / "search")
         self.search_tuning = SearchTuning()
         try:
             self._open_core_tables(create)

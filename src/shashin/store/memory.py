@@ -12,7 +12,7 @@ Both restrict results to a PhotoSet (the photos a filter allows) without losing 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +94,24 @@ def _top(scores: np.ndarray, rows: np.ndarray, limit: int) -> list[tuple[int, fl
     return [(int(rows[i]), float(scores[i])) for i in order]
 
 
+class _SortedTerms:
+    """A vocabulary opened from disk: terms as sorted UTF-8 bytes and their columns, looked up by
+    binary search instead of a dict built at start (a million file-name terms at 1M photos)."""
+
+    def __init__(self, terms: np.ndarray, columns: np.ndarray) -> None:
+        self.terms, self.columns = terms, columns
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def get(self, term: str) -> int | None:
+        key = term.encode()
+        at = int(np.searchsorted(self.terms, key))
+        if at < len(self.terms) and self.terms[at] == key:
+            return int(self.columns[at])
+        return None
+
+
 class KeywordIndex(_Rows):
     """Okapi BM25 over whitespace-separated terms (the tokenizer's output), one document per row.
     `fold` maps a term to the form terms are compared by (stems: see text.tokenize.search_form),
@@ -113,7 +131,7 @@ class KeywordIndex(_Rows):
         encoded = flat.filter(pc.not_equal(flat, "")).dictionary_encode()
         # Each distinct stored term is folded once (a vocabulary, not every occurrence).
         folded = [self.fold(term) for term in encoded.dictionary.to_pylist()]
-        self.vocabulary = {term: i for i, term in enumerate(dict.fromkeys(folded))}
+        self.vocabulary: dict[str, int] | _SortedTerms = {term: i for i, term in enumerate(dict.fromkeys(folded))}
         remap = np.array([self.vocabulary[term] for term in folded], dtype=np.int64)
         columns = remap[encoded.indices.to_numpy(zero_copy_only=False)] if len(remap) else np.zeros(0, np.int64)
         rows = rows[nonempty]
@@ -126,9 +144,44 @@ class KeywordIndex(_Rows):
         norm = _K1 * (1 - _B + _B * doc_length / average)
         tf = counts.tocoo()
         weights = tf.data * (_K1 + 1) / (tf.data + norm[tf.row])
-        self.matrix = sparse.csc_matrix((weights.astype(np.float32), (tf.row, tf.col)), shape=counts.shape)
-        frequency = np.diff(self.matrix.indptr).astype(np.float32)
+        matrix = sparse.csc_matrix((weights.astype(np.float32), (tf.row, tf.col)), shape=counts.shape)
+        # Postings of term c: rows indices[indptr[c]:indptr[c+1]] with BM25 term weights `data`.
+        self.indptr = matrix.indptr.astype(np.int64)
+        self.indices = matrix.indices.astype(np.int32)
+        self.data = matrix.data.astype(np.float32)
+        frequency = np.diff(self.indptr).astype(np.float32)
         self.idf = np.log(1 + (len(terms) - frequency + 0.5) / (frequency + 0.5)).astype(np.float32)
+
+    def arrays(self) -> dict[str, Any]:
+        """What opened() needs, as arrays a search cache stores (see store/persisted.py)."""
+        vocabulary = self.vocabulary
+        if isinstance(vocabulary, _SortedTerms):
+            terms, columns = vocabulary.terms, vocabulary.columns
+        else:
+            encoded = encode(vocabulary)
+            order = np.argsort(encoded, kind="stable")
+            terms, columns = encoded[order], np.fromiter(vocabulary.values(), np.int64, len(vocabulary))[order]
+        return {
+            "keys": self.keys,
+            "photo_ids": self.photo_ids,
+            "terms": terms,
+            "term_columns": columns,
+            "indptr": self.indptr,
+            "indices": self.indices,
+            "data": self.data,
+            "idf": self.idf,
+        }
+
+    @classmethod
+    def opened(cls, arrays: Mapping[str, Any], fold: Callable[[str], str] | None = None) -> KeywordIndex:
+        """An index from arrays() output (memory-mapped: nothing is rebuilt or copied)."""
+        index = cls.__new__(cls)
+        _Rows.__init__(index, arrays["keys"], arrays["photo_ids"])
+        index.fold = fold or (lambda term: term)
+        index.vocabulary = _SortedTerms(arrays["terms"], arrays["term_columns"])
+        index.indptr, index.indices, index.data = arrays["indptr"], arrays["indices"], arrays["data"]
+        index.idf = arrays["idf"]
+        return index
 
     def search(
         self,
@@ -144,14 +197,14 @@ class KeywordIndex(_Rows):
         wanted = list(
             dict.fromkeys(self.fold(word) for term in terms for word in term.split())
         )  # as the text was indexed
-        columns = [self.vocabulary[t] for t in wanted if t in self.vocabulary]
+        columns = [c for c in (self.vocabulary.get(t) for t in wanted) if c is not None]
         if not columns or (require_all and len(columns) < len(wanted)):
             return []
         unseen = math.log(1 + (len(self.keys) + 0.5) / 0.5)  # a word no document has weighs the most
         query_weight = float(self.idf[columns].sum()) + unseen * (len(wanted) - len(columns))
-        postings = [slice(self.matrix.indptr[c], self.matrix.indptr[c + 1]) for c in columns]
-        rows = np.concatenate([self.matrix.indices[p] for p in postings])
-        weights = np.concatenate([self.idf[c] * self.matrix.data[p] for c, p in zip(columns, postings)])
+        postings = [slice(int(self.indptr[c]), int(self.indptr[c + 1])) for c in columns]
+        rows = np.concatenate([self.indices[p] for p in postings])
+        weights = np.concatenate([self.idf[c] * self.data[p] for c, p in zip(columns, postings)])
         idf = np.concatenate([np.full(p.stop - p.start, self.idf[c], np.float32) for c, p in zip(columns, postings)])
         # Sum per document: over the postings alone when they are few, else over every document.
         if len(rows) * 8 < len(self.keys):
@@ -209,6 +262,33 @@ class VectorIndex(_Rows):
         self.matrix = np.ascontiguousarray(vectors)
         self._position = np.empty(len(vectors), dtype=np.int64)  # row -> matrix position
         self._position[self._row_at] = np.arange(len(vectors))
+
+    def arrays(self) -> dict[str, Any]:
+        """What opened() needs, as arrays a search cache stores (see store/persisted.py)."""
+        arrays = {
+            "keys": self.keys,
+            "photo_ids": self.photo_ids,
+            "matrix": self.matrix,
+            "row_at": self._row_at,
+            "position": self._position,
+        }
+        if self.ivf is not None:
+            arrays |= {"centroids": self.ivf.centroids, "offsets": self.ivf.offsets}
+        return arrays
+
+    @classmethod
+    def opened(cls, arrays: Mapping[str, Any], *, nprobe: int = 0) -> VectorIndex:
+        """An index from arrays() output; its matrix stays memory-mapped (pages are read as lists
+        are probed, and the OS may drop them again under memory pressure)."""
+        index = cls.__new__(cls)
+        _Rows.__init__(index, arrays["keys"], arrays["photo_ids"])
+        index.matrix, index._row_at = arrays["matrix"], arrays["row_at"]
+        index.ivf = None
+        if "centroids" in arrays:
+            lists = len(arrays["centroids"])
+            index.ivf = _InvertedFile(arrays["centroids"], arrays["offsets"], nprobe or max(8, lists // 16))
+        index._position = arrays["position"]
+        return index
 
     @property
     def approximate(self) -> bool:
@@ -290,6 +370,15 @@ class RowLookup:
         self.table = table.sort_by(key)
         self.keys = encode_column(self.table.column(key))
 
+    def arrays(self) -> dict[str, Any]:
+        return {"table": self.table, "keys": self.keys}
+
+    @classmethod
+    def opened(cls, arrays: Mapping[str, Any]) -> RowLookup:
+        lookup = cls.__new__(cls)
+        lookup.table, lookup.keys = arrays["table"], arrays["keys"]
+        return lookup
+
     def rows(self, keys: Any) -> list[dict[str, Any]]:
         """Every row whose key is one of `keys`."""
         wanted = np.sort(encode(set(keys)))
@@ -310,9 +399,10 @@ class PhotoFacts:
     taken_at: np.ndarray  # datetime64[s], NaT when unknown
     latitude: np.ndarray  # NaN when unknown
     longitude: np.ndarray
-    camera: np.ndarray  # "make model lens", case-folded
+    camera: np.ndarray  # per photo, a number into camera_names
+    camera_names: list[str]  # "make model lens", case-folded: each distinct camera once
     has_text: np.ndarray  # bool: OCR found text in it
-    file_paths: np.ndarray  # every file's path...
+    file_paths: pa.ChunkedArray  # every file's path...
     file_photos: np.ndarray  # ...and the position of its photo in `ids`
 
 

@@ -20,6 +20,7 @@ from shashin.store.common import (
     sql_string,
 )
 from shashin.store.memory import KeywordIndex, PhotoFacts, PhotoSet, VectorIndex
+from shashin.store.persisted import TABLE, Persist
 from shashin.text import fuzzy
 from shashin.text.tokenize import search_form
 
@@ -108,11 +109,13 @@ class SearchIndexes(ChannelTables):
 
     def photo_facts(self) -> PhotoFacts:
         """Date, position, camera, text and files of every photo, as arrays (from memory)."""
-        photos = self._in_memory("photos", ("facts",), self._photo_columns)
-        files = self._in_memory("files", ("paths",), lambda: self._scan("files", ["path", "photo_id"]))
+        photos = self._in_memory("photos", ("facts",), self._photo_columns, TABLE)
+        files = self._in_memory("files", ("paths",), lambda: self._scan("files", ["path", "photo_id"]), TABLE)
         ocr = _CHANNEL_PREFIX + "ocr"
         texted = (
-            self._in_memory(ocr, ("texted",), lambda: self._scan(ocr, ["photo_id"], "status = 'done' AND text != ''"))
+            self._in_memory(
+                ocr, ("texted",), lambda: self._scan(ocr, ["photo_id"], "status = 'done' AND text != ''"), TABLE
+            )
             if self._has_table(ocr)
             else None
         )
@@ -141,7 +144,9 @@ class SearchIndexes(ChannelTables):
                 return KeywordIndex(keys, photo_ids, pa.array([fuzzy.grams(text or "") for text in values.to_pylist()]))
             return KeywordIndex(keys, photo_ids, values, fold=search_form)
 
-        return self._in_memory(name, (column, where, "grams" if grams else "terms"), build)
+        fold = None if grams else search_form
+        persist = Persist(KeywordIndex.arrays, lambda arrays: KeywordIndex.opened(arrays, fold))
+        return self._in_memory(name, (column, where, "grams" if grams else "terms"), build, persist)
 
     def _vector_index(self, name: str, column: str, key: str, where: str) -> VectorIndex | DiskVectorIndex:
         """The rows' vectors in memory, or, for a table beyond memory_max_rows with an approximate
@@ -189,7 +194,14 @@ class SearchIndexes(ChannelTables):
                 nprobe=self.search_tuning.nprobe,
             )
 
-        return self._in_memory(name, (column, where), build)
+        nprobe = self.search_tuning.nprobe
+        persist: Persist[VectorIndex | DiskVectorIndex] = Persist(
+            lambda index: index.arrays() if isinstance(index, VectorIndex) else None,
+            lambda arrays: VectorIndex.opened(arrays, nprobe=nprobe),
+        )
+        # What decides the structure's shape is part of its key: another setting, another entry.
+        shape = (tuning.ann_min_rows, tuning.memory_max_rows)
+        return self._in_memory(name, (column, where, shape), build, persist)
 
     def search_caption_chunks(
         self, vector: Any, *, limit: int, version: str, within: PhotoSet | None = None

@@ -1,0 +1,146 @@
+"""What search reads, kept beside the tables: built once per table version, opened memory-mapped.
+
+Building the keyword and vector structures of a large library takes seconds to minutes of CPU
+(k-means of the inverted file, BM25 weights); every process used to pay it again, and hold its
+own copy. Now the first process to need a structure for a table version writes it under
+`<library>/search/<table>/<key digest>/v<version>/` as .npy arrays and Arrow IPC files; every
+later process (a CLI search, a restarted server) opens those files memory-mapped in milliseconds,
+and processes on one machine share their pages through the OS cache.
+
+A version folder is written under a temporary name and renamed whole, so a crash while writing
+leaves the previous version usable and never a half-written one; a reader that finds nothing (or
+something it cannot read) builds as before. Older versions are removed once a newer one is in
+place; a process still mapping one keeps reading it (the files live on until unmapped).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+import pyarrow as pa
+
+FORMAT = 1  # bumped when a structure's arrays change meaning: older folders are ignored
+_STALE_PARTS = 3600.0  # seconds after which a temporary folder is a crashed writer's
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Persist(Generic[T]):
+    """How one kind of structure becomes arrays and comes back from them."""
+
+    arrays: Callable[[T], Mapping[str, Any] | None]  # None: this one is not stored
+    opened: Callable[[Mapping[str, Any]], T]
+
+
+TABLE: Persist[pa.Table] = Persist(lambda table: {"table": table}, lambda arrays: arrays["table"])
+
+
+class SearchCache:
+    """The search structures of one local library, by table, key and table version."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def folder(self, table: str, key: tuple[Any, ...]) -> Path:
+        digest = hashlib.sha256(repr((FORMAT, key)).encode()).hexdigest()[:24]
+        return self.root / table / digest
+
+    def open(self, table: str, key: tuple[Any, ...], version: int) -> dict[str, Any] | None:
+        """The arrays saved for this table version (memory-mapped), or None when there are none
+        or they cannot be read."""
+        folder = self.folder(table, key) / f"v{version}"
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            return {name: _read(folder, name, kind) for name, kind in manifest["arrays"].items()}
+        except (OSError, ValueError, KeyError, pa.ArrowException):
+            return None
+
+    def save(self, table: str, key: tuple[Any, ...], version: int, arrays: Mapping[str, Any]) -> bool:
+        """Write the arrays for this version, whole or not at all; False when they could not be
+        written (a read-only library, a full disk, a kind of array that is not storable)."""
+        parent = self.folder(table, key)
+        final = parent / f"v{version}"
+        if final.is_dir():
+            return True  # another process wrote it first
+        partial = parent / f".v{version}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part"
+        try:
+            partial.mkdir(parents=True)
+            kinds = {name: _write(partial, name, value) for name, value in arrays.items()}
+            _write_synced(partial / "manifest.json", json.dumps({"arrays": kinds, "key": repr(key)}).encode())
+            _sync(partial)
+            os.rename(partial, final)
+            _sync(parent)
+        except (OSError, ValueError, TypeError, pa.ArrowException):
+            shutil.rmtree(partial, ignore_errors=True)
+            return final.is_dir()
+        self._clean(parent, keep=final.name)
+        return True
+
+    def _clean(self, parent: Path, keep: str) -> None:
+        """Remove older versions and temporary folders crashed writers left."""
+        now = time.time()
+        for entry in parent.iterdir():
+            if entry.name == keep:
+                continue
+            if entry.name.endswith(".part"):
+                with contextlib.suppress(OSError):
+                    if now - entry.stat().st_mtime < _STALE_PARTS:
+                        continue  # another process is writing it now
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _write(folder: Path, name: str, value: Any) -> str:
+    if isinstance(value, pa.Table):
+        with pa.OSFile(str(folder / f"{name}.arrow"), "wb") as sink, pa.ipc.new_file(sink, value.schema) as writer:
+            writer.write_table(value)
+        _sync(folder / f"{name}.arrow")
+        return "arrow"
+    array = np.asarray(value)
+    if array.dtype.hasobject:
+        raise TypeError(f"{name}: object arrays are not stored")
+    with open(folder / f"{name}.npy", "wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return "npy"
+
+
+def _read(folder: Path, name: str, kind: str) -> Any:
+    if kind == "arrow":
+        return pa.ipc.open_file(pa.memory_map(str(folder / f"{name}.arrow"))).read_all()
+    path = folder / f"{name}.npy"
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError:  # an empty array cannot be mapped
+        return np.load(path, allow_pickle=False)
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _sync(path: Path) -> None:
+    """fsync a file or folder (a rename is durable once its folder is synced)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+__all__ = ["FORMAT", "TABLE", "Persist", "SearchCache"]
