@@ -97,7 +97,7 @@ def cli_part(db: Path, rounds: int) -> None:
     for line in profile.splitlines():
         if line.startswith("import time:") and "|" in line:
             _, cumulative, name = line.split("|")
-            if name.strip() and not name.startswith("   "):  # top-level imports only (" name")
+            if cumulative.strip().isdigit() and not name.startswith("   "):  # top-level imports only
                 top[name.strip()] = int(cumulative)
     total = sum(top.values()) or 1
     print(

@@ -1,0 +1,127 @@
+"""Search structures saved beside the tables: opened by later processes, current, crash-safe."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shashin.store import Store
+from shashin.store.memory import KeywordIndex, VectorIndex
+from shashin.store.persisted import SearchCache
+from shashin.store.rows import caption_row
+
+CAPTIONS = ("captions", "terms", "caption_id", "status = 'done'")
+
+
+def _caption(photo_id: str, text: str) -> dict[str, object]:
+    return caption_row(
+        photo_id, "brief", "en", text=text, raw=text, source="human", backend="human",
+        model=None, prompt=None, params=None, version="v",
+    )  # fmt: skip
+
+
+def _library(db: Path) -> Store:
+    store = Store(db)
+    store.put_rows("captions", [_caption(f"p{i}", f"a red door number {i}") for i in range(5)])
+    store.put_rows("captions", [_caption("q", "a cat on a mat")])
+    return store
+
+
+def test_a_later_process_opens_what_the_first_saved_and_finds_the_same(tmp_path: Path, monkeypatch) -> None:
+    db = tmp_path / "db"
+    first = _library(db).search_captions(["door"], limit=10)
+    assert len(first) == 5
+    assert list((db / "search" / "captions").rglob("manifest.json"))
+
+    def no_building(*args: object, **kwargs: object) -> None:
+        raise AssertionError("built again instead of opened")
+
+    monkeypatch.setattr(KeywordIndex, "__init__", no_building)
+    later = Store(db, create=False)
+    assert later.search_captions(["door"], limit=10) == first
+    assert later.search_captions(["cat", "mat"], limit=10, require_all=True)[0][1] == "q"
+    assert isinstance(later._keyword_index(*CAPTIONS).indptr, np.memmap)
+
+
+def test_a_write_from_another_process_is_searched_within_a_second(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    reader = _library(db)
+    assert all(photo != "new" for _, photo, _, _ in reader.search_captions(["door"], limit=10))
+    Store(db, create=False).put_rows("captions", [_caption("new", "a blue door")])  # the index run
+    deadline = time.monotonic() + 1.0
+    while True:
+        found = {photo for _, photo, _, _ in reader.search_captions(["door"], limit=10)}
+        if "new" in found or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert "new" in found
+
+
+CRASH = """
+import os, sys
+from shashin.store import Store, persisted
+from tests.store.test_persisted import _caption
+
+original = persisted._write
+def dying(folder, name, value):
+    original(folder, name, value)
+    os._exit(9)  # killed after the first file of the new version
+persisted._write = dying
+store = Store(sys.argv[1], create=False)
+store.put_rows("captions", [_caption("late", "a green door")])
+store.search_captions(["door"], limit=10)
+"""
+
+
+def test_a_crash_while_saving_leaves_the_saved_version_whole_and_the_new_one_unseen(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    store = _library(db)
+    store.search_captions(["door"], limit=10)
+    key = ("terms", "status = 'done'", "terms")
+    cache = SearchCache(db / "search")
+    saved_version = store._table("captions").version
+    assert cache.open("captions", key, saved_version) is not None
+    died = subprocess.run([sys.executable, "-c", CRASH, str(db)], capture_output=True, text=True, timeout=120)
+    assert died.returncode == 9, died.stderr
+    new_version = Store(db, create=False)._table("captions").version
+    assert new_version > saved_version
+    assert list(cache.folder("captions", key).glob("*.part"))  # what the crash left
+    assert cache.open("captions", key, new_version) is None  # never half a version
+    assert cache.open("captions", key, saved_version) is not None  # the previous one is whole
+    found = {photo for _, photo, _, _ in Store(db, create=False).search_captions(["door"], limit=10)}
+    assert "late" in found  # built again from the table, and saved
+    assert cache.open("captions", key, new_version) is not None
+
+
+def test_a_damaged_saved_structure_is_built_again(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    first = _library(db).search_captions(["door"], limit=10)
+    for saved in (db / "search" / "captions").rglob("indptr.npy"):
+        saved.write_bytes(saved.read_bytes()[:40])  # a disk error, a copy cut short
+    assert Store(db, create=False).search_captions(["door"], limit=10) == first
+
+
+def test_a_library_whose_cache_cannot_be_written_searches_from_memory(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    store = Store(db)
+    (db / "search").write_text("a file where the folder would go")  # refused even to root, like a full disk
+    store.put_rows("captions", [_caption(f"p{i}", f"a red door number {i}") for i in range(5)])
+    assert len(store.search_captions(["door"], limit=10)) == 5
+    assert len(Store(db, create=False).search_captions(["door"], limit=10)) == 5
+
+
+@pytest.mark.parametrize("ann_min_rows", [0, 50])
+def test_vector_indexes_come_back_from_their_arrays_with_the_same_answers(ann_min_rows: int) -> None:
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(400, 16)).astype(np.float32)
+    keys = np.array([f"k{i}".encode() for i in range(400)])
+    built = VectorIndex(keys, keys, vectors, ann_min_rows=ann_min_rows, nprobe=4)
+    opened = VectorIndex.opened(built.arrays(), nprobe=4)
+    assert opened.approximate == built.approximate == bool(ann_min_rows)
+    for query in rng.normal(size=(10, 16)).astype(np.float32):
+        assert opened.search(query, 10) == built.search(query, 10)
