@@ -20,6 +20,7 @@ Install the peers with: pip install -c constraints.txt -e '.[bench]'
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import shutil
 import statistics
@@ -91,7 +92,6 @@ def measure(name: str, one: Callable[[int], list[str]], queries: int, server_cpu
 
 def shashin_engine(db: Path, data: Data, seven: bool) -> Callable[[int], list[str]]:
     from bench_search import IMAGE_DIMENSIONS, QueryVectors
-
     from shashin.channels import build_channels, search_channels
     from shashin.channels.captions import CaptionChannel, CaptionVectorChannel
     from shashin.channels.image import ImageChannel
@@ -99,7 +99,9 @@ def shashin_engine(db: Path, data: Data, seven: bool) -> Callable[[int], list[st
     from shashin.search.engine import SearchOptions, search_photos
     from shashin.store import SearchTuning, Store
 
-    settings = load_settings({"db": str(db), "search.fusion": "rrf", "search.rrf_k": str(RRF_K)})
+    # The three-channel case fuses as the peers do (plain RRF); seven channels run as shipped.
+    overrides = {"search.fusion": "rrf", "search.rrf_k": str(RRF_K), "search.exact_first": "false"}
+    settings = load_settings({"db": str(db), **({} if seven else overrides)})
     store = Store(db, create=False)
     store.search_tuning = SearchTuning(settings.search.ann_min_rows, 0)
     images, texts = QueryVectors(data.q_image, "bench-image"), QueryVectors(data.q_text, "bench-e5")
@@ -165,8 +167,10 @@ def duckdb_engine(data: Data, folder: Path) -> Callable[[int], list[str]]:
     import pyarrow as pa
 
     db = duckdb.connect(str(folder / "peers.duckdb"))
-    for extension in ("vss", "fts"):
-        db.execute(f"LOAD {extension}")
+    for extension in ("vss", "fts"):  # from their PyPI packages: no download at run time
+        package = importlib.import_module(f"duckdb_extension_{extension}")
+        binary = Path(package.__path__[0]) / "extensions" / f"v{duckdb.__version__}" / f"{extension}.duckdb_extension"
+        db.execute(f"LOAD '{binary}'")
     db.execute("SET hnsw_enable_experimental_persistence = true")
     table = pa.table(
         {
@@ -236,12 +240,16 @@ def postgres_engine(data: Data, folder: Path) -> tuple[Callable[[int], list[str]
     db = psycopg.connect(host=str(server.folder), user="postgres", dbname="postgres", autocommit=True)
     db.execute("CREATE EXTENSION vector")
     image_dims, text_dims = data.image.shape[1], data.text.shape[1]
-    db.execute(f"CREATE TABLE photos (id text PRIMARY KEY, caption text, image vector({image_dims}), text vector({text_dims}))")
+    db.execute(
+        f"CREATE TABLE photos (id text PRIMARY KEY, caption text, image vector({image_dims}), text vector({text_dims}))"
+    )
     with db.cursor().copy("COPY photos (id, caption, image, text) FROM STDIN") as copy:
         for key, caption, image, text in zip(data.ids, data.captions, data.image, data.text):
             copy.write_row((key, caption, "[" + ",".join(map(repr, image.tolist())) + "]",
                             "[" + ",".join(map(repr, text.tolist())) + "]"))  # fmt: skip
-    db.execute("ALTER TABLE photos ADD COLUMN words tsvector GENERATED ALWAYS AS (to_tsvector('simple', caption)) STORED")
+    db.execute(
+        "ALTER TABLE photos ADD COLUMN words tsvector GENERATED ALWAYS AS (to_tsvector('simple', caption)) STORED"
+    )
     db.execute("CREATE INDEX ON photos USING gin (words)")
     db.execute("SET max_parallel_maintenance_workers = 1")
     db.execute("CREATE INDEX ON photos USING hnsw (image vector_cosine_ops)")
@@ -288,6 +296,7 @@ def main() -> None:
     parser.add_argument("--dir", required=True, help="where bench_instant keeps its synthetic libraries")
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--only", default="", help="engines whose names contain one of these words, comma-separated")
     args = parser.parse_args()
     from bench_instant import library
 
@@ -295,6 +304,7 @@ def main() -> None:
     queries = min(args.queries, 400 - 2)
     data = Data(db)
     scratch = Path(tempfile.mkdtemp(prefix="shashin-peers-"))
+    scratch.chmod(0o755)  # PostgreSQL runs as its own user
     print(f"{os.cpu_count()} cores; {len(data.ids):,} photos; {queries} hybrid queries (page of {PAGE})")
     results: list[dict[str, Any]] = []
     reference: list[list[str]] = []
@@ -305,6 +315,10 @@ def main() -> None:
         ("numpy + SQLite FTS5", lambda: sqlite_engine(data)),
         ("DuckDB + vss + fts", lambda: duckdb_engine(data, scratch)),
         ("PostgreSQL + pgvector", lambda: postgres_engine(data, scratch)),
+    ]
+    wanted = [w.strip().lower() for w in args.only.split(",") if w.strip()]
+    engines = [
+        e for e in engines if not wanted or e[0].startswith("shashin, 3") or any(w in e[0].lower() for w in wanted)
     ]
     for name, make in engines:
         started = time.perf_counter()
@@ -331,7 +345,9 @@ def main() -> None:
     base = results[0]["cpu_ms"]
     print(f"\n  {'engine':32} {'CPU ms':>8} {'wall ms':>8} {'CPU ÷ shashin 3-ch':>19} {'page overlap':>13}")
     for r in results:
-        print(f"  {r['name']:32} {r['cpu_ms']:8.1f} {r['wall_ms']:8.1f} {r['cpu_ms'] / base:18.2f}× {r['overlap']:12.2f}")
+        print(
+            f"  {r['name']:32} {r['cpu_ms']:8.1f} {r['wall_ms']:8.1f} {r['cpu_ms'] / base:18.2f}× {r['overlap']:12.2f}"
+        )
     shutil.rmtree(scratch, ignore_errors=True)
 
 

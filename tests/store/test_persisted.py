@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
-from shashin.store import Store
-from shashin.store.memory import KeywordIndex, VectorIndex
+from shashin.store import Store, segments
+from shashin.store.memory import KeywordIndex, SegmentedKeywords, SegmentedVectors, VectorIndex, encode
 from shashin.store.persisted import SearchCache
 from shashin.store.rows import caption_row
 
@@ -73,6 +75,7 @@ def dying(folder, name, value):
     os._exit(9)  # killed after the first file of the new version
 persisted._write = dying
 store = Store(sys.argv[1], create=False)
+store._changes = None  # a write that is not in the change log (an older shashin): searchers rebuild
 store.put_rows("captions", [_caption("late", "a green door")])
 store.search_captions(["door"], limit=10)
 """
@@ -109,6 +112,7 @@ def test_a_damaged_saved_structure_is_built_again(tmp_path: Path) -> None:
 def test_a_library_whose_cache_cannot_be_written_searches_from_memory(tmp_path: Path) -> None:
     db = tmp_path / "db"
     store = Store(db)
+    shutil.rmtree(db / "search", ignore_errors=True)
     (db / "search").write_text("a file where the folder would go")  # refused even to root, like a full disk
     store.put_rows("captions", [_caption(f"p{i}", f"a red door number {i}") for i in range(5)])
     assert len(store.search_captions(["door"], limit=10)) == 5
@@ -125,3 +129,74 @@ def test_vector_indexes_come_back_from_their_arrays_with_the_same_answers(ann_mi
     assert opened.approximate == built.approximate == bool(ann_min_rows)
     for query in rng.normal(size=(10, 16)).astype(np.float32):
         assert opened.search(query, 10) == built.search(query, 10)
+
+
+def test_changed_rows_update_the_structures_instead_of_rebuilding_them(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    reader = _library(db)
+    assert len(reader.search_captions(["door"], limit=10)) == 5
+    writer = Store(db, create=False)
+    writer.put_rows("captions", [_caption("p1", "a cat asleep"), _caption("new", "a green door")])
+    writer.delete_rows_of("captions", ["p2"])  # keyed by photo: a second key column, so a rebuild
+    writer.put_rows("captions", [_caption("p3", "a dog by a door")])
+    time.sleep(0.6)  # past the recheck interval
+    found = {photo for _, photo, _, _ in reader.search_captions(["door"], limit=10)}
+    assert found == {"p0", "p3", "p4", "new"}
+
+    fresh = Store(db, create=False)
+    fresh.put_rows("captions", [_caption("p4", "a red gate")])
+    later = Store(db, create=False)  # a new process: the saved main part and the log since
+    found = {photo for _, photo, _, _ in later.search_captions(["door"], limit=10)}
+    assert found == {"p0", "p3", "new"}
+    index = later._keyword_index(*CAPTIONS)
+    assert isinstance(index, SegmentedKeywords) and isinstance(index.main.indptr, np.memmap)
+    assert later.search_captions(["gate"], limit=10)[0][1] == "p4"
+
+
+def test_a_delta_past_its_limit_is_folded_into_a_new_saved_main_part(tmp_path: Path, monkeypatch) -> None:
+    db = tmp_path / "db"
+    store = _library(db)
+    store.search_captions(["door"], limit=10)
+    monkeypatch.setattr(segments, "MIN_DELTA", 2)
+    Store(db, create=False).put_rows("captions", [_caption(f"n{i}", f"door {i}") for i in range(3)])
+    later = Store(db, create=False)
+    assert len(later.search_captions(["door"], limit=20)) == 8
+    assert isinstance(later._keyword_index(*CAPTIONS), KeywordIndex)  # rebuilt whole, and saved
+    version = later._table("captions").version
+    assert SearchCache(db / "search").open("captions", ("terms", "status = 'done'", "terms"), version) is not None
+
+
+def test_segmented_keywords_score_as_a_rebuilt_index_does() -> None:
+    documents = {f"d{i}": f"w{i % 7} w{i % 3} w{i % 5}" for i in range(60)}  # equal lengths: equal norms
+    changed = {"d3": "w1 w2 w9", "d4": "w0 w0 w1", "n1": "w2 w9 w9", "n2": "w4 w1 w0"}
+
+    def index(docs: dict[str, str]) -> KeywordIndex:
+        keys = encode(docs)
+        return KeywordIndex(keys, keys, pa.array(list(docs.values())))
+
+    main = index(documents)
+    live = ~np.isin(main.keys, encode(["d3", "d4"]))
+    segmented = SegmentedKeywords(main, live, index(changed), {"caption_id": set(changed)})
+    rebuilt = index({**{k: v for k, v in documents.items() if k not in changed}, **changed})
+    for query in (["w1"], ["w9"], ["w2", "w9"], ["w0", "w4"]):
+        expected = {rebuilt.key(row): (score, cover) for row, score, cover in rebuilt.search(query, 100)}
+        got = {segmented.key(row): (score, cover) for row, score, cover in segmented.search(query, 100)}
+        assert got.keys() == expected.keys(), query
+        for key, (score, cover) in got.items():
+            assert score == pytest.approx(expected[key][0], rel=1e-5) and cover == pytest.approx(expected[key][1])
+
+
+@pytest.mark.parametrize("ann_min_rows", [0, 100])
+def test_segmented_vectors_find_what_an_exact_scan_of_the_live_rows_finds(ann_min_rows: int) -> None:
+    rng = np.random.default_rng(9)
+    vectors = rng.normal(size=(300, 8)).astype(np.float32)
+    keys = np.array([f"k{i}".encode() for i in range(300)])
+    main = VectorIndex(keys, keys, vectors, ann_min_rows=ann_min_rows, nprobe=64)
+    dead = np.isin(keys, keys[::10])
+    moved = rng.normal(size=(30, 8)).astype(np.float32)
+    segmented = SegmentedVectors(main, ~dead, VectorIndex(keys[::10], keys[::10], moved, ann_min_rows=0), {})
+    all_keys = np.concatenate([keys[~dead], keys[::10]])
+    exact = VectorIndex(all_keys, all_keys, np.concatenate([vectors[~dead], moved]), ann_min_rows=0)
+    for query in rng.normal(size=(10, 8)).astype(np.float32):
+        assert [k for k, _, _ in segmented.nearest(query, 10)] == [k for k, _, _ in exact.nearest(query, 10)]
+    assert len(segmented) == 300

@@ -186,10 +186,10 @@ class ChannelTables(LibraryTables):
         """Drop the chunks of `caption_ids`, then add `rows` (two commits; rerunning repairs either)."""
         self._delete_in("caption_chunks", "caption_id", caption_ids)
         if rows:
-            self._table("caption_chunks").add(
+            added = self._table("caption_chunks").add(
                 pa.Table.from_pylist(list(rows), schema=self._table("caption_chunks").schema)
             )
-            self._wrote("caption_chunks")
+            self._wrote("caption_chunks", "caption_id", [row["caption_id"] for row in rows], added.version)
 
     def caption_chunks(self, chunk_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Chunk rows (without vectors) by chunk id."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -13,6 +14,7 @@ os.environ.setdefault("LANCEDB_LOG", "error")  # its warnings are for its develo
 import pyarrow as pa
 from lancedb.index import FTS, BTree
 
+from shashin.store.changes import ChangeLog
 from shashin.store.common import (
     _CHANNEL_PREFIX,
     _IN_CHUNK,
@@ -21,13 +23,20 @@ from shashin.store.common import (
     _in_clause,
     _table_names,
 )
-from shashin.store.memory import Cached, PhotoFacts, RowLookup
+from shashin.store.memory import Cached, PhotoFacts, RowLookup, SegmentedRows
 from shashin.store.persisted import Persist, SearchCache
 from shashin.store.records import (
     SearchTuning,
 )
+from shashin.store.segments import update_rows
 
-_ROWS: Persist[RowLookup] = Persist(RowLookup.arrays, RowLookup.opened)
+_ROWS: Persist[Any] = Persist(
+    lambda rows: rows.arrays() if isinstance(rows, RowLookup) else None, RowLookup.opened, update_rows
+)
+
+
+def _both(where: str | None, clause: str) -> str:
+    return f"({where}) AND {clause}" if where else clause
 
 
 class StoreCore:
@@ -43,6 +52,7 @@ class StoreCore:
     _facts: tuple[tuple[int, ...], PhotoFacts] | None
     _listed: tuple[float, frozenset[str]] | None  # when the table names were last listed, and them
     _search_cache: SearchCache | None
+    _changes: ChangeLog | None
     search_tuning: SearchTuning
 
     def _table_names(self) -> list[str]:
@@ -110,17 +120,26 @@ class StoreCore:
         unique = list({row[key]: row for row in rows}.values())  # one row per key, last wins
         table = self._table(name)
         data = pa.Table.from_pylist(unique, schema=table.schema)
-        table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(data)
-        self._wrote(name)
+        result = table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(data)
+        self._wrote(name, key, [row[key] for row in unique], result.version)
 
     def _delete_in(self, name: str, key: str, values: Iterable[str]) -> None:
         values = list(dict.fromkeys(values))
         for i in range(0, len(values), _IN_CHUNK):
-            self._table(name).delete(_in_clause(key, values[i : i + _IN_CHUNK]))
-        self._wrote(name)
+            chunk = values[i : i + _IN_CHUNK]
+            result = self._table(name).delete(_in_clause(key, chunk))
+            self._wrote(name, key, chunk, result.version)
+        if not values:
+            self._wrote(name)
 
-    def _wrote(self, name: str) -> None:
-        """This process changed table `name`: its in-memory search structures are rechecked next time."""
+    def _wrote(
+        self, name: str, column: str | None = None, keys: Sequence[str] = (), version: int | None = None
+    ) -> None:
+        """This process changed table `name`: its in-memory search structures are rechecked next
+        time. With the commit's `version` and the `keys` of `column` it changed, the change is
+        logged, so that searchers update their structures instead of rebuilding them (changes.py)."""
+        if column is not None and version is not None and self._changes is not None:
+            self._changes.record(name, column, keys, version)
         for (table, _), cached in self._memory.items():
             if table == name:
                 cached.checked_at = float("-inf")
@@ -144,14 +163,22 @@ class StoreCore:
                 return cached.value
             version = self._table(name).version
             if cached is None or cached.version != version:
-                cached = self._memory[(name, key)] = Cached(version, self._made(name, key, version, build, persist))
+                value = self._made(name, key, version, build, persist, cached)
+                cached = self._memory[(name, key)] = Cached(version, value)
             cached.checked_at = now
             return cached.value
 
     def _made(
-        self, name: str, key: tuple[Any, ...], version: int, build: Callable[[], Any], persist: Persist[Any] | None
+        self,
+        name: str,
+        key: tuple[Any, ...],
+        version: int,
+        build: Callable[..., Any],
+        persist: Persist[Any] | None,
+        previous: Cached | None,
     ) -> Any:
-        """The structure for one table version: opened from the search cache, or built (and saved)."""
+        """The structure for one table version: opened from the search cache, brought up to date
+        from an older one by the change log, or built (and saved)."""
         cache = self._search_cache
         if persist is None or cache is None:
             return build()
@@ -161,21 +188,72 @@ class StoreCore:
                 return persist.opened(saved)
             except (KeyError, ValueError, TypeError):
                 pass  # saved by another format: built again below
+        updated = self._updated(name, key, version, build, persist, previous)
+        if updated is not None:
+            return updated
         value = build()
         arrays = persist.arrays(value)
         if arrays is not None:  # None: a kind that is not stored (over Lance's own on-disk index)
             cache.save(name, key, version, arrays)
         return value
 
+    def _updated(
+        self,
+        name: str,
+        key: tuple[Any, ...],
+        version: int,
+        build: Callable[..., Any],
+        persist: Persist[Any],
+        previous: Cached | None,
+    ) -> Any:
+        """The structure of an older version (this process's, else the newest saved) with the rows
+        changed since replaced, or None when the change log cannot say which rows those are."""
+        if persist.update is None or self._changes is None or self._search_cache is None:
+            return None
+        base = previous if previous is not None and previous.version < version else None
+        if base is None:
+            latest = self._search_cache.latest(name, key, below=version)
+            if latest is None:
+                return None
+            try:
+                base = Cached(latest[0], persist.opened(latest[1]))
+            except (KeyError, ValueError, TypeError):
+                return None
+        changes = self._changes.since(name, base.version, version)
+        if changes is None:
+            return None
+        return persist.update(base.value, changes, build)
+
+    def _scan_rows(
+        self, name: str, columns: Sequence[str], where: str | None, only: tuple[str, list[str]] | None = None
+    ) -> pa.Table:
+        """_scan(), or with `only` = (column, keys) just the rows whose column holds one of the keys."""
+        if only is None:
+            return self._scan(name, columns, where)
+        column, keys = only
+        parts = [
+            self._scan(name, columns, _both(where, _in_clause(column, keys[i : i + _IN_CHUNK])))
+            for i in range(0, len(keys), _IN_CHUNK)
+        ]
+        return pa.concat_tables(parts) if parts else self._scan(name, columns, "false")
+
     def _building_lock(self, name: str, key: tuple[Any, ...]) -> threading.Lock:
         with self._locks_lock:
             return self._build_locks.setdefault((name, key), threading.Lock())
 
-    def _lookup(self, name: str, key: str, columns: Sequence[str]) -> RowLookup:
+    def _lookup(self, name: str, key: str, columns: Sequence[str]) -> RowLookup | SegmentedRows:
         columns = list(dict.fromkeys([key, *columns]))
         return self._in_memory(
-            name, ("rows", key, tuple(columns)), lambda: RowLookup(self._scan(name, columns), key), _ROWS
+            name,
+            ("rows", key, tuple(columns)),
+            functools.partial(self._row_lookup, name, columns, key),
+            _ROWS,
         )
+
+    def _row_lookup(
+        self, name: str, columns: Sequence[str], key: str, only: tuple[str, list[str]] | None = None
+    ) -> RowLookup:
+        return RowLookup(self._scan_rows(name, columns, None, only), key)
 
     def channel_tables(self) -> list[str]:
         return [name for name in self._table_names() if name.startswith(_CHANNEL_PREFIX)]

@@ -21,6 +21,7 @@ import lancedb
 
 from shashin import __version__, storage
 from shashin.store import schema
+from shashin.store.changes import ChangeLog
 from shashin.store.common import (
     _CORE_TABLES,
     _table_names,
@@ -83,6 +84,7 @@ class Store(WriterLock):
         self._listed: tuple[float, frozenset[str]] | None = None
         # Search structures on disk beside the tables (local libraries; a bucket keeps them in memory).
         self._search_cache = None if self.remote else SearchCache(Path(self.root) / "search")
+        self._changes = None if self.remote else ChangeLog(Path(self.root) / "search" / "changes")
         self.search_tuning = SearchTuning()
         try:
             self._open_core_tables(create)

@@ -303,18 +303,26 @@ class VectorIndex(_Rows):
         """(key, photo id, cosine similarity) of the nearest rows, most similar first."""
         return [(self.key(row), self.photo(row), score) for row, score in self.search(vector, limit, within=within)]
 
-    def search(self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None) -> list[tuple[int, float]]:
-        """(row, cosine similarity) of the nearest rows, most similar first."""
+    def search(
+        self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None, live: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """(row, cosine similarity) of the nearest rows, most similar first (`live`: a mask of the
+        rows that may be returned, as segments pass it)."""
         if not len(self.keys):
             return []
         query = np.asarray(vector, np.float32)
         query = query / max(float(np.linalg.norm(query)), 1e-12)
         allowed = self.allowed(within)
-        if allowed is not None and (self.ivf is None or allowed.sum() <= max(20_000, len(self.keys) // 20)):
+        if live is not None:
+            allowed = live if allowed is None else allowed & live
+        if allowed is not None and allowed.sum() <= max(20_000, len(self.keys) // 20):
             rows = np.flatnonzero(allowed)  # few rows: scanning them exactly is cheaper, and exact
             return _top(self.matrix[self._position[rows]] @ query, rows, limit)
         if self.ivf is None:
-            return _top(self.matrix @ query, self._row_at, limit)
+            if allowed is None:
+                return _top(self.matrix @ query, self._row_at, limit)
+            keep = np.flatnonzero(allowed[self._row_at])  # most rows: score all, keep the allowed
+            return _top((self.matrix @ query)[keep], self._row_at[keep], limit)
         positions, scores = self._probe(query)
         rows = self._row_at[positions]
         if allowed is not None:
@@ -413,3 +421,144 @@ class Cached:
     version: int
     value: Any
     checked_at: float = field(default=0.0)
+
+
+# Segments: a structure saved for an older table version (the main part, memory-mapped), the rows
+# changed since then marked dead in it, and those rows as they are now in a small delta beside it.
+# Search reads both; a full rebuild folds them together once the delta grows (see core._made).
+
+
+class SegmentedRows:
+    """RowLookup over a main part (less its dead rows) and a delta of rows changed since."""
+
+    def __init__(self, main: RowLookup, live: np.ndarray, delta: RowLookup, changed: dict[str, set[str]]) -> None:
+        self.main, self.live, self.delta, self.changed = main, live, delta, changed
+
+    def rows(self, keys: Any) -> list[dict[str, Any]]:
+        keys = set(keys)
+        wanted = np.sort(encode(keys))
+        found: list[dict[str, Any]] = []
+        if len(wanted) and len(self.main.keys):
+            left = np.searchsorted(self.main.keys, wanted, "left")
+            right = np.searchsorted(self.main.keys, wanted, "right")
+            indices = np.concatenate([np.arange(a, b) for a, b in zip(left, right)])
+            indices = indices[self.live[indices]] if len(indices) else indices
+            if len(indices):
+                found = self.main.table.take(pa.array(indices, pa.int64())).to_pylist()
+        return found + self.delta.rows(keys)
+
+
+class SegmentedKeywords:
+    """BM25 over a main KeywordIndex (less its dead rows) and a delta index of the changed rows.
+
+    Document frequencies and the document count are those of the live rows of both, computed for
+    the query's terms at query time, so IDF is exact; each part keeps the length normalization of
+    its own build (the delta's average length may differ slightly until the next rebuild). Rows
+    number the main part first, then the delta."""
+
+    def __init__(self, main: KeywordIndex, live: np.ndarray, delta: KeywordIndex, changed: dict[str, set[str]]) -> None:
+        self.main, self.live, self.delta, self.changed = main, live, delta, changed
+        self.fold = main.fold
+        self._live_count = int(live.sum())
+
+    def __len__(self) -> int:
+        return self._live_count + len(self.delta.keys)
+
+    def key(self, row: int) -> str:
+        offset = len(self.main.keys)
+        return self.main.key(row) if row < offset else self.delta.key(row - offset)
+
+    def photo(self, row: int) -> str:
+        offset = len(self.main.keys)
+        return self.main.photo(row) if row < offset else self.delta.photo(row - offset)
+
+    def search(
+        self,
+        terms: list[str] | tuple[str, ...],
+        limit: int,
+        *,
+        require_all: bool = False,
+        within: PhotoSet | None = None,
+    ) -> list[tuple[int, float, float]]:
+        wanted = list(dict.fromkeys(self.fold(word) for term in terms for word in term.split()))
+        total = len(self)
+        offset = len(self.main.keys)
+        postings: list[tuple[np.ndarray, np.ndarray]] = []  # per term: (rows, BM25 tf weights)
+        for term in wanted:
+            rows_parts, weight_parts = [], []
+            for part, shift, live in ((self.main, 0, self.live), (self.delta, offset, None)):
+                column = part.vocabulary.get(term)
+                if column is None:
+                    continue
+                span = slice(int(part.indptr[column]), int(part.indptr[column + 1]))
+                rows, weights = np.asarray(part.indices[span]), np.asarray(part.data[span])
+                if live is not None:
+                    keep = live[rows]
+                    rows, weights = rows[keep], weights[keep]
+                rows_parts.append(rows.astype(np.int64) + shift)
+                weight_parts.append(weights)
+            if rows_parts and sum(len(r) for r in rows_parts):
+                postings.append((np.concatenate(rows_parts), np.concatenate(weight_parts)))
+        if not postings or (require_all and len(postings) < len(wanted)):
+            return []
+        idf = [np.float32(math.log(1 + (total - len(rows) + 0.5) / (len(rows) + 0.5))) for rows, _ in postings]
+        unseen = math.log(1 + (total + 0.5) / 0.5)
+        query_weight = float(sum(idf)) + unseen * (len(wanted) - len(postings))
+        rows = np.concatenate([r for r, _ in postings])
+        weights = np.concatenate([w * i for (_, w), i in zip(postings, idf)])
+        term_idf = np.concatenate([np.full(len(r), i, np.float32) for (r, _), i in zip(postings, idf)])
+        found, inverse = np.unique(rows, return_inverse=True)
+        scores = np.bincount(inverse, weights=weights)
+        covered = np.bincount(inverse, weights=term_idf)
+        hits = np.bincount(inverse)
+        keep = hits >= len(postings) if require_all else np.ones(len(found), bool)
+        if within is not None:
+            main_rows = found < offset
+            allowed = np.zeros(len(found), bool)
+            main_allowed = self.main.allowed(within)
+            delta_allowed = self.delta.allowed(within)
+            assert main_allowed is not None and delta_allowed is not None
+            allowed[main_rows] = main_allowed[found[main_rows]]
+            allowed[~main_rows] = delta_allowed[found[~main_rows] - offset]
+            keep &= allowed
+        chosen = np.flatnonzero(keep)
+        top = _top(scores[chosen], chosen, limit)
+        return [
+            (int(found[i]), score, 1.0 if hits[i] == len(wanted) else min(float(covered[i]) / query_weight, 1.0))
+            for i, score in top
+        ]
+
+
+class SegmentedVectors:
+    """Vector search over a main VectorIndex (less its dead rows) and a delta of the changed rows,
+    searched exactly. Rows number the main part first, then the delta."""
+
+    def __init__(self, main: VectorIndex, live: np.ndarray, delta: VectorIndex, changed: dict[str, set[str]]) -> None:
+        self.main, self.live, self.delta, self.changed = main, live, delta, changed
+        self._live_count = int(live.sum())
+
+    def __len__(self) -> int:
+        return self._live_count + len(self.delta.keys)
+
+    @property
+    def approximate(self) -> bool:
+        return self.main.approximate
+
+    def key(self, row: int) -> str:
+        offset = len(self.main.keys)
+        return self.main.key(row) if row < offset else self.delta.key(row - offset)
+
+    def photo(self, row: int) -> str:
+        offset = len(self.main.keys)
+        return self.main.photo(row) if row < offset else self.delta.photo(row - offset)
+
+    def nearest(
+        self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None
+    ) -> list[tuple[str, str, float]]:
+        return [(self.key(row), self.photo(row), score) for row, score in self.search(vector, limit, within=within)]
+
+    def search(self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None) -> list[tuple[int, float]]:
+        main = self.main.search(vector, limit, within=within, live=self.live)
+        offset = len(self.main.keys)
+        delta = [(row + offset, score) for row, score in self.delta.search(vector, limit, within=within)]
+        return sorted(main + delta, key=lambda hit: (-hit[1], hit[0]))[:limit]

@@ -42,9 +42,9 @@ class Persist(Generic[T]):
 
     arrays: Callable[[T], Mapping[str, Any] | None]  # None: this one is not stored
     opened: Callable[[Mapping[str, Any]], T]
-
-
-TABLE: Persist[pa.Table] = Persist(lambda table: {"table": table}, lambda arrays: arrays["table"])
+    # The structure for a newer version from an older one, the keys changed since, and a build of
+    # just those rows (store/segments.py); None from it: rebuild.
+    update: Callable[[T, dict[str, set[str]], Callable[..., Any]], T | None] | None = None
 
 
 class SearchCache:
@@ -66,6 +66,22 @@ class SearchCache:
             return {name: _read(folder, name, kind) for name, kind in manifest["arrays"].items()}
         except (OSError, ValueError, KeyError, pa.ArrowException):
             return None
+
+    def latest(self, table: str, key: tuple[Any, ...], below: int) -> tuple[int, dict[str, Any]] | None:
+        """The newest saved version older than `below`, and its arrays: the main part that a
+        change log can bring up to date."""
+        try:
+            versions = sorted(
+                (int(entry.name[1:]) for entry in self.folder(table, key).iterdir() if entry.name[1:].isdigit()),
+                reverse=True,
+            )
+        except OSError:
+            return None
+        for version in (v for v in versions if v < below):
+            arrays = self.open(table, key, version)
+            if arrays is not None:
+                return version, arrays
+        return None
 
     def save(self, table: str, key: tuple[Any, ...], version: int, arrays: Mapping[str, Any]) -> bool:
         """Write the arrays for this version, whole or not at all; False when they could not be
@@ -143,4 +159,4 @@ def _sync(path: Path) -> None:
         os.close(descriptor)
 
 
-__all__ = ["FORMAT", "TABLE", "Persist", "SearchCache"]
+__all__ = ["FORMAT", "Persist", "SearchCache"]

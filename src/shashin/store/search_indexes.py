@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -20,9 +21,18 @@ from shashin.store.common import (
     sql_string,
 )
 from shashin.store.memory import KeywordIndex, PhotoFacts, PhotoSet, VectorIndex
-from shashin.store.persisted import TABLE, Persist
+from shashin.store.persisted import Persist
+from shashin.store.segments import Only, update_index, update_table
 from shashin.text import fuzzy
 from shashin.text.tokenize import search_form
+
+
+def _table_persist(sort_by: str | None) -> Persist[pa.Table]:
+    """A scanned table, saved as Arrow and brought up to date by its changed rows."""
+    return Persist(lambda table: {"table": table}, lambda arrays: arrays["table"], update_table(sort_by))
+
+
+_TABLE = _table_persist(None)
 
 
 class SearchIndexes(ChannelTables):
@@ -109,12 +119,17 @@ class SearchIndexes(ChannelTables):
 
     def photo_facts(self) -> PhotoFacts:
         """Date, position, camera, text and files of every photo, as arrays (from memory)."""
-        photos = self._in_memory("photos", ("facts",), self._photo_columns, TABLE)
-        files = self._in_memory("files", ("paths",), lambda: self._scan("files", ["path", "photo_id"]), TABLE)
+        photos = self._in_memory("photos", ("facts",), self._photo_columns, _table_persist("photo_id"))
+        files = self._in_memory(
+            "files", ("paths",), functools.partial(self._scan_rows, "files", ["path", "photo_id"], None), _TABLE
+        )
         ocr = _CHANNEL_PREFIX + "ocr"
         texted = (
             self._in_memory(
-                ocr, ("texted",), lambda: self._scan(ocr, ["photo_id"], "status = 'done' AND text != ''"), TABLE
+                ocr,
+                ("texted",),
+                functools.partial(self._scan_rows, ocr, ["photo_id"], "status = 'done' AND text != ''"),
+                _TABLE,
             )
             if self._has_table(ocr)
             else None
@@ -124,19 +139,17 @@ class SearchIndexes(ChannelTables):
             self._facts = (key, _facts(photos, files, texted))
         return self._facts[1]
 
-    def _photo_columns(self) -> pa.Table:
-        table = self._scan(
-            "photos", ["photo_id", "taken_at", "latitude", "longitude", "camera_make", "camera_model", "lens"]
-        )
-        return table.sort_by("photo_id")
+    def _photo_columns(self, only: Only | None = None) -> pa.Table:
+        columns = ["photo_id", "taken_at", "latitude", "longitude", "camera_make", "camera_model", "lens"]
+        return self._scan_rows("photos", columns, None, only).sort_by("photo_id")
 
     def _keyword_index(
         self, name: str, column: str, key: str, where: str | None, *, grams: bool = False
     ) -> KeywordIndex:
         """BM25 over a column of terms, or (`grams`) over the three-letter pieces of a text column."""
 
-        def build() -> KeywordIndex:
-            table = self._scan(name, list(dict.fromkeys([key, "photo_id", column])), where)
+        def build(only: Only | None = None) -> KeywordIndex:
+            table = self._scan_rows(name, list(dict.fromkeys([key, "photo_id", column])), where, only)
             photo_ids = _strings(table, "photo_id")
             keys = photo_ids if key == "photo_id" else _strings(table, key)
             values = table.column(column).combine_chunks()
@@ -145,7 +158,11 @@ class SearchIndexes(ChannelTables):
             return KeywordIndex(keys, photo_ids, values, fold=search_form)
 
         fold = None if grams else search_form
-        persist = Persist(KeywordIndex.arrays, lambda arrays: KeywordIndex.opened(arrays, fold))
+        persist: Persist[Any] = Persist(
+            lambda index: index.arrays() if isinstance(index, KeywordIndex) else None,
+            lambda arrays: KeywordIndex.opened(arrays, fold),
+            update_index(key),
+        )
         return self._in_memory(name, (column, where, "grams" if grams else "terms"), build, persist)
 
     def _vector_index(self, name: str, column: str, key: str, where: str) -> VectorIndex | DiskVectorIndex:
@@ -153,7 +170,9 @@ class SearchIndexes(ChannelTables):
         index (shashin optimize), that index on disk."""
         tuning = self.search_tuning
 
-        def build() -> VectorIndex | DiskVectorIndex:
+        def build(only: Only | None = None) -> VectorIndex | DiskVectorIndex:
+            if only is not None:
+                return in_memory(only)  # the rows changed since the main part: few, searched exactly
             table = self._table(name)
             index = ann.vector_index(table, column) if tuning.memory_max_rows else None
             if index is not None:
@@ -180,8 +199,8 @@ class SearchIndexes(ChannelTables):
                     )
             return in_memory()
 
-        def in_memory() -> VectorIndex:
-            table = self._scan(name, list(dict.fromkeys([key, "photo_id", column])), where)
+        def in_memory(only: Only | None = None) -> VectorIndex:
+            table = self._scan_rows(name, list(dict.fromkeys([key, "photo_id", column])), where, only)
             values = table.column(column).combine_chunks()
             dimensions = values.type.list_size if len(values) else 0
             vectors = values.flatten().to_numpy(zero_copy_only=False).reshape(len(values), dimensions)
@@ -195,9 +214,10 @@ class SearchIndexes(ChannelTables):
             )
 
         nprobe = self.search_tuning.nprobe
-        persist: Persist[VectorIndex | DiskVectorIndex] = Persist(
+        persist: Persist[Any] = Persist(
             lambda index: index.arrays() if isinstance(index, VectorIndex) else None,
             lambda arrays: VectorIndex.opened(arrays, nprobe=nprobe),
+            update_index(key),
         )
         # What decides the structure's shape is part of its key: another setting, another entry.
         shape = (tuning.ann_min_rows, tuning.memory_max_rows)

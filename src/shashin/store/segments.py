@@ -1,0 +1,109 @@
+"""Updating a search structure with the rows changed since it was built, instead of rebuilding it.
+
+The changed keys come from the change log (store/changes.py); each function returns the
+structure for the table's current version — the old one as the main part with the changed rows
+marked dead, plus a delta built from just those rows as they are now — or None when the change
+cannot be applied that way (keys of a column the structure does not hold, keys of two columns at
+once, or more changes than a delta should hold): then the caller rebuilds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shashin.store.memory import (
+    KeywordIndex,
+    RowLookup,
+    SegmentedKeywords,
+    SegmentedRows,
+    SegmentedVectors,
+    VectorIndex,
+    encode,
+)
+
+Only = tuple[str, list[str]]  # build only the rows whose column holds one of these keys
+Build = Callable[[Only | None], Any]
+
+MIN_DELTA = 5_000  # changed keys a delta may always hold ...
+DELTA_SHARE = 20  # ... or one in this many of the main part's rows, whichever is more
+
+
+def _cumulative(prior: dict[str, set[str]], changes: dict[str, set[str]], rows: int) -> Only | None:
+    merged = {column: set(keys) for column, keys in prior.items()}
+    for column, keys in changes.items():
+        merged.setdefault(column, set()).update(keys)
+    if len(merged) != 1:
+        return None if merged else ("", [])
+    ((column, keys),) = merged.items()
+    if len(keys) > max(MIN_DELTA, rows // DELTA_SHARE):
+        return None  # time to fold the delta into a new main part
+    return column, sorted(keys)
+
+
+def update_table(sort_by: str | None) -> Callable[[pa.Table, dict[str, set[str]], Build], pa.Table | None]:
+    """For a scanned table: the old rows less the changed ones, plus those rows as they are now."""
+
+    def update(old: pa.Table, changes: dict[str, set[str]], build: Build) -> pa.Table | None:
+        only = _cumulative({}, changes, old.num_rows)
+        if only is None:
+            return None
+        column, keys = only
+        if not keys:
+            return old
+        if column not in old.column_names:
+            return None
+        dead = pc.fill_null(pc.is_in(old.column(column), value_set=pa.array(keys, pa.string())), False)
+        table = pa.concat_tables([old.filter(pc.invert(dead)), build(only).select(old.column_names)])
+        return table.sort_by(sort_by) if sort_by else table
+
+    return update
+
+
+def update_rows(old: Any, changes: dict[str, set[str]], build: Build) -> SegmentedRows | RowLookup | None:
+    main, prior = (old.main, old.changed) if isinstance(old, SegmentedRows) else (old, {})
+    only = _cumulative(prior, changes, len(main.keys))
+    if only is None:
+        return None
+    column, keys = only
+    if not keys:
+        return old
+    if column not in main.table.column_names:
+        return None
+    dead = pc.fill_null(pc.is_in(main.table.column(column), value_set=pa.array(keys, pa.string())), False)
+    live = ~dead.to_numpy(zero_copy_only=False).astype(bool)
+    return SegmentedRows(main, live, build(only), {column: set(keys)})
+
+
+def update_index(key_column: str) -> Callable[[Any, dict[str, set[str]], Build], Any]:
+    """For a KeywordIndex or VectorIndex keyed by `key_column` (rows also know their photo ids)."""
+
+    def update(old: Any, changes: dict[str, set[str]], build: Build) -> Any:
+        if isinstance(old, SegmentedKeywords | SegmentedVectors):
+            main, prior = old.main, old.changed
+        elif isinstance(old, KeywordIndex | VectorIndex):
+            main, prior = old, {}
+        else:
+            return None  # a structure over Lance's own on-disk index
+        only = _cumulative(prior, changes, len(main.keys))
+        if only is None:
+            return None
+        column, keys = only
+        if not keys:
+            return old
+        values = main.keys if column == key_column else main.photo_ids if column == "photo_id" else None
+        if values is None:
+            return None
+        live = ~np.isin(values, encode(keys))
+        if isinstance(main, KeywordIndex):
+            return SegmentedKeywords(main, live, build(only), {column: set(keys)})
+        return SegmentedVectors(main, live, build(only), {column: set(keys)})
+
+    return update
+
+
+__all__ = ["MIN_DELTA", "Build", "Only", "update_index", "update_rows", "update_table"]
