@@ -85,7 +85,7 @@ def test_a_crash_while_saving_leaves_the_saved_version_whole_and_the_new_one_uns
     db = tmp_path / "db"
     store = _library(db)
     store.search_captions(["door"], limit=10)
-    key = ("terms", "status = 'done'", "terms")
+    key = ("terms", "status = 'done'", "terms", store._incarnation("captions"))
     cache = SearchCache(db / "search")
     saved_version = store._table("captions").version
     assert cache.open("captions", key, saved_version) is not None
@@ -163,7 +163,8 @@ def test_a_delta_past_its_limit_is_folded_into_a_new_saved_main_part(tmp_path: P
     assert len(later.search_captions(["door"], limit=20)) == 8
     assert isinstance(later._keyword_index(*CAPTIONS), KeywordIndex)  # rebuilt whole, and saved
     version = later._table("captions").version
-    assert SearchCache(db / "search").open("captions", ("terms", "status = 'done'", "terms"), version) is not None
+    key = ("terms", "status = 'done'", "terms", later._incarnation("captions"))
+    assert SearchCache(db / "search").open("captions", key, version) is not None
 
 
 def test_segmented_keywords_score_as_a_rebuilt_index_does() -> None:
@@ -200,3 +201,31 @@ def test_segmented_vectors_find_what_an_exact_scan_of_the_live_rows_finds(ann_mi
     for query in rng.normal(size=(10, 8)).astype(np.float32):
         assert [k for k, _, _ in segmented.nearest(query, 10)] == [k for k, _, _ in exact.nearest(query, 10)]
     assert len(segmented) == 300
+
+
+def _chunks(dimensions: int, label: str) -> list[dict[str, object]]:
+    vectors = np.eye(dimensions, dtype=np.float32)
+    return [
+        {"chunk_id": f"{label}{i}#0", "caption_id": f"{label}{i}", "photo_id": f"{label}{i}",
+         "caption_version": "c", "version": "e5", "text": f"{label} {i}", "vector": vectors[i].tolist()}
+        for i in range(3)
+    ]  # fmt: skip
+
+
+def test_a_table_made_again_never_meets_the_saved_structures_of_the_one_before(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    store = Store(db)
+    store.ensure_caption_chunks(4)
+    store.replace_caption_chunks([], _chunks(4, "old"))
+    first = store.search_caption_chunks(np.eye(4, dtype=np.float32)[1], limit=1, version="e5")
+    assert first[0][1] == "old1"
+    old_version = store._table("caption_chunks").version
+    other = Store(db, create=False)
+    other.ensure_caption_chunks(8)  # another embedding model: the table is dropped and made again
+    while other._table("caption_chunks").version < old_version - 1:
+        other.replace_caption_chunks(["nothing"], [])
+    other.replace_caption_chunks([], _chunks(8, "new"))
+    assert other._table("caption_chunks").version == old_version  # the same number as the saved one
+    fresh = Store(db, create=False)
+    found = fresh.search_caption_chunks(np.eye(8, dtype=np.float32)[2], limit=1, version="e5")
+    assert found[0][1] == "new2"

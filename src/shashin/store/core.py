@@ -6,6 +6,7 @@ import functools
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -30,6 +31,8 @@ from shashin.store.records import (
 )
 from shashin.store.segments import update_rows
 
+_INCARNATION = b"shashin.incarnation"
+
 _ROWS: Persist[Any] = Persist(
     lambda rows: rows.arrays() if isinstance(rows, RowLookup) else None, RowLookup.opened, update_rows
 )
@@ -53,6 +56,7 @@ class StoreCore:
     _listed: tuple[float, frozenset[str]] | None  # when the table names were last listed, and them
     _search_cache: SearchCache | None
     _changes: ChangeLog | None
+    _incarnations: dict[str, tuple[Any, str]]  # table name -> (the Table object read, its incarnation)
     search_tuning: SearchTuning
 
     def _table_names(self) -> list[str]:
@@ -61,6 +65,10 @@ class StoreCore:
         return names
 
     def _create(self, name: str, table_schema: pa.Schema, fts: Sequence[str] = (), keys: Sequence[str] = ()) -> Any:
+        # A table dropped and made again starts its versions at 1 again: the incarnation, kept in
+        # its schema's metadata, tells saved search structures and change logs of the two apart.
+        incarnation = {_INCARNATION: uuid.uuid4().hex.encode()}
+        table_schema = table_schema.with_metadata({**(table_schema.metadata or {}), **incarnation})
         table = self._db.create_table(name, schema=table_schema, exist_ok=True)
         for column in keys:  # lookups and merge_insert by key stay fast in large libraries
             table.create_index(column, config=BTree())
@@ -139,7 +147,7 @@ class StoreCore:
         time. With the commit's `version` and the `keys` of `column` it changed, the change is
         logged, so that searchers update their structures instead of rebuilding them (changes.py)."""
         if column is not None and version is not None and self._changes is not None:
-            self._changes.record(name, column, keys, version)
+            self._changes.record(self._incarnation(name), column, keys, version)
         for (table, _), cached in self._memory.items():
             if table == name:
                 cached.checked_at = float("-inf")
@@ -182,6 +190,7 @@ class StoreCore:
         cache = self._search_cache
         if persist is None or cache is None:
             return build()
+        key = (*key, self._incarnation(name))
         saved = cache.open(name, key, version)
         if saved is not None:
             try:
@@ -219,10 +228,20 @@ class StoreCore:
                 base = Cached(latest[0], persist.opened(latest[1]))
             except (KeyError, ValueError, TypeError):
                 return None
-        changes = self._changes.since(name, base.version, version)
+        changes = self._changes.since(self._incarnation(name), base.version, version)
         if changes is None:
             return None
         return persist.update(base.value, changes, build)
+
+    def _incarnation(self, name: str) -> str:
+        """`name` and which making of that table this is (see _create); tables made before
+        incarnations were recorded are "name@"."""
+        table = self._table(name)
+        known = self._incarnations.get(name)
+        if known is None or known[0] is not table:
+            metadata = table.schema.metadata or {}
+            known = self._incarnations[name] = (table, metadata.get(_INCARNATION, b"").decode())
+        return f"{name}@{known[1]}"
 
     def _scan_rows(
         self, name: str, columns: Sequence[str], where: str | None, only: tuple[str, list[str]] | None = None

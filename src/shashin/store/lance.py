@@ -85,6 +85,7 @@ class Store(WriterLock):
         # Search structures on disk beside the tables (local libraries; a bucket keeps them in memory).
         self._search_cache = None if self.remote else SearchCache(Path(self.root) / "search")
         self._changes = None if self.remote else ChangeLog(Path(self.root) / "search" / "changes")
+        self._incarnations: dict[str, tuple[Any, str]] = {}
         self.search_tuning = SearchTuning()
         try:
             self._open_core_tables(create)
