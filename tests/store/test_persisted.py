@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from shashin.store import Store, segments
+from shashin.store import Store, catalogue, segments
 from shashin.store.memory import KeywordIndex, SegmentedKeywords, SegmentedVectors, VectorIndex, encode
 from shashin.store.persisted import SearchCache
 from shashin.store.rows import caption_row
@@ -229,3 +230,49 @@ def test_a_table_made_again_never_meets_the_saved_structures_of_the_one_before(t
     fresh = Store(db, create=False)
     found = fresh.search_caption_chunks(np.eye(8, dtype=np.float32)[2], limit=1, version="e5")
     assert found[0][1] == "new2"
+
+
+QUICK = """
+import json, sys
+from shashin.store import Store
+store = Store(sys.argv[1], create=False, quick=True)
+found = [photo for _, photo, _, _ in store.search_captions(["door"], limit=10)]
+print(json.dumps({"found": sorted(found), "lancedb": "lancedb" in sys.modules, "frozen": store._frozen is not None}))
+"""
+
+
+def _quick(db: Path) -> dict[str, object]:
+    result = subprocess.run([sys.executable, "-c", QUICK, str(db)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_quick_reader_searches_the_saved_structures_without_opening_lancedb(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    _library(db).search_captions(["door"], limit=10)  # saves the structures
+    quick = _quick(db)
+    assert quick == {"found": ["p0", "p1", "p2", "p3", "p4"], "lancedb": False, "frozen": True}
+
+    Store(db, create=False).put_rows("captions", [_caption("new", "a blue door")])  # a logged write
+    first = _quick(db)  # reads the changed rows from the table and saves them as a delta ...
+    assert first["found"] == ["new", "p0", "p1", "p2", "p3", "p4"]
+    quick = _quick(db)  # ... so the next one reads no table at all
+    assert quick["found"] == first["found"] and quick["lancedb"] is False and quick["frozen"] is True
+
+    unlogged = Store(db, create=False)
+    unlogged._changes = None  # a commit the catalogue does not know about (another program, an older shashin)
+    unlogged.put_rows("captions", [_caption("late", "a green door")])
+    quick = _quick(db)
+    assert "late" in quick["found"] and quick["frozen"] is False  # the tables themselves were read
+
+
+def test_manifest_versions_are_read_in_both_of_lances_namings(tmp_path: Path) -> None:
+    folder = tmp_path / "t.lance" / "_versions"
+    folder.mkdir(parents=True)
+    for name in ("1.manifest", "2.manifest", "latest_version_hint.json", "d7.manifest"):
+        (folder / name).write_text("")
+    assert catalogue.newest_manifest(tmp_path / "t.lance") == 2
+    for version in (3, 4):
+        (folder / f"{2**64 - 1 - version}.manifest").write_text("")
+    assert catalogue.newest_manifest(tmp_path / "t.lance") == 4
+    assert catalogue.newest_manifest(tmp_path / "missing.lance") is None

@@ -100,7 +100,7 @@ def search(
         from shashin.library import Library
 
         filters = _filters(taken_from, taken_to, folder, camera, has_text, near, radius)
-        library = Library(settings=settings)
+        library = Library(settings=settings, quick=True)
         response = _guard(lambda: library.search(query, filters=filters, **options)).to_dict()  # type: ignore[arg-type]
     unavailable = response["unavailable_channels"]
     if image_model and "image" in unavailable:

@@ -77,7 +77,10 @@ __all__ = [
 class Library:
     """One photo library: `index()` folders into it, then `search()` it."""
 
-    def __init__(self, db: str | Path | None = None, *, settings: Settings | None = None) -> None:
+    def __init__(self, db: str | Path | None = None, *, settings: Settings | None = None, quick: bool = False) -> None:
+        """`quick`: for a process that searches once and ends (the CLI): the library is read from
+        its saved search structures without opening LanceDB when they are current."""
+        self._quick = quick
         if settings is None:
             settings = load_settings({"db": str(db) if db is not None else None})
         elif db is not None:
@@ -93,7 +96,7 @@ class Library:
     def _open(self, create: bool) -> Store:
         with self._setup:
             if self._store is None:
-                self._store = Store(self.path, create=create)
+                self._store = Store(self.path, create=create, quick=self._quick and not create)
                 search = self.settings.search
                 self._store.search_tuning = SearchTuning(
                     search.ann_min_rows, search.nprobe, search.memory_max_rows, search.refine

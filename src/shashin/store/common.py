@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shashin.store import schema
-from shashin.store.memory import PhotoFacts, encode_column
+from shashin.store.memory import PhotoFacts, bool_array, encode_column
 
 _CHANNEL_PREFIX = "channel_"
 _LEASE_TABLE = "writer_lease"  # the writer lock on object storage (store/lock.py); not a library table
@@ -135,7 +135,7 @@ def _facts(photos: pa.Table, files: pa.Table, texted: pa.Table | None) -> PhotoF
         camera=cameras.indices.to_numpy(zero_copy_only=False).astype(np.int32),
         camera_names=camera_names,
         has_text=np.isin(ids, texted_ids),
-        file_paths=files.column("path").filter(pa.array(known)),
+        file_paths=files.column("path").filter(bool_array(known)),
         file_photos=positions[known],
     )
 

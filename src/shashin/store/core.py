@@ -8,13 +8,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("LANCEDB_LOG", "error")  # its warnings are for its developers, not our users
 
 import pyarrow as pa
-from lancedb.index import FTS, BTree
 
+from shashin.store import catalogue
 from shashin.store.changes import ChangeLog
 from shashin.store.common import (
     _CHANNEL_PREFIX,
@@ -24,18 +25,17 @@ from shashin.store.common import (
     _in_clause,
     _table_names,
 )
-from shashin.store.memory import Cached, PhotoFacts, RowLookup, SegmentedRows
+from shashin.store.memory import Cached, PhotoFacts, RowLookup, Segment, SegmentedRows
 from shashin.store.persisted import Persist, SearchCache
 from shashin.store.records import (
     SearchTuning,
 )
-from shashin.store.segments import update_rows
+from shashin.store.schema import SCHEMA_VERSION
+from shashin.store.segments import persist_of, update_rows
 
 _INCARNATION = b"shashin.incarnation"
 
-_ROWS: Persist[Any] = Persist(
-    lambda rows: rows.arrays() if isinstance(rows, RowLookup) else None, RowLookup.opened, update_rows
-)
+_ROWS = persist_of(RowLookup, SegmentedRows, RowLookup.opened, update_rows)
 
 
 def _both(where: str | None, clause: str) -> str:
@@ -57,9 +57,13 @@ class StoreCore:
     _search_cache: SearchCache | None
     _changes: ChangeLog | None
     _incarnations: dict[str, tuple[Any, str]]  # table name -> (the Table object read, its incarnation)
+    _frozen: dict[str, tuple[int, str]] | None  # a quick reader's versions (store/catalogue.py)
     search_tuning: SearchTuning
 
     def _table_names(self) -> list[str]:
+        frozen = self._frozen
+        if frozen is not None:
+            return list(frozen)
         names = [name for name in _table_names(self._db) if name != _LEASE_TABLE]
         self._listed = (time.monotonic(), frozenset(names))
         return names
@@ -69,7 +73,11 @@ class StoreCore:
         # its schema's metadata, tells saved search structures and change logs of the two apart.
         incarnation = {_INCARNATION: uuid.uuid4().hex.encode()}
         table_schema = table_schema.with_metadata({**(table_schema.metadata or {}), **incarnation})
+        if not self.remote:  # made (again): not to be trusted by quick readers until a logged write
+            catalogue.note(Path(self.root), name, None, "", SCHEMA_VERSION)
         table = self._db.create_table(name, schema=table_schema, exist_ok=True)
+        from lancedb.index import FTS, BTree
+
         for column in keys:  # lookups and merge_insert by key stay fast in large libraries
             table.create_index(column, config=BTree())
         for column in fts:
@@ -95,6 +103,9 @@ class StoreCore:
         return table
 
     def _has_table(self, name: str) -> bool:
+        frozen = self._frozen
+        if frozen is not None:
+            return name in frozen
         if name in self._tables:
             return True
         listed = self._listed
@@ -147,7 +158,9 @@ class StoreCore:
         time. With the commit's `version` and the `keys` of `column` it changed, the change is
         logged, so that searchers update their structures instead of rebuilding them (changes.py)."""
         if column is not None and version is not None and self._changes is not None:
-            self._changes.record(self._incarnation(name), column, keys, version)
+            incarnation = self._incarnation(name)
+            self._changes.record(incarnation, column, keys, version)
+            catalogue.note(Path(self.root), name, version, incarnation, SCHEMA_VERSION)
         for (table, _), cached in self._memory.items():
             if table == name:
                 cached.checked_at = float("-inf")
@@ -169,7 +182,7 @@ class StoreCore:
             cached = self._memory.get((name, key))
             if cached is not None and now - cached.checked_at < _RECHECK_SECONDS:
                 return cached.value
-            version = self._table(name).version
+            version = self._version(name)
             if cached is None or cached.version != version:
                 value = self._made(name, key, version, build, persist, cached)
                 cached = self._memory[(name, key)] = Cached(version, value)
@@ -197,12 +210,14 @@ class StoreCore:
                 return persist.opened(saved)
             except (KeyError, ValueError, TypeError):
                 pass  # saved by another format: built again below
-        updated = self._updated(name, key, version, build, persist, previous)
-        if updated is not None:
-            return updated
-        value = build()
+        frozen = self._frozen is not None
+        value = self._updated(name, key, version, build, persist, previous)
+        if value is None:
+            value = build()
         arrays = persist.arrays(value)
-        if arrays is not None:  # None: a kind that is not stored (over Lance's own on-disk index)
+        # None: a kind that is not stored (over Lance's own on-disk index). A quick reader whose
+        # build had to open the tables saves only if no commit came in between.
+        if arrays is not None and (not frozen or self._frozen is not None or self._version(name) == version):
             cache.save(name, key, version, arrays)
         return value
 
@@ -231,11 +246,24 @@ class StoreCore:
         changes = self._changes.since(self._incarnation(name), base.version, version)
         if changes is None:
             return None
-        return persist.update(base.value, changes, build)
+        updated = persist.update(base.value, changes, build)
+        if isinstance(updated, Segment) and updated is not base.value:
+            updated.main_version = base.value.main_version if isinstance(base.value, Segment) else base.version
+        return updated
+
+    def _version(self, name: str) -> int:
+        """The table's current version (a quick reader: the one the catalogue vouched for)."""
+        frozen = self._frozen
+        if frozen is not None and name in frozen:
+            return frozen[name][0]
+        return int(self._table(name).version)
 
     def _incarnation(self, name: str) -> str:
         """`name` and which making of that table this is (see _create); tables made before
         incarnations were recorded are "name@"."""
+        frozen = self._frozen
+        if frozen is not None and name in frozen:
+            return frozen[name][1]
         table = self._table(name)
         known = self._incarnations.get(name)
         if known is None or known[0] is not table:

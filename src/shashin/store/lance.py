@@ -17,10 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("LANCEDB_LOG", "error")  # its warnings are for its developers, not our users
 
-import lancedb
-
 from shashin import __version__, storage
-from shashin.store import schema
+from shashin.store import catalogue, schema
 from shashin.store.changes import ChangeLog
 from shashin.store.common import (
     _CORE_TABLES,
@@ -64,18 +62,26 @@ class Store(WriterLock):
     Built from one class per job (store/core.py → library_tables → channel_tables → search_indexes
     → maintenance → lock); store/contract.py says what the rest of shashin relies on."""
 
-    def __init__(self, root: str | Path, *, create: bool = True) -> None:
+    def __init__(self, root: str | Path, *, create: bool = True, quick: bool = False) -> None:
+        """Open (or with `create`, make) the library at `root`. `quick`: for a short-lived reader
+        (a CLI search) — when the catalogue agrees with the tables, search from the saved
+        structures at those versions without opening LanceDB (store/catalogue.py); LanceDB is
+        still opened the moment anything else is asked."""
         try:
             self.root = storage.normalize(str(root))
         except storage.StorageError as exc:
             raise StoreError(str(exc)) from None
         self.remote = storage.is_remote(self.root)
-        try:
-            self._db = self._connect(create)
-        except (OSError, RuntimeError, ValueError) as exc:
-            raise StoreError(
-                f"cannot open library {self.root}: {str(exc).splitlines()[0] if str(exc) else exc}"
-            ) from exc
+        self._connection: Any = None
+        self._connect_lock = threading.RLock()
+        self._create_if_missing = create
+        self._frozen = (
+            catalogue.current(Path(self.root), schema.SCHEMA_VERSION)
+            if quick and not create and not self.remote
+            else None
+        )
+        if self._frozen is None:
+            self._connection = self._opened_connection()
         self._tables: dict[str, Any] = {}
         self._memory: dict[tuple[str, Any], Cached] = {}
         self._build_locks: dict[tuple[str, Any], threading.Lock] = {}
@@ -87,15 +93,55 @@ class Store(WriterLock):
         self._changes = None if self.remote else ChangeLog(Path(self.root) / "search" / "changes")
         self._incarnations: dict[str, tuple[Any, str]] = {}
         self.search_tuning = SearchTuning()
+        if self._frozen is not None:
+            return  # the catalogue vouched for a finished library at the current schema
+        self._open_tables()
+
+    @property
+    def _db(self) -> Any:
+        """The LanceDB connection, opened on first use by a quick reader."""
+        if self._connection is None:
+            with self._connect_lock:
+                if self._connection is None:
+                    self._connection = self._opened_connection()
+                    self._frozen = None  # from now on versions come from the tables themselves
+                    self._open_tables()
+        return self._connection
+
+    def _opened_connection(self) -> Any:
         try:
-            self._open_core_tables(create)
+            return self._connect(self._create_if_missing)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise StoreError(
+                f"cannot open library {self.root}: {str(exc).splitlines()[0] if str(exc) else exc}"
+            ) from exc
+
+    def _open_tables(self) -> None:
+        try:
+            self._open_core_tables(self._create_if_missing)
+            if not self.remote:
+                self._seed_catalogue()
         except (OSError, RuntimeError, ValueError) as exc:
             translated = _plain(self, exc)
             if translated is None:
                 raise
             raise translated from exc
 
+    def _seed_catalogue(self) -> None:
+        """Write the catalogue from the tables when it does not agree with them (a library from
+        before catalogues, or after commits that were not logged), so quick readers can use it."""
+        root = Path(self.root)
+        if catalogue.current(root, schema.SCHEMA_VERSION) is not None:
+            return
+        tables = {name: (self._version(name), self._incarnation(name)) for name in self._table_names()}
+        catalogue.replace(root, tables, schema.SCHEMA_VERSION)
+
     def _connect(self, create: bool) -> Any:
+        import lancedb
+
+        from shashin.store.lancedb_import import defer_rest_client
+
+        defer_rest_client()
         tables = storage.join(self.root, "tables")
         if self.remote:
             db = lancedb.connect(tables, read_consistency_interval=timedelta(0))

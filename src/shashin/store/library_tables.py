@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -28,6 +29,9 @@ from shashin.store.records import (
     FileRow,
     Orphan,
 )
+from shashin.store.segments import table_persist
+
+_META = table_persist(None)  # the key/value table: read by every search, so saved like the rest
 
 
 class LibraryTables(StoreCore):
@@ -41,11 +45,10 @@ class LibraryTables(StoreCore):
     def meta_values(self) -> dict[str, str]:
         """Every library-wide value (from memory: cheap enough to ask on every search)."""
 
-        def read() -> dict[str, str]:
-            table = self._scan("meta", ["key", "value"])
-            return dict(zip(table.column("key").to_pylist(), table.column("value").to_pylist()))
-
-        return self._in_memory("meta", ("values",), read)
+        table = self._in_memory(
+            "meta", ("values",), functools.partial(self._scan_rows, "meta", ["key", "value"], None), _META
+        )
+        return dict(zip(table.column("key").to_pylist(), table.column("value").to_pylist()))
 
     def set_meta(self, key: str, value: str) -> None:
         """Store a library-wide value (one commit)."""

@@ -14,12 +14,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import sparse
 
 _K1, _B = 1.2, 0.75  # BM25 parameters (the usual ones)
 
@@ -36,6 +36,34 @@ def encode_column(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     if len(column) == 0:
         return np.array([], dtype="S1")
     return pc.cast(column, pa.binary()).to_numpy(zero_copy_only=False).astype(bytes)
+
+
+def int64_array(values: np.ndarray) -> pa.Array:
+    """Row numbers as an Arrow array, without pa.array() (which imports pandas to inspect its
+    argument: a quarter of a second in a fresh process)."""
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+def bool_array(mask: np.ndarray) -> pa.Array:
+    """A boolean mask as an Arrow array, without pa.array() (see int64_array)."""
+    bits = np.packbits(np.asarray(mask, dtype=bool), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(bits)])
+
+
+def pylist(table: pa.Table) -> list[dict[str, Any]]:
+    """table.to_pylist(), with UTC timestamps made aware here: pyarrow imports pandas to convert
+    time zones (a quarter of a second in a fresh process)."""
+    utc = [f.name for f in table.schema if pa.types.is_timestamp(f.type) and f.type.tz in ("UTC", "+00:00")]
+    for name in utc:
+        unit = table.schema.field(name).type.unit
+        table = table.set_column(table.schema.get_field_index(name), name, table.column(name).cast(pa.timestamp(unit)))
+    rows = table.to_pylist()
+    for row in rows:
+        for name in utc:
+            if row[name] is not None:
+                row[name] = row[name].replace(tzinfo=UTC)
+    return rows
 
 
 @dataclass(frozen=True)
@@ -126,6 +154,8 @@ class KeywordIndex(_Rows):
         words = pc.split_pattern(terms, " ")
         lengths = pc.list_value_length(words).to_numpy(zero_copy_only=False).astype(np.int64)
         flat = pc.list_flatten(words)
+        from scipy import sparse  # only to build: an opened index needs no scipy
+
         rows = np.repeat(np.arange(len(terms), dtype=np.int32), lengths)
         nonempty = pc.not_equal(flat, "").to_numpy(zero_copy_only=False)
         encoded = flat.filter(pc.not_equal(flat, "")).dictionary_encode()
@@ -344,6 +374,8 @@ class VectorIndex(_Rows):
 def _train(vectors: np.ndarray, nprobe: int, iterations: int = 8, seed: int = 0) -> tuple[_InvertedFile, np.ndarray]:
     """Spherical k-means on a sample (about √n lists), then every vector to its nearest list.
     Returns the lists and the row order that stores them one after another."""
+    from scipy import sparse
+
     n = len(vectors)
     lists = max(8, int(np.sqrt(n)))
     rng = np.random.default_rng(seed)
@@ -395,7 +427,7 @@ class RowLookup:
         left = np.searchsorted(self.keys, wanted, "left")
         right = np.searchsorted(self.keys, wanted, "right")
         indices: np.ndarray = np.concatenate([np.arange(a, b) for a, b in zip(left, right)])
-        return self.table.take(pa.array(indices, pa.int64())).to_pylist() if len(indices) else []
+        return pylist(self.table.take(int64_array(indices))) if len(indices) else []
 
 
 @dataclass(frozen=True)
@@ -428,11 +460,46 @@ class Cached:
 # Search reads both; a full rebuild folds them together once the delta grows (see core._made).
 
 
-class SegmentedRows:
+class Segment:
+    """What the segmented kinds share: the parts, which keys changed since the main part's
+    version (`main_version`, saved on its own), and how the delta is saved beside it."""
+
+    main_version: int = -1  # set when the segment is made (core._updated)
+
+    def __init__(self, main: Any, live: np.ndarray, delta: Any, changed: dict[str, set[str]]) -> None:
+        self.main, self.live, self.delta, self.changed = main, live, delta, changed
+        self._live_count = int(live.sum())
+
+    def arrays(self) -> dict[str, Any]:
+        """The delta's arrays, the live mask and the changed keys; the main part is referred to
+        by its version (see persisted.SearchCache.save)."""
+        ((column, keys),) = self.changed.items()
+        arrays: dict[str, Any] = {
+            "__main__": self.main_version,
+            "live": self.live,
+            "changed_column": np.array([column.encode()]),
+            "changed_keys": encode(sorted(keys)),
+        }
+        arrays |= {f"delta.{name}": value for name, value in self.delta.arrays().items()}
+        return arrays
+
+    @classmethod
+    def opened_from(cls, arrays: Mapping[str, Any], part: Callable[[Mapping[str, Any]], Any]) -> Any:
+        """The segment from saved arrays ("main.*" are the main part's, as SearchCache.open gives them)."""
+        main = part({name[5:]: value for name, value in arrays.items() if name.startswith("main.")})
+        delta = part({name[6:]: value for name, value in arrays.items() if name.startswith("delta.")})
+        column = bytes(arrays["changed_column"][0]).decode()
+        changed = {column: {bytes(key).decode() for key in arrays["changed_keys"]}}
+        segment = cls(main, np.asarray(arrays["live"]), delta, changed)
+        segment.main_version = int(arrays["__main__"])
+        return segment
+
+
+class SegmentedRows(Segment):
     """RowLookup over a main part (less its dead rows) and a delta of rows changed since."""
 
-    def __init__(self, main: RowLookup, live: np.ndarray, delta: RowLookup, changed: dict[str, set[str]]) -> None:
-        self.main, self.live, self.delta, self.changed = main, live, delta, changed
+    main: RowLookup
+    delta: RowLookup
 
     def rows(self, keys: Any) -> list[dict[str, Any]]:
         keys = set(keys)
@@ -444,11 +511,11 @@ class SegmentedRows:
             indices = np.concatenate([np.arange(a, b) for a, b in zip(left, right)])
             indices = indices[self.live[indices]] if len(indices) else indices
             if len(indices):
-                found = self.main.table.take(pa.array(indices, pa.int64())).to_pylist()
+                found = pylist(self.main.table.take(int64_array(indices)))
         return found + self.delta.rows(keys)
 
 
-class SegmentedKeywords:
+class SegmentedKeywords(Segment):
     """BM25 over a main KeywordIndex (less its dead rows) and a delta index of the changed rows.
 
     Document frequencies and the document count are those of the live rows of both, computed for
@@ -456,10 +523,12 @@ class SegmentedKeywords:
     its own build (the delta's average length may differ slightly until the next rebuild). Rows
     number the main part first, then the delta."""
 
-    def __init__(self, main: KeywordIndex, live: np.ndarray, delta: KeywordIndex, changed: dict[str, set[str]]) -> None:
-        self.main, self.live, self.delta, self.changed = main, live, delta, changed
-        self.fold = main.fold
-        self._live_count = int(live.sum())
+    main: KeywordIndex
+    delta: KeywordIndex
+
+    @property
+    def fold(self) -> Callable[[str], str]:
+        return self.main.fold
 
     def __len__(self) -> int:
         return self._live_count + len(self.delta.keys)
@@ -529,13 +598,12 @@ class SegmentedKeywords:
         ]
 
 
-class SegmentedVectors:
+class SegmentedVectors(Segment):
     """Vector search over a main VectorIndex (less its dead rows) and a delta of the changed rows,
     searched exactly. Rows number the main part first, then the delta."""
 
-    def __init__(self, main: VectorIndex, live: np.ndarray, delta: VectorIndex, changed: dict[str, set[str]]) -> None:
-        self.main, self.live, self.delta, self.changed = main, live, delta, changed
-        self._live_count = int(live.sum())
+    main: VectorIndex
+    delta: VectorIndex
 
     def __len__(self) -> int:
         return self._live_count + len(self.delta.keys)

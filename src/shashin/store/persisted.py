@@ -63,9 +63,19 @@ class SearchCache:
         folder = self.folder(table, key) / f"v{version}"
         try:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-            return {name: _read(folder, name, kind) for name, kind in manifest["arrays"].items()}
+            arrays = {name: _read(folder, name, kind) for name, kind in manifest["arrays"].items()}
         except (OSError, ValueError, KeyError, pa.ArrowException):
             return None
+        main = manifest.get("main")
+        if main is not None:  # a segment: the delta here, the main part in its own version's folder
+            if not isinstance(main, int) or main >= version:
+                return None
+            main_arrays = self.open(table, key, main)
+            if main_arrays is None or "__main__" in main_arrays:
+                return None
+            arrays |= {f"main.{name}": value for name, value in main_arrays.items()}
+            arrays["__main__"] = main
+        return arrays
 
     def latest(self, table: str, key: tuple[Any, ...], below: int) -> tuple[int, dict[str, Any]] | None:
         """The newest saved version older than `below`, and its arrays: the main part that a
@@ -90,25 +100,31 @@ class SearchCache:
         final = parent / f"v{version}"
         if final.is_dir():
             return True  # another process wrote it first
+        main = arrays.get("__main__")  # a segment: its main part stays where it is
+        keep = {final.name} | ({f"v{main}"} if main is not None else set())
+        if main is not None and not (parent / f"v{main}").is_dir():
+            return False
         partial = parent / f".v{version}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part"
         try:
             partial.mkdir(parents=True)
-            kinds = {name: _write(partial, name, value) for name, value in arrays.items()}
-            _write_synced(partial / "manifest.json", json.dumps({"arrays": kinds, "key": repr(key)}).encode())
+            kinds = {name: _write(partial, name, value) for name, value in arrays.items() if name != "__main__"}
+            manifest = {"arrays": kinds, "key": repr(key)} | ({"main": int(main)} if main is not None else {})
+            _write_synced(partial / "manifest.json", json.dumps(manifest).encode())
             _sync(partial)
             os.rename(partial, final)
             _sync(parent)
         except (OSError, ValueError, TypeError, pa.ArrowException):
             shutil.rmtree(partial, ignore_errors=True)
             return final.is_dir()
-        self._clean(parent, keep=final.name)
+        self._clean(parent, keep)
         return True
 
-    def _clean(self, parent: Path, keep: str) -> None:
-        """Remove older versions and temporary folders crashed writers left."""
+    def _clean(self, parent: Path, keep: set[str]) -> None:
+        """Remove older versions (but the main part a segment refers to) and temporary folders
+        crashed writers left."""
         now = time.time()
         for entry in parent.iterdir():
-            if entry.name == keep:
+            if entry.name in keep:
                 continue
             if entry.name.endswith(".part"):
                 with contextlib.suppress(OSError):

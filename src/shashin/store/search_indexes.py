@@ -20,19 +20,12 @@ from shashin.store.common import (
     _strings,
     sql_string,
 )
-from shashin.store.memory import KeywordIndex, PhotoFacts, PhotoSet, VectorIndex
-from shashin.store.persisted import Persist
-from shashin.store.segments import Only, update_index, update_table
+from shashin.store.memory import KeywordIndex, PhotoFacts, PhotoSet, SegmentedKeywords, SegmentedVectors, VectorIndex
+from shashin.store.segments import Only, persist_of, table_persist, update_index
 from shashin.text import fuzzy
 from shashin.text.tokenize import search_form
 
-
-def _table_persist(sort_by: str | None) -> Persist[pa.Table]:
-    """A scanned table, saved as Arrow and brought up to date by its changed rows."""
-    return Persist(lambda table: {"table": table}, lambda arrays: arrays["table"], update_table(sort_by))
-
-
-_TABLE = _table_persist(None)
+_TABLE = table_persist(None)
 
 
 class SearchIndexes(ChannelTables):
@@ -119,7 +112,7 @@ class SearchIndexes(ChannelTables):
 
     def photo_facts(self) -> PhotoFacts:
         """Date, position, camera, text and files of every photo, as arrays (from memory)."""
-        photos = self._in_memory("photos", ("facts",), self._photo_columns, _table_persist("photo_id"))
+        photos = self._in_memory("photos", ("facts",), self._photo_columns, table_persist("photo_id"))
         files = self._in_memory(
             "files", ("paths",), functools.partial(self._scan_rows, "files", ["path", "photo_id"], None), _TABLE
         )
@@ -158,10 +151,8 @@ class SearchIndexes(ChannelTables):
             return KeywordIndex(keys, photo_ids, values, fold=search_form)
 
         fold = None if grams else search_form
-        persist: Persist[Any] = Persist(
-            lambda index: index.arrays() if isinstance(index, KeywordIndex) else None,
-            lambda arrays: KeywordIndex.opened(arrays, fold),
-            update_index(key),
+        persist = persist_of(
+            KeywordIndex, SegmentedKeywords, lambda arrays: KeywordIndex.opened(arrays, fold), update_index(key)
         )
         return self._in_memory(name, (column, where, "grams" if grams else "terms"), build, persist)
 
@@ -214,10 +205,8 @@ class SearchIndexes(ChannelTables):
             )
 
         nprobe = self.search_tuning.nprobe
-        persist: Persist[Any] = Persist(
-            lambda index: index.arrays() if isinstance(index, VectorIndex) else None,
-            lambda arrays: VectorIndex.opened(arrays, nprobe=nprobe),
-            update_index(key),
+        persist = persist_of(
+            VectorIndex, SegmentedVectors, lambda arrays: VectorIndex.opened(arrays, nprobe=nprobe), update_index(key)
         )
         # What decides the structure's shape is part of its key: another setting, another entry.
         shape = (tuning.ann_min_rows, tuning.memory_max_rows)

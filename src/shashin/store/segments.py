@@ -9,22 +9,25 @@ once, or more changes than a delta should hold): then the caller rebuilds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from shashin.store.memory import (
     KeywordIndex,
     RowLookup,
+    Segment,
     SegmentedKeywords,
     SegmentedRows,
     SegmentedVectors,
     VectorIndex,
+    bool_array,
     encode,
+    encode_column,
 )
+from shashin.store.persisted import Persist
 
 Only = tuple[str, list[str]]  # build only the rows whose column holds one of these keys
 Build = Callable[[Only | None], Any]
@@ -57,11 +60,27 @@ def update_table(sort_by: str | None) -> Callable[[pa.Table, dict[str, set[str]]
             return old
         if column not in old.column_names:
             return None
-        dead = pc.fill_null(pc.is_in(old.column(column), value_set=pa.array(keys, pa.string())), False)
-        table = pa.concat_tables([old.filter(pc.invert(dead)), build(only).select(old.column_names)])
+        live = ~np.isin(encode_column(old.column(column)), encode(keys))
+        table = pa.concat_tables([old.filter(bool_array(live)), build(only).select(old.column_names)])
         return table.sort_by(sort_by) if sort_by else table
 
     return update
+
+
+def persist_of(
+    plain: type, segmented: type[Segment], opened: Callable[[Mapping[str, Any]], Any], update: Callable[..., Any]
+) -> Persist[Any]:
+    """How a structure kind and its segmented form are saved, opened and updated."""
+    return Persist(
+        lambda value: cast(Any, value).arrays() if isinstance(value, plain | segmented) else None,
+        lambda arrays: segmented.opened_from(arrays, opened) if "__main__" in arrays else opened(arrays),
+        update,
+    )
+
+
+def table_persist(sort_by: str | None) -> Persist[pa.Table]:
+    """A scanned table: saved as Arrow, brought up to date by its changed rows."""
+    return Persist(lambda table: {"table": table}, lambda arrays: arrays["table"], update_table(sort_by))
 
 
 def update_rows(old: Any, changes: dict[str, set[str]], build: Build) -> SegmentedRows | RowLookup | None:
@@ -74,8 +93,7 @@ def update_rows(old: Any, changes: dict[str, set[str]], build: Build) -> Segment
         return old
     if column not in main.table.column_names:
         return None
-    dead = pc.fill_null(pc.is_in(main.table.column(column), value_set=pa.array(keys, pa.string())), False)
-    live = ~dead.to_numpy(zero_copy_only=False).astype(bool)
+    live = ~np.isin(encode_column(main.table.column(column)), encode(keys))
     return SegmentedRows(main, live, build(only), {column: set(keys)})
 
 
@@ -106,4 +124,4 @@ def update_index(key_column: str) -> Callable[[Any, dict[str, set[str]], Build],
     return update
 
 
-__all__ = ["MIN_DELTA", "Build", "Only", "update_index", "update_rows", "update_table"]
+__all__ = ["MIN_DELTA", "Build", "Only", "persist_of", "table_persist", "update_index", "update_rows", "update_table"]
