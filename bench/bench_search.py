@@ -243,7 +243,8 @@ def build(db: Path, n: int, rng: np.random.Generator, start: int = 0) -> dict[st
                 "caption_id": caption_ids,
                 "photo_id": ids,
                 "caption_version": ["bench-caption"] * n,
-                "version": ["bench-e5"] * n,
+                # As the caption-vector channel names what its model wrote (else it finds nothing).
+                "version": [CaptionVectorChannel(QueryVectors(np.zeros((1, 1)), "bench-e5")).version()] * n,  # type: ignore[arg-type]
                 "text": captions,
                 "vector": fixed_list(caption_vectors),
             },

@@ -72,10 +72,18 @@ class StoreCore:
         # A table dropped and made again starts its versions at 1 again: the incarnation, kept in
         # its schema's metadata, tells saved search structures and change logs of the two apart.
         incarnation = {_INCARNATION: uuid.uuid4().hex.encode()}
-        table_schema = table_schema.with_metadata({**(table_schema.metadata or {}), **incarnation})
-        if not self.remote:  # made (again): not to be trusted by quick readers until a logged write
-            catalogue.note(Path(self.root), name, None, "", SCHEMA_VERSION)
-        table = self._db.create_table(name, schema=table_schema, exist_ok=True)
+        marked = table_schema.with_metadata({**(table_schema.metadata or {}), **incarnation})
+        if name in _table_names(self._db):  # an unfinished library's table: made already
+            table = self._db.open_table(name)
+            if not table.schema.equals(table_schema):
+                raise ValueError(f"table {name} exists with another schema")
+        else:
+            if not self.remote:  # made (again): not to be trusted by quick readers until a logged write
+                catalogue.note(Path(self.root), name, None, "", SCHEMA_VERSION)
+            try:
+                table = self._db.create_table(name, schema=marked)
+            except ValueError:  # another process made it a moment ago
+                table = self._db.open_table(name)
         from lancedb.index import FTS, BTree
 
         for column in keys:  # lookups and merge_insert by key stay fast in large libraries

@@ -331,7 +331,10 @@ class VectorIndex(_Rows):
         self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None
     ) -> list[tuple[str, str, float]]:
         """(key, photo id, cosine similarity) of the nearest rows, most similar first."""
-        return [(self.key(row), self.photo(row), score) for row, score in self.search(vector, limit, within=within)]
+        found = self.search(vector, limit, within=within)
+        rows = np.fromiter((row for row, _ in found), np.int64, len(found))
+        keys, photos = self.keys[rows].tolist(), self.photo_ids[rows].tolist()
+        return [(k.decode(), p.decode(), score) for k, p, (_, score) in zip(keys, photos, found)]
 
     def search(
         self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None, live: np.ndarray | None = None
