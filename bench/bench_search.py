@@ -103,6 +103,12 @@ def fixed_list(vectors: np.ndarray) -> pa.Array:
     return pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), vectors.shape[1])
 
 
+def _add(store: Store, name: str, rows: pa.Table, column: str) -> None:
+    """Add rows as shashin's writers do: one commit, logged for searchers (store/changes.py)."""
+    result = store._table(name).add(rows)
+    store._wrote(name, column, rows.column(column).to_pylist(), result.version)
+
+
 def build(db: Path, n: int, rng: np.random.Generator, start: int = 0) -> dict[str, np.ndarray]:
     """Write a synthetic library of n photos (or add n more, numbered from `start`, to one);
     returns what the queries are made from."""
@@ -135,7 +141,7 @@ def build(db: Path, n: int, rng: np.random.Generator, start: int = 0) -> dict[st
         },
         schema=schema.PHOTOS,
     )
-    store._table("photos").add(photos)
+    _add(store, "photos", photos, "photo_id")
     years = taken.astype("datetime64[Y]").astype(str)
     paths = [f"/photos/{y}/IMG_{i:07d}.jpg" for i, y in enumerate(years, start)]
     files = pa.table(
@@ -151,7 +157,7 @@ def build(db: Path, n: int, rng: np.random.Generator, start: int = 0) -> dict[st
         },
         schema=schema.FILES,
     )
-    store._table("files").add(files)
+    _add(store, "files", files, "path")
 
     labels = rng.integers(0, CLUSTERS, n)
     image_centres = rng.normal(size=(CLUSTERS, IMAGE_DIMENSIONS)).astype(np.float32)
@@ -175,7 +181,9 @@ def build(db: Path, n: int, rng: np.random.Generator, start: int = 0) -> dict[st
         "error": [None] * n,
         "updated_at": pa.array([now] * n, schema.UTC_TIME),
     }
-    store._table("channel_image").add(
+    _add(
+        store,
+        "channel_image",
         pa.table(
             {
                 **common,
@@ -185,7 +193,8 @@ def build(db: Path, n: int, rng: np.random.Generator, start: int = 0) -> dict[st
                 "tags_version": ["v"] * n,
             },
             schema=schema.channel_schema(image_fields),
-        )
+        ),
+        "photo_id",
     )
 
     texted = np.flatnonzero(rng.random(n) < 0.3)
@@ -194,7 +203,9 @@ def build(db: Path, n: int, rng: np.random.Generator, start: int = 0) -> dict[st
     ocr_fields = [pa.field("text", pa.string()), pa.field("lines", pa.list_(line)), pa.field("terms", pa.string())]
     store.ensure_channel("ocr", ocr_fields, fts=("terms",))
     m = len(texted)
-    store._table("channel_ocr").add(
+    _add(
+        store,
+        "channel_ocr",
         pa.table(
             {
                 "photo_id": ids[texted],
@@ -207,12 +218,15 @@ def build(db: Path, n: int, rng: np.random.Generator, start: int = 0) -> dict[st
                 "terms": ocr_text,
             },
             schema=schema.channel_schema(ocr_fields),
-        )
+        ),
+        "photo_id",
     )
 
     captions = words(rng, vocabulary, n, 7)
     caption_ids = [f"{pid}:brief:en" for pid in ids]
-    store._table("captions").add(
+    _add(
+        store,
+        "captions",
         pa.table(
             {
                 "caption_id": caption_ids,
@@ -233,10 +247,13 @@ def build(db: Path, n: int, rng: np.random.Generator, start: int = 0) -> dict[st
                 "created_at": pa.array([now] * n, schema.UTC_TIME),
             },
             schema=schema.CAPTIONS,
-        )
+        ),
+        "caption_id",
     )
     store.ensure_caption_chunks(TEXT_DIMENSIONS)
-    store._table("caption_chunks").add(
+    _add(
+        store,
+        "caption_chunks",
         pa.table(
             {
                 "chunk_id": [f"{c}#0" for c in caption_ids],
@@ -249,7 +266,8 @@ def build(db: Path, n: int, rng: np.random.Generator, start: int = 0) -> dict[st
                 "vector": fixed_list(caption_vectors),
             },
             schema=schema.caption_chunks_schema(TEXT_DIMENSIONS),
-        )
+        ),
+        "photo_id",
     )
     return {"image": image, "captions": caption_vectors, "labels": labels, "texts": np.array(captions, dtype=object)}
 

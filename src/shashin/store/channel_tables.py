@@ -20,6 +20,7 @@ from shashin.store.common import (
     sql_string,
 )
 from shashin.store.library_tables import LibraryTables
+from shashin.store.rows import caption_photo
 
 
 class ChannelTables(LibraryTables):
@@ -184,12 +185,13 @@ class ChannelTables(LibraryTables):
 
     def replace_caption_chunks(self, caption_ids: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
         """Drop the chunks of `caption_ids`, then add `rows` (two commits; rerunning repairs either)."""
-        self._delete_in("caption_chunks", "caption_id", caption_ids)
+        # Logged by photo: the chunks' search structures know photos and chunks, not captions.
+        self._delete_in("caption_chunks", "caption_id", caption_ids, logged_as=caption_photo)
         if rows:
             added = self._table("caption_chunks").add(
                 pa.Table.from_pylist(list(rows), schema=self._table("caption_chunks").schema)
             )
-            self._wrote("caption_chunks", "caption_id", [row["caption_id"] for row in rows], added.version)
+            self._wrote("caption_chunks", "photo_id", [row["photo_id"] for row in rows], added.version)
 
     def caption_chunks(self, chunk_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Chunk rows (without vectors) by chunk id."""

@@ -150,12 +150,19 @@ class StoreCore:
         result = table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(data)
         self._wrote(name, key, [row[key] for row in unique], result.version)
 
-    def _delete_in(self, name: str, key: str, values: Iterable[str]) -> None:
+    def _delete_in(
+        self, name: str, key: str, values: Iterable[str], logged_as: Callable[[str], str] | None = None
+    ) -> None:
+        """Delete the rows whose `key` is one of `values`; `logged_as` maps each value to the photo id
+        the change log records instead (for a table whose search structures know photos, not `key`)."""
         values = list(dict.fromkeys(values))
         for i in range(0, len(values), _IN_CHUNK):
             chunk = values[i : i + _IN_CHUNK]
             result = self._table(name).delete(_in_clause(key, chunk))
-            self._wrote(name, key, chunk, result.version)
+            if logged_as is None:
+                self._wrote(name, key, chunk, result.version)
+            else:
+                self._wrote(name, "photo_id", [logged_as(value) for value in chunk], result.version)
         if not values:
             self._wrote(name)
 

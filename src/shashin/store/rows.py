@@ -12,6 +12,11 @@ def caption_id(photo_id: str, prompt_set: str, lang: str) -> str:
     return f"{photo_id}:{prompt_set}:{lang}"
 
 
+def caption_photo(caption_id: str) -> str:
+    """The photo id a caption id (see caption_id) belongs to."""
+    return caption_id.split(":", 1)[0]
+
+
 def caption_row(
     photo_id: str,
     prompt_set: str,
