@@ -286,3 +286,12 @@ def test_manifest_versions_are_read_in_both_of_lances_namings(tmp_path: Path) ->
         (folder / f"{2**64 - 1 - version}.manifest").write_text("")
     assert catalogue.newest_manifest(tmp_path / "t.lance") == 4
     assert catalogue.newest_manifest(tmp_path / "missing.lance") is None
+
+
+def test_a_delta_of_deletions_only_is_an_empty_index_that_finds_nothing() -> None:
+    empty = KeywordIndex(encode([]), encode([]), pa.array([]))  # untyped, as an empty scan can give
+    assert empty.search(["door"], 10) == []
+    keys = encode(["a", "b"])
+    main = KeywordIndex(keys, keys, pa.array(["red door", "blue door"]))
+    segmented = SegmentedKeywords(main, np.array([True, False]), empty, {"photo_id": {"b"}})
+    assert [segmented.key(row) for row, _, _ in segmented.search(["door"], 10)] == ["a"]

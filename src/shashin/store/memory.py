@@ -150,6 +150,8 @@ class KeywordIndex(_Rows):
     ) -> None:
         super().__init__(keys, photo_ids)
         self.fold = fold or (lambda term: term)
+        if pa.types.is_null(terms.type):  # no rows at all (an empty delta): pa.array([]) has no type
+            terms = terms.cast(pa.string())
         terms = pc.fill_null(terms, "")
         words = pc.split_pattern(terms, " ")
         lengths = pc.list_value_length(words).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -579,10 +581,18 @@ class SegmentedKeywords(Segment):
         rows = np.concatenate([r for r, _ in postings])
         weights = np.concatenate([w * i for (_, w), i in zip(postings, idf)])
         term_idf = np.concatenate([np.full(len(r), i, np.float32) for (r, _), i in zip(postings, idf)])
-        found, inverse = np.unique(rows, return_inverse=True)
-        scores = np.bincount(inverse, weights=weights)
-        covered = np.bincount(inverse, weights=term_idf)
-        hits = np.bincount(inverse)
+        if len(rows) * 8 < offset + len(self.delta.keys):  # few postings: sum over them alone
+            found, inverse = np.unique(rows, return_inverse=True)
+            scores = np.bincount(inverse, weights=weights)
+            covered = np.bincount(inverse, weights=term_idf)
+            hits = np.bincount(inverse)
+        else:  # many: over every row, as KeywordIndex.search does
+            size = offset + len(self.delta.keys)
+            hits = np.bincount(rows, minlength=size)
+            found = np.flatnonzero(hits)
+            scores = np.bincount(rows, weights=weights, minlength=size)[found]
+            covered = np.bincount(rows, weights=term_idf, minlength=size)[found]
+            hits = hits[found]
         keep = hits >= len(postings) if require_all else np.ones(len(found), bool)
         if within is not None:
             main_rows = found < offset
@@ -626,7 +636,16 @@ class SegmentedVectors(Segment):
     def nearest(
         self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None
     ) -> list[tuple[str, str, float]]:
-        return [(self.key(row), self.photo(row), score) for row, score in self.search(vector, limit, within=within)]
+        found = self.search(vector, limit, within=within)
+        rows = np.fromiter((row for row, _ in found), np.int64, len(found))
+        offset = len(self.main.keys)
+        keys = np.concatenate([self.main.keys[rows[rows < offset]], self.delta.keys[rows[rows >= offset] - offset]])
+        photos = np.concatenate(
+            [self.main.photo_ids[rows[rows < offset]], self.delta.photo_ids[rows[rows >= offset] - offset]]
+        )
+        order = np.concatenate([np.flatnonzero(rows < offset), np.flatnonzero(rows >= offset)])
+        named = {int(at): (k.decode(), p.decode()) for at, k, p in zip(order, keys.tolist(), photos.tolist())}
+        return [(*named[at], score) for at, (_, score) in enumerate(found)]
 
     def search(self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None) -> list[tuple[int, float]]:
         main = self.main.search(vector, limit, within=within, live=self.live)

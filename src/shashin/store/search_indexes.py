@@ -147,7 +147,9 @@ class SearchIndexes(ChannelTables):
             keys = photo_ids if key == "photo_id" else _strings(table, key)
             values = table.column(column).combine_chunks()
             if grams:
-                return KeywordIndex(keys, photo_ids, pa.array([fuzzy.grams(text or "") for text in values.to_pylist()]))
+                return KeywordIndex(
+                    keys, photo_ids, pa.array([fuzzy.grams(text or "") for text in values.to_pylist()], pa.string())
+                )
             return KeywordIndex(keys, photo_ids, values, fold=search_form)
 
         fold = None if grams else search_form
