@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import logging
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ _ROLES = ("det", "cls", "rec")
 MAX_ASPECT = 4
 MIN_SIDE = 32
 _patch_lock = threading.Lock()
+_spin = False  # what the wrapped option builder gives onnxruntime (see _session_options)
 
 
 @dataclass(frozen=True)
@@ -83,8 +82,8 @@ class RapidOcr:
         for role, path in self._custom_models().items():
             params[f"{role.capitalize()}.model_path"] = str(path)
         try:
-            with _session_options(spin=self.spin):
-                engine = RapidOCR(params=params)
+            _session_options(spin=self.spin)
+            engine = RapidOCR(params=params)
             engine(np.full((64, 64, 3), 255, dtype=np.uint8))  # forces the lazy model load
         except Exception as exc:
             raise ModelUnavailable(f"the OCR models could not be loaded: {exc}") from exc
@@ -179,23 +178,30 @@ def _bundled_models() -> str:
     return " ".join(parts)
 
 
-@contextlib.contextmanager
-def _session_options(*, spin: bool) -> Iterator[None]:
-    """While rapidocr makes its onnxruntime sessions, add the options it does not expose: idle
-    intra-op threads sleep instead of spinning (rapidocr 3.10 builds SessionOptions itself)."""
-    from rapidocr.inference_engine.onnxruntime.main import OrtInferSession
-
-    original = OrtInferSession.__dict__["_init_sess_opts"]
-
-    def with_spinning(cfg: dict[str, Any]) -> Any:
-        options = original.__func__(cfg)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-        options.add_session_config_entry("session.inter_op.allow_spinning", "1" if spin else "0")
-        return options
-
+def _session_options(*, spin: bool) -> None:
+    """Have rapidocr's onnxruntime sessions made from now on in this process carry the options it
+    does not expose: idle intra-op threads sleep instead of spinning (unless `spin`). rapidocr 3.10
+    builds SessionOptions itself and makes the recognizer's session only when text is first found,
+    so its option builder is wrapped for the process, not around one call."""
+    global _spin
     with _patch_lock:
-        OrtInferSession._init_sess_opts = staticmethod(with_spinning)  # type: ignore[method-assign]
+        _spin = spin
+        sessions: Any = None
         try:
-            yield
-        finally:
-            OrtInferSession._init_sess_opts = original  # type: ignore[method-assign]
+            from rapidocr.inference_engine.onnxruntime import main as engine
+
+            sessions = getattr(engine, "OrtInferSession", None)
+        except ImportError:
+            pass
+        original = vars(sessions).get("_init_sess_opts") if sessions is not None else None
+        if not isinstance(original, staticmethod) or getattr(original.__func__, "_shashin", False):
+            return  # another rapidocr keeps its own defaults (OCR still works), or already wrapped
+
+        def with_spinning(cfg: dict[str, Any]) -> Any:
+            options = original.__func__(cfg)
+            options.add_session_config_entry("session.intra_op.allow_spinning", "1" if _spin else "0")
+            options.add_session_config_entry("session.inter_op.allow_spinning", "1" if _spin else "0")
+            return options
+
+        with_spinning._shashin = True  # type: ignore[attr-defined]
+        sessions._init_sess_opts = staticmethod(with_spinning)
