@@ -14,7 +14,15 @@ import pyarrow as pa
 import pytest
 
 from shashin.store import Store, catalogue, segments
-from shashin.store.memory import KeywordIndex, SegmentedKeywords, SegmentedVectors, VectorIndex, encode
+from shashin.store.memory import (
+    KeywordIndex,
+    RowLookup,
+    SegmentedKeywords,
+    SegmentedRows,
+    SegmentedVectors,
+    VectorIndex,
+    encode,
+)
 from shashin.store.persisted import SearchCache
 from shashin.store.rows import caption_row
 
@@ -295,3 +303,10 @@ def test_a_delta_of_deletions_only_is_an_empty_index_that_finds_nothing() -> Non
     main = KeywordIndex(keys, keys, pa.array(["red door", "blue door"]))
     segmented = SegmentedKeywords(main, np.array([True, False]), empty, {"photo_id": {"b"}})
     assert [segmented.key(row) for row, _, _ in segmented.search(["door"], 10)] == ["a"]
+
+
+def test_segmented_rows_leave_out_the_dead_rows_of_the_main_part() -> None:
+    main = RowLookup(pa.table({"photo_id": ["a", "b", "c"], "text": ["old a", "old b", "old c"]}), "photo_id")
+    delta = RowLookup(pa.table({"photo_id": ["b"], "text": ["new b"]}), "photo_id")
+    segmented = SegmentedRows(main, np.array([True, False, True]), delta, {"photo_id": {"b"}})
+    assert sorted(row["text"] for row in segmented.rows(["a", "b"])) == ["new b", "old a"]

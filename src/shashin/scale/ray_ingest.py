@@ -103,27 +103,22 @@ class RayRunner:
         # By what the model is, not where the driver loaded it: a CPU-only driver still feeds GPU workers.
         on_gpu = [c for c in channels if c.gpu_model and gpus > 0]
         on_cpu = [c for c in channels if c not in on_gpu]
+
+        def stage(dataset: Any, names: list[str], size: int, **resources: int) -> Any:
+            """The channels `names` as a pool of `size` Ray actors, each holding `resources`."""
+            return dataset.map_batches(
+                _ChannelStage,
+                fn_constructor_args=(settings, names),
+                batch_size=batch_size,
+                batch_format="pyarrow",
+                compute=ActorPoolStrategy(size=size),
+                **resources,
+            )
+
         if on_cpu:
-            size = self.options.cpu_workers or max(1, cpus - 1)
-            dataset = dataset.map_batches(
-                _ChannelStage,
-                fn_constructor_args=(settings, [c.name for c in on_cpu]),
-                batch_size=batch_size,
-                batch_format="pyarrow",
-                compute=ActorPoolStrategy(size=size),
-                num_cpus=1,
-            )
+            dataset = stage(dataset, [c.name for c in on_cpu], self.options.cpu_workers or max(1, cpus - 1), num_cpus=1)
         if on_gpu:
-            size = self.options.gpu_workers or gpus
-            dataset = dataset.map_batches(
-                _ChannelStage,
-                fn_constructor_args=(settings, [c.name for c in on_gpu]),
-                batch_size=batch_size,
-                batch_format="pyarrow",
-                compute=ActorPoolStrategy(size=size),
-                num_gpus=1,
-                num_cpus=0,
-            )
+            dataset = stage(dataset, [c.name for c in on_gpu], self.options.gpu_workers or gpus, num_gpus=1, num_cpus=0)
         versions = {channel.name: channel.version() for channel in channels}
         dataset = dataset.map_batches(
             _Commit,

@@ -99,6 +99,11 @@ class _Rows:
     def photo(self, row: int) -> str:
         return self.photo_ids[row].decode()
 
+    def named(self, rows: list[int]) -> list[tuple[str, str]]:
+        """(key, photo id) of many rows at once: one gather per array, not two lookups a row."""
+        at = np.asarray(rows, np.int64)
+        return [(k.decode(), p.decode()) for k, p in zip(self.keys[at].tolist(), self.photo_ids[at].tolist())]
+
     def allowed(self, within: PhotoSet | None) -> np.ndarray | None:
         """A boolean mask of the rows whose photo is in `within` (None: every row)."""
         if within is None:
@@ -334,9 +339,7 @@ class VectorIndex(_Rows):
     ) -> list[tuple[str, str, float]]:
         """(key, photo id, cosine similarity) of the nearest rows, most similar first."""
         found = self.search(vector, limit, within=within)
-        rows = np.fromiter((row for row, _ in found), np.int64, len(found))
-        keys, photos = self.keys[rows].tolist(), self.photo_ids[rows].tolist()
-        return [(k.decode(), p.decode(), score) for k, p, (_, score) in zip(keys, photos, found)]
+        return [(key, photo, score) for (key, photo), (_, score) in zip(self.named([r for r, _ in found]), found)]
 
     def search(
         self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None, live: np.ndarray | None = None
@@ -424,14 +427,16 @@ class RowLookup:
         lookup.table, lookup.keys = arrays["table"], arrays["keys"]
         return lookup
 
-    def rows(self, keys: Any) -> list[dict[str, Any]]:
-        """Every row whose key is one of `keys`."""
+    def rows(self, keys: Any, live: np.ndarray | None = None) -> list[dict[str, Any]]:
+        """Every row whose key is one of `keys` (and, with `live`, that the mask keeps)."""
         wanted = np.sort(encode(set(keys)))
         if not len(wanted) or not len(self.keys):
             return []
         left = np.searchsorted(self.keys, wanted, "left")
         right = np.searchsorted(self.keys, wanted, "right")
         indices: np.ndarray = np.concatenate([np.arange(a, b) for a, b in zip(left, right)])
+        if live is not None and len(indices):
+            indices = indices[live[indices]]
         return pylist(self.table.take(int64_array(indices))) if len(indices) else []
 
 
@@ -475,6 +480,28 @@ class Segment:
         self.main, self.live, self.delta, self.changed = main, live, delta, changed
         self._live_count = int(live.sum())
 
+    def __len__(self) -> int:
+        return self._live_count + len(self.delta.keys)
+
+    def key(self, row: int) -> str:
+        """A row's key; rows number the main part first, then the delta."""
+        offset = len(self.main.keys)
+        return self.main.key(row) if row < offset else self.delta.key(row - offset)
+
+    def photo(self, row: int) -> str:
+        offset = len(self.main.keys)
+        return self.main.photo(row) if row < offset else self.delta.photo(row - offset)
+
+    def named(self, rows: list[int]) -> list[tuple[str, str]]:
+        """(key, photo id) of many rows at once, each part's gathered in one go."""
+        offset = len(self.main.keys)
+        in_main = [r for r in rows if r < offset]
+        in_delta = [r - offset for r in rows if r >= offset]
+        found = dict(zip(in_main, self.main.named(in_main))) | {
+            r + offset: name for r, name in zip(in_delta, self.delta.named(in_delta))
+        }
+        return [found[r] for r in rows]
+
     def arrays(self) -> dict[str, Any]:
         """The delta's arrays, the live mask and the changed keys; the main part is referred to
         by its version (see persisted.SearchCache.save)."""
@@ -508,16 +535,7 @@ class SegmentedRows(Segment):
 
     def rows(self, keys: Any) -> list[dict[str, Any]]:
         keys = set(keys)
-        wanted = np.sort(encode(keys))
-        found: list[dict[str, Any]] = []
-        if len(wanted) and len(self.main.keys):
-            left = np.searchsorted(self.main.keys, wanted, "left")
-            right = np.searchsorted(self.main.keys, wanted, "right")
-            indices = np.concatenate([np.arange(a, b) for a, b in zip(left, right)])
-            indices = indices[self.live[indices]] if len(indices) else indices
-            if len(indices):
-                found = pylist(self.main.table.take(int64_array(indices)))
-        return found + self.delta.rows(keys)
+        return self.main.rows(keys, live=self.live) + self.delta.rows(keys)
 
 
 class SegmentedKeywords(Segment):
@@ -534,17 +552,6 @@ class SegmentedKeywords(Segment):
     @property
     def fold(self) -> Callable[[str], str]:
         return self.main.fold
-
-    def __len__(self) -> int:
-        return self._live_count + len(self.delta.keys)
-
-    def key(self, row: int) -> str:
-        offset = len(self.main.keys)
-        return self.main.key(row) if row < offset else self.delta.key(row - offset)
-
-    def photo(self, row: int) -> str:
-        offset = len(self.main.keys)
-        return self.main.photo(row) if row < offset else self.delta.photo(row - offset)
 
     def search(
         self,
@@ -618,34 +625,15 @@ class SegmentedVectors(Segment):
     main: VectorIndex
     delta: VectorIndex
 
-    def __len__(self) -> int:
-        return self._live_count + len(self.delta.keys)
-
     @property
     def approximate(self) -> bool:
         return self.main.approximate
-
-    def key(self, row: int) -> str:
-        offset = len(self.main.keys)
-        return self.main.key(row) if row < offset else self.delta.key(row - offset)
-
-    def photo(self, row: int) -> str:
-        offset = len(self.main.keys)
-        return self.main.photo(row) if row < offset else self.delta.photo(row - offset)
 
     def nearest(
         self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None
     ) -> list[tuple[str, str, float]]:
         found = self.search(vector, limit, within=within)
-        rows = np.fromiter((row for row, _ in found), np.int64, len(found))
-        offset = len(self.main.keys)
-        keys = np.concatenate([self.main.keys[rows[rows < offset]], self.delta.keys[rows[rows >= offset] - offset]])
-        photos = np.concatenate(
-            [self.main.photo_ids[rows[rows < offset]], self.delta.photo_ids[rows[rows >= offset] - offset]]
-        )
-        order = np.concatenate([np.flatnonzero(rows < offset), np.flatnonzero(rows >= offset)])
-        named = {int(at): (k.decode(), p.decode()) for at, k, p in zip(order, keys.tolist(), photos.tolist())}
-        return [(*named[at], score) for at, (_, score) in enumerate(found)]
+        return [(key, photo, score) for (key, photo), (_, score) in zip(self.named([r for r, _ in found]), found)]
 
     def search(self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None) -> list[tuple[int, float]]:
         main = self.main.search(vector, limit, within=within, live=self.live)

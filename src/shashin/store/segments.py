@@ -83,18 +83,37 @@ def table_persist(sort_by: str | None) -> Persist[pa.Table]:
     return Persist(lambda table: {"table": table}, lambda arrays: arrays["table"], update_table(sort_by))
 
 
-def update_rows(old: Any, changes: dict[str, set[str]], build: Build) -> SegmentedRows | RowLookup | None:
-    main, prior = (old.main, old.changed) if isinstance(old, SegmentedRows) else (old, {})
+def _segmented(
+    old: Any,
+    main: Any,
+    prior: dict[str, set[str]],
+    changes: dict[str, set[str]],
+    build: Build,
+    values: Callable[[str], np.ndarray | None],
+    kind: type[Segment],
+) -> Any:
+    """The main part with the rows whose `column` holds a changed key marked dead (`values` gives
+    a column's encoded values, None when the main part does not hold it: rebuild), and those rows
+    as they are now beside it."""
     only = _cumulative(prior, changes, len(main.keys))
     if only is None:
         return None
     column, keys = only
     if not keys:
         return old
-    if column not in main.table.column_names:
+    held = values(column)
+    if held is None:
         return None
-    live = ~np.isin(encode_column(main.table.column(column)), encode(keys))
-    return SegmentedRows(main, live, build(only), {column: set(keys)})
+    return kind(main, ~np.isin(held, encode(keys)), build(only), {column: set(keys)})
+
+
+def update_rows(old: Any, changes: dict[str, set[str]], build: Build) -> SegmentedRows | RowLookup | None:
+    main, prior = (old.main, old.changed) if isinstance(old, SegmentedRows) else (old, {})
+
+    def values(column: str) -> np.ndarray | None:
+        return encode_column(main.table.column(column)) if column in main.table.column_names else None
+
+    return _segmented(old, main, prior, changes, build, values, SegmentedRows)
 
 
 def update_index(key_column: str) -> Callable[[Any, dict[str, set[str]], Build], Any]:
@@ -107,19 +126,12 @@ def update_index(key_column: str) -> Callable[[Any, dict[str, set[str]], Build],
             main, prior = old, {}
         else:
             return None  # a structure over Lance's own on-disk index
-        only = _cumulative(prior, changes, len(main.keys))
-        if only is None:
-            return None
-        column, keys = only
-        if not keys:
-            return old
-        values = main.keys if column == key_column else main.photo_ids if column == "photo_id" else None
-        if values is None:
-            return None
-        live = ~np.isin(values, encode(keys))
-        if isinstance(main, KeywordIndex):
-            return SegmentedKeywords(main, live, build(only), {column: set(keys)})
-        return SegmentedVectors(main, live, build(only), {column: set(keys)})
+
+        def values(column: str) -> np.ndarray | None:
+            return main.keys if column == key_column else main.photo_ids if column == "photo_id" else None
+
+        kind = SegmentedKeywords if isinstance(main, KeywordIndex) else SegmentedVectors
+        return _segmented(old, main, prior, changes, build, values, kind)
 
     return update
 
