@@ -71,11 +71,19 @@ class _Handler(BaseHTTPRequestHandler):
         with script.lock:
             script.in_flight += 1
             script.max_in_flight = max(script.max_in_flight, script.in_flight)
+        self._counted = True
         try:
             self._answer(script)
         finally:
-            with script.lock:
-                script.in_flight -= 1
+            self._answered()
+
+    def _answered(self) -> None:
+        """Leave the in-flight count before the first byte of the answer: once the client has it, it may
+        send its next request, which must not find this one still counted."""
+        if getattr(self, "_counted", False):
+            self._counted = False
+            with self.script.lock:
+                self.script.in_flight -= 1
 
     def _answer(self, script: Script) -> None:
         if not self._authorized():
@@ -110,6 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _hostile(self, action: tuple[Any, ...]) -> None:
+        self._answered()
         try:
             if action[0] == "content":
                 return self._send(
@@ -154,6 +163,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
+        self._answered()
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
