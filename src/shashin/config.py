@@ -101,6 +101,14 @@ class CaptionSettings:
 
 
 @dataclass(frozen=True)
+class KeywordSettings:
+    """Keywords `shashin export --fields keywords` writes for other apps to read."""
+
+    root: str = "shashin|tags"  # lr:hierarchicalSubject parent of shashin's keywords ("shashin/tags/…" in digiKam)
+    min_score: float = 0.3  # a suggested (zero-shot) tag is written when at least this probable
+
+
+@dataclass(frozen=True)
 class DuplicateSettings:
     """When two photos count as near-duplicates: both tests must agree."""
 
@@ -146,6 +154,7 @@ class Settings:
     image: ImageSettings = field(default_factory=ImageSettings)
     captions: CaptionSettings = field(default_factory=CaptionSettings)
     duplicates: DuplicateSettings = field(default_factory=DuplicateSettings)
+    keywords: KeywordSettings = field(default_factory=KeywordSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
 
     def __post_init__(self) -> None:
@@ -166,6 +175,12 @@ class Settings:
                     "must be between -1 and 1",
                 ),
                 ("search.rrf_k", self.search.rrf_k < 0, "must not be negative"),
+                ("keywords.min_score", not 0 <= self.keywords.min_score <= 1, "must be between 0 and 1"),
+                (
+                    "keywords.root",
+                    any(not part.strip() for part in self.keywords.root.split("|")) if self.keywords.root else False,
+                    "must be levels joined by | (shashin|tags), or empty for none",
+                ),
                 ("search.fusion", self.search.fusion not in ("score", "rrf"), "must be score or rrf"),
                 (
                     "captions.backend",

@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from shashin import storage
 from shashin.alttext import alt_text
@@ -45,6 +45,16 @@ _EMPTY_XMP = (
 
 class ExportError(ShashinError, RuntimeError):
     """A photo or sidecar could not be written; the message names the file and why."""
+
+
+class XmpRecord(Protocol):
+    """What is written into one photo or its sidecar: the photo, and the XMP fields to set (a
+    value of None removes a field)."""
+
+    photo_id: str
+    path: str
+
+    def fields(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -138,7 +148,7 @@ def sidecar_path(photo: str, root: str, out: Path | None) -> Path:
     return (out / relative).with_suffix(".xmp")
 
 
-def write_sidecar(record: AltRecord, target: Path) -> None:
+def write_sidecar(record: XmpRecord, target: Path) -> None:
     """Write (or merge into) an XMP sidecar: other fields already in it are kept."""
     import pyexiv2
 
@@ -165,7 +175,7 @@ class Embedded:
     mtime_ns: int
 
 
-def embed(record: AltRecord, *, backup: bool = True) -> Embedded:
+def embed(record: XmpRecord, *, backup: bool = True) -> Embedded:
     """Write the fields into the photo file itself. The write is made on a copy and checked —
     fields read back equal, pixels and every other metadata field unchanged — before the copy
     replaces the photo; the original goes to .shashin-backup/ beside it unless `backup` is False."""
@@ -248,7 +258,7 @@ def _pixels(path: Path) -> str:
         return hashlib.blake2b(image.tobytes() + repr((image.mode, image.size)).encode(), digest_size=16).hexdigest()
 
 
-def _verify(photo: Path, trial: Path, record: AltRecord, before: dict[str, Any]) -> None:
+def _verify(photo: Path, trial: Path, record: XmpRecord, before: dict[str, Any]) -> None:
     after = _metadata(trial)
     problems = []
     if after["pixels"] != before["pixels"]:
@@ -326,6 +336,7 @@ __all__ = [
     "AltRecord",
     "Embedded",
     "ExportError",
+    "XmpRecord",
     "build_record",
     "embed",
     "sidecar_path",

@@ -22,6 +22,7 @@ from shashin.text.query import KeywordQuery, parse_keywords
 
 if TYPE_CHECKING:
     from shashin.config import Settings
+    from shashin.progress import Progress
 
 __all__ = [
     "Channel",
@@ -195,9 +196,13 @@ class DerivedChannel(ABC):
         """The model and parameters that define its outputs; a change recomputes them."""
 
     @abstractmethod
-    def refresh(self, store: Store) -> int:
-        """Compute what is missing or stale; returns the rows written."""
+    def refresh(self, store: Store, progress: Progress | None = None) -> int:
+        """Compute what is missing or stale (telling `progress`, when given); returns the rows written."""
 
     @abstractmethod
     def progress(self, store: Store) -> tuple[int, int]:
         """(done, pending) for `status`."""
+
+    def problems(self, store: Store) -> list[tuple[str, str]]:
+        """(photo id, what went wrong) for `status`: photos it could use only in part."""
+        return []

@@ -15,6 +15,7 @@ from shashin.channels.base import Channel, ChannelQuery, DerivedChannel, Highlig
 from shashin.channels.keywords import best_per_photo, highlight, rank_photos_by_documents
 from shashin.config import Settings
 from shashin.models.text_embed import TextEmbedder
+from shashin.progress import Progress
 from shashin.store import Store
 from shashin.text.chunk import chunk_text
 from shashin.text.glossary import english_words
@@ -101,7 +102,7 @@ class CaptionVectorChannel(DerivedChannel, Channel):
 
     # ------------------------------------------------------------------ keeping vectors current
 
-    def refresh(self, store: Store) -> int:
+    def refresh(self, store: Store, progress: Progress | None = None) -> int:
         """Embed done captions that have no vectors from this model yet; drop vectors of failed ones."""
         version = self.version()
         chunks = store.caption_chunk_versions()

@@ -199,20 +199,68 @@ RadiusOption = Annotated[
 ]
 
 
-def _filters(taken_from, taken_to, folder, camera, has_text, near, radius):  # type: ignore[no-untyped-def]
-    """The filter options as Filters, or a one-line error (exit 2)."""
+KeywordOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--keyword",
+        "-k",
+        help="Only photos with this keyword from Lightroom, digiKam & co. or `shashin tag` (repeat: all of them); "
+        "'Places|Japan' also matches Places|Japan|Kyoto.",
+        show_default=False,
+    ),
+]
+
+
+RatingOption = Annotated[
+    int | None,
+    typer.Option("--rating", help="Only photos rated at least this many stars (1-5).", show_default=False),
+]
+
+
+LabelOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--label", help="Only photos with this colour label, e.g. Red (repeat: any of them).", show_default=False
+    ),
+]
+
+
+PersonOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--person",
+        help="Only photos naming this person (face regions from Lightroom, digiKam, Picasa; Takeout's people) "
+        "(repeat: all of them).",
+        show_default=False,
+    ),
+]
+
+
+def filter_request(  # type: ignore[no-untyped-def]
+    taken_from, taken_to, folder, camera, has_text, near, radius, keyword=None, rating=None, label=None, person=None
+) -> dict[str, Any]:
+    """The filter options as build_filters' arguments (what a resident server is sent, too)."""
+    return {
+        "taken_from": taken_from,
+        "taken_to": taken_to,
+        "folders": folder or [],
+        "cameras": camera or [],
+        "has_text": has_text,
+        "near": near,
+        "radius_km": radius,
+        "keywords": keyword or [],
+        "rating": rating,
+        "labels": label or [],
+        "people": person or [],
+    }
+
+
+def _filters(request: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Filters from filter_request(), or a one-line error (exit 2)."""
     from shashin.search.filters import FilterError, build_filters
 
     try:
-        return build_filters(
-            taken_from=taken_from,
-            taken_to=taken_to,
-            folders=folder or [],
-            cameras=camera or [],
-            has_text=has_text,
-            near=near,
-            radius_km=radius,
-        )
+        return build_filters(**request)
     except FilterError as exc:
         _usage(str(exc))
 

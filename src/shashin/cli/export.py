@@ -1,10 +1,10 @@
-"""`shashin export`: alt text out of the library (sidecars, embedded, CSV/JSON/HTML)."""
+"""`shashin export`: alt text, keywords and titles out of the library, where other tools read them."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
@@ -14,34 +14,76 @@ from shashin.cli.common import DbOption, JsonOption, _guard, _library, _print_js
 export_app = typer.Typer(
     help="Export what shashin knows about your photos to the places other tools read.",
     context_settings={"help_option_names": ["-h", "--help"]},
-    no_args_is_help=True,
+    invoke_without_command=True,
 )
 
 
 app.add_typer(export_app, name="export")
 
+FormatOption = Annotated[
+    str, typer.Option("--format", "-f", help="xmp (sidecars), embed (into the photos), csv, json or html.")
+]
+LangOption = Annotated[str, typer.Option("--lang", help="Languages, comma-separated; the first is x-default.")]
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="xmp: write sidecars under this folder instead of beside the photos; csv/json/html: the file (default: standard output).",
+        show_default=False,
+    ),
+]
+NoBackupOption = Annotated[
+    bool, typer.Option("--no-backup", help="embed: do not keep the originals in .shashin-backup/.")
+]
+
+
+@export_app.callback()
+def export(
+    ctx: typer.Context,
+    fields: Annotated[
+        str,
+        typer.Option(
+            "--fields",
+            help="What to write, comma-separated: alt-text (IPTC accessibility fields and dc:description), "
+            "keywords (dc:subject, lr:hierarchicalSubject, digiKam:TagsList), title (dc:title, only where none is set).",
+        ),
+    ] = "alt-text",
+    db: DbOption = None,
+    fmt: FormatOption = "xmp",
+    lang: LangOption = "ja,en",
+    destination: OutOption = None,
+    no_backup: NoBackupOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print per photo what would be added and removed; write nothing.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Write alt text, keywords and titles where other apps read them (digiKam, Lightroom, immich…).
+
+    Keywords are the photo's suggested tags above keywords.min_score and the tags you set with
+    `shashin tag`, under keywords.root in hierarchies ("shashin|tags|dog"). What is in the file is
+    merged, never replaced: a keyword shashin did not write is never removed, and shashin takes back
+    only its own keywords that no longer hold. Sidecars (photo.xmp) by default; --format embed
+    writes into the photos, checked on a copy first (pixels and other metadata unchanged),
+    originals kept in .shashin-backup/ unless --no-backup.
+
+    Example: shashin export --fields keywords,title --dry-run
+    """
+    if ctx.invoked_subcommand is None:
+        _export(fields, db, fmt, lang, destination, no_backup, dry_run, as_json)
+
 
 @export_app.command("alt-text")
 def export_alt_text(
     db: DbOption = None,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", help="xmp (sidecars), embed (into the photos), csv, json or html.")
-    ] = "xmp",
-    lang: Annotated[str, typer.Option("--lang", help="Languages, comma-separated; the first is x-default.")] = "ja,en",
-    destination: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            help="xmp: write sidecars under this folder instead of beside the photos; csv/json/html: the file (default: standard output).",
-            show_default=False,
-        ),
-    ] = None,
-    no_backup: Annotated[
-        bool, typer.Option("--no-backup", help="embed: do not keep the originals in .shashin-backup/.")
-    ] = False,
+    fmt: FormatOption = "xmp",
+    lang: LangOption = "ja,en",
+    destination: OutOption = None,
+    no_backup: NoBackupOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Export alt text (IPTC "Alt Text (Accessibility)") and extended descriptions.
+    """Export alt text (IPTC "Alt Text (Accessibility)") and extended descriptions: the same as
+    `shashin export --fields alt-text`.
 
     From each photo's brief caption (a person's edit wins; see `shashin caption set`), ≤ 125
     characters, and from its detailed caption and the text read in it. xmp writes
@@ -50,16 +92,29 @@ def export_alt_text(
     into the photo files, checked on a copy first (pixels and other metadata unchanged), originals
     kept in .shashin-backup/ unless --no-backup.
     """
-    from shashin.export import FORMATS, ExportError, sidecar_path, to_csv, to_html, to_json, write_sidecar
+    _export("alt-text", db, fmt, lang, destination, no_backup, False, as_json)
+
+
+def _export(  # type: ignore[no-untyped-def]
+    fields_text: str, db, fmt: str, lang: str, destination: Path | None, no_backup: bool, dry_run: bool, as_json: bool
+) -> None:
+    from shashin.export import FORMATS, ExportError, to_csv, to_html, to_json
+    from shashin.library.exporting import parse_fields
 
     if fmt not in FORMATS:
         _usage(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    try:
+        fields = parse_fields(fields_text)
+    except ValueError as exc:
+        _usage(str(exc))
     langs = [part.strip() for part in lang.split(",") if part.strip()]
     if not langs:
         _usage("--lang needs at least one language, e.g. ja,en")
     library = _library(db)
-    records = _guard(lambda: library.alt_text_records(langs))
     if fmt in ("csv", "json", "html"):
+        if fields != ["alt-text"]:
+            _usage("keywords and titles are written as XMP (--format xmp or embed); --dry-run --json lists them")
+        records = _guard(lambda: library.alt_text_records(langs))
         text = {
             "csv": lambda: to_csv(records, langs),
             "json": lambda: to_json(records),
@@ -71,26 +126,53 @@ def export_alt_text(
         else:
             sys.stdout.write(text)
         return
-    written, failed = [], []
-    for record in records:
+    embed = fmt == "embed"
+    items = _guard(lambda: library.plan_export(fields, langs, embed=embed, out=destination))
+    if dry_run:
+        _print_plan(items, fields, as_json)
+        return
+    written: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    done = []
+    for item in items:
         try:
-            if fmt == "xmp":
-                target = sidecar_path(record.path, record.root, destination)
-                write_sidecar(record, target)
-                written.append({"path": record.path, "sidecar": str(target)})
-            else:
-                done = _guard(
-                    lambda: library.embed_alt_text(record, backup=not no_backup),  # noqa: B023 (called at once)
+            if item.changes:
+                backup = _guard(
+                    lambda: library.write_export(item, embed=embed, backup=not no_backup),  # noqa: B023 (called at once)
                     passing=(ExportError,),
                 )
-                written.append({"path": record.path, "backup": done.backup})
+                entry = {"path": item.path, **({"backup": backup} if embed else {"sidecar": item.target})}
+                written.append(
+                    entry | ({k: v for k, v in item.to_dict().items() if k.startswith(("keywords", "title"))})
+                )
+            done.append(item)
         except ExportError as exc:
-            failed.append({"path": record.path, "error": str(exc)})
+            failed.append({"path": item.path, "error": str(exc)})
+    _guard(lambda: library.record_export(done))
     if as_json:
-        _print_json({"format": fmt, "langs": langs, "written": written, "failed": failed})
+        _print_json({"format": fmt, "fields": fields, "langs": langs, "written": written, "failed": failed})
     else:
-        out.print(Text(f"{len(written)} photos written ({fmt}), {len(failed)} failed"))
+        out.print(Text(f"{len(written)} photos written ({fmt}: {', '.join(fields)}), {len(failed)} failed"))
         for problem in failed:
             err.print(Text(f"  {problem['error']}", style="red"))
     if failed:
         raise typer.Exit(3)
+
+
+def _print_plan(items: list[Any], fields: list[str], as_json: bool) -> None:
+    """--dry-run: per photo, what would be added and removed."""
+    changing = [item for item in items if item.changes]
+    if as_json:
+        _print_json({"dry_run": True, "fields": fields, "photos": [item.to_dict() for item in changing]})
+        return
+    for item in changing:
+        out.print(Text(item.path, style="bold") + Text(f"  → {item.target}", style="dim"))
+        if item.added:
+            out.print(Text("  + ", style="green") + Text(", ".join(item.added)))
+        if item.removed:
+            out.print(Text("  − ", style="red") + Text(", ".join(item.removed)))
+        if item.title:
+            out.print(Text("  title: ") + Text(item.title))
+        if item.alt:
+            out.print(Text("  alt text: ") + Text(" / ".join(item.alt.alt.values())))
+    out.print(Text(f"{len(changing)} photos would change; nothing was written (--dry-run)"))

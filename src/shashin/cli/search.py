@@ -16,10 +16,14 @@ from shashin.cli.common import (
     HasTextOption,
     ImageModelOption,
     JsonOption,
+    KeywordOption,
+    LabelOption,
     LimitOption,
     NearOption,
     OffsetOption,
+    PersonOption,
     RadiusOption,
+    RatingOption,
     ToOption,
     _ask_resident,
     _fail,
@@ -30,6 +34,7 @@ from shashin.cli.common import (
     _settings,
     _usage,
     app,
+    filter_request,
     out,
 )
 from shashin.cli.render import _print_results
@@ -54,6 +59,10 @@ def search(
     has_text: HasTextOption = None,
     near: NearOption = None,
     radius: RadiusOption = None,
+    keyword: KeywordOption = None,
+    rating: RatingOption = None,
+    label: LabelOption = None,
+    person: PersonOption = None,
     sort: Annotated[str, typer.Option("--sort", help="relevance, newest or oldest.")] = "relevance",
     min_score: Annotated[
         float, typer.Option("--min-score", help="Leave out results whose relevance (0-1) is lower.", min=0.0, max=1.0)
@@ -74,32 +83,26 @@ def search(
     """Search the library in Japanese or English: ranked photos, best first, and why each matched.
 
     Every channel (image vectors, captions by keyword and by meaning, text in the photo, tags,
-    file names, place) ranks the photos; the rankings are fused by reciprocal rank. --json always
+    keywords and names kept by other apps, file names, place) ranks the photos; the rankings are fused by reciprocal rank. --json always
     includes the full explanation.
     """
     from shashin.search import SORTS
 
     if sort not in SORTS:
         _usage(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
-    filtered = any(o is not None and o != [] for o in (taken_from, taken_to, folder, camera, has_text, near))
+    raw_filters = filter_request(
+        taken_from, taken_to, folder, camera, has_text, near, radius, keyword, rating, label, person
+    )
+    filtered = any(v is not None and v != [] for k, v in raw_filters.items() if k != "radius_km")
     if not query.strip() and not filtered:
         _usage('nothing to search: give words, or a filter such as --from 2023 or --near Kyoto (with "" as the query)')
     settings = _settings(db, **{"image.model": image_model, "image.device": device})
     options = {"limit": limit, "offset": offset, "parse": not literal, "sort": sort, "min_score": min_score}
-    raw_filters = {
-        "taken_from": taken_from,
-        "taken_to": taken_to,
-        "folders": folder or [],
-        "cameras": camera or [],
-        "has_text": has_text,
-        "near": near,
-        "radius_km": radius,
-    }
     response = _ask_resident(settings, {"op": "search", "query": query, "options": options, "filters": raw_filters})
     if response is None:  # no server for this library: search here
         from shashin.library import Library
 
-        filters = _filters(taken_from, taken_to, folder, camera, has_text, near, radius)
+        filters = _filters(raw_filters)
         library = Library(settings=settings, quick=True)
         response = _guard(lambda: library.search(query, filters=filters, **options)).to_dict()  # type: ignore[arg-type]
     unavailable = response["unavailable_channels"]
@@ -121,12 +124,18 @@ def similar(
     has_text: HasTextOption = None,
     near: NearOption = None,
     radius: RadiusOption = None,
+    keyword: KeywordOption = None,
+    rating: RatingOption = None,
+    label: LabelOption = None,
+    person: PersonOption = None,
     image_model: ImageModelOption = None,
     device: DeviceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Find photos that look like PHOTO (image vectors), most similar first, among those the filters allow."""
-    filters = _filters(taken_from, taken_to, folder, camera, has_text, near, radius)
+    filters = _filters(
+        filter_request(taken_from, taken_to, folder, camera, has_text, near, radius, keyword, rating, label, person)
+    )
     library = _library(db, **{"image.model": image_model, "image.device": device})
     response = _guard(lambda: library.similar(photo, limit=limit, offset=offset, filters=filters))
     _print_results(response.to_dict(), as_json, "No similar photos: the library has no image vectors yet.")

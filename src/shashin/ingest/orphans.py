@@ -55,7 +55,28 @@ def reattach(store: Store, orphan: Orphan, photo_id: str, *, replace: bool = Fal
         store.forget_orphan_rows(
             [f"{orphan.former_photo_id}:caption:{row['prompt_set']}:{row['lang']}" for row in captions]
         )
+    _reattach_tags(store, orphan, photo_id, outcome, replace)
     return outcome
+
+
+def _reattach_tags(store: Store, orphan: Orphan, photo_id: str, outcome: Reattached, replace: bool) -> None:
+    """A person's tags return too; a word the photo has a decision about already keeps that one."""
+    from shashin.store.rows import tag_row
+
+    decided = {row["tag_id"] for row in store.rows_of("tags", [photo_id]).get(photo_id, [])}
+    rows, returned = [], []
+    for row in orphan.rows.get("tag", []):
+        restored = tag_row(photo_id, row["word"], row["state"])
+        label = f"tag {row['state']}: {row['word']}"
+        if restored["tag_id"] in decided and not replace:
+            outcome.kept.append(label)
+            continue
+        rows.append(restored)
+        returned.append(f"{orphan.former_photo_id}:tag:{row['tag_id'].split(':', 1)[1]}")
+        outcome.attached.append(label)
+    if rows:
+        store.put_rows("tags", rows)
+        store.forget_orphan_rows(returned)
 
 
 def reattach_returning(store: Store, photos: Sequence[tuple[str, str | None]]) -> list[Reattached]:

@@ -484,7 +484,10 @@ def _refresh(
         progress.phase("refreshing derived outputs", 0)
     for channel in channels:
         try:
-            report.channels[channel.name].refreshed = channel.refresh(store)
+            refreshed = (
+                channel.refresh(store, progress) if isinstance(channel, DerivedChannel) else channel.refresh(store)
+            )
+            report.channels[channel.name].refreshed = refreshed
         except ModelUnavailable as exc:
             report.channels[channel.name].unavailable = str(exc)
             progress.note(f"channel '{channel.name}' could not refresh: {exc}")

@@ -15,7 +15,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,13 +26,14 @@ from shashin.channels.image import ImageChannel
 from shashin.config import Settings, load_settings
 from shashin.evaluation.queries import EvalQuery
 from shashin.evaluation.run import EvalRun
-from shashin.export import AltRecord, Embedded
+from shashin.export import AltRecord, Embedded, XmpRecord
 from shashin.ingest.captioning import CaptionReport
 from shashin.ingest.orphans import Reattached
 from shashin.ingest.pipeline import IndexReport, index_folders
 from shashin.library import evaluation
 from shashin.library.alttext import alt_text_records, embed_alt_text
 from shashin.library.errors import LibraryError, QueryError
+from shashin.library.exporting import ExportItem, plan_export, record_written
 from shashin.library.photos import OriginalFile, PhotoDetail, alt_texts, open_original, photo_detail
 from shashin.library.settle import settled
 from shashin.library.status import (
@@ -255,6 +256,34 @@ class Library:
             self._refresh_derived(store, channels, None)
         return photo_id
 
+    def tag(self, photo: str, action: str, words: Sequence[str]) -> dict[str, Any]:
+        """A person's tags on `photo` (a library path or photo id): `add` words that describe it
+        (searchable and filterable at once, exported as keywords), or `remove` them — a tag you added,
+        or one shashin suggested that does not hold (it is then never exported). Keywords other apps
+        wrote stay theirs. Returns the photo id and its tags now."""
+        from shashin.metadata.sync import person_tags, retag
+        from shashin.store.rows import tag_row
+
+        if action not in ("add", "remove"):
+            raise LibraryError(f"the action must be add or remove, not {action!r}")
+        cleaned = list(dict.fromkeys(" ".join(word.split()) for word in words))
+        cleaned = [word for word in cleaned if word]
+        if not cleaned:
+            raise LibraryError("no word to tag with")
+        too_long = [word for word in cleaned if len(word) > 200 or "|" in word]
+        if too_long:
+            raise LibraryError(
+                f"{too_long[0][:60]!r}: a tag is one word or phrase of at most 200 characters, without '|'"
+            )
+        store = self._open(create=False)
+        photo_id = self._find_photo(store, photo)
+        with store.writer():
+            state = "added" if action == "add" else "removed"
+            store.put_rows("tags", [tag_row(photo_id, word, state) for word in cleaned])
+            retag(store, [photo_id])
+            tags = person_tags(store.rows_of("tags", [photo_id]).get(photo_id, []))
+        return {"photo_id": photo_id, "added": list(tags.added), "removed": list(tags.removed)}
+
     def photo_id(self, photo: str) -> str | None:
         """The id of a photo of this library named by its path (absolute, or relative to an indexed
         folder), a file name unique in the library, or its id; None when it names none."""
@@ -315,7 +344,7 @@ class Library:
     def _refresh_derived(self, store: Store, channels: list[AnyChannel], progress: Progress | None) -> int:
         if progress:
             progress.phase("embedding captions", 0)
-        return sum(channel.refresh(store) for channel in derived_channels(channels))
+        return sum(channel.refresh(store, progress) for channel in derived_channels(channels))
 
     def search(
         self,
@@ -450,7 +479,30 @@ class Library:
         """Alt text and extended descriptions of every photo that has a caption or text in it."""
         return alt_text_records(self._open(create=False), langs)
 
-    def embed_alt_text(self, record: AltRecord, *, backup: bool = True) -> Embedded:
+    def plan_export(
+        self, fields: Sequence[str], langs: Sequence[str], *, embed: bool = False, out: Path | None = None
+    ) -> list[ExportItem]:
+        """What `shashin export --fields …` writes for each photo, merged with what its sidecar (or,
+        with `embed`, the photo) holds: nothing is written yet (see write_export)."""
+        return plan_export(self._open(create=False), self.settings, fields, langs, embed=embed, out=out)
+
+    def write_export(self, item: ExportItem, *, embed: bool = False, backup: bool = True) -> str | None:
+        """Write one planned item into its sidecar, or (`embed`) into its photo, verified, with a
+        backup unless `backup` is False; returns the backup's path when one was made."""
+        from shashin.export import write_sidecar
+
+        if embed:
+            return self.embed_alt_text(item, backup=backup).backup
+        write_sidecar(item, Path(item.target))
+        return None
+
+    def record_export(self, items: Sequence[ExportItem]) -> None:
+        """Remember which keywords and titles shashin wrote where (the next export merges by it)."""
+        store = self._open(create=False)
+        with store.writer():
+            record_written(store, items)
+
+    def embed_alt_text(self, record: XmpRecord, *, backup: bool = True) -> Embedded:
         """Write a record's fields into its photo and tell the library the file's new size and date,
         so the next index run does not take it for a new photo."""
         return embed_alt_text(self._open(create=False), record, backup=backup)

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from shashin.channels.ocr import OcrChannel
-from shashin.export import AltRecord, Embedded
+from shashin.export import AltRecord, Embedded, XmpRecord
 from shashin.store import FileRow, Store
 
 
@@ -30,7 +30,7 @@ def alt_text_records(store: Store, langs: Sequence[str] = ("ja", "en")) -> list[
     return records
 
 
-def embed_alt_text(store: Store, record: AltRecord, *, backup: bool = True) -> Embedded:
+def embed_alt_text(store: Store, record: XmpRecord, *, backup: bool = True) -> Embedded:
     """Write a record's fields into its photo (see shashin.export.embed) and tell the library
     the file's new size and date, so the next index run does not take it for a new photo."""
     from shashin.export import embed

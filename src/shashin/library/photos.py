@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 
 from shashin import storage
 from shashin.channels.image import ImageChannel
+from shashin.channels.metadata import metadata_of
 from shashin.channels.ocr import OcrChannel
 from shashin.library.errors import LibraryError
 from shashin.store import FileRow, Store
@@ -28,6 +29,7 @@ class PhotoDetail:
     ocr_text: str | None
     ocr_lines: list[dict[str, Any]]
     tags: list[dict[str, Any]]
+    kept: dict[str, Any]  # keywords, rating, names… from other apps, and a person's tags (channels.metadata)
 
     def alt_text(self, lang: str = "en") -> str:
         from shashin.alttext import alt_text
@@ -49,6 +51,7 @@ class PhotoDetail:
             "ocr_text": self.ocr_text,
             "ocr_lines": self.ocr_lines,
             "tags": self.tags,
+            "kept": self.kept,
             "alt_text": {"en": self.alt_text("en"), "ja": self.alt_text("ja")},
         }
 
@@ -118,6 +121,7 @@ def photo_detail(store: Store, photo_id: str) -> PhotoDetail | None:
         ocr_text=ocr.get("text"),
         ocr_lines=ocr.get("lines", []),
         tags=ImageChannel.tags_of(store, photo_id),
+        kept=metadata_of(store, [photo_id]).get(photo_id, {}),
     )
 
 

@@ -189,6 +189,11 @@ def library_status(store: Store, channels: Sequence[AnyChannel], settings: Setti
     for derived in derived_channels(channels):
         embedded, pending = derived.progress(store)
         states.append(ChannelStatus(derived.name, derived.description, derived.version(), embedded, 0, pending))
+        problems = derived.problems(store)
+        paths = store.file_rows_for({photo_id for photo_id, _ in problems})
+        for photo_id, problem in problems:
+            files = paths.get(photo_id)
+            failures.append(PhotoFailureInfo(derived.name, files[0].path if files else photo_id, problem))
     return LibraryStatus(
         db=str(store.root),
         folders=store.folders(),

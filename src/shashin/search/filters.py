@@ -1,4 +1,5 @@
-"""Filters: which photos a search may return, by date, folder, camera, text in the photo and place.
+"""Filters: which photos a search may return, by date, folder, camera, text in the photo, place,
+and what people keep in other apps (keywords, rating, colour label, named people).
 
 A filter becomes a PhotoSet that every channel ranks within (so a selective filter still gets a
 full page), and explains itself per photo ("3.2 km from Kyoto", "taken 2023-07-14").
@@ -18,6 +19,8 @@ import pyarrow.compute as pc
 
 from shashin.channels.ocr import OcrChannel
 from shashin.errors import UsageError
+from shashin.metadata.kept import facet, fold
+from shashin.metadata.sync import CHANNEL as METADATA
 from shashin.places import Place, distance_km, gazetteer, normalize_name
 from shashin.store import PhotoFacts, PhotoSet, Store
 from shashin.text.dates import DateError, When, normalize, parse_when
@@ -59,10 +62,21 @@ class Filters:
     cameras: tuple[str, ...] = ()
     has_text: bool | None = None
     near: tuple[Near, ...] = ()
+    keywords: tuple[str, ...] = ()  # every one (a hierarchical one also by its leading levels: "Places|Japan")
+    min_rating: int | None = None  # at least this many stars
+    labels: tuple[str, ...] = ()  # any of these colour labels
+    people: tuple[str, ...] = ()  # every one of these people is named in the photo
 
     @property
     def active(self) -> bool:
-        return bool(self.when or self.folders or self.cameras or self.has_text is not None or self.near)
+        return bool(
+            self.when or self.folders or self.cameras or self.has_text is not None or self.near or self.kept_active
+        )
+
+    @property
+    def kept_active(self) -> bool:
+        """It filters by kept metadata (keywords, rating, label, people)."""
+        return bool(self.keywords or self.min_rating or self.labels or self.people)
 
     def merged(self, other: Filters) -> Filters:
         """Both sets of restrictions (dates intersect; lists join)."""
@@ -73,6 +87,10 @@ class Filters:
             self.cameras + other.cameras,
             self.has_text if other.has_text is None else other.has_text,
             self.near + other.near,
+            self.keywords + other.keywords,
+            max(self.min_rating or 0, other.min_rating or 0) or None,
+            self.labels + other.labels,
+            self.people + other.people,
         )
 
     def describe(self) -> list[str]:
@@ -85,6 +103,12 @@ class Filters:
         if self.has_text is not None:
             parts.append("with text in the photo" if self.has_text else "without text in the photo")
         parts += [near.describe() for near in self.near]
+        parts += [f"keyword {keyword}" for keyword in self.keywords]
+        if self.min_rating:
+            parts.append(f"rated {'★' * self.min_rating} or more")
+        if self.labels:
+            parts.append("label " + " or ".join(self.labels))
+        parts += [f"with {person}" for person in self.people]
         return parts
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +119,10 @@ class Filters:
             "folders": list(self.folders),
             "cameras": list(self.cameras),
             "has_text": self.has_text,
+            "keywords": list(self.keywords),
+            "min_rating": self.min_rating,
+            "labels": list(self.labels),
+            "people": list(self.people),
             "described": self.describe(),
             "near": [
                 {
@@ -124,6 +152,8 @@ class Filters:
             mask &= facts.has_text == self.has_text
         if self.near:
             mask &= _near(store, facts, self.near)
+        if self.kept_active:
+            mask &= _kept(store, facts, self)
         return PhotoSet(facts.ids, mask)
 
 
@@ -168,6 +198,27 @@ def _near(store: Store, facts: PhotoFacts, places: tuple[Near, ...]) -> np.ndarr
     return mask
 
 
+def _kept(store: Store, facts: PhotoFacts, filters: Filters) -> np.ndarray:
+    """Photos whose kept metadata has every keyword, the rating, one of the labels and every person."""
+    every = len(facts.ids) or 1
+
+    def having(tokens: list[str]) -> np.ndarray:
+        hits = store.search_channel(METADATA, "facets", tokens, limit=every, require_all=True)
+        return PhotoSet.of(facts.ids, {hit[0] for hit in hits}).mask if hits else np.zeros(len(facts.ids), bool)
+
+    required = [facet("k", keyword) for keyword in filters.keywords]
+    required += [facet("p", word) for person in filters.people for word in fold(person).split()]
+    if filters.min_rating:
+        required.append(f"r{filters.min_rating}")
+    mask = having(required) if required else np.ones(len(facts.ids), bool)
+    if filters.labels:
+        labelled = np.zeros(len(facts.ids), bool)
+        for label in filters.labels:
+            labelled |= having([facet("l", label)])
+        mask &= labelled
+    return mask
+
+
 def _named(store: Store, facts: PhotoFacts, place: Place, said: str = "") -> np.ndarray:
     """Photos whose file or folder name, caption or OCR text names the place: by its own names, or
     as the user wrote it ("New York" finds a caption saying New York, not New York City)."""
@@ -182,9 +233,8 @@ def _named(store: Store, facts: PhotoFacts, place: Place, said: str = "") -> np.
         every = len(facts.ids) or 1
         named.update(hit[1] for hit in store.search_files(words, limit=every, require_all=True))
         named.update(hit[1] for hit in store.search_captions(words, limit=every, require_all=True))
-        named.update(
-            hit[0] for hit in store.search_channel(OcrChannel.name, "terms", words, limit=every, require_all=True)
-        )
+        for channel, column in ((OcrChannel.name, "terms"), (METADATA, "place_terms")):  # IPTC City, Country
+            named.update(hit[0] for hit in store.search_channel(channel, column, words, limit=every, require_all=True))
     return PhotoSet.of(facts.ids, named).mask if named else np.zeros(len(facts.ids), bool)
 
 
@@ -235,9 +285,20 @@ def build_filters(
     has_text: bool | None = None,
     near: str | None = None,
     radius_km: float | None = None,
+    keywords: Sequence[str] = (),
+    rating: int | None = None,
+    labels: Sequence[str] = (),
+    people: Sequence[str] = (),
 ) -> Filters:
     """Filters from what a user typed: dates as in queries ("2023", "2023-07", "July 2023",
-    「2025年9月」; --to includes the whole period it names), a place name or "lat,lon"."""
+    「2025年9月」; --to includes the whole period it names), a place name or "lat,lon", keywords
+    ("Places|Japan" for a hierarchical one), at least `rating` stars, colour labels, people."""
+    if rating is not None and not 1 <= rating <= 5:
+        raise FilterError(f"--rating {rating}: give 1 to 5 (stars, at least)")
+
+    def tidy(values: Sequence[str]) -> tuple[str, ...]:
+        return tuple(value.strip() for value in values if value.strip())
+
     when = None
     if taken_from:
         start = _period(taken_from, "--from")
@@ -260,7 +321,9 @@ def build_filters(
             places = (Near(place, radius_km or 5.0),)
         else:
             places = (Near.of(find_place(near), radius_km, said=near.strip()),)
-    return Filters(when, tuple(folders), tuple(cameras), has_text, places)
+    return Filters(
+        when, tuple(folders), tuple(cameras), has_text, places, tidy(keywords), rating, tidy(labels), tidy(people)
+    )
 
 
 def _period(text: str, option: str) -> When:

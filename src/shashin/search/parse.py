@@ -27,6 +27,15 @@ _DANGLING = re.compile(
     r"^(?:\s|[,、。]|の|で|に|にて|から|まで)+|(?:\s|[,、。]|の|で|に|にて|から|まで)+$|\b(?:in|on|at|from|during|of|near|taken)\s*$",
     re.I,
 )
+# "4 stars", "4+ stars", "at least 4 stars", "rated 4 stars or more", "★★★★", "★4", 「星4以上」「星4つ」「4つ星」
+_RATING = re.compile(
+    r"(?:\b(?:rated|at\s+least)\s+)?\b(?P<en>[1-5])\s*\+?\s*-?\s*stars?\b"
+    r"(?:\s+(?:or\s+(?:more|better|above|higher)|and\s+(?:up|above)))?"
+    r"|(?P<stars>★{1,5})(?!\s*[1-5])\s*(?:以上)?|★\s*(?P<digit>[1-5])\s*(?:以上)?"
+    r"|星\s*(?P<ja>[1-5一二三四五])\s*つ?\s*(?:以上)?|(?P<ja2>[1-5一二三四五])\s*つ星\s*(?:以上)?",
+    re.I,
+)
+_KANJI_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _MIN_LOWERCASE_POPULATION = 1_000_000
 _MIN_ALIAS_POPULATION = 100_000  # "in rain": a village called Rain is not what was meant
@@ -58,6 +67,10 @@ def parse_query(text: str, *, today: date | None = None) -> ParsedQuery:
         understood.append(f"date: {match.text} → {match.when.describe()}")
         removed.append((match.start, match.end))
     masked = _blank(masked, removed)
+    rating, removed = _rating(masked)
+    if rating:
+        understood.append(f"rating: {'★' * rating} or more")
+    masked = _blank(masked, removed)
     places, mentioned, removed = _places(masked)
     for place, _said in places:
         understood.append(f"place: {place.label}")
@@ -67,7 +80,21 @@ def parse_query(text: str, *, today: date | None = None) -> ParsedQuery:
     while (cleaned := _DANGLING.sub("", rest).strip()) != rest:
         rest = cleaned
     near = tuple(Near.of(place, said=said) for place, said in places)
-    return ParsedQuery(rest, Filters(when=when, near=near), tuple(mentioned), tuple(understood))
+    return ParsedQuery(rest, Filters(when=when, near=near, min_rating=rating), tuple(mentioned), tuple(understood))
+
+
+def _rating(text: str) -> tuple[int | None, list[tuple[int, int]]]:
+    """The least number of stars the query asks for ("4 stars", 「星4以上」), and where it said so."""
+    best, spans = None, []
+    for match in _RATING.finditer(text):
+        value = match.group("en") or match.group("digit") or match.group("ja") or match.group("ja2")
+        stars = (
+            len(match.group("stars")) if match.group("stars") else _KANJI_DIGITS.get(value or "", 0) or int(value or 0)
+        )
+        if 1 <= stars <= 5:
+            best = max(best or 0, stars)
+            spans.append((match.start(), match.end()))
+    return best, spans
 
 
 def _places(text: str) -> tuple[list[tuple[Place, str]], list[Place], list[tuple[int, int]]]:

@@ -44,6 +44,7 @@ _CORE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...], tuple[str, ...]]] = {
     "errors": (schema.ERRORS, (), ()),
     "captions": (schema.CAPTIONS, ("terms",), ("caption_id", "photo_id")),
     "orphans": (schema.ORPHANS, (), ("orphan_key",)),
+    "tags": (schema.TAGS, (), ("tag_id", "photo_id")),
 }
 
 
@@ -61,6 +62,7 @@ MANY_PER_PHOTO: dict[str, ManyPerPhoto] = {
     "captions": ManyPerPhoto(
         "caption_id", ("caption_id", "photo_id", "prompt_set", "lang", "text", "status", "source")
     ),
+    "tags": ManyPerPhoto("tag_id", ("tag_id", "photo_id", "word", "state")),
 }
 
 

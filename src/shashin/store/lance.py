@@ -51,8 +51,12 @@ def _add_fingerprints(store: Store) -> None:
     store._create("orphans", schema.ORPHANS, keys=("orphan_key",))
 
 
+def _add_tags(store: Store) -> None:
+    store._create("tags", schema.TAGS, keys=("tag_id", "photo_id"))
+
+
 # Migrations from schema version N to N+1, applied in order when an older library is opened.
-MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _add_captions, 2: _add_fingerprints}
+MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _add_captions, 2: _add_fingerprints, 3: _add_tags}
 
 
 @_in_plain_words

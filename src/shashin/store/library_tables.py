@@ -159,7 +159,7 @@ class LibraryTables(StoreCore):
     def delete_orphan_photos(self, last_paths: dict[str, list[str]] | None = None) -> list[str]:
         """Remove photos that no file holds any more, with their channel rows and thumbnails.
 
-        What a person wrote about them (captions of source "human") is never deleted with them: it
+        What a person wrote about them (captions of source "human", tags) is never deleted with them: it
         moves to the orphans table first (with `last_paths`, where each photo was last seen), from
         which it returns when the photo does. Each step is one commit and can be repeated: a run
         killed in between leaves both copies, and the next run finishes the move."""
@@ -167,25 +167,30 @@ class LibraryTables(StoreCore):
         if not orphans:
             return []
         human = self._scan_in("captions", schema.CAPTIONS.names, "photo_id", orphans).to_pylist()
-        human = [row for row in human if row["source"] == "human"]
-        if human:
+        kept = [("caption", f"{row['prompt_set']}:{row['lang']}", row) for row in human if row["source"] == "human"]
+        if self._has_table("tags"):
+            tags = self._scan_in("tags", schema.TAGS.names, "photo_id", orphans).to_pylist()
+            kept += [("tag", row["tag_id"].split(":", 1)[1], row) for row in tags]
+        if kept:
             hashes = {pid: pixels for pid, (pixels, _) in self.photo_hashes().items() if pid in set(orphans)}
             self.keep_orphans(
                 [
                     {
                         "former_photo_id": row["photo_id"],
                         "pixel_hash": hashes.get(row["photo_id"]),
-                        "kind": "caption",
-                        "key": f"{row['prompt_set']}:{row['lang']}",
+                        "kind": kind,
+                        "key": key,
                         "row": row,
                         "paths": (last_paths or {}).get(row["photo_id"], []),
                     }
-                    for row in human
+                    for kind, key, row in kept
                 ]
             )
         for name in self.channel_tables():
             self._delete_in(name, "photo_id", orphans)
         self._delete_in("captions", "photo_id", orphans)
+        if self._has_table("tags"):
+            self._delete_in("tags", "photo_id", orphans)
         if self._has_table("caption_chunks"):
             self._delete_in("caption_chunks", "photo_id", orphans)
         self._delete_in("photos", "photo_id", orphans)

@@ -50,3 +50,13 @@ def caption_row(
         "params": params,
         "version": version,
     }
+
+
+def tag_id(photo_id: str, word: str) -> str:
+    """The key of a person's decision about one word on one photo (case does not make another word)."""
+    return f"{photo_id}:{' '.join(word.casefold().split())}"
+
+
+def tag_row(photo_id: str, word: str, state: str) -> dict[str, Any]:
+    """A person's tag: `state` added (the word describes the photo) or removed (a suggested tag does not)."""
+    return {"tag_id": tag_id(photo_id, word), "photo_id": photo_id, "word": word, "state": state}

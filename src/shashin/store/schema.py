@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 3  # 2: captions; 3: content and pixel fingerprints, orphans (a person's words kept)
+SCHEMA_VERSION = 4  # 2: captions; 3: content and pixel fingerprints, orphans (a person's words kept); 4: tags
 
 UTC_TIME = pa.timestamp("us", tz="UTC")
 
@@ -84,13 +84,23 @@ CAPTIONS = pa.schema(
     ]
 )
 
+TAGS = pa.schema(
+    [
+        ("tag_id", pa.string()),  # photo_id:word (case-folded) — one decision per word
+        ("photo_id", pa.string()),
+        ("word", pa.string()),  # as the person wrote it
+        ("state", pa.string()),  # added, removed (a suggested tag the person took away)
+        ("created_at", UTC_TIME),
+    ]
+)
+
 
 ORPHANS = pa.schema(
     [
         ("orphan_key", pa.string()),  # former photo id : kind : key
         ("former_photo_id", pa.string()),
         ("pixel_hash", pa.string()),  # the former photo's fingerprint: a photo that returns with it gets these back
-        ("kind", pa.string()),  # caption (later: tags, names, people)
+        ("kind", pa.string()),  # caption, tag (later: names, people)
         ("key", pa.string()),  # which one of its kind: "brief:en"
         ("data", pa.string()),  # the row as JSON, as it was stored
         ("paths", pa.list_(pa.string())),  # where the photo was last seen

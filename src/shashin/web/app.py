@@ -158,6 +158,10 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             has_text=params.get("has_text"),
             near=params.get("near") or None,
             radius_km=params.get("radius"),
+            keywords=params.get("keyword") or [],
+            rating=params.get("rating"),
+            labels=params.get("label") or [],
+            people=params.get("person") or [],
         )
         with searching:
             return library.search(
@@ -224,6 +228,10 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         has_text: bool | None = None,
         near: str | None = None,
         radius: Annotated[float | None, Query(gt=0)] = None,
+        keyword: Annotated[list[str], Query(description="every one; 'Places|Japan' matches deeper levels")] = [],  # noqa: B006
+        rating: Annotated[int | None, Query(ge=1, le=5, description="at least this many stars")] = None,
+        label: Annotated[list[str], Query(description="any of these colour labels")] = [],  # noqa: B006
+        person: Annotated[list[str], Query(description="every one of these people")] = [],  # noqa: B006
         sort: Sort = "relevance",
         min_score: Annotated[float, Query(ge=0, le=1)] = 0.0,
         limit: Annotated[int, Query(ge=1, le=200)] = 20,
@@ -240,6 +248,10 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             "has_text": has_text,
             "near": near,
             "radius": radius,
+            "keyword": keyword,
+            "rating": rating,
+            "label": label,
+            "person": person,
             "sort": sort,
             "min_score": min_score,
             "limit": limit,
@@ -343,6 +355,10 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         camera: str | None = None,
         has_text: bool | None = None,
         near: str | None = None,
+        keyword: str | None = None,
+        rating: Annotated[int | None, Query(ge=1, le=5)] = None,
+        label: str | None = None,
+        person: str | None = None,
         sort: Sort = "relevance",
         offset: Annotated[int, Query(ge=0)] = 0,
         ui: str | None = None,
@@ -356,11 +372,27 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             "camera": [camera] if camera else [],
             "has_text": has_text or None,
             "near": near,
+            "keyword": [keyword] if keyword else [],
+            "rating": rating,
+            "label": [label] if label else [],
+            "person": [person] if person else [],
             "sort": sort,
             "limit": 24,
             "offset": offset,
         }
-        asked = bool(q.strip() or taken_from or to or folder or camera or has_text or near)
+        asked = bool(
+            q.strip()
+            or taken_from
+            or to
+            or folder
+            or camera
+            or has_text
+            or near
+            or keyword
+            or rating
+            or label
+            or person
+        )
         document = with_links(run_search(params), lang) if asked else None
         return _page(
             pages,
