@@ -42,6 +42,8 @@ _TIER_BY_FILE = {
     "tests/search/test_coco_fusion.py": "slow",
     "tests/search/test_filters.py": "slow",  # indexes a photo set of its own with OCR
     "tests/search/test_ocr_tolerance.py": "slow",  # the same
+    "tests/metadata/test_library.py": "slow",  # index runs of photos with metadata written by exiftool
+    "tests/metadata/test_export_keywords.py": "slow",  # the command in subprocesses
 }
 _SLOW_TESTS = {  # single tests of otherwise quick files that take several seconds
     "tests/channels/test_image.py::test_cli_similar_and_duplicates",
