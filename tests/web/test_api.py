@@ -211,3 +211,20 @@ def test_a_person_corrects_a_caption(client: httpx.Client, web_library: Library)
     saved = client.post(f"/photo/{pid}/caption", data={"lang": "en", "text": "Tokyo Station sign", "csrf": secret})
     assert saved.status_code == 303
     assert client.get("/api/search", params={"q": "Tokyo Station sign"}).json()["results"][0]["photo_id"] == pid
+
+
+def test_a_person_tags_a_photo_on_its_page_and_through_the_api(client: httpx.Client, web_library: Library) -> None:
+    pid = photo_id(web_library, "park/no-litter.jpg")
+    detail = client.post(f"/api/photos/{pid}/tags", json={"action": "add", "words": ["clean park", "<b>x</b>"]}).json()
+    assert sorted(detail["kept"]["tags_added"]) == ["<b>x</b>", "clean park"]
+    assert client.post(f"/api/photos/{pid}/tags", json={"action": "rename", "words": ["a"]}).status_code == 400
+    found = client.get("/api/search", params={"q": "", "keyword": "clean park"}).json()
+    assert [r["photo_id"] for r in found["results"]] == [pid]
+    page = client.get(f"/photo/{pid}").text
+    assert "clean park" in page and "<b>x</b>" not in page  # escaped
+    secret = page.split('name="csrf" value="')[1].split('"')[0]
+    assert client.post(f"/photo/{pid}/tags", data={"action": "add", "word": "x", "csrf": "guess"}).status_code == 403
+    removed = client.post(f"/photo/{pid}/tags", data={"action": "remove", "word": "clean park", "csrf": secret})
+    assert removed.status_code == 303
+    assert client.get("/api/search", params={"q": "", "keyword": "clean park"}).json()["results"] == []
+    assert client.get("/", params={"keyword": "<b>x</b>"}).status_code == 200

@@ -79,6 +79,13 @@ class WebSettings:
     concurrent_searches: int = 4  # more wait; a slow search holds one place, not the server
 
 
+class TagEdit(BaseModel):
+    """A person's tags: words to add to a photo, or to take away."""
+
+    action: Literal["add", "remove"]
+    words: list[str] = Field(min_length=1, max_length=50)
+
+
 class CaptionEdit(BaseModel):
     """A caption written by a person."""
 
@@ -323,6 +330,30 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         with writing:
             library.set_caption(photo_id, edit.text, lang=lang, prompt_set=edit.prompt_set)
         return detail(photo_id).to_dict()
+
+    @app.post("/api/photos/{photo_id}/tags", tags=["photos"], summary="Tag a photo yourself, or take a tag away")
+    def api_tag(photo_id: str, edit: TagEdit) -> dict[str, Any]:
+        """Added tags are searched and filtered at once and exported as keywords; a removed one (yours,
+        or one shashin suggested) is never exported."""
+        detail(photo_id)
+        with writing:
+            library.tag(photo_id, edit.action, edit.words)
+        return detail(photo_id).to_dict()
+
+    @app.post("/photo/{photo_id}/tags", include_in_schema=False)
+    def page_tag(
+        request: Request,
+        photo_id: str,
+        action: Annotated[str, Form()],
+        word: Annotated[str, Form()],
+        csrf: Annotated[str, Form()],
+    ) -> RedirectResponse:
+        if not _same(csrf, form_secret):  # the origin was checked by the gate
+            raise ApiError(403, "this form did not come from this server's page; reload the page and try again")
+        detail(photo_id)
+        with writing:
+            library.tag(photo_id, action, [word])
+        return RedirectResponse(f"/photo/{photo_id}?ui={_lang(request)}", status_code=303)
 
     @app.post("/photo/{photo_id}/caption", include_in_schema=False)
     def page_set_caption(
