@@ -80,6 +80,36 @@ def test_search_open_a_result_and_see_why(page, server: LiveServer) -> None:  # 
     assert page.errors == [] and page.dialogs == []
 
 
+def test_tag_a_photo_on_its_page_then_filter_by_the_tag(page, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server.url + "/")
+    page.get_by_role("searchbox").fill("car park")
+    page.keyboard.press("Enter")
+    page.locator("li.result a.thumb").first.click()
+    page.wait_for_selector("article.photo")
+    page.get_by_label("Add a tag").fill("parking sign")
+    page.locator("form.tag-add button").click()
+    page.wait_for_selector("ul.tags.own li")
+    assert "parking sign" in page.locator("ul.tags.own").inner_text()
+    page.locator("ul.tags.own a", has_text="parking sign").click()  # the tag links to a filtered search
+    page.wait_for_selector("li.result")
+    assert page.locator("li.result").count() == 1 and "keyword=parking" in page.url
+    assert page.locator("li.result img").get_attribute("alt") == "A red car park sign on a city street."
+    assert page.locator("input[name=keyword]").input_value() == "parking sign"  # the filter panel says so
+    page.locator("li.result a.thumb").first.click()
+    page.get_by_role("button", name="Remove parking sign").click()  # other tests share this library
+    page.wait_for_selector("article.photo")
+    assert page.locator("ul.tags.own li").count() == 0
+    page.goto(server.url + "/")
+    page.locator("details.filters summary").click()
+    page.locator("select[name=rating]").select_option("4")
+    page.get_by_role("searchbox").fill("car park")
+    page.keyboard.press("Enter")  # no photo is rated: an empty page, not an error
+    page.wait_for_selector("main")
+    assert page.url.count("rating=4") == 1 and "400" not in page.title()
+    shot(page, "tagged-photo")
+    assert page.errors == [] and page.dialogs == []
+
+
 def test_japanese_interface_and_query(page, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
     page.goto(server.url + "/?ui=ja")
     page.get_by_role("searchbox").fill("駐車場")

@@ -136,6 +136,8 @@ def _export(  # type: ignore[no-untyped-def]
     done = []
     for item in items:
         try:
+            if item.problem:
+                raise ExportError(item.problem)
             if item.changes:
                 backup = _guard(
                     lambda: library.write_export(item, embed=embed, backup=not no_backup),  # noqa: B023 (called at once)
@@ -161,11 +163,14 @@ def _export(  # type: ignore[no-untyped-def]
 
 def _print_plan(items: list[Any], fields: list[str], as_json: bool) -> None:
     """--dry-run: per photo, what would be added and removed."""
-    changing = [item for item in items if item.changes]
+    changing = [item for item in items if item.changes or item.problem]
     if as_json:
         _print_json({"dry_run": True, "fields": fields, "photos": [item.to_dict() for item in changing]})
         return
     for item in changing:
+        if item.problem:
+            err.print(Text(item.problem, style="red"))
+            continue
         out.print(Text(item.path, style="bold") + Text(f"  → {item.target}", style="dim"))
         if item.added:
             out.print(Text("  + ", style="green") + Text(", ".join(item.added)))

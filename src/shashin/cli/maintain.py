@@ -189,7 +189,7 @@ def orphans(context: typer.Context, db: DbOption = None, as_json: JsonOption = F
         _print_json({"orphans": [orphan.to_dict() for orphan in kept]})
         return
     if not kept:
-        out.print(Text("Nothing kept: every caption you wrote belongs to a photo of the library."))
+        out.print(Text("Nothing kept: every caption and tag you wrote belongs to a photo of the library."))
         return
     for orphan in kept:
         where = ", ".join(orphan.paths) or "unknown path"
@@ -199,6 +199,8 @@ def orphans(context: typer.Context, db: DbOption = None, as_json: JsonOption = F
         )
         for row in orphan.rows.get("caption", []):
             out.print(Text(f"  caption ({row['prompt_set']}, {row['lang']}): ") + Text(row["text"]))
+        for row in orphan.rows.get("tag", []):
+            out.print(Text(f"  tag ({row['state']}): ") + Text(row["word"]))
     out.print(
         Text("attach with: shashin orphans attach ID PHOTO · delete with: shashin orphans forget ID", style="dim")
     )

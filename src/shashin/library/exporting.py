@@ -12,7 +12,7 @@ from shashin import storage
 from shashin.alttext import shorten
 from shashin.channels.image import ImageChannel
 from shashin.config import Settings
-from shashin.export import AltRecord, sidecar_path
+from shashin.export import AltRecord, ExportError, sidecar_path
 from shashin.library.alttext import alt_text_records
 from shashin.metadata.keywords import TITLE, WrittenLog, current_fields, merge, merge_title, wanted_keywords
 from shashin.metadata.sync import person_tags
@@ -37,6 +37,7 @@ class ExportItem:
     title: str | None = None  # a title written now
     alt: AltRecord | None = None
     written: dict[str, Any] = field(default_factory=dict)  # what shashin's record keeps for the target
+    problem: str | None = None  # why nothing can be written for this photo (reported, the others go on)
 
     def fields(self) -> dict[str, Any]:
         """The XMP fields to write (what export.write_sidecar and export.embed take)."""
@@ -85,7 +86,12 @@ def plan_export(
     items = []
     for photo_id in ids:
         file = first[photo_id]
-        target = file.path if embed else str(sidecar_path(file.path, file.root, out))
+        try:
+            target = file.path if embed else str(sidecar_path(file.path, file.root, out))
+        except ExportError as exc:  # a photo in a bucket without --out: that photo fails, not the export
+            if photo_id in alt or "alt-text" not in fields:
+                items.append(ExportItem(photo_id, file.path, file.root, "", problem=str(exc)))
+            continue
         item = ExportItem(photo_id, file.path, file.root, target, alt=alt.get(photo_id))
         if "keywords" in fields or "title" in fields:
             current = current_fields(target, file.path)

@@ -166,5 +166,7 @@ class WrittenLog:
             self.entries.pop(target, None)
 
     def save(self) -> None:
-        """Write the record atomically (a crash leaves the old one)."""
+        """Write the record atomically (a crash leaves the old one); nothing when it would be empty and new."""
+        if not self.entries and not storage.exists(self.location):
+            return
         storage.write_bytes(self.location, json.dumps(self.entries, ensure_ascii=False, indent=1).encode())

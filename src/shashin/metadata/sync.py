@@ -30,6 +30,7 @@ PAYLOAD = [
     pa.field("rating", pa.int8()),
     pa.field("signature", pa.string()),  # sources.signature() : digest of the person's tags
     pa.field("notes", pa.list_(pa.string())),  # problems met reading it (None: none)
+    pa.field("fills", pa.string()),  # "date", "place", "date place": what it can give the photo (None: nothing)
 ]
 FTS = ("terms", "place_terms", "facets")
 _BATCH = 500
@@ -65,6 +66,10 @@ def facts_row(photo_id: str, facts: Facts, file_signature: str) -> dict[str, Any
         "rating": facts.kept.rating,
         "signature": f"{file_signature}:{_tags_digest(facts.tags)}",
         "notes": list(facts.kept.notes) or None,
+        "fills": " ".join(
+            name for name, value in (("date", facts.kept.taken_at), ("place", facts.kept.latitude)) if value is not None
+        )
+        or None,
     }
 
 
@@ -94,10 +99,7 @@ def sync_metadata(store: Store, progress: Progress | None = None, own_root: str 
             roots[row.root] = storage.is_folder(row.root)
         if roots[row.root]:
             files.setdefault(row.photo_id, []).append(PhotoFile(row.path, row.content))
-    existing = {
-        row["photo_id"]: row
-        for row in store.channel_select(CHANNEL, ["photo_id", "version", "fields", "added", "removed", "signature"])
-    }
+    signatures = {row["photo_id"]: row["signature"] for row in store.channel_select(CHANNEL, ["photo_id", "signature"])}
     tags: dict[str, list[dict[str, Any]]] = {}
     for tag in store.all_rows("tags"):
         tags.setdefault(tag["photo_id"], []).append(tag)
@@ -106,17 +108,18 @@ def sync_metadata(store: Store, progress: Progress | None = None, own_root: str 
     for photo_id in sorted(files):
         file_signature = signature(files[photo_id], folders)
         wanted = person_tags(tags.get(photo_id, []))
-        before = existing.get(photo_id)
-        if before is None or before["signature"] != f"{file_signature}:{_tags_digest(wanted)}":
+        if signatures.get(photo_id) != f"{file_signature}:{_tags_digest(wanted)}":
             todo.append((photo_id, file_signature, wanted))
-    _fill_photos(store, _unfilled(store, existing, {photo_id for photo_id, _, _ in todo}))
+    _fill_photos(store, _unfilled(store, {photo_id for photo_id, _, _ in todo}))
     if not todo:
         return 0
     progress.phase("reading keywords, ratings and names", len(todo))
     written = 0
     for start in range(0, len(todo), _BATCH):
+        batch = todo[start : start + _BATCH]
+        existing = store.channel_rows(CHANNEL, [photo_id for photo_id, _, _ in batch], ["fields", "signature"])
         rows, filled = [], []
-        for photo_id, file_signature, wanted in todo[start : start + _BATCH]:
+        for photo_id, file_signature, wanted in batch:
             before = existing.get(photo_id)
             same_files = before is not None and str(before["signature"]).split(":")[0] == file_signature
             old = stored_facts(before).kept if before is not None else Kept()
@@ -132,20 +135,27 @@ def sync_metadata(store: Store, progress: Progress | None = None, own_root: str 
     return written
 
 
-def _unfilled(store: Store, existing: dict[str, dict[str, Any]], skip: set[str]) -> list[tuple[str, Kept, Kept]]:
+def _unfilled(store: Store, skip: set[str]) -> list[tuple[str, Kept, Kept]]:
     """Photos read before whose date or place is missing again (their photo row was read anew from
     a file that lacks them): their kept metadata fills it once more."""
+    giving = {
+        row["photo_id"]: row["fills"] for row in store.channel_select(CHANNEL, ["photo_id", "fills"], present=["fills"])
+    }
+    if not giving:
+        return []
     facts = store.photo_facts()
-    lacking = np.isnat(facts.taken_at) | np.isnan(facts.latitude)
-    found = []
-    for photo_id in (facts.ids[i].decode() for i in np.flatnonzero(lacking)):
-        row = existing.get(photo_id)
-        if row is None or photo_id in skip:
-            continue
-        kept = stored_facts(row).kept
-        if kept.taken_at is not None or kept.latitude is not None:
-            found.append((photo_id, Kept(), kept))
-    return found
+    undated, unplaced = np.isnat(facts.taken_at), np.isnan(facts.latitude)
+    lacking = [
+        photo_id
+        for i in np.flatnonzero(undated | unplaced)
+        if (photo_id := facts.ids[i].decode()) in giving
+        and photo_id not in skip
+        and (("date" in giving[photo_id] and undated[i]) or ("place" in giving[photo_id] and unplaced[i]))
+    ]
+    if not lacking:
+        return []
+    rows = store.channel_rows(CHANNEL, lacking, ["fields"])
+    return [(photo_id, Kept(), stored_facts(row).kept) for photo_id, row in rows.items()]
 
 
 def _fill_photos(store: Store, changed: list[tuple[str, Kept, Kept]]) -> None:

@@ -387,7 +387,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         has_text: bool | None = None,
         near: str | None = None,
         keyword: str | None = None,
-        rating: Annotated[int | None, Query(ge=1, le=5)] = None,
+        rating: Annotated[str | None, Query(pattern="^[1-5]?$")] = None,  # the form sends "" for "any"
         label: str | None = None,
         person: str | None = None,
         sort: Sort = "relevance",
@@ -395,6 +395,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         ui: str | None = None,
     ) -> HTMLResponse:
         lang = _lang(request)
+        stars = int(rating) if rating else None
         params = {
             "q": q,
             "from": taken_from,
@@ -404,7 +405,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             "has_text": has_text or None,
             "near": near,
             "keyword": [keyword] if keyword else [],
-            "rating": rating,
+            "rating": stars,
             "label": [label] if label else [],
             "person": [person] if person else [],
             "sort": sort,
@@ -412,17 +413,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             "offset": offset,
         }
         asked = bool(
-            q.strip()
-            or taken_from
-            or to
-            or folder
-            or camera
-            or has_text
-            or near
-            or keyword
-            or rating
-            or label
-            or person
+            q.strip() or taken_from or to or folder or camera or has_text or near or keyword or stars or label or person
         )
         document = with_links(run_search(params), lang) if asked else None
         return _page(
