@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 
 from shashin import storage
 from shashin.metadata.kept import Kept
-from shashin.metadata.takeout import json_for, read_takeout
+from shashin.metadata.takeout import TakeoutNames, read_takeout
 from shashin.metadata.xmp import read_file
 
 READER_VERSION = "metadata 1"  # bump when reading changes: every photo is read again
@@ -43,11 +43,13 @@ class Folders:
     """The sidecar-like files (.xmp, .json) of each folder, listed once per run."""
 
     listed: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    takeout: dict[str, TakeoutNames] = field(default_factory=dict)
 
     def files(self, folder: str) -> dict[str, tuple[int, int]]:
         """name -> (size, mtime_ns) of the folder's .xmp and .json files ({} when it cannot be listed)."""
         if folder not in self.listed:
             self.listed[folder] = _list(folder)
+            self.takeout[folder] = TakeoutNames(self.listed[folder])
         return self.listed[folder]
 
     def sidecars(self, photo: str) -> list[Sidecar]:
@@ -61,7 +63,7 @@ class Folders:
             if candidate in present:
                 size, mtime = present[candidate]
                 found.append(Sidecar(storage.join(folder, candidate), size, mtime, "xmp"))
-        takeout = json_for(name, present)
+        takeout = self.takeout[folder].find(name)
         if takeout is not None:
             size, mtime = present[takeout]
             found.append(Sidecar(storage.join(folder, takeout), size, mtime, "takeout"))

@@ -47,24 +47,36 @@ def _originals(name: str) -> tuple[list[str], str]:
     return titles, number
 
 
+class TakeoutNames:
+    """One folder's JSON file names, indexed by what they stand for (the title, cut or not, with
+    its number), so finding a photo's JSON costs a few lookups however big the folder."""
+
+    def __init__(self, names: Collection[str]) -> None:
+        self.by_key: dict[tuple[str, str], str] = {}
+        for name in names:
+            if name.lower().endswith(".json"):
+                match = _JSON_NUMBER.match(name[:-5])
+                if match and match.group("key"):
+                    self.by_key.setdefault((match.group("key"), match.group("n") or ""), name)
+
+    def find(self, photo_name: str) -> str | None:
+        """The JSON that describes the photo `photo_name`: the longest (least cut) matching name."""
+        if not self.by_key:
+            return None
+        titles, number = _originals(photo_name)
+        for title in titles:
+            whole = title + SUPPLEMENTAL
+            for length in range(len(whole), min(len(title), MIN_CUT) - 1, -1):
+                name = self.by_key.get((whole[:length], number))
+                if name is not None:
+                    return name
+        return None
+
+
 def json_for(photo_name: str, names: Collection[str]) -> str | None:
     """The name of the Takeout JSON among `names` (one folder's files) that describes the photo
     `photo_name`, or None. The longest matching name wins (the least cut)."""
-    titles, number = _originals(photo_name)
-    best: tuple[int, str] | None = None
-    for name in names:
-        if not name.lower().endswith(".json"):
-            continue
-        match = _JSON_NUMBER.match(name[:-5])
-        key, n = match.group("key"), match.group("n") or ""  # type: ignore[union-attr]
-        if n != number or not key:
-            continue
-        for title in titles:
-            whole = title + SUPPLEMENTAL
-            matches = whole.startswith(key) and (len(key) >= len(title) or len(key) >= MIN_CUT)
-            if matches and (best is None or len(key) > best[0]):
-                best = (len(key), name)
-    return best[1] if best else None
+    return TakeoutNames(names).find(photo_name)
 
 
 def read_takeout(path: str, photo_name: str) -> Kept:
