@@ -42,6 +42,7 @@ PICASA = [
     "-IPTC:ObjectName=Sunday picnic",
     "-XMP-microsoft:RatingPercent=75",
     "-XMP-microsoft:LastKeywordXMP=Family/Picnic",
+    "-XMP-mediapro:CatalogSets=Albums|Best of 2023",
     "-XMP-MP:RegionInfoMP={Regions=[{PersonDisplayName=Jiro Sato,Rectangle=0.1|, 0.2|, 0.3|, 0.4}]}",
     "-IPTC:City=Osaka",
     "-IPTC:Country-PrimaryLocationName=Japan",

@@ -39,7 +39,7 @@ def test_digikam_sidecar_and_picasa_microsoft_regions(tmp_path: Path) -> None:
     assert kept.sources == ("sidecar wedding.xmp", "embedded in wedding.jpg")
 
     picnic = read(exiftool(photo(tmp_path / "picnic.jpg"), *PICASA))
-    assert picnic.keywords == ("picnic",) and picnic.paths == ("Family|Picnic",)
+    assert picnic.keywords == ("picnic",) and picnic.paths == ("Family|Picnic", "Albums|Best of 2023")
     assert picnic.title == "Sunday picnic"
     assert picnic.rating == 4  # Windows' 75 %
     [jiro] = picnic.regions

@@ -79,3 +79,11 @@ def test_a_takeout_tree_is_read_beside_the_photos(tmp_path: Path) -> None:
     write(folder, "IMG_1234.JPG.json", {"title": "IMG_1234.JPG", "people": [{"name": "Someone else"}]})
     kept = read_photo([PhotoFile(str(image), "c")], Folders())
     assert kept.names() == ["Hanako"] and kept.sources[-1] == "takeout IMG_1234.JPG(1).json"
+    long = "Screenshot_20230714-101010_A Very Long Application Name.png"
+    cut = photo(folder / long)
+    write(
+        folder,
+        f"{(long + '.supplemental-metadata')[:46]}.json",
+        {"title": long, "photoTakenTime": {"timestamp": "1689300000"}},
+    )
+    assert read_photo([PhotoFile(str(cut), "c")], Folders()).taken_at == datetime(2023, 7, 14, 2, 0)
