@@ -53,6 +53,17 @@ class OcrSettings:
 
 
 @dataclass(frozen=True)
+class FaceSettings:
+    """The faces channel: how faces are found and when two are taken for one person."""
+
+    detector: str = "hog"  # hog (fast) or cnn (dlib's MMOD detector: finds more faces, slower)
+    max_side: int = 1600  # longest side, in pixels, of the photo handed to the detector
+    threshold: float = 0.5  # descriptors closer than this are one person (0.6 merges different people)
+    min_size: int = 40  # faces smaller than this (pixels) are kept but not grouped unless a person names them
+    min_sharpness: float = 20.0  # ... and blurrier ones (variance of the Laplacian)
+
+
+@dataclass(frozen=True)
 class ImageSettings:
     """The image channel: which image-text model embeds photos, where it runs, the tags it gives."""
 
@@ -155,6 +166,7 @@ class Settings:
     captions: CaptionSettings = field(default_factory=CaptionSettings)
     duplicates: DuplicateSettings = field(default_factory=DuplicateSettings)
     keywords: KeywordSettings = field(default_factory=KeywordSettings)
+    faces: FaceSettings = field(default_factory=FaceSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
 
     def __post_init__(self) -> None:
@@ -175,6 +187,9 @@ class Settings:
                     "must be between -1 and 1",
                 ),
                 ("search.rrf_k", self.search.rrf_k < 0, "must not be negative"),
+                ("faces.detector", self.faces.detector not in ("hog", "cnn"), "must be hog or cnn"),
+                ("faces.max_side", self.faces.max_side < 64, "must be at least 64"),
+                ("faces.threshold", not 0 < self.faces.threshold < 2, "must be between 0 and 2"),
                 ("keywords.min_score", not 0 <= self.keywords.min_score <= 1, "must be between 0 and 1"),
                 (
                     "keywords.root",

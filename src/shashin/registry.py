@@ -73,6 +73,7 @@ CHANNELS: dict[str, ChannelEntry] = _by_name(
     ChannelEntry("file", "shashin.channels.filename:FileChannel"),
     ChannelEntry("place", "shashin.channels.place:PlaceChannel"),
     ChannelEntry("phash", "shashin.channels.phash:PerceptualHashChannel", indexed=True),
+    ChannelEntry("faces", "shashin.channels.faces:FacesChannel", indexed=True),
 )
 
 CAPTION_BACKENDS: dict[str, CaptionBackendEntry] = _by_name(

@@ -134,6 +134,10 @@ class ChannelTables(LibraryTables):
         """Delete every row of these photos from a many-per-photo table (one commit)."""
         self._delete_in(table, "photo_id", photo_ids)
 
+    def delete_rows(self, table: str, keys: Iterable[str]) -> None:
+        """Delete rows of a many-per-photo table by its key (one commit)."""
+        self._delete_in(table, MANY_PER_PHOTO[table].key, keys)
+
     def all_rows(self, table: str) -> list[dict[str, Any]]:
         """Every row of a many-per-photo table."""
         return self._scan(table, self._table(table).schema.names).to_pylist()

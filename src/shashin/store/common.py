@@ -45,6 +45,8 @@ _CORE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...], tuple[str, ...]]] = {
     "captions": (schema.CAPTIONS, ("terms",), ("caption_id", "photo_id")),
     "orphans": (schema.ORPHANS, (), ("orphan_key",)),
     "tags": (schema.TAGS, (), ("tag_id", "photo_id")),
+    "faces": (schema.FACES, (), ("face_id", "photo_id")),
+    "people": (schema.PEOPLE, (), ("person_id",)),
 }
 
 
@@ -63,6 +65,8 @@ MANY_PER_PHOTO: dict[str, ManyPerPhoto] = {
         "caption_id", ("caption_id", "photo_id", "prompt_set", "lang", "text", "status", "source")
     ),
     "tags": ManyPerPhoto("tag_id", ("tag_id", "photo_id", "word", "state")),
+    "faces": ManyPerPhoto("face_id", ("face_id", "photo_id", "n", "box", "person_id", "source")),
+    "people": ManyPerPhoto("person_id", ("person_id", "photo_id", "name")),
 }
 
 

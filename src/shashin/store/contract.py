@@ -214,6 +214,9 @@ class ManyPerPhotoStore(Protocol):
     def delete_rows_of(self, table: str, photo_ids: Iterable[str]) -> None:
         """Delete every row of these photos (one commit)."""
 
+    def delete_rows(self, table: str, keys: Iterable[str]) -> None:
+        """Delete rows by the table's key (one commit)."""
+
     def all_rows(self, table: str) -> list[dict[str, Any]]:
         """Every row of the table (for work over the whole library, not for search)."""
 

@@ -55,8 +55,13 @@ def _add_tags(store: Store) -> None:
     store._create("tags", schema.TAGS, keys=("tag_id", "photo_id"))
 
 
+def _add_people(store: Store) -> None:
+    store._create("faces", schema.FACES, keys=("face_id", "photo_id"))
+    store._create("people", schema.PEOPLE, keys=("person_id",))
+
+
 # Migrations from schema version N to N+1, applied in order when an older library is opened.
-MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _add_captions, 2: _add_fingerprints, 3: _add_tags}
+MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _add_captions, 2: _add_fingerprints, 3: _add_tags, 4: _add_people}
 
 
 @_in_plain_words

@@ -191,6 +191,8 @@ class LibraryTables(StoreCore):
         self._delete_in("captions", "photo_id", orphans)
         if self._has_table("tags"):
             self._delete_in("tags", "photo_id", orphans)
+        if self._has_table("faces"):
+            self._delete_in("faces", "photo_id", orphans)
         if self._has_table("caption_chunks"):
             self._delete_in("caption_chunks", "photo_id", orphans)
         self._delete_in("photos", "photo_id", orphans)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 4  # 2: captions; 3: content and pixel fingerprints, orphans (a person's words kept); 4: tags
+SCHEMA_VERSION = (
+    5  # 2: captions; 3: content and pixel fingerprints, orphans (a person's words kept); 4: tags; 5: faces, people
+)
 
 UTC_TIME = pa.timestamp("us", tz="UTC")
 
@@ -90,6 +92,32 @@ TAGS = pa.schema(
         ("photo_id", pa.string()),
         ("word", pa.string()),  # as the person wrote it
         ("state", pa.string()),  # added, removed (a suggested tag the person took away)
+        ("created_at", UTC_TIME),
+    ]
+)
+
+FACES = pa.schema(
+    [
+        ("face_id", pa.string()),  # photo_id:n
+        ("photo_id", pa.string()),
+        ("n", pa.int32()),  # its place among the photo's faces as the channel found them
+        ("box", pa.list_(pa.float32(), 4)),  # left, top, width, height as fractions
+        ("score", pa.float32()),
+        ("size", pa.int32()),
+        ("sharpness", pa.float32()),
+        ("descriptor", pa.list_(pa.float32(), 128)),
+        ("version", pa.string()),  # the faces channel's version that found it
+        ("person_id", pa.string()),  # None: not grouped (yet)
+        ("source", pa.string()),  # clustered, confirmed (a person said so), imported (a named region)
+        ("created_at", UTC_TIME),
+    ]
+)
+
+PEOPLE = pa.schema(
+    [
+        ("person_id", pa.string()),
+        ("photo_id", pa.string()),  # a face of theirs to show (many-per-photo tables are keyed by photo)
+        ("name", pa.string()),  # None: not named yet
         ("created_at", UTC_TIME),
     ]
 )

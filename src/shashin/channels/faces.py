@@ -1,0 +1,81 @@
+"""Faces channel: the faces in a photo, found at index time with a 128-d descriptor each.
+
+The index side keeps each photo's faces in the channel's table (recomputable: a model change
+redoes only this channel); grouping faces into people, names and search by person build on them
+(shashin.people)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pyarrow as pa
+
+from shashin.channels.base import IndexedChannel
+from shashin.config import FaceSettings, Settings
+from shashin.media import DecodedPhoto, MaxSide
+from shashin.models.faces_dlib import DlibFaces
+from shashin.store import Store
+
+DESCRIPTOR_SIZE = 128
+
+FACE = pa.struct(
+    [
+        ("box", pa.list_(pa.float32(), 4)),  # left, top, width, height as fractions of the upright photo
+        ("landmarks", pa.list_(pa.float32())),  # x, y fractions of the 5 alignment points
+        ("score", pa.float32()),  # the detector's confidence
+        ("size", pa.int32()),  # the box's shorter side, in pixels of the photo as detected
+        ("sharpness", pa.float32()),  # variance of the Laplacian over the face: low is blurry
+        ("descriptor", pa.list_(pa.float32(), DESCRIPTOR_SIZE)),
+    ]
+)
+
+
+class FacesChannel(IndexedChannel):
+    """Faces found in each photo, with descriptors that say who is who."""
+
+    name: ClassVar[str] = "faces"
+    description: ClassVar[str] = "faces in the photo (dlib), grouped into people"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        return cls(settings.faces)
+
+    def __init__(self, settings: FaceSettings) -> None:
+        self.settings = settings
+        self._model = DlibFaces(settings.detector, settings.max_side)
+
+    def version(self) -> str:
+        return self._model.identity()
+
+    def load(self) -> None:
+        self._model.load()
+
+    def rendition(self) -> MaxSide:
+        return MaxSide(self.settings.max_side)
+
+    def payload_fields(self) -> list[pa.Field]:
+        return [pa.field("faces", pa.list_(FACE)), pa.field("count", pa.int32())]
+
+    def refresh(self, store: Store) -> int:
+        """Faces found since the last run join the library's faces and are grouped into people."""
+        from shashin.people.faces import sync_faces
+
+        return sync_faces(store, self.settings, self.version())
+
+    def process(self, photo: DecodedPhoto, rendition: np.ndarray) -> dict[str, Any]:
+        found = self._model.find(rendition)
+        return {
+            "faces": [
+                {
+                    "box": list(face.box),
+                    "landmarks": list(face.landmarks),
+                    "score": face.score,
+                    "size": face.size,
+                    "sharpness": face.sharpness,
+                    "descriptor": face.descriptor.tolist(),
+                }
+                for face in found
+            ],
+            "count": len(found),
+        }

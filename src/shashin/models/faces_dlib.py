@@ -1,0 +1,131 @@
+"""Faces with dlib: a detector (HOG, or the CNN "MMOD" one for better recall), 5-point landmarks
+and 128-d ResNet descriptors, the models bundled in `face-recognition-models` (offline).
+
+Distances between descriptors are Euclidean; the same person is usually under 0.5 (0.6, the
+common threshold, merges different people: see README, People)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from shashin.models.base import ModelUnavailable
+
+DETECTORS = ("hog", "cnn")
+_FILES = {
+    "landmarks": "shape_predictor_5_face_landmarks.dat",
+    "descriptor": "dlib_face_recognition_resnet_model_v1.dat",
+    "cnn": "mmod_human_face_detector.dat",
+}
+_UPSAMPLE_BELOW = 1200  # photos whose longer side is smaller are upsampled once: small faces are found
+
+
+@dataclass(frozen=True)
+class FoundFace:
+    """One face: its box (left, top, width, height as fractions of the photo), 5 landmarks (x, y
+    fractions), the detector's score, its size in pixels (the box's shorter side), a sharpness
+    measure (variance of the Laplacian over the face) and its 128-d descriptor."""
+
+    box: tuple[float, float, float, float]
+    landmarks: tuple[float, ...]
+    score: float
+    size: int
+    sharpness: float
+    descriptor: np.ndarray
+
+
+def model_folder() -> str | None:
+    """Where `face-recognition-models` keeps its files (found without importing the package,
+    whose __init__ needs setuptools), or None when it is not installed."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return os.path.join(next(iter(spec.submodule_search_locations)), "models")
+
+
+class DlibFaces:
+    """dlib's face detector, landmarks and descriptors, loaded once."""
+
+    def __init__(self, detector: str = "hog", max_side: int = 1600) -> None:
+        if detector not in DETECTORS:
+            raise ValueError(f"faces.detector must be {' or '.join(DETECTORS)}, not {detector!r}")
+        self.detector_kind, self.max_side = detector, max_side
+        self._detector: Any = None
+        self._landmarks: Any = None
+        self._descriptor: Any = None
+
+    def identity(self) -> str:
+        """The models and parameters that define the faces found (a change redoes the channel)."""
+        folder = model_folder()
+        digest = "missing"
+        if folder:
+            sizes = [
+                os.path.getsize(os.path.join(folder, name))
+                for name in sorted(_FILES.values())
+                if os.path.exists(os.path.join(folder, name))
+            ]
+            digest = hashlib.blake2b(repr(sizes).encode(), digest_size=4).hexdigest()
+        return f"dlib {self.detector_kind} + resnet 128-d ({digest}), max side {self.max_side}"
+
+    def load(self) -> None:
+        try:
+            import dlib
+        except ImportError as exc:
+            raise ModelUnavailable("dlib is not installed: pip install dlib-bin face-recognition-models") from exc
+        folder = model_folder()
+        if folder is None or not all(os.path.exists(os.path.join(folder, f)) for f in _FILES.values()):
+            raise ModelUnavailable("face models are not installed: pip install face-recognition-models")
+        if self._descriptor is not None:
+            return
+        if self.detector_kind == "cnn":
+            self._detector = dlib.cnn_face_detection_model_v1(os.path.join(folder, _FILES["cnn"]))
+        else:
+            self._detector = dlib.get_frontal_face_detector()
+        self._landmarks = dlib.shape_predictor(os.path.join(folder, _FILES["landmarks"]))
+        self._descriptor = dlib.face_recognition_model_v1(os.path.join(folder, _FILES["descriptor"]))
+
+    def find(self, rgb: np.ndarray) -> list[FoundFace]:
+        """Every face in an RGB photo (H×W×3 uint8), with its descriptor."""
+
+        height, width = rgb.shape[:2]
+        upsample = 1 if max(height, width) < _UPSAMPLE_BELOW else 0
+        image = np.ascontiguousarray(rgb)
+        if self.detector_kind == "cnn":
+            found = [(d.rect, float(d.confidence)) for d in self._detector(image, upsample)]
+        else:
+            rects, scores, _ = self._detector.run(image, upsample, 0.0)
+            found = list(zip(rects, (float(s) for s in scores), strict=True))
+        gray = image.mean(axis=2)
+        faces = []
+        for rect, score in found:
+            left, top = max(0, rect.left()), max(0, rect.top())
+            right, bottom = min(width, rect.right()), min(height, rect.bottom())
+            if right - left < 4 or bottom - top < 4:
+                continue
+            shape = self._landmarks(image, rect)
+            descriptor = np.asarray(self._descriptor.compute_face_descriptor(image, shape), dtype=np.float32)
+            points = [(shape.part(i).x / width, shape.part(i).y / height) for i in range(shape.num_parts)]
+            faces.append(
+                FoundFace(
+                    box=(left / width, top / height, (right - left) / width, (bottom - top) / height),
+                    landmarks=tuple(round(v, 5) for point in points for v in point),
+                    score=round(score, 4),
+                    size=int(min(right - left, bottom - top)),
+                    sharpness=round(_sharpness(gray[top:bottom, left:right]), 2),
+                    descriptor=descriptor,
+                )
+            )
+        return faces
+
+
+def _sharpness(patch: np.ndarray) -> float:
+    """Variance of a 4-neighbour Laplacian: blurry faces score low."""
+    if patch.shape[0] < 3 or patch.shape[1] < 3:
+        return 0.0
+    laplacian = -4 * patch[1:-1, 1:-1] + patch[:-2, 1:-1] + patch[2:, 1:-1] + patch[1:-1, :-2] + patch[1:-1, 2:]
+    return float(laplacian.var())

@@ -1,0 +1,261 @@
+"""The library's faces and people: kept in step with the faces channel, grouped as faces arrive,
+regrouped on request, and named by people. A person's decisions (a name, "not this person", a
+confirmed face) survive every regrouping and a change of face model."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from shashin.config import FaceSettings
+from shashin.people.group import chinese_whispers, nearest, pairs_under
+from shashin.store import Store
+
+CHANNEL = "faces"
+DECIDED = ("confirmed", "imported")  # a person (or their photo app) said who this is
+REJECTED = "rejected"  # a person said "not this one": never grouped again by itself
+FORGOTTEN = "forgotten"  # its descriptor was deleted on request; the face stays as a tombstone
+ALONE = "alone"  # looked at: nobody close yet (a later face of the same person groups with it)
+_MATCH_IOU = 0.5  # a face found again by a new model is the same face when the boxes overlap this much
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person: id, name (None until given), how many faces and photos, and a face to show."""
+
+    person_id: str
+    name: str | None
+    faces: int
+    photos: int
+    sample_face: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "person_id": self.person_id,
+            "name": self.name,
+            "faces": self.faces,
+            "photos": self.photos,
+            "sample_face": self.sample_face,
+        }
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two (left, top, width, height) boxes."""
+    left, top = max(a[0], b[0]), max(a[1], b[1])
+    right, bottom = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0.0, right - left) * max(0.0, bottom - top)
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def groupable(row: dict[str, Any], settings: FaceSettings) -> bool:
+    """A face that may join or found a group: decided by a person, or large, sharp and not rejected."""
+    if row.get("source") in DECIDED:
+        return True
+    if row.get("source") in (REJECTED, FORGOTTEN):
+        return False
+    return (row.get("size") or 0) >= settings.min_size and (row.get("sharpness") or 0) >= settings.min_sharpness
+
+
+def sync_faces(store: Store, settings: FaceSettings, version: str) -> int:
+    """Bring the faces table in line with the channel's current output (a person's decisions
+    carried to the same face found again), then group the new faces; returns faces written."""
+    done = [pid for pid, (v, status) in store.channel_states(CHANNEL).items() if v == version and status == "done"]
+    rows = store.all_rows("faces")
+    by_photo: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_photo.setdefault(row["photo_id"], []).append(row)
+    stale = sorted(pid for pid in done if pid not in by_photo or any(r["version"] != version for r in by_photo[pid]))
+    written = 0
+    for start in range(0, len(stale), 500):
+        chunk = stale[start : start + 500]
+        payloads = store.channel_rows(CHANNEL, chunk, ["faces"])
+        fresh: list[dict[str, Any]] = []
+        for photo_id in chunk:
+            old = [r for r in by_photo.get(photo_id, []) if r.get("source") in (*DECIDED, REJECTED, FORGOTTEN)]
+            for n, face in enumerate((payloads.get(photo_id) or {}).get("faces") or []):
+                row = {
+                    "face_id": f"{photo_id}:{n}",
+                    "photo_id": photo_id,
+                    "n": n,
+                    "box": face["box"],
+                    "score": face["score"],
+                    "size": face["size"],
+                    "sharpness": face["sharpness"],
+                    "descriptor": face["descriptor"],
+                    "version": version,
+                    "person_id": None,
+                    "source": None,
+                }
+                match = max(old, key=lambda r: iou(r["box"], face["box"]), default=None)
+                if match is not None and iou(match["box"], face["box"]) >= _MATCH_IOU:
+                    row.update(person_id=match["person_id"], source=match["source"])
+                    if match["source"] == FORGOTTEN:
+                        row["descriptor"] = [0.0] * len(face["descriptor"])
+                fresh.append(row)
+        store.delete_rows_of("faces", chunk)
+        store.put_rows("faces", fresh)
+        written += len(fresh)
+    assign(store, settings)  # also faces a crashed run wrote but did not group
+    return written
+
+
+def _matrix(rows: Sequence[dict[str, Any]]) -> np.ndarray:
+    if not rows:
+        return np.empty((0, 128), np.float32)
+    return np.array([row["descriptor"] for row in rows], dtype=np.float32)
+
+
+def assign(store: Store, settings: FaceSettings) -> None:
+    """Faces not looked at yet join the person of their nearest grouped face under the threshold;
+    the rest are grouped among themselves and the faces left alone earlier, groups of two or more
+    becoming new (unnamed) people; a face still alone is marked so (source "alone")."""
+    rows = store.all_rows("faces")
+    known = [r for r in rows if r["person_id"] and groupable(r, settings)]
+    todo = [r for r in rows if not r["person_id"] and r["source"] is None and groupable(r, settings)]
+    if not todo:
+        return
+    index, distance = nearest(_matrix(todo), _matrix(known))
+    updates, rest = [], []
+    for row, i, d in zip(todo, index.tolist(), distance.tolist(), strict=True):
+        if i >= 0 and d < settings.threshold:
+            updates.append({**row, "person_id": known[i]["person_id"], "source": "clustered"})
+        else:
+            rest.append(row)
+    pool = rest + [r for r in rows if r["source"] == ALONE and groupable(r, settings)]
+    labels = np.arange(len(pool))
+    if len(pool) > 1:
+        i, j, d = pairs_under(_matrix(pool), settings.threshold)
+        labels = chinese_whispers(len(pool), i, j, d)
+    sizes = Counter(labels.tolist())
+    people = []
+    new_person: dict[int, str] = {}
+    for row, label in zip(pool, labels.tolist(), strict=True):
+        if sizes[label] < 2:
+            if row["source"] is None:
+                updates.append({**row, "source": ALONE})
+            continue
+        if label not in new_person:
+            new_person[label] = uuid.uuid4().hex[:12]
+            people.append({"person_id": new_person[label], "photo_id": row["photo_id"], "name": None})
+        updates.append({**row, "person_id": new_person[label], "source": "clustered"})
+    if people:
+        store.put_rows("people", people)
+    if updates:
+        store.put_rows("faces", updates)
+
+
+def recluster(store: Store, settings: FaceSettings) -> dict[str, int]:
+    """Regroup every groupable face from scratch with Chinese whispers. Faces a person confirmed
+    keep their person and pull their neighbours along; a named person keeps its name (by the
+    faces it keeps); people left without faces are removed."""
+    rows = [r for r in store.all_rows("faces") if groupable(r, settings)]
+    people = {row["person_id"]: row for row in store.all_rows("people")}
+    fixed_ids = sorted({r["person_id"] for r in rows if r["source"] in DECIDED and r["person_id"]})
+    number = {pid: n for n, pid in enumerate(fixed_ids)}
+    fixed = np.array([number.get(r["person_id"], -1) if r["source"] in DECIDED else -1 for r in rows], dtype=np.int64)
+    i, j, d = pairs_under(_matrix(rows), settings.threshold)
+    labels = chinese_whispers(len(rows), i, j, d, fixed=fixed)
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for row, label in zip(rows, labels.tolist(), strict=True):
+        groups.setdefault(label, []).append(row)
+    updates, kept_people = [], set()
+    for label, members in groups.items():
+        if label < len(fixed_ids):
+            person_id = fixed_ids[label]
+        else:
+            if len(members) < 2:
+                updates += [{**m, "person_id": None, "source": None} for m in members if m["person_id"]]
+                continue
+            # The group keeps the person most of its faces had (so a name given to it stays).
+            earlier = Counter(m["person_id"] for m in members if m["person_id"])
+            person_id = (
+                next((pid for pid, _ in earlier.most_common() if pid not in kept_people), None) or uuid.uuid4().hex[:12]
+            )
+        kept_people.add(person_id)
+        if person_id not in people:
+            people[person_id] = {"person_id": person_id, "photo_id": members[0]["photo_id"], "name": None}
+            store.put_rows("people", [people[person_id]])
+        updates += [
+            {**m, "person_id": person_id, "source": m["source"] if m["source"] in DECIDED else "clustered"}
+            for m in members
+            if m["person_id"] != person_id
+        ]
+    if updates:
+        store.put_rows("faces", updates)
+    gone = [pid for pid, row in people.items() if pid not in kept_people and not row.get("name")]
+    store.delete_rows("people", gone)
+    return {"faces": len(rows), "people": len(kept_people), "moved": len(updates), "removed_people": len(gone)}
+
+
+def list_people(store: Store) -> list[Person]:
+    """Every person with their face and photo counts, named ones first, then the largest."""
+    faces = [r for r in store.all_rows("faces") if r["person_id"] and r["source"] != FORGOTTEN]
+    by_person: dict[str, list[dict[str, Any]]] = {}
+    for row in faces:
+        by_person.setdefault(row["person_id"], []).append(row)
+    found = []
+    for row in store.all_rows("people"):
+        mine = by_person.get(row["person_id"], [])
+        if not mine and not row["name"]:
+            continue
+        best = max(mine, key=lambda r: (r["source"] in DECIDED, r["size"] or 0), default=None)
+        found.append(
+            Person(
+                row["person_id"],
+                row["name"],
+                len(mine),
+                len({r["photo_id"] for r in mine}),
+                best["face_id"] if best else None,
+            )
+        )
+    return sorted(found, key=lambda p: (p.name is None, -p.faces, p.name or "", p.person_id))
+
+
+def find_person(store: Store, key: str) -> dict[str, Any] | None:
+    """A person by id (or its first digits) or by name (case-insensitive), or None."""
+    rows = store.all_rows("people")
+    folded = key.casefold().strip()
+    for row in rows:
+        if row["person_id"] == key or (row["name"] and row["name"].casefold() == folded):
+            return row
+    starting = [row for row in rows if row["person_id"].startswith(key)]
+    return starting[0] if len(starting) == 1 else None
+
+
+def name_person(store: Store, person_id: str, name: str) -> str:
+    """Give a person a name; a person already called so takes this one's faces (they are one).
+    Returns the id of the person who now has the name."""
+    other = find_person(store, name)
+    if other is not None and other["person_id"] != person_id:
+        merge_people(store, other["person_id"], [person_id])
+        return str(other["person_id"])
+    row = next(r for r in store.all_rows("people") if r["person_id"] == person_id)
+    store.put_rows("people", [{**row, "name": name}])
+    return person_id
+
+
+def merge_people(store: Store, into: str, others: Iterable[str]) -> int:
+    """Move every face of `others` to `into` and remove them; returns the faces moved."""
+    others = [pid for pid in others if pid != into]
+    moving = [r for r in store.all_rows("faces") if r["person_id"] in others]
+    if moving:
+        store.put_rows("faces", [{**r, "person_id": into} for r in moving])
+    store.delete_rows("people", others)
+    return len(moving)
+
+
+def photos_of(store: Store, names: Iterable[str]) -> dict[str, set[str]]:
+    """Photo ids with a face of each named person (folded name -> photos); unknown names map to nothing."""
+    wanted: dict[str, set[str]] = {name.casefold().strip(): set() for name in names}
+    people = {row["person_id"]: row["name"].casefold() for row in store.all_rows("people") if row["name"]}
+    for row in store.all_rows("faces"):
+        name = people.get(row["person_id"] or "")
+        if name in wanted and row["source"] != FORGOTTEN:
+            wanted[name].add(row["photo_id"])
+    return wanted
