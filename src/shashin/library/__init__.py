@@ -48,6 +48,7 @@ from shashin.library.status import (
     optimize_library,
 )
 from shashin.media import MediaError, decode_photo
+from shashin.people.faces import Person, find_person, list_people, merge_people, name_person, recluster
 from shashin.progress import Progress
 from shashin.search.duplicates import DuplicateGroup, find_duplicates
 from shashin.search.engine import SearchOptions, SearchResponse, Sort, respond, search_photos
@@ -255,6 +256,41 @@ class Library:
             )
             self._refresh_derived(store, channels, None)
         return photo_id
+
+    # ------------------------------------------------------------------ people
+
+    def people(self) -> list[Person]:
+        """Everyone the library's faces were grouped into: named first, then the most seen."""
+        return list_people(self._open(create=False))
+
+    def name_person(self, person: str, name: str) -> str:
+        """Name a person (by id, its first digits, or current name); a person already called
+        `name` takes this one's faces. Returns the id that now carries the name."""
+        name = " ".join(name.split())
+        if not name:
+            raise LibraryError("the name is empty")
+        store = self._open(create=False)
+        with store.writer():
+            return name_person(store, self._person(store, person), name)
+
+    def merge_people(self, into: str, others: Sequence[str]) -> int:
+        """Make `others` one person with `into` (their faces move, their names go); faces moved."""
+        store = self._open(create=False)
+        with store.writer():
+            return merge_people(store, self._person(store, into), [self._person(store, o) for o in others])
+
+    def recluster(self) -> dict[str, int]:
+        """Regroup every face from scratch; names and a person's decisions are kept."""
+        store = self._open(create=False)
+        with store.writer():
+            return recluster(store, self.settings.faces)
+
+    def _person(self, store: Store, key: str) -> str:
+        found = find_person(store, key)
+        if found is None:
+            known = ", ".join(p.name or p.person_id for p in list_people(store)[:10]) or "none yet"
+            raise LibraryError(f"{key!r} names no person of this library (see `shashin people`; e.g. {known})")
+        return str(found["person_id"])
 
     def tag(self, photo: str, action: str, words: Sequence[str]) -> dict[str, Any]:
         """A person's tags on `photo` (a library path or photo id): `add` words that describe it

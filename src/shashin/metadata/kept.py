@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from shashin.text.fold import fold
+
+__all__ = ["Facts", "Kept", "PersonTags", "Region", "capped", "clean", "facet", "fold"]
 
 MAX_KEYWORDS = 1000  # per photo and source: a runaway export (10,000 keywords) keeps the first ones
 MAX_TEXT = 200  # characters kept of one keyword, title part or name
@@ -159,11 +162,6 @@ def capped(values: list[str], what: str, origin: str, notes: list[str]) -> tuple
     if len(unique) > MAX_KEYWORDS:
         notes.append(f"{origin}: {len(unique)} {what}; the first {MAX_KEYWORDS} are kept")
     return tuple(unique[:MAX_KEYWORDS])
-
-
-def fold(text: str) -> str:
-    """The form names and keywords are compared by: Unicode-normalized, case-folded, single-spaced."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def facet(kind: str, value: str) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 from shashin.config import FaceSettings
 from shashin.people.group import chinese_whispers, nearest, pairs_under
 from shashin.store import Store
+from shashin.text.fold import fold
 
 CHANNEL = "faces"
 DECIDED = ("confirmed", "imported")  # a person (or their photo app) said who this is
@@ -251,11 +252,17 @@ def merge_people(store: Store, into: str, others: Iterable[str]) -> int:
 
 
 def photos_of(store: Store, names: Iterable[str]) -> dict[str, set[str]]:
-    """Photo ids with a face of each named person (folded name -> photos); unknown names map to nothing."""
-    wanted: dict[str, set[str]] = {name.casefold().strip(): set() for name in names}
-    people = {row["person_id"]: row["name"].casefold() for row in store.all_rows("people") if row["name"]}
+    """Photos with a face of each named person (folded name asked -> photo ids): a person matches
+    when every word asked is a word of their name ("obama" finds Barack Obama)."""
+    wanted: dict[str, set[str]] = {fold(name): set() for name in names}
+    people = {row["person_id"]: set(fold(row["name"]).split()) for row in store.all_rows("people") if row["name"]}
+    matches = {asked: {pid for pid, words in people.items() if set(asked.split()) <= words} for asked in wanted}
+    if not any(matches.values()):
+        return wanted
     for row in store.all_rows("faces"):
-        name = people.get(row["person_id"] or "")
-        if name in wanted and row["source"] != FORGOTTEN:
-            wanted[name].add(row["photo_id"])
+        if row["source"] == FORGOTTEN or not row["person_id"]:
+            continue
+        for asked, persons in matches.items():
+            if row["person_id"] in persons:
+                wanted[asked].add(row["photo_id"])
     return wanted

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-_BLOCK = 2048  # rows of the distance matrix computed at a time (memory: block × n floats)
+_BLOCK = 2048
+_ANCHOR = 3.0  # how much more a confirmed face's vote weighs in Chinese whispers  # rows of the distance matrix computed at a time (memory: block × n floats)
 
 
 def nearest(queries: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +81,9 @@ def chinese_whispers(
                 continue
             votes: dict[int, float] = {}
             for other, weight in neighbours[face]:
-                votes[labels[other]] = votes.get(labels[other], 0.0) + weight
+                # A confirmed face speaks louder: its person spreads to the faces close to it.
+                vote = weight * (_ANCHOR if locked[other] else 1.0)
+                votes[labels[other]] = votes.get(labels[other], 0.0) + vote
             best = max(votes.items(), key=lambda kv: (kv[1], -kv[0]))[0]
             if best != labels[face]:
                 labels[face] = best

@@ -21,6 +21,7 @@ from shashin.channels.ocr import OcrChannel
 from shashin.errors import UsageError
 from shashin.metadata.kept import facet, fold
 from shashin.metadata.sync import CHANNEL as METADATA
+from shashin.people.faces import photos_of
 from shashin.places import Place, distance_km, gazetteer, normalize_name
 from shashin.store import PhotoFacts, PhotoSet, Store
 from shashin.text.dates import DateError, When, normalize, parse_when
@@ -207,10 +208,14 @@ def _kept(store: Store, facts: PhotoFacts, filters: Filters) -> np.ndarray:
         return PhotoSet.of(facts.ids, {hit[0] for hit in hits}).mask if hits else np.zeros(len(facts.ids), bool)
 
     required = [facet("k", keyword) for keyword in filters.keywords]
-    required += [facet("p", word) for person in filters.people for word in fold(person).split()]
     if filters.min_rating:
         required.append(f"r{filters.min_rating}")
     mask = having(required) if required else np.ones(len(facts.ids), bool)
+    if filters.people:
+        faces = photos_of(store, filters.people)  # faces grouped and named in shashin
+        for person in filters.people:
+            named = having([facet("p", word) for word in fold(person).split()])  # regions, Takeout
+            mask &= named | PhotoSet.of(facts.ids, faces.get(fold(person), set())).mask
     if filters.labels:
         labelled = np.zeros(len(facts.ids), bool)
         for label in filters.labels:

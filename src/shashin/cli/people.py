@@ -1,0 +1,75 @@
+"""`shashin people`: the people faces were grouped into, and naming them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from shashin.cli.common import DbOption, JsonOption, _guard, _library, _print_json, app, out
+
+people_app = typer.Typer(
+    help="People: faces grouped by who they are. Name them once; search with --person NAME or 'Ken at the beach'.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+)
+app.add_typer(people_app, name="people")
+
+
+@people_app.callback()
+def people(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List people: id, name, faces and photos (named first, then the most seen)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    library = _library(db)
+    found = _guard(library.people)
+    if as_json:
+        _print_json({"people": [person.to_dict() for person in found]})
+        return
+    if not found:
+        out.print(Text("No people yet: `shashin index` finds faces (channel faces) and groups them."))
+        return
+    for person in found:
+        out.print(
+            Text(f"{person.person_id}  ", style="dim")
+            + Text(person.name or "(no name)", style="bold" if person.name else "italic")
+            + Text(f"  {person.faces} faces in {person.photos} photos")
+        )
+    out.print(Text('name one with: shashin people name ID "Ken"', style="dim"))
+
+
+@people_app.command("name")
+def people_name(
+    person: Annotated[str, typer.Argument(help="The person: id (or its first digits) or current name.")],
+    name: Annotated[str, typer.Argument(help="The name to give, as you want to search it.")],
+    db: DbOption = None,
+) -> None:
+    """Name a person (or rename one). A person who already has that name takes these faces too."""
+    library = _library(db)
+    person_id = _guard(lambda: library.name_person(person, name))
+    out.print(Text(f"{person_id} is now ") + Text(name, style="bold"))
+
+
+@people_app.command("merge")
+def people_merge(
+    into: Annotated[str, typer.Argument(help="The person who stays (id or name).")],
+    others: Annotated[list[str], typer.Argument(help="People who are the same person (ids or names).")],
+    db: DbOption = None,
+) -> None:
+    """Make several people one: their faces move to INTO."""
+    library = _library(db)
+    moved = _guard(lambda: library.merge_people(into, others))
+    out.print(Text(f"{moved} faces moved to {into}"))
+
+
+@people_app.command("recluster")
+def people_recluster(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Regroup every face from scratch (after changing faces.threshold, say). Names stay with the
+    faces that carried them; faces a person confirmed stay with their person."""
+    library = _library(db)
+    done = _guard(library.recluster)
+    if as_json:
+        _print_json(done)
+        return
+    out.print(Text(f"{done['faces']} faces in {done['people']} people; {done['moved']} faces moved"))

@@ -1,0 +1,55 @@
+"""People on ../shared/data/faces-pd (public-domain photos, people named per photo): no group
+mixes two people, naming one group finds that person's photos, a recluster keeps the name."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from shashin import Library
+from shashin.config import load_settings
+from shashin.search.filters import build_filters
+from tests.conftest import REPO
+
+FACES = REPO.parent / "shared" / "data" / "faces-pd"
+pytestmark = pytest.mark.skipif(not (FACES / "faces.jsonl").exists(), reason="needs ../shared/data/faces-pd")
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
+    pytest.importorskip("dlib")
+    library = Library(settings=load_settings({"db": str(tmp_path_factory.mktemp("faces") / "db"), "channels": "faces"}))
+    library.index([FACES / "images"])
+    return library
+
+
+def labels() -> dict[str, set[str]]:
+    rows = [json.loads(line) for line in (FACES / "faces.jsonl").read_text(encoding="utf-8").splitlines()]
+    return {Path(row["image"]).name: set(row["people"]) for row in rows}
+
+
+def test_no_group_mixes_two_people(library: Library) -> None:
+    named = labels()
+    groups: dict[str, list[str]] = defaultdict(list)
+    store = library._open(create=False)
+    files = {row.photo_id: Path(row.path).name for row in store.files().values()}
+    for face in store.all_rows("faces"):
+        if face["person_id"]:
+            groups[face["person_id"]].append(files[face["photo_id"]])
+    assert len(groups) >= 4
+    for photos in groups.values():
+        common = set.intersection(*(named[photo] for photo in photos))
+        assert common, f"a group of photos with nobody in common: {photos}"
+
+
+def test_naming_a_group_finds_the_persons_photos_and_survives_a_recluster(library: Library) -> None:
+    obama = next(p for p in library.people() if p.faces >= 5)
+    library.name_person(obama.person_id, "Barack Obama")
+    found = {Path(r.path).name for r in library.search("", filters=build_filters(people=["obama"]), limit=50).results}
+    truth = {name for name, people in labels().items() if "Barack Obama" in people}
+    assert found <= truth and len(found) >= 0.9 * 7  # 7 photos show his face (one is a crop of another)
+    library.recluster()
+    assert any(p.name == "Barack Obama" and p.faces == obama.faces for p in library.people())
