@@ -46,13 +46,16 @@ class ChannelQuery:
     keywords: KeywordQuery
     within: PhotoSet | None = None
     places: tuple[Place, ...] = ()  # places the query names, for the place channel
+    people: tuple[str, ...] = ()  # people the query or a filter names, for the people channel
     # What a channel's search found that its highlights will need (by channel name). It lives and
     # dies with this one search, so concurrent searches share no mutable state.
     found: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_text(cls, text: str, within: PhotoSet | None = None, places: tuple[Place, ...] = ()) -> ChannelQuery:
-        return cls(text=text, keywords=parse_keywords(text), within=within, places=places)
+    def from_text(
+        cls, text: str, within: PhotoSet | None = None, places: tuple[Place, ...] = (), people: tuple[str, ...] = ()
+    ) -> ChannelQuery:
+        return cls(text=text, keywords=parse_keywords(text), within=within, places=places, people=people)
 
 
 class Hit(NamedTuple):  # a NamedTuple: hundreds are made per query, and a tuple is 10× cheaper

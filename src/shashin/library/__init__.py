@@ -48,7 +48,15 @@ from shashin.library.status import (
     optimize_library,
 )
 from shashin.media import MediaError, decode_photo
-from shashin.people.faces import Person, find_person, list_people, merge_people, name_person, recluster
+from shashin.people.faces import (
+    Person,
+    find_person,
+    list_people,
+    merge_people,
+    name_person,
+    recluster,
+    save_names,
+)
 from shashin.progress import Progress
 from shashin.search.duplicates import DuplicateGroup, find_duplicates
 from shashin.search.engine import SearchOptions, SearchResponse, Sort, respond, search_photos
@@ -271,19 +279,25 @@ class Library:
             raise LibraryError("the name is empty")
         store = self._open(create=False)
         with store.writer():
-            return name_person(store, self._person(store, person), name)
+            person_id = name_person(store, self._person(store, person), name)
+            save_names(store)
+            return person_id
 
     def merge_people(self, into: str, others: Sequence[str]) -> int:
         """Make `others` one person with `into` (their faces move, their names go); faces moved."""
         store = self._open(create=False)
         with store.writer():
-            return merge_people(store, self._person(store, into), [self._person(store, o) for o in others])
+            moved = merge_people(store, self._person(store, into), [self._person(store, o) for o in others])
+            save_names(store)
+            return moved
 
     def recluster(self) -> dict[str, int]:
         """Regroup every face from scratch; names and a person's decisions are kept."""
         store = self._open(create=False)
         with store.writer():
-            return recluster(store, self.settings.faces)
+            done = recluster(store, self.settings.faces)
+            save_names(store)
+            return done
 
     def _person(self, store: Store, key: str) -> str:
         found = find_person(store, key)

@@ -266,3 +266,64 @@ def photos_of(store: Store, names: Iterable[str]) -> dict[str, set[str]]:
             if row["person_id"] in persons:
                 wanted[asked].add(row["photo_id"])
     return wanted
+
+
+NAMES_FILE = "people-names.json"
+
+
+def save_names(store: Store) -> None:
+    """Write the people's names where query parsing reads them without opening the tables."""
+    import json
+
+    from shashin import storage
+
+    names = sorted({row["name"] for row in store.all_rows("people") if row["name"]})
+    storage.write_bytes(storage.join(str(store.root), NAMES_FILE), json.dumps(names, ensure_ascii=False).encode())
+
+
+def known_names(store: Store) -> tuple[str, ...]:
+    """The names people gave (what "Ken at the beach" is read with); () before any."""
+    import json
+
+    from shashin import storage
+
+    try:
+        return tuple(json.loads(storage.read_bytes(storage.join(str(store.root), NAMES_FILE))))
+    except (OSError, ValueError):
+        return ()
+
+
+@dataclass(frozen=True)
+class FaceMatch:
+    """A face of a person the query names, and how typical of them it is (distance to their centre)."""
+
+    photo_id: str
+    n: int
+    name: str
+    distance: float
+
+
+def faces_of(store: Store, names: Iterable[str]) -> list[FaceMatch]:
+    """Every face of the people whose names hold the words asked ("obama" → Barack Obama), with
+    its distance to the centre of that person's faces."""
+    asked = [set(fold(name).split()) for name in names]
+    people = {
+        row["person_id"]: row["name"]
+        for row in store.all_rows("people")
+        if row["name"] and any(words <= set(fold(row["name"]).split()) for words in asked)
+    }
+    if not people:
+        return []
+    faces = [r for r in store.all_rows("faces") if r["person_id"] in people and r["source"] != FORGOTTEN]
+    found = []
+    for person_id, name in people.items():
+        mine = [r for r in faces if r["person_id"] == person_id]
+        if not mine:
+            continue
+        vectors = _matrix(mine)
+        centre = vectors.mean(axis=0)
+        distances = np.linalg.norm(vectors - centre, axis=1)
+        found += [
+            FaceMatch(r["photo_id"], r["n"], name, float(d)) for r, d in zip(mine, distances.tolist(), strict=True)
+        ]
+    return found

@@ -15,6 +15,7 @@ import numpy as np
 
 from shashin.channels.base import Channel, ChannelQuery, Hit, ModelUnavailable, ResultPage
 from shashin.config import SearchSettings
+from shashin.people.faces import known_names
 from shashin.search import SORTS, Sort
 from shashin.search.explain import Snippet, snippet
 from shashin.search.filters import FilterError, Filters, PlaceOfPhoto, places_of
@@ -124,7 +125,8 @@ def search_photos(
     """Rank the library's photos for `text` with every channel and fuse the rankings."""
     options = options or SearchOptions()
     blas_threads(settings.blas_threads)
-    parsed = parse_query(text, today=options.today) if options.parse else ParsedQuery(text.strip())
+    names = known_names(store) if options.parse else ()
+    parsed = parse_query(text, today=options.today, names=names) if options.parse else ParsedQuery(text.strip())
     filters = parsed.filters.merged(options.filters)
     if filters.when is not None and filters.when.empty:
         raise FilterError(f"the dates asked for leave no time between them ({filters.when.describe()})")
@@ -135,7 +137,7 @@ def search_photos(
         parsed = _as_written(text, parsed)
         filters = options.filters
         within = filters.photo_set(store) if filters.active else None
-    query = ChannelQuery.from_text(parsed.text, within, parsed.mentioned)
+    query = ChannelQuery.from_text(parsed.text, within, parsed.mentioned, filters.people)
     rankings: dict[str, list[Hit]] = {}
     unavailable: dict[str, str] = {}
     if parsed.text:

@@ -8,6 +8,7 @@ handed to the place channel, which ranks photos taken there without excluding th
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -27,6 +28,8 @@ _DANGLING = re.compile(
     r"^(?:\s|[,、。]|の|で|に|にて|から|まで)+|(?:\s|[,、。]|の|で|に|にて|から|まで)+$|\b(?:in|on|at|from|during|of|near|taken)\s*$",
     re.I,
 )
+# What joins a name to the next word: 「健と海」, 「健や美亜」, "Ken and Mia", "Ken & Mia", "Ken with Mia"
+_AFTER_NAME = re.compile(r"\s*(?:と|や|、|,|&|\band\b|\bwith\b)", re.I)
 # "4 stars", "4+ stars", "at least 4 stars", "rated 4 stars or more", "★★★★", "★4", 「星4以上」「星4つ」「4つ星」
 _RATING = re.compile(
     r"(?:\b(?:rated|at\s+least)\s+)?\b(?P<en>[1-5])\s*\+?\s*-?\s*stars?\b"
@@ -51,8 +54,9 @@ class ParsedQuery:
     understood: tuple[str, ...] = ()  # the parsed parts in words, for explanations
 
 
-def parse_query(text: str, *, today: date | None = None) -> ParsedQuery:
-    """Split `text` into search words, date filters and place filters."""
+def parse_query(text: str, *, today: date | None = None, names: Sequence[str] = ()) -> ParsedQuery:
+    """Split `text` into search words, date filters, place filters, a rating and the people it
+    names (`names`: the library's own, "Ken", 「健」; a name the library lacks stays a word)."""
     text = normalize(text).strip()
     if '"' in text or "「" in text:  # quoted words are searched as written, never parsed
         quoted = re.findall(r'"[^"]*"|「[^」]*」', text)
@@ -67,6 +71,9 @@ def parse_query(text: str, *, today: date | None = None) -> ParsedQuery:
         understood.append(f"date: {match.text} → {match.when.describe()}")
         removed.append((match.start, match.end))
     masked = _blank(masked, removed)
+    people, removed = _people(masked, names)
+    understood += [f"person: {name}" for name in people]
+    masked = _blank(masked, removed)
     rating, removed = _rating(masked)
     if rating:
         understood.append(f"rating: {'★' * rating} or more")
@@ -80,7 +87,45 @@ def parse_query(text: str, *, today: date | None = None) -> ParsedQuery:
     while (cleaned := _DANGLING.sub("", rest).strip()) != rest:
         rest = cleaned
     near = tuple(Near.of(place, said=said) for place, said in places)
-    return ParsedQuery(rest, Filters(when=when, near=near, min_rating=rating), tuple(mentioned), tuple(understood))
+    filters = Filters(when=when, near=near, min_rating=rating, people=tuple(people))
+    return ParsedQuery(rest, filters, tuple(mentioned), tuple(understood))
+
+
+def _people(text: str, names: Sequence[str]) -> tuple[list[str], list[tuple[int, int]]]:
+    """The library's names found in the query (the longest first), and where."""
+    found, spans = [], []
+    taken = [False] * len(text)
+    for alias, name in sorted(_aliases(names).items(), key=lambda kv: len(kv[0]), reverse=True):
+        # A kanji name must not be part of a longer kanji word (健 is not in 健康); Latin names are whole words.
+        pattern = (
+            r"(?<![\u4e00-\u9fff])" + re.escape(alias) + r"(?![\u4e00-\u9fff])"
+            if _CJK.search(alias)
+            else r"(?<![\w])" + re.escape(alias) + r"(?![\w])"
+        )
+        for match in re.finditer(pattern, text, re.I):
+            if any(taken[match.start() : match.end()]):
+                continue
+            joined = _AFTER_NAME.match(text, match.end())
+            end = joined.end() if joined else match.end()
+            taken[match.start() : end] = [True] * (end - match.start())
+            spans.append((match.start(), end))
+            if name not in found:
+                found.append(name)
+    return found, spans
+
+
+def _aliases(names: Sequence[str]) -> dict[str, str]:
+    """What a query may call each person: the whole name, or one word of it (3+ letters, not a
+    stopword) that no other name has — "Obama" for Barack Obama, not "Joe" when two are called Joe."""
+    aliases = {name: name for name in names if name.strip()}
+    owners: dict[str, set[str]] = {}
+    for name in aliases:
+        for word in name.split():
+            owners.setdefault(word.casefold(), set()).add(name)
+    for word, who in owners.items():
+        if len(who) == 1 and len(word) >= 3 and word not in STOPWORDS:
+            aliases.setdefault(word, next(iter(who)))
+    return aliases
 
 
 def _rating(text: str) -> tuple[int | None, list[tuple[int, int]]]:
