@@ -73,3 +73,70 @@ def people_recluster(db: DbOption = None, as_json: JsonOption = False) -> None:
         _print_json(done)
         return
     out.print(Text(f"{done['faces']} faces in {done['people']} people; {done['moved']} faces moved"))
+
+
+@people_app.command("rename")
+def people_rename(
+    person: Annotated[str, typer.Argument(help="The person: current name, or id.")],
+    name: Annotated[str, typer.Argument(help="The new name.")],
+    db: DbOption = None,
+) -> None:
+    """Rename a person (the same as `people name`)."""
+    people_name(person, name, db)
+
+
+@people_app.command("faces")
+def people_faces(
+    photo: Annotated[str, typer.Argument(help="A photo: a path in the library or its photo id.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the faces found in a photo: face id, box, person."""
+    library = _library(db)
+    faces = _guard(lambda: library.faces(photo))
+    if as_json:
+        _print_json({"faces": faces})
+        return
+    for face in faces:
+        left, top, width, height = face["box"]
+        who = face["name"] or face["person_id"] or "(nobody yet)"
+        out.print(
+            Text(f"{face['face_id']}  ")
+            + Text(who, style="bold")
+            + Text(f"  at {left:.2f},{top:.2f} size {width:.2f}×{height:.2f}  {face['source'] or ''}", style="dim")
+        )
+
+
+@people_app.command("not")
+def people_not(
+    photo: Annotated[str, typer.Argument(help="The photo: a path in the library or its photo id.")],
+    person: Annotated[str, typer.Argument(help="Who is not in it (name or id).")],
+    db: DbOption = None,
+) -> None:
+    """Say a person is not in a photo: that face leaves them and is never grouped again by itself."""
+    library = _library(db)
+    changed = _guard(lambda: library.not_person(photo, person))
+    out.print(Text(f"{changed} faces taken from {person}"))
+
+
+@people_app.command("move")
+def people_move(
+    face: Annotated[str, typer.Argument(help="The face id (from `shashin people faces PHOTO`).")],
+    person: Annotated[str, typer.Argument(help="Whose face it is (name or id).")],
+    db: DbOption = None,
+) -> None:
+    """Give one face to a person, for good (it stays theirs across regroupings)."""
+    library = _library(db)
+    _guard(lambda: library.move_face(face, person))
+    out.print(Text(f"{face} is now {person}'s, confirmed"))
+
+
+@people_app.command("forget")
+def people_forget(
+    person: Annotated[str, typer.Argument(help="The person to forget (name or id).")],
+    db: DbOption = None,
+) -> None:
+    """Forget a person: their name and their faces' descriptors are deleted from the library."""
+    library = _library(db)
+    forgotten = _guard(lambda: library.forget_person(person))
+    out.print(Text(f"{person} forgotten ({forgotten} faces' descriptors deleted)"))

@@ -186,7 +186,7 @@ def index_folders(
     else:
         _process(store, work, active, settings, report, progress, suspects)
     report.work_seconds = time.monotonic() - work_started
-    _refresh(store, [*channels, *derived], report, progress)
+    _refresh(store, [*derived, *channels], report, progress)  # kept metadata first: faces take names from it
 
     _remove_orphan_photos(store, report, {})
     progress.phase("optimizing", 0)

@@ -50,10 +50,14 @@ from shashin.library.status import (
 from shashin.media import MediaError, decode_photo
 from shashin.people.faces import (
     Person,
+    faces_in,
     find_person,
+    forget_person,
     list_people,
     merge_people,
+    move_face,
     name_person,
+    not_person,
     recluster,
     save_names,
 )
@@ -298,6 +302,39 @@ class Library:
             done = recluster(store, self.settings.faces)
             save_names(store)
             return done
+
+    def not_person(self, photo: str, person: str) -> int:
+        """Say that `person` is not in `photo` (a path or photo id): its faces leave them for good."""
+        store = self._open(create=False)
+        photo_id, person_id = self._find_photo(store, photo), self._person(store, person)
+        with store.writer():
+            return not_person(store, photo_id, person_id)
+
+    def move_face(self, face: str, person: str) -> None:
+        """Give a face (its id, photo_id:n, from `shashin people faces PHOTO`) to a person, confirmed."""
+        store = self._open(create=False)
+        person_id = self._person(store, person)
+        with store.writer():
+            try:
+                move_face(store, face, person_id)
+            except KeyError:
+                raise LibraryError(
+                    f"{face!r} names no face of this library (see `shashin people faces PHOTO`)"
+                ) from None
+
+    def faces(self, photo: str) -> list[dict[str, Any]]:
+        """The faces found in a photo, with their boxes and people."""
+        store = self._open(create=False)
+        return faces_in(store, self._find_photo(store, photo))
+
+    def forget_person(self, person: str) -> int:
+        """Delete a person's name and their faces' descriptors; returns the faces forgotten."""
+        store = self._open(create=False)
+        person_id = self._person(store, person)
+        with store.writer():
+            forgotten = forget_person(store, person_id)
+            save_names(store)
+            return forgotten
 
     def _person(self, store: Store, key: str) -> str:
         found = find_person(store, key)

@@ -103,6 +103,8 @@ def sync_faces(store: Store, settings: FaceSettings, version: str) -> int:
         store.put_rows("faces", fresh)
         written += len(fresh)
     assign(store, settings)  # also faces a crashed run wrote but did not group
+    if import_region_names(store, settings):
+        save_names(store)
     return written
 
 
@@ -171,7 +173,11 @@ def recluster(store: Store, settings: FaceSettings) -> dict[str, int]:
             person_id = fixed_ids[label]
         else:
             if len(members) < 2:
-                updates += [{**m, "person_id": None, "source": None} for m in members if m["person_id"]]
+                lone = members[0]
+                if lone["person_id"] and (people.get(lone["person_id"]) or {}).get("name"):
+                    kept_people.add(lone["person_id"])  # a named person's only face stays theirs
+                elif lone["person_id"]:
+                    updates.append({**lone, "person_id": None, "source": ALONE})
                 continue
             # The group keeps the person most of its faces had (so a name given to it stays).
             earlier = Counter(m["person_id"] for m in members if m["person_id"])
@@ -327,3 +333,111 @@ def faces_of(store: Store, names: Iterable[str]) -> list[FaceMatch]:
             FaceMatch(r["photo_id"], r["n"], name, float(d)) for r, d in zip(mine, distances.tolist(), strict=True)
         ]
     return found
+
+
+def faces_in(store: Store, photo_id: str) -> list[dict[str, Any]]:
+    """A photo's faces (without descriptors), in the order the channel found them, with names."""
+    names = {row["person_id"]: row["name"] for row in store.all_rows("people")}
+    rows = sorted(store.rows_of("faces", [photo_id]).get(photo_id, []), key=lambda r: r["n"])
+    return [
+        {
+            "face_id": r["face_id"],
+            "n": r["n"],
+            "box": list(r["box"]),
+            "person_id": r["person_id"],
+            "name": names.get(r["person_id"] or ""),
+            "source": r["source"],
+        }
+        for r in rows
+    ]
+
+
+def not_person(store: Store, photo_id: str, person_id: str) -> int:
+    """ "This photo's face is not that person": its faces of the person leave them and are never
+    grouped again by themselves; returns the faces changed."""
+    rows = [r for r in store.rows_of("faces", [photo_id]).get(photo_id, []) if r["person_id"] == person_id]
+    if rows:
+        store.put_rows("faces", [{**r, "person_id": None, "source": REJECTED} for r in rows])
+    return len(rows)
+
+
+def move_face(store: Store, face_id: str, person_id: str) -> None:
+    """Give one face to a person, confirmed: it stays theirs across every regrouping."""
+    photo_id = face_id.rsplit(":", 1)[0]
+    row = next((r for r in store.rows_of("faces", [photo_id]).get(photo_id, []) if r["face_id"] == face_id), None)
+    if row is None:
+        raise KeyError(face_id)
+    store.put_rows("faces", [{**row, "person_id": person_id, "source": "confirmed"}])
+
+
+def forget_person(store: Store, person_id: str) -> int:
+    """Delete a person's name and their faces' descriptors (the faces stay as tombstones, so a
+    rerun does not find and group them again); returns the faces forgotten."""
+    rows = [r for r in store.all_rows("faces") if r["person_id"] == person_id]
+    if rows:
+        store.put_rows(
+            "faces",
+            [{**r, "person_id": None, "source": FORGOTTEN, "descriptor": [0.0] * len(r["descriptor"])} for r in rows],
+        )
+    # The channel's own copy of those descriptors goes too (the faces stay, found, but unrecognizable).
+    wanted: dict[str, set[int]] = {}
+    for r in rows:
+        wanted.setdefault(r["photo_id"], set()).add(r["n"])
+    stored = store.channel_rows(CHANNEL, list(wanted), ["version", "status", "error", "faces", "count"])
+    changed = []
+    for photo_id, row in stored.items():
+        faces = [
+            {**face, "descriptor": [0.0] * len(face["descriptor"])} if n in wanted[photo_id] else face
+            for n, face in enumerate(row["faces"] or [])
+        ]
+        changed.append({**row, "photo_id": photo_id, "faces": faces})
+    if changed:
+        store.put_channel_rows(CHANNEL, changed)
+    store.delete_rows("people", [person_id])
+    return len(rows)
+
+
+_REGION_IOU = 0.3  # a named region from a photo app names the detected face it overlaps this much
+
+
+def import_region_names(store: Store, settings: FaceSettings) -> int:
+    """Named face regions other apps wrote (MWG, Microsoft; see shashin.metadata) name the face they
+    overlap: its person takes the name, or the face joins the person already called so. A face a
+    person decided about is left alone. Returns the faces named."""
+    import json
+
+    regions: dict[str, list[tuple[str, list[float]]]] = {}
+    for row in store.channel_select("metadata", ["photo_id", "fields"]):
+        text = row["fields"] or ""
+        if '"regions": [{' not in text:
+            continue
+        for region in json.loads(text).get("regions") or []:
+            if region.get("box") and region.get("type", "Face") in ("Face", ""):
+                regions.setdefault(row["photo_id"], []).append((region["name"], region["box"]))
+    if not regions:
+        return 0
+    faces = store.rows_of("faces", list(regions))
+    people = {row["person_id"]: row for row in store.all_rows("people")}
+    by_name = {fold(row["name"]): pid for pid, row in people.items() if row["name"]}
+    named = 0
+    for photo_id, found in regions.items():
+        for name, box in found:
+            candidates = [f for f in faces.get(photo_id, []) if f["source"] not in (*DECIDED, REJECTED, FORGOTTEN)]
+            face = max(candidates, key=lambda f: iou(f["box"], box), default=None)
+            if face is None or iou(face["box"], box) < _REGION_IOU:
+                continue
+            owner = by_name.get(fold(name))
+            current = face["person_id"]
+            if owner is None and current and not people[current]["name"]:
+                store.put_rows("people", [{**people[current], "name": name}])  # the whole group takes the name
+                people[current]["name"] = name
+                by_name[fold(name)] = current
+                owner = current
+            elif owner is None:
+                owner = uuid.uuid4().hex[:12]
+                people[owner] = {"person_id": owner, "photo_id": photo_id, "name": name}
+                store.put_rows("people", [people[owner]])
+                by_name[fold(name)] = owner
+            store.put_rows("faces", [{**face, "person_id": owner, "source": "imported"}])
+            named += 1
+    return named
