@@ -44,3 +44,16 @@ def test_a_face_with_nobody_close_stays_alone() -> None:
     i, j, d = pairs_under(vectors, 0.5)
     assert len(i) == 0
     assert len(set(chinese_whispers(len(vectors), i, j, d).tolist())) == 5
+
+
+def test_coarse_pairs_find_what_the_exact_scan_finds() -> None:
+    from shashin.people import group
+
+    vectors, truth = people(600, 8, 0.25, seed=4)
+    exact = group.pairs_between(vectors, vectors, 0.5, upper=True)
+    coarse = group._coarse_pairs(vectors, 0.5)
+    found = set(zip(coarse[0].tolist(), coarse[1].tolist(), strict=True))
+    wanted = set(zip(exact[0].tolist(), exact[1].tolist(), strict=True))
+    assert found <= wanted and len(found) >= 0.99 * len(wanted)
+    labels = group.chinese_whispers(len(vectors), *coarse)
+    assert all(len(set(labels[truth == person].tolist())) == 1 for person in range(600))

@@ -100,7 +100,6 @@ class DlibFaces:
         else:
             rects, scores, _ = self._detector.run(image, upsample, 0.0)
             found = list(zip(rects, (float(s) for s in scores), strict=True))
-        gray = image.mean(axis=2)
         faces = []
         for rect, score in found:
             left, top = max(0, rect.left()), max(0, rect.top())
@@ -116,7 +115,7 @@ class DlibFaces:
                     landmarks=tuple(round(v, 5) for point in points for v in point),
                     score=round(score, 4),
                     size=int(min(right - left, bottom - top)),
-                    sharpness=round(_sharpness(gray[top:bottom, left:right]), 2),
+                    sharpness=round(_sharpness(image[top:bottom, left:right].mean(axis=2)), 2),
                     descriptor=descriptor,
                 )
             )

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from shashin.config import FaceSettings
-from shashin.people.group import chinese_whispers, nearest, pairs_under
+from shashin.people.group import chinese_whispers, nearest, pairs_between, pairs_under
 from shashin.store import Store
 from shashin.text.fold import fold
 
@@ -114,90 +114,157 @@ def _matrix(rows: Sequence[dict[str, Any]]) -> np.ndarray:
     return np.array([row["descriptor"] for row in rows], dtype=np.float32)
 
 
+class _Faces:
+    """The faces table in bulk: its small columns as lists and arrays, descriptors as one matrix,
+    whole rows made only for the faces that change."""
+
+    def __init__(self, store: Store) -> None:
+        self.table = store.rows_table("faces")
+        self.ids: list[str] = self.table.column("face_id").to_pylist()
+        self.photos: list[str] = self.table.column("photo_id").to_pylist()
+        self.people: list[str | None] = self.table.column("person_id").to_pylist()
+        self.sources: list[str | None] = self.table.column("source").to_pylist()
+        self.sizes = np.asarray(self.table.column("size").to_numpy(zero_copy_only=False), dtype=np.float64)
+        self.sharpness = np.asarray(self.table.column("sharpness").to_numpy(zero_copy_only=False), dtype=np.float64)
+        descriptors = self.table.column("descriptor").combine_chunks()
+        self.descriptors = (
+            descriptors.flatten().to_numpy(zero_copy_only=False).reshape(len(self.ids), -1).astype(np.float32)
+            if len(self.ids)
+            else np.empty((0, 128), np.float32)
+        )
+
+    def groupable(self, settings: FaceSettings) -> np.ndarray:
+        """groupable() of every face, as a mask."""
+        decided = np.array([s in DECIDED for s in self.sources], bool)
+        out = np.array([s in (REJECTED, FORGOTTEN) for s in self.sources], bool)
+        big = (np.nan_to_num(self.sizes) >= settings.min_size) & (
+            np.nan_to_num(self.sharpness) >= settings.min_sharpness
+        )
+        return decided | (big & ~out)
+
+    def rows(self, indices: Sequence[int]) -> list[dict[str, Any]]:
+        return self.table.take(np.asarray(indices, dtype=np.int64)).to_pylist() if len(indices) else []
+
+
+def _write(store: Store, faces: _Faces, changes: dict[int, tuple[str | None, str | None]]) -> None:
+    """Set (person, source) of the faces at these positions (one commit)."""
+    order = sorted(changes)
+    rows = faces.rows(order)
+    for row, index in zip(rows, order, strict=True):
+        row["person_id"], row["source"] = changes[index]
+    store.put_rows("faces", rows)
+
+
 def assign(store: Store, settings: FaceSettings) -> None:
-    """Faces not looked at yet join the person of their nearest grouped face under the threshold;
+    """Faces not looked at yet join the person whose centre (mean descriptor) is nearest, under the threshold;
     the rest are grouped among themselves and the faces left alone earlier, groups of two or more
     becoming new (unnamed) people; a face still alone is marked so (source "alone")."""
-    rows = store.all_rows("faces")
-    known = [r for r in rows if r["person_id"] and groupable(r, settings)]
-    todo = [r for r in rows if not r["person_id"] and r["source"] is None and groupable(r, settings)]
+    faces = _Faces(store)
+    able = faces.groupable(settings)
+    known = [n for n in range(len(faces.ids)) if faces.people[n] and able[n]]
+    todo = [n for n in range(len(faces.ids)) if not faces.people[n] and faces.sources[n] is None and able[n]]
     if not todo:
         return
-    index, distance = nearest(_matrix(todo), _matrix(known))
-    updates, rest = [], []
-    for row, i, d in zip(todo, index.tolist(), distance.tolist(), strict=True):
+    # Each person's centre: a new face joins the nearest one under the threshold (5,000 centres
+    # are searched instead of 100,000 faces, and one odd face of a person misleads nobody).
+    owners = sorted({str(faces.people[n]) for n in known})
+    slot = {pid: k for k, pid in enumerate(owners)}
+    sums = np.zeros((len(owners), faces.descriptors.shape[1]), np.float64)
+    counts = np.zeros(len(owners))
+    member_slots = np.array([slot[str(faces.people[n])] for n in known], dtype=np.int64)
+    np.add.at(sums, member_slots, faces.descriptors[known])
+    np.add.at(counts, member_slots, 1)
+    centres = (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
+    index, distance = nearest(faces.descriptors[todo], centres)
+    changes: dict[int, tuple[str | None, str | None]] = {}
+    rest = []
+    for n, i, d in zip(todo, index.tolist(), distance.tolist(), strict=True):
         if i >= 0 and d < settings.threshold:
-            updates.append({**row, "person_id": known[i]["person_id"], "source": "clustered"})
+            changes[n] = (owners[i], "clustered")
         else:
-            rest.append(row)
-    pool = rest + [r for r in rows if r["source"] == ALONE and groupable(r, settings)]
+            rest.append(n)
+    alone = [n for n in range(len(faces.ids)) if faces.sources[n] == ALONE and able[n]]
+    pool = rest + alone
     labels = np.arange(len(pool))
-    if len(pool) > 1:
-        i, j, d = pairs_under(_matrix(pool), settings.threshold)
-        labels = chinese_whispers(len(pool), i, j, d)
+    if rest:  # pairs among the new faces, and between them and those left alone before (not old × old)
+        fresh = faces.descriptors[rest]
+        i1, j1, d1 = pairs_under(fresh, settings.threshold)
+        i2, j2, d2 = pairs_between(fresh, faces.descriptors[alone], settings.threshold)
+        i, j = np.concatenate([i1, i2]), np.concatenate([j1, j2 + len(rest)])
+        labels = chinese_whispers(len(pool), i, j, np.concatenate([d1, d2]))
     sizes = Counter(labels.tolist())
     people = []
     new_person: dict[int, str] = {}
-    for row, label in zip(pool, labels.tolist(), strict=True):
+    for n, label in zip(pool, labels.tolist(), strict=True):
         if sizes[label] < 2:
-            if row["source"] is None:
-                updates.append({**row, "source": ALONE})
+            if faces.sources[n] is None:
+                changes[n] = (None, ALONE)
             continue
         if label not in new_person:
             new_person[label] = uuid.uuid4().hex[:12]
-            people.append({"person_id": new_person[label], "photo_id": row["photo_id"], "name": None})
-        updates.append({**row, "person_id": new_person[label], "source": "clustered"})
+            people.append({"person_id": new_person[label], "photo_id": faces.photos[n], "name": None})
+        changes[n] = (new_person[label], "clustered")
     if people:
         store.put_rows("people", people)
-    if updates:
-        store.put_rows("faces", updates)
+    if changes:
+        _write(store, faces, changes)
 
 
 def recluster(store: Store, settings: FaceSettings) -> dict[str, int]:
     """Regroup every groupable face from scratch with Chinese whispers. Faces a person confirmed
     keep their person and pull their neighbours along; a named person keeps its name (by the
     faces it keeps); people left without faces are removed."""
-    rows = [r for r in store.all_rows("faces") if groupable(r, settings)]
+    faces = _Faces(store)
+    members_of = np.flatnonzero(faces.groupable(settings)).tolist()
     people = {row["person_id"]: row for row in store.all_rows("people")}
-    fixed_ids = sorted({r["person_id"] for r in rows if r["source"] in DECIDED and r["person_id"]})
-    number = {pid: n for n, pid in enumerate(fixed_ids)}
-    fixed = np.array([number.get(r["person_id"], -1) if r["source"] in DECIDED else -1 for r in rows], dtype=np.int64)
-    i, j, d = pairs_under(_matrix(rows), settings.threshold)
-    labels = chinese_whispers(len(rows), i, j, d, fixed=fixed)
-    groups: dict[int, list[dict[str, Any]]] = {}
-    for row, label in zip(rows, labels.tolist(), strict=True):
-        groups.setdefault(label, []).append(row)
-    updates, kept_people = [], set()
+    decided = [faces.sources[n] in DECIDED for n in members_of]
+    fixed_ids = sorted(
+        {str(faces.people[n]) for n, d in zip(members_of, decided, strict=True) if d and faces.people[n]}
+    )
+    number = {pid: k for k, pid in enumerate(fixed_ids)}
+    fixed = np.array(
+        [number.get(faces.people[n] or "", -1) if d else -1 for n, d in zip(members_of, decided, strict=True)],
+        dtype=np.int64,
+    )
+    i, j, d = pairs_under(faces.descriptors[members_of], settings.threshold)
+    labels = chinese_whispers(len(members_of), i, j, d, fixed=fixed)
+    groups: dict[int, list[int]] = {}
+    for n, label in zip(members_of, labels.tolist(), strict=True):
+        groups.setdefault(label, []).append(n)
+    changes: dict[int, tuple[str | None, str | None]] = {}
+    kept_people: set[str] = set()
+    added = []
     for label, members in groups.items():
         if label < len(fixed_ids):
             person_id = fixed_ids[label]
         else:
             if len(members) < 2:
                 lone = members[0]
-                if lone["person_id"] and (people.get(lone["person_id"]) or {}).get("name"):
-                    kept_people.add(lone["person_id"])  # a named person's only face stays theirs
-                elif lone["person_id"]:
-                    updates.append({**lone, "person_id": None, "source": ALONE})
+                owner = faces.people[lone]
+                if owner and (people.get(owner) or {}).get("name"):
+                    kept_people.add(owner)  # a named person's only face stays theirs
+                elif owner:
+                    changes[lone] = (None, ALONE)
                 continue
             # The group keeps the person most of its faces had (so a name given to it stays).
-            earlier = Counter(m["person_id"] for m in members if m["person_id"])
+            earlier = Counter(str(faces.people[m]) for m in members if faces.people[m])
             person_id = (
                 next((pid for pid, _ in earlier.most_common() if pid not in kept_people), None) or uuid.uuid4().hex[:12]
             )
         kept_people.add(person_id)
         if person_id not in people:
-            people[person_id] = {"person_id": person_id, "photo_id": members[0]["photo_id"], "name": None}
-            store.put_rows("people", [people[person_id]])
-        updates += [
-            {**m, "person_id": person_id, "source": m["source"] if m["source"] in DECIDED else "clustered"}
-            for m in members
-            if m["person_id"] != person_id
-        ]
-    if updates:
-        store.put_rows("faces", updates)
+            people[person_id] = {"person_id": person_id, "photo_id": faces.photos[members[0]], "name": None}
+            added.append(people[person_id])
+        for m in members:
+            if faces.people[m] != person_id:
+                changes[m] = (person_id, faces.sources[m] if faces.sources[m] in DECIDED else "clustered")
+    if added:
+        store.put_rows("people", added)
+    if changes:
+        _write(store, faces, changes)
     gone = [pid for pid, row in people.items() if pid not in kept_people and not row.get("name")]
     store.delete_rows("people", gone)
-    return {"faces": len(rows), "people": len(kept_people), "moved": len(updates), "removed_people": len(gone)}
+    return {"faces": len(members_of), "people": len(kept_people), "moved": len(changes), "removed_people": len(gone)}
 
 
 def list_people(store: Store) -> list[Person]:

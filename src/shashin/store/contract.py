@@ -217,6 +217,9 @@ class ManyPerPhotoStore(Protocol):
     def delete_rows(self, table: str, keys: Iterable[str]) -> None:
         """Delete rows by the table's key (one commit)."""
 
+    def rows_table(self, table: str) -> pa.Table:
+        """Every row as Arrow (bulk work over the whole library: vectors stay arrays)."""
+
     def all_rows(self, table: str) -> list[dict[str, Any]]:
         """Every row of the table (for work over the whole library, not for search)."""
 
