@@ -120,8 +120,9 @@ def test_a_version_1_library_gains_the_captions_table(tmp_path: Path) -> None:
     store._db.drop_table("captions")  # as a library written by schema 1 was
     store.set_meta("schema_version", "1")
     migrated = Store(tmp_path / "db")
-    assert migrated.get_meta("schema_version") == str(schema.SCHEMA_VERSION) == "4"
+    assert migrated.get_meta("schema_version") == str(schema.SCHEMA_VERSION) == "5"
     assert migrated.all_rows("tags") == []  # schema 4: a person's tags
+    assert migrated.all_rows("faces") == [] == migrated.all_rows("people")  # schema 5: people
     assert migrated.captions() == [] and migrated.photo_ids() == {"p1"}
     migrated.put_captions(
         [

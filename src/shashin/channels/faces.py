@@ -59,9 +59,13 @@ class FacesChannel(IndexedChannel):
 
     def refresh(self, store: Store) -> int:
         """Faces found since the last run join the library's faces and are grouped into people."""
-        from shashin.people.faces import sync_faces
+        from shashin.metadata.sync import named_regions
+        from shashin.people.faces import import_region_names, save_names, sync_faces
 
-        return sync_faces(store, self.settings, self.version())
+        written = sync_faces(store, self.settings, self.version())
+        if import_region_names(store, named_regions(store)):  # names other apps gave the faces
+            save_names(store)
+        return written
 
     def process(self, photo: DecodedPhoto, rendition: np.ndarray) -> dict[str, Any]:
         found = self._model.find(rendition)

@@ -204,3 +204,16 @@ def retag(store: Store, photo_ids: Iterable[str]) -> None:
         file_signature = str(before["signature"]).split(":")[0] if before else ""
         rows.append(facts_row(photo_id, Facts(kept, person_tags(tags.get(photo_id, []))), file_signature))
     store.put_channel_rows(CHANNEL, rows)
+
+
+def named_regions(store: Store) -> dict[str, list[tuple[str, list[float]]]]:
+    """Named person regions with boxes that photo apps wrote, by photo: (name, [left, top, width, height])."""
+    found: dict[str, list[tuple[str, list[float]]]] = {}
+    for row in store.channel_select(CHANNEL, ["photo_id", "fields"]):
+        text = row["fields"] or ""
+        if '"regions": [{' not in text:  # most photos have none: skip parsing them
+            continue
+        for region in Kept.from_dict(json.loads(text)).regions:
+            if region.box and region.is_person:
+                found.setdefault(row["photo_id"], []).append((region.name, list(region.box)))
+    return found

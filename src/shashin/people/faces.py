@@ -103,8 +103,6 @@ def sync_faces(store: Store, settings: FaceSettings, version: str) -> int:
         store.put_rows("faces", fresh)
         written += len(fresh)
     assign(store, settings)  # also faces a crashed run wrote but did not group
-    if import_region_names(store, settings):
-        save_names(store)
     return written
 
 
@@ -467,20 +465,10 @@ def forget_person(store: Store, person_id: str) -> int:
 _REGION_IOU = 0.3  # a named region from a photo app names the detected face it overlaps this much
 
 
-def import_region_names(store: Store, settings: FaceSettings) -> int:
-    """Named face regions other apps wrote (MWG, Microsoft; see shashin.metadata) name the face they
-    overlap: its person takes the name, or the face joins the person already called so. A face a
-    person decided about is left alone. Returns the faces named."""
-    import json
-
-    regions: dict[str, list[tuple[str, list[float]]]] = {}
-    for row in store.channel_select("metadata", ["photo_id", "fields"]):
-        text = row["fields"] or ""
-        if '"regions": [{' not in text:
-            continue
-        for region in json.loads(text).get("regions") or []:
-            if region.get("box") and region.get("type", "Face") in ("Face", ""):
-                regions.setdefault(row["photo_id"], []).append((region["name"], region["box"]))
+def import_region_names(store: Store, regions: dict[str, list[tuple[str, list[float]]]]) -> int:
+    """Named face regions other apps wrote ((name, box) by photo; see shashin.metadata) name the
+    face they overlap: its person takes the name, or the face joins the person already called so.
+    A face a person decided about is left alone. Returns the faces named."""
     if not regions:
         return 0
     faces = store.rows_of("faces", list(regions))

@@ -15,6 +15,7 @@ from shashin.store import ann
 from shashin.store.common import (
     _CORE_TABLES,
     _KEEP_OLD_VERSIONS,
+    MANY_PER_PHOTO,
     _ends_as_lance,
     _fragment_rows,
 )
@@ -27,6 +28,8 @@ from shashin.store.records import (
 )
 from shashin.store.search_indexes import SearchIndexes
 
+_MIN_VECTOR_SIZE = 16  # a fixed-size list shorter than this is a box or a few numbers, not a vector
+
 
 class Maintenance(SearchIndexes):
     """Optimize, check and salvage."""
@@ -38,11 +41,15 @@ class Maintenance(SearchIndexes):
             self._table(name).optimize(cleanup_older_than=_KEEP_OLD_VERSIONS)
 
     def vector_columns(self) -> list[tuple[str, str]]:
-        """(table, column) of every vector column in the library (image vectors, caption chunks)."""
+        """(table, column) of every vector column search reads (image vectors, caption chunks): not
+        boxes (a few numbers) nor face descriptors (grouped in bulk, never searched from disk)."""
         found = []
         for name in self._table_names():
+            if name in MANY_PER_PHOTO:
+                continue
             for field in self._table(name).schema:
-                if pa.types.is_fixed_size_list(field.type) and pa.types.is_floating(field.type.value_type):
+                vector = pa.types.is_fixed_size_list(field.type) and pa.types.is_floating(field.type.value_type)
+                if vector and field.type.list_size >= _MIN_VECTOR_SIZE:
                     found.append((name, field.name))
         return found
 
