@@ -336,6 +336,39 @@ class Library:
             save_names(store)
             return forgotten
 
+    def face_crop(self, face_id: str, side: int = 160) -> bytes:
+        """A JPEG of one face (a margin around its box), cut from the photo's original file."""
+        import io
+
+        from PIL import Image, ImageOps
+
+        store = self._open(create=False)
+        photo_id = face_id.rsplit(":", 1)[0]
+        face = next((f for f in faces_in(store, photo_id) if f["face_id"] == face_id), None)
+        if face is None:
+            raise LibraryError(f"no face {face_id} in this library")
+        original = open_original(store, photo_id)
+        try:
+            with Image.open(original.handle) as image:
+                if image.width * image.height > self.settings.max_image_pixels:
+                    raise LibraryError(f"photo {photo_id} is larger than max_image_pixels")
+                upright = ImageOps.exif_transpose(image).convert("RGB")
+        finally:
+            original.handle.close()
+        left, top, width, height = face["box"]
+        margin = 0.25
+        box = (
+            max(0, int((left - margin * width) * upright.width)),
+            max(0, int((top - margin * height) * upright.height)),
+            min(upright.width, int((left + (1 + margin) * width) * upright.width)),
+            min(upright.height, int((top + (1 + margin) * height) * upright.height)),
+        )
+        crop = upright.crop(box)
+        crop.thumbnail((side, side))
+        buffer = io.BytesIO()
+        crop.save(buffer, format="JPEG", quality=85)
+        return buffer.getvalue()
+
     def _person(self, store: Store, key: str) -> str:
         found = find_person(store, key)
         if found is None:

@@ -79,6 +79,18 @@ class WebSettings:
     concurrent_searches: int = 4  # more wait; a slow search holds one place, not the server
 
 
+class PersonName(BaseModel):
+    """A name for a person."""
+
+    name: str = Field(min_length=1, max_length=200)
+
+
+class PersonMerge(BaseModel):
+    """People who are the same person as the one in the path."""
+
+    others: list[str] = Field(min_length=1, max_length=100)
+
+
 class TagEdit(BaseModel):
     """A person's tags: words to add to a photo, or to take away."""
 
@@ -331,6 +343,83 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             library.set_caption(photo_id, edit.text, lang=lang, prompt_set=edit.prompt_set)
         return detail(photo_id).to_dict()
 
+    # ------------------------------------------------------------------ people
+
+    def person_or_404(person: str) -> None:
+        if not any(p.person_id == person or (p.name or "").casefold() == person.casefold() for p in library.people()):
+            raise ApiError(404, f"no person {person} in this library")
+
+    @app.get("/api/people", tags=["people"], summary="People: faces grouped by who they are")
+    def api_people() -> dict[str, Any]:
+        return {"people": [person.to_dict() for person in library.people()]}
+
+    @app.put("/api/people/{person_id}/name", tags=["people"], summary="Name (or rename) a person")
+    def api_name_person(person_id: str, edit: PersonName) -> dict[str, Any]:
+        person_or_404(person_id)
+        with writing:
+            kept = library.name_person(person_id, edit.name)
+        return {"person_id": kept, "name": edit.name}
+
+    @app.post("/api/people/{person_id}/merge", tags=["people"], summary="Make other people this person")
+    def api_merge_people(person_id: str, edit: PersonMerge) -> dict[str, Any]:
+        person_or_404(person_id)
+        with writing:
+            moved = library.merge_people(person_id, edit.others)
+        return {"person_id": person_id, "faces_moved": moved}
+
+    @app.delete("/api/people/{person_id}", tags=["people"], summary="Forget a person: name and face descriptors")
+    def api_forget_person(person_id: str) -> dict[str, Any]:
+        person_or_404(person_id)
+        with writing:
+            forgotten = library.forget_person(person_id)
+        return {"person_id": person_id, "faces_forgotten": forgotten}
+
+    @app.get("/api/photos/{photo_id}/faces", tags=["people"], summary="The faces in a photo, with boxes and people")
+    def api_faces(photo_id: str) -> dict[str, Any]:
+        detail(photo_id)
+        return {"faces": library.faces(photo_id)}
+
+    @app.put("/api/faces/{face_id}/person", tags=["people"], summary="Give a face to a person, confirmed")
+    def api_move_face(face_id: str, edit: PersonName) -> dict[str, Any]:
+        detail(face_id.rsplit(":", 1)[0])
+        with writing:
+            library.move_face(face_id, edit.name)
+        return {"face_id": face_id, "person": edit.name}
+
+    @app.post("/api/photos/{photo_id}/not/{person}", tags=["people"], summary="Say a person is not in a photo")
+    def api_not_person(photo_id: str, person: str) -> dict[str, Any]:
+        detail(photo_id)
+        with writing:
+            changed = library.not_person(photo_id, person)
+        return {"photo_id": photo_id, "faces_changed": changed}
+
+    @app.get("/api/faces/{face_id}/crop", tags=["people"], summary="One face, cut from its photo (JPEG)")
+    def api_face_crop(face_id: str) -> Response:
+        detail(face_id.rsplit(":", 1)[0])
+        try:
+            data = library.face_crop(face_id)
+        except LibraryError as exc:
+            raise ApiError(404, str(exc)) from exc
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+    @app.get("/people", response_class=HTMLResponse, include_in_schema=False)
+    def page_people(request: Request) -> HTMLResponse:
+        lang = _lang(request)
+        return _page(
+            pages, "people.html", request, lang, people=[p.to_dict() for p in library.people()], csrf=form_secret
+        )
+
+    @app.post("/people/{person_id}/name", include_in_schema=False)
+    def page_name_person(
+        request: Request, person_id: str, name: Annotated[str, Form()], csrf: Annotated[str, Form()]
+    ) -> RedirectResponse:
+        if not _same(csrf, form_secret):  # the origin was checked by the gate
+            raise ApiError(403, "this form did not come from this server's page; reload the page and try again")
+        person_or_404(person_id)
+        with writing:
+            library.name_person(person_id, name)
+        return RedirectResponse(f"/people?ui={_lang(request)}", status_code=303)
+
     @app.post("/api/photos/{photo_id}/tags", tags=["photos"], summary="Tag a photo yourself, or take a tag away")
     def api_tag(photo_id: str, edit: TagEdit) -> dict[str, Any]:
         """Added tags are searched and filtered at once and exported as keywords; a removed one (yours,
@@ -466,6 +555,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             alt=found.alt_text(lang),
             similar=similar,
             brief=brief,
+            faces=library.faces(photo_id),
             csrf=form_secret,
         )
 
