@@ -53,3 +53,26 @@ def test_naming_a_group_finds_the_persons_photos_and_survives_a_recluster(librar
     assert found <= truth and len(found) >= 0.9 * 7  # 7 photos show his face (one is a crop of another)
     library.recluster()
     assert any(p.name == "Barack Obama" and p.faces == obama.faces for p in library.people())
+
+
+def test_naming_each_group_once_gives_a_precise_person_filter(library: Library) -> None:
+    """As a person would: each group named once, by who is in all of its photos; then the people
+    protocol measures the --person filter on every labelled name."""
+    from shashin.evaluation.people import read_labels
+
+    named = labels()
+    store = library._open(create=False)
+    files = {row.photo_id: Path(row.path).name for row in store.files().values()}
+    groups: dict[str, set[str]] = defaultdict(set)
+    for face in store.all_rows("faces"):
+        if face["person_id"]:
+            groups[face["person_id"]].add(files[face["photo_id"]])
+    for person_id, photos in groups.items():
+        common = set.intersection(*(named[photo] for photo in photos))
+        if len(common) == 1:
+            library.name_person(person_id, next(iter(common)))
+    report = library.evaluate_people(FACES / "faces.jsonl")
+    assert report.pairwise_precision == 1.0 and report.faces_measured >= 7
+    assert report.people and all(score.precision >= 0.95 for score in report.people)
+    assert all(score.recall >= 0.9 for score in report.people if score.name == "Barack Obama")
+    assert read_labels(FACES / "faces.jsonl")

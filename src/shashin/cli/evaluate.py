@@ -81,6 +81,15 @@ def evaluate(
     ranking: Annotated[
         str, typer.Option("--ranking", help="With --compare: the ranking compared (a channel or fused).")
     ] = "fused",
+    people: Annotated[
+        Path | None,
+        typer.Option(
+            "--people",
+            help='People labels (JSONL: {"image", "people": [names]}): per-person precision and recall of '
+            "--person, and pairwise precision and recall of the face groups.",
+            show_default=False,
+        ),
+    ] = None,
     image_model: ImageModelOption = None,
     device: DeviceOption = None,
     as_json: JsonOption = False,
@@ -119,6 +128,9 @@ def evaluate(
             )
             for row in rows[:15]:
                 out.print(Text(f"  {row['change']:+.3f}  {row['a']:.3f} → {row['b']:.3f}  {row['id']}: {row['query']}"))
+        return
+    if people is not None:
+        _evaluate_people(db, people, as_json)
         return
     if queries is None and known_captions is None and not self_captions and not similar:
         _usage("nothing to evaluate: give a query file, --known-captions FILE, --self-captions or --similar")
@@ -175,3 +187,30 @@ def evaluate(
             out.print(Text("tuning did not beat the current settings on queries it was not chosen on: keep them"))
     if written:
         out.print(Text(f"report written to {report}: " + ", ".join(p.name for p in written), style="dim"))
+
+
+def _evaluate_people(db: str | None, labels: Path, as_json: bool) -> None:
+    """`shashin eval --people LABELS`: the people protocol (shashin.evaluation.people)."""
+    library = _library(db)
+    report = _guard(lambda: library.evaluate_people(labels))
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    out.print(
+        Text(
+            f"face groups: pairwise precision {report.pairwise_precision:.3f}, recall {report.pairwise_recall:.3f} "
+            f"({report.faces_measured} faces of photos with one labelled person and one face)",
+            style="bold",
+        )
+    )
+    for score in sorted(report.people, key=lambda s: s.name):
+        out.print(
+            Text(
+                f"  {score.name}: --person finds {score.found} photos, precision {score.precision:.2f}, "
+                f"recall {score.recall:.2f} (of {score.with_face} labelled photos with a face; {score.labelled} labelled)"
+            )
+        )
+    if report.unknown_names:
+        out.print(Text(f"  not named in the library: {', '.join(report.unknown_names)}", style="dim"))
+    if report.unmatched_images:
+        err.print(Text(f"  {len(report.unmatched_images)} labelled images are not in the library", style="yellow"))

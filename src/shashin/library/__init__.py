@@ -24,6 +24,7 @@ from shashin.channels import AnyChannel, build_channels, derived_channels, index
 from shashin.channels.base import ChannelQuery
 from shashin.channels.image import ImageChannel
 from shashin.config import Settings, load_settings
+from shashin.evaluation.people import PeopleReport
 from shashin.evaluation.queries import EvalQuery
 from shashin.evaluation.run import EvalRun
 from shashin.export import AltRecord, Embedded, XmpRecord
@@ -335,6 +336,20 @@ class Library:
             forgotten = forget_person(store, person_id)
             save_names(store)
             return forgotten
+
+    def evaluate_people(self, labels: Path) -> PeopleReport:
+        """The people protocol against a labels file (shashin.evaluation.people)."""
+        from shashin.evaluation.people import read_labels, score_people
+
+        try:
+            rows = read_labels(labels)
+        except OSError as exc:
+            raise LibraryError(f"{labels}: cannot read: {exc.strerror or exc}") from exc
+        except ValueError as exc:
+            raise LibraryError(str(exc)) from exc
+        store = self._open(create=False)
+        find = photo_finder(store)
+        return score_people(store, rows, lambda image: find(image) or find(Path(image).name))
 
     def face_crop(self, face_id: str, side: int = 160) -> bytes:
         """A JPEG of one face (a margin around its box), cut from the photo's original file."""
