@@ -44,6 +44,8 @@ _TIER_BY_FILE = {
     "tests/search/test_ocr_tolerance.py": "slow",  # the same
     "tests/metadata/test_library.py": "slow",  # index runs of photos with metadata written by exiftool
     "tests/metadata/test_export_keywords.py": "slow",  # the command in subprocesses
+    "tests/people/test_faces_pd.py": "slow",  # dlib on 34 photos
+    "tests/people/test_people_library.py": "slow",  # index runs with faces, twice
 }
 _SLOW_TESTS = {  # single tests of otherwise quick files that take several seconds
     "tests/channels/test_image.py::test_cli_similar_and_duplicates",
