@@ -93,3 +93,31 @@ def test_a_person_names_corrects_and_forgets(library: tuple[Library, Path]) -> N
     lib.index([folder])  # the forgotten faces are not found and grouped again
     assert lib.search("", filters=build_filters(people=["Joe Biden"])).results == []
     assert all(f["source"] == "forgotten" for f in lib.faces(str(folder / "biden_blue_room_2010.jpg")))
+
+
+def test_names_are_exported_as_face_regions_other_apps_read(library: tuple[Library, Path]) -> None:
+    from tests.metadata.files import read_tags
+
+    lib, folder = library
+    [face] = lib.faces(str(folder / "obama_portrait_2012.jpg"))
+    lib.name_person(face["person_id"], "Barack Obama")
+    dry = lib.plan_export(["people"], ["en"])
+    assert {Path(item.path).name for item in dry if item.regions_added == ["Barack Obama"]} == {
+        "obama_portrait_2012.jpg",
+        "obama_congress_2009.jpg",
+        "obama_biden_blue_room_2010_composite.jpg",
+    }
+    for item in dry:
+        lib.write_export(item)
+    lib.record_export(dry)
+    tags = read_tags(
+        folder / "obama_portrait_2012.xmp", "XMP-mwg-rs:RegionName", "XMP-mwg-rs:RegionType", "XMP-mwg-rs:RegionAreaW"
+    )
+    assert tags["XMP-mwg-rs:RegionName"] == "Barack Obama" and tags["XMP-mwg-rs:RegionType"] == "Face"
+    assert abs(float(tags["XMP-mwg-rs:RegionAreaW"]) - face["box"][2]) < 1e-3
+    assert lib.plan_export(["people"], ["en"]) == []  # written once, nothing more to write
+    lib.index([folder])  # read back as kept metadata: the same name, no second person
+    assert [p.name for p in lib.people() if p.name] == ["Barack Obama"]
+    lib.name_person("Barack Obama", "President Obama")  # a rename takes back shashin's own region
+    [item] = [i for i in lib.plan_export(["people"], ["en"]) if i.path.endswith("obama_portrait_2012.jpg")]
+    assert item.regions_added == ["President Obama"] and item.regions_removed == ["Barack Obama"]

@@ -45,7 +45,8 @@ def export(
         typer.Option(
             "--fields",
             help="What to write, comma-separated: alt-text (IPTC accessibility fields and dc:description), "
-            "keywords (dc:subject, lr:hierarchicalSubject, digiKam:TagsList), title (dc:title, only where none is set).",
+            "keywords (dc:subject, lr:hierarchicalSubject, digiKam:TagsList), title (dc:title, only where none is set), "
+            "people (MWG face regions with the names you gave).",
         ),
     ] = "alt-text",
     db: DbOption = None,
@@ -145,7 +146,7 @@ def _export(  # type: ignore[no-untyped-def]
                 )
                 entry = {"path": item.path, **({"backup": backup} if embed else {"sidecar": item.target})}
                 written.append(
-                    entry | ({k: v for k, v in item.to_dict().items() if k.startswith(("keywords", "title"))})
+                    entry | ({k: v for k, v in item.to_dict().items() if k.startswith(("keywords", "title", "people"))})
                 )
             done.append(item)
         except ExportError as exc:
@@ -178,6 +179,10 @@ def _print_plan(items: list[Any], fields: list[str], as_json: bool) -> None:
             out.print(Text("  − ", style="red") + Text(", ".join(item.removed)))
         if item.title:
             out.print(Text("  title: ") + Text(item.title))
+        if item.regions_added:
+            out.print(Text("  + people: ", style="green") + Text(", ".join(item.regions_added)))
+        if item.regions_removed:
+            out.print(Text("  − people: ", style="red") + Text(", ".join(item.regions_removed)))
         if item.alt:
             out.print(Text("  alt text: ") + Text(" / ".join(item.alt.alt.values())))
     out.print(Text(f"{len(changing)} photos would change; nothing was written (--dry-run)"))

@@ -15,10 +15,12 @@ from shashin.config import Settings
 from shashin.export import AltRecord, ExportError, sidecar_path
 from shashin.library.alttext import alt_text_records
 from shashin.metadata.keywords import TITLE, WrittenLog, current_fields, merge, merge_title, wanted_keywords
+from shashin.metadata.regions import REGIONS, merge_regions
 from shashin.metadata.sync import person_tags
+from shashin.people.faces import named_faces
 from shashin.store import FileRow, Store
 
-FIELDS = ("alt-text", "keywords", "title")
+FIELDS = ("alt-text", "keywords", "title", "people")
 WRITTEN_LOG = "exported-keywords.json"
 TITLE_CHARS = 70
 
@@ -38,6 +40,8 @@ class ExportItem:
     alt: AltRecord | None = None
     written: dict[str, Any] = field(default_factory=dict)  # what shashin's record keeps for the target
     problem: str | None = None  # why nothing can be written for this photo (reported, the others go on)
+    regions_added: list[str] = field(default_factory=list)  # names of face regions written
+    regions_removed: list[str] = field(default_factory=list)
 
     def fields(self) -> dict[str, Any]:
         """The XMP fields to write (what export.write_sidecar and export.embed take)."""
@@ -55,6 +59,8 @@ class ExportItem:
             "keywords_added": self.added,
             "keywords_removed": self.removed,
             "title": self.title,
+            "people_added": self.regions_added,
+            "people_removed": self.regions_removed,
             **({"alt_text": self.alt.alt, "extended_description": self.alt.extended} if self.alt else {}),
         }
 
@@ -83,6 +89,8 @@ def plan_export(
     suggested = store.channel_rows(ImageChannel.name, ids, ["tags", "status"]) if "keywords" in fields else {}
     tags = store.rows_of("tags", ids) if "keywords" in fields else {}
     captions = store.captions_for(ids) if "title" in fields else {}
+    named = named_faces(store) if "people" in fields else {}
+    sizes = store.get_photos(named) if named else {}
     items = []
     for photo_id in ids:
         file = first[photo_id]
@@ -93,7 +101,7 @@ def plan_export(
                 items.append(ExportItem(photo_id, file.path, file.root, "", problem=str(exc)))
             continue
         item = ExportItem(photo_id, file.path, file.root, target, alt=alt.get(photo_id))
-        if "keywords" in fields or "title" in fields:
+        if "keywords" in fields or "title" in fields or "people" in fields:
             current = current_fields(target, file.path)
             earlier = log.of(target)
             if "keywords" in fields:
@@ -112,8 +120,18 @@ def plan_export(
                 item.title = values[TITLE]['lang="x-default"'] if values else None
                 if ours:
                     item.written[TITLE] = ours
-            if not item.written and not earlier:
-                item.written = {}
+            if "people" in fields:
+                photo = sizes.get(photo_id) or {}
+                regions = merge_regions(
+                    current,
+                    named.get(photo_id, []),
+                    earlier.get(REGIONS, []),
+                    (photo.get("width") or 0, photo.get("height") or 0),
+                )
+                item.values.update(regions.fields)
+                item.regions_added, item.regions_removed = regions.added, regions.removed
+                if regions.written:
+                    item.written[REGIONS] = regions.written
         if item.changes or log.of(target) != item.written:
             items.append(item)
     return items

@@ -17,6 +17,7 @@ from typing import Any
 
 from shashin import storage
 from shashin.metadata.kept import PersonTags, fold
+from shashin.metadata.regions import REGIONS
 
 SUBJECT = "Xmp.dc.subject"
 HIERARCHICAL = "Xmp.lr.hierarchicalSubject"
@@ -131,6 +132,8 @@ def current_fields(target: str, photo: str) -> dict[str, Any]:
         for key in (*KEYWORD_FIELDS, TITLE):
             if key not in own and key in embedded:
                 own[key] = embedded[key]
+        if not any(key.startswith(REGIONS) for key in own):  # regions go as one group
+            own.update({key: value for key, value in embedded.items() if key.startswith(REGIONS)})
     return own
 
 
@@ -142,7 +145,7 @@ def _read(path: str) -> dict[str, Any]:
             xmp = data.read_xmp() or {}
     except Exception:  # an unreadable file is reported by the write that follows
         return {}
-    return {key: xmp[key] for key in (*KEYWORD_FIELDS, TITLE) if key in xmp}
+    return {key: value for key, value in xmp.items() if key in (*KEYWORD_FIELDS, TITLE) or key.startswith(REGIONS)}
 
 
 class WrittenLog:

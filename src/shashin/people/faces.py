@@ -496,3 +496,13 @@ def import_region_names(store: Store, regions: dict[str, list[tuple[str, list[fl
             store.put_rows("faces", [{**face, "person_id": owner, "source": "imported"}])
             named += 1
     return named
+
+
+def named_faces(store: Store) -> dict[str, list[tuple[str, list[float]]]]:
+    """Each photo's faces whose person has a name: (name, box), what `export --fields people` writes."""
+    names = {row["person_id"]: row["name"] for row in store.all_rows("people") if row["name"]}
+    found: dict[str, list[tuple[str, list[float]]]] = {}
+    for row in store.all_rows("faces"):
+        if row["person_id"] in names and row["source"] != FORGOTTEN:
+            found.setdefault(row["photo_id"], []).append((names[row["person_id"]], list(row["box"])))
+    return found
