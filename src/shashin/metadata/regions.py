@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shashin.boxes import iou
+
 REGIONS = "Xmp.mwg-rs.Regions"
 _LIST = REGIONS + "/mwg-rs:RegionList"
 _ENTRY = re.compile(r"^Xmp\.mwg-rs\.Regions/mwg-rs:RegionList\[(\d+)\](.*)$")
@@ -26,14 +28,6 @@ class RegionChange:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     written: list[list[Any]] = field(default_factory=list)  # [name, box] shashin wrote
-
-
-def _iou(a: Sequence[float], b: Sequence[float]) -> float:
-    left, top = max(a[0], b[0]), max(a[1], b[1])
-    right, bottom = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
-    inter = max(0.0, right - left) * max(0.0, bottom - top)
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _entries(current: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -70,17 +64,17 @@ def merge_regions(
     for entry in entries:
         area = _box(entry)
         name = str(entry.get("/mwg-rs:Name") or "")
-        mine = area is not None and any(n == name and _iou(b, area) > 0.9 for n, b in ours_before)
-        if mine and area is not None and not any(n == name and _iou(b, area) > 0.9 for n, b in wanted):
+        mine = area is not None and any(n == name and iou(b, area) > 0.9 for n, b in ours_before)
+        if mine and area is not None and not any(n == name and iou(b, area) > 0.9 for n, b in wanted):
             removed.append(name)
             continue
         kept.append(entry)
     added, written = [], []
     for name, face_box in wanted:
-        covering = [e for e in kept if (b := _box(e)) is not None and _iou(b, face_box) >= _OVERLAP]
+        covering = [e for e in kept if (b := _box(e)) is not None and iou(b, face_box) >= _OVERLAP]
         if covering:
             if any(str(e.get("/mwg-rs:Name") or "") == name for e in covering) and any(
-                n == name and _iou(b, face_box) > 0.9 for n, b in ours_before
+                n == name and iou(b, face_box) > 0.9 for n, b in ours_before
             ):
                 written.append([name, list(face_box)])
             continue

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from shashin.boxes import iou
 from shashin.config import FaceSettings
 from shashin.people.group import chinese_whispers, nearest, pairs_between, pairs_under
 from shashin.store import Store
@@ -45,15 +46,6 @@ class Person:
         }
 
 
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two (left, top, width, height) boxes."""
-    left, top = max(a[0], b[0]), max(a[1], b[1])
-    right, bottom = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
-    inter = max(0.0, right - left) * max(0.0, bottom - top)
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
-
-
 def groupable(row: dict[str, Any], settings: FaceSettings) -> bool:
     """A face that may join or found a group: decided by a person, or large, sharp and not rejected."""
     if row.get("source") in DECIDED:
@@ -67,7 +59,7 @@ def sync_faces(store: Store, settings: FaceSettings, version: str) -> int:
     """Bring the faces table in line with the channel's current output (a person's decisions
     carried to the same face found again), then group the new faces; returns faces written."""
     done = [pid for pid, (v, status) in store.channel_states(CHANNEL).items() if v == version and status == "done"]
-    rows = store.all_rows("faces")
+    rows = _columns(store, ["photo_id", "version", "box", "person_id", "source"])  # no descriptors: _Faces reads those
     by_photo: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_photo.setdefault(row["photo_id"], []).append(row)
@@ -106,10 +98,9 @@ def sync_faces(store: Store, settings: FaceSettings, version: str) -> int:
     return written
 
 
-def _matrix(rows: Sequence[dict[str, Any]]) -> np.ndarray:
-    if not rows:
-        return np.empty((0, 128), np.float32)
-    return np.array([row["descriptor"] for row in rows], dtype=np.float32)
+def _columns(store: Store, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Every face with only these columns (without descriptors, reading is cheap)."""
+    return store.rows_table("faces", columns).to_pylist()
 
 
 class _Faces:
@@ -122,6 +113,7 @@ class _Faces:
         self.photos: list[str] = self.table.column("photo_id").to_pylist()
         self.people: list[str | None] = self.table.column("person_id").to_pylist()
         self.sources: list[str | None] = self.table.column("source").to_pylist()
+        self.numbers: list[int] = self.table.column("n").to_pylist()
         self.sizes = np.asarray(self.table.column("size").to_numpy(zero_copy_only=False), dtype=np.float64)
         self.sharpness = np.asarray(self.table.column("sharpness").to_numpy(zero_copy_only=False), dtype=np.float64)
         descriptors = self.table.column("descriptor").combine_chunks()
@@ -267,7 +259,11 @@ def recluster(store: Store, settings: FaceSettings) -> dict[str, int]:
 
 def list_people(store: Store) -> list[Person]:
     """Every person with their face and photo counts, named ones first, then the largest."""
-    faces = [r for r in store.all_rows("faces") if r["person_id"] and r["source"] != FORGOTTEN]
+    faces = [
+        r
+        for r in _columns(store, ["face_id", "photo_id", "person_id", "source", "size"])
+        if r["person_id"] and r["source"] != FORGOTTEN
+    ]
     by_person: dict[str, list[dict[str, Any]]] = {}
     for row in faces:
         by_person.setdefault(row["person_id"], []).append(row)
@@ -330,7 +326,7 @@ def photos_of(store: Store, names: Iterable[str]) -> dict[str, set[str]]:
     matches = {asked: {pid for pid, words in people.items() if set(asked.split()) <= words} for asked in wanted}
     if not any(matches.values()):
         return wanted
-    for row in store.all_rows("faces"):
+    for row in _columns(store, ["photo_id", "person_id", "source"]):
         if row["source"] == FORGOTTEN or not row["person_id"]:
             continue
         for asked, persons in matches.items():
@@ -385,17 +381,17 @@ def faces_of(store: Store, names: Iterable[str]) -> list[FaceMatch]:
     }
     if not people:
         return []
-    faces = [r for r in store.all_rows("faces") if r["person_id"] in people and r["source"] != FORGOTTEN]
+    faces = _Faces(store)
     found = []
     for person_id, name in people.items():
-        mine = [r for r in faces if r["person_id"] == person_id]
+        mine = [n for n, owner in enumerate(faces.people) if owner == person_id and faces.sources[n] != FORGOTTEN]
         if not mine:
             continue
-        vectors = _matrix(mine)
-        centre = vectors.mean(axis=0)
-        distances = np.linalg.norm(vectors - centre, axis=1)
+        vectors = faces.descriptors[mine]
+        distances = np.linalg.norm(vectors - vectors.mean(axis=0), axis=1)
         found += [
-            FaceMatch(r["photo_id"], r["n"], name, float(d)) for r, d in zip(mine, distances.tolist(), strict=True)
+            FaceMatch(faces.photos[n], faces.numbers[n], name, float(d))
+            for n, d in zip(mine, distances.tolist(), strict=True)
         ]
     return found
 
@@ -502,7 +498,7 @@ def named_faces(store: Store) -> dict[str, list[tuple[str, list[float]]]]:
     """Each photo's faces whose person has a name: (name, box), what `export --fields people` writes."""
     names = {row["person_id"]: row["name"] for row in store.all_rows("people") if row["name"]}
     found: dict[str, list[tuple[str, list[float]]]] = {}
-    for row in store.all_rows("faces"):
+    for row in _columns(store, ["photo_id", "person_id", "source", "box"]):
         if row["person_id"] in names and row["source"] != FORGOTTEN:
             found.setdefault(row["photo_id"], []).append((names[row["person_id"]], list(row["box"])))
     return found

@@ -138,9 +138,9 @@ class ChannelTables(LibraryTables):
         """Delete rows of a many-per-photo table by its key (one commit)."""
         self._delete_in(table, MANY_PER_PHOTO[table].key, keys)
 
-    def rows_table(self, table: str) -> pa.Table:
-        """Every row of a many-per-photo table as Arrow."""
-        return self._scan(table, self._table(table).schema.names)
+    def rows_table(self, table: str, columns: Sequence[str] | None = None) -> pa.Table:
+        """Every row of a many-per-photo table as Arrow (all columns, or these)."""
+        return self._scan(table, list(columns) if columns else self._table(table).schema.names)
 
     def all_rows(self, table: str) -> list[dict[str, Any]]:
         """Every row of a many-per-photo table."""

@@ -217,8 +217,8 @@ class ManyPerPhotoStore(Protocol):
     def delete_rows(self, table: str, keys: Iterable[str]) -> None:
         """Delete rows by the table's key (one commit)."""
 
-    def rows_table(self, table: str) -> pa.Table:
-        """Every row as Arrow (bulk work over the whole library: vectors stay arrays)."""
+    def rows_table(self, table: str, columns: Sequence[str] | None = None) -> pa.Table:
+        """Every row as Arrow, all columns or these (bulk work over the whole library: vectors stay arrays)."""
 
     def all_rows(self, table: str) -> list[dict[str, Any]]:
         """Every row of the table (for work over the whole library, not for search)."""

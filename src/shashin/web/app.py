@@ -343,6 +343,11 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             library.set_caption(photo_id, edit.text, lang=lang, prompt_set=edit.prompt_set)
         return detail(photo_id).to_dict()
 
+    def from_our_page(csrf: str) -> None:
+        """A form post must carry the secret of this server's pages (its origin was checked by the gate)."""
+        if not _same(csrf, form_secret):
+            raise ApiError(403, "this form did not come from this server's page; reload the page and try again")
+
     # ------------------------------------------------------------------ people
 
     def person_or_404(person: str) -> None:
@@ -413,8 +418,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
     def page_name_person(
         request: Request, person_id: str, name: Annotated[str, Form()], csrf: Annotated[str, Form()]
     ) -> RedirectResponse:
-        if not _same(csrf, form_secret):  # the origin was checked by the gate
-            raise ApiError(403, "this form did not come from this server's page; reload the page and try again")
+        from_our_page(csrf)
         person_or_404(person_id)
         with writing:
             library.name_person(person_id, name)
@@ -437,8 +441,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         word: Annotated[str, Form()],
         csrf: Annotated[str, Form()],
     ) -> RedirectResponse:
-        if not _same(csrf, form_secret):  # the origin was checked by the gate
-            raise ApiError(403, "this form did not come from this server's page; reload the page and try again")
+        from_our_page(csrf)
         detail(photo_id)
         with writing:
             library.tag(photo_id, action, [word])
@@ -452,8 +455,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         text: Annotated[str, Form()],
         csrf: Annotated[str, Form()],
     ) -> RedirectResponse:
-        if not _same(csrf, form_secret):  # the origin was checked by the gate
-            raise ApiError(403, "this form did not come from this server's page; reload the page and try again")
+        from_our_page(csrf)
         detail(photo_id)
         with writing:
             library.set_caption(photo_id, text, lang=lang)
