@@ -57,8 +57,9 @@ class FaceSettings:
     """The faces channel: how faces are found and when two are taken for one person."""
 
     detector: str = "hog"  # hog (fast) or cnn (dlib's MMOD detector: finds more faces, slower)
+    model_dir: str = ""  # folder with an SCRFD detector + ArcFace recognizer (.onnx); empty = dlib
     max_side: int = 1600  # longest side, in pixels, of the photo handed to the detector
-    threshold: float = 0.5  # descriptors closer than this are one person (0.6 merges different people)
+    threshold: float = 0.0  # descriptors closer than this are one person; 0 = the model's (dlib 0.5, ArcFace 1.0)
     min_size: int = 40  # faces smaller than this (pixels) are kept but not grouped unless a person names them
     min_sharpness: float = 20.0  # ... and blurrier ones (variance of the Laplacian)
 
@@ -189,7 +190,7 @@ class Settings:
                 ("search.rrf_k", self.search.rrf_k < 0, "must not be negative"),
                 ("faces.detector", self.faces.detector not in ("hog", "cnn"), "must be hog or cnn"),
                 ("faces.max_side", self.faces.max_side < 64, "must be at least 64"),
-                ("faces.threshold", not 0 < self.faces.threshold < 2, "must be between 0 and 2"),
+                ("faces.threshold", not 0 <= self.faces.threshold < 2, "must be between 0 (the model's) and 2"),
                 ("keywords.min_score", not 0 <= self.keywords.min_score <= 1, "must be between 0 and 1"),
                 (
                     "keywords.root",

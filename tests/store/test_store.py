@@ -114,13 +114,47 @@ def test_interrupted_creation_is_finished_on_next_open(tmp_path: Path) -> None:
     assert reopened.count_photos() == 0
 
 
+def test_a_version_5_library_keeps_its_faces_and_takes_descriptors_of_any_length(tmp_path: Path) -> None:
+    """Schema 6: the faces table held dlib's 128 numbers only; ArcFace gives 512. Names stay."""
+    import pyarrow as pa
+
+    store = Store(tmp_path / "db")
+    store._db.drop_table("faces")
+    fixed = pa.schema(
+        [f if f.name != "descriptor" else pa.field("descriptor", pa.list_(pa.float32(), 128)) for f in schema.FACES]
+    )
+    old = store._db.create_table("faces", schema=fixed)
+    face = {
+        "face_id": "p1:0",
+        "photo_id": "p1",
+        "n": 0,
+        "box": [0.1, 0.1, 0.2, 0.2],
+        "score": 1.0,
+        "size": 50,
+        "sharpness": 90.0,
+        "descriptor": [0.5] * 128,
+        "version": "dlib",
+        "person_id": "ken",
+        "source": "confirmed",
+        "created_at": None,
+    }
+    old.add([face])
+    store.set_meta("schema_version", "5")
+    migrated = Store(tmp_path / "db")
+    assert migrated.get_meta("schema_version") == "6"
+    [kept] = migrated.all_rows("faces")
+    assert kept["person_id"] == "ken" and kept["source"] == "confirmed" and kept["descriptor"] == [0.5] * 128
+    migrated.put_rows("faces", [{**face, "face_id": "p2:0", "photo_id": "p2", "descriptor": [0.1] * 512}])
+    assert sorted(len(r["descriptor"]) for r in migrated.all_rows("faces")) == [128, 512]
+
+
 def test_a_version_1_library_gains_the_captions_table(tmp_path: Path) -> None:
     store = Store(tmp_path / "db")
     store.put_photos([{"photo_id": "p1", "width": 1, "height": 1, "format": "PNG"}])
     store._db.drop_table("captions")  # as a library written by schema 1 was
     store.set_meta("schema_version", "1")
     migrated = Store(tmp_path / "db")
-    assert migrated.get_meta("schema_version") == str(schema.SCHEMA_VERSION) == "5"
+    assert migrated.get_meta("schema_version") == str(schema.SCHEMA_VERSION) == "6"
     assert migrated.all_rows("tags") == []  # schema 4: a person's tags
     assert migrated.all_rows("faces") == [] == migrated.all_rows("people")  # schema 5: people
     assert migrated.captions() == [] and migrated.photo_ids() == {"p1"}

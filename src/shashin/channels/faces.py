@@ -14,10 +14,8 @@ import pyarrow as pa
 from shashin.channels.base import IndexedChannel
 from shashin.config import FaceSettings, Settings
 from shashin.media import DecodedPhoto, MaxSide
-from shashin.models.faces_dlib import DlibFaces
+from shashin.models.faces import face_model
 from shashin.store import Store
-
-DESCRIPTOR_SIZE = 128
 
 FACE = pa.struct(
     [
@@ -26,16 +24,20 @@ FACE = pa.struct(
         ("score", pa.float32()),  # the detector's confidence
         ("size", pa.int32()),  # the box's shorter side, in pixels of the photo as detected
         ("sharpness", pa.float32()),  # variance of the Laplacian over the face: low is blurry
-        ("descriptor", pa.list_(pa.float32(), DESCRIPTOR_SIZE)),
     ]
 )
+
+
+def face_type(dimensions: int) -> pa.DataType:
+    """A face as the channel stores it: FACE with a descriptor of the model's length."""
+    return pa.struct([*FACE, pa.field("descriptor", pa.list_(pa.float32(), dimensions))])
 
 
 class FacesChannel(IndexedChannel):
     """Faces found in each photo, with descriptors that say who is who."""
 
     name: ClassVar[str] = "faces"
-    description: ClassVar[str] = "faces in the photo (dlib), grouped into people"
+    description: ClassVar[str] = "faces in the photo (dlib, or SCRFD + ArcFace ONNX models), grouped into people"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -43,7 +45,7 @@ class FacesChannel(IndexedChannel):
 
     def __init__(self, settings: FaceSettings) -> None:
         self.settings = settings
-        self._model = DlibFaces(settings.detector, settings.max_side)
+        self._model = face_model(settings.detector, settings.model_dir, settings.max_side)
 
     def version(self) -> str:
         return self._model.identity()
@@ -55,7 +57,7 @@ class FacesChannel(IndexedChannel):
         return MaxSide(self.settings.max_side)
 
     def payload_fields(self) -> list[pa.Field]:
-        return [pa.field("faces", pa.list_(FACE)), pa.field("count", pa.int32())]
+        return [pa.field("faces", pa.list_(face_type(self._model.dimensions))), pa.field("count", pa.int32())]
 
     def refresh(self, store: Store) -> int:
         """Faces found since the last run join the library's faces and are grouped into people."""

@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from shashin.models.base import ModelUnavailable
+from shashin.models.base import ModelUnavailable, loads_once
+from shashin.models.faces_base import FoundFace, face_at
 
 DETECTORS = ("hog", "cnn")
 _FILES = {
@@ -23,20 +23,6 @@ _FILES = {
     "cnn": "mmod_human_face_detector.dat",
 }
 _UPSAMPLE_BELOW = 1200  # photos whose longer side is smaller are upsampled once: small faces are found
-
-
-@dataclass(frozen=True)
-class FoundFace:
-    """One face: its box (left, top, width, height as fractions of the photo), 5 landmarks (x, y
-    fractions), the detector's score, its size in pixels (the box's shorter side), a sharpness
-    measure (variance of the Laplacian over the face) and its 128-d descriptor."""
-
-    box: tuple[float, float, float, float]
-    landmarks: tuple[float, ...]
-    score: float
-    size: int
-    sharpness: float
-    descriptor: np.ndarray
 
 
 def model_folder() -> str | None:
@@ -50,6 +36,9 @@ def model_folder() -> str | None:
 
 class DlibFaces:
     """dlib's face detector, landmarks and descriptors, loaded once."""
+
+    threshold = 0.5  # measured on faces-pd (README, People): 0.6, the common threshold, merges people
+    dimensions = 128
 
     def __init__(self, detector: str = "hog", max_side: int = 1600) -> None:
         if detector not in DETECTORS:
@@ -72,6 +61,7 @@ class DlibFaces:
             digest = hashlib.blake2b(repr(sizes).encode(), digest_size=4).hexdigest()
         return f"dlib {self.detector_kind} + resnet 128-d ({digest}), max side {self.max_side}"
 
+    @loads_once
     def load(self) -> None:
         try:
             import dlib
@@ -102,29 +92,13 @@ class DlibFaces:
             found = list(zip(rects, (float(s) for s in scores), strict=True))
         faces = []
         for rect, score in found:
-            left, top = max(0, rect.left()), max(0, rect.top())
-            right, bottom = min(width, rect.right()), min(height, rect.bottom())
-            if right - left < 4 or bottom - top < 4:
-                continue
+            box = (max(0, rect.left()), max(0, rect.top()), min(width, rect.right()), min(height, rect.bottom()))
+            if box[2] - box[0] < 4 or box[3] - box[1] < 4:
+                continue  # hardly anything left once clipped to the photo
             shape = self._landmarks(image, rect)
+            points = np.array([(shape.part(i).x, shape.part(i).y) for i in range(shape.num_parts)], np.float32)
             descriptor = np.asarray(self._descriptor.compute_face_descriptor(image, shape), dtype=np.float32)
-            points = [(shape.part(i).x / width, shape.part(i).y / height) for i in range(shape.num_parts)]
-            faces.append(
-                FoundFace(
-                    box=(left / width, top / height, (right - left) / width, (bottom - top) / height),
-                    landmarks=tuple(round(v, 5) for point in points for v in point),
-                    score=round(score, 4),
-                    size=int(min(right - left, bottom - top)),
-                    sharpness=round(_sharpness(image[top:bottom, left:right].mean(axis=2)), 2),
-                    descriptor=descriptor,
-                )
-            )
+            face = face_at(image, box, points, score, descriptor)
+            if face is not None:
+                faces.append(face)
         return faces
-
-
-def _sharpness(patch: np.ndarray) -> float:
-    """Variance of a 4-neighbour Laplacian: blurry faces score low."""
-    if patch.shape[0] < 3 or patch.shape[1] < 3:
-        return 0.0
-    laplacian = -4 * patch[1:-1, 1:-1] + patch[:-2, 1:-1] + patch[2:, 1:-1] + patch[1:-1, :-2] + patch[1:-1, 2:]
-    return float(laplacian.var())

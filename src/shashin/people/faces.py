@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from shashin.boxes import iou
 from shashin.config import FaceSettings
+from shashin.models.faces import grouping_threshold
 from shashin.people.group import chinese_whispers, nearest, pairs_between, pairs_under
 from shashin.store import Store
 from shashin.text.fold import fold
@@ -116,12 +119,17 @@ class _Faces:
         self.numbers: list[int] = self.table.column("n").to_pylist()
         self.sizes = np.asarray(self.table.column("size").to_numpy(zero_copy_only=False), dtype=np.float64)
         self.sharpness = np.asarray(self.table.column("sharpness").to_numpy(zero_copy_only=False), dtype=np.float64)
+        # Descriptors as one matrix of the newest face's length: after a change of face model, the
+        # faces the old one found (another length) wait, ungrouped, until the channel redoes them.
         descriptors = self.table.column("descriptor").combine_chunks()
-        self.descriptors = (
-            descriptors.flatten().to_numpy(zero_copy_only=False).reshape(len(self.ids), -1).astype(np.float32)
-            if len(self.ids)
-            else np.empty((0, 128), np.float32)
-        )
+        lengths = pc.list_value_length(descriptors).to_numpy(zero_copy_only=False)
+        newest = int(np.argmax(self.table.column("created_at").to_numpy(zero_copy_only=False))) if len(lengths) else 0
+        dimensions = int(lengths[newest]) if len(lengths) else 0
+        self.current = lengths == dimensions
+        self.descriptors = np.zeros((len(self.ids), dimensions), np.float32)
+        if self.current.any():
+            values = descriptors.filter(pa.array(self.current)).flatten().to_numpy(zero_copy_only=False)
+            self.descriptors[self.current] = values.reshape(-1, dimensions)
 
     def groupable(self, settings: FaceSettings) -> np.ndarray:
         """groupable() of every face, as a mask."""
@@ -130,7 +138,7 @@ class _Faces:
         big = (np.nan_to_num(self.sizes) >= settings.min_size) & (
             np.nan_to_num(self.sharpness) >= settings.min_sharpness
         )
-        return decided | (big & ~out)
+        return (decided | (big & ~out)) & self.current
 
     def rows(self, indices: Sequence[int]) -> list[dict[str, Any]]:
         return self.table.take(np.asarray(indices, dtype=np.int64)).to_pylist() if len(indices) else []
@@ -143,6 +151,10 @@ def _write(store: Store, faces: _Faces, changes: dict[int, tuple[str | None, str
     for row, index in zip(rows, order, strict=True):
         row["person_id"], row["source"] = changes[index]
     store.put_rows("faces", rows)
+
+
+def _threshold(settings: FaceSettings) -> float:
+    return grouping_threshold(settings.threshold, settings.model_dir)
 
 
 def assign(store: Store, settings: FaceSettings) -> None:
@@ -169,7 +181,7 @@ def assign(store: Store, settings: FaceSettings) -> None:
     changes: dict[int, tuple[str | None, str | None]] = {}
     rest = []
     for n, i, d in zip(todo, index.tolist(), distance.tolist(), strict=True):
-        if i >= 0 and d < settings.threshold:
+        if i >= 0 and d < _threshold(settings):
             changes[n] = (owners[i], "clustered")
         else:
             rest.append(n)
@@ -178,8 +190,8 @@ def assign(store: Store, settings: FaceSettings) -> None:
     labels = np.arange(len(pool))
     if rest:  # pairs among the new faces, and between them and those left alone before (not old × old)
         fresh = faces.descriptors[rest]
-        i1, j1, d1 = pairs_under(fresh, settings.threshold)
-        i2, j2, d2 = pairs_between(fresh, faces.descriptors[alone], settings.threshold)
+        i1, j1, d1 = pairs_under(fresh, _threshold(settings))
+        i2, j2, d2 = pairs_between(fresh, faces.descriptors[alone], _threshold(settings))
         i, j = np.concatenate([i1, i2]), np.concatenate([j1, j2 + len(rest)])
         labels = chinese_whispers(len(pool), i, j, np.concatenate([d1, d2]))
     sizes = Counter(labels.tolist())
@@ -216,7 +228,7 @@ def recluster(store: Store, settings: FaceSettings) -> dict[str, int]:
         [number.get(faces.people[n] or "", -1) if d else -1 for n, d in zip(members_of, decided, strict=True)],
         dtype=np.int64,
     )
-    i, j, d = pairs_under(faces.descriptors[members_of], settings.threshold)
+    i, j, d = pairs_under(faces.descriptors[members_of], _threshold(settings))
     labels = chinese_whispers(len(members_of), i, j, d, fixed=fixed)
     groups: dict[int, list[int]] = {}
     for n, label in zip(members_of, labels.tolist(), strict=True):
@@ -384,7 +396,11 @@ def faces_of(store: Store, names: Iterable[str]) -> list[FaceMatch]:
     faces = _Faces(store)
     found = []
     for person_id, name in people.items():
-        mine = [n for n, owner in enumerate(faces.people) if owner == person_id and faces.sources[n] != FORGOTTEN]
+        mine = [
+            n
+            for n, owner in enumerate(faces.people)
+            if owner == person_id and faces.sources[n] != FORGOTTEN and faces.current[n]
+        ]
         if not mine:
             continue
         vectors = faces.descriptors[mine]

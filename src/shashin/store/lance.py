@@ -60,8 +60,19 @@ def _add_people(store: Store) -> None:
     store._create("people", schema.PEOPLE, keys=("person_id",))
 
 
+def _any_length_descriptors(store: Store) -> None:
+    # A metadata change in Lance: the stored numbers stay, their column takes any length.
+    store._table("faces").alter_columns({"path": "descriptor", "data_type": schema.FACES.field("descriptor").type})
+
+
 # Migrations from schema version N to N+1, applied in order when an older library is opened.
-MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _add_captions, 2: _add_fingerprints, 3: _add_tags, 4: _add_people}
+MIGRATIONS: dict[int, Callable[[Store], None]] = {
+    1: _add_captions,
+    2: _add_fingerprints,
+    3: _add_tags,
+    4: _add_people,
+    5: _any_length_descriptors,
+}
 
 
 @_in_plain_words

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = (
-    5  # 2: captions; 3: content and pixel fingerprints, orphans (a person's words kept); 4: tags; 5: faces, people
-)
+# 2: captions; 3: content and pixel fingerprints, orphans (a person's words kept); 4: tags; 5: faces,
+# people; 6: face descriptors of any length (dlib 128, ArcFace 512)
+SCHEMA_VERSION = 6
 
 UTC_TIME = pa.timestamp("us", tz="UTC")
 
@@ -105,7 +105,7 @@ FACES = pa.schema(
         ("score", pa.float32()),
         ("size", pa.int32()),
         ("sharpness", pa.float32()),
-        ("descriptor", pa.list_(pa.float32(), 128)),
+        ("descriptor", pa.list_(pa.float32())),  # as long as the face model makes them
         ("version", pa.string()),  # the faces channel's version that found it
         ("person_id", pa.string()),  # None: not grouped (yet)
         ("source", pa.string()),  # clustered, confirmed (a person said so), imported (a named region)
