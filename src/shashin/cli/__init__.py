@@ -16,7 +16,18 @@ from shashin.cli.common import app, err
 from shashin.errors import ShashinError
 
 # Each module registers its commands on `app`; `shashin --help` lists them in this order.
-COMMAND_GROUPS = ("index", "captions", "tags", "people", "search", "evaluate", "export", "serve", "maintain")
+COMMAND_GROUPS = (
+    "index",
+    "watch",
+    "captions",
+    "tags",
+    "people",
+    "search",
+    "evaluate",
+    "export",
+    "serve",
+    "maintain",
+)
 for _group in COMMAND_GROUPS:
     importlib.import_module(f"shashin.cli.{_group}")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -71,15 +71,20 @@ def optimize(
 @app.command()
 def status(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Show the library: photos, folders, per-channel progress, and every file that failed and why."""
+    from shashin.watch.watcher import watcher_state
+
     library = _library(db)
     report = _guard(library.status)
+    watcher = watcher_state(str(library.path))
     if as_json:
-        _print_json(report.to_dict())
+        _print_json({**report.to_dict(), "watcher": watcher})
         return
     out.print(Text(f"library {report.db}", style="bold"))
     out.print(Text(f"{report.photos} photos in {report.files} files"))
     for folder in report.folders:
         out.print(Text(f"  folder {folder}"))
+    if watcher is not None:
+        out.print(_watcher_line(watcher))
     table = Table("channel", "done", "failed", "pending", "what it searches", box=None, pad_edge=False)
     for channel in report.channels:
         table.add_row(channel.name, str(channel.done), str(channel.failed), str(channel.pending), channel.description)
@@ -242,3 +247,18 @@ def orphans_forget(
     library = _library(db)
     forgotten = _guard(lambda: library.forget_orphans(ids or [], everything=everything))
     out.print(Text(f"forgotten: {len(forgotten)}"))
+
+
+def _watcher_line(state: dict[str, Any]) -> Text:
+    """The watcher in one line: alive or not, what it does, its queue, its last event and run."""
+    if not state["running"]:
+        return Text(f"watcher (pid {state['pid']}) is not running: it stopped without cleaning up", style="yellow")
+    parts = [f"watcher pid {state['pid']}: {state['doing']}", f"{state['queue']} paths queued"]
+    if state.get("last_event_ago") is not None:
+        parts.append(f"last event {state['last_event_ago']:.0f} s before {state['written_at']}")
+    run = state.get("last_run")
+    if run:
+        parts.append(f"last run {run['at']}: {run['new_photos']} new, {run['removed_photos']} removed")
+    if state.get("polling"):
+        parts.append(f"polling {state['polling']}")
+    return Text("; ".join(parts) + f" — {', '.join(state['folders'])}")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import threading
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
 
 from shashin.cli.common import DbOption, DeviceOption, ImageModelOption, _guard, _library, _usage, app, err
+from shashin.cli.watch import CaptionOption, PollOption
 
 
 @app.command()
@@ -48,6 +50,21 @@ def serve(
     ] = None,
     image_model: ImageModelOption = None,
     device: DeviceOption = None,
+    watch: Annotated[
+        bool,
+        typer.Option("--watch", help="Keep the library current while serving: index new, changed and deleted photos."),
+    ] = False,
+    folder: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--folder",
+            help="A photo folder to add to the library (made if there is none) before serving; repeat for several. "
+            "With --watch it is indexed in the background while the server answers.",
+            show_default=False,
+        ),
+    ] = None,
+    poll: PollOption = None,
+    caption: CaptionOption = False,
 ) -> None:
     """Serve the web interface and the REST API (docs at /docs, schema at /openapi.json).
 
@@ -70,8 +87,12 @@ def serve(
             f"--host {host} makes your photos reachable from other machines: add --token "
             f"(e.g. --token {secrets.token_urlsafe(16)}) or, on a trusted network only, --insecure-no-token"
         )
-    library = _library(db, **{"image.model": image_model, "image.device": device})
+    overrides = {"image.model": image_model, "image.device": device}
+    library = _library(db, **overrides)
+    if folder:
+        _guard(lambda: library.add_folders(folder))
     _guard(library.status)  # fail now, with a clear message, if there is no library
+    watching = _start_watching(_library(db, **overrides), poll, caption) if watch else None
     hosts = list(allowed_host or [])
     if not loopback and host not in ("0.0.0.0", "::"):
         hosts.append(host)  # the name it was started for
@@ -91,3 +112,26 @@ def serve(
     finally:
         if resident is not None:
             resident.stop()
+        if watching is not None:
+            stop, thread = watching
+            stop.set()  # the batch being indexed is finished first
+            thread.join(timeout=60)
+
+
+def _start_watching(library: Any, poll: float | None, caption: bool) -> tuple[threading.Event, threading.Thread]:
+    """The library's folders watched in a thread (its own Library: a writer beside the server's readers)."""
+    from shashin.watch.watcher import Watcher, WatchOptions
+
+    watcher = _guard(
+        lambda: Watcher(
+            library,
+            _guard(library.folders),
+            WatchOptions(poll=poll, caption=caption),
+            say=lambda line: err.print(Text(f"watch: {line}", style="dim")),
+        )
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher.run, args=(stop,), name="shashin-watch", daemon=True)
+    thread.start()
+    err.print(Text(f"watching {', '.join(watcher.folders)}", style="dim"))
+    return stop, thread

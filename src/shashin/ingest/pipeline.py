@@ -26,7 +26,7 @@ from shashin.config import Settings
 from shashin.fingerprint import FingerprintError, pixel_fingerprint
 from shashin.ingest.decode import DecodeJob, DecodePool
 from shashin.ingest.orphans import reattach_returning
-from shashin.ingest.scan import FoundFile, ScanResult, scan_folder
+from shashin.ingest.scan import FoundFile, ScanResult, scan_folder, scan_paths
 from shashin.media import DecodedPhoto, MediaError, NotAPhoto, UnreadableFile, hash_file
 from shashin.progress import Progress, SilentProgress
 from shashin.store import ErrorRow, FileRow, Store
@@ -148,8 +148,10 @@ def index_folders(
     retry_failed: bool = False,
     derived: Sequence[IndexedChannel | DerivedChannel] = (),
     runner: Runner | None = None,
+    within: Sequence[str] | None = None,
 ) -> IndexReport:
     """Bring the library up to date with `roots`; per-file problems are recorded, never raised.
+    With `within` (paths a watcher saw change), only those files and folders are looked at.
 
     `derived` channels compute from stored outputs rather than pixels (caption vectors from
     captions); they are refreshed at the end. With a `runner` (a Ray cluster: shashin.scale), decoding
@@ -162,7 +164,7 @@ def index_folders(
         report.channels[name] = ChannelReport()
     suspects = _after_a_crash(store, retry_failed, progress)
 
-    scans = _scan(store, roots, report, progress)
+    scans = _scan(store, roots, report, progress, within)
     known = store.files()
     known_errors = {error.path: error for error in store.errors()}
     existing_photos = store.photo_ids()
@@ -197,7 +199,9 @@ def index_folders(
     return report
 
 
-def _scan(store: Store, roots: Sequence[str], report: IndexReport, progress: Progress) -> list[ScanResult]:
+def _scan(
+    store: Store, roots: Sequence[str], report: IndexReport, progress: Progress, within: Sequence[str] | None = None
+) -> list[ScanResult]:
     scans: list[ScanResult] = []
     progress.phase("scanning", len(roots))
     for root in roots:
@@ -205,6 +209,10 @@ def _scan(store: Store, roots: Sequence[str], report: IndexReport, progress: Pro
             # An unmounted drive must not look like a folder whose photos were all deleted.
             report.missing_folders.append(root)
             progress.note(f"folder {root} is missing; its photos are kept until it is back")
+        elif within is not None:
+            places = [path for path in within if storage.inside(path, root)]
+            if places:
+                scans.append(scan_paths(root, places, skip=str(store.root)))
         else:
             scans.append(scan_folder(root, skip=str(store.root)))
         progress.advance()
@@ -316,9 +324,13 @@ def _forget_missing(
     for scan in scans:
         present.update(found.path for found in scan.files)
         scan_errors.extend(scan.errors)
-    scanned = {scan.root for scan in scans}
+    scanned = {scan.root: scan for scan in scans}
+
+    def looked_at(path: str, root: str) -> bool:
+        return root in scanned and scanned[root].covers(path)
+
     seen = present | {error.path for error in scan_errors}
-    gone = [row for path, row in known.items() if row.root in scanned and path not in seen]
+    gone = [row for path, row in known.items() if looked_at(path, row.root) and path not in seen]
     if gone:
         store.delete_files([row.path for row in gone])
         report.removed_files += len(gone)
@@ -327,7 +339,8 @@ def _forget_missing(
     stale = [
         path
         for path, error in known_errors.items()
-        if error.root in scanned and (path not in transient if error.stage in ("scan", "read") else path not in present)
+        if looked_at(path, error.root)
+        and (path not in transient if error.stage in ("scan", "read") else path not in present)
     ]
     report.unreadable_files += sum(1 for path in transient if path in known)
     store.delete_errors(stale)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from shashin import storage
@@ -28,11 +29,18 @@ class FoundFile:
 
 @dataclass
 class ScanResult:
-    """What a walk of one folder found."""
+    """What a walk of one folder (or of some paths under it: `within`) found."""
 
     root: str
     files: list[FoundFile] = field(default_factory=list)
     errors: list[ErrorRow] = field(default_factory=list)
+    within: tuple[str, ...] | None = None  # None: the whole folder was walked
+
+    def covers(self, path: str) -> bool:
+        """True when this scan looked where `path` is (so a known file it did not find is gone)."""
+        if self.within is None:
+            return True
+        return any(storage.inside(path, place) for place in self.within)
 
 
 def display_path(path: str) -> str:
@@ -45,12 +53,39 @@ def scan_folder(root: str, *, skip: str | None = None) -> ScanResult:
     result = ScanResult(root=root)
     if storage.is_remote(root):
         return _scan_objects(result, skip)
+    _walk(root, root, result, skip)
+    return result
+
+
+def scan_paths(root: str, paths: Sequence[str], *, skip: str | None = None) -> ScanResult:
+    """Only these paths under `root` (files, or folders walked whole), as a watcher saw them change:
+    a path gone now is a file or folder deleted or moved away."""
+    places = tuple(sorted({os.path.normpath(path) for path in paths}))
+    result = ScanResult(root=root, within=places)
+    for place in places:
+        relative = os.path.relpath(place, root).split(os.sep)
+        if any(part.startswith(".") or part in _SKIPPED_DIRS for part in relative) or (skip and place == skip):
+            continue
+        if os.path.isdir(place) and not os.path.islink(place):
+            _walk(place, root, result, skip)
+        elif os.path.lexists(place) and is_supported(place):
+            found = _inspect(place, root)
+            if isinstance(found, ErrorRow):
+                result.errors.append(found)
+            else:
+                result.files.append(found)
+    result.files.sort(key=lambda found: found.path)
+    return result
+
+
+def _walk(top: str, root: str, result: ScanResult, skip: str | None) -> None:
+    """Every photo file under `top` into `result` (hidden and skipped folders left out)."""
 
     def on_walk_error(exc: OSError) -> None:
         name = display_path(exc.filename or root)
         result.errors.append(ErrorRow(name, root, "scan", f"cannot list folder: {exc.strerror or exc}"))
 
-    for dirpath, dirnames, filenames in os.walk(root, onerror=on_walk_error):
+    for dirpath, dirnames, filenames in os.walk(top, onerror=on_walk_error):
         dirnames[:] = sorted(
             d for d in dirnames if not d.startswith(".") and d not in _SKIPPED_DIRS and os.path.join(dirpath, d) != skip
         )
@@ -63,7 +98,6 @@ def scan_folder(root: str, *, skip: str | None = None) -> ScanResult:
                 result.errors.append(found)
             else:
                 result.files.append(found)
-    return result
 
 
 def _scan_objects(result: ScanResult, skip: str | None) -> ScanResult:

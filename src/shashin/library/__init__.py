@@ -138,24 +138,16 @@ class Library:
         progress: Progress | None = None,
         retry_failed: bool = False,
         cluster: RayOptions | None = None,
+        within: Sequence[str] | None = None,
     ) -> IndexReport:
         """Add `folders` (or, when none are given, revisit all known ones) and bring the index up to date.
 
-        With `cluster`, the per-photo work runs on a Ray cluster (see shashin.scale.ray_ingest)."""
+        With `cluster`, the per-photo work runs on a Ray cluster (see shashin.scale.ray_ingest).
+        With `within` (files and folders a watcher saw change), only those are looked at."""
         wanted = [_folder(folder) for folder in folders]
         store = self._open(create=True)
         with store.writer():
-            known = store.folders()
-            roots: list[str] = []
-            for folder in wanted:
-                parent = next((root for root in known if _inside(folder, root)), None)
-                roots.append(parent or folder)
-                if parent is None:
-                    # A folder that contains known folders takes them over (their files move to it).
-                    store.remove_folders([root for root in known if _inside(root, folder)])
-                    store.add_folder(folder)
-            if not wanted:
-                roots = known
+            roots = _add_folders(store, wanted) if wanted else store.folders()
             if not roots:
                 raise LibraryError("this library has no folders yet; give one: shashin index FOLDER")
             settings, channels = self._channels(store, indexing=True)
@@ -168,7 +160,16 @@ class Library:
                 retry_failed=retry_failed,
                 derived=derived_channels(channels),
                 runner=_runner(cluster),
+                within=within,
             )
+
+    def add_folders(self, folders: Sequence[str | Path]) -> list[str]:
+        """Make the library if there is none and add `folders` to it without indexing them yet
+        (a server starts at once; its watcher indexes them); returns the folders they fall under."""
+        wanted = [_folder(folder) for folder in folders]
+        store = self._open(create=True)
+        with store.writer():
+            return _add_folders(store, wanted)
 
     def caption(
         self,
@@ -707,6 +708,20 @@ def _folder(folder: str | Path) -> str:
     if not path.is_dir():
         raise LibraryError(f"{path}: not a folder (give the folder that holds the photos)")
     return os.path.normpath(str(path.resolve()))
+
+
+def _add_folders(store: Store, wanted: Sequence[str]) -> list[str]:
+    """Add folders to the library (a folder inside a known one is that one; a folder containing
+    known ones takes them over, their files moving to it); the roots they fall under, in order."""
+    known = store.folders()
+    roots: list[str] = []
+    for folder in wanted:
+        parent = next((root for root in known if _inside(folder, root)), None)
+        roots.append(parent or folder)
+        if parent is None:
+            store.remove_folders([root for root in known if _inside(root, folder)])
+            store.add_folder(folder)
+    return list(dict.fromkeys(roots))
 
 
 def _inside(folder: str, root: str) -> bool:
