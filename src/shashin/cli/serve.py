@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from typing import Annotated, Any
 
@@ -107,6 +108,9 @@ def serve(
     resident = resident_server(library)  # `shashin search` on this machine asks this process
     if resident is not None and resident.start():
         err.print(Text("`shashin search` for this library is answered by this server", style="dim"))
+    # uvicorn stops gracefully on SIGTERM, then raises it again under the handler found before it
+    # started: a handler of ours, so that what follows still runs (the watcher finishes its batch).
+    signal.signal(signal.SIGTERM, lambda *_: None)
     try:
         uvicorn.run(app_, host=host, port=port, log_level="warning")
     finally:
