@@ -22,6 +22,7 @@ from PIL import Image
 
 from shashin import storage
 from shashin.errors import BadInput
+from shashin.raw import RawError, is_raw, raw_fingerprint
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_IMAGE_CHUNKS = {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"acTL", b"fcTL", b"fdAT"}
@@ -38,6 +39,11 @@ def pixel_fingerprint(path: str, max_pixels: int) -> str:
 
     Raises FingerprintError, or OSError when the file cannot be read."""
     data = storage.read_bytes(path)
+    if is_raw(path):
+        try:
+            return raw_fingerprint(data)
+        except RawError as exc:
+            raise FingerprintError(str(exc)) from exc
     try:
         with Image.open(io.BytesIO(data)) as image:
             return image_fingerprint(image, data, max_pixels)

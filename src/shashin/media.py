@@ -19,13 +19,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from shashin import storage
 from shashin.errors import BadInput
+from shashin.raw import RAW_SUFFIXES, RawError, decode_raw, is_raw, raw_exif, raw_fingerprint, raw_size
 
 # We check dimensions ourselves (with a message that says how to lift the limit) instead of
 # relying on Pillow's global warning/exception pair.
 Image.MAX_IMAGE_PIXELS = None
 
 SUPPORTED_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".hif"}
+    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".hif"} | RAW_SUFFIXES
 )
 _FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "TIFF", "HEIF"}
 _HASH_CHUNK = 1 << 20
@@ -221,27 +222,29 @@ def decode_photo(
     if source is None:
         raise NotAPhoto("empty file (0 bytes)")
     named = None
-    try:
-        with Image.open(source) as image:
-            rgb, metadata = _open_upright(
-                image, max_pixels, max([thumbnail_size, *(r.draft_side for r in renditions.values())])
-            )
-            if fingerprint:  # from the encoded bytes, or the first frame as loaded (only JPEG is drafted)
-                named = image_fingerprint(image, data, max_pixels)
-    except MediaError:
-        raise
-    except FingerprintError as exc:
-        raise MediaError(f"image data is truncated or corrupt ({exc})") from exc
-    except UnidentifiedImageError as exc:
-        raise MediaError(f"not a readable image: {_sniff(source)}") from exc
-    except OSError as exc:
-        if exc.errno is not None:
-            raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from exc
-        raise MediaError(f"image data is truncated or corrupt ({exc})") from exc
-    except (SyntaxError, ValueError, EOFError, MemoryError, IndexError) as exc:
-        raise MediaError(f"image data is corrupt ({type(exc).__name__}: {exc})") from exc
-    finally:
-        source.close()
+    wanted_side = max([thumbnail_size, *(r.draft_side for r in renditions.values())])
+    if is_raw(path):
+        rgb, metadata, named = _open_raw(source, storage.basename(path), max_pixels, wanted_side, fingerprint)
+    else:
+        try:
+            with Image.open(source) as image:
+                rgb, metadata = _open_upright(image, max_pixels, wanted_side)
+                if fingerprint:  # from the encoded bytes, or the first frame as loaded (only JPEG is drafted)
+                    named = image_fingerprint(image, data, max_pixels)
+        except MediaError:
+            raise
+        except FingerprintError as exc:
+            raise MediaError(f"image data is truncated or corrupt ({exc})") from exc
+        except UnidentifiedImageError as exc:
+            raise MediaError(f"not a readable image: {_sniff(source)}") from exc
+        except OSError as exc:
+            if exc.errno is not None:
+                raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from exc
+            raise MediaError(f"image data is truncated or corrupt ({exc})") from exc
+        except (SyntaxError, ValueError, EOFError, MemoryError, IndexError) as exc:
+            raise MediaError(f"image data is corrupt ({type(exc).__name__}: {exc})") from exc
+        finally:
+            source.close()
 
     thumbnail = b""
     if thumbnail_size:
@@ -257,6 +260,28 @@ def decode_photo(
         except Exception as exc:  # one channel's input failing must not cost the others theirs
             rendered[name] = RenditionError(f"{type(exc).__name__}: {exc}")
     return DecodedPhoto(path, photo_id, metadata, thumbnail, rendered, named)
+
+
+def _open_raw(
+    source: BinaryIO, name: str, max_pixels: int, wanted_side: int, fingerprint: bool
+) -> tuple[Image.Image, PhotoMetadata, str | None]:
+    """A camera RAW file (shashin.raw): upright RGB, its metadata ("DNG", "CR3" as its format),
+    and its sensor data's name."""
+    try:
+        data = source.read()
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from exc
+    finally:
+        source.close()
+    try:
+        rgb, _ = decode_raw(data, wanted_side or 1, max_pixels)
+        width, height = raw_size(data)
+        named = raw_fingerprint(data) if fingerprint else None
+    except RawError as exc:
+        raise MediaError(str(exc)) from exc
+    ifd0, exif, gps = raw_exif(data)
+    kind = Path(name).suffix[1:].upper()
+    return rgb, PhotoMetadata(width=width, height=height, format=kind, **_exif_values(ifd0, exif, gps)), named
 
 
 def _open_upright(image: Image.Image, max_pixels: int, draft_side: int) -> tuple[Image.Image, PhotoMetadata]:
@@ -322,8 +347,12 @@ def _scaled_to_bytes(values: np.ndarray) -> np.ndarray:
 
 
 def _read_exif(exif: Image.Exif) -> dict:
+    return _exif_values(exif, _safe_ifd(exif, _IFD_EXIF), _safe_ifd(exif, _IFD_GPS))
+
+
+def _exif_values(exif: Mapping[int, Any], exif_ifd: Mapping[int, Any], gps: Mapping[int, Any]) -> dict:
+    """Camera, lens, date, UTC offset and GPS from the IFD0, Exif and GPS tags."""
     values: dict = {}
-    exif_ifd = _safe_ifd(exif, _IFD_EXIF)
     values["camera_make"] = _clean_text(exif.get(_TAG_MAKE))
     values["camera_model"] = _clean_text(exif.get(_TAG_MODEL))
     values["lens"] = _clean_text(exif_ifd.get(_TAG_LENS_MODEL))
@@ -334,7 +363,7 @@ def _read_exif(exif: Image.Exif) -> dict:
     )
     offset = _clean_text(exif_ifd.get(_TAG_OFFSET_ORIGINAL))
     values["utc_offset"] = offset if offset and _UTC_OFFSET.match(offset) else None
-    values.update(_read_gps(_safe_ifd(exif, _IFD_GPS)))
+    values.update(_read_gps(gps))
     return values
 
 
@@ -367,7 +396,7 @@ def _parse_exif_datetime(value: object) -> datetime | None:
     return None
 
 
-def _read_gps(gps: dict) -> dict:
+def _read_gps(gps: Mapping[int, Any]) -> dict:
     def degrees(value: object) -> float | None:
         try:
             d, m, s = (float(part) for part in value)  # type: ignore[attr-defined]

@@ -19,6 +19,8 @@ def _print_report(report: Any, seconds: float) -> None:
     notes = []
     if report.same_pixels:
         notes.append(f"{report.same_pixels} changed only in metadata (same photo kept)")
+    if report.raw_twins:
+        notes.append(f"{report.raw_twins} RAW files joined the photo of their camera JPEG")
     if report.refreshed_photos:
         notes.append(f"{report.refreshed_photos} photos' metadata read again")
     if report.reattached:

@@ -29,6 +29,7 @@ from shashin.ingest.orphans import reattach_returning
 from shashin.ingest.scan import FoundFile, ScanResult, scan_folder, scan_paths
 from shashin.media import DecodedPhoto, MediaError, NotAPhoto, UnreadableFile, hash_file
 from shashin.progress import Progress, SilentProgress
+from shashin.raw import TWIN_SUFFIXES, is_raw
 from shashin.store import ErrorRow, FileRow, Store
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class IndexReport:
     new_photos: int = 0
     changed_files: int = 0
     moved_files: int = 0  # files whose content the library already had (moved, copied, renamed)
+    raw_twins: int = 0  # RAW files joined to the photo of their camera JPEG (IMG_1.CR3 beside IMG_1.JPG)
     same_pixels: int = 0  # changed files whose pixels did not change (metadata edited elsewhere): photo kept
     removed_files: int = 0
     removed_photos: int = 0
@@ -172,7 +174,9 @@ def index_folders(
     to_hash, rerooted = _classify(scans, known, known_errors, report)
     hashed = _hash(to_hash, report, progress) | rerooted
     owners = {row.content: row.photo_id for row in known.values()} | {pid: pid for pid in existing_photos}
-    new_content, replaced = _record_known_content(store, hashed, known, owners, report)
+    twins = raw_twins(hashed, known, owners)
+    owners |= twins
+    new_content, replaced = _record_known_content(store, hashed, known, owners, report, set(twins))
     gone = _forget_missing(store, scans, known, known_errors, report)
     _carry_same_pixels(store, new_content, settings, report, progress)
     last_paths: dict[str, list[str]] = {}
@@ -279,9 +283,10 @@ def _record_known_content(
     known: dict[str, FileRow],
     owners: dict[str, str],
     report: IndexReport,
+    twins: set[str],
 ) -> tuple[dict[str, list[FoundFile]], list[FileRow]]:
-    """Write file rows for content the library has (moves, copies, touched files); return the new
-    content, and the known files that now hold other content."""
+    """Write file rows for content the library has (moves, copies, touched files, RAW files of a
+    camera's JPEG: `twins`); return the new content, and the known files that now hold other content."""
     new_content: dict[str, list[FoundFile]] = {}
     known_content: list[tuple[FoundFile, str, str]] = []
     replaced: list[FileRow] = []
@@ -293,7 +298,9 @@ def _record_known_content(
             replaced.append(previous)  # the path no longer holds its old photo
         if owner is not None:
             known_content.append((found, owner, content))
-            if previous is None:
+            if content in twins:
+                report.raw_twins += 1
+            elif previous is None:
                 report.moved_files += 1
             elif previous.photo_id == owner:
                 report.unchanged_files += 1  # touched: same bytes, new timestamp
@@ -307,6 +314,29 @@ def _record_known_content(
         )
         store.delete_errors([found.path for found, _, _ in known_content])
     return new_content, replaced
+
+
+def raw_twins(
+    hashed: dict[str, tuple[FoundFile, str]], known: dict[str, FileRow], owners: dict[str, str]
+) -> dict[str, str]:
+    """New RAW content whose camera JPEG (same folder, same name) is in the library or arriving
+    with it: that JPEG's photo, by RAW content. A RAW file seen alone before stays its own photo."""
+    rendered: dict[str, str] = {}  # folder/stem, lower case → the photo of the JPEG there
+    for path, row in known.items():
+        if path.lower().endswith(TWIN_SUFFIXES):
+            rendered[_stem(path)] = row.photo_id
+    for path, (_, content) in hashed.items():
+        if path.lower().endswith(TWIN_SUFFIXES):
+            rendered[_stem(path)] = owners.get(content, content)
+    twins: dict[str, str] = {}
+    for path, (_, content) in hashed.items():
+        if is_raw(path) and content not in owners and _stem(path) in rendered:
+            twins[content] = rendered[_stem(path)]
+    return twins
+
+
+def _stem(path: str) -> str:
+    return os.path.splitext(path)[0].lower()
 
 
 def _forget_missing(
