@@ -51,7 +51,9 @@ def mosaic(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
-def write_dng(path: Path, rgb: np.ndarray, preview: np.ndarray | None = None, exif: dict[str, str] | None = None) -> Path:
+def write_dng(
+    path: Path, rgb: np.ndarray, preview: np.ndarray | None = None, exif: dict[str, str] | None = None
+) -> Path:
     """A DNG of `rgb` (the raw data in IFD0, or with `preview` in IFD0 and the raw in a SubIFD, as
     cameras do), with these EXIF values written by exiv2 ("Exif.Photo.DateTimeOriginal": …)."""
     raw = mosaic(rgb)

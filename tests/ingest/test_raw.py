@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from tools.render import Sign, render
 
 from shashin import Library
 from shashin.config import load_settings
@@ -17,7 +18,6 @@ from shashin.raw import decode_raw, raw_fingerprint
 from shashin.search.filters import build_filters
 from shashin.store import Store
 from tests.ingest.raw_files import write_dng
-from tools.render import Sign, render
 
 pytest.importorskip("rawpy")
 
