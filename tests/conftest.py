@@ -47,7 +47,8 @@ _TIER_BY_FILE = {
     "tests/people/test_faces_pd.py": "slow",  # dlib on 34 photos
     "tests/people/test_people_library.py": "slow",  # index runs with faces, twice
     "tests/watch/test_watch.py": "slow",
-    "tests/ingest/test_raw.py": "slow",  # real OCR on a developed RAW  # the watcher and the server in subprocesses, following copies
+    "tests/ingest/test_raw.py": "slow",  # real OCR on a developed RAW
+    "tests/test_packaging.py": "slow",  # builds the wheel, installs it in a fresh environment  # the watcher and the server in subprocesses, following copies
 }
 _SLOW_TESTS = {  # single tests of otherwise quick files that take several seconds
     "tests/channels/test_image.py::test_cli_similar_and_duplicates",

