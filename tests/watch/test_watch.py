@@ -184,3 +184,36 @@ def test_serve_with_watch_starts_on_an_empty_library_and_finds_new_photos(tmp_pa
         output = server.communicate(timeout=60)[0].decode()
     assert server.returncode == 0, output
     assert not (db / "watcher.json").exists()
+
+
+def test_the_watcher_captions_new_photos_when_asked(tmp_path: Path) -> None:
+    import threading
+
+    import numpy as np
+    from PIL import Image
+
+    from shashin.watch.watcher import Watcher, WatchOptions
+    from tests.fake_vlm_server import FakeVLMServer
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    with FakeVLMServer() as server:
+        settings = load_settings(
+            {**FAST, "db": str(tmp_path / "db"), "captions.backend": "openai", "captions.url": server.url}
+        )
+        library = Library(settings=settings)
+        library.add_folders([photos])
+        lines: list[str] = []
+        watcher = Watcher(library, [str(photos)], WatchOptions(settle=0.3, caption=True), say=lines.append)
+        stop = threading.Event()
+        thread = threading.Thread(target=watcher.run, args=(stop,))
+        thread.start()
+        try:
+            _wait(lambda: watcher.runs >= 1, 30, "caught up")
+            Image.fromarray(np.full((200, 300, 3), (200, 30, 30), np.uint8)).save(photos / "red.png")
+            _wait(lambda: len(Store(tmp_path / "db", create=False).captions()) >= 2, 30, "captions in en and ja")
+        finally:
+            stop.set()
+            thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert "wrote 2 captions (0 failed)" in lines, lines  # English and Japanese

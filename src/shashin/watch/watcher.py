@@ -162,7 +162,7 @@ class Watcher:
         if captions.unavailable:
             self.say(f"captions unavailable: {captions.unavailable}")
         else:
-            self.say(f"captioned {captions.written} photos ({captions.failed} failed)")
+            self.say(f"wrote {captions.written} captions ({captions.failed} failed)")
 
     # ------------------------------------------------------------------ state for `shashin status`
 
