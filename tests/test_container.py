@@ -70,7 +70,7 @@ def image() -> str:
     tag = f"localhost/shashin-test:{uuid.uuid4().hex[:8]}"
     arguments, volumes = _pip_settings()
     built = subprocess.run(
-        ["buildah", "bud", "--isolation", "chroot", "--build-arg", f"BASE={BASE}", *arguments, *volumes,
+        ["buildah", "bud", "--layers", "--format", "docker", "--isolation", "chroot", "--build-arg", f"BASE={BASE}", *arguments, *volumes,
          "-t", tag, "-f", "Containerfile", "."],
         cwd=REPO, capture_output=True, text=True, timeout=3600,
     )  # fmt: skip

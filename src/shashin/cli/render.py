@@ -103,6 +103,10 @@ def _print_results(response: dict[str, Any], as_json: bool, empty: str, *, expla
     if response["understood"] or described:
         searched = f"searching {response['searched']!r}" if response["searched"] else "browsing"
         out.print(Text(f"{searched}; filters: " + "; ".join(described or ["none"]), style="cyan"))
+    for removal in response.get("excluded", []):
+        by = ", ".join(f"{name} {n}" for name, n in sorted(removal["by_channel"].items()))
+        removed = f"not {removal['term']}: {removal['removed']} photos removed" + (f" ({by})" if by else "")
+        out.print(Text(removed, style="cyan"))
     if not response["results"]:
         out.print(Text(empty))
         return
@@ -139,6 +143,8 @@ def _print_explanation(result: dict[str, Any]) -> None:
         facts.append(f"at {result['place']}")
     if facts:
         out.print(Text("     " + " · ".join(facts), style="dim"))
+    if result.get("found_by"):
+        out.print(Text("     found by: " + " | ".join(result["found_by"]), style="dim"))
     if not result["channels"]:
         return
     table = Table("channel", "rank", "score", "", box=None, pad_edge=False, show_header=False)

@@ -68,7 +68,10 @@ def search(
         float, typer.Option("--min-score", help="Leave out results whose relevance (0-1) is lower.", min=0.0, max=1.0)
     ] = 0.0,
     literal: Annotated[
-        bool, typer.Option("--literal", help="Search the query as written: no dates or places read out of it.")
+        bool,
+        typer.Option(
+            "--literal", help="Search the query as written: no dates, places, people, OR or -exclusions read out of it."
+        ),
     ] = False,
     explain: Annotated[
         bool,

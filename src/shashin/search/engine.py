@@ -17,9 +17,11 @@ from shashin.channels.base import Channel, ChannelQuery, Hit, ModelUnavailable, 
 from shashin.config import SearchSettings
 from shashin.people.faces import known_names
 from shashin.search import SORTS, Sort
+from shashin.search.exclude import Removal, removals
 from shashin.search.explain import Snippet, snippet
 from shashin.search.filters import FilterError, Filters, PlaceOfPhoto, places_of
 from shashin.search.fuse import ChannelMatch, FusedHit, FusionConfig, fuse_rankings
+from shashin.search.logic import QueryLogic, split_logic
 from shashin.search.parse import ParsedQuery, parse_query
 from shashin.store import Store, StoreError
 from shashin.store.memory import encode
@@ -40,6 +42,7 @@ class SearchResult:
     relevance: float = 0.0  # the fused score scaled to [0, 1]
     taken_at: datetime | None = None
     place: PlaceOfPhoto | None = None
+    found_by: tuple[str, ...] = ()  # with OR: the alternatives that found it
 
     @property
     def exact(self) -> bool:
@@ -62,6 +65,7 @@ class SearchResult:
             "taken_at": self.taken_at.isoformat() if self.taken_at else None,
             "place": self.place.describe() if self.place else None,
             "other_paths": self.other_paths,
+            **({"found_by": list(self.found_by)} if self.found_by else {}),
         }
 
 
@@ -81,6 +85,7 @@ class SearchResponse:
     # Every channel's hits and the fused ranking (photo ids), for evaluation; not in to_dict().
     hits: dict[str, list[Hit]] = field(default_factory=dict, repr=False)
     ranking: list[str] = field(default_factory=list, repr=False)
+    removed: list[Removal] = field(default_factory=list)  # what each excluded term took out
 
     @property
     def rankings(self) -> dict[str, list[str]]:
@@ -98,6 +103,7 @@ class SearchResponse:
             "offset": self.offset,
             "results": [result.to_dict() for result in self.results],
             "unavailable_channels": self.unavailable,
+            "excluded": [removal.to_dict() for removal in self.removed],
         }
 
 
@@ -126,7 +132,9 @@ def search_photos(
     options = options or SearchOptions()
     blas_threads(settings.blas_threads)
     names = known_names(store) if options.parse else ()
-    parsed = parse_query(text, today=options.today, names=names) if options.parse else ParsedQuery(text.strip())
+    logic = split_logic(text) if options.parse else QueryLogic((text.strip(),))
+    asked = text if logic.plain else " ".join(logic.branches)
+    parsed = parse_query(asked, today=options.today, names=names) if options.parse else ParsedQuery(text.strip())
     filters = parsed.filters.merged(options.filters)
     if filters.when is not None and filters.when.empty:
         raise FilterError(f"the dates asked for leave no time between them ({filters.when.describe()})")
@@ -137,44 +145,116 @@ def search_photos(
         parsed = _as_written(text, parsed)
         filters = options.filters
         within = filters.photo_set(store) if filters.active else None
-    query = ChannelQuery.from_text(parsed.text, within, parsed.mentioned, filters.people)
+    # Each alternative's words, without the dates, places and people read out of the whole query.
+    branches = [parsed.text] if logic.plain else _branch_words(logic, options, names)
+    query = ChannelQuery.from_text(" ".join(branches), within, parsed.mentioned, filters.people)
     rankings: dict[str, list[Hit]] = {}
     unavailable: dict[str, str] = {}
-    if parsed.text:
+    found_by: dict[str, list[str]] = {}  # photo id -> the alternatives that found it (with OR)
+    if any(branches):
         depth = max(settings.candidates, options.offset + options.limit)
-        for channel in channels:
-            try:
-                rankings[channel.name] = channel.search(query, store, depth)
-            except ModelUnavailable as exc:  # the other channels still answer
-                unavailable[channel.name] = str(exc)
-            except StoreError:
-                raise  # the library itself: one clear error for the whole search
-            except Exception as exc:
-                unavailable[channel.name] = f"failed: {type(exc).__name__}: {exc}"
+        per_branch = [
+            _rankings(
+                channels,
+                ChannelQuery.from_text(words, within, parsed.mentioned, filters.people),
+                store,
+                depth,
+                unavailable,
+            )
+            for words in branches
+            if words
+        ]
+        rankings = per_branch[0] if len(per_branch) == 1 else _any_of(per_branch)
+        if len(per_branch) > 1:
+            found_by = _found_by([w for w in branches if w], per_branch, channels)
         fused = FusionConfig.of(settings, channels).fuse(rankings)
         fused = [hit for hit in fused if hit.relevance >= options.min_score]
-    elif within is not None:  # only filters: every photo they allow, newest first
-        fused = [FusedHit(pid, 0.0) for pid in within.ids()]
+    elif within is not None or logic.excluded:  # only filters (or exclusions): every photo allowed, newest first
+        allowed = within.ids() if within is not None else sorted(store.photo_ids())
+        fused = [FusedHit(pid, 0.0) for pid in allowed]
         options = dataclasses.replace(options, sort="oldest" if options.sort == "oldest" else "newest")
     else:
         fused = []
+    removed = removals(store, channels, logic.excluded, {hit.photo_id for hit in fused}, rankings)
+    if removed:
+        gone = {photo_id for removal in removed for photo_id in removal.by}
+        fused = [hit for hit in fused if hit.photo_id not in gone]
     if options.sort != "relevance":
         fused = _by_date(store, fused, newest=options.sort == "newest")
     page = fused[options.offset : options.offset + options.limit]
     results = describe(store, channels, query, page, options.offset)
+    if found_by:
+        results = [dataclasses.replace(r, found_by=tuple(found_by.get(r.photo_id, ()))) for r in results]
     return SearchResponse(
         text,
         results,
         len(fused),
         options.offset,
         unavailable,
-        parsed.text,
+        " OR ".join(branches) if len(branches) > 1 else query.text,
         filters,
-        parsed.understood,
+        parsed.understood + logic.understood(),
         options.sort,
         rankings,
         [hit.photo_id for hit in fused],
+        removed=removed,
     )
+
+
+def _branch_words(logic: QueryLogic, options: SearchOptions, names: Sequence[str]) -> list[str]:
+    """Each alternative's own words (its dates, places and people apply to the whole query)."""
+    return [parse_query(branch, today=options.today, names=names).text for branch in logic.branches]
+
+
+def _rankings(
+    channels: Sequence[Channel], query: ChannelQuery, store: Store, depth: int, unavailable: dict[str, str]
+) -> dict[str, list[Hit]]:
+    """Every channel's ranking for one query; a channel that cannot answer is noted, not fatal."""
+    rankings: dict[str, list[Hit]] = {}
+    for channel in channels:
+        try:
+            rankings[channel.name] = channel.search(query, store, depth)
+        except ModelUnavailable as exc:  # the other channels still answer
+            unavailable[channel.name] = str(exc)
+        except StoreError:
+            raise  # the library itself: one clear error for the whole search
+        except Exception as exc:
+            unavailable[channel.name] = f"failed: {type(exc).__name__}: {exc}"
+    return rankings
+
+
+def _found_by(
+    branches: list[str], per_branch: list[dict[str, list[Hit]]], channels: Sequence[Channel]
+) -> dict[str, list[str]]:
+    """Which alternatives found each photo: those whose words a keyword channel found in it, and
+    the one a meaning channel finds it most like (vectors rank every photo for every alternative)."""
+    words = {channel.name for channel in channels if channel.matches_words}
+    found: dict[str, set[int]] = {}
+    likeness: dict[tuple[str, str], tuple[float, int]] = {}  # (photo, channel) -> best score, branch
+    for n, ranked in enumerate(per_branch):
+        for name, hits in ranked.items():
+            for hit in hits:
+                if name in words:
+                    found.setdefault(hit.photo_id, set()).add(n)
+                elif hit.score > likeness.get((hit.photo_id, name), (float("-inf"), -1))[0]:
+                    likeness[(hit.photo_id, name)] = (hit.score, n)
+    for (photo_id, _), (_, n) in likeness.items():
+        found.setdefault(photo_id, set()).add(n)
+    return {photo_id: [branches[n] for n in sorted(ns)] for photo_id, ns in found.items()}
+
+
+def _any_of(per_branch: list[dict[str, list[Hit]]]) -> dict[str, list[Hit]]:
+    """One ranking per channel from the alternatives' rankings: a photo at its best place in any
+    of them (first of "cat" and first of "kitten" share the top), so either can admit it."""
+    merged: dict[str, list[Hit]] = {}
+    for name in dict.fromkeys(name for ranked in per_branch for name in ranked):
+        best: dict[str, tuple[int, Hit]] = {}
+        for ranked in per_branch:
+            for place, hit in enumerate(ranked.get(name, [])):
+                if hit.photo_id not in best or place < best[hit.photo_id][0]:
+                    best[hit.photo_id] = (place, hit)
+        merged[name] = [hit for _, hit in sorted(best.values(), key=lambda entry: (entry[0], -entry[1].score))]
+    return merged
 
 
 def _as_written(text: str, parsed: ParsedQuery) -> ParsedQuery:
