@@ -71,6 +71,7 @@ _SLOW_TESTS = {  # single tests of otherwise quick files that take several secon
     "tests/test_resident.py::test_the_cli_gets_the_same_results_from_a_running_server",  # subprocesses
     "tests/test_resident.py::test_a_bad_filter_is_the_servers_error_with_the_usual_exit_code",
     "tests/test_resident.py::test_a_client_with_other_settings_searches_itself",
+    "tests/search/test_saved_and_facets.py::test_the_saved_command",  # the command, in subprocesses
 }
 
 

@@ -23,6 +23,7 @@ COMMAND_GROUPS = (
     "tags",
     "people",
     "search",
+    "saved",
     "evaluate",
     "export",
     "serve",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from rich.table import Table
@@ -130,6 +131,24 @@ def _print_results(response: dict[str, Any], as_json: bool, empty: str, *, expla
     shown = response["offset"] + len(response["results"])
     if shown < response["total"]:
         out.print(Text(f"{shown} of {response['total']} shown; more with --offset {shown}", style="dim"))
+    _print_facets(response.get("facets") or {})
+
+
+_FLAGS = {"from": "--from", "to": "--to", "near": "--near", "radius": "--radius", "camera": "--camera",
+          "has_text": "--has-text", "keyword": "--keyword", "person": "--person"}  # fmt: skip
+
+
+def _print_facets(facets: dict[str, list[dict[str, Any]]]) -> None:
+    """Each facet's values with their counts, and the options that narrow the search to one."""
+    for kind, values in facets.items():
+        out.print(Text(f"{kind}:", style="bold"))
+        for value in values:
+            flags = " ".join(
+                _FLAGS[name] if given == "true" else f"{_FLAGS[name]} {shlex.quote(given)}"
+                for name, given in value["filter"].items()
+                if name in _FLAGS
+            )
+            out.print(Text(f"  {value['value']} ({value['count']})") + Text(f"  {flags}", style="dim"))
 
 
 def _print_explanation(result: dict[str, Any]) -> None:

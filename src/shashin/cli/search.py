@@ -79,11 +79,21 @@ def search(
             "--explain", help="Show each channel's rank and score, the matched words, the photo's date and place."
         ),
     ] = False,
+    facets: Annotated[
+        bool,
+        typer.Option(
+            "--facets",
+            help="Count the photos found by year, place, camera, text, keyword and person (and the filter for each).",
+        ),
+    ] = False,
     image_model: ImageModelOption = None,
     device: DeviceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Search the library in Japanese or English: ranked photos, best first, and why each matched.
+
+    "cat -dog" (or "cat NOT dog") leaves out photos of dogs; "cat OR kitten" finds either;
+    quoted words stay together: '"wet floor" -beach'.
 
     Every channel (image vectors, captions by keyword and by meaning, text in the photo, tags,
     keywords and names kept by other apps, file names, place) ranks the photos; the rankings are fused by reciprocal rank. --json always
@@ -101,6 +111,8 @@ def search(
         _usage('nothing to search: give words, or a filter such as --from 2023 or --near Kyoto (with "" as the query)')
     settings = _settings(db, **{"image.model": image_model, "image.device": device})
     options = {"limit": limit, "offset": offset, "parse": not literal, "sort": sort, "min_score": min_score}
+    if facets:
+        options["facets"] = True
     response = _ask_resident(settings, {"op": "search", "query": query, "options": options, "filters": raw_filters})
     if response is None:  # no server for this library: search here
         from shashin.library import Library

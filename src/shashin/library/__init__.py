@@ -65,7 +65,8 @@ from shashin.people.faces import (
 from shashin.progress import Progress
 from shashin.search.duplicates import DuplicateGroup, find_duplicates
 from shashin.search.engine import SearchOptions, SearchResponse, Sort, respond, search_photos
-from shashin.search.filters import FilterError, Filters
+from shashin.search.filters import FilterError, Filters, build_filters
+from shashin.search.saved import SavedSearch
 from shashin.store import Orphan, SearchTuning, Store, photo_finder
 from shashin.store.rows import caption_row
 from shashin.text.dates import DateError
@@ -392,6 +393,45 @@ class Library:
             raise LibraryError(f"{key!r} names no person of this library (see `shashin people`; e.g. {known})")
         return str(found["person_id"])
 
+    def saved_searches(self) -> list[SavedSearch]:
+        """The searches saved in this library (smart albums), by name."""
+        from shashin.search.saved import saved_searches
+
+        return saved_searches(self._open(create=False))
+
+    def save_search(
+        self, name: str, query: str, filters: dict[str, Any] | None = None, sort: str = "relevance"
+    ) -> SavedSearch:
+        """Save `query` with `filters` (build_filters' arguments: taken_from, cameras, people…)
+        under `name`, replacing one of that name; it runs live each time (run_saved_search)."""
+        from shashin.search.saved import save_search
+
+        store = self._open(create=False)
+        with store.writer():
+            return save_search(store, name, query, filters or {}, sort)
+
+    def remove_saved_search(self, name: str) -> SavedSearch:
+        """Forget a saved search (no photo is touched)."""
+        from shashin.search.saved import remove_saved_search
+
+        store = self._open(create=False)
+        with store.writer():
+            return remove_saved_search(store, name)
+
+    def run_saved_search(self, name: str, *, limit: int = 20, offset: int = 0, facets: bool = False) -> SearchResponse:
+        """The photos a saved search finds now (photos indexed since it was saved included)."""
+        from shashin.search.saved import saved_search
+
+        saved = saved_search(self._open(create=False), name)
+        return self.search(
+            saved.query,
+            filters=build_filters(**saved.filters),
+            sort=saved.sort,  # type: ignore[arg-type]
+            limit=limit,
+            offset=offset,
+            facets=facets,
+        )
+
     def tag(self, photo: str, action: str, words: Sequence[str]) -> dict[str, Any]:
         """A person's tags on `photo` (a library path or photo id): `add` words that describe it
         (searchable and filterable at once, exported as keywords), or `remove` them — a tag you added,
@@ -492,12 +532,14 @@ class Library:
         parse: bool = True,
         sort: Sort = "relevance",
         min_score: float = 0.0,
+        facets: bool = False,
     ) -> SearchResponse:
         """Photos matching `query`, best first, each with the channels that found it and why.
 
         Dates and places in the query ("beach July 2023", 「京都の寺」) become filters unless
-        `parse` is False; `filters` add to them. `sort` is relevance, newest or oldest;
-        `min_score` drops results whose relevance (0-1) is lower.
+        `parse` is False; so do "cat -dog" and "cat OR kitten"; `filters` add to them. `sort` is
+        relevance, newest or oldest; `min_score` drops results whose relevance (0-1) is lower;
+        `facets` counts the photos found by year, place, camera, text, keyword and person.
         """
         _check_page(limit, offset)
         if not 0 <= min_score <= 1:
@@ -509,7 +551,7 @@ class Library:
             )
         store = self._open(create=False)
         channels = search_channels(self._channels(store)[1])
-        options = SearchOptions(filters or Filters(), parse, limit, offset, sort, min_score)
+        options = SearchOptions(filters or Filters(), parse, limit, offset, sort, min_score, facets=facets)
         try:
             response = search_photos(store, channels, query, self.settings.search, options)
         except (FilterError, DateError) as exc:

@@ -19,6 +19,7 @@ from shashin.people.faces import known_names
 from shashin.search import SORTS, Sort
 from shashin.search.exclude import Removal, removals
 from shashin.search.explain import Snippet, snippet
+from shashin.search.facets import FacetValue, facets
 from shashin.search.filters import FilterError, Filters, PlaceOfPhoto, places_of
 from shashin.search.fuse import ChannelMatch, FusedHit, FusionConfig, fuse_rankings
 from shashin.search.logic import QueryLogic, split_logic
@@ -86,6 +87,7 @@ class SearchResponse:
     hits: dict[str, list[Hit]] = field(default_factory=dict, repr=False)
     ranking: list[str] = field(default_factory=list, repr=False)
     removed: list[Removal] = field(default_factory=list)  # what each excluded term took out
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)  # when asked for (SearchOptions.facets)
 
     @property
     def rankings(self) -> dict[str, list[str]]:
@@ -104,6 +106,7 @@ class SearchResponse:
             "results": [result.to_dict() for result in self.results],
             "unavailable_channels": self.unavailable,
             "excluded": [removal.to_dict() for removal in self.removed],
+            **({"facets": {k: [v.to_dict() for v in vs] for k, vs in self.facets.items()}} if self.facets else {}),
         }
 
 
@@ -119,6 +122,7 @@ class SearchOptions:
     sort: Sort = "relevance"
     min_score: float = 0.0  # minimum relevance (0-1)
     today: date | None = None  # for "last year"; None: today
+    facets: bool = False  # count the photos found by year, place, camera, text, keyword, person
 
 
 def search_photos(
@@ -198,6 +202,7 @@ def search_photos(
         rankings,
         [hit.photo_id for hit in fused],
         removed=removed,
+        facets=facets(store, [hit.photo_id for hit in fused]) if options.facets else {},
     )
 
 

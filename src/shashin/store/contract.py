@@ -29,6 +29,9 @@ class MetaStore(Protocol):
     def meta_values(self) -> dict[str, str]:
         """Every library-wide value (from memory: cheap enough to ask on every search)."""
 
+    def delete_meta(self, key: str) -> None:
+        """Remove a library-wide value (one commit; nothing when there is none)."""
+
 
 class PhotoStore(Protocol):
     """Folders, files and photos (one row per photo), with thumbnails."""

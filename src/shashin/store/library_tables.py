@@ -54,6 +54,10 @@ class LibraryTables(StoreCore):
         """Store a library-wide value (one commit)."""
         self._upsert("meta", "key", [{"key": key, "value": value}])
 
+    def delete_meta(self, key: str) -> None:
+        """Remove a library-wide value (one commit; nothing when there is none)."""
+        self._delete_in("meta", "key", [key])
+
     def folders(self) -> list[str]:
         """The folders this library indexes, in the order they were added."""
         table = self._scan("folders", ["root", "added_at"]).sort_by("added_at")

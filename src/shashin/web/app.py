@@ -98,6 +98,15 @@ class TagEdit(BaseModel):
     words: list[str] = Field(min_length=1, max_length=50)
 
 
+class SavedBody(BaseModel):
+    """A search to keep under a name: its words, its filters (named as /api/search's parameters:
+    from, to, folder, camera, has_text, near, radius, keyword, rating, label, person) and order."""
+
+    query: str = Field("", max_length=2000)
+    filters: dict[str, Any] = Field(default_factory=dict)
+    sort: Sort = "relevance"
+
+
 class CaptionEdit(BaseModel):
     """A caption written by a person."""
 
@@ -169,19 +178,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
 
     def run_search(params: dict[str, Any]) -> SearchResponse:
         # A FilterError is a UsageError: the app's ShashinError handler answers it with a 400.
-        filters = build_filters(
-            taken_from=params.get("from") or None,
-            taken_to=params.get("to") or None,
-            folders=params.get("folder") or [],
-            cameras=params.get("camera") or [],
-            has_text=params.get("has_text"),
-            near=params.get("near") or None,
-            radius_km=params.get("radius"),
-            keywords=params.get("keyword") or [],
-            rating=params.get("rating"),
-            labels=params.get("label") or [],
-            people=params.get("person") or [],
-        )
+        filters = build_filters(**filter_arguments(params))
         with searching:
             return library.search(
                 params.get("q") or "",
@@ -191,6 +188,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
                 parse=not params.get("literal"),
                 sort=params.get("sort") or "relevance",
                 min_score=params.get("min_score") or 0.0,
+                facets=bool(params.get("facets")),
             )
 
     def similar_to(target: str, limit: int, offset: int) -> SearchResponse:
@@ -256,8 +254,12 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         limit: Annotated[int, Query(ge=1, le=200)] = 20,
         offset: Annotated[int, Query(ge=0)] = 0,
         literal: bool = False,
+        facets: Annotated[
+            bool, Query(description="count the photos found by year, place, camera, text, keyword, person")
+        ] = False,
     ) -> dict[str, Any]:
-        """Results with their explanation: each channel's rank and score, highlights, date, place."""
+        """Results with their explanation: each channel's rank and score, highlights, date, place.
+        `q` reads "cat -dog" (not dog), "cat OR kitten" (either) unless `literal`."""
         params = {
             "q": q,
             "from": taken_from,
@@ -276,6 +278,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             "limit": limit,
             "offset": offset,
             "literal": literal,
+            "facets": facets,
         }
         return with_links(run_search(params), _lang(request))
 
@@ -461,6 +464,57 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             library.set_caption(photo_id, text, lang=lang)
         return RedirectResponse(f"/photo/{photo_id}?ui={_lang(request)}", status_code=303)
 
+    @app.get("/api/saved", tags=["search"], summary="Saved searches (smart albums)")
+    def api_saved() -> dict[str, Any]:
+        return {"saved": [{**s.to_dict(), "page": search_address(s.to_dict())} for s in library.saved_searches()]}
+
+    @app.put("/api/saved/{name}", tags=["search"], summary="Save a search under a name (replacing one)")
+    def api_save(name: str, body: SavedBody) -> dict[str, Any]:
+        """A live query: run it with GET /api/saved/{name}/results, photos indexed since included."""
+        with writing:
+            saved = library.save_search(name, body.query, filter_arguments(body.filters), body.sort)
+        return saved.to_dict()
+
+    @app.delete("/api/saved/{name}", tags=["search"], summary="Forget a saved search")
+    def api_unsave(name: str) -> dict[str, Any]:
+        with writing:
+            return library.remove_saved_search(name).to_dict()
+
+    @app.get("/api/saved/{name}/results", tags=["search"], summary="Run a saved search now")
+    def api_saved_results(
+        request: Request,
+        name: str,
+        limit: Annotated[int, Query(ge=1, le=200)] = 20,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        facets: bool = False,
+    ) -> dict[str, Any]:
+        with searching:
+            response = library.run_saved_search(name, limit=limit, offset=offset, facets=facets)
+        return with_links(response, _lang(request))
+
+    @app.post("/saved", include_in_schema=False)
+    def page_save(
+        request: Request, name: Annotated[str, Form()], address: Annotated[str, Form()], csrf: Annotated[str, Form()]
+    ) -> RedirectResponse:
+        """The search page's "save this search": its address's words and filters under a name."""
+        from urllib.parse import parse_qs, urlsplit
+
+        from_our_page(csrf)
+        asked = parse_qs(urlsplit(address).query)
+        params: dict[str, Any] = {key: values if key in ("folder", "camera", "keyword", "label", "person") else values[0]
+                                   for key, values in asked.items()}  # fmt: skip
+        if "has_text" in params:
+            params["has_text"] = params["has_text"] in ("true", "1", "on")
+        if params.get("rating"):
+            params["rating"] = int(params["rating"])
+        if params.get("radius"):
+            params["radius"] = float(params["radius"])
+        with writing:
+            saved = library.save_search(
+                name, params.get("q", ""), filter_arguments(params), params.get("sort", "relevance")
+            )
+        return RedirectResponse(search_address(saved.to_dict()) + f"&ui={_lang(request)}", status_code=303)
+
     @app.get("/api/status", tags=["library"], summary="Photos, channels, progress and errors")
     def api_status() -> dict[str, Any]:
         return library.status().to_dict()
@@ -477,6 +531,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         camera: str | None = None,
         has_text: bool | None = None,
         near: str | None = None,
+        radius: Annotated[float | None, Query(gt=0)] = None,
         keyword: str | None = None,
         rating: Annotated[str | None, Query(pattern="^[1-5]?$")] = None,  # the form sends "" for "any"
         label: str | None = None,
@@ -495,6 +550,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             "camera": [camera] if camera else [],
             "has_text": has_text or None,
             "near": near,
+            "radius": radius,
             "keyword": [keyword] if keyword else [],
             "rating": stars,
             "label": [label] if label else [],
@@ -502,6 +558,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             "sort": sort,
             "limit": 24,
             "offset": offset,
+            "facets": True,
         }
         asked = bool(
             q.strip() or taken_from or to or folder or camera or has_text or near or keyword or stars or label or person
@@ -516,6 +573,9 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             document=document,
             asked=asked,
             pages_links=_paging(request, document, 24) if document else {},
+            facet_links=_facet_links(request, document) if document else {},
+            saved=[(saved.name, search_address(saved.to_dict())) for saved in library.saved_searches()],
+            address=str(request.url.replace(scheme="", netloc="")),
             csrf=form_secret,
         )
 
@@ -769,6 +829,59 @@ def _page(pages: Environment, name: str, request: Request, lang: str, **context:
     switch = str(request.url.include_query_params(ui=other).replace(scheme="", netloc=""))
     body = pages.get_template(name).render(t=TEXTS[lang], lang=lang, switch=switch, segments=segments, **context)
     return HTMLResponse(body)
+
+
+def filter_arguments(params: dict[str, Any]) -> dict[str, Any]:
+    """build_filters' arguments from the names /api/search and the pages use (from, camera, …)."""
+
+    def many(name: str) -> list[str]:
+        value = params.get(name)
+        return [value] if isinstance(value, str) else list(value or [])
+
+    return {
+        "taken_from": params.get("from") or None,
+        "taken_to": params.get("to") or None,
+        "folders": many("folder"),
+        "cameras": many("camera"),
+        "has_text": params.get("has_text"),
+        "near": params.get("near") or None,
+        "radius_km": params.get("radius"),
+        "keywords": many("keyword"),
+        "rating": params.get("rating"),
+        "labels": many("label"),
+        "people": many("person"),
+    }
+
+
+def search_address(saved: dict[str, Any]) -> str:
+    """The search page's address for a saved search (to_dict() form): a live query, not a list."""
+    from urllib.parse import urlencode
+
+    named = {"taken_from": "from", "taken_to": "to", "folders": "folder", "cameras": "camera", "has_text": "has_text",
+             "near": "near", "radius_km": "radius", "keywords": "keyword", "rating": "rating", "labels": "label",
+             "people": "person"}  # fmt: skip
+    pairs: list[tuple[str, Any]] = [("q", saved["query"])]
+    for argument, value in saved["filters"].items():
+        for one in value if isinstance(value, list) else [value]:
+            pairs.append((named[argument], str(one).lower() if isinstance(one, bool) else one))
+    if saved.get("sort") and saved["sort"] != "relevance":
+        pairs.append(("sort", saved["sort"]))
+    return "/?" + urlencode(pairs)
+
+
+def _facet_links(request: Request, document: dict[str, Any]) -> dict[str, list[tuple[str, int, str]]]:
+    """Each facet value as (value, count, the search's address with its filter added)."""
+    links: dict[str, list[tuple[str, int, str]]] = {}
+    for kind, values in (document.get("facets") or {}).items():
+        links[kind] = [
+            (
+                value["value"],
+                value["count"],
+                str(request.url.include_query_params(**value["filter"], offset=0).replace(scheme="", netloc="")),
+            )
+            for value in values
+        ]
+    return links
 
 
 def _paging(request: Request, document: dict[str, Any], size: int) -> dict[str, str]:

@@ -1,0 +1,124 @@
+"""`shashin saved`: searches kept under a name (smart albums), run live each time."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from shashin.cli.common import (
+    CameraOption,
+    DbOption,
+    FolderOption,
+    FromOption,
+    HasTextOption,
+    JsonOption,
+    KeywordOption,
+    LabelOption,
+    LimitOption,
+    NearOption,
+    OffsetOption,
+    PersonOption,
+    RadiusOption,
+    RatingOption,
+    ToOption,
+    _guard,
+    _library,
+    _print_json,
+    _usage,
+    app,
+    filter_request,
+    out,
+)
+from shashin.cli.render import _print_results
+
+saved_app = typer.Typer(
+    help="Saved searches (smart albums): a query and its filters under a name, run live — new photos join them.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+)
+app.add_typer(saved_app, name="saved")
+NameArgument = Annotated[str, typer.Argument(help="The saved search's name (any case).")]
+
+
+@saved_app.callback()
+def saved(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List the saved searches: name, query and filters."""
+    if ctx.invoked_subcommand is not None:
+        return
+    _list(db, as_json)
+
+
+@saved_app.command("list")
+def list_saved(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List the saved searches: name, query and filters."""
+    _list(db, as_json)
+
+
+def _list(db: str | None, as_json: bool) -> None:
+    found = _guard(_library(db).saved_searches)
+    if as_json:
+        _print_json({"saved": [search.to_dict() for search in found]})
+        return
+    if not found:
+        out.print(Text('No saved searches yet: shashin saved add "Beach 2023" "beach" --from 2023 --to 2023'))
+        return
+    for search in found:
+        out.print(Text(search.name, style="bold") + Text(f"  {search.describe()}"))
+
+
+@saved_app.command("add")
+def add(
+    name: NameArgument,
+    query: Annotated[str, typer.Argument(help='The words, as for `shashin search` ("cat -dog", "" for filters only).')],
+    db: DbOption = None,
+    taken_from: FromOption = None,
+    taken_to: ToOption = None,
+    folder: FolderOption = None,
+    camera: CameraOption = None,
+    has_text: HasTextOption = None,
+    near: NearOption = None,
+    radius: RadiusOption = None,
+    keyword: KeywordOption = None,
+    rating: RatingOption = None,
+    label: LabelOption = None,
+    person: PersonOption = None,
+    sort: Annotated[str, typer.Option("--sort", help="relevance, newest or oldest.")] = "relevance",
+    as_json: JsonOption = False,
+) -> None:
+    """Save a search under NAME (replacing one of that name): a live query, not a list of photos.
+
+    `shashin saved run NAME` finds what matches then, photos indexed since included."""
+    filters = filter_request(
+        taken_from, taken_to, folder, camera, has_text, near, radius, keyword, rating, label, person
+    )
+    search = _guard(lambda: _library(db).save_search(name, query, filters, sort))
+    if as_json:
+        _print_json(search.to_dict())
+    else:
+        out.print(Text(f"saved {search.name}: {search.describe()}"))
+
+
+@saved_app.command("run")
+def run(
+    name: NameArgument,
+    db: DbOption = None,
+    limit: LimitOption = 20,
+    offset: OffsetOption = 0,
+    explain: Annotated[bool, typer.Option("--explain", help="Show why each photo matched.")] = False,
+    facets: Annotated[bool, typer.Option("--facets", help="Count the photos by year, place, camera, …")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a saved search now: the photos it finds today, best first."""
+    response = _guard(lambda: _library(db).run_saved_search(name, limit=limit, offset=offset, facets=facets))
+    _print_results(response.to_dict(), as_json, f"No photos match the saved search {name!r} now.", explain=explain)
+
+
+@saved_app.command("remove")
+def remove(name: NameArgument, db: DbOption = None) -> None:
+    """Forget a saved search (no photo is touched)."""
+    if not name.strip():
+        _usage("give the name of the saved search to remove")
+    search = _guard(lambda: _library(db).remove_saved_search(name))
+    out.print(Text(f"removed {search.name}"))
