@@ -48,7 +48,8 @@ _TIER_BY_FILE = {
     "tests/people/test_people_library.py": "slow",  # index runs with faces, twice
     "tests/watch/test_watch.py": "slow",
     "tests/ingest/test_raw.py": "slow",  # real OCR on a developed RAW
-    "tests/test_packaging.py": "slow",  # builds the wheel, installs it in a fresh environment  # the watcher and the server in subprocesses, following copies
+    "tests/test_packaging.py": "slow",
+    "tests/test_container.py": "slow",  # builds the image with buildah (skipped without podman)  # builds the wheel, installs it in a fresh environment  # the watcher and the server in subprocesses, following copies
 }
 _SLOW_TESTS = {  # single tests of otherwise quick files that take several seconds
     "tests/channels/test_image.py::test_cli_similar_and_duplicates",
@@ -72,6 +73,8 @@ _SLOW_TESTS = {  # single tests of otherwise quick files that take several secon
     "tests/test_resident.py::test_a_bad_filter_is_the_servers_error_with_the_usual_exit_code",
     "tests/test_resident.py::test_a_client_with_other_settings_searches_itself",
     "tests/search/test_saved_and_facets.py::test_the_saved_command",  # the command, in subprocesses
+    "tests/test_assistant.py::test_the_command_over_stdio_and_http",  # the same
+    "tests/test_assistant.py::test_no_library_is_one_clear_line",
 }
 
 

@@ -27,6 +27,7 @@ COMMAND_GROUPS = (
     "evaluate",
     "export",
     "serve",
+    "assistant",
     "maintain",
 )
 for _group in COMMAND_GROUPS:

@@ -1,0 +1,1 @@
+"""Assistants searching the library: a Model Context Protocol server (`shashin mcp`)."""

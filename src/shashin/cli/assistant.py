@@ -1,0 +1,61 @@
+"""`shashin mcp`: a Model Context Protocol server, so assistants can search the library."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+
+import typer
+
+from shashin.cli.common import DbOption, _guard, _library, _usage, app, err
+
+
+@app.command()
+def mcp(
+    db: DbOption = None,
+    http: Annotated[
+        str | None,
+        typer.Option(
+            "--http",
+            metavar="HOST:PORT",
+            help="Serve streamable HTTP at http://HOST:PORT/mcp (this machine only: 127.0.0.1) instead of stdio.",
+            show_default=False,
+        ),
+    ] = None,
+    allow_writes: Annotated[
+        bool, typer.Option("--allow-writes", help="Offer set_caption too (otherwise the library is only read).")
+    ] = False,
+    links: Annotated[
+        str | None,
+        typer.Option(
+            "--links",
+            metavar="URL",
+            help="Address of a running `shashin serve` (http://127.0.0.1:8750): results link thumbnails and pages there.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run an MCP server: tools search, similar, photo, status (and set_caption with --allow-writes),
+    photos as resources.
+
+    Claude Desktop and other assistants start it themselves over stdio, e.g. in their settings:
+    {"mcpServers": {"shashin": {"command": "shashin", "args": ["mcp"]}}}.
+    """
+    from shashin.assistant.server import build_server
+
+    library = _library(db)
+    _guard(library.status)  # no library: one clear line now, not an error inside the protocol
+    server = build_server(library, allow_writes=allow_writes, links=links or "")
+    if http is None:
+        server.run("stdio")
+        return
+    host, _, port = http.rpartition(":")
+    try:
+        loopback = ipaddress.ip_address(host or "127.0.0.1").is_loopback
+        number = int(port)
+    except ValueError:
+        loopback, number = host == "localhost", int(port) if port.isdigit() else 0
+    if not loopback or not 0 < number < 65536:
+        _usage(f"--http {http}: give 127.0.0.1:PORT (the MCP server has no access token; keep it on this machine)")
+    err.print(f"shashin MCP server at http://{host or '127.0.0.1'}:{number}/mcp (Ctrl-C stops)")
+    server.run("streamable-http", host=host or "127.0.0.1", port=number)
