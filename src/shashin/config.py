@@ -98,6 +98,7 @@ class CaptionSettings:
     api_key: str = ""  # openai backend; better from $SHASHIN_API_KEY, $SHASHIN_CAPTIONS__API_KEY or $OPENAI_API_KEY
     langs: list[str] = field(default_factory=lambda: ["en", "ja"])
     prompt_set: str = "brief"  # brief or detailed
+    context: bool = False  # tell the model the photo's date, place, folder and people (caption --context)
     prompts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PROMPTS))  # "set.lang" -> prompt
     max_new_tokens: int = 0  # 0 = 64 for brief, 256 for detailed
     temperature: float = 0.0  # 0 = greedy, reproducible

@@ -211,3 +211,41 @@ def test_a_hostile_caption_server_costs_single_captions_never_the_run(indexed_db
     rows = Store(indexed_db, create=False).captions()
     assert max(len(row["raw"]) for row in rows) <= 8_000
     assert sum(row["status"] == "done" for row in rows) == 2
+
+
+def test_context_tells_the_model_the_date_place_folder_and_people(tmp_path: Path) -> None:
+    """`caption --context`: the prompt carries what the library knows; it is stored with the caption,
+    and a caption whose context changed (a person named since) is written again, the others kept."""
+    from tools.render import Sign, save
+
+    trip = tmp_path / "photos" / "Summer trip"
+    save(Sign(["BEACH"], exif={"taken_at": "2023:07:14 10:30:00", "gps": (35.3125, 139.5369)}), trip / "beach.jpg")
+    save(Sign(["HOME"], seed=3), trip / "home.jpg")  # no date, no GPS: its folder is all it has
+    takeout = trip / "beach.jpg.json"
+    takeout.write_text(json.dumps({"title": "beach.jpg", "people": [{"name": "Ken"}]}))
+    db = tmp_path / "db"
+    Library(settings=load_settings({"db": str(db), "channels": "phash"})).index([trip.parent])
+    with FakeVLMServer() as server:
+        library = library_for(db, server.url, **{"captions.context": True})
+        report = library.caption()
+        assert report.written == 4
+        prompts = {
+            next(p["text"] for p in r["messages"][0]["content"] if p["type"] == "text") for r in server.script.requests
+        }
+        english = next(p for p in prompts if "Ken" in p and "日本語" not in p)
+        assert english.startswith("Describe this image in one sentence.")
+        assert "taken 14 July 2023" in english and "Kamakura" in english
+        assert "folder named “Summer trip”" in english and "people in it: Ken" in english
+        japanese = next(p for p in prompts if "Ken" in p and "日本語" in p)
+        assert "撮影日 2023年7月14日" in japanese and "フォルダ「Summer trip」" in japanese
+        home = next(p for p in prompts if "HOME" not in p and "Ken" not in p and "日本語" not in p)
+        assert "Summer trip" in home and "taken" not in home
+        stored = {r["prompt"] for r in Store(db, create=False).captions()}
+        assert english in stored  # provenance: the prompt as asked, context included
+        assert library.caption().written == 0  # same context: nothing to do
+        takeout.write_text(json.dumps({"title": "beach.jpg", "people": [{"name": "Ken"}, {"name": "Mia"}]}))
+        Library(settings=load_settings({"db": str(db), "channels": "phash"})).index()
+        again = library.caption()
+        assert again.written == 2 and again.skipped == 2  # the beach photo, in en and ja
+        plain = library_for(db, server.url).caption()  # without --context: the plain prompt, due again
+        assert plain.written == 4

@@ -53,6 +53,15 @@ def caption(
     prompt_set: Annotated[
         str | None, typer.Option("--prompt-set", help="brief (one sentence, the alt text) or detailed.")
     ] = None,
+    with_context: Annotated[
+        bool | None,
+        typer.Option(
+            "--context/--no-context",
+            help="Tell the model what the library knows of each photo: the town (GPS or its metadata), the date, "
+            "the folder and the people named in it. Stored with the caption; a changed context captions it again.",
+            show_default=False,
+        ),
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option(
@@ -118,6 +127,7 @@ def caption(
         "captions.backend": backend,
         "captions.langs": lang,
         "captions.prompt_set": prompt_set,
+        "captions.context": with_context,
         "captions.model": model,
         "captions.url": url,
         "captions.api_key": api_key,

@@ -7,7 +7,7 @@ batch is committed, so an interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from shashin import storage
 from shashin.config import DEFAULT_PROMPTS, Settings
+from shashin.ingest.caption_context import CaptionPrompts, photo_contexts
 from shashin.ingest.decode import DecodeJob, DecodePool
 from shashin.ingest.pipeline import decode_workers
 from shashin.media import DecodedPhoto, MediaError, RenditionError
@@ -96,14 +97,6 @@ def caption_prompt(settings: Settings, prompt_set: str, lang: str) -> str:
     return f"Describe this image {length}, in {language}."
 
 
-def caption_version(backend: str, model: str, prompt: str, params: dict[str, Any]) -> str:
-    """One string for "same backend, model, prompt and parameters": equal versions are skipped."""
-    digest = hashlib.blake2b(
-        json.dumps([backend, model, prompt, params], ensure_ascii=False, sort_keys=True).encode(), digest_size=8
-    )
-    return f"{backend}:{model}:{digest.hexdigest()}"
-
-
 def caption_photos(
     store: Store,
     backend: CaptionBackend,
@@ -133,12 +126,21 @@ def caption_photos(
     params = GenerationParams(
         options.max_new_tokens or (64 if options.prompt_set == "brief" else 256), options.temperature
     )
-    prompts = {lang: caption_prompt(settings, options.prompt_set, lang) for lang in options.langs}
-    versions = {
-        lang: caption_version(backend.name, report.model, prompts[lang], params.as_dict()) for lang in options.langs
-    }
+    prompts = CaptionPrompts(
+        {lang: caption_prompt(settings, options.prompt_set, lang) for lang in options.langs},
+        backend.name,
+        report.model,
+        params.as_dict(),
+    )
+    if options.context:  # what the library knows about each photo goes into its prompt
+        progress.phase("reading what the library knows about each photo", 0)
+        told = photo_contexts(store, store.photo_ids())
+        prompts = dataclasses.replace(
+            prompts,
+            context={pid: {lang: c.text(lang) for lang in options.langs} for pid, c in told.items() if c.text("en")},
+        )
 
-    todo = _todo(store, options.prompt_set, versions, retry_failed, report)
+    todo = _todo(store, options.prompt_set, prompts, retry_failed, report)
     if limit is not None:
         todo = dict(list(todo.items())[:limit])
     files = store.file_rows_for(list(todo))
@@ -148,7 +150,7 @@ def caption_photos(
         if rows:
             jobs.append(DecodeJob(rows[0].path, photo_id, settings.max_image_pixels, {"caption": backend.rendition()}))
     if runner is not None:
-        runner.caption(store, settings, jobs, todo, prompts, versions, params, report, progress)
+        runner.caption(store, settings, jobs, todo, prompts, params, report, progress)
         report.seconds = time.monotonic() - started
         return report
     progress.phase("captioning photos", len(jobs))
@@ -162,31 +164,35 @@ def caption_photos(
                 continue
             batch.append(result)
             if len(batch) >= batch_size:
-                caption_batch(store, backend, batch, todo, prompts, versions, params, settings, report)
+                caption_batch(store, backend, batch, todo, prompts, params, settings, report)
                 progress.advance(len(batch))
                 batch = []
         if batch:
-            caption_batch(store, backend, batch, todo, prompts, versions, params, settings, report)
+            caption_batch(store, backend, batch, todo, prompts, params, settings, report)
             progress.advance(len(batch))
     report.seconds = time.monotonic() - started
     return report
 
 
 def _todo(
-    store: Store, prompt_set: str, versions: dict[str, str], retry_failed: bool, report: CaptionReport
+    store: Store, prompt_set: str, prompts: CaptionPrompts, retry_failed: bool, report: CaptionReport
 ) -> dict[str, list[str]]:
-    """photo id -> the languages it needs a caption in."""
+    """photo id -> the languages it needs a caption in (none yet, or asked with another prompt)."""
     existing = {
         row["caption_id"]: row
         for row in store.captions(["caption_id", "status", "source", "version"], prompt_set=prompt_set)
     }
     todo: dict[str, list[str]] = {}
     for photo_id in sorted(store.photo_ids()):
-        for lang, version in versions.items():
+        for lang in prompts.langs:
             row = existing.get(caption_id(photo_id, prompt_set, lang))
             if row is not None and row["source"] == "human":
                 report.kept_human += 1
-            elif row is not None and row["version"] == version and (row["status"] == "done" or not retry_failed):
+            elif (
+                row is not None
+                and row["version"] == prompts.version(photo_id, lang)
+                and (row["status"] == "done" or not retry_failed)
+            ):
                 report.skipped += 1
             else:
                 todo.setdefault(photo_id, []).append(lang)
@@ -198,34 +204,28 @@ def caption_batch(
     backend: CaptionBackend,
     photos: Sequence[DecodedPhoto],
     todo: dict[str, list[str]],
-    prompts: dict[str, str],
-    versions: dict[str, str],
+    prompts: CaptionPrompts,
     params: GenerationParams,
     settings: Settings,
     report: CaptionReport,
 ) -> None:
     rows: list[dict[str, Any]] = []
-    for lang, prompt in prompts.items():
+    for lang in prompts.langs:
         wanted = [p for p in photos if lang in todo[p.photo_id]]
         ready = [p for p in wanted if not isinstance(p.renditions.get("caption"), RenditionError)]
+
+        def row(photo: DecodedPhoto, used: GenerationParams, **outcome: Any) -> dict[str, Any]:
+            asked = prompts.prompt(photo.photo_id, lang)  # noqa: B023 (used at once)
+            version = prompts.version(photo.photo_id, lang)  # noqa: B023
+            return _row(photo, lang, asked, version, used, backend, report, **outcome)  # noqa: B023
+
         for photo in wanted:
             if photo not in ready:
-                rows.append(
-                    _row(
-                        photo,
-                        lang,
-                        prompt,
-                        versions[lang],
-                        params,
-                        backend,
-                        report,
-                        raw="",
-                        problem=str(photo.renditions["caption"].message),
-                    )
-                )
+                rows.append(row(photo, params, raw="", problem=str(photo.renditions["caption"].message)))
         if not ready:
             continue
-        outputs = backend.caption([p.renditions["caption"] for p in ready], prompt, params)
+        asked = [prompts.prompt(p.photo_id, lang) for p in ready]
+        outputs = backend.caption([p.renditions["caption"] for p in ready], asked, params)
         results = {p.photo_id: (out, params) for p, out in zip(ready, outputs)}
         # A looping or empty caption gets one more try, with a repetition penalty.
         again = [p for p, out in zip(ready, outputs) if isinstance(out, str) and not check_caption(out).ok]
@@ -234,7 +234,10 @@ def caption_batch(
                 params.max_new_tokens, params.temperature, settings.captions.retry_repetition_penalty
             )
             report.retried += len(again)
-            for photo, out in zip(again, backend.caption([p.renditions["caption"] for p in again], prompt, retry)):
+            repeated = backend.caption(
+                [p.renditions["caption"] for p in again], [prompts.prompt(p.photo_id, lang) for p in again], retry
+            )
+            for photo, out in zip(again, repeated):
                 results[photo.photo_id] = (out, retry)
         for photo in ready:
             out, used = results[photo.photo_id]
@@ -245,7 +248,7 @@ def caption_batch(
                     if isinstance(out, Exception)
                     else f"the backend returned a {type(out).__name__}, not text"
                 )
-                rows.append(_row(photo, lang, prompt, versions[lang], used, backend, report, raw="", problem=problem))
+                rows.append(row(photo, used, raw="", problem=problem))
                 continue
             verdict = check_caption(out)
             problem = (
@@ -256,20 +259,7 @@ def caption_batch(
             )
             if problem is None and len(verdict.text) > _longest(used):
                 problem = f"the caption is {len(verdict.text):,} characters, far more than the {used.max_new_tokens} tokens asked for"
-            rows.append(
-                _row(
-                    photo,
-                    lang,
-                    prompt,
-                    versions[lang],
-                    used,
-                    backend,
-                    report,
-                    raw=out,
-                    text=verdict.text,
-                    problem=problem,
-                )
-            )
+            rows.append(row(photo, used, raw=out, text=verdict.text, problem=problem))
     store.put_captions(rows)
 
 

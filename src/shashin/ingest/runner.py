@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from shashin.channels.base import IndexedChannel
     from shashin.config import Settings
+    from shashin.ingest.caption_context import CaptionPrompts
     from shashin.ingest.captioning import CaptionReport
     from shashin.ingest.decode import DecodeJob
     from shashin.ingest.pipeline import IndexReport, PhotoWork
@@ -37,8 +38,7 @@ class Runner(Protocol):
         settings: Settings,
         jobs: list[DecodeJob],
         todo: dict[str, list[str]],
-        prompts: dict[str, str],
-        versions: dict[str, str],
+        prompts: CaptionPrompts,
         params: GenerationParams,
         report: CaptionReport,
         progress: Progress,

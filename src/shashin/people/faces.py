@@ -527,3 +527,16 @@ def named_faces(store: Store) -> dict[str, list[tuple[str, list[float]]]]:
         if row["person_id"] in names and row["source"] != FORGOTTEN:
             found.setdefault(row["photo_id"], []).append((names[row["person_id"]], list(row["box"])))
     return found
+
+
+def names_in(store: Store, photo_ids: Iterable[str]) -> dict[str, list[str]]:
+    """The named people with a face in each of these photos (photos with none left out)."""
+    names = {row["person_id"]: row["name"] for row in store.all_rows("people") if row["name"]}
+    if not names:
+        return {}
+    found: dict[str, list[str]] = {}
+    for photo_id, rows in store.rows_of("faces", photo_ids).items():
+        named = [names[r["person_id"]] for r in sorted(rows, key=lambda r: r["n"]) if r["person_id"] in names]
+        if named:
+            found[photo_id] = list(dict.fromkeys(named))
+    return found

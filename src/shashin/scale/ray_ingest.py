@@ -37,6 +37,7 @@ from shashin import storage
 from shashin.channels.base import IndexedChannel
 from shashin.config import Settings
 from shashin.errors import Unavailable
+from shashin.ingest.caption_context import CaptionPrompts
 from shashin.ingest.captioning import CaptionFailure, CaptionReport, caption_batch
 from shashin.ingest.decode import DecodeJob, attempt
 from shashin.ingest.pipeline import (
@@ -140,8 +141,7 @@ class RayRunner:
         settings: Settings,
         jobs: list[DecodeJob],
         todo: dict[str, list[str]],
-        prompts: dict[str, str],
-        versions: dict[str, str],
+        prompts: CaptionPrompts,
         params: GenerationParams,
         report: CaptionReport,
         progress: Progress,
@@ -172,7 +172,7 @@ class RayRunner:
             size = self.options.cpu_workers or (max(1, cpus - 1) if local_model else 2)
         dataset = dataset.map_batches(
             _CaptionStage,
-            fn_constructor_args=(store.root, settings, prompts, versions, params, report.prompt_set),
+            fn_constructor_args=(store.root, settings, prompts, params, report.prompt_set),
             batch_size=batch_size,
             batch_format="pyarrow",
             compute=ActorPoolStrategy(size=size),
@@ -243,13 +243,12 @@ class _CaptionStage:
         self,
         root: str,
         settings: Settings,
-        prompts: dict[str, str],
-        versions: dict[str, str],
+        prompts: CaptionPrompts,
         params: GenerationParams,
         prompt_set: str,
     ) -> None:
         self.store = Store(root, create=False)
-        self.settings, self.prompts, self.versions, self.params = settings, prompts, versions, params
+        self.settings, self.prompts, self.params = settings, prompts, params
         self.prompt_set = prompt_set
         self.backend = caption_backend(settings.captions)
         self.backend.load()
@@ -264,12 +263,10 @@ class _CaptionStage:
             for photo, langs in zip(results, batch.column("langs").to_pylist())
             if not isinstance(photo, MediaError)
         }
-        part = CaptionReport(backend=self.backend.name, prompt_set=self.prompt_set, langs=list(self.prompts))
+        part = CaptionReport(backend=self.backend.name, prompt_set=self.prompt_set, langs=self.prompts.langs)
         part.model = self.backend.identity()
         if photos:
-            caption_batch(
-                self.store, self.backend, photos, todo, self.prompts, self.versions, self.params, self.settings, part
-            )
+            caption_batch(self.store, self.backend, photos, todo, self.prompts, self.params, self.settings, part)
         errors = [
             [path, storage.parent(path), "decode", str(error)]
             for error, path in zip(results, batch.column("path").to_pylist())

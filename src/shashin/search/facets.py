@@ -104,11 +104,6 @@ def _kept(store: Store, photo_ids: list[str]) -> tuple[Counter[str], Counter[str
 
 def _faces(store: Store, photo_ids: list[str]) -> set[tuple[str, str]]:
     """(photo, name) of the named people with a face in these photos."""
-    names = {row["person_id"]: row["name"] for row in store.all_rows("people") if row["name"]}
-    if not names:
-        return set()
-    wanted = set(photo_ids)
-    faces = store.rows_table("faces", ["photo_id", "person_id"]).to_pylist()
-    return {
-        (f["photo_id"], names[f["person_id"]]) for f in faces if f["person_id"] in names and f["photo_id"] in wanted
-    }
+    from shashin.people.faces import names_in
+
+    return {(photo_id, name) for photo_id, names in names_in(store, photo_ids).items() for name in names}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -42,8 +43,11 @@ class CaptionBackend(ABC):
         """What decode workers make of each photo for this backend."""
 
     @abstractmethod
-    def caption(self, inputs: list[Any], prompt: str, params: GenerationParams) -> list[str | Exception]:
-        """One caption (or the error that prevented it) per input, in order."""
+    def caption(
+        self, inputs: list[Any], prompt: str | Sequence[str], params: GenerationParams
+    ) -> list[str | Exception]:
+        """One caption (or the error that prevented it) per input, in order; `prompt` is one for
+        all, or one per input (each photo's own context: `shashin caption --context`)."""
 
     def batch_size(self) -> int:
         """Photos per caption() call."""
@@ -51,3 +55,12 @@ class CaptionBackend(ABC):
 
     def uses_accelerator(self) -> bool:
         return False
+
+
+def prompt_each(prompt: str | Sequence[str], count: int) -> list[str]:
+    """The prompt of each of `count` inputs."""
+    if isinstance(prompt, str):
+        return [prompt] * count
+    if len(prompt) != count:
+        raise ValueError(f"{len(prompt)} prompts for {count} photos")
+    return list(prompt)

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -25,7 +26,7 @@ from PIL import Image
 from shashin.config import CaptionSettings
 from shashin.errors import Unavailable
 from shashin.models.base import ModelUnavailable
-from shashin.models.vlm.base import CaptionBackend, GenerationParams
+from shashin.models.vlm.base import CaptionBackend, GenerationParams, prompt_each
 
 _RETRIED_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 _MAX_BACKOFF = 30.0
@@ -141,22 +142,26 @@ class OpenAICompatible(CaptionBackend):
     def batch_size(self) -> int:
         return max(self.settings.batch_size, self.settings.concurrency * 2 * max(1, len(self.urls)))
 
-    def caption(self, inputs: list[Any], prompt: str, params: GenerationParams) -> list[str | Exception]:
-        return asyncio.run(self._caption_all(inputs, prompt, params))
+    def caption(
+        self, inputs: list[Any], prompt: str | Sequence[str], params: GenerationParams
+    ) -> list[str | Exception]:
+        return asyncio.run(self._caption_all(inputs, prompt_each(prompt, len(inputs)), params))
 
-    async def _caption_all(self, inputs: list[Any], prompt: str, params: GenerationParams) -> list[str | Exception]:
+    async def _caption_all(
+        self, inputs: list[Any], prompts: list[str], params: GenerationParams
+    ) -> list[str | Exception]:
         limit = asyncio.Semaphore(self.settings.concurrency * max(1, len(self.urls)))  # `concurrency` per server
         timeout = httpx.Timeout(self.settings.timeout, connect=min(10.0, self.settings.timeout))
         async with httpx.AsyncClient(timeout=timeout, headers=self._headers()) as client:
 
-            async def one(image: Any) -> str | Exception:
+            async def one(image: Any, prompt: str) -> str | Exception:
                 async with limit:
                     try:
                         return await self._request(client, image, prompt, params)
                     except Exception as exc:  # this photo fails; the others go on
                         return exc
 
-            return list(await asyncio.gather(*(one(image) for image in inputs)))
+            return list(await asyncio.gather(*(one(image, p) for image, p in zip(inputs, prompts, strict=True))))
 
     async def _request(self, client: httpx.AsyncClient, image: Any, prompt: str, params: GenerationParams) -> str:
         body = self._body(image, prompt, params)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,7 +23,7 @@ from shashin.config import CaptionSettings
 from shashin.models.base import ModelUnavailable, loads_once
 from shashin.models.hub import resolve_checkpoint
 from shashin.models.torch_runtime import from_pretrained_pil, load_weights, pick_device, quiet_transformers, torch_dtype
-from shashin.models.vlm.base import CaptionBackend, GenerationParams
+from shashin.models.vlm.base import CaptionBackend, GenerationParams, prompt_each
 
 DEFAULT_SMALL = "Qwen/Qwen2.5-VL-3B-Instruct"
 DEFAULT_LARGE = "Qwen/Qwen2.5-VL-7B-Instruct"
@@ -167,19 +168,25 @@ class TransformersVL(CaptionBackend):
     def uses_accelerator(self) -> bool:
         return self._device != "cpu"
 
-    def inputs(self, renditions: list[Any], prompt: str) -> dict[str, Any]:
-        """Model inputs on the device for a batch: chat template, image tokens expanded, left padding."""
+    def inputs(self, renditions: list[Any], prompt: str | Sequence[str]) -> dict[str, Any]:
+        """Model inputs on the device for a batch: chat template (a prompt for all, or one each),
+        image tokens expanded, left padding."""
         import torch
 
-        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
-        text = self._tokenizer.apply_chat_template(
-            messages, chat_template=self._chat_template, add_generation_prompt=True, tokenize=False
-        )
+        texts = [
+            self._tokenizer.apply_chat_template(
+                [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": asked}]}],
+                chat_template=self._chat_template,
+                add_generation_prompt=True,
+                tokenize=False,
+            )
+            for asked in prompt_each(prompt, len(renditions))
+        ]
         if self._processor is not None:
             pictures = [Image.fromarray(np.asarray(r, dtype=np.uint8)) for r in renditions]
             batch = dict(
                 self._processor(
-                    text=[text] * len(renditions),
+                    text=texts,
                     images=pictures,
                     padding=True,
                     padding_side="left",
@@ -192,7 +199,10 @@ class TransformersVL(CaptionBackend):
         # Qwen2-VL without its processor (it needs torchvision): the same steps, checked equal by the tests.
         grids = torch.from_numpy(np.stack([r["grid"] for r in renditions]))
         merge = getattr(self._image_processor, "merge_size", 2) ** 2
-        texts = [text.replace(self._image_token, self._image_token * int(grid.prod() // merge), 1) for grid in grids]
+        texts = [
+            text.replace(self._image_token, self._image_token * int(grid.prod() // merge), 1)
+            for text, grid in zip(texts, grids, strict=True)
+        ]
         encoded = self._tokenizer(texts, padding=True, padding_side="left", return_tensors="pt")
         patches = torch.from_numpy(np.concatenate([r["patches"] for r in renditions]))
         if self._device.startswith("cuda"):
@@ -213,7 +223,9 @@ class TransformersVL(CaptionBackend):
         values = (values - mean[None, :, None]) / std[None, :, None]
         return values.reshape(patches.shape[0], -1).to(self._model.dtype)
 
-    def caption(self, inputs: list[Any], prompt: str, params: GenerationParams) -> list[str | Exception]:
+    def caption(
+        self, inputs: list[Any], prompt: str | Sequence[str], params: GenerationParams
+    ) -> list[str | Exception]:
         import torch
 
         options: dict[str, Any] = {"max_new_tokens": params.max_new_tokens, "do_sample": params.temperature > 0}
