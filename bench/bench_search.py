@@ -24,6 +24,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -354,6 +355,30 @@ def run(n: int, queries: int, root: Path, ann_min_rows: int) -> None:
         f"  image vectors only:   {percentiles(only_image)}  (hybrid/image p50 {np.median(hybrid) / np.median(only_image):.1f}×)"
     )
     print(f"  caption keywords only: {percentiles(only_keywords)}")
+
+    # The search box's syntax (issue 21): the same words read as written, with an exclusion of a word
+    # of another photo's caption, and as two alternatives; parsed as a user's query is.
+    others = texts[1:] + texts[:1]
+
+    def syntax(make: Any) -> list[float]:  # type: ignore[no-untyped-def]
+        image_vectors.next = caption_vectors.next = 0
+        times = []
+        for text, other in zip(texts, others, strict=True):
+            started = time.perf_counter()
+            search_photos(store, channels, make(text, other), settings.search, SearchOptions(limit=20))
+            times.append(time.perf_counter() - started)
+        return times
+
+    parsed = syntax(lambda text, other: text)
+    excluded = syntax(lambda text, other: f"{text} -{other.split()[0]}")
+    either = syntax(lambda text, other: f"{' '.join(text.split()[:2])} OR {' '.join(other.split()[:2])}")
+    print(f"  parsed query (today's):  {percentiles(parsed)}")
+    print(
+        f"  with an exclusion:       {percentiles(excluded)}  ({np.median(excluded) / np.median(parsed):.2f}× p50; goal ≤ 1.2×)"
+    )
+    print(
+        f"  two alternatives (OR):   {percentiles(either)}  ({np.median(either) / np.median(parsed):.2f}× p50; goal ≤ 1.2×)"
+    )
 
     index = store._vector_index("channel_image", "vector", "photo_id", "status = 'done' AND version = 'bench-image'")
     exact_matrix = index.matrix

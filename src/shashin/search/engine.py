@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -157,17 +158,14 @@ def search_photos(
     found_by: dict[str, list[str]] = {}  # photo id -> the alternatives that found it (with OR)
     if any(branches):
         depth = max(settings.candidates, options.offset + options.limit)
-        per_branch = [
-            _rankings(
-                channels,
-                ChannelQuery.from_text(words, within, parsed.mentioned, filters.people),
-                store,
-                depth,
-                unavailable,
-            )
-            for words in branches
-            if words
+        queries = [
+            ChannelQuery.from_text(words, within, parsed.mentioned, filters.people) for words in branches if words
         ]
+        if len(queries) == 1:
+            per_branch = [_rankings(channels, queries[0], store, depth, unavailable)]
+        else:  # alternatives side by side: vector products and BM25 release the GIL for much of their time
+            with ThreadPoolExecutor(max_workers=min(4, len(queries)), thread_name_prefix="shashin-or") as pool:
+                per_branch = list(pool.map(lambda q: _rankings(channels, q, store, depth, unavailable), queries))
         rankings = per_branch[0] if len(per_branch) == 1 else _any_of(per_branch)
         if len(per_branch) > 1:
             found_by = _found_by([w for w in branches if w], per_branch, channels)
@@ -179,7 +177,9 @@ def search_photos(
         options = dataclasses.replace(options, sort="oldest" if options.sort == "oldest" else "newest")
     else:
         fused = []
-    removed = removals(store, channels, logic.excluded, {hit.photo_id for hit in fused}, rankings)
+    removed = removals(
+        store, channels, logic.excluded, {hit.photo_id for hit in fused}, rankings, settings.exclude_margin
+    )
     if removed:
         gone = {photo_id for removal in removed for photo_id in removal.by}
         fused = [hit for hit in fused if hit.photo_id not in gone]

@@ -46,6 +46,7 @@ def removals(
     excluded: Sequence[str],
     candidates: set[str],
     positive: dict[str, list[Hit]],
+    margin: float = 0.0,
 ) -> list[Removal]:
     """For each excluded term, the candidates it removes (see the module's docstring)."""
     if not candidates:
@@ -60,14 +61,14 @@ def removals(
                 hits = channel.search(query, store, len(candidates))
             except ModelUnavailable:
                 continue
-            for photo_id in _removed(channel, hits, positive.get(channel.name, [])):
+            for photo_id in _removed(channel, hits, positive.get(channel.name, []), margin):
                 by.setdefault(photo_id, channel.name)
         found.append(Removal(term, by))
     return found
 
 
-def _removed(channel: Channel, hits: list[Hit], asked: list[Hit]) -> set[str]:
+def _removed(channel: Channel, hits: list[Hit], asked: list[Hit], margin: float) -> set[str]:
     if channel.matches_words:
         return {hit.photo_id for hit in hits if hit.exact}
     likeness = {hit.photo_id: hit.score for hit in asked}
-    return {hit.photo_id for hit in hits if hit.photo_id in likeness and hit.score > likeness[hit.photo_id]}
+    return {hit.photo_id for hit in hits if hit.photo_id in likeness and hit.score > likeness[hit.photo_id] + margin}
