@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -155,20 +154,14 @@ def search_photos(
     query = ChannelQuery.from_text(" ".join(branches), within, parsed.mentioned, filters.people)
     rankings: dict[str, list[Hit]] = {}
     unavailable: dict[str, str] = {}
-    found_by: dict[str, list[str]] = {}  # photo id -> the alternatives that found it (with OR)
+    per_branch: list[dict[str, list[Hit]]] = []
     if any(branches):
         depth = max(settings.candidates, options.offset + options.limit)
         queries = [
             ChannelQuery.from_text(words, within, parsed.mentioned, filters.people) for words in branches if words
         ]
-        if len(queries) == 1:
-            per_branch = [_rankings(channels, queries[0], store, depth, unavailable)]
-        else:  # alternatives side by side: vector products and BM25 release the GIL for much of their time
-            with ThreadPoolExecutor(max_workers=min(4, len(queries)), thread_name_prefix="shashin-or") as pool:
-                per_branch = list(pool.map(lambda q: _rankings(channels, q, store, depth, unavailable), queries))
-        rankings = per_branch[0] if len(per_branch) == 1 else _any_of(per_branch)
-        if len(per_branch) > 1:
-            found_by = _found_by([w for w in branches if w], per_branch, channels)
+        per_branch = [_rankings(channels, asked, store, depth, unavailable) for asked in queries]
+        rankings = per_branch[0] if len(per_branch) == 1 else _any_of(per_branch, depth)
         fused = FusionConfig.of(settings, channels).fuse(rankings)
         fused = [hit for hit in fused if hit.relevance >= options.min_score]
     elif within is not None or logic.excluded:  # only filters (or exclusions): every photo allowed, newest first
@@ -187,7 +180,8 @@ def search_photos(
         fused = _by_date(store, fused, newest=options.sort == "newest")
     page = fused[options.offset : options.offset + options.limit]
     results = describe(store, channels, query, page, options.offset)
-    if found_by:
+    if len(per_branch) > 1:  # which alternative found each photo shown
+        found_by = _found_by([w for w in branches if w], per_branch, channels, {r.photo_id for r in results})
         results = [dataclasses.replace(r, found_by=tuple(found_by.get(r.photo_id, ()))) for r in results]
     return SearchResponse(
         text,
@@ -229,7 +223,7 @@ def _rankings(
 
 
 def _found_by(
-    branches: list[str], per_branch: list[dict[str, list[Hit]]], channels: Sequence[Channel]
+    branches: list[str], per_branch: list[dict[str, list[Hit]]], channels: Sequence[Channel], shown: set[str]
 ) -> dict[str, list[str]]:
     """Which alternatives found each photo: those whose words a keyword channel found in it, and
     the one a meaning channel finds it most like (vectors rank every photo for every alternative)."""
@@ -239,6 +233,8 @@ def _found_by(
     for n, ranked in enumerate(per_branch):
         for name, hits in ranked.items():
             for hit in hits:
+                if hit.photo_id not in shown:
+                    continue
                 if name in words:
                     found.setdefault(hit.photo_id, set()).add(n)
                 elif hit.score > likeness.get((hit.photo_id, name), (float("-inf"), -1))[0]:
@@ -248,7 +244,7 @@ def _found_by(
     return {photo_id: [branches[n] for n in sorted(ns)] for photo_id, ns in found.items()}
 
 
-def _any_of(per_branch: list[dict[str, list[Hit]]]) -> dict[str, list[Hit]]:
+def _any_of(per_branch: list[dict[str, list[Hit]]], depth: int) -> dict[str, list[Hit]]:
     """One ranking per channel from the alternatives' rankings: a photo at its best place in any
     of them (first of "cat" and first of "kitten" share the top), so either can admit it."""
     merged: dict[str, list[Hit]] = {}
@@ -258,7 +254,8 @@ def _any_of(per_branch: list[dict[str, list[Hit]]]) -> dict[str, list[Hit]]:
             for place, hit in enumerate(ranked.get(name, [])):
                 if hit.photo_id not in best or place < best[hit.photo_id][0]:
                     best[hit.photo_id] = (place, hit)
-        merged[name] = [hit for _, hit in sorted(best.values(), key=lambda entry: (entry[0], -entry[1].score))]
+        order = sorted(best.values(), key=lambda entry: (entry[0], -entry[1].score))
+        merged[name] = [hit for _, hit in order[:depth]]  # as many candidates as one query's: fusion costs the same
     return merged
 
 

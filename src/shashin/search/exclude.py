@@ -49,6 +49,8 @@ def removals(
     margin: float = 0.0,
 ) -> list[Removal]:
     """For each excluded term, the candidates it removes (see the module's docstring)."""
+    if not excluded:
+        return []
     if not candidates:
         return [Removal(term) for term in excluded]
     within = PhotoSet.of(store.photo_facts().ids, sorted(candidates))
