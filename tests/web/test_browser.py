@@ -168,3 +168,29 @@ def test_correct_a_caption_in_the_photo_page(page, server: LiveServer, web_libra
     assert "Blue board of Tokyo Station" in page.locator("ul.captions").inner_text()
     assert "source: human" in page.locator("ul.captions").inner_text()
     shot(page, "caption-corrected")
+
+
+def test_exclude_click_a_facet_and_save_the_search(page, server: LiveServer, web_library: Library) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server.url + "/")
+    page.get_by_role("searchbox").fill("sign -street")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("main")
+    assert "Not street:" in page.locator("p.excluded").inner_text()
+    alts = [img.get_attribute("alt") or "" for img in page.locator("li.result img").all()]
+    assert not any("street" in alt.lower() for alt in alts)
+    facet = page.locator("aside.facets a[data-facet=text]")
+    assert facet.count() == 1
+    facet.click()  # narrows to photos with text: the filter is added to the address
+    page.wait_for_selector("main")
+    assert "has_text=true" in page.url and "q=sign+-street" in page.url.replace("%20", "+")
+    page.get_by_label("Save this search as").fill("Signs without streets")
+    page.locator("form.save button").click()
+    page.wait_for_selector("nav.saved a")
+    link = page.locator("nav.saved a", has_text="Signs without streets")
+    assert link.count() == 1
+    link.click()
+    page.wait_for_selector("main")
+    assert "has_text=true" in page.url
+    shot(page, "saved-search")
+    assert page.errors == [] and page.dialogs == []
+    web_library.remove_saved_search("Signs without streets")  # other tests share this library
