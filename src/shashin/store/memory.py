@@ -75,8 +75,14 @@ class PhotoSet:
 
     @classmethod
     def of(cls, universe: np.ndarray, photo_ids: Any) -> PhotoSet:
-        """The photos of `universe` that are in `photo_ids`."""
-        return cls(universe, np.isin(universe, encode(photo_ids)))
+        """The photos of `universe` (sorted) that are in `photo_ids`: a binary search for each
+        (np.isin would sort the whole universe again: 35 ms at 100k photos)."""
+        wanted = encode(photo_ids)
+        mask = np.zeros(len(universe), dtype=bool)
+        if len(wanted) and len(universe):
+            at = np.minimum(np.searchsorted(universe, wanted), len(universe) - 1)
+            mask[at[universe[at] == wanted]] = True
+        return cls(universe, mask)
 
     def __len__(self) -> int:
         return int(self.mask.sum())
