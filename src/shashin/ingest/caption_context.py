@@ -70,6 +70,7 @@ def photo_contexts(store: Store, photo_ids: Iterable[str]) -> dict[str, PhotoCon
     import numpy as np
 
     from shashin.metadata.kept import Kept
+    from shashin.metadata.sync import CHANNEL as KEPT
     from shashin.people.faces import names_in
     from shashin.places import gazetteer
 
@@ -84,7 +85,7 @@ def photo_contexts(store: Store, photo_ids: Iterable[str]) -> dict[str, PhotoCon
         )
         towns = {pid: gazetteer().town(int(t)).label for pid, t in zip(located, found.tolist(), strict=True)}
     files = store.file_rows_for(ids)
-    kept_rows = store.channel_rows("metadata", ids, ["fields"])
+    kept_rows = store.channel_rows(KEPT, ids, ["fields"])
     faces = names_in(store, ids)
     contexts = {}
     for photo_id in ids:

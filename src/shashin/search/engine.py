@@ -160,7 +160,12 @@ def search_photos(
         queries = [
             ChannelQuery.from_text(words, within, parsed.mentioned, filters.people) for words in branches if words
         ]
-        per_branch = [_rankings(channels, asked, store, depth, unavailable) for asked in queries]
+        if len(queries) == 1:
+            queries = [query]  # what channels find for their highlights is kept on the query the page is described with
+        per_branch = [_rankings(channels, one, store, depth, unavailable) for one in queries]
+        if len(queries) > 1:
+            for one in queries:
+                query.found.update(one.found)
         rankings = per_branch[0] if len(per_branch) == 1 else _any_of(per_branch, depth)
         fused = FusionConfig.of(settings, channels).fuse(rankings)
         fused = [hit for hit in fused if hit.relevance >= options.min_score]

@@ -88,11 +88,12 @@ def _kept(store: Store, photo_ids: list[str]) -> tuple[Counter[str], Counter[str
     import json
 
     from shashin.metadata.kept import Kept
+    from shashin.metadata.sync import CHANNEL as KEPT
 
     keywords: Counter[str] = Counter()
     tags: Counter[str] = Counter()
     named: set[tuple[str, str]] = set()
-    for photo_id, row in store.channel_rows("metadata", photo_ids, ["fields", "added"]).items():
+    for photo_id, row in store.channel_rows(KEPT, photo_ids, ["fields", "added"]).items():
         if not row:
             continue
         fields = json.loads(row.get("fields") or "{}")
