@@ -53,14 +53,23 @@ def removals(
         return []
     if not candidates:
         return [Removal(term) for term in excluded]
-    within = PhotoSet.of(store.photo_facts().ids, sorted(candidates))
+    universe = store.photo_facts().ids
+    # Keyword channels look at every candidate; a meaning channel only at those it ranked for the
+    # query (the others have no likeness to compare with).
+    looked_at: dict[str, PhotoSet] = {}
+    for channel in channels:
+        mine = candidates if channel.matches_words else {h.photo_id for h in positive.get(channel.name, [])}
+        if mine:
+            looked_at[channel.name] = PhotoSet.of(universe, sorted(mine & candidates))
     found: list[Removal] = []
     for term in excluded:
-        query = ChannelQuery.from_text(term, within)
         by: dict[str, str] = {}
         for channel in channels:
+            within = looked_at.get(channel.name)
+            if within is None or not len(within):
+                continue
             try:
-                hits = channel.search(query, store, len(candidates))
+                hits = channel.search(ChannelQuery.from_text(term, within), store, len(within))
             except ModelUnavailable:
                 continue
             for photo_id in _removed(channel, hits, positive.get(channel.name, []), margin):
