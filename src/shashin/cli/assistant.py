@@ -35,10 +35,10 @@ def mcp(
         ),
     ] = None,
 ) -> None:
-    """Run an MCP server: tools search, similar, photo, status (and set_caption with --allow-writes),
-    photos as resources.
+    """Run an MCP server so an assistant can search the library (stdio, or streamable HTTP).
 
-    Claude Desktop and other assistants start it themselves over stdio, e.g. in their settings:
+    Tools: search, similar, photo, status (and set_caption with --allow-writes); photos are
+    resources. Claude Desktop and other assistants start it themselves over stdio, e.g. in their settings:
     {"mcpServers": {"shashin": {"command": "shashin", "args": ["mcp"]}}}.
     """
     from shashin.assistant.server import build_server
