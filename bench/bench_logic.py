@@ -9,12 +9,16 @@ which the library never sees: a photo shows a concept when at least two of them 
   many removed do show B (removal precision), and how many showing A but not B stay (kept), per
   channel that removed them (caption keywords; caption vectors: "more like B than like A").
 - "A OR B": recall@20 of the photos showing A or B, against the query "A B" and "A" alone.
+- The same query sets through `shashin eval` (files written as its query files): MRR, Recall@10
+  and nDCG@10 of "A -B" against "A" for the photos showing A but not B, and of "A OR B" against
+  "A B" for the photos showing either.
 
-    python bench/bench_logic.py
+    python bench/bench_logic.py [--queries DIR]   (DIR: keep the eval query files written)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import shutil
@@ -79,7 +83,48 @@ def exclusion(library, pairs, having, file_names, margin):  # type: ignore[no-un
     )
 
 
+def write_queries(folder: Path, rows: list[dict[str, object]], name: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    return path
+
+
+def eval_sets(library, pairs, either_pairs, having, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The query sets as `shashin eval` query files, each beside its plain counterpart, and their scores."""
+    from shashin.evaluation.queries import load_queries
+    from shashin.library.evaluation import evaluate
+
+    store = library._open(create=False)
+    sets = {
+        "A -B (relevant: A and not B)": [
+            {"query": f"{a} -{b}", "relevant": sorted(having[a] - having[b]), "lang": "en"} for a, b in pairs
+        ],
+        "A    (relevant: A and not B)": [
+            {"query": a, "relevant": sorted(having[a] - having[b]), "lang": "en"} for a, b in pairs
+        ],
+        "A OR B (relevant: A or B)": [
+            {"query": f"{a} OR {b}", "relevant": sorted(having[a] | having[b]), "lang": "en"} for a, b in either_pairs
+        ],
+        "A B    (relevant: A or B)": [
+            {"query": f"{a} {b}", "relevant": sorted(having[a] | having[b]), "lang": "en"} for a, b in either_pairs
+        ],
+    }
+    print("through shashin eval (fused ranking; MRR, Recall@10, nDCG@10):")
+    for n, (label, rows) in enumerate(sets.items()):
+        path = write_queries(folder, rows, f"logic-{n}.jsonl")
+        run = evaluate(library, load_queries(path, store))
+        fused = run.summary()["all"]["fused"]
+        print(
+            f"  {label}: MRR {fused['mrr'].mean:.3f}, Recall@10 {fused['r@10'].mean:.3f}, "
+            f"nDCG@10 {fused['ndcg@10'].mean:.3f} ({len(rows)} queries)"
+        )
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--queries", default="", help="a folder to keep the eval query files in")
+    arguments = parser.parse_args()
     from shashin import Library
     from shashin.config import load_settings
     from shashin.store import Store
@@ -121,6 +166,8 @@ def main() -> None:
         print(f'"A OR B" on {len(either_pairs)} pairs: recall@20 of photos showing A or B')
         for label, values in recall.items():
             print(f"  {label:7}: {sum(values) / len(values):.3f}")
+        folder = Path(arguments.queries) if arguments.queries else work / "queries"
+        eval_sets(library, pairs, either_pairs, having, folder)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

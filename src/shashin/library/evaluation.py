@@ -95,6 +95,10 @@ def evaluate(
                 return {}, {ImageChannel.name: str(exc)}
             return response.hits, {}
         response = library.search(query.text, limit=1, parse=parse)
+        removed = {photo_id for removal in response.removed for photo_id in removal.by}
+        if removed:  # "cat -dog": every ranking is judged as the user gets it, without what was left out
+            hits = {name: [h for h in found if h.photo_id not in removed] for name, found in response.hits.items()}
+            return hits, response.unavailable
         return response.hits, response.unavailable
 
     run = run_queries(queries, ask, fusion, _evaluation_config(store, settings, built, parse), progress=progress)
