@@ -19,7 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from shashin import storage
 from shashin.errors import BadInput
-from shashin.raw import RAW_SUFFIXES, RawError, decode_raw, is_raw, raw_exif, raw_fingerprint, raw_size
+from shashin.raw import RAW_SUFFIXES, RawError, is_raw, raw_exif, read_raw
 
 # We check dimensions ourselves (with a message that says how to lift the limit) instead of
 # relying on Pillow's global warning/exception pair.
@@ -274,14 +274,14 @@ def _open_raw(
     finally:
         source.close()
     try:
-        rgb, _ = decode_raw(data, wanted_side or 1, max_pixels)
-        width, height = raw_size(data)
-        named = raw_fingerprint(data) if fingerprint else None
+        developed = read_raw(data, wanted_side or 1, max_pixels, fingerprint=fingerprint)
     except RawError as exc:
         raise MediaError(str(exc)) from exc
     ifd0, exif, gps = raw_exif(data)
+    width, height = developed.size
     kind = Path(name).suffix[1:].upper()
-    return rgb, PhotoMetadata(width=width, height=height, format=kind, **_exif_values(ifd0, exif, gps)), named
+    metadata = PhotoMetadata(width=width, height=height, format=kind, **_exif_values(ifd0, exif, gps))
+    return developed.image, metadata, developed.fingerprint
 
 
 def _open_upright(image: Image.Image, max_pixels: int, draft_side: int) -> tuple[Image.Image, PhotoMetadata]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -45,9 +46,20 @@ def _open(data: bytes) -> Any:
         raise RawError(f"not a RAW file LibRaw can read ({type(exc).__name__}: {exc})") from exc
 
 
-def decode_raw(data: bytes, min_side: int, max_pixels: int) -> tuple[Image.Image, str]:
-    """The photo upright as RGB, and how it was made ("preview" or "demosaic"): the embedded
-    preview when its longer side is at least `min_side`, else the sensor data demosaiced."""
+@dataclass(frozen=True)
+class DevelopedRaw:
+    """A RAW file read once: the photo upright as RGB, how it was made ("preview" or "demosaic"),
+    the size of the developed photo (upright), and its sensor data's name when asked for."""
+
+    image: Image.Image
+    how: str
+    size: tuple[int, int]
+    fingerprint: str | None = None
+
+
+def read_raw(data: bytes, min_side: int, max_pixels: int, *, fingerprint: bool = False) -> DevelopedRaw:
+    """Everything indexing needs from a RAW file, with LibRaw opening (and unpacking) it once: the
+    embedded preview when its longer side is at least `min_side`, else the sensor data demosaiced."""
     rawpy = _rawpy()
     with _open(data) as raw:
         sizes = raw.sizes
@@ -56,15 +68,24 @@ def decode_raw(data: bytes, min_side: int, max_pixels: int) -> tuple[Image.Image
                 f"RAW image is {sizes.width}×{sizes.height} pixels, over the {max_pixels / 1e6:.0f} MP limit; "
                 "raise max_image_pixels to index it"
             )
+        flip = int(sizes.flip)
+        size = (sizes.height, sizes.width) if flip in (5, 6) else (sizes.width, sizes.height)
+        named = _sensor_name(raw) if fingerprint else None
         preview = _preview(raw, rawpy)
         if preview is not None and max(preview.size) >= min_side:
-            flip = _FLIPS.get(int(sizes.flip))
-            return (preview.transpose(flip) if flip is not None else preview), "preview"
+            turn = _FLIPS.get(flip)
+            return DevelopedRaw(preview.transpose(turn) if turn is not None else preview, "preview", size, named)
         try:
             pixels = raw.postprocess(use_camera_wb=True, output_bps=8, half_size=_half(sizes, min_side))
         except (rawpy.LibRawError, ValueError, MemoryError) as exc:
             raise RawError(f"LibRaw could not develop the sensor data ({type(exc).__name__}: {exc})") from exc
-        return Image.fromarray(np.ascontiguousarray(pixels)).convert("RGB"), "demosaic"
+        return DevelopedRaw(Image.fromarray(np.ascontiguousarray(pixels)).convert("RGB"), "demosaic", size, named)
+
+
+def decode_raw(data: bytes, min_side: int, max_pixels: int) -> tuple[Image.Image, str]:
+    """The photo upright as RGB, and how it was made (see read_raw)."""
+    developed = read_raw(data, min_side, max_pixels)
+    return developed.image, developed.how
 
 
 def _preview(raw: Any, rawpy: Any) -> Image.Image | None:
@@ -90,19 +111,15 @@ def _half(sizes: Any, min_side: int) -> bool:
     return max(sizes.width, sizes.height) // 2 >= min_side
 
 
-def raw_size(data: bytes) -> tuple[int, int]:
-    """Width and height of the developed photo (upright)."""
-    with _open(data) as raw:
-        sizes = raw.sizes
-        width, height = sizes.width, sizes.height
-        return (height, width) if int(sizes.flip) in (5, 6) else (width, height)
-
-
 def raw_fingerprint(data: bytes) -> str:
     """A name for the sensor data: the same for the file after its metadata is edited."""
     with _open(data) as raw:
-        digest = hashlib.blake2b(raw.raw_image_visible.tobytes(), digest_size=16).hexdigest()
-        return f"raw:{int(raw.sizes.flip)}:{digest}"
+        return _sensor_name(raw)
+
+
+def _sensor_name(raw: Any) -> str:
+    digest = hashlib.blake2b(raw.raw_image_visible.tobytes(), digest_size=16).hexdigest()
+    return f"raw:{int(raw.sizes.flip)}:{digest}"
 
 
 # exiv2 keys → the EXIF tags shashin.media reads (IFD0, the Exif IFD, the GPS IFD).
