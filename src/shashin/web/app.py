@@ -501,8 +501,8 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
 
         from_our_page(csrf)
         asked = parse_qs(urlsplit(address).query)
-        params: dict[str, Any] = {key: values if key in ("folder", "camera", "keyword", "label", "person") else values[0]
-                                   for key, values in asked.items()}  # fmt: skip
+        repeated = {_FILTER_PARAMS[argument] for argument in _MANY}
+        params: dict[str, Any] = {key: values if key in repeated else values[0] for key, values in asked.items()}
         if "has_text" in params:
             params["has_text"] = params["has_text"] in ("true", "1", "on")
         if params.get("rating"):
@@ -831,6 +831,23 @@ def _page(pages: Environment, name: str, request: Request, lang: str, **context:
     return HTMLResponse(body)
 
 
+# build_filters' argument -> the name /api/search and the pages give it; the list-valued ones repeat.
+_FILTER_PARAMS = {
+    "taken_from": "from",
+    "taken_to": "to",
+    "folders": "folder",
+    "cameras": "camera",
+    "has_text": "has_text",
+    "near": "near",
+    "radius_km": "radius",
+    "keywords": "keyword",
+    "rating": "rating",
+    "labels": "label",
+    "people": "person",
+}
+_MANY = frozenset({"folders", "cameras", "keywords", "labels", "people"})
+
+
 def filter_arguments(params: dict[str, Any]) -> dict[str, Any]:
     """build_filters' arguments from the names /api/search and the pages use (from, camera, …)."""
 
@@ -838,32 +855,25 @@ def filter_arguments(params: dict[str, Any]) -> dict[str, Any]:
         value = params.get(name)
         return [value] if isinstance(value, str) else list(value or [])
 
-    return {
-        "taken_from": params.get("from") or None,
-        "taken_to": params.get("to") or None,
-        "folders": many("folder"),
-        "cameras": many("camera"),
-        "has_text": params.get("has_text"),
-        "near": params.get("near") or None,
-        "radius_km": params.get("radius"),
-        "keywords": many("keyword"),
-        "rating": params.get("rating"),
-        "labels": many("label"),
-        "people": many("person"),
-    }
+    arguments: dict[str, Any] = {}
+    for argument, name in _FILTER_PARAMS.items():
+        if argument in _MANY:
+            arguments[argument] = many(name)
+        elif argument in ("has_text", "rating", "radius_km"):
+            arguments[argument] = params.get(name)
+        else:
+            arguments[argument] = params.get(name) or None
+    return arguments
 
 
 def search_address(saved: dict[str, Any]) -> str:
     """The search page's address for a saved search (to_dict() form): a live query, not a list."""
     from urllib.parse import urlencode
 
-    named = {"taken_from": "from", "taken_to": "to", "folders": "folder", "cameras": "camera", "has_text": "has_text",
-             "near": "near", "radius_km": "radius", "keywords": "keyword", "rating": "rating", "labels": "label",
-             "people": "person"}  # fmt: skip
     pairs: list[tuple[str, Any]] = [("q", saved["query"])]
     for argument, value in saved["filters"].items():
         for one in value if isinstance(value, list) else [value]:
-            pairs.append((named[argument], str(one).lower() if isinstance(one, bool) else one))
+            pairs.append((_FILTER_PARAMS[argument], str(one).lower() if isinstance(one, bool) else one))
     if saved.get("sort") and saved["sort"] != "relevance":
         pairs.append(("sort", saved["sort"]))
     return "/?" + urlencode(pairs)
