@@ -190,6 +190,23 @@ def gazetteer() -> Gazetteer:
         return Gazetteer(columns, countries)  # a read-only home builds again next time
 
 
+def nearest_towns(photos: dict[str, dict[str, Any]]) -> dict[str, tuple[Place, float]]:
+    """The nearest town, and its distance in km, of each photo row that has GPS coordinates (the
+    gazetteer is loaded only then)."""
+    located = [
+        pid for pid, row in photos.items() if row.get("latitude") is not None and row.get("longitude") is not None
+    ]
+    if not located:
+        return {}
+    towns, distances = gazetteer().nearest(
+        np.array([photos[pid]["latitude"] for pid in located]), np.array([photos[pid]["longitude"] for pid in located])
+    )
+    return {
+        pid: (gazetteer().town(int(t)), float(d))
+        for pid, t, d in zip(located, towns.tolist(), distances.tolist(), strict=True)
+    }
+
+
 def _write(folder: Path, columns: dict[str, np.ndarray], countries: list[Place]) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()

@@ -67,23 +67,14 @@ class PhotoContext:
 
 def photo_contexts(store: Store, photo_ids: Iterable[str]) -> dict[str, PhotoContext]:
     """What the library knows about each photo: date, town or kept place names, folder, people."""
-    import numpy as np
-
     from shashin.metadata.kept import Kept
     from shashin.metadata.sync import CHANNEL as KEPT
     from shashin.people.faces import names_in
-    from shashin.places import gazetteer
+    from shashin.places import nearest_towns
 
     ids = list(photo_ids)
     photos = store.get_photos(set(ids))
-    located = [pid for pid in ids if (photos.get(pid) or {}).get("latitude") is not None]
-    towns: dict[str, str] = {}
-    if located:
-        found, _ = gazetteer().nearest(
-            np.array([photos[pid]["latitude"] for pid in located]),
-            np.array([photos[pid]["longitude"] for pid in located]),
-        )
-        towns = {pid: gazetteer().town(int(t)).label for pid, t in zip(located, found.tolist(), strict=True)}
+    towns = {pid: town.label for pid, (town, _) in nearest_towns(photos).items()}
     files = store.file_rows_for(ids)
     kept_rows = store.channel_rows(KEPT, ids, ["fields"])
     faces = names_in(store, ids)

@@ -22,7 +22,7 @@ from shashin.errors import UsageError
 from shashin.metadata.kept import facet, fold
 from shashin.metadata.sync import CHANNEL as METADATA
 from shashin.people.faces import photos_of
-from shashin.places import Place, distance_km, gazetteer, normalize_name
+from shashin.places import Place, distance_km, gazetteer, nearest_towns, normalize_name
 from shashin.store import PhotoFacts, PhotoSet, Store
 from shashin.text.dates import DateError, When, normalize, parse_when
 from shashin.text.tokenize import terms
@@ -266,16 +266,7 @@ class PlaceOfPhoto:
 
 def places_of(photos: dict[str, dict[str, Any]]) -> dict[str, PlaceOfPhoto]:
     """The nearest town of each photo that has GPS coordinates (loads the gazetteer only then)."""
-    located = {
-        pid: row for pid, row in photos.items() if row.get("latitude") is not None and row.get("longitude") is not None
-    }
-    if not located:
-        return {}
-    ids = list(located)
-    towns, distances = gazetteer().nearest(
-        np.array([located[i]["latitude"] for i in ids]), np.array([located[i]["longitude"] for i in ids])
-    )
-    return {pid: PlaceOfPhoto(gazetteer().town(int(t)), float(d)) for pid, t, d in zip(ids, towns, distances)}
+    return {pid: PlaceOfPhoto(town, distance) for pid, (town, distance) in nearest_towns(photos).items()}
 
 
 _COORDINATES = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
