@@ -56,11 +56,13 @@ def removals(
     universe = store.photo_facts().ids
     # Keyword channels look at every candidate; a meaning channel only at those it ranked for the
     # query (the others have no likeness to compare with).
+    every = PhotoSet.of(universe, sorted(candidates))
     looked_at: dict[str, PhotoSet] = {}
     for channel in channels:
-        mine = candidates if channel.matches_words else {h.photo_id for h in positive.get(channel.name, [])}
-        if mine:
-            looked_at[channel.name] = PhotoSet.of(universe, sorted(mine & candidates))
+        if channel.matches_words:
+            looked_at[channel.name] = every
+        elif ranked := {h.photo_id for h in positive.get(channel.name, [])} & candidates:
+            looked_at[channel.name] = PhotoSet.of(universe, sorted(ranked))
     found: list[Removal] = []
     for term in excluded:
         by: dict[str, str] = {}

@@ -5,6 +5,7 @@ a folder (walked whole when its turn comes)."""
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 
 from shashin.media import is_supported
@@ -67,6 +68,6 @@ def _look(path: str, now: float) -> _Seen | None:
         info = os.stat(path)
     except OSError:
         return None
-    if os.path.isdir(path):
+    if stat.S_ISDIR(info.st_mode):
         return None
     return _Seen(info.st_size, info.st_mtime_ns, now)
