@@ -155,13 +155,16 @@ def search_photos(
     rankings: dict[str, list[Hit]] = {}
     unavailable: dict[str, str] = {}
     per_branch: list[dict[str, list[Hit]]] = []
-    if any(branches):
+    asked_words = [words for words in branches if words]
+    if asked_words:
         depth = max(settings.candidates, options.offset + options.limit)
-        queries = [
-            ChannelQuery.from_text(words, within, parsed.mentioned, filters.people) for words in branches if words
-        ]
-        if len(queries) == 1:
-            queries = [query]  # what channels find for their highlights is kept on the query the page is described with
+        # One alternative is `query` itself: what channels find for their highlights stays on the
+        # query the page is described with; several each get theirs, gathered onto it after.
+        queries = (
+            [query]
+            if len(asked_words) == 1
+            else [ChannelQuery.from_text(words, within, parsed.mentioned, filters.people) for words in asked_words]
+        )
         per_branch = [_rankings(channels, one, store, depth, unavailable) for one in queries]
         if len(queries) > 1:
             for one in queries:
@@ -186,7 +189,7 @@ def search_photos(
     page = fused[options.offset : options.offset + options.limit]
     results = describe(store, channels, query, page, options.offset)
     if len(per_branch) > 1:  # which alternative found each photo shown
-        found_by = _found_by([w for w in branches if w], per_branch, channels, {r.photo_id for r in results})
+        found_by = _found_by(asked_words, per_branch, channels, {r.photo_id for r in results})
         results = [dataclasses.replace(r, found_by=tuple(found_by.get(r.photo_id, ()))) for r in results]
     return SearchResponse(
         text,
