@@ -49,15 +49,6 @@ class Person:
         }
 
 
-def groupable(row: dict[str, Any], settings: FaceSettings) -> bool:
-    """A face that may join or found a group: decided by a person, or large, sharp and not rejected."""
-    if row.get("source") in DECIDED:
-        return True
-    if row.get("source") in (REJECTED, FORGOTTEN):
-        return False
-    return (row.get("size") or 0) >= settings.min_size and (row.get("sharpness") or 0) >= settings.min_sharpness
-
-
 def sync_faces(store: Store, settings: FaceSettings, version: str) -> int:
     """Bring the faces table in line with the channel's current output (a person's decisions
     carried to the same face found again), then group the new faces; returns faces written."""
@@ -132,7 +123,8 @@ class _Faces:
             self.descriptors[self.current] = values.reshape(-1, dimensions)
 
     def groupable(self, settings: FaceSettings) -> np.ndarray:
-        """groupable() of every face, as a mask."""
+        """The faces that may join or found a group, as a mask: decided by a person, or large,
+        sharp and not rejected — and found by the current face model."""
         decided = np.array([s in DECIDED for s in self.sources], bool)
         out = np.array([s in (REJECTED, FORGOTTEN) for s in self.sources], bool)
         big = (np.nan_to_num(self.sizes) >= settings.min_size) & (
@@ -167,6 +159,7 @@ def assign(store: Store, settings: FaceSettings) -> None:
     todo = [n for n in range(len(faces.ids)) if not faces.people[n] and faces.sources[n] is None and able[n]]
     if not todo:
         return
+    threshold = _threshold(settings)
     # Each person's centre: a new face joins the nearest one under the threshold (5,000 centres
     # are searched instead of 100,000 faces, and one odd face of a person misleads nobody).
     owners = sorted({str(faces.people[n]) for n in known})
@@ -181,7 +174,7 @@ def assign(store: Store, settings: FaceSettings) -> None:
     changes: dict[int, tuple[str | None, str | None]] = {}
     rest = []
     for n, i, d in zip(todo, index.tolist(), distance.tolist(), strict=True):
-        if i >= 0 and d < _threshold(settings):
+        if i >= 0 and d < threshold:
             changes[n] = (owners[i], "clustered")
         else:
             rest.append(n)
@@ -190,8 +183,8 @@ def assign(store: Store, settings: FaceSettings) -> None:
     labels = np.arange(len(pool))
     if rest:  # pairs among the new faces, and between them and those left alone before (not old × old)
         fresh = faces.descriptors[rest]
-        i1, j1, d1 = pairs_under(fresh, _threshold(settings))
-        i2, j2, d2 = pairs_between(fresh, faces.descriptors[alone], _threshold(settings))
+        i1, j1, d1 = pairs_under(fresh, threshold)
+        i2, j2, d2 = pairs_between(fresh, faces.descriptors[alone], threshold)
         i, j = np.concatenate([i1, i2]), np.concatenate([j1, j2 + len(rest)])
         labels = chinese_whispers(len(pool), i, j, np.concatenate([d1, d2]))
     sizes = Counter(labels.tolist())
