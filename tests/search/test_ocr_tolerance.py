@@ -55,3 +55,12 @@ def test_short_words_are_not_found_inside_longer_ones(library: Library) -> None:
     assert "card.jpg" not in names(library, "Car")
     off = Library(settings=load_settings({"db": str(library.path), "channels": "ocr", "ocr.tolerant": "false"}))
     assert "misread.jpg" not in names(off, "fusionopolis")  # the setting turns it off
+
+
+def test_an_exclusion_removes_the_word_as_read_not_as_misread(library: Library) -> None:
+    """ "Fusionopolis -Furionopolis": the sign that reads FURIONOPOLIS goes; the one that reads
+    FUSIONOPOLIS stays, though a misread of it would be one edit from the excluded word."""
+    response = library.search("Fusionopolis -Furionopolis")
+    assert [Path(r.path).name for r in response.results] == ["exact.jpg"]
+    [removal] = response.removed
+    assert removal.counts() == {"ocr": 1}

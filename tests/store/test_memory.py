@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pyarrow as pa
 
-from shashin.store.memory import KeywordIndex, PhotoSet, VectorIndex, encode
+from shashin.store.memory import KeywordIndex, PhotoSet, VectorIndex, encode, positions
 
 
 def keyword_index(*texts: str) -> KeywordIndex:
@@ -48,6 +48,17 @@ def test_results_stay_within_the_photo_set() -> None:
     ids = encode(["p0", "p1", "p2"])
     vectors = VectorIndex(ids, ids, np.eye(3, dtype=np.float32), ann_min_rows=0)
     assert [row for row, _ in vectors.search(np.array([0, 1, 0.1]), 3, within=allowed)] == [2, 0]
+    # The same photo set asked again after another one (the rows' places in the universe are kept).
+    assert sorted(row for row, *_ in index.search(["cat"], 10, within=PhotoSet.of(universe, ["p1"]))) == [1]
+    assert sorted(row for row, *_ in index.search(["cat"], 10, within=allowed)) == [0, 2]
+
+
+def test_photo_ids_are_placed_in_the_universe() -> None:
+    universe = encode(["a", "b", "d", "f"])
+    assert positions(universe, ["d", "a", "c", "z", "f"]).tolist() == [2, 0, -1, -1, 3]  # c, z: not in it
+    assert positions(universe, []).tolist() == [] and positions(encode([]), ["a"]).tolist() == [-1]
+    placed = PhotoSet.at(universe, positions(universe, ["f", "c", "b"]))
+    assert placed.ids() == ["b", "f"] == PhotoSet.of(universe, {"b", "f", "x"}).ids()
 
 
 def clustered(n: int, dimensions: int, seed: int = 0) -> np.ndarray:

@@ -118,6 +118,12 @@ class Channel(ABC):
         """Why each photo of the page matched, as highlighted text (empty when nothing to show)."""
         return {}
 
+    def holding(self, query: ChannelQuery, store: Store, limit: int) -> set[str]:
+        """The photos (of `query.within`, at most `limit`) in which this channel finds every word of
+        the query, or each quoted phrase: what excluding those words removes. Word channels only;
+        one whose search also ranks near misses (OCR's misread words) answers without them."""
+        return {hit.photo_id for hit in self.search(query, store, limit) if hit.exact}
+
 
 class IndexedChannel(ABC):
     """Per-photo work done when indexing (the index side of a channel), kept in the channel's table.

@@ -87,6 +87,20 @@ class OcrChannel(IndexedChannel, Channel):
         }
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
+        exact = self._exact(query, store, limit)
+        singles, together = self._units(query)
+        if (not singles and together is None) or len(exact) >= limit:
+            return exact
+        return exact + self._tolerant(
+            singles, together, store, query, {hit.photo_id for hit in exact}, limit - len(exact)
+        )
+
+    def holding(self, query: ChannelQuery, store: Store, limit: int) -> set[str]:
+        return {hit.photo_id for hit in self._exact(query, store, limit) if hit.exact}  # misreads are no proof
+
+    def _exact(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
+        """Photos whose text holds the query's words as written (BM25; quoted phrases in order)."""
+
         def search_terms(terms, n, require_all):  # type: ignore[no-untyped-def]
             return store.search_channel(
                 self.name, "terms", terms, limit=n, require_all=require_all, within=query.within
@@ -97,13 +111,7 @@ class OcrChannel(IndexedChannel, Channel):
                 pid: row["text"] for pid, row in store.channel_rows(self.name, ids, ["text"], from_memory=True).items()
             }
 
-        exact = rank_by_keywords(query.keywords, search_terms, texts, limit)
-        singles, together = self._units(query)
-        if (not singles and together is None) or len(exact) >= limit:
-            return exact
-        return exact + self._tolerant(
-            singles, together, store, query, {hit.photo_id for hit in exact}, limit - len(exact)
-        )
+        return rank_by_keywords(query.keywords, search_terms, texts, limit)
 
     def _units(self, query: ChannelQuery) -> tuple[list[fuzzy.Unit], fuzzy.Unit | None]:
         """What tolerant matching looks for: the query's Latin words (quoted phrases ask for exactness)."""

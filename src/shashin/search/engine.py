@@ -150,7 +150,7 @@ def search_photos(
         filters = options.filters
         within = filters.photo_set(store) if filters.active else None
     # Each alternative's words, without the dates, places and people read out of the whole query.
-    branches = [parsed.text] if logic.plain else _branch_words(logic, options, names)
+    branches = [parsed.text] if len(logic.branches) <= 1 else _branch_words(logic, options, names)
     query = ChannelQuery.from_text(" ".join(branches), within, parsed.mentioned, filters.people)
     rankings: dict[str, list[Hit]] = {}
     unavailable: dict[str, str] = {}

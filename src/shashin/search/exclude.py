@@ -10,12 +10,13 @@ Only the candidates of the positive query are looked at, so every one of them is
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from shashin.channels.base import Channel, ChannelQuery, Hit, ModelUnavailable
 from shashin.store import Store
-from shashin.store.memory import PhotoSet
+from shashin.store.memory import PhotoSet, positions
 
 
 @dataclass(frozen=True)
@@ -55,33 +56,39 @@ def removals(
         return [Removal(term) for term in excluded]
     universe = store.photo_facts().ids
     # Keyword channels look at every candidate; a meaning channel only at those it ranked for the
-    # query (the others have no likeness to compare with).
-    every = PhotoSet.of(universe, sorted(candidates))
-    looked_at: dict[str, PhotoSet] = {}
+    # query (the others have no likeness to compare with). One binary search places them all.
+    ids = list(candidates)
+    where = dict(zip(ids, positions(universe, ids).tolist(), strict=True))
+    every = PhotoSet.at(universe, list(where.values()))
+    ranked: dict[str, tuple[PhotoSet, int]] = {}
     for channel in channels:
-        if channel.matches_words:
-            looked_at[channel.name] = every
-        elif ranked := {h.photo_id for h in positive.get(channel.name, [])} & candidates:
-            looked_at[channel.name] = PhotoSet.of(universe, sorted(ranked))
+        if not channel.matches_words and (
+            mine := [where[h.photo_id] for h in positive.get(channel.name, []) if h.photo_id in where]
+        ):
+            ranked[channel.name] = (PhotoSet.at(universe, mine), len(mine))
     found: list[Removal] = []
     for term in excluded:
         by: dict[str, str] = {}
+        in_words = ChannelQuery.from_text(term, every)
         for channel in channels:
-            within = looked_at.get(channel.name)
-            if within is None or not len(within):
-                continue
             try:
-                hits = channel.search(ChannelQuery.from_text(term, within), store, len(within))
+                if channel.matches_words:
+                    removed = channel.holding(in_words, store, len(candidates))
+                elif channel.name in ranked:
+                    within, size = ranked[channel.name]
+                    hits = channel.search(dataclasses.replace(in_words, within=within, found={}), store, size)
+                    removed = _more_like(hits, positive[channel.name], margin)
+                else:
+                    continue
             except ModelUnavailable:
                 continue
-            for photo_id in _removed(channel, hits, positive.get(channel.name, []), margin):
+            for photo_id in removed:
                 by.setdefault(photo_id, channel.name)
         found.append(Removal(term, by))
     return found
 
 
-def _removed(channel: Channel, hits: list[Hit], asked: list[Hit], margin: float) -> set[str]:
-    if channel.matches_words:
-        return {hit.photo_id for hit in hits if hit.exact}
+def _more_like(hits: list[Hit], asked: list[Hit], margin: float) -> set[str]:
+    """The photos more like the excluded concept (`hits`) than like the query (`asked`), by `margin`."""
     likeness = {hit.photo_id: hit.score for hit in asked}
     return {hit.photo_id for hit in hits if hit.photo_id in likeness and hit.score > likeness[hit.photo_id] + margin}

@@ -66,6 +66,16 @@ def pylist(table: pa.Table) -> list[dict[str, Any]]:
     return rows
 
 
+def positions(universe: np.ndarray, photo_ids: Any) -> np.ndarray:
+    """Where each of `photo_ids` is in `universe` (sorted), -1 for those not in it: a binary search
+    for each (np.isin would sort the whole universe again: 35 ms at 100k photos)."""
+    wanted = encode(photo_ids)
+    if not len(wanted) or not len(universe):
+        return np.full(len(wanted), -1, np.int64)
+    at = np.minimum(np.searchsorted(universe, wanted), len(universe) - 1)
+    return np.where(universe[at] == wanted, at, -1)
+
+
 @dataclass(frozen=True)
 class PhotoSet:
     """Some of the library's photos: a mask over `universe` (sorted photo ids); filters make these."""
@@ -75,13 +85,15 @@ class PhotoSet:
 
     @classmethod
     def of(cls, universe: np.ndarray, photo_ids: Any) -> PhotoSet:
-        """The photos of `universe` (sorted) that are in `photo_ids`: a binary search for each
-        (np.isin would sort the whole universe again: 35 ms at 100k photos)."""
-        wanted = encode(photo_ids)
+        """The photos of `universe` (sorted) that are in `photo_ids`."""
+        return cls.at(universe, positions(universe, photo_ids))
+
+    @classmethod
+    def at(cls, universe: np.ndarray, places: Any) -> PhotoSet:
+        """The photos at these positions of `universe` (-1: none), as positions() gives them."""
         mask = np.zeros(len(universe), dtype=bool)
-        if len(wanted) and len(universe):
-            at = np.minimum(np.searchsorted(universe, wanted), len(universe) - 1)
-            mask[at[universe[at] == wanted]] = True
+        places = np.asarray(places, np.int64)
+        mask[places[places >= 0]] = True
         return cls(universe, mask)
 
     def __len__(self) -> int:
@@ -97,7 +109,9 @@ class _Rows:
     def __init__(self, keys: np.ndarray, photo_ids: np.ndarray) -> None:
         self.keys = keys  # encoded (see encode())
         self.photo_ids = photo_ids
-        self._positions: tuple[int, np.ndarray] | None = None
+        # Per universe (by identity): each row's position in it (0 where its photo is not in it), and
+        # whether it is in it; kept, since every filtered search of this version asks again.
+        self._positions: tuple[int, np.ndarray, np.ndarray] | None = None
 
     def key(self, row: int) -> str:
         return self.keys[row].decode()
@@ -119,9 +133,9 @@ class _Rows:
             positions = np.searchsorted(universe, self.photo_ids)
             positions[positions >= len(universe)] = 0
             known = universe[positions] == self.photo_ids if len(universe) else np.zeros(len(self.photo_ids), bool)
-            self._positions = (id(universe), np.where(known, positions, -1))
-        positions = self._positions[1]
-        return (positions >= 0) & within.mask[np.maximum(positions, 0)]
+            self._positions = (id(universe), np.where(known, positions, 0), known)
+        _, positions, known = self._positions
+        return within.mask[positions] & known
 
 
 def _top(scores: np.ndarray, rows: np.ndarray, limit: int) -> list[tuple[int, float]]:

@@ -37,7 +37,8 @@ class SearchIndexes(ChannelTables):
         """BM25 over file names, folders and camera terms: (path, photo id, score, coverage), best first."""
         index = self._keyword_index("files", "terms", "path", None)
         hits = index.search(list(terms), limit, require_all=require_all, within=within)
-        return [(index.key(row), index.photo(row), score, coverage) for row, score, coverage in hits]
+        named = index.named([row for row, _, _ in hits])
+        return [(key, photo, score, coverage) for (key, photo), (_, score, coverage) in zip(named, hits)]
 
     def search_captions(
         self, terms: Sequence[str], *, limit: int, require_all: bool = False, within: PhotoSet | None = None
@@ -45,7 +46,8 @@ class SearchIndexes(ChannelTables):
         """BM25 over done captions: (caption_id, photo_id, score, coverage), best first."""
         index = self._keyword_index("captions", "terms", "caption_id", "status = 'done'")
         hits = index.search(list(terms), limit, require_all=require_all, within=within)
-        return [(index.key(row), index.photo(row), score, coverage) for row, score, coverage in hits]
+        named = index.named([row for row, _, _ in hits])
+        return [(key, photo, score, coverage) for (key, photo), (_, score, coverage) in zip(named, hits)]
 
     def search_channel(
         self,
