@@ -41,45 +41,111 @@ def shows(captions: list[str], concept: str) -> bool:
     return sum(bool(pattern.search(caption)) for caption in captions) >= 2
 
 
-MARGINS = (0.0, 0.02, 0.05, 1.0)  # 1.0: meaning channels never remove (keywords only)
+MARGINS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 1.0)  # 1.0: meaning channels never remove (keywords only)
+COUNTS = ("b_in_top", "removed_of_b", "removed_in_top", "removed_in_top_right", "should_keep", "kept")
 
 
-def exclusion(library, pairs, having, file_names, margin):  # type: ignore[no-untyped-def]
-    """Removal recall and precision, and what stays, of "A -B" over `pairs`, in A's top 20."""
+def exclusion(library, pairs, having, file_names):  # type: ignore[no-untyped-def]
+    """Per pair "A -B": in A's top 20, the photos showing B and how many were removed, the photos
+    removed and how many show B, the photos showing A but not B and how many stayed; and per
+    channel, (removed, of which showing B)."""
 
     def names(response) -> list[str]:  # type: ignore[no-untyped-def]
         return [Path(r.path).name for r in response.results]
 
-    b_in_top = removed_of_b = kept = should_keep = removed_in_top = removed_in_top_right = 0
-    by_channel: dict[str, list[int]] = {}
+    counted = []
     for a, b in pairs:
         top = names(library.search(a, limit=20))
         found = library.search(f"{a} -{b}", limit=76)
         remaining = set(names(found))
         [removal] = found.removed
+        one = dict.fromkeys(COUNTS, 0) | {"by_channel": {}}
         for photo_id, channel in removal.by.items():
             name = file_names[photo_id]
             if name in top:
                 right = name in having[b]
-                removed_in_top += 1
-                removed_in_top_right += right
-                by_channel.setdefault(channel, [0, 0])
-                by_channel[channel][0] += 1
-                by_channel[channel][1] += right
+                one["removed_in_top"] += 1
+                one["removed_in_top_right"] += right
+                total, correct = one["by_channel"].get(channel, (0, 0))
+                one["by_channel"][channel] = (total + 1, correct + right)
         for name in top:
             if name in having[b]:
-                b_in_top += 1
-                removed_of_b += name not in remaining
+                one["b_in_top"] += 1
+                one["removed_of_b"] += name not in remaining
             elif name in having[a]:
-                should_keep += 1
-                kept += name in remaining
+                one["should_keep"] += 1
+                one["kept"] += name in remaining
+        counted.append(one)
+    return counted
+
+
+def figures(counted: list[dict]) -> tuple[float, float, float]:  # type: ignore[type-arg]
+    """(removal recall, removal precision, kept) summed over pairs."""
+    total = {name: sum(one[name] for one in counted) for name in COUNTS}
+    return (
+        total["removed_of_b"] / max(1, total["b_in_top"]),
+        total["removed_in_top_right"] / max(1, total["removed_in_top"]),
+        total["kept"] / max(1, total["should_keep"]),
+    )
+
+
+def balanced(counted: list[dict]) -> float:  # type: ignore[type-arg]
+    """What a margin is chosen by: the harmonic mean of removal recall, removal precision and kept."""
+    values = figures(counted)
+    return 0.0 if min(values) == 0 else len(values) / sum(1 / v for v in values)
+
+
+def report(margin: float, counted: list[dict]) -> None:  # type: ignore[type-arg]
+    by_channel: dict[str, list[int]] = {}
+    for one in counted:
+        for channel, (total, right) in one["by_channel"].items():
+            by_channel.setdefault(channel, [0, 0])
+            by_channel[channel][0] += total
+            by_channel[channel][1] += right
     channels = ", ".join(
         f"{channel} {total} ({right / max(1, total):.2f})" for channel, (total, right) in sorted(by_channel.items())
     )
+    recall, precision, kept = figures(counted)
+    total = {name: sum(one[name] for one in counted) for name in COUNTS}
     print(
-        f"  margin {margin:4.2f}: removal recall {removed_of_b / max(1, b_in_top):.3f} (of {b_in_top}), "
-        f"precision {removed_in_top_right / max(1, removed_in_top):.3f} (of {removed_in_top}), "
-        f"kept {kept / max(1, should_keep):.3f} (of {should_keep}); removed by: {channels}"
+        f"  margin {margin:4.2f}: removal recall {recall:.3f} (of {total['b_in_top']}), "
+        f"precision {precision:.3f} (of {total['removed_in_top']}), "
+        f"kept {kept:.3f} (of {total['should_keep']}); removed by: {channels}"
+    )
+
+
+def on_other_halves(by_margin: dict[float, list[dict]], shipped: float, splits: int = 200) -> None:  # type: ignore[type-arg]
+    """How a margin chosen on half the pairs does on the other half (random halves), and a bootstrap
+    interval over pairs for the shipped margin: is 0.02 a fit to these pairs or a setting that holds?"""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    pairs = len(next(iter(by_margin.values())))
+    chosen: list[float] = []
+    scores: list[tuple[float, float, float]] = []
+    for _ in range(splits):
+        order = rng.permutation(pairs)
+        tune, test = order[: pairs // 2], order[pairs // 2 :]
+        best = max(by_margin, key=lambda m: balanced([by_margin[m][i] for i in tune]))
+        chosen.append(best)
+        scores.append(figures([by_margin[best][i] for i in test]))
+    values = np.array(scores)
+    picked = {m: chosen.count(m) for m in by_margin if chosen.count(m)}
+    low, high = np.percentile(values, [5, 95], axis=0)
+    print(
+        f"  held out ({splits} random halves: margin chosen on one, measured on the other): chosen "
+        + ", ".join(f"{m:.2f} ×{n}" for m, n in sorted(picked.items()))
+        + f"; removal recall {values[:, 0].mean():.3f} [{low[0]:.3f}–{high[0]:.3f}], precision "
+        f"{values[:, 1].mean():.3f} [{low[1]:.3f}–{high[1]:.3f}], kept {values[:, 2].mean():.3f} "
+        f"[{low[2]:.3f}–{high[2]:.3f}] (5th–95th percentile)"
+    )
+    boot = np.array(
+        [figures([by_margin[shipped][i] for i in rng.integers(0, pairs, pairs)]) for _ in range(splits * 5)]
+    )
+    low, high = np.percentile(boot, [2.5, 97.5], axis=0)
+    print(
+        f"  margin {shipped:.2f} (shipped), 95% bootstrap interval over pairs: removal recall "
+        f"[{low[0]:.3f}–{high[0]:.3f}], precision [{low[1]:.3f}–{high[1]:.3f}], kept [{low[2]:.3f}–{high[2]:.3f}]"
     )
 
 
@@ -126,7 +192,7 @@ def main() -> None:
     parser.add_argument("--queries", default="", help="a folder to keep the eval query files in")
     arguments = parser.parse_args()
     from shashin import Library
-    from shashin.config import load_settings
+    from shashin.config import SearchSettings, load_settings
     from shashin.store import Store
 
     work = Path(tempfile.mkdtemp(prefix="shashin-bench-logic-"))
@@ -152,9 +218,12 @@ def main() -> None:
             if having[a] & having[b] and having[a] - having[b]
         ]
         print(f'"A -B" on {len(pairs)} concept pairs (held-out truth, coco-cc76, first caption indexed):')
+        by_margin = {}
         for margin in MARGINS:
             library = Library(settings=load_settings({"db": str(work / "db"), "search.exclude_margin": str(margin)}))
-            exclusion(library, pairs, having, file_names, margin)
+            by_margin[margin] = exclusion(library, pairs, having, file_names)
+            report(margin, by_margin[margin])
+        on_other_halves(by_margin, SearchSettings().exclude_margin)
         library = first
         either_pairs = [(a, b) for a, b in combinations(CONCEPTS, 2) if having[a] and having[b]][:60]
         recall: dict[str, list[float]] = {"A OR B": [], "A B": [], "A": []}

@@ -150,7 +150,7 @@ class SearchSettings:
     max_query_chars: int = 1000  # longer queries are refused (a search box sentence is far shorter)
     # "cat -dog" in a meaning channel: a photo goes when it is more like "dog" than like "cat" by at
     # least this much (cosine similarity); measured on coco-cc76 held-out captions (README, Query language)
-    exclude_margin: float = 0.02
+    exclude_margin: float = 0.03
     # numpy's BLAS threads in a process that searches (0: as the library starts them). The query
     # path multiplies matrices by one vector; a second, spinning thread costs 2-3x the CPU there.
     blas_threads: int = 1
