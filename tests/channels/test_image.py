@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from shashin import Library
+from shashin.channels.base import ChannelQuery
 from shashin.channels.image import ImageChannel
 from shashin.config import load_settings
 from shashin.models.image_text import ImageTextModel
@@ -216,3 +217,23 @@ def test_similar_photos_within_a_folder(library: Library, gallery: Path) -> None
         check=True,
     )
     assert all("/station/" in r["path"] for r in json.loads(result.stdout)["results"])
+
+
+def test_a_query_asked_again_does_not_run_the_model_again(library: Library) -> None:
+    """A second page, a facet click, a saved search: the query's vector is remembered, per model."""
+    store = Store(library.path, create=False)
+    image = ImageChannel(library.settings.image)
+    image.load()  # the tag vocabulary is encoded once, on loading
+    encoded: list[list[str]] = []
+    embed_texts = image.model.embed_texts
+
+    def counted(texts: list[str]) -> np.ndarray:
+        encoded.append(list(texts))
+        return embed_texts(texts)
+
+    image.model.embed_texts = counted  # type: ignore[method-assign]
+    query = ChannelQuery.from_text("no litter")
+    first, again = image.search(query, store, 5), image.search(query, store, 5)
+    assert first == again and encoded == [["no litter"]]
+    image.search(ChannelQuery.from_text("tokyo station"), store, 5)
+    assert encoded == [["no litter"], ["tokyo station"]]

@@ -13,6 +13,7 @@ import numpy as np
 
 from shashin.channels.base import Channel, ChannelQuery, DerivedChannel, Highlight, Hit, ResultPage
 from shashin.channels.keywords import best_per_photo, highlight, rank_photos_by_documents
+from shashin.channels.recent import RecentQueries
 from shashin.config import Settings
 from shashin.models.text_embed import TextEmbedder
 from shashin.progress import Progress
@@ -86,6 +87,7 @@ class CaptionVectorChannel(DerivedChannel, Channel):
 
     def __init__(self, embedder: TextEmbedder) -> None:
         self.embedder = embedder
+        self._recent = RecentQueries()
 
     def version(self) -> str:
         return f"{self.embedder.identity()}; passage+query"
@@ -152,7 +154,8 @@ class CaptionVectorChannel(DerivedChannel, Channel):
         text = query.text.replace('"', " ").strip()
         if not any(ch.isalnum() for ch in text) or not store.count_caption_vectors(self.version()):
             return []
-        vector = self.embedder.embed_query(text)  # ModelUnavailable: the engine notes it and goes on
+        # ModelUnavailable: the engine notes it and goes on
+        vector = self._recent.vector(self.version(), text, self.embedder.embed_query)
         chunks = store.search_caption_chunks(vector, limit=limit * 4, version=self.version(), within=query.within)
         matched: dict[str, str] = {}
         for chunk_id, photo_id, _ in reversed(chunks):  # best last, so the best chunk of each photo stays

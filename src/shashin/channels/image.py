@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from shashin.channels.base import Channel, ChannelQuery, Hit, IndexedChannel, PhotoFailure
+from shashin.channels.recent import RecentQueries
 from shashin.channels.tags import PROMPT, load_vocabulary, tags_payload, top_tags, vocabulary_identity
 from shashin.config import ImageSettings, Settings
 from shashin.media import DecodedPhoto, RenditionError
@@ -44,6 +45,7 @@ class ImageChannel(IndexedChannel, Channel):
         )
         self.vocabulary = load_vocabulary(settings.tags_vocabulary)
         self._tag_vectors: np.ndarray | None = None
+        self._recent = RecentQueries()
 
     @classmethod
     def tags_of(cls, store: Store, photo_id: str) -> list[dict[str, Any]]:
@@ -134,8 +136,12 @@ class ImageChannel(IndexedChannel, Channel):
         text = query.text.replace('"', " ").strip()
         if not any(ch.isalnum() for ch in text) or not self.has_vectors(store):
             return []
+        vector = self._recent.vector(self.version(), text, self._embed_query)
+        return self.search_vector(store, vector, limit, within=query.within)
+
+    def _embed_query(self, text: str) -> np.ndarray:
         self.load()
-        return self.search_vector(store, self.model.embed_texts([text])[0], limit, within=query.within)
+        return self.model.embed_texts([text])[0]
 
     def has_vectors(self, store: Store) -> bool:
         """True when some photo has a vector from the current model (else searching is pointless)."""
