@@ -36,18 +36,14 @@ class SearchIndexes(ChannelTables):
     ) -> list[tuple[str, str, float, float]]:
         """BM25 over file names, folders and camera terms: (path, photo id, score, coverage), best first."""
         index = self._keyword_index("files", "terms", "path", None)
-        hits = index.search(list(terms), limit, require_all=require_all, within=within)
-        named = index.named([row for row, _, _ in hits])
-        return [(key, photo, score, coverage) for (key, photo), (_, score, coverage) in zip(named, hits)]
+        return _named(index, index.search(list(terms), limit, require_all=require_all, within=within))
 
     def search_captions(
         self, terms: Sequence[str], *, limit: int, require_all: bool = False, within: PhotoSet | None = None
     ) -> list[tuple[str, str, float, float]]:
         """BM25 over done captions: (caption_id, photo_id, score, coverage), best first."""
         index = self._keyword_index("captions", "terms", "caption_id", "status = 'done'")
-        hits = index.search(list(terms), limit, require_all=require_all, within=within)
-        named = index.named([row for row, _, _ in hits])
-        return [(key, photo, score, coverage) for (key, photo), (_, score, coverage) in zip(named, hits)]
+        return _named(index, index.search(list(terms), limit, require_all=require_all, within=within))
 
     def search_channel(
         self,
@@ -224,3 +220,9 @@ class SearchIndexes(ChannelTables):
         if index is None:
             return []
         return index.nearest(vector, limit, within=within)
+
+
+def _named(index: Any, hits: list[tuple[int, float, float]]) -> list[tuple[str, str, float, float]]:
+    """Keyword hits (row, score, coverage) as (key, photo id, score, coverage), the rows named in bulk."""
+    named = index.named([row for row, _, _ in hits])
+    return [(key, photo, score, coverage) for (key, photo), (_, score, coverage) in zip(named, hits, strict=True)]
