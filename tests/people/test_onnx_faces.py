@@ -15,7 +15,7 @@ from shashin.config import load_settings
 from shashin.models.base import ModelUnavailable
 from shashin.models.faces_onnx import ARCFACE_TEMPLATE, OnnxFaces, decode_scrfd, nms, similarity
 from shashin.search.filters import build_filters
-from tests.people.onnx_faces import BOX, POINTS, face_photo, write_pack
+from tests.people.onnx_faces import BOX, POINTS, face_photo, write_pack, write_recognizer
 
 pytest.importorskip("onnxruntime")
 
@@ -129,3 +129,24 @@ def test_a_library_with_a_wrong_model_folder_says_so_and_indexes_the_rest(tmp_pa
     report = library.index([folder])
     assert "nowhere" in (report.channels["faces"].unavailable or "")
     assert report.channels["phash"].processed == 1 and library.status().photos == 1
+
+
+def test_a_name_survives_a_change_of_face_model(tmp_path: Path) -> None:
+    """README: switching models redoes only the faces channel, and the names given carry over to
+    the faces the new model finds at the same places (a model upgrade must not lose them)."""
+    models = write_pack(tmp_path / "models")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    scenes = {"one.png": [(10, 5, "a")], "two.png": [(4, 8, "a"), (14, 3, "b")], "three.png": [(6, 6, "b")]}
+    for name, faces in scenes.items():
+        Image.fromarray(face_photo((640, 480), faces)).save(folder / name)
+    settings = load_settings({"db": str(tmp_path / "db"), "channels": "faces", "faces.model_dir": str(models)})
+    library = Library(settings=settings)
+    library.index([folder])
+    [face] = library.faces(str(folder / "one.png"))
+    library.name_person(face["person_id"], "Ken")
+    write_recognizer(models / "w600k_r50.onnx", seed=1)  # another recognizer: other descriptors
+    report = Library(settings=settings).index([folder])
+    assert report.channels["faces"].processed == 3  # the faces channel was redone
+    found = Library(settings=settings).search("", filters=build_filters(people=["Ken"]))
+    assert sorted(Path(r.path).name for r in found.results) == ["one.png", "two.png"]

@@ -50,21 +50,27 @@ class Person:
 
 
 def sync_faces(store: Store, settings: FaceSettings, version: str) -> int:
-    """Bring the faces table in line with the channel's current output (a person's decisions
-    carried to the same face found again), then group the new faces; returns faces written."""
+    """Bring the faces table in line with the channel's current output (a person's decisions, and
+    the faces of the people they named, carried to the same face found again — by a new model
+    too), then group the new faces; returns faces written."""
     done = [pid for pid, (v, status) in store.channel_states(CHANNEL).items() if v == version and status == "done"]
     rows = _columns(store, ["photo_id", "version", "box", "person_id", "source"])  # no descriptors: _Faces reads those
     by_photo: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_photo.setdefault(row["photo_id"], []).append(row)
     stale = sorted(pid for pid in done if pid not in by_photo or any(r["version"] != version for r in by_photo[pid]))
+    named = {row["person_id"] for row in store.all_rows("people") if row["name"]} if stale else set()
     written = 0
     for start in range(0, len(stale), 500):
         chunk = stale[start : start + 500]
         payloads = store.channel_rows(CHANNEL, chunk, ["faces"])
         fresh: list[dict[str, Any]] = []
         for photo_id in chunk:
-            old = [r for r in by_photo.get(photo_id, []) if r.get("source") in (*DECIDED, REJECTED, FORGOTTEN)]
+            old = [
+                r
+                for r in by_photo.get(photo_id, [])
+                if r.get("source") in (*DECIDED, REJECTED, FORGOTTEN) or r["person_id"] in named
+            ]
             for n, face in enumerate((payloads.get(photo_id) or {}).get("faces") or []):
                 row = {
                     "face_id": f"{photo_id}:{n}",
