@@ -33,6 +33,7 @@ from PIL import Image  # noqa: E402
 from tools.render import Sign, render, save  # noqa: E402
 
 from shashin import Library, __version__  # noqa: E402
+from shashin.channels.recent import RecentQueries  # noqa: E402
 from shashin.config import load_settings  # noqa: E402
 from shashin.ingest.pipeline import decode_workers  # noqa: E402
 from shashin.media import MaxSide, decode_photo, is_supported  # noqa: E402
@@ -108,9 +109,7 @@ def bench_queries(db: Path, rounds: int) -> dict[str, dict[str, float]]:
     for queries in QUERIES.values():  # warm-up: open tables, load the tokenizer dictionary
         for query in queries:
             library.search(query)
-    remembered = [
-        channel._recent for channels in library._built.values() for channel in channels if hasattr(channel, "_recent")
-    ]
+    remembered = remembered_vectors(library)
     results: dict[str, dict[str, float]] = {}
     everything: list[float] = []
     for kind, queries in QUERIES.items():
@@ -126,6 +125,14 @@ def bench_queries(db: Path, rounds: int) -> dict[str, dict[str, float]]:
         results[kind] = summarize(times)
     results["all"] = summarize(everything)
     return results
+
+
+def remembered_vectors(library: Library) -> list[RecentQueries]:
+    """The query vectors each meaning channel of `library` remembers (channels/recent.py), to be
+    cleared before a query that is to be timed as asked for the first time."""
+    return [
+        channel._recent for channels in library._built.values() for channel in channels if hasattr(channel, "_recent")
+    ]
 
 
 def summarize(times: list[float]) -> dict[str, float]:

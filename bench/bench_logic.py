@@ -22,6 +22,7 @@ import argparse
 import json
 import re
 import shutil
+import sys
 import tempfile
 from itertools import combinations
 from pathlib import Path
@@ -149,6 +150,34 @@ def on_other_halves(by_margin: dict[float, list[dict]], shipped: float, splits: 
     )
 
 
+def asked_again(library, queries: list[str], rounds: int = 5) -> None:  # type: ignore[no-untyped-def]
+    """A query asked for the first time (the remembered query vectors forgotten) and the same query
+    asked again at once (a second page, a facet click): p50 of each, the same page both times."""
+    import statistics
+    import time
+
+    sys.path.insert(0, str(REPO))
+    from bench.bench_index import remembered_vectors
+
+    library.search(queries[0])  # opens what every query reads
+    remembered = remembered_vectors(library)
+    first, again = [], []
+    for _ in range(rounds):
+        for query in queries:
+            for recent in remembered:
+                recent.clear()
+            started = time.perf_counter()
+            library.search(query)
+            first.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            library.search(query)
+            again.append(time.perf_counter() - started)
+    print(
+        f"query asked again (remembered query vectors), {len(first)} asks: first p50 "
+        f"{statistics.median(first) * 1000:.1f} ms, again {statistics.median(again) * 1000:.1f} ms"
+    )
+
+
 def write_queries(folder: Path, rows: list[dict[str, object]], name: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
@@ -237,6 +266,7 @@ def main() -> None:
             print(f"  {label:7}: {sum(values) / len(values):.3f}")
         folder = Path(arguments.queries) if arguments.queries else work / "queries"
         eval_sets(library, pairs, either_pairs, having, folder)
+        asked_again(library, [f"{a} {b}" for a, b in either_pairs[:5]] + [a for a, _ in pairs[:5]])
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
