@@ -97,8 +97,9 @@ def _kept(store: Store, photo_ids: list[str]) -> tuple[Counter[str], Counter[str
         if not row:
             continue
         fields = json.loads(row.get("fields") or "{}")
-        keywords.update(dict.fromkeys(fields.get("keywords") or []))
-        tags.update(dict.fromkeys(row.get("added") or []))
+        # Each photo counts once per keyword: a set, never a dict (Counter.update adds a dict's values).
+        keywords.update({str(k) for k in fields.get("keywords") or []})
+        tags.update({str(t) for t in row.get("added") or []})
         named |= {(photo_id, name) for name in Kept.from_dict(fields).names()}
     return keywords, tags, named
 
