@@ -22,7 +22,7 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,6 +30,8 @@ from typing import Any, Protocol
 from shashin import storage
 from shashin.alttext import alt_text
 from shashin.errors import ShashinError
+from shashin.metadata.sources import Folders, owns_stem_sidecar, stem_sharers
+from shashin.untrusted import MAX_SIDECAR_BYTES
 
 FORMATS = ("xmp", "embed", "csv", "json", "html")
 ALT = "Xmp.iptc.AltTextAccessibility"
@@ -127,31 +129,41 @@ def _best(captions: list[dict[str, Any]]) -> dict[str, Any]:
 # ---------------------------------------------------------------------- XMP sidecars
 
 
-def sidecar_path(photo: str, root: str, out: Path | None) -> Path:
+def sidecar_path(photo: str, root: str, out: Path | None, folders: Folders | None = None) -> Path:
     """Where a photo's sidecar goes: next to it as photo.xmp (the name Lightroom, Capture One and
-    exiftool read; an existing photo.jpg.xmp is used instead), or mirrored under `out`."""
+    exiftool read; an existing photo.jpg.xmp is used instead), or mirrored under `out`. When other
+    photos share the stem (a.jpg and a.png) and this one does not own photo.xmp (see
+    metadata.sources.owns_stem_sidecar), it is photo.jpg.xmp: one sidecar never holds two photos.
+    `folders` lists each folder once for many photos."""
     if storage.is_remote(photo):
         if out is None:
             raise ExportError(
                 f"{photo}: photos on object storage get their sidecars under --out DIR "
                 "(or export --format csv/json/html)"
             )
-        return (out / storage.relative(photo, storage.parent(root))).with_suffix(".xmp")
-    source = Path(photo)
-    if out is None:
-        existing = Path(f"{photo}.xmp")
-        return existing if existing.is_file() else source.with_suffix(".xmp")
-    try:
-        relative = source.relative_to(Path(root).parent)
-    except ValueError:
-        relative = Path(source.name)
-    return (out / relative).with_suffix(".xmp")
+        mirrored = out / storage.relative(photo, storage.parent(root))
+    else:
+        source = Path(photo)
+        if out is None:
+            existing = Path(f"{photo}.xmp")
+            if existing.is_file():
+                return existing
+            mirrored = source
+        else:
+            try:
+                mirrored = out / source.relative_to(Path(root).parent)
+            except ValueError:
+                mirrored = out / source.name
+    if owns_stem_sidecar(storage.basename(photo), stem_sharers(photo, folders)):
+        return mirrored.with_suffix(".xmp")
+    return mirrored.with_name(mirrored.name + ".xmp")
 
 
 def write_sidecar(record: XmpRecord, target: Path) -> None:
     """Write (or merge into) an XMP sidecar: other fields already in it are kept."""
     import pyexiv2
 
+    _check_sidecar(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
@@ -160,6 +172,26 @@ def write_sidecar(record: XmpRecord, target: Path) -> None:
             sidecar.modify_xmp(record.fields())
     except (OSError, RuntimeError) as exc:
         raise ExportError(f"{target}: cannot write the sidecar: {exc}") from exc
+
+
+def _check_sidecar(target: Path) -> None:
+    """A sidecar already there is written only when it is a regular file of a sidecar's size: a
+    FIFO would block the export forever, a device or a huge file has no XMP of ours to merge."""
+    try:
+        info = target.stat()
+    except FileNotFoundError:
+        if target.is_symlink():
+            raise ExportError(f"{target}: a symbolic link to nothing; the sidecar was not written") from None
+        return
+    except OSError as exc:
+        raise ExportError(f"{target}: cannot be read ({exc.strerror or exc}); the sidecar was not written") from exc
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode) else "not a regular file"
+        raise ExportError(f"{target}: {kind}, not a sidecar; it was not written")
+    if info.st_size > MAX_SIDECAR_BYTES:
+        raise ExportError(
+            f"{target}: {info.st_size:,} bytes, more than a sidecar holds ({MAX_SIDECAR_BYTES:,}); it was not written"
+        )
 
 
 # ---------------------------------------------------------------------- embedding
@@ -185,7 +217,10 @@ def embed(record: XmpRecord, *, backup: bool = True) -> Embedded:
         raise ExportError(f"{record.path}: cannot embed into photos on object storage; write sidecars with --out DIR")
     photo = Path(record.path)
     _check_writable(photo)
-    trial = photo.with_name(f".{photo.name}.shashin-{os.getpid()}{photo.suffix}")
+    if str(photo.parent) not in _SWEPT:  # once per folder and process: what killed embeds left
+        _SWEPT.add(str(photo.parent))
+        remove_stale_trials([str(photo.parent)])
+    trial = photo.with_name(f".{photo.name}{_TRIAL}{os.getpid()}{photo.suffix}")
     try:
         shutil.copy2(photo, trial)
         before = _metadata(photo)
@@ -203,6 +238,46 @@ def embed(record: XmpRecord, *, backup: bool = True) -> Embedded:
         trial.unlink(missing_ok=True)
     status = photo.stat()
     return Embedded(str(photo), saved, status.st_size, status.st_mtime_ns)
+
+
+_TRIAL = ".shashin-"  # .photo.jpg.shashin-<pid>.jpg: the copy an embed writes and checks first
+_SWEPT: set[str] = set()  # folders this process cleared of stale trial copies
+
+
+def remove_stale_trials(folders: Iterable[str]) -> list[str]:
+    """Delete the trial copies (hidden, full size) that embeds killed mid-write left in `folders`:
+    those whose process is gone. Returns the paths removed."""
+    removed = []
+    for folder in folders:
+        if storage.is_remote(folder):
+            continue
+        try:
+            with os.scandir(folder) as entries:
+                names = [entry.name for entry in entries if entry.name.startswith(".") and _TRIAL in entry.name]
+        except OSError:
+            continue
+        for name in names:
+            pid = name.rsplit(_TRIAL, 1)[1].split(".", 1)[0]
+            if pid.isdigit() and not _running(int(pid)):
+                path = os.path.join(folder, name)
+                try:
+                    os.unlink(path)
+                    removed.append(path)
+                except OSError:
+                    pass
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: not ours to judge
+        return True
+    return True
 
 
 def _back_up(photo: Path) -> Path:
@@ -339,6 +414,7 @@ __all__ = [
     "XmpRecord",
     "build_record",
     "embed",
+    "remove_stale_trials",
     "sidecar_path",
     "to_csv",
     "to_html",

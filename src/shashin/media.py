@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from shashin import storage
 from shashin.errors import BadInput
 from shashin.raw import RAW_SUFFIXES, RawError, is_raw, raw_exif, read_raw
+from shashin.untrusted import read_photo_metadata, read_sidecar
 
 # We check dimensions ourselves (with a message that says how to lift the limit) instead of
 # relying on Pillow's global warning/exception pair.
@@ -462,7 +463,7 @@ def read_descriptions(path: str) -> list[EmbeddedDescription]:
     sources = [(path, "")] + [(sidecar, "-sidecar") for sidecar in _sidecars(path)]
     for source, suffix in sources:
         try:
-            with pyexiv2.ImageData(storage.read_bytes(source)) as data:
+            with pyexiv2.ImageData(read_sidecar(source) if suffix else read_photo_metadata(source)) as data:
                 xmp = data.read_xmp() or {}
                 iptc = {} if suffix else (data.read_iptc() or {})
                 exif = {} if suffix else (data.read_exif() or {})

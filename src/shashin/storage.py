@@ -9,9 +9,11 @@ AZURE_STORAGE_ACCOUNT_NAME / _KEY), the same ones LanceDB reads for the tables.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import re
+import stat
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, BinaryIO
@@ -134,9 +136,11 @@ def _failed(location: str, exc: Exception) -> StorageError:
 
 
 def open_binary(location: str) -> BinaryIO:
-    """The file's bytes as a readable stream (caller closes it)."""
+    """The file's bytes as a readable stream (caller closes it). A local path must be a regular
+    file: a FIFO, device or socket is refused before anything is read (a FIFO would wait for a
+    writer forever; /dev/zero never ends)."""
     if not is_remote(location):
-        return open(location, "rb")
+        return _open_regular(location)
     filesystem, path = _resolve(location)
     try:
         return filesystem.open_input_stream(path)
@@ -144,16 +148,76 @@ def open_binary(location: str) -> BinaryIO:
         raise _not_found(location, exc) from exc
 
 
-def read_bytes(location: str) -> bytes:
-    """The whole file."""
+def _open_regular(location: str) -> BinaryIO:
+    # O_NONBLOCK: opening a FIFO for reading returns at once instead of waiting for a writer.
+    descriptor = os.open(location, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"{_kind(mode)}, not a regular file", location)
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a file"
+
+
+def read_bytes(location: str, limit: int | None = None) -> bytes:
+    """The whole file; with `limit`, at most that many bytes are read: a larger file raises
+    OSError (EFBIG) naming its size, judged from its size before reading and again while reading."""
     with open_binary(location) as handle:
-        return handle.read()
+        if limit is None:
+            return handle.read()
+        known = _size_of(handle)
+        if known is not None and known > limit:
+            raise _too_large(location, known, limit)
+        # read(n) allocates n bytes up front: ask for what the file holds, then grow in steps.
+        parts: list[bytes] = []
+        total = 0
+        step = min(limit + 1, known + 1 if known is not None else 1 << 20)
+        while True:
+            part = handle.read(min(step, limit + 1 - total))
+            if not part:
+                return b"".join(parts)
+            parts.append(part)
+            total += len(part)
+            if total > limit:
+                raise _too_large(location, None, limit)
+            step = 1 << 20
+
+
+def _size_of(handle: BinaryIO) -> int | None:
+    try:
+        return os.fstat(handle.fileno()).st_size
+    except (OSError, ValueError, io.UnsupportedOperation, AttributeError):
+        size = getattr(handle, "size", None)  # pyarrow's input streams
+        try:
+            return int(size()) if callable(size) else None
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+def _too_large(location: str, size: int | None, limit: int) -> OSError:
+    found = f"{size:,} bytes" if size is not None else "more bytes"
+    return OSError(errno.EFBIG, f"{found}, more than the {limit:,} bytes such a file may have", location)
 
 
 def seekable(location: str) -> BinaryIO:
     """A seekable stream: the local file, or an object fetched whole (image decoders seek a lot)."""
     if not is_remote(location):
-        return open(location, "rb")
+        return _open_regular(location)
     return io.BytesIO(read_bytes(location))
 
 

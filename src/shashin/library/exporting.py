@@ -16,6 +16,7 @@ from shashin.export import AltRecord, ExportError, sidecar_path
 from shashin.library.alttext import alt_text_records
 from shashin.metadata.keywords import TITLE, WrittenLog, current_fields, merge, merge_title, wanted_keywords
 from shashin.metadata.regions import REGIONS, merge_regions
+from shashin.metadata.sources import Folders
 from shashin.metadata.sync import person_tags
 from shashin.people.faces import named_faces
 from shashin.store import FileRow, Store
@@ -92,10 +93,11 @@ def plan_export(
     named = named_faces(store) if "people" in fields else {}
     sizes = store.get_photos(named) if named else {}
     items = []
+    folders = Folders()  # each folder listed once: which photos share a stem
     for photo_id in ids:
         file = first[photo_id]
         try:
-            target = file.path if embed else str(sidecar_path(file.path, file.root, out))
+            target = file.path if embed else str(sidecar_path(file.path, file.root, out, folders))
         except ExportError as exc:  # a photo in a bucket without --out: that photo fails, not the export
             if photo_id in alt or "alt-text" not in fields:
                 items.append(ExportItem(photo_id, file.path, file.root, "", problem=str(exc)))

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shashin import storage
+from shashin.media import is_supported
 from shashin.metadata.kept import PersonTags, fold
 from shashin.metadata.regions import REGIONS
+from shashin.untrusted import read_photo_metadata, read_sidecar
 
 SUBJECT = "Xmp.dc.subject"
 HIERARCHICAL = "Xmp.lr.hierarchicalSubject"
@@ -141,7 +143,7 @@ def _read(path: str) -> dict[str, Any]:
     import pyexiv2
 
     try:
-        with pyexiv2.ImageData(storage.read_bytes(path)) as data:
+        with pyexiv2.ImageData(read_photo_metadata(path) if is_supported(path) else read_sidecar(path)) as data:
             xmp = data.read_xmp() or {}
     except Exception:  # an unreadable file is reported by the write that follows
         return {}

@@ -9,7 +9,6 @@ original's JSON. The JSON's own "title" confirms the match.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Collection
@@ -18,10 +17,10 @@ from typing import Any
 
 from shashin import storage
 from shashin.metadata.kept import Kept, capped, clean
+from shashin.untrusted import UntrustedFileError, as_dict, as_list, load_json
 
 SUPPLEMENTAL = ".supplemental-metadata"
 MIN_CUT = 40  # a JSON name shorter than the title it stands for must have been cut at least here
-MAX_JSON_BYTES = 1 << 20
 _NUMBER = re.compile(r"^(?P<stem>.*?)(?P<n>\(\d+\))(?P<ext>\.[^.()]*)?$")
 _JSON_NUMBER = re.compile(r"^(?P<key>.*?)(?P<n>\(\d+\))?$")
 # What Takeout appends to an edited copy's name, in the languages it is seen in.
@@ -80,17 +79,15 @@ def json_for(photo_name: str, names: Collection[str]) -> str | None:
 
 
 def read_takeout(path: str, photo_name: str) -> Kept:
-    """The fields of one Takeout JSON; a JSON that is broken or describes another photo gives a
-    note and no fields."""
+    """The fields of one Takeout JSON; a JSON that is broken, hostile (not a regular file, too large,
+    nested too deeply) or describes another photo gives a note and no fields. A value of the wrong
+    type ("people": 5) is read as absent."""
     origin = f"takeout {storage.basename(path)}"
     try:
-        raw = storage.read_bytes(path)
-        if len(raw) > MAX_JSON_BYTES:
-            raise ValueError(f"{len(raw)} bytes, more than a Takeout JSON holds")
-        data = json.loads(raw.decode("utf-8-sig"))
+        data = load_json(path)
         if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-    except (OSError, ValueError) as exc:
+            raise UntrustedFileError("not a JSON object")
+    except UntrustedFileError as exc:
         return Kept(sources=(origin,), notes=(f"{origin}: cannot be read ({exc}); it was left out",))
     title = clean(data.get("title"))
     if title and not _same_photo(title, photo_name):
@@ -98,7 +95,7 @@ def read_takeout(path: str, photo_name: str) -> Kept:
     notes: list[str] = []
     taken = _timestamp(data.get("photoTakenTime")) or None
     latitude, longitude = _position(data.get("geoData")) or _position(data.get("geoDataExif")) or (None, None)
-    people = [clean(p.get("name")) for p in data.get("people") or [] if isinstance(p, dict)]
+    people = [clean(as_dict(p).get("name")) for p in as_list(data.get("people"))]
     return Kept(
         people=capped([p for p in people if p], "people", origin, notes),
         description=clean(data.get("description")),

@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from shashin import storage
 from shashin.metadata.kept import PATH_SEPARATOR, Kept, Region, capped, clean
+from shashin.untrusted import read_photo_metadata, read_sidecar
 
 # Hierarchical keyword fields and the separator each app writes between levels.
 HIERARCHIES = (
@@ -39,13 +39,15 @@ _IPTC_ENCODINGS = ("utf-8", "shift_jis", "cp1252", "latin-1")
 
 
 def read_file(path: str, *, sidecar: bool, origin: str) -> Kept:
-    """The fields of one photo file (embedded XMP, IPTC, EXIF) or one XMP sidecar. Unreadable or
-    broken metadata gives a Kept with a note saying so, never an exception."""
+    """The fields of one photo file (embedded XMP, IPTC, EXIF) or one XMP sidecar. Unreadable,
+    broken or hostile metadata (not a regular file, too large, nested too deeply) gives a Kept with
+    a note saying so, never an exception."""
     import pyexiv2
 
     notes: list[str] = []
     try:
-        with pyexiv2.ImageData(storage.read_bytes(path)) as data:
+        raw = read_sidecar(path) if sidecar else read_photo_metadata(path)
+        with pyexiv2.ImageData(raw) as data:
             xmp = _read(data.read_xmp, origin, "XMP", notes)
             iptc = {} if sidecar else _read_iptc(data, origin, notes)
             exif = {} if sidecar else _read(data.read_exif, origin, "EXIF", notes)
