@@ -296,21 +296,38 @@ def list_people(store: Store) -> list[Person]:
     return sorted(found, key=lambda p: (p.name is None, -p.faces, p.name or "", p.person_id))
 
 
+MIN_ID_PREFIX = 4  # an id given by its first digits needs this many (as git's short hashes)
+
+
 def find_person(store: Store, key: str) -> dict[str, Any] | None:
-    """A person by id (or its first digits) or by name (case-insensitive), or None."""
+    """A person by id, by name (case-insensitive), or by the first MIN_ID_PREFIX or more digits of
+    their id when no name matches and only one id starts so; None otherwise."""
     rows = store.all_rows("people")
-    folded = key.casefold().strip()
-    for row in rows:
-        if row["person_id"] == key or (row["name"] and row["name"].casefold() == folded):
-            return row
+    exact = next((row for row in rows if row["person_id"] == key), None)
+    if exact is not None:
+        return exact
+    named = person_named(store, key, rows)
+    if named is not None:
+        return named
+    key = key.strip().lower()
+    if len(key) < MIN_ID_PREFIX:
+        return None
     starting = [row for row in rows if row["person_id"].startswith(key)]
     return starting[0] if len(starting) == 1 else None
 
 
+def person_named(store: Store, name: str, rows: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """The person who carries `name` (case-insensitive, spaces as one), or None — never an id."""
+    folded = " ".join(name.split()).casefold()
+    rows = store.all_rows("people") if rows is None else rows
+    return next((row for row in rows if row["name"] and " ".join(row["name"].split()).casefold() == folded), None)
+
+
 def name_person(store: Store, person_id: str, name: str) -> str:
     """Give a person a name; a person already called so takes this one's faces (they are one).
+    The name is only ever compared with names: "ed" never means the person whose id starts "ed".
     Returns the id of the person who now has the name."""
-    other = find_person(store, name)
+    other = person_named(store, name)
     if other is not None and other["person_id"] != person_id:
         merge_people(store, other["person_id"], [person_id])
         return str(other["person_id"])
