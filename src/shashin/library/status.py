@@ -10,6 +10,7 @@ from typing import Any
 
 from shashin.channels import AnyChannel, derived_channels, indexed_channels
 from shashin.config import Settings
+from shashin.metadata.sync import restore_tags
 from shashin.progress import Progress
 from shashin.store import ErrorRow, LibraryDamaged, Store, TableHealth, VectorIndexReport
 
@@ -221,17 +222,36 @@ def check_library(store: Store, *, repair: bool = False) -> CheckReport:
     if not repair or report.healthy:
         return report
     with store.writer():
+        damaged = {table.name for table in report.damaged}
         for table in report.damaged:
-            lost = store.salvage(table.name)
+            salvaged = store.salvage(table.name)
+            if salvaged.dropped:
+                report.repairs.append(f"{table.name}: dropped; `shashin index` computes it again")
+                continue
+            found = f", {salvaged.recovered:,} found again in older versions" if salvaged.recovered else ""
             report.repairs.append(
-                f"{table.name}: dropped; `shashin index` computes it again"
-                if not table.core
-                else f"{table.name}: rewritten with {table.rows:,} readable rows, {lost:,} lost"
+                f"{table.name}: rewritten with {salvaged.kept:,} readable rows{found}, {salvaged.lost:,} lost"
             )
-        if {"photos", "files"} & {table.name for table in report.damaged}:
+        if "captions" in damaged:
+            restored = store.recover_captions_from_chunks()
+            if restored:
+                report.repairs.append(f"captions: {restored:,} of your captions rebuilt from caption search")
+        if "tags" in damaged:
+            restored = restore_tags(store)
+            if restored:
+                report.repairs.append(f"tags: {restored:,} of your tags restored from the photos' metadata rows")
+        if {"photos", "files"} & damaged:
             detached = store.detach_missing_photos()
             if detached:
-                report.repairs.append(f"files: {detached:,} files whose photo was lost will be indexed again")
+                report.repairs.append(
+                    f"files: {sum(map(len, detached.values())):,} files whose photo was lost will be indexed again"
+                )
+            waiting = store.keep_words_of_lost_photos(detached)
+            if waiting:
+                report.repairs.append(
+                    f"orphans: what you wrote about {waiting:,} lost photos waits in `shashin orphans` "
+                    "and returns when `shashin index` finds them again"
+                )
         if missing:
             store.forget_sources(missing)
             report.repairs.append(f"thumbnails: {len(missing):,} missing; `shashin index` makes them again")

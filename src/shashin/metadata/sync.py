@@ -206,6 +206,24 @@ def retag(store: Store, photo_ids: Iterable[str]) -> None:
     store.put_channel_rows(CHANNEL, rows)
 
 
+def restore_tags(store: Store) -> int:
+    """A person's tags the tags table lost, written back from the copy each photo's metadata row
+    keeps (its `added` and `removed` words) for photos that have no tag rows left. Returns the
+    tags restored."""
+    from shashin.store.rows import tag_row
+
+    tagged = {row["photo_id"] for row in store.all_rows("tags")}
+    rows = []
+    for row in store.channel_select(CHANNEL, ["photo_id", "added", "removed"]):
+        if row["photo_id"] in tagged:
+            continue
+        rows += [tag_row(row["photo_id"], word, "added") for word in row.get("added") or []]
+        rows += [tag_row(row["photo_id"], word, "removed") for word in row.get("removed") or []]
+    if rows:
+        store.put_rows("tags", rows)
+    return len(rows)
+
+
 def named_regions(store: Store) -> dict[str, list[tuple[str, list[float]]]]:
     """Named person regions with boxes that photo apps wrote, by photo: (name, [left, top, width, height])."""
     found: dict[str, list[tuple[str, list[float]]]] = {}

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from shashin.store.memory import PhotoFacts, PhotoSet
-from shashin.store.records import ErrorRow, FileRow, Orphan, TableHealth, VectorIndexReport
+from shashin.store.records import ErrorRow, FileRow, Orphan, Salvaged, TableHealth, VectorIndexReport
 
 
 class MetaStore(Protocol):
@@ -284,10 +284,16 @@ class Maintained(Protocol):
     def damaged_tables(self) -> list[str]:
         """Tables with a data file that is gone or does not end as a Lance file does: what a quick"""
 
-    def salvage(self, name: str) -> int:
+    def salvage(self, name: str) -> Salvaged:
         """Rewrite a damaged table with the rows that can still be read (a table of recomputable"""
 
-    def detach_missing_photos(self) -> int:
+    def recover_captions_from_chunks(self) -> int:
+        """A person's captions lost from the captions table, rebuilt from their search chunks."""
+
+    def keep_words_of_lost_photos(self, last_paths: dict[str, list[str]]) -> int:
+        """Captions and tags whose photo row was lost become orphans (they return with the photo)."""
+
+    def detach_missing_photos(self) -> dict[str, list[str]]:
         """Forget file rows whose photo row is gone (after a salvage): the next index run finds the"""
 
     def thumbnail_ids(self) -> set[str] | None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
+from typing import Any
 
 os.environ.setdefault("LANCEDB_LOG", "error")  # its warnings are for its developers, not our users
 
 import pyarrow as pa
 
 from shashin import storage
-from shashin.store import ann
+from shashin.store import ann, schema
 from shashin.store.common import (
     _CORE_TABLES,
     _KEEP_OLD_VERSIONS,
@@ -23,12 +24,28 @@ from shashin.store.errors import (
     _first_line,
 )
 from shashin.store.records import (
+    Salvaged,
     TableHealth,
     VectorIndexReport,
 )
+from shashin.store.rows import caption_row, human_caption_version
 from shashin.store.search_indexes import SearchIndexes
 
 _MIN_VECTOR_SIZE = 16  # a fixed-size list shorter than this is a box or a few numbers, not a vector
+# Tables of a person's words whose lost rows are looked for in older versions, by their key.
+_RECOVERABLE = {"captions": "caption_id", "tags": "tag_id", "people": "person_id", "orphans": "orphan_key"}
+
+
+def _readable(fragments: Iterable[Any]) -> tuple[list[pa.Table], int]:
+    """The fragments' rows that can be read, and how many rows could not be."""
+    kept: list[pa.Table] = []
+    lost = 0
+    for fragment in fragments:
+        try:
+            kept.append(fragment.to_table())
+        except Exception:
+            lost += _fragment_rows(fragment)
+    return kept, lost
 
 
 class Maintenance(SearchIndexes):
@@ -119,41 +136,171 @@ class Maintenance(SearchIndexes):
                 damaged.append(name)
         return damaged
 
-    def salvage(self, name: str) -> int:
+    def salvage(self, name: str) -> Salvaged:
         """Rewrite a damaged table with the rows that can still be read (a table of recomputable
-        outputs is dropped instead: `index` computes it again); returns the rows that were lost."""
+        outputs is dropped instead: `index` computes it again). Rows of a person's words (captions,
+        tags, names, orphans) that were in unreadable data are looked for in the table's older
+        versions still on disk (the newest copy of each key wins) when they still belong to the
+        library."""
         if name not in _CORE_TABLES:
             self._db.drop_table(name)
             self._forget_table(name)
-            return 0
-        kept: list[pa.Table] = []
-        lost = 0
-        for fragment in self._table(name).to_lance().get_fragments():
-            try:
-                kept.append(fragment.to_table())
-            except Exception:
-                lost += _fragment_rows(fragment)
+            return Salvaged(name, dropped=True)
+        dataset = self._table(name).to_lance()
+        kept, lost = _readable(dataset.get_fragments())
         layout, fts, keys = _CORE_TABLES[name]
         rows = pa.concat_tables([t.select(layout.names).cast(layout) for t in kept]) if kept else layout.empty_table()
+        recovered = layout.empty_table()
+        if lost and name in _RECOVERABLE:
+            recovered = self._from_older_versions(name, dataset, rows)
+            rows = pa.concat_tables([rows, recovered])
         self._db.drop_table(name)
         self._forget_table(name)
         self._create(name, layout, fts=fts, keys=keys)
         if rows.num_rows:
             self._table(name).add(rows)
         self._wrote(name)
-        return lost
+        return Salvaged(name, rows.num_rows - recovered.num_rows, recovered.num_rows, max(0, lost - recovered.num_rows))
 
-    def detach_missing_photos(self) -> int:
-        """Forget file rows whose photo row is gone (after a salvage): the next index run finds the
-        files as new photos again, with the same ids, so their outputs and captions still apply."""
-        files = self._scan("files", ["path", "photo_id"])
-        missing = [
-            path
-            for path, pid in zip(*(files.column(c).to_pylist() for c in ("path", "photo_id")))
-            if pid not in self.photo_ids()
+    def _from_older_versions(self, name: str, dataset: Any, current: pa.Table) -> pa.Table:
+        """Rows of `name` not in `current` that older versions of the table still hold readably and
+        that still belong (see _belongs), newest version first."""
+        layout = _CORE_TABLES[name][0]
+        key = _RECOVERABLE[name]
+        seen = set(current.column(key).to_pylist())
+        found: list[pa.Table] = []
+        versions = sorted((entry["version"] for entry in dataset.versions()), reverse=True)
+        for version in versions[1:]:
+            try:
+                older = dataset.checkout_version(version)
+                tables, _ = _readable(older.get_fragments())
+            except Exception:  # a version whose manifest is gone or damaged has nothing to give
+                continue
+            for piece in tables:
+                table = piece.select(layout.names).cast(layout)
+                fresh = [i for i, value in enumerate(table.column(key).to_pylist()) if value not in seen]
+                if fresh:
+                    chosen = table.take(fresh)
+                    seen.update(chosen.column(key).to_pylist())
+                    found.append(chosen)
+        if not found:
+            return layout.empty_table()
+        candidates = pa.concat_tables(found)
+        belongs = self._belongs(name, candidates)
+        return candidates.filter(pa.array(belongs, pa.bool_()))
+
+    def _belongs(self, name: str, rows: pa.Table) -> list[bool]:
+        """Which recovered rows still have a place: captions and tags of a photo in the library,
+        names of a person some face still points at, orphans of a photo that has not returned."""
+        if name in ("captions", "tags"):
+            photos = self.photo_ids()
+            return [pid in photos for pid in rows.column("photo_id").to_pylist()]
+        if name == "people":
+            faces = (
+                set(self._scan("faces", ["person_id"]).column("person_id").to_pylist())
+                if self._has_table("faces")
+                else set()
+            )
+            return [pid in faces for pid in rows.column("person_id").to_pylist()]
+        photos = self.photo_ids()  # orphans
+        return [pid not in photos for pid in rows.column("former_photo_id").to_pylist()]
+
+    def recover_captions_from_chunks(self) -> int:
+        """A person's captions the captions table lost, rebuilt from the chunks caption search
+        embedded (caption_chunks keeps each caption's text in pieces and its version, which for a
+        person's caption carries a digest of the text): a caption is restored only when its pieces
+        join to text with that digest. Returns the captions restored."""
+        if not self._has_table("caption_chunks"):
+            return 0
+        chunks = self._scan("caption_chunks", ["chunk_id", "caption_id", "photo_id", "caption_version", "text"])
+        present = set(self._scan("captions", ["caption_id"]).column("caption_id").to_pylist())
+        photos = self.photo_ids()
+        pieces: dict[str, list[tuple[int, str]]] = {}
+        versions: dict[str, tuple[str, str]] = {}
+        for row in chunks.to_pylist():
+            version = row["caption_version"] or ""
+            if not version.startswith("human:") or row["caption_id"] in present or row["photo_id"] not in photos:
+                continue
+            number = int(str(row["chunk_id"]).rsplit("#", 1)[-1] or 0) if "#" in str(row["chunk_id"]) else 0
+            pieces.setdefault(row["caption_id"], []).append((number, row["text"] or ""))
+            versions[row["caption_id"]] = (row["photo_id"], version)
+        restored = []
+        for caption, parts in pieces.items():
+            photo_id, version = versions[caption]
+            texts = [text for _, text in sorted(parts)]
+            text = next((t for t in (" ".join(texts), "".join(texts)) if human_caption_version(t) == version), None)
+            prompt_set, lang = caption.rsplit(":", 2)[-2:]
+            if text is None:
+                continue
+            restored.append(
+                caption_row(
+                    photo_id,
+                    prompt_set,
+                    lang,
+                    text=text,
+                    raw=text,
+                    source="human",
+                    backend="human",
+                    model=None,
+                    prompt=None,
+                    params=None,
+                    version=version,
+                )
+            )
+        if restored:
+            self.put_captions(restored)
+        return len(restored)
+
+    def keep_words_of_lost_photos(self, last_paths: dict[str, list[str]]) -> int:
+        """Captions a person wrote and tags whose photo row was lost (a damaged photos table) become
+        orphans, listed by `shashin orphans`; they return by themselves when the next index run
+        finds the photo again. Returns the photos they belonged to."""
+        photos = self.photo_ids()
+        captions = [
+            row
+            for row in self._scan("captions", schema.CAPTIONS.names).to_pylist()
+            if row["photo_id"] not in photos and row["source"] == "human"
         ]
-        self.delete_files(missing)
-        return len(missing)
+        kept = [("caption", f"{row['prompt_set']}:{row['lang']}", row) for row in captions]
+        if self._has_table("tags"):
+            kept += [
+                ("tag", row["tag_id"].split(":", 1)[1], row)
+                for row in self._scan("tags", schema.TAGS.names).to_pylist()
+                if row["photo_id"] not in photos
+            ]
+        if not kept:
+            return 0
+        self.keep_orphans(
+            [
+                {
+                    "former_photo_id": row["photo_id"],
+                    "pixel_hash": None,
+                    "kind": kind,
+                    "key": key,
+                    "row": row,
+                    "paths": last_paths.get(row["photo_id"], []),
+                }
+                for kind, key, row in kept
+            ]
+        )
+        lost = sorted({row["photo_id"] for _, _, row in kept})
+        self._delete_in("captions", "photo_id", lost)
+        if self._has_table("tags"):
+            self._delete_in("tags", "photo_id", lost)
+        return len(lost)
+
+    def detach_missing_photos(self) -> dict[str, list[str]]:
+        """Forget file rows whose photo row is gone (after a salvage): the next index run finds the
+        files as new photos again, with the same ids, so their outputs and captions still apply.
+        Returns photo id -> the paths forgotten (where each lost photo was last seen)."""
+        files = self._scan("files", ["path", "photo_id"])
+        photos = self.photo_ids()
+        missing: dict[str, list[str]] = {}
+        for path, pid in zip(*(files.column(c).to_pylist() for c in ("path", "photo_id"))):
+            if pid not in photos:
+                missing.setdefault(pid, []).append(path)
+        self.delete_files([path for paths in missing.values() for path in paths])
+        return missing
 
     def thumbnail_ids(self) -> set[str] | None:
         """Ids of the photos that have a thumbnail file; None on object storage, where listing a

@@ -87,6 +87,18 @@ class VectorIndexReport:
 
 
 @dataclass(frozen=True)
+class Salvaged:
+    """A damaged table after salvage: rows kept as they were, rows found again in older versions of
+    the table, rows lost; `dropped` when the table held outputs `index` computes again."""
+
+    name: str
+    kept: int = 0
+    recovered: int = 0
+    lost: int = 0
+    dropped: bool = False
+
+
+@dataclass(frozen=True)
 class TableHealth:
     """One table after a full read: rows read, rows that could not be, and the first problem."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from shashin.text.tokenize import index_text
@@ -50,6 +51,11 @@ def caption_row(
         "params": params,
         "version": version,
     }
+
+
+def human_caption_version(text: str) -> str:
+    """The version of a caption a person wrote: a digest of its text (a changed text is a new caption)."""
+    return f"human:{hashlib.blake2b(text.encode(), digest_size=8).hexdigest()}"
 
 
 def tag_id(photo_id: str, word: str) -> str:
