@@ -67,12 +67,16 @@ def test_killed_runs_resume_without_redoing_work(tmp_path: Path, many_photos: Pa
     assert status["channels"]["ocr"]["pending"] == 0
 
 
-def in_flight(db: Path) -> list[str]:
-    """The photos the in-flight marker names (what a run is working on), [] when there is none."""
+def in_flight(db: Path, *, with_strikes: bool = False) -> list:  # type: ignore[type-arg]
+    """The photos the in-flight marker names (what a run is working on), [] when there is none;
+    `with_strikes`: (photo, deaths with it alone in flight so far)."""
     try:
-        return [entry["photo_id"] for entry in json.loads((db / "in-flight.json").read_text())["photos"]]
-    except (OSError, ValueError):
+        entries = json.loads((db / "in-flight.json").read_text())["photos"]
+    except (OSError, ValueError, KeyError):
         return []
+    if with_strikes:
+        return [(entry["photo_id"], entry.get("strikes", 0)) for entry in entries]
+    return [entry["photo_id"] for entry in entries]
 
 
 def index_until(db: Path, condition, *args: str) -> None:  # type: ignore[no-untyped-def]
@@ -92,24 +96,31 @@ def index_until(db: Path, condition, *args: str) -> None:  # type: ignore[no-unt
         process.wait()
 
 
-def test_a_photo_that_killed_the_run_is_named_and_skipped(tmp_path: Path) -> None:
-    """A process killed in the middle of a batch leaves its photos suspected: the next run works on
-    them one at a time, and a photo in flight when that run dies too is recorded and skipped."""
+def six_gates(tmp_path: Path) -> Path:
     folder = tmp_path / "photos"
     for number in range(6):
         save(Sign([f"GATE {number}", "出口"], seed=number, size=(1600, 1200)), folder / f"gate-{number}.jpg")
+    return folder
+
+
+def test_a_photo_that_killed_the_run_is_named_and_skipped(tmp_path: Path) -> None:
+    """A process killed in the middle of a batch leaves its photos suspected: the next run works on
+    them one at a time; a photo alone in flight when two runs die is recorded and skipped."""
+    folder = six_gates(tmp_path)
     db = tmp_path / "db"
     index_until(db, lambda db: len(in_flight(db)) == 6, str(folder), "--batch-size", "16")
     assert len(in_flight(db)) == 6  # the marker outlives the killed process
 
     index_until(db, lambda db: len(in_flight(db)) == 1)  # the suspects are worked on alone
     culprit = in_flight(db)[0]
+    # The next run works on it first, alone (its marker now counts one death), and dies again.
+    index_until(db, lambda db: in_flight(db, with_strikes=True) == [(culprit, 1)])
 
     result = run_cli("index", "--db", str(db), "--json")
     assert result.returncode == 3, result.stderr
     report = json.loads(result.stdout)
     assert len(report["errors"]) == 1 and report["errors"][0]["stage"] == "crash"
-    assert "died while working on this photo" in report["errors"][0]["message"]
+    assert "died 2 times while working on this photo alone" in report["errors"][0]["message"]
     store = Store(db, create=False)
     assert culprit not in {pid for pid, (_, status) in store.channel_states("ocr").items() if status == "done"}
     assert store.count_photos() == 5 and not (db / "in-flight.json").exists()
@@ -119,3 +130,16 @@ def test_a_photo_that_killed_the_run_is_named_and_skipped(tmp_path: Path) -> Non
     retried = run_cli("index", "--db", str(db), "--retry-failed", "--json")
     assert retried.returncode == 0, retried.stderr
     assert json.loads(retried.stdout)["new_photos"] == 1 and Store(db, create=False).count_photos() == 6
+
+
+def test_two_kills_by_a_person_mark_no_photo(tmp_path: Path) -> None:
+    """A person's kill -9 (of `watch`, of `index`) lands on whatever photo is in flight: before, the
+    second kill marked a good photo `crash`, skipped until its file changed."""
+    folder = six_gates(tmp_path)
+    db = tmp_path / "db"
+    index_until(db, lambda db: len(in_flight(db)) == 6, str(folder), "--batch-size", "16")
+    index_until(db, lambda db: len(in_flight(db)) == 1)
+    result = run_cli("index", "--db", str(db), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["errors"] == [] and Store(db, create=False).count_photos() == 6

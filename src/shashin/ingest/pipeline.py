@@ -548,33 +548,48 @@ def decode_workers(settings: Settings, accelerated: bool) -> int:
     return 0 if cores <= 2 else min(4, cores // 4 or 1)
 
 
-def _after_a_crash(store: Store, retry_failed: bool, progress: Progress) -> set[str]:
+CRASH_STRIKES = 2  # runs that must die with a photo alone in flight before it is taken for the cause
+
+
+def _after_a_crash(store: Store, retry_failed: bool, progress: Progress) -> dict[str, int]:
     """What the last run was working on when its process died (killed for memory, a crash in a
-    model): one photo is recorded as the cause and skipped until it changes (or --retry-failed);
-    several are suspects, worked on one at a time this run so that another crash names one."""
+    model — or by a person: kill -9 of `watch` looks the same): photo id -> how many runs died with
+    it alone in flight. Those photos are worked on one at a time this run, so that another death
+    names one; a photo alone in flight at CRASH_STRIKES deaths is recorded as the cause and skipped
+    until it changes (or --retry-failed). One death never condemns a photo: a person's kill lands
+    on whatever photo happens to be in flight, a crashing photo crashes every time."""
     if retry_failed:
         store.delete_errors([error.path for error in store.errors() if error.stage == "crash"])
     entries = store.in_flight()
     if len(entries) != 1:
-        return {entry["photo_id"] for entry in entries}
+        return {entry["photo_id"]: _strikes(entry) for entry in entries}
     entry = entries[0]
+    strikes = _strikes(entry) + 1
+    if strikes < CRASH_STRIKES:
+        return {entry["photo_id"]: strikes}
     message = (
-        "the last index run died while working on this photo (out of memory, or a crash in a model); "
-        "it is skipped until the file changes — `shashin index --retry-failed` tries it again"
+        f"index runs died {strikes} times while working on this photo alone (out of memory, or a crash in a "
+        "model); it is skipped until the file changes — `shashin index --retry-failed` tries it again"
     )
     store.put_errors(
         [ErrorRow(f["path"], f["root"], "crash", message, f["size"], f["mtime_ns"]) for f in entry.get("files", [])]
     )
     store.clear_in_flight()
     progress.note(f"{entry.get('files', [{}])[0].get('path', entry['photo_id'])}: {message}")
-    return set()
+    return {}
+
+
+def _strikes(entry: dict[str, Any]) -> int:
+    value = entry.get("strikes", 0)
+    return value if isinstance(value, int) and value >= 0 else 0
 
 
 class _InFlight:
-    """Keeps the library's in-flight marker (Store.mark_in_flight) naming the photos being worked on."""
+    """Keeps the library's in-flight marker (Store.mark_in_flight) naming the photos being worked
+    on, with each suspect's strikes so far (see _after_a_crash)."""
 
-    def __init__(self, store: Store, by_id: dict[str, PhotoWork]) -> None:
-        self.store, self.by_id = store, by_id
+    def __init__(self, store: Store, by_id: dict[str, PhotoWork], strikes: dict[str, int]) -> None:
+        self.store, self.by_id, self.strikes = store, by_id, strikes
         self._marked: tuple[str, ...] = ()
 
     def mark(self, photo_ids: Sequence[str]) -> None:
@@ -588,6 +603,7 @@ class _InFlight:
                     "files": [
                         dataclasses.asdict(found) for found in self.by_id[pid].new_files or [self.by_id[pid].source]
                     ],
+                    "strikes": self.strikes.get(pid, 0),
                 }
                 for pid in photo_ids
             ]
@@ -614,8 +630,9 @@ def _process(
     settings: Settings,
     report: IndexReport,
     progress: Progress,
-    suspects: set[str] = frozenset(),  # type: ignore[assignment]
+    suspects: dict[str, int] | None = None,
 ) -> None:
+    suspects = suspects or {}
     work = runnable(work, channels)
     progress.phase("indexing photos", len(work))
     batch_size = commit_batch_size(settings, channels)
@@ -624,7 +641,7 @@ def _process(
     try:
         for items, size in ((first, 1), (rest, batch_size)):
             if items:
-                _process_batches(store, items, channels, settings, report, progress, size)
+                _process_batches(store, items, channels, settings, report, progress, size, suspects)
     finally:
         # A Python error or Ctrl-C is no photo's fault: only a process that dies leaves the marker.
         store.clear_in_flight()
@@ -638,10 +655,11 @@ def _process_batches(
     report: IndexReport,
     progress: Progress,
     batch_size: int,
+    strikes: dict[str, int],
 ) -> None:
     jobs = decode_jobs(work, channels, settings)
     by_id = {item.photo_id: item for item in work}
-    in_flight = _InFlight(store, by_id)
+    in_flight = _InFlight(store, by_id, strikes)
     workers = decode_workers(settings, any(channel.uses_accelerator() for channel in channels))
     if workers == 0:  # decoding happens here too: mark each batch before it is decoded
         jobs = in_flight.ahead(jobs, batch_size)
