@@ -148,6 +148,8 @@ class SearchSettings:
     index_min_rows: int = 100_000  # shashin optimize builds approximate indexes for tables this large
     refine: int = 200  # IVF_PQ indexes: candidates re-ranked on exact vectors, as a multiple of the page
     max_query_chars: int = 1000  # longer queries are refused (a search box sentence is far shorter)
+    max_alternatives: int = 8  # "a OR b OR …": each alternative is a search of its own; more are refused
+    max_exclusions: int = 8  # "-a -b …": each is judged by every channel; more are refused
     # "cat -dog" in a meaning channel: a photo goes when it is more like "dog" than like "cat" by at
     # least this much (cosine similarity); measured on coco-cc76 held-out captions (README, Query language)
     exclude_margin: float = 0.03
@@ -221,6 +223,8 @@ class Settings:
                 ("search.index_min_rows", self.search.index_min_rows < 1, "must be at least 1"),
                 ("search.refine", self.search.refine < 0, "must not be negative"),
                 ("search.max_query_chars", self.search.max_query_chars < 1, "must be at least 1"),
+                ("search.max_alternatives", self.search.max_alternatives < 1, "must be at least 1"),
+                ("search.max_exclusions", self.search.max_exclusions < 0, "must not be negative"),
                 ("captions.timeout", not self.captions.timeout > 0, "must be a positive number of seconds"),
                 ("captions.retries", self.captions.retries < 0, "must not be negative"),
                 ("captions.temperature", not self.captions.temperature >= 0, "must not be negative"),

@@ -3,6 +3,7 @@ the filter a click adds), through the library, the command, the REST API and the
 
 from __future__ import annotations
 
+import html
 import shutil
 from pathlib import Path
 
@@ -101,3 +102,30 @@ def test_saved_searches_and_facets_over_http(library: Library) -> None:
     assert client.delete("/api/saved/Signs").status_code == 200
     assert client.get("/api/saved").json()["saved"] == []
     assert client.delete("/api/saved/Signs").status_code == httpx.codes.NOT_FOUND
+
+
+def test_bad_saved_searches_are_refused_when_saved_not_when_run(library: Library) -> None:
+    """Before, `saved add` took a query over the query limit that then failed on every run, and the
+    page's save form answered rating=abc with a 500."""
+    from fastapi.testclient import TestClient
+
+    from shashin.web import WebSettings, create_app
+
+    with pytest.raises(UsageError, match="characters long; the limit is 1,000"):
+        library.save_search("Long", "sign " * 300)
+    with pytest.raises(UsageError, match="alternatives"):
+        library.save_search("Many", " OR ".join(f"w{n}" for n in range(20)))
+    assert library.saved_searches() == []
+    client = TestClient(create_app(library, WebSettings()), base_url="http://127.0.0.1")
+    secret = client.get("/api/csrf").json()["csrf"]
+    for address, wanted in (
+        ("/?q=sign&rating=abc", "rating must be a whole number of stars from 1 to 5, not 'abc'"),
+        ("/?q=sign&radius=far&near=Tokyo", "radius must be a distance in kilometres, not 'far'"),
+        ("/?q=sign&radius=nan&near=Tokyo", "radius must be a distance in kilometres"),
+        ("/?q=" + "sign+" * 300, "the limit is 1,000"),
+    ):
+        response = client.post("/saved", data={"name": "Bad", "address": address, "csrf": secret})
+        assert response.status_code == 400 and wanted in html.unescape(response.text), (address, response.status_code)
+    put = client.put("/api/saved/Long", json={"query": "sign " * 300}, headers={"X-Shashin-CSRF": secret})
+    assert put.status_code == 400
+    assert library.saved_searches() == []

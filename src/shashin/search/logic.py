@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from shashin.errors import UsageError
+
 _TOKEN = re.compile(r'[-−－]?(?:"[^"]*"|「[^」]*」|“[^”]*”|『[^』]*』)|\S+')
 _OR = frozenset({"OR", "|", "または", "もしくは"})
 _NOT = frozenset({"NOT"})
@@ -65,6 +67,33 @@ def split_logic(text: str) -> QueryLogic:
     if not excluded and len(texts) <= 1:
         return QueryLogic((text.strip(),) if text.strip() else ())
     return QueryLogic(texts, tuple(term for term in excluded if term))
+
+
+class QueryTooComplex(UsageError):
+    """A query longer, or with more alternatives or exclusions, than a search may run (each costs
+    a search of its own: a page of 166 ORs took 12 s and held up everyone else's searches)."""
+
+
+def check_query(text: str, *, max_chars: int, max_alternatives: int, max_exclusions: int, parse: bool = True) -> None:
+    """Refuse, with a one-line reason, a query a search should not run; `parse` False (literal
+    search) counts no operators."""
+    if len(text) > max_chars:
+        raise QueryTooComplex(
+            f"the query is {len(text):,} characters long; the limit is {max_chars:,} (search.max_query_chars)"
+        )
+    if not parse:
+        return
+    logic = split_logic(text)
+    if len(logic.branches) > max_alternatives:
+        raise QueryTooComplex(
+            f"the query has {len(logic.branches):,} alternatives (OR); at most {max_alternatives} are searched "
+            "(search.max_alternatives)"
+        )
+    if len(logic.excluded) > max_exclusions:
+        raise QueryTooComplex(
+            f"the query leaves out {len(logic.excluded):,} words or phrases; at most {max_exclusions} can be "
+            "(search.max_exclusions)"
+        )
 
 
 def _unquoted(token: str) -> str:

@@ -3,7 +3,8 @@
 Safety, since photo text comes from strangers and any web page the user visits can send requests
 to a server on their machine: a request is answered only when it names this server (its Host is
 loopback, an IP address or a name it was told: a rebinding DNS name is refused before anything
-else); a state-changing request from another origin is refused (Origin, Sec-Fetch-Site), and
+else); a state-changing request from another origin is refused (Origin, Sec-Fetch-Site), so is
+any request another site's page makes but a link followed (fetches, images, frames), and
 forms and uploads carry a per-server secret; bodies are refused from their declared length or as
 soon as they pass it; every page is rendered by Jinja2 with autoescaping and no inline script (a
 Content-Security-Policy forbids it); files are served only by photo id and only while they are
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import math
 import mimetypes
 import os
 import re
@@ -506,9 +508,9 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         if "has_text" in params:
             params["has_text"] = params["has_text"] in ("true", "1", "on")
         if params.get("rating"):
-            params["rating"] = int(params["rating"])
+            params["rating"] = _number(params["rating"], int, "rating", "a whole number of stars from 1 to 5")
         if params.get("radius"):
-            params["radius"] = float(params["radius"])
+            params["radius"] = _number(params["radius"], float, "radius", "a distance in kilometres")
         with writing:
             saved = library.save_search(
                 name, params.get("q", ""), filter_arguments(params), params.get("sort", "relevance")
@@ -742,8 +744,9 @@ class Gate:
             origin = request.headers.get("origin")
             if origin is not None and not self._own_origin(origin, host):
                 return 403, "a request from another site (or from a sandboxed page) was refused"
-            if request.headers.get("sec-fetch-site") == "cross-site":
-                return 403, "a request from another site was refused"
+        if request.headers.get("sec-fetch-site") == "cross-site" and not _followed_link(request):
+            # Another site's page may link here, never fetch, embed or post (a resource isolation policy).
+            return 403, "a request from another site was refused"
         return None
 
     def _own_origin(self, origin: str, host: str) -> bool:
@@ -755,6 +758,27 @@ class Gate:
             return True
         explicit = [entry for entry in self.settings.allowed_hosts if entry.strip() != "*"]
         return bool(explicit) and host_allowed(netloc, explicit) and not _is_ip(name)
+
+
+def _number(text: str, kind: type[int] | type[float], name: str, wanted: str) -> Any:
+    """A form's number, or a 400 naming the field (a saved search's address is typed by people too)."""
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise ApiError(400, f"{name} must be {wanted}, not {str(text)[:40]!r}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ApiError(400, f"{name} must be {wanted}, not {text!r}")
+    return value
+
+
+def _followed_link(request: Request) -> bool:
+    """A person following a link or typing the address: a top-level GET navigation to a page."""
+    headers = request.headers
+    return (
+        request.method in ("GET", "HEAD")
+        and headers.get("sec-fetch-mode") == "navigate"
+        and headers.get("sec-fetch-dest", "document") == "document"
+    )
 
 
 def _is_ip(name: str) -> bool:
