@@ -80,6 +80,40 @@ def test_writes_only_when_allowed(library: Library) -> None:
     anyio.run(session)
 
 
+def test_similar_opens_only_the_librarys_files_unless_allowed(tmp_path: Path, tiny_models: dict[str, Path]) -> None:
+    """Before, the similar tool opened any path the server's user could read."""
+    from PIL import Image
+
+    from shashin.assistant.server import build_server
+
+    folder = tmp_path / "photos"
+    shutil.copytree(REPO / "samples" / "tokyo", folder)
+    outside = tmp_path / "private" / "secret.png"
+    outside.parent.mkdir()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(outside)
+    Image.new("RGB", (64, 48), (30, 30, 200)).save(folder / "not-indexed-yet.png")
+    settings = {"db": str(tmp_path / "db"), "channels": "image", "image.model": str(tiny_models["siglip2-fixres"])}
+    library = Library(settings=load_settings(settings))
+    library.index([folder])
+    (folder / "late.png").write_bytes((folder / "not-indexed-yet.png").read_bytes())
+    (folder / "link.png").symlink_to(outside)  # a link put inside the folder is judged by where it leads
+
+    async def session(any_file: bool) -> dict[str, Any]:
+        answers = {}
+        async with Client(build_server(library, any_file=any_file)) as client:
+            for name, path in (("outside", outside), ("link", folder / "link.png"), ("late", folder / "late.png")):
+                answers[name] = await client.call_tool("similar", {"photo": str(path), "limit": 3})
+        return answers
+
+    guarded = anyio.run(session, False)
+    for name in ("outside", "link"):
+        assert guarded[name].is_error and "only files under its folders" in guarded[name].content[0].text
+    assert not guarded["late"].is_error and _data(guarded["late"])["results"]  # under the folder: fine
+    allowed = anyio.run(session, True)
+    assert not allowed["outside"].is_error and _data(allowed["outside"])["results"]
+    assert library.similar(outside, limit=3).results  # the command line keeps opening any file
+
+
 def test_the_command_over_stdio_and_http(library: Library) -> None:
     env = {**os.environ, "SHASHIN_CHANNELS": "phash"}
     command = StdioServerParameters(

@@ -24,9 +24,10 @@ INSTRUCTIONS = (
 )
 
 
-def build_server(library: Library, *, allow_writes: bool = False, links: str = "") -> Any:
+def build_server(library: Library, *, allow_writes: bool = False, links: str = "", any_file: bool = False) -> Any:
     """The MCP server for `library`; `links`: the address of a running `shashin serve`, for
-    thumbnail and page links an assistant can show (else resource URIs)."""
+    thumbnail and page links an assistant can show (else resource URIs); `any_file`: similar may
+    open any image file the server's user can read, not only the library's (--allow-any-file)."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 
@@ -98,8 +99,9 @@ def build_server(library: Library, *, allow_writes: bool = False, links: str = "
     @server.tool()
     @told
     def similar(photo: str, limit: int = 10) -> dict[str, Any]:
-        """Photos that look like `photo` (a path in the library, a photo id, or an image file path)."""
-        return shown(library.similar(photo, limit=max(1, min(limit, 100))))
+        """Photos that look like `photo`: a photo id, a photo's path, or an image file under the
+        library's folders (any image file when the server was started with --allow-any-file)."""
+        return shown(library.similar(photo, limit=max(1, min(limit, 100)), any_file=any_file))
 
     @server.tool()
     @told

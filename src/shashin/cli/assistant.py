@@ -25,6 +25,13 @@ def mcp(
     allow_writes: Annotated[
         bool, typer.Option("--allow-writes", help="Offer set_caption too (otherwise the library is only read).")
     ] = False,
+    any_file: Annotated[
+        bool,
+        typer.Option(
+            "--allow-any-file",
+            help="Let the similar tool open any image file this user can read (otherwise: the library's photos and files under its folders).",
+        ),
+    ] = False,
     links: Annotated[
         str | None,
         typer.Option(
@@ -45,7 +52,7 @@ def mcp(
 
     library = _library(db)
     _guard(library.status)  # no library: one clear line now, not an error inside the protocol
-    server = build_server(library, allow_writes=allow_writes, links=links or "")
+    server = build_server(library, allow_writes=allow_writes, links=links or "", any_file=any_file)
     if http is None:
         server.run("stdio")
         return

@@ -9,7 +9,6 @@ library.evaluation. It picks where per-photo work runs (here, or a Ray cluster).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import re
 import threading
@@ -68,7 +67,7 @@ from shashin.search.engine import SearchOptions, SearchResponse, Sort, respond, 
 from shashin.search.filters import FilterError, Filters, build_filters
 from shashin.search.saved import SavedSearch
 from shashin.store import Orphan, SearchTuning, Store, photo_finder
-from shashin.store.rows import caption_row
+from shashin.store.rows import caption_row, human_caption_version
 from shashin.text.dates import DateError
 
 if TYPE_CHECKING:
@@ -251,7 +250,7 @@ class Library:
         photo_id = self._find_photo(store, photo)
         with store.writer():
             channels = self._channels(store, indexing=True)[1]
-            version = f"human:{hashlib.blake2b(text.encode(), digest_size=8).hexdigest()}"
+            version = human_caption_version(text)
             store.put_captions(
                 [
                     caption_row(
@@ -406,6 +405,7 @@ class Library:
         under `name`, replacing one of that name; it runs live each time (run_saved_search)."""
         from shashin.search.saved import save_search
 
+        self._check_query(query)  # a saved search that could never run is refused now
         store = self._open(create=False)
         with store.writer():
             return save_search(store, name, query, filters or {}, sort)
@@ -544,11 +544,7 @@ class Library:
         _check_page(limit, offset)
         if not 0 <= min_score <= 1:
             raise QueryError("min_score must be between 0 and 1")
-        longest = self.settings.search.max_query_chars
-        if len(query) > longest:
-            raise QueryError(
-                f"the query is {len(query):,} characters long; the limit is {longest:,} (search.max_query_chars)"
-            )
+        self._check_query(query, parse)
         store = self._open(create=False)
         channels = search_channels(self._channels(store)[1])
         options = SearchOptions(filters or Filters(), parse, limit, offset, sort, min_score, facets=facets)
@@ -561,6 +557,19 @@ class Library:
             response = dataclasses.replace(response, unavailable={**skipped, **response.unavailable})
         return response
 
+    def _check_query(self, query: str, parse: bool = True) -> None:
+        """A query too long, or with too many alternatives or exclusions, is refused in one line."""
+        from shashin.search.logic import check_query
+
+        limits = self.settings.search
+        check_query(
+            query,
+            max_chars=limits.max_query_chars,
+            max_alternatives=limits.max_alternatives,
+            max_exclusions=limits.max_exclusions,
+            parse=parse,
+        )
+
     def _not_indexed(self, store: Store, names: Sequence[str]) -> dict[str, str]:
         """Search channels whose model could not be loaded when the library was indexed, with the reason."""
         meta = store.meta_values()
@@ -571,25 +580,34 @@ class Library:
         }
 
     def similar(
-        self, target: str | Path, *, limit: int = 20, offset: int = 0, filters: Filters | None = None
+        self,
+        target: str | Path,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        filters: Filters | None = None,
+        any_file: bool = True,
     ) -> SearchResponse:
         """Photos that look like `target`: a photo of the library (path or id) or any image file,
-        among those `filters` allow.
+        among those `filters` allow. With `any_file` False (a server asked by others: MCP) only
+        library photos and files under the library's folders are opened.
 
-        Raises LibraryError when the target cannot be read and ModelUnavailable when the image
-        model cannot be loaded.
+        Raises LibraryError when the target cannot be read (or may not be) and ModelUnavailable
+        when the image model cannot be loaded.
         """
         _check_page(limit, offset)
         store = self._open(create=False)
         image = self._image_channel(store)
-        photo_id, vector = self._target_vector(store, image, str(target))
+        photo_id, vector = self._target_vector(store, image, str(target), any_file)
         depth = max(self.settings.search.candidates, offset + limit) + 1
         within = filters.photo_set(store) if filters and filters.active else None
         hits = [hit for hit in image.search_vector(store, vector, depth, within=within) if hit.photo_id != photo_id]
         query = ChannelQuery.from_text(str(target))
         return respond(store, [], query, {image.name: hits}, self.settings.search, limit=limit, offset=offset)
 
-    def _target_vector(self, store: Store, image: ImageChannel, target: str) -> tuple[str | None, np.ndarray]:
+    def _target_vector(
+        self, store: Store, image: ImageChannel, target: str, any_file: bool = True
+    ) -> tuple[str | None, np.ndarray]:
         """The library photo `target` names (if any) and its image vector."""
         path = os.path.abspath(os.path.expanduser(target))
         photo_id = target if store.get_photos([target]) else store.photo_id_of_path(path)
@@ -599,6 +617,10 @@ class Library:
                 return photo_id, vector
             files = store.file_rows_for([photo_id]).get(photo_id, [])
             path = files[0].path if files else path
+        elif not any_file and not _under_a_folder(path, store.folders()):
+            raise LibraryError(
+                f"{target}: not a photo of this library, and only files under its folders may be opened here"
+            )
         if not os.path.isfile(path):
             raise LibraryError(f"{target}: not a photo of this library nor an image file")
         image.load()
@@ -729,6 +751,12 @@ def _runner(cluster: RayOptions | None) -> Runner | None:
     from shashin.scale.ray_ingest import RayRunner
 
     return RayRunner(cluster)
+
+
+def _under_a_folder(path: str, folders: Sequence[str]) -> bool:
+    """True when `path`, symbolic links followed, lies under one of `folders` (local ones)."""
+    real = os.path.realpath(path)
+    return any(storage.inside(real, os.path.realpath(folder)) for folder in folders if not storage.is_remote(folder))
 
 
 def _check_page(limit: int, offset: int) -> None:
