@@ -170,6 +170,27 @@ def test_every_embed_backs_up_the_bytes_it_replaces(library: Library, photo_copy
     assert len(list((photo.parent / ".shashin-backup").iterdir())) == 3
 
 
+@needs_exiftool
+def test_a_trial_copy_left_by_a_killed_embed_is_removed_by_the_next(library: Library, photo_copy: Path) -> None:
+    """kill -9 between writing the hidden full-size trial copy and moving it over the photo leaves
+    the copy behind: before, no later export ever removed it."""
+    import signal
+    import sys
+
+    photo = photo_copy / "station/tokyo.jpg"
+    doomed = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    stale = photo.with_name(f".{photo.name}.shashin-{doomed.pid}{photo.suffix}")
+    shutil.copy2(photo, stale)  # what the killed embed had written
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait()
+    living = photo.with_name(f".{photo.name}.shashin-{os.getpid()}{photo.suffix}.keep")  # a live process's: kept
+    living.write_bytes(b"in use")
+    result = run_cli("export", "alt-text", "--db", str(library.path), "--format", "embed", "--no-backup")
+    assert result.returncode == 0, result.stderr
+    assert not stale.exists() and living.exists()
+    assert sorted(p.name for p in photo.parent.iterdir() if p.name.startswith(".")) == [living.name]
+
+
 def test_read_only_photo_is_a_clear_error(library: Library, photo_copy: Path) -> None:
     photo = photo_copy / "station/tokyo.jpg"
     photo.chmod(0o444)
