@@ -44,6 +44,7 @@ class Script:
     loop_always: bool = False  # every answer loops unless a penalty is asked for … or even then
     loop_even_with_penalty: bool = False
     api_key: str | None = None
+    models_delay: float = 0.0  # seconds before GET /models answers (a busy server)
 
 
 def caption_for(image: Image.Image, prompt: str) -> str:
@@ -61,6 +62,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
+            time.sleep(self.script.models_delay)
             if not self._authorized():
                 return self._send(401, {"error": {"message": "bad key"}})
             return self._send(200, {"object": "list", "data": [{"id": "fake-vlm", "object": "model"}]})
@@ -177,15 +179,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FakeVLMServer:
-    """Start on a free port of 127.0.0.1; `url` is the /v1 base; use as a context manager."""
+    """Start on a free port of 127.0.0.1 (or `port`); `url` is the /v1 base; use as a context manager."""
 
-    def __init__(self, script: Script | None = None) -> None:
+    def __init__(self, script: Script | None = None, port: int = 0) -> None:
         self.script = script or Script()
         handler = type("Handler", (_Handler,), {"script": self.script})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # serve_forever looks for shutdown every poll_interval: 0.5 s by default, paid by every test.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     def __enter__(self) -> FakeVLMServer:
         self._thread.start()

@@ -61,14 +61,22 @@ def test_4xx_is_not_retried() -> None:
 
 
 def test_timeouts_are_retried_then_reported() -> None:
-    with FakeVLMServer(Script(actions=deque([("sleep", 1.0)]))) as server:
-        [text] = client(server.url, **{"captions.timeout": 0.3}).caption([RED], PROMPT, GenerationParams())
+    # A caption's timeout is not the health check's (it lists models within at least 5 s), and the
+    # margins hold on a loaded machine: an answer at once against one 2.5 s late, for a 1 s timeout.
+    with FakeVLMServer(Script(actions=deque([("sleep", 2.5)]))) as server:
+        [text] = client(server.url, **{"captions.timeout": 1.0}).caption([RED], PROMPT, GenerationParams())
         assert isinstance(text, str)  # the second try answered in time
-    with FakeVLMServer(Script(actions=deque([("sleep", 1.0)] * 3))) as server:
-        [result] = client(server.url, **{"captions.timeout": 0.3, "captions.retries": 2}).caption(
+    with FakeVLMServer(Script(actions=deque([("sleep", 2.5)] * 2))) as server:
+        [result] = client(server.url, **{"captions.timeout": 1.0, "captions.retries": 1}).caption(
             [RED], PROMPT, GenerationParams()
         )
         assert isinstance(result, CaptionServerError) and "no answer" in str(result)
+
+
+def test_a_short_caption_timeout_does_not_shorten_the_health_check() -> None:
+    with FakeVLMServer(Script(models_delay=0.5)) as server:
+        backend = client(server.url, **{"captions.timeout": 0.1})  # before: "no answer within 0.1 s"
+        assert backend.identity() == "fake-vlm"
 
 
 def test_concurrency_is_limited() -> None:

@@ -30,6 +30,7 @@ from shashin.models.vlm.base import CaptionBackend, GenerationParams, prompt_eac
 
 _RETRIED_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 _MAX_BACKOFF = 30.0
+_CHECK_SECONDS = 5.0  # at least this long for a server to list its models
 MAX_ANSWER_BYTES = 1 << 20  # a caption is a few hundred bytes; a bigger answer is a broken or hostile server
 
 
@@ -98,7 +99,9 @@ class OpenAICompatible(CaptionBackend):
 
     def _check(self, url: str) -> list[str]:
         """The models one server lists; ModelUnavailable when it cannot be used."""
-        deadline = min(10.0, self.settings.timeout)
+        # Listing models is quick on any server, but not bounded by a caption's timeout: a short
+        # timeout meant for generation must not make a busy machine's server look unreachable.
+        deadline = min(10.0, max(_CHECK_SECONDS, self.settings.timeout))
         try:
             status, data = asyncio.run(asyncio.wait_for(self._get(f"{url}/models", deadline), timeout=deadline))
         except (TimeoutError, httpx.HTTPError, CaptionServerError) as exc:
