@@ -40,13 +40,15 @@ demo: install
 	$(BIN)/shashin search "ポイ捨て" --db $(DEMO_DB) --json
 	$(BIN)/shashin status --db $(DEMO_DB)
 
+# Bytecode is cached (some environments set PYTHONDONTWRITEBYTECODE): every test process and every
+# `shashin` subprocess a test starts would otherwise compile the code and rewrite the tests again.
 test: install
-	$(BIN)/python -m pytest
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
 
 # No browser, Ray, S3, kill -9 or end-to-end subprocess tests (tests/conftest.py assigns the tiers);
 # two processes, each test file on one of them (its photo sets are indexed once).
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow and not browser and not scale and not kill" -n 2 --dist loadfile -p no:cacheprovider
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -m "not slow and not browser and not scale and not kill" -n 2 --dist loadfile -p no:cacheprovider
 
 check: install
 	$(BIN)/ruff check src tests bench tools

