@@ -67,7 +67,7 @@ from shashin.search.engine import SearchOptions, SearchResponse, Sort, respond, 
 from shashin.search.filters import FilterError, Filters, build_filters
 from shashin.search.saved import SavedSearch
 from shashin.store import Orphan, SearchTuning, Store, photo_finder
-from shashin.store.rows import caption_row, human_caption_version
+from shashin.store.rows import human_caption_row
 from shashin.text.dates import DateError
 
 if TYPE_CHECKING:
@@ -250,24 +250,7 @@ class Library:
         photo_id = self._find_photo(store, photo)
         with store.writer():
             channels = self._channels(store, indexing=True)[1]
-            version = human_caption_version(text)
-            store.put_captions(
-                [
-                    caption_row(
-                        photo_id,
-                        prompt_set,
-                        lang,
-                        text=text,
-                        raw=text,
-                        source="human",
-                        backend="human",
-                        model=None,
-                        prompt=None,
-                        params=None,
-                        version=version,
-                    )
-                ]
-            )
+            store.put_captions([human_caption_row(photo_id, prompt_set, lang, text)])
             self._refresh_derived(store, channels, None)
         return photo_id
 

@@ -28,7 +28,7 @@ from shashin.store.records import (
     TableHealth,
     VectorIndexReport,
 )
-from shashin.store.rows import caption_row, human_caption_version
+from shashin.store.rows import human_caption_row, human_caption_version
 from shashin.store.search_indexes import SearchIndexes
 
 _MIN_VECTOR_SIZE = 16  # a fixed-size list shorter than this is a box or a few numbers, not a vector
@@ -221,7 +221,8 @@ class Maintenance(SearchIndexes):
             version = row["caption_version"] or ""
             if not version.startswith("human:") or row["caption_id"] in present or row["photo_id"] not in photos:
                 continue
-            number = int(str(row["chunk_id"]).rsplit("#", 1)[-1] or 0) if "#" in str(row["chunk_id"]) else 0
+            suffix = str(row["chunk_id"]).rpartition("#")[2]  # chunk ids are caption_id#n
+            number = int(suffix) if suffix.isdigit() else 0
             pieces.setdefault(row["caption_id"], []).append((number, row["text"] or ""))
             versions[row["caption_id"]] = (row["photo_id"], version)
         restored = []
@@ -232,21 +233,7 @@ class Maintenance(SearchIndexes):
             prompt_set, lang = caption.rsplit(":", 2)[-2:]
             if text is None:
                 continue
-            restored.append(
-                caption_row(
-                    photo_id,
-                    prompt_set,
-                    lang,
-                    text=text,
-                    raw=text,
-                    source="human",
-                    backend="human",
-                    model=None,
-                    prompt=None,
-                    params=None,
-                    version=version,
-                )
-            )
+            restored.append(human_caption_row(photo_id, prompt_set, lang, text))
         if restored:
             self.put_captions(restored)
         return len(restored)

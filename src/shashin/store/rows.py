@@ -58,6 +58,23 @@ def human_caption_version(text: str) -> str:
     return f"human:{hashlib.blake2b(text.encode(), digest_size=8).hexdigest()}"
 
 
+def human_caption_row(photo_id: str, prompt_set: str, lang: str, text: str) -> dict[str, Any]:
+    """A captions-table row for a caption a person wrote (source "human", versioned by its text)."""
+    return caption_row(
+        photo_id,
+        prompt_set,
+        lang,
+        text=text,
+        raw=text,
+        source="human",
+        backend="human",
+        model=None,
+        prompt=None,
+        params=None,
+        version=human_caption_version(text),
+    )
+
+
 def tag_id(photo_id: str, word: str) -> str:
     """The key of a person's decision about one word on one photo (case does not make another word)."""
     return f"{photo_id}:{' '.join(word.casefold().split())}"
