@@ -150,7 +150,8 @@ def open_binary(location: str) -> BinaryIO:
 
 def _open_regular(location: str) -> BinaryIO:
     # O_NONBLOCK: opening a FIFO for reading returns at once instead of waiting for a writer.
-    descriptor = os.open(location, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(location, flags)
     try:
         mode = os.fstat(descriptor).st_mode
         if not stat.S_ISREG(mode):
