@@ -16,6 +16,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 COCO = Path(os.environ.get("SHASHIN_COCO", REPO.parent / "shared" / "data" / "coco-cc76"))
+FACES_PD = Path(os.environ.get("SHASHIN_FACES_PD", REPO.parent / "shared" / "data" / "faces-pd"))
 
 # Tests must never touch the user's library or settings, nor reach for the network.
 os.environ["HF_HUB_OFFLINE"] = "1"

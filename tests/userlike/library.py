@@ -25,11 +25,11 @@ from tools.render import Sign, save
 
 from shashin import Library
 from shashin.config import load_settings
-from tests.conftest import COCO, REPO
+from tests.conftest import COCO, FACES_PD, REPO
 from tests.ingest.raw_files import write_dng
 from tests.metadata.files import EXIFTOOL, exiftool
 
-FACES = REPO.parent / "shared" / "data" / "faces-pd" / "images"
+FACES = FACES_PD / "images"
 # COCO photos: these three carry their photographers' Flickr keywords (embedded IPTC/XMP); nine
 # more are taken as they come.
 COCO_KEYWORDED = ("000000433998.jpg", "000000511599.jpg", "000000577932.jpg")
