@@ -170,26 +170,7 @@ class LibraryTables(StoreCore):
         orphans = sorted(self.photos_without_files())
         if not orphans:
             return []
-        human = self._scan_in("captions", schema.CAPTIONS.names, "photo_id", orphans).to_pylist()
-        kept = [("caption", f"{row['prompt_set']}:{row['lang']}", row) for row in human if row["source"] == "human"]
-        if self._has_table("tags"):
-            tags = self._scan_in("tags", schema.TAGS.names, "photo_id", orphans).to_pylist()
-            kept += [("tag", row["tag_id"].split(":", 1)[1], row) for row in tags]
-        if kept:
-            hashes = {pid: pixels for pid, (pixels, _) in self.photo_hashes().items() if pid in set(orphans)}
-            self.keep_orphans(
-                [
-                    {
-                        "former_photo_id": row["photo_id"],
-                        "pixel_hash": hashes.get(row["photo_id"]),
-                        "kind": kind,
-                        "key": key,
-                        "row": row,
-                        "paths": (last_paths or {}).get(row["photo_id"], []),
-                    }
-                    for kind, key, row in kept
-                ]
-            )
+        self._keep_words_of(orphans, last_paths or {})
         for name in self.channel_tables():
             self._delete_in(name, "photo_id", orphans)
         self._delete_in("captions", "photo_id", orphans)
@@ -203,6 +184,34 @@ class LibraryTables(StoreCore):
         for photo_id in orphans:
             storage.delete(self.thumbnail_location(photo_id))
         return orphans
+
+    def _keep_words_of(self, photo_ids: Sequence[str], last_paths: dict[str, list[str]]) -> set[str]:
+        """Copy what a person wrote about these photos (captions of source "human", tags) into the
+        orphans table, with each photo's fingerprint and where it was last seen (one commit;
+        repeatable). Returns the photos that had any."""
+        human = self._scan_in("captions", schema.CAPTIONS.names, "photo_id", photo_ids).to_pylist()
+        kept = [("caption", f"{row['prompt_set']}:{row['lang']}", row) for row in human if row["source"] == "human"]
+        if self._has_table("tags"):
+            tags = self._scan_in("tags", schema.TAGS.names, "photo_id", photo_ids).to_pylist()
+            kept += [("tag", row["tag_id"].split(":", 1)[1], row) for row in tags]
+        if not kept:
+            return set()
+        wanted = set(photo_ids)
+        hashes = {pid: pixels for pid, (pixels, _) in self.photo_hashes().items() if pid in wanted}
+        self.keep_orphans(
+            [
+                {
+                    "former_photo_id": row["photo_id"],
+                    "pixel_hash": hashes.get(row["photo_id"]),
+                    "kind": kind,
+                    "key": key,
+                    "row": row,
+                    "paths": last_paths.get(row["photo_id"], []),
+                }
+                for kind, key, row in kept
+            ]
+        )
+        return {row["photo_id"] for _, _, row in kept}
 
     def keep_orphans(self, entries: Sequence[dict[str, Any]]) -> None:
         """Store rows a person wrote for photos leaving the library (one commit; repeatable)."""

@@ -12,7 +12,7 @@ os.environ.setdefault("LANCEDB_LOG", "error")  # its warnings are for its develo
 import pyarrow as pa
 
 from shashin import storage
-from shashin.store import ann, schema
+from shashin.store import ann
 from shashin.store.common import (
     _CORE_TABLES,
     _KEEP_OLD_VERSIONS,
@@ -243,34 +243,12 @@ class Maintenance(SearchIndexes):
         orphans, listed by `shashin orphans`; they return by themselves when the next index run
         finds the photo again. Returns the photos they belonged to."""
         photos = self.photo_ids()
-        captions = [
-            row
-            for row in self._scan("captions", schema.CAPTIONS.names).to_pylist()
-            if row["photo_id"] not in photos and row["source"] == "human"
-        ]
-        kept = [("caption", f"{row['prompt_set']}:{row['lang']}", row) for row in captions]
+        holders = set(self._scan("captions", ["photo_id"]).column("photo_id").to_pylist())
         if self._has_table("tags"):
-            kept += [
-                ("tag", row["tag_id"].split(":", 1)[1], row)
-                for row in self._scan("tags", schema.TAGS.names).to_pylist()
-                if row["photo_id"] not in photos
-            ]
-        if not kept:
+            holders |= set(self._scan("tags", ["photo_id"]).column("photo_id").to_pylist())
+        lost = sorted(self._keep_words_of(sorted(holders - photos), last_paths))
+        if not lost:
             return 0
-        self.keep_orphans(
-            [
-                {
-                    "former_photo_id": row["photo_id"],
-                    "pixel_hash": None,
-                    "kind": kind,
-                    "key": key,
-                    "row": row,
-                    "paths": last_paths.get(row["photo_id"], []),
-                }
-                for kind, key, row in kept
-            ]
-        )
-        lost = sorted({row["photo_id"] for _, _, row in kept})
         self._delete_in("captions", "photo_id", lost)
         if self._has_table("tags"):
             self._delete_in("tags", "photo_id", lost)
