@@ -148,12 +148,15 @@ def _list(folder: str) -> Listing:
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
-                if entry.name.lower().endswith(_SIDECAR_SUFFIXES) or is_supported(entry.name):
-                    try:
-                        info = entry.stat()
-                    except OSError:
-                        continue
-                    add(entry.name, info.st_size, info.st_mtime_ns)
+                if not entry.name.lower().endswith(_SIDECAR_SUFFIXES):
+                    if is_supported(entry.name) and entry.is_file():  # the directory entry's type: no stat
+                        add(entry.name, 0, 0)
+                    continue
+                try:
+                    info = entry.stat()
+                except OSError:
+                    continue
+                add(entry.name, info.st_size, info.st_mtime_ns)
     except OSError:
         pass
     return listing
