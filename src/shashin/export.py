@@ -30,7 +30,8 @@ from typing import Any, Protocol
 from shashin import storage
 from shashin.alttext import alt_text
 from shashin.errors import ShashinError
-from shashin.metadata.sources import Folders, owns_stem_sidecar, stem_sharers
+from shashin.media import owns_stem_sidecar
+from shashin.metadata.sources import Folders, stem_sharers
 from shashin.untrusted import MAX_SIDECAR_BYTES
 
 FORMATS = ("xmp", "embed", "csv", "json", "html")

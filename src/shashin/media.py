@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -488,4 +489,29 @@ def read_descriptions(path: str) -> list[EmbeddedDescription]:
 
 def _sidecars(path: str) -> list[str]:
     stem = path[: len(path) - len(Path(storage.basename(path)).suffix)]
-    return [candidate for candidate in (f"{stem}.xmp", f"{stem}.XMP", f"{path}.xmp") if storage.exists(candidate)]
+    shared = [candidate for candidate in (f"{stem}.xmp", f"{stem}.XMP") if storage.exists(candidate)]
+    if shared and not owns_stem_sidecar(storage.basename(path), _photos_with_stem(path)):
+        shared = []  # photo.xmp beside a.jpg and a.png is neither's
+    return [*shared, *[candidate for candidate in (f"{path}.xmp",) if storage.exists(candidate)]]
+
+
+def _photos_with_stem(path: str) -> list[str]:
+    """The photo files beside `path` with its stem (its own name included)."""
+    name = storage.basename(path)
+    stem = name[: len(name) - len(Path(name).suffix)]
+    folder = storage.parent(path)
+    if storage.is_remote(path):
+        names = [storage.relative(found, folder) for found, _, _ in storage.list_files(folder)]
+    else:
+        names = os.listdir(folder)
+    return [other for other in names if is_supported(other) and other[: len(other) - len(Path(other).suffix)] == stem]
+
+
+def owns_stem_sidecar(name: str, sharers: Sequence[str]) -> bool:
+    """Whether the photo `name` owns `stem.xmp` when the photos `sharers` (its own name among them)
+    share that stem: alone it does; beside others only when it is their one RAW (Lightroom and
+    Capture One write a RAW+JPEG pair's sidecar for the RAW). Two JPEG/PNG twins own neither."""
+    if len(sharers) <= 1:
+        return True
+    raws = [other for other in sharers if is_raw(other)]
+    return len(raws) == 1 and raws[0] == name

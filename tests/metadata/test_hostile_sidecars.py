@@ -132,8 +132,36 @@ def test_one_photo_xmp_shared_by_two_photos_is_given_to_neither(tmp_path: Path) 
     assert read_tags(folder / "a.xmp", "XMP-dc:Subject")["XMP-dc:Subject"] == "whose"  # untouched
 
 
+def test_a_shared_photo_xmp_gives_its_description_to_neither_photo(tmp_path: Path) -> None:
+    """Importing descriptions from the photos' metadata follows the same rule as keywords."""
+    import pyexiv2
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    photo(folder / "a.jpg")
+    Image.new("RGB", (400, 300), (200, 40, 40)).save(folder / "a.png")
+    photo(folder / "b.jpg", (10, 200, 10))
+    for name, text in (("a.xmp", "Whose description is this?"), ("b.xmp", "A green field.")):
+        (folder / name).write_text(
+            '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"></rdf:RDF></x:xmpmeta><?xpacket end="w"?>',
+            encoding="utf-8",
+        )
+        with pyexiv2.Image(str(folder / name)) as sidecar:
+            sidecar.modify_xmp({"Xmp.dc.description": {'lang="x-default"': text}})
+    library = _library(tmp_path)
+    library.index([folder])
+    library.import_captions(from_metadata=True)
+    texts = {}
+    for name in ("a.jpg", "a.png", "b.jpg"):
+        detail = library.photo(library.photo_id(str(folder / name)) or "")
+        assert detail is not None
+        texts[name] = [caption["text"] for caption in detail.captions]
+    assert texts == {"a.jpg": [], "a.png": [], "b.jpg": ["A green field."]}
+
+
 def test_a_raw_and_jpeg_pair_gives_the_shared_sidecar_to_the_raw() -> None:
-    from shashin.metadata.sources import owns_stem_sidecar
+    from shashin.media import owns_stem_sidecar
 
     assert owns_stem_sidecar("a.jpg", ["a.jpg"])
     assert owns_stem_sidecar("a.CR2", ["a.CR2", "a.JPG"]) and not owns_stem_sidecar("a.JPG", ["a.CR2", "a.JPG"])

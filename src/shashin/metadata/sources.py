@@ -14,11 +14,10 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from shashin import storage
-from shashin.media import is_supported
+from shashin.media import is_supported, owns_stem_sidecar
 from shashin.metadata.kept import Kept
 from shashin.metadata.takeout import TakeoutNames, read_takeout
 from shashin.metadata.xmp import read_file
-from shashin.raw import is_raw
 
 READER_VERSION = "metadata 2"  # bump when reading changes: every photo is read again
 _SIDECAR_SUFFIXES = (".xmp", ".json")
@@ -107,16 +106,6 @@ class Folders:
 
 def _stem(name: str) -> str:
     return name.rsplit(".", 1)[0] if "." in name else name
-
-
-def owns_stem_sidecar(name: str, sharers: Sequence[str]) -> bool:
-    """Whether the photo `name` owns `stem.xmp` when the photos `sharers` (its own name among them)
-    share that stem: alone it does; beside others only when it is their one RAW (Lightroom and
-    Capture One write a RAW+JPEG pair's sidecar for the RAW). Two JPEG/PNG twins own neither."""
-    if len(sharers) <= 1:
-        return True
-    raws = [other for other in sharers if is_raw(other)]
-    return len(raws) == 1 and raws[0] == name
 
 
 def stem_sharers(photo: str, folders: Folders | None = None) -> list[str]:
