@@ -201,7 +201,7 @@ def test_similar_photos_within_a_folder(library: Library, gallery: Path) -> None
     from shashin.search.filters import Filters
 
     in_park = library.similar(
-        str(gallery / "park/no-litter.jpg"), limit=50, filters=Filters(folders=(str(gallery / "park"),))
+        str(gallery / "park/no-litter.jpg"), limit=50, filters=Filters.of(folders=(str(gallery / "park"),))
     )
     assert [Path(r.path).name for r in in_park.results] == ["no-litter-small.jpg"]
     result = run_cli(

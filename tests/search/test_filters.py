@@ -63,11 +63,11 @@ def test_explicit_filters(samples) -> None:  # type: ignore[no-untyped-def]
     assert names(between) == ["conference/wet-floor-rotated.jpg", "tokyo/2024-04-03_park-sign.jpg", "tokyo/station.jpg"]
     assert [r.taken_at for r in between.results] == sorted((r.taken_at for r in between.results), reverse=True)
     assert names(library.search("", filters=build_filters(cameras=["canon"]))) == ["kyoto/kiyomizu.jpg"]
-    assert set(names(library.search("", filters=Filters(folders=(str(folder / "conference"),))))) == {
+    assert set(names(library.search("", filters=Filters.of(folders=(str(folder / "conference"),))))) == {
         "conference/slide-welcome.tiff",
         "conference/wet-floor-rotated.jpg",
     }
-    assert library.search("", filters=Filters(has_text=False)).results == []  # every sample is a sign
+    assert library.search("", filters=Filters.of(has_text=False)).results == []  # every sample is a sign
     near = library.search("", filters=build_filters(near="35.68,139.76", radius_km=2))
     assert names(near) == ["tokyo/station.jpg"]
     exit_sign = library.search("exit", filters=build_filters(near="Japan"))

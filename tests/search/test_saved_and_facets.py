@@ -120,8 +120,8 @@ def test_bad_saved_searches_are_refused_when_saved_not_when_run(library: Library
     secret = client.get("/api/csrf").json()["csrf"]
     for address, wanted in (
         ("/?q=sign&rating=abc", "rating must be a whole number of stars from 1 to 5, not 'abc'"),
-        ("/?q=sign&radius=far&near=Tokyo", "radius must be a distance in kilometres, not 'far'"),
-        ("/?q=sign&radius=nan&near=Tokyo", "radius must be a distance in kilometres"),
+        ("/?q=sign&radius=far&near=Tokyo", "radius must be a positive number of kilometres, not 'far'"),
+        ("/?q=sign&radius=nan&near=Tokyo", "radius must be a positive number of kilometres"),
         ("/?q=" + "sign+" * 300, "the limit is 1,000"),
     ):
         response = client.post("/saved", data={"name": "Bad", "address": address, "csrf": secret})

@@ -40,7 +40,7 @@ def test_every_tool_on_a_users_library(library_copy: UserLibrary) -> None:
                 ("", {"keywords": ["Places|Japan"]}),
                 ("deer", {"near": "Nara"}),
                 ("", {"taken_from": "2019", "taken_to": "2019"}),
-                ("清水寺", {"min_rating": 4}),
+                ("清水寺", {"rating": 4}),
                 ("", {"cameras": ["Nikon"], "has_text": False}),
                 ("sign", {"folders": [str(library_copy.photos / "samples")], "limit": 3, "offset": 1}),
             ):

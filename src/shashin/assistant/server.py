@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from shashin import __version__
 from shashin.errors import ShashinError
 from shashin.library import Library
-from shashin.search.filters import build_filters
+from shashin.search.filters import Filter, build_filters
+from shashin.search.filters.declared import Parameters
 
 INSTRUCTIONS = (
     "Search the user's photo library by what photos show, the text in them, captions, file names, "
@@ -22,6 +23,17 @@ INSTRUCTIONS = (
     'July 2023", 「2025年9月の京都」), exclusions ("cat -dog") and alternatives ("cat OR kitten"). Each '
     "result says why it matched; cite the photo's path. Thumbnails are resources shashin://photos/{id}/thumbnail."
 )
+
+
+def _argument(declared: Filter) -> tuple[str, Any, Any]:
+    """A declared filter as an argument of the search tool: its Python name, described."""
+    from pydantic import Field
+
+    kind: Any = list[str] | None if declared.many else declared.kind | None
+    return declared.argument, Annotated[kind, Field(description=declared.help)], None
+
+
+mcp_filters = Parameters(_argument)
 
 
 def build_server(library: Library, *, allow_writes: bool = False, links: str = "", any_file: bool = False) -> Any:
@@ -62,39 +74,15 @@ def build_server(library: Library, *, allow_writes: bool = False, links: str = "
 
     @server.tool()
     @told
-    def search(
-        query: str,
-        taken_from: str | None = None,
-        taken_to: str | None = None,
-        near: str | None = None,
-        radius_km: float | None = None,
-        cameras: list[str] | None = None,
-        people: list[str] | None = None,
-        keywords: list[str] | None = None,
-        min_rating: int | None = None,
-        has_text: bool | None = None,
-        folders: list[str] | None = None,
-        limit: int = 10,
-        offset: int = 0,
-    ) -> dict[str, Any]:
+    @mcp_filters
+    def search(query: str, filters: dict[str, Any], limit: int = 10, offset: int = 0) -> dict[str, Any]:
         """Search photos: words or a description (any language), with optional filters — dates
         (taken_from/taken_to: "2023", "2023-07", "July 2023"), a place (near: "Kyoto" or "lat,lon",
-        radius_km), cameras, people named in the library, keywords, min_rating (1-5 stars),
-        has_text, folders. "cat -dog" excludes, "cat OR kitten" finds either. Returns the photos
-        best first with why each matched and a thumbnail link."""
-        filters = build_filters(
-            taken_from=taken_from,
-            taken_to=taken_to,
-            near=near,
-            radius_km=radius_km,
-            cameras=cameras or [],
-            people=people or [],
-            keywords=keywords or [],
-            rating=min_rating,
-            has_text=has_text,
-            folders=folders or [],
-        )
-        return shown(library.search(query, filters=filters, limit=max(1, min(limit, 100)), offset=max(0, offset)))
+        radius_km), cameras, people named in the library, keywords, rating (1-5 stars, at least),
+        labels, has_text, folders. "cat -dog" excludes, "cat OR kitten" finds either. Returns the
+        photos best first with why each matched and a thumbnail link."""
+        chosen = build_filters(**{argument: value for argument, value in filters.items() if value is not None})
+        return shown(library.search(query, filters=chosen, limit=max(1, min(limit, 100)), offset=max(0, offset)))
 
     @server.tool()
     @told

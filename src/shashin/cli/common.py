@@ -25,6 +25,7 @@ from rich.segment import Segment
 from rich.text import Text
 
 from shashin.errors import ShashinError
+from shashin.search.filters.declared import Filter, Parameters
 
 EXIT_PARTIAL = 3
 
@@ -142,116 +143,25 @@ LimitOption = Annotated[int, typer.Option("--limit", "-n", help="How many result
 OffsetOption = Annotated[int, typer.Option(help="Skip this many results (for paging).", min=0)]
 
 
-FromOption = Annotated[
-    str | None,
-    typer.Option(
-        "--from", help="Taken on or after: 2023, 2023-07, 2023-07-14, 'July 2023', 2025年9月.", show_default=False
-    ),
-]
+def _filter_option(declared: Filter) -> tuple[str, Any, Any]:
+    """A declared filter as a typer option: --param (or its own flags), repeatable when it takes several."""
+    flags = declared.flags or (f"--{declared.param.replace('_', '-')}",)
+    kind: Any = list[str] | None if declared.many else declared.kind | None
+    return declared.argument, Annotated[kind, typer.Option(*flags, help=declared.help, show_default=False)], None
 
 
-ToOption = Annotated[
-    str | None,
-    typer.Option("--to", help="Taken on or before (the whole period named): 2023, 2023-07, ...", show_default=False),
-]
+filter_options = Parameters(_filter_option)
+"""A command with a `filters` parameter gets one option per declared filter (search.filters.declared)
+and receives them as one dict of build_filters' arguments (what a resident server is sent, too)."""
 
 
-FolderOption = Annotated[
-    list[str] | None,
-    typer.Option("--folder", help="Only photos under this folder (repeat for several).", show_default=False),
-]
-
-
-CameraOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--camera",
-        help="Only photos whose camera make/model/lens contains this (repeat for several).",
-        show_default=False,
-    ),
-]
-
-
-HasTextOption = Annotated[
-    bool | None,
-    typer.Option("--has-text/--no-text", help="Only photos with (or without) text found by OCR.", show_default=False),
-]
-
-
-NearOption = Annotated[
-    str | None,
-    typer.Option(
-        "--near",
-        help="Only photos taken near a place: a town or country (Kyoto, 京都, Japan) or 'lat,lon'.",
-        show_default=False,
-    ),
-]
-
-
-RadiusOption = Annotated[
-    float | None,
-    typer.Option("--radius", help="Kilometres around --near (default: by the town's size).", show_default=False),
-]
-
-
-KeywordOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--keyword",
-        "-k",
-        help="Only photos with this keyword from Lightroom, digiKam & co. or `shashin tag` (repeat: all of them); "
-        "'Places|Japan' also matches Places|Japan|Kyoto.",
-        show_default=False,
-    ),
-]
-
-
-RatingOption = Annotated[
-    int | None,
-    typer.Option("--rating", help="Only photos rated at least this many stars (1-5).", show_default=False),
-]
-
-
-LabelOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--label", help="Only photos with this colour label, e.g. Red (repeat: any of them).", show_default=False
-    ),
-]
-
-
-PersonOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--person",
-        help="Only photos naming this person (face regions from Lightroom, digiKam, Picasa; Takeout's people) "
-        "(repeat: all of them).",
-        show_default=False,
-    ),
-]
-
-
-def filter_request(  # type: ignore[no-untyped-def]
-    taken_from, taken_to, folder, camera, has_text, near, radius, keyword=None, rating=None, label=None, person=None
-) -> dict[str, Any]:
-    """The filter options as build_filters' arguments (what a resident server is sent, too)."""
-    return {
-        "taken_from": taken_from,
-        "taken_to": taken_to,
-        "folders": folder or [],
-        "cameras": camera or [],
-        "has_text": has_text,
-        "near": near,
-        "radius_km": radius,
-        "keywords": keyword or [],
-        "rating": rating,
-        "labels": label or [],
-        "people": person or [],
-    }
+def given(filters: dict[str, Any]) -> bool:
+    """Whether any filter that restricts on its own was given (a radius alone does not)."""
+    return any(value not in (None, [], ()) for argument, value in filters.items() if argument != "radius_km")
 
 
 def _filters(request: dict[str, Any]):  # type: ignore[no-untyped-def]
-    """Filters from filter_request(), or a one-line error (exit 2)."""
+    """Filters from a command's filter options (filter_options), or a one-line error (exit 2)."""
     from shashin.search.filters import FilterError, build_filters
 
     try:

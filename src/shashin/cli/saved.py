@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
 
 from shashin.cli.common import (
-    CameraOption,
     DbOption,
-    FolderOption,
-    FromOption,
-    HasTextOption,
     JsonOption,
-    KeywordOption,
-    LabelOption,
     LimitOption,
-    NearOption,
     OffsetOption,
-    PersonOption,
-    RadiusOption,
-    RatingOption,
-    ToOption,
     _guard,
     _library,
     _print_json,
     _usage,
     app,
-    filter_request,
+    filter_options,
     out,
 )
 from shashin.cli.render import _print_results
@@ -69,30 +58,18 @@ def _list(db: str | None, as_json: bool) -> None:
 
 
 @saved_app.command("add")
+@filter_options
 def add(
     name: NameArgument,
     query: Annotated[str, typer.Argument(help='The words, as for `shashin search` ("cat -dog", "" for filters only).')],
+    filters: dict[str, Any],  # one option per declared filter (filter_options)
     db: DbOption = None,
-    taken_from: FromOption = None,
-    taken_to: ToOption = None,
-    folder: FolderOption = None,
-    camera: CameraOption = None,
-    has_text: HasTextOption = None,
-    near: NearOption = None,
-    radius: RadiusOption = None,
-    keyword: KeywordOption = None,
-    rating: RatingOption = None,
-    label: LabelOption = None,
-    person: PersonOption = None,
     sort: Annotated[str, typer.Option("--sort", help="relevance, newest or oldest.")] = "relevance",
     as_json: JsonOption = False,
 ) -> None:
     """Save a search under NAME (replacing one of that name): a live query, not a list of photos.
 
     `shashin saved run NAME` finds what matches then, photos indexed since included."""
-    filters = filter_request(
-        taken_from, taken_to, folder, camera, has_text, near, radius, keyword, rating, label, person
-    )
     search = _guard(lambda: _library(db).save_search(name, query, filters, sort))
     if as_json:
         _print_json(search.to_dict())

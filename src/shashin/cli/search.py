@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
 
 from shashin.cli.common import (
-    CameraOption,
     DbOption,
     DeviceOption,
-    FolderOption,
-    FromOption,
-    HasTextOption,
     ImageModelOption,
     JsonOption,
-    KeywordOption,
-    LabelOption,
     LimitOption,
-    NearOption,
     OffsetOption,
-    PersonOption,
-    RadiusOption,
-    RatingOption,
-    ToOption,
     _ask_resident,
     _fail,
     _filters,
@@ -34,13 +23,15 @@ from shashin.cli.common import (
     _settings,
     _usage,
     app,
-    filter_request,
+    filter_options,
+    given,
     out,
 )
 from shashin.cli.render import _print_results
 
 
 @app.command()
+@filter_options
 def search(
     query: Annotated[
         str,
@@ -49,20 +40,10 @@ def search(
             'become filters: "beach July 2023", "cats in Tokyo", 「2025年9月の京都」. Empty ("") with filters: browse.'
         ),
     ],
+    filters: dict[str, Any],  # one option per declared filter (filter_options)
     db: DbOption = None,
     limit: LimitOption = 20,
     offset: OffsetOption = 0,
-    taken_from: FromOption = None,
-    taken_to: ToOption = None,
-    folder: FolderOption = None,
-    camera: CameraOption = None,
-    has_text: HasTextOption = None,
-    near: NearOption = None,
-    radius: RadiusOption = None,
-    keyword: KeywordOption = None,
-    rating: RatingOption = None,
-    label: LabelOption = None,
-    person: PersonOption = None,
     sort: Annotated[str, typer.Option("--sort", help="relevance, newest or oldest.")] = "relevance",
     min_score: Annotated[
         float, typer.Option("--min-score", help="Leave out results whose relevance (0-1) is lower.", min=0.0, max=1.0)
@@ -103,23 +84,19 @@ def search(
 
     if sort not in SORTS:
         _usage(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
-    raw_filters = filter_request(
-        taken_from, taken_to, folder, camera, has_text, near, radius, keyword, rating, label, person
-    )
-    filtered = any(v is not None and v != [] for k, v in raw_filters.items() if k != "radius_km")
-    if not query.strip() and not filtered:
+    if not query.strip() and not given(filters):
         _usage('nothing to search: give words, or a filter such as --from 2023 or --near Kyoto (with "" as the query)')
     settings = _settings(db, **{"image.model": image_model, "image.device": device})
     options = {"limit": limit, "offset": offset, "parse": not literal, "sort": sort, "min_score": min_score}
     if facets:
         options["facets"] = True
-    response = _ask_resident(settings, {"op": "search", "query": query, "options": options, "filters": raw_filters})
+    response = _ask_resident(settings, {"op": "search", "query": query, "options": options, "filters": filters})
     if response is None:  # no server for this library: search here
         from shashin.library import Library
 
-        filters = _filters(raw_filters)
+        chosen = _filters(filters)
         library = Library(settings=settings, quick=True)
-        response = _guard(lambda: library.search(query, filters=filters, **options)).to_dict()  # type: ignore[arg-type]
+        response = _guard(lambda: library.search(query, filters=chosen, **options)).to_dict()  # type: ignore[arg-type]
     unavailable = response["unavailable_channels"]
     if image_model and "image" in unavailable:
         _fail(f"--image-model {image_model}: {unavailable['image']}")
@@ -127,32 +104,21 @@ def search(
 
 
 @app.command()
+@filter_options
 def similar(
     photo: Annotated[str, typer.Argument(help="A photo: a path in the library, its photo id, or any image file.")],
+    filters: dict[str, Any],  # one option per declared filter (filter_options)
     db: DbOption = None,
     limit: LimitOption = 20,
     offset: OffsetOption = 0,
-    taken_from: FromOption = None,
-    taken_to: ToOption = None,
-    folder: FolderOption = None,
-    camera: CameraOption = None,
-    has_text: HasTextOption = None,
-    near: NearOption = None,
-    radius: RadiusOption = None,
-    keyword: KeywordOption = None,
-    rating: RatingOption = None,
-    label: LabelOption = None,
-    person: PersonOption = None,
     image_model: ImageModelOption = None,
     device: DeviceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Find photos that look like PHOTO (image vectors), most similar first, among those the filters allow."""
-    filters = _filters(
-        filter_request(taken_from, taken_to, folder, camera, has_text, near, radius, keyword, rating, label, person)
-    )
+    chosen = _filters(filters)
     library = _library(db, **{"image.model": image_model, "image.device": device})
-    response = _guard(lambda: library.similar(photo, limit=limit, offset=offset, filters=filters))
+    response = _guard(lambda: library.similar(photo, limit=limit, offset=offset, filters=chosen))
     _print_results(response.to_dict(), as_json, "No similar photos: the library has no image vectors yet.")
 
 

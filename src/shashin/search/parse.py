@@ -87,7 +87,7 @@ def parse_query(text: str, *, today: date | None = None, names: Sequence[str] = 
     while (cleaned := _DANGLING.sub("", rest).strip()) != rest:
         rest = cleaned
     near = tuple(Near.of(place, said=said) for place, said in places)
-    filters = Filters(when=when, near=near, min_rating=rating, people=tuple(people))
+    filters = Filters.of(when, near, rating=rating, people=tuple(people))
     return ParsedQuery(rest, filters, tuple(mentioned), tuple(understood))
 
 
