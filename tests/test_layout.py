@@ -147,3 +147,31 @@ def test_code_outside_the_store_uses_only_what_the_store_contract_names() -> Non
             ):
                 offenders.append(f"{path.relative_to(SOURCE)}:{node.lineno}: store.{node.func.attr}")
     assert offenders == [], "add it to store/contract.py (or use what is there):\n" + "\n".join(offenders)
+
+
+def _private_imports(path: Path) -> list[tuple[int, str]]:
+    """`from shashin.x import _name` in a module: a private name of another module."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("shashin"):
+            found += [
+                (node.lineno, f"{node.module}.{alias.name}")
+                for alias in node.names
+                if alias.name.startswith("_") and not alias.name.startswith("__")
+            ]
+    return found
+
+
+def test_no_module_imports_anothers_private_names() -> None:
+    offenders = [
+        f"{path.relative_to(SOURCE)}:{line}: {name}"
+        for path in _modules(outside=())
+        for line, name in _private_imports(path)
+    ]
+    assert offenders == [], "a name other modules use is public (no leading underscore):\n" + "\n".join(offenders)
+
+
+def test_the_private_import_check_sees_what_it_is_for(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("from shashin.cli.common import _guard, app\nfrom shashin import __version__\n", encoding="utf-8")
+    assert _private_imports(module) == [(1, "shashin.cli.common._guard")]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from shashin.cli.common import DbOption, _guard, _library, _usage, app, err
+from shashin.cli.common import DbOption, app, err, guarded, open_library, usage_error
 
 
 @app.command()
@@ -50,8 +50,8 @@ def mcp(
     """
     from shashin.assistant.server import build_server
 
-    library = _library(db)
-    _guard(library.status)  # no library: one clear line now, not an error inside the protocol
+    library = open_library(db)
+    guarded(library.status)  # no library: one clear line now, not an error inside the protocol
     server = build_server(library, allow_writes=allow_writes, links=links or "", any_file=any_file)
     if http is None:
         server.run("stdio")
@@ -63,6 +63,6 @@ def mcp(
     except ValueError:
         loopback, number = host == "localhost", int(port) if port.isdigit() else 0
     if not loopback or not 0 < number < 65536:
-        _usage(f"--http {http}: give 127.0.0.1:PORT (the MCP server has no access token; keep it on this machine)")
+        usage_error(f"--http {http}: give 127.0.0.1:PORT (the MCP server has no access token; keep it on this machine)")
     err.print(f"shashin MCP server at http://{host or '127.0.0.1'}:{number}/mcp (Ctrl-C stops)")
     server.run("streamable-http", host=host or "127.0.0.1", port=number)

@@ -16,17 +16,17 @@ from shashin.cli.common import (
     QuietOption,
     RayOption,
     RayWorkersOption,
-    _cluster,
-    _guard,
-    _library,
-    _print_json,
-    _usage,
-    _with_progress,
     app,
+    cluster_for,
     err,
+    guarded,
+    open_library,
     out,
+    print_json,
+    usage_error,
+    with_progress,
 )
-from shashin.cli.render import _print_caption_report
+from shashin.cli.render import print_caption_report
 from shashin.registry import CAPTION_BACKENDS
 
 caption_app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]})
@@ -135,10 +135,10 @@ def caption(
         "captions.batch_size": batch_size,
         "captions.concurrency": concurrency,
     }
-    library = _library(db, **overrides)
+    library = open_library(db, **overrides)
     chosen = library.settings.captions.backend
     if chosen != "import" and (source or from_metadata):
-        _usage("--from and --from-metadata go with --backend import")
+        usage_error("--from and --from-metadata go with --backend import")
 
     def run(progress: Any) -> Any:
         if chosen == "import":
@@ -146,17 +146,17 @@ def caption(
                 source, from_metadata=from_metadata, lang=lang if lang and "," not in lang else None, progress=progress
             )
         return library.caption(
-            progress=progress, retry_failed=retry_failed, limit=limit, cluster=_cluster(ray, ray_workers)
+            progress=progress, retry_failed=retry_failed, limit=limit, cluster=cluster_for(ray, ray_workers)
         )
 
     if quiet or as_json:
-        report = _guard(lambda: run(None))
+        report = guarded(lambda: run(None))
     else:
-        report = _guard(lambda: _with_progress(run))
+        report = guarded(lambda: with_progress(run))
     if as_json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     elif not quiet:
-        _print_caption_report(report)
+        print_caption_report(report)
     if report.unavailable:
         if not as_json:
             err.print(Text("error: ", style="bold red") + Text(report.unavailable))
@@ -177,6 +177,6 @@ def caption_set(
 ) -> None:
     """Write or correct a photo's caption yourself. It is marked as a person's, wins over generated
     text everywhere (search, alt text, export) and no later caption run or import replaces it."""
-    library = _library(db)
-    written = _guard(lambda: library.set_caption(photo, text, lang=lang, prompt_set=prompt_set))
+    library = open_library(db)
+    written = guarded(lambda: library.set_caption(photo, text, lang=lang, prompt_set=prompt_set))
     out.print(Text(f"caption ({prompt_set}, {lang}) of {written} set by you: ", style="bold") + Text(text))

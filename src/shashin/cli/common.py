@@ -160,33 +160,33 @@ def given(filters: dict[str, Any]) -> bool:
     return any(value not in (None, [], ()) for argument, value in filters.items() if argument != "radius_km")
 
 
-def _filters(request: dict[str, Any]):  # type: ignore[no-untyped-def]
+def parse_filters(request: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Filters from a command's filter options (filter_options), or a one-line error (exit 2)."""
     from shashin.search.filters import FilterError, build_filters
 
     try:
         return build_filters(**request)
     except FilterError as exc:
-        _usage(str(exc))
+        usage_error(str(exc))
 
 
-def _settings(db: str | None, **overrides: Any):  # type: ignore[no-untyped-def]
+def cli_settings(db: str | None, **overrides: Any):  # type: ignore[no-untyped-def]
     """The settings for --db and the command's options, or a one-line error (exit 2)."""
     from shashin.config import ConfigError, load_settings
 
     try:
         return load_settings({"db": str(db) if db else None, **overrides})
     except ConfigError as exc:
-        _usage(str(exc))
+        usage_error(str(exc))
 
 
-def _library(db: str | None, **overrides: Any):  # type: ignore[no-untyped-def]
+def open_library(db: str | None, **overrides: Any):  # type: ignore[no-untyped-def]
     from shashin.library import Library
 
-    return Library(settings=_settings(db, **overrides))
+    return Library(settings=cli_settings(db, **overrides))
 
 
-def _ask_resident(settings: Any, request: dict[str, Any]) -> Any:
+def ask_resident(settings: Any, request: dict[str, Any]) -> Any:
     """The answer of a `shashin serve` running for this library with these settings (its warm
     process answers in milliseconds), or None: then the command does the work itself. An error it
     reports (a bad filter) is printed here with its exit code. SHASHIN_NO_RESIDENT=1 skips it."""
@@ -207,7 +207,7 @@ def _ask_resident(settings: Any, request: dict[str, Any]) -> Any:
     return answer.get("response")
 
 
-def _cluster(address: str | None, workers: int | None) -> Any:
+def cluster_for(address: str | None, workers: int | None) -> Any:
     """RayOptions for --ray/--ray-workers, or None for a local run."""
     if address is None:
         return None
@@ -216,19 +216,19 @@ def _cluster(address: str | None, workers: int | None) -> Any:
     return RayOptions(address=address, cpu_workers=workers or 0)
 
 
-def _fail(message: str) -> None:
+def fail(message: str) -> None:
     """A request that could not be carried out: one line on stderr, exit 1."""
     err.print(Text("error: ", style="bold red") + Text(message))
     raise typer.Exit(1)
 
 
-def _usage(message: str) -> None:
+def usage_error(message: str) -> None:
     """A command given wrongly (an unknown value, a missing argument): one line on stderr, exit 2."""
     err.print(Text("error: ", style="bold red") + Text(message))
     raise typer.Exit(2)
 
 
-def _guard(action, passing: tuple[type[ShashinError], ...] = ()):  # type: ignore[no-untyped-def]
+def guarded(action, passing: tuple[type[ShashinError], ...] = ()):  # type: ignore[no-untyped-def]
     """Run `action`, turning every error shashin explains into a one-line message and the exit
     code its kind carries (2 for a request given wrongly, 1 for any other); the kinds in
     `passing` are the caller's to handle (one photo's failure in a run over many)."""
@@ -241,7 +241,7 @@ def _guard(action, passing: tuple[type[ShashinError], ...] = ()):  # type: ignor
         raise typer.Exit(exc.exit_code) from None
 
 
-def _with_progress(action):  # type: ignore[no-untyped-def]
+def with_progress(action):  # type: ignore[no-untyped-def]
     """`action(progress)` with bars drawn while it runs; they are gone before any error is printed."""
     with RichProgress() as progress:
         return action(progress)
@@ -300,7 +300,7 @@ class RichProgress:
         self._bars.console.print(Text("note: ", style="yellow") + Text(message))
 
 
-def _print_json(document: dict[str, Any]) -> None:
+def print_json(document: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
 
 

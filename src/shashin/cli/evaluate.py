@@ -15,15 +15,15 @@ from shashin.cli.common import (
     ImageModelOption,
     JsonOption,
     RichProgress,
-    _fail,
-    _guard,
-    _library,
-    _print_json,
-    _usage,
-    _with_progress,
     app,
     err,
+    fail,
+    guarded,
+    open_library,
     out,
+    print_json,
+    usage_error,
+    with_progress,
 )
 
 
@@ -110,9 +110,9 @@ def evaluate(
         try:
             result = compare_runs(compare[0], compare[1], ranking)
         except (OSError, ValueError, KeyError) as exc:
-            _fail(f"cannot compare {compare[0]} and {compare[1]}: {exc}")
+            fail(f"cannot compare {compare[0]} and {compare[1]}: {exc}")
         if as_json:
-            _print_json(result)
+            print_json(result)
             return
         d = result["difference"]
         out.print(
@@ -133,15 +133,15 @@ def evaluate(
         _evaluate_people(db, people, as_json)
         return
     if queries is None and known_captions is None and not self_captions and not similar:
-        _usage("nothing to evaluate: give a query file, --known-captions FILE, --self-captions or --similar")
-    library = _library(db, **{"image.model": image_model, "image.device": device})
-    asked, notes = _guard(
+        usage_error("nothing to evaluate: give a query file, --known-captions FILE, --self-captions or --similar")
+    library = open_library(db, **{"image.model": image_model, "image.device": device})
+    asked, notes = guarded(
         lambda: library.evaluation_queries(
             file=queries, known_captions=known_captions, self_captions=self_captions, similar=similar
         )
     )
     if not asked:
-        _fail("no queries to ask: " + "; ".join(notes or ["the protocols given found nothing"]))
+        fail("no queries to ask: " + "; ".join(notes or ["the protocols given found nothing"]))
     chosen = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
 
     def evaluate_all(progress: RichProgress) -> Any:
@@ -150,11 +150,11 @@ def evaluate(
             asked, channels=chosen, parse=not literal, notes=notes, progress=lambda _: progress.advance()
         )
 
-    run = _guard(lambda: _with_progress(evaluate_all))
+    run = guarded(lambda: with_progress(evaluate_all))
     tuning = tune_fusion(run, folds=folds) if tune else None
     written = write_report(run, report, tuning) if report else []
     if as_json:
-        _print_json(document(run, tuning))
+        print_json(document(run, tuning))
         return
     rows = table(run)
     grid = Table(*rows[0], box=None, pad_edge=False)
@@ -191,10 +191,10 @@ def evaluate(
 
 def _evaluate_people(db: str | None, labels: Path, as_json: bool) -> None:
     """`shashin eval --people LABELS`: the people protocol (shashin.evaluation.people)."""
-    library = _library(db)
-    report = _guard(lambda: library.evaluate_people(labels))
+    library = open_library(db)
+    report = guarded(lambda: library.evaluate_people(labels))
     if as_json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
         return
     out.print(
         Text(

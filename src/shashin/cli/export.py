@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from shashin.cli.common import DbOption, JsonOption, _guard, _library, _print_json, _usage, app, err, out
+from shashin.cli.common import DbOption, JsonOption, app, err, guarded, open_library, out, print_json, usage_error
 
 export_app = typer.Typer(
     help="Export what shashin knows about your photos to the places other tools read.",
@@ -103,19 +103,19 @@ def _export(  # type: ignore[no-untyped-def]
     from shashin.library.exporting import parse_fields
 
     if fmt not in FORMATS:
-        _usage(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        usage_error(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     try:
         fields = parse_fields(fields_text)
     except ValueError as exc:
-        _usage(str(exc))
+        usage_error(str(exc))
     langs = [part.strip() for part in lang.split(",") if part.strip()]
     if not langs:
-        _usage("--lang needs at least one language, e.g. ja,en")
-    library = _library(db)
+        usage_error("--lang needs at least one language, e.g. ja,en")
+    library = open_library(db)
     if fmt in ("csv", "json", "html"):
         if fields != ["alt-text"]:
-            _usage("keywords and titles are written as XMP (--format xmp or embed); --dry-run --json lists them")
-        records = _guard(lambda: library.alt_text_records(langs))
+            usage_error("keywords and titles are written as XMP (--format xmp or embed); --dry-run --json lists them")
+        records = guarded(lambda: library.alt_text_records(langs))
         text = {
             "csv": lambda: to_csv(records, langs),
             "json": lambda: to_json(records),
@@ -128,7 +128,7 @@ def _export(  # type: ignore[no-untyped-def]
             sys.stdout.write(text)
         return
     embed = fmt == "embed"
-    items = _guard(lambda: library.plan_export(fields, langs, embed=embed, out=destination))
+    items = guarded(lambda: library.plan_export(fields, langs, embed=embed, out=destination))
     if dry_run:
         _print_plan(items, fields, as_json)
         return
@@ -140,7 +140,7 @@ def _export(  # type: ignore[no-untyped-def]
             if item.problem:
                 raise ExportError(item.problem)
             if item.changes:
-                backup = _guard(
+                backup = guarded(
                     lambda: library.write_export(item, embed=embed, backup=not no_backup),  # noqa: B023 (called at once)
                     passing=(ExportError,),
                 )
@@ -151,9 +151,9 @@ def _export(  # type: ignore[no-untyped-def]
             done.append(item)
         except ExportError as exc:
             failed.append({"path": item.path, "error": str(exc)})
-    _guard(lambda: library.record_export(done))
+    guarded(lambda: library.record_export(done))
     if as_json:
-        _print_json({"format": fmt, "fields": fields, "langs": langs, "written": written, "failed": failed})
+        print_json({"format": fmt, "fields": fields, "langs": langs, "written": written, "failed": failed})
     else:
         out.print(Text(f"{len(written)} photos written ({fmt}: {', '.join(fields)}), {len(failed)} failed"))
         for problem in failed:
@@ -166,7 +166,7 @@ def _print_plan(items: list[Any], fields: list[str], as_json: bool) -> None:
     """--dry-run: per photo, what would be added and removed."""
     changing = [item for item in items if item.changes or item.problem]
     if as_json:
-        _print_json({"dry_run": True, "fields": fields, "photos": [item.to_dict() for item in changing]})
+        print_json({"dry_run": True, "fields": fields, "photos": [item.to_dict() for item in changing]})
         return
     for item in changing:
         if item.problem:

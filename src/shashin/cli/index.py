@@ -16,15 +16,15 @@ from shashin.cli.common import (
     QuietOption,
     RayOption,
     RayWorkersOption,
-    _cluster,
-    _fail,
-    _guard,
-    _library,
-    _print_json,
-    _with_progress,
     app,
+    cluster_for,
+    fail,
+    guarded,
+    open_library,
+    print_json,
+    with_progress,
 )
-from shashin.cli.render import _print_report
+from shashin.cli.render import print_report
 from shashin.registry import indexed_channel_names
 
 
@@ -63,33 +63,33 @@ def index(
     Photos are never modified. Interrupt at any time: the next run finishes the rest.
     Exit code 3 means the run finished but some files could not be indexed (see `shashin status`).
     """
-    library = _library(
+    library = open_library(
         db,
         workers=workers,
         batch_size=batch_size,
         channels=channels,
         **{"image.model": image_model, "image.device": device},
     )
-    cluster = _cluster(ray, ray_workers)
+    cluster = cluster_for(ray, ray_workers)
     started = time.monotonic()
     if quiet or as_json:
-        report = _guard(lambda: library.index(folders or [], retry_failed=retry_failed, cluster=cluster))
+        report = guarded(lambda: library.index(folders or [], retry_failed=retry_failed, cluster=cluster))
     else:
-        report = _guard(
-            lambda: _with_progress(
+        report = guarded(
+            lambda: with_progress(
                 lambda progress: library.index(
                     folders or [], progress=progress, retry_failed=retry_failed, cluster=cluster
                 )
             )
         )
     if as_json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     elif not quiet:
-        _print_report(report, time.monotonic() - started)
+        print_report(report, time.monotonic() - started)
     from shashin.channels.image import ImageChannel  # loaded by the run already
 
     image = report.channels.get(ImageChannel.name)
     if image_model and image is not None and image.unavailable:  # asked for by name: not a note, an error
-        _fail(f"--image-model {image_model}: {image.unavailable}")
+        fail(f"--image-model {image_model}: {image.unavailable}")
     if report.failed:
         raise typer.Exit(EXIT_PARTIAL)

@@ -12,14 +12,14 @@ from shashin.cli.common import (
     DbOption,
     JsonOption,
     QuietOption,
-    _guard,
-    _library,
-    _print_json,
-    _usage,
-    _with_progress,
     app,
     err,
+    guarded,
+    open_library,
     out,
+    print_json,
+    usage_error,
+    with_progress,
 )
 
 
@@ -48,13 +48,13 @@ def optimize(
     Vector tables larger than search.memory_max_rows (2M) are then searched through these indexes
     instead of from memory. Run it after large index runs; `index` already compacts as it goes.
     """
-    library = _library(db, **{"search.index_min_rows": min_rows})
+    library = open_library(db, **{"search.index_min_rows": min_rows})
     if quiet or as_json:
-        report = _guard(lambda: library.optimize(rebuild=rebuild))
+        report = guarded(lambda: library.optimize(rebuild=rebuild))
     else:
-        report = _guard(lambda: _with_progress(lambda progress: library.optimize(rebuild=rebuild, progress=progress)))
+        report = guarded(lambda: with_progress(lambda progress: library.optimize(rebuild=rebuild, progress=progress)))
     if as_json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
         return
     if quiet:
         return
@@ -73,11 +73,11 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Show the library: photos, folders, per-channel progress, and every file that failed and why."""
     from shashin.watch.watcher import watcher_state
 
-    library = _library(db)
-    report = _guard(library.status)
+    library = open_library(db)
+    report = guarded(library.status)
     watcher = watcher_state(str(library.path))
     if as_json:
-        _print_json({**report.to_dict(), "watcher": watcher})
+        print_json({**report.to_dict(), "watcher": watcher})
         return
     out.print(Text(f"library {report.db}", style="bold"))
     out.print(Text(f"{report.photos} photos in {report.files} files"))
@@ -135,12 +135,12 @@ def check(
 
     Exit code 0: healthy (or repaired); 1: damaged (see the advice for each table).
     """
-    library = _library(db)
+    library = open_library(db)
     if not as_json:
         err.print(Text("reading every table of the library…", style="dim"))
-    report = _guard(lambda: library.check(repair=repair))
+    report = guarded(lambda: library.check(repair=repair))
     if as_json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         table = Table("table", "rows", "unreadable", "state", box=None, pad_edge=False)
         for health in report.tables:
@@ -188,10 +188,10 @@ def orphans(context: typer.Context, db: DbOption = None, as_json: JsonOption = F
     """
     if context.invoked_subcommand is not None:
         return
-    library = _library(db)
-    kept = _guard(library.orphans)
+    library = open_library(db)
+    kept = guarded(library.orphans)
     if as_json:
-        _print_json({"orphans": [orphan.to_dict() for orphan in kept]})
+        print_json({"orphans": [orphan.to_dict() for orphan in kept]})
         return
     if not kept:
         out.print(Text("Nothing kept: every caption and tag you wrote belongs to a photo of the library."))
@@ -223,8 +223,8 @@ def orphans_attach(
     db: DbOption = None,
 ) -> None:
     """Give a removed photo's captions (written by you) to a photo of the library."""
-    library = _library(db)
-    outcome = _guard(lambda: library.attach_orphan(orphan, photo, replace=replace))
+    library = open_library(db)
+    outcome = guarded(lambda: library.attach_orphan(orphan, photo, replace=replace))
     if outcome.attached:
         out.print(Text(f"attached to {outcome.photo_id}: " + ", ".join(outcome.attached)))
     if outcome.kept:
@@ -243,9 +243,9 @@ def orphans_forget(
 ) -> None:
     """Delete the kept captions of removed photos, for good."""
     if not ids and not everything:
-        _usage("name the kept photos to forget (see `shashin orphans`), or give --all")
-    library = _library(db)
-    forgotten = _guard(lambda: library.forget_orphans(ids or [], everything=everything))
+        usage_error("name the kept photos to forget (see `shashin orphans`), or give --all")
+    library = open_library(db)
+    forgotten = guarded(lambda: library.forget_orphans(ids or [], everything=everything))
     out.print(Text(f"forgotten: {len(forgotten)}"))
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from shashin.cli.common import DbOption, JsonOption, _guard, _library, _print_json, app, out
+from shashin.cli.common import DbOption, JsonOption, app, guarded, open_library, out, print_json
 
 people_app = typer.Typer(
     help="People: faces grouped by who they are. Name them once; search with --person NAME or 'Ken at the beach'.",
@@ -22,10 +22,10 @@ def people(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False)
     """List people: id, name, faces and photos (named first, then the most seen)."""
     if ctx.invoked_subcommand is not None:
         return
-    library = _library(db)
-    found = _guard(library.people)
+    library = open_library(db)
+    found = guarded(library.people)
     if as_json:
-        _print_json({"people": [person.to_dict() for person in found]})
+        print_json({"people": [person.to_dict() for person in found]})
         return
     if not found:
         out.print(Text("No people yet: `shashin index` finds faces (channel faces) and groups them."))
@@ -46,8 +46,8 @@ def people_name(
     db: DbOption = None,
 ) -> None:
     """Name a person (or rename one). A person who already has that name takes these faces too."""
-    library = _library(db)
-    person_id = _guard(lambda: library.name_person(person, name))
+    library = open_library(db)
+    person_id = guarded(lambda: library.name_person(person, name))
     out.print(Text(f"{person_id} is now ") + Text(name, style="bold"))
 
 
@@ -58,8 +58,8 @@ def people_merge(
     db: DbOption = None,
 ) -> None:
     """Make several people one: their faces move to INTO."""
-    library = _library(db)
-    moved = _guard(lambda: library.merge_people(into, others))
+    library = open_library(db)
+    moved = guarded(lambda: library.merge_people(into, others))
     out.print(Text(f"{moved} faces moved to {into}"))
 
 
@@ -67,10 +67,10 @@ def people_merge(
 def people_recluster(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Regroup every face from scratch (after changing faces.threshold, say). Names stay with the
     faces that carried them; faces a person confirmed stay with their person."""
-    library = _library(db)
-    done = _guard(library.recluster)
+    library = open_library(db)
+    done = guarded(library.recluster)
     if as_json:
-        _print_json(done)
+        print_json(done)
         return
     out.print(Text(f"{done['faces']} faces in {done['people']} people; {done['moved']} faces moved"))
 
@@ -92,10 +92,10 @@ def people_faces(
     as_json: JsonOption = False,
 ) -> None:
     """List the faces found in a photo: face id, box, person."""
-    library = _library(db)
-    faces = _guard(lambda: library.faces(photo))
+    library = open_library(db)
+    faces = guarded(lambda: library.faces(photo))
     if as_json:
-        _print_json({"faces": faces})
+        print_json({"faces": faces})
         return
     for face in faces:
         left, top, width, height = face["box"]
@@ -114,8 +114,8 @@ def people_not(
     db: DbOption = None,
 ) -> None:
     """Say a person is not in a photo: that face leaves them and is never grouped again by itself."""
-    library = _library(db)
-    changed = _guard(lambda: library.not_person(photo, person))
+    library = open_library(db)
+    changed = guarded(lambda: library.not_person(photo, person))
     out.print(Text(f"{changed} faces taken from {person}"))
 
 
@@ -126,8 +126,8 @@ def people_move(
     db: DbOption = None,
 ) -> None:
     """Give one face to a person, for good (it stays theirs across regroupings)."""
-    library = _library(db)
-    _guard(lambda: library.move_face(face, person))
+    library = open_library(db)
+    guarded(lambda: library.move_face(face, person))
     out.print(Text(f"{face} is now {person}'s, confirmed"))
 
 
@@ -137,6 +137,6 @@ def people_forget(
     db: DbOption = None,
 ) -> None:
     """Forget a person: their name and their faces' descriptors are deleted from the library."""
-    library = _library(db)
-    forgotten = _guard(lambda: library.forget_person(person))
+    library = open_library(db)
+    forgotten = guarded(lambda: library.forget_person(person))
     out.print(Text(f"{person} forgotten ({forgotten} faces' descriptors deleted)"))

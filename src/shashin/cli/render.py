@@ -8,10 +8,10 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from shashin.cli.common import _print_json, err, out
+from shashin.cli.common import err, out, print_json
 
 
-def _print_report(report: Any, seconds: float) -> None:
+def print_report(report: Any, seconds: float) -> None:
     summary = (
         f"{report.files_found} files: {report.new_photos} new photos, {report.changed_files} changed, "
         f"{report.moved_files} moved or copied, {report.removed_files} removed, {report.unchanged_files} unchanged"
@@ -66,7 +66,7 @@ def _print_report(report: Any, seconds: float) -> None:
     out.print(Text(f"done in {seconds:.1f} s", style="dim"))
 
 
-def _print_caption_report(report: Any) -> None:
+def print_caption_report(report: Any) -> None:
     if report.unavailable:
         return
     model = f" ({report.model})" if report.model else ""
@@ -93,10 +93,10 @@ def _print_caption_report(report: Any) -> None:
         out.print(Text(f"  unreadable {error.path}: ", style="red") + Text(error.message))
 
 
-def _print_results(response: dict[str, Any], as_json: bool, empty: str, *, explain: bool = False) -> None:
+def print_results(response: dict[str, Any], as_json: bool, empty: str, *, explain: bool = False) -> None:
     """A search response (its to_dict() form, as a resident server sends it too) in a terminal."""
     if as_json:
-        _print_json(response)
+        print_json(response)
         return
     for name, reason in response["unavailable_channels"].items():
         err.print(Text(f"note: channel '{name}' was not used: {reason}", style="yellow"))

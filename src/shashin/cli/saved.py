@@ -12,15 +12,15 @@ from shashin.cli.common import (
     JsonOption,
     LimitOption,
     OffsetOption,
-    _guard,
-    _library,
-    _print_json,
-    _usage,
     app,
     filter_options,
+    guarded,
+    open_library,
     out,
+    print_json,
+    usage_error,
 )
-from shashin.cli.render import _print_results
+from shashin.cli.render import print_results
 
 saved_app = typer.Typer(
     help="Saved searches (smart albums): a query and its filters under a name, run live — new photos join them.",
@@ -46,9 +46,9 @@ def list_saved(db: DbOption = None, as_json: JsonOption = False) -> None:
 
 
 def _list(db: str | None, as_json: bool) -> None:
-    found = _guard(_library(db).saved_searches)
+    found = guarded(open_library(db).saved_searches)
     if as_json:
-        _print_json({"saved": [search.to_dict() for search in found]})
+        print_json({"saved": [search.to_dict() for search in found]})
         return
     if not found:
         out.print(Text('No saved searches yet: shashin saved add "Beach 2023" "beach" --from 2023 --to 2023'))
@@ -70,9 +70,9 @@ def add(
     """Save a search under NAME (replacing one of that name): a live query, not a list of photos.
 
     `shashin saved run NAME` finds what matches then, photos indexed since included."""
-    search = _guard(lambda: _library(db).save_search(name, query, filters, sort))
+    search = guarded(lambda: open_library(db).save_search(name, query, filters, sort))
     if as_json:
-        _print_json(search.to_dict())
+        print_json(search.to_dict())
     else:
         out.print(Text(f"saved {search.name}: {search.describe()}"))
 
@@ -88,14 +88,14 @@ def run(
     as_json: JsonOption = False,
 ) -> None:
     """Run a saved search now: the photos it finds today, best first."""
-    response = _guard(lambda: _library(db).run_saved_search(name, limit=limit, offset=offset, facets=facets))
-    _print_results(response.to_dict(), as_json, f"No photos match the saved search {name!r} now.", explain=explain)
+    response = guarded(lambda: open_library(db).run_saved_search(name, limit=limit, offset=offset, facets=facets))
+    print_results(response.to_dict(), as_json, f"No photos match the saved search {name!r} now.", explain=explain)
 
 
 @saved_app.command("remove")
 def remove(name: NameArgument, db: DbOption = None) -> None:
     """Forget a saved search (no photo is touched)."""
     if not name.strip():
-        _usage("give the name of the saved search to remove")
-    search = _guard(lambda: _library(db).remove_saved_search(name))
+        usage_error("give the name of the saved search to remove")
+    search = guarded(lambda: open_library(db).remove_saved_search(name))
     out.print(Text(f"removed {search.name}"))

@@ -14,20 +14,20 @@ from shashin.cli.common import (
     JsonOption,
     LimitOption,
     OffsetOption,
-    _ask_resident,
-    _fail,
-    _filters,
-    _guard,
-    _library,
-    _print_json,
-    _settings,
-    _usage,
     app,
+    ask_resident,
+    cli_settings,
+    fail,
     filter_options,
     given,
+    guarded,
+    open_library,
     out,
+    parse_filters,
+    print_json,
+    usage_error,
 )
-from shashin.cli.render import _print_results
+from shashin.cli.render import print_results
 
 
 @app.command()
@@ -83,24 +83,26 @@ def search(
     from shashin.search import SORTS
 
     if sort not in SORTS:
-        _usage(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        usage_error(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
     if not query.strip() and not given(filters):
-        _usage('nothing to search: give words, or a filter such as --from 2023 or --near Kyoto (with "" as the query)')
-    settings = _settings(db, **{"image.model": image_model, "image.device": device})
+        usage_error(
+            'nothing to search: give words, or a filter such as --from 2023 or --near Kyoto (with "" as the query)'
+        )
+    settings = cli_settings(db, **{"image.model": image_model, "image.device": device})
     options = {"limit": limit, "offset": offset, "parse": not literal, "sort": sort, "min_score": min_score}
     if facets:
         options["facets"] = True
-    response = _ask_resident(settings, {"op": "search", "query": query, "options": options, "filters": filters})
+    response = ask_resident(settings, {"op": "search", "query": query, "options": options, "filters": filters})
     if response is None:  # no server for this library: search here
         from shashin.library import Library
 
-        chosen = _filters(filters)
+        chosen = parse_filters(filters)
         library = Library(settings=settings, quick=True)
-        response = _guard(lambda: library.search(query, filters=chosen, **options)).to_dict()  # type: ignore[arg-type]
+        response = guarded(lambda: library.search(query, filters=chosen, **options)).to_dict()  # type: ignore[arg-type]
     unavailable = response["unavailable_channels"]
     if image_model and "image" in unavailable:
-        _fail(f"--image-model {image_model}: {unavailable['image']}")
-    _print_results(response, as_json, f"No photos matched {query!r}.", explain=explain)
+        fail(f"--image-model {image_model}: {unavailable['image']}")
+    print_results(response, as_json, f"No photos matched {query!r}.", explain=explain)
 
 
 @app.command()
@@ -116,10 +118,10 @@ def similar(
     as_json: JsonOption = False,
 ) -> None:
     """Find photos that look like PHOTO (image vectors), most similar first, among those the filters allow."""
-    chosen = _filters(filters)
-    library = _library(db, **{"image.model": image_model, "image.device": device})
-    response = _guard(lambda: library.similar(photo, limit=limit, offset=offset, filters=chosen))
-    _print_results(response.to_dict(), as_json, "No similar photos: the library has no image vectors yet.")
+    chosen = parse_filters(filters)
+    library = open_library(db, **{"image.model": image_model, "image.device": device})
+    response = guarded(lambda: library.similar(photo, limit=limit, offset=offset, filters=chosen))
+    print_results(response.to_dict(), as_json, "No similar photos: the library has no image vectors yet.")
 
 
 @app.command()
@@ -129,10 +131,10 @@ def duplicates(db: DbOption = None, as_json: JsonOption = False) -> None:
     Two photos are near-duplicates when their perceptual hashes are close and their image vectors
     agree (settings duplicates.max_hash_distance and duplicates.min_similarity).
     """
-    library = _library(db)
-    groups = _guard(library.duplicates)
+    library = open_library(db)
+    groups = guarded(library.duplicates)
     if as_json:
-        _print_json({"groups": [group.to_dict() for group in groups]})
+        print_json({"groups": [group.to_dict() for group in groups]})
         return
     if not groups:
         out.print(Text("No duplicates found."))

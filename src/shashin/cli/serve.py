@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from shashin.cli.common import DbOption, DeviceOption, ImageModelOption, _guard, _library, _usage, app, err
+from shashin.cli.common import DbOption, DeviceOption, ImageModelOption, app, err, guarded, open_library, usage_error
 from shashin.cli.watch import CaptionOption, PollOption
 
 
@@ -84,16 +84,16 @@ def serve(
     except ValueError:
         loopback = False
     if not loopback and not token and not insecure_no_token:
-        _usage(
+        usage_error(
             f"--host {host} makes your photos reachable from other machines: add --token "
             f"(e.g. --token {secrets.token_urlsafe(16)}) or, on a trusted network only, --insecure-no-token"
         )
     overrides = {"image.model": image_model, "image.device": device}
-    library = _library(db, **overrides)
+    library = open_library(db, **overrides)
     if folder:
-        _guard(lambda: library.add_folders(folder))
-    _guard(library.status)  # fail now, with a clear message, if there is no library
-    watching = _start_watching(_library(db, **overrides), poll, caption) if watch else None
+        guarded(lambda: library.add_folders(folder))
+    guarded(library.status)  # fail now, with a clear message, if there is no library
+    watching = _start_watching(open_library(db, **overrides), poll, caption) if watch else None
     hosts = list(allowed_host or [])
     if not loopback and host not in ("0.0.0.0", "::"):
         hosts.append(host)  # the name it was started for
@@ -126,10 +126,10 @@ def _start_watching(library: Any, poll: float | None, caption: bool) -> tuple[th
     """The library's folders watched in a thread (its own Library: a writer beside the server's readers)."""
     from shashin.watch.watcher import Watcher, WatchOptions
 
-    watcher = _guard(
+    watcher = guarded(
         lambda: Watcher(
             library,
-            _guard(library.folders),
+            guarded(library.folders),
             WatchOptions(poll=poll, caption=caption),
             say=lambda line: err.print(Text(f"watch: {line}", style="dim")),
         )

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from shashin.cli.common import DbOption, JsonOption, _guard, _library, _print_json, app, out
+from shashin.cli.common import DbOption, JsonOption, app, guarded, open_library, out, print_json
 
 
 @app.command("tag")
@@ -29,10 +29,10 @@ def tag(
 
     Examples: shashin tag ~/Photos/IMG_1.jpg add "Kyoto trip" family;  shashin tag IMG_1.jpg remove dog
     """
-    library = _library(db)
-    done = _guard(lambda: library.tag(photo, action, words))
+    library = open_library(db)
+    done = guarded(lambda: library.tag(photo, action, words))
     if as_json:
-        _print_json(done)
+        print_json(done)
         return
     out.print(Text(f"tags of {done['photo_id']}: ", style="bold") + Text(", ".join(done["added"]) or "none"))
     if done["removed"]:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from shashin.cli.common import DbOption, _guard, _library, app, err
+from shashin.cli.common import DbOption, app, err, guarded, open_library
 
 PollOption = Annotated[
     float | None,
@@ -49,11 +49,11 @@ def watch(
     """
     from shashin.watch.watcher import Watcher, WatchOptions
 
-    library = _library(db)
+    library = open_library(db)
     if folders:
-        _guard(lambda: library.add_folders(folders))  # the library is made now if there is none
-    chosen = list(folders or []) or _guard(library.folders)
-    watcher = _guard(
+        guarded(lambda: library.add_folders(folders))  # the library is made now if there is none
+    chosen = list(folders or []) or guarded(library.folders)
+    watcher = guarded(
         lambda: Watcher(library, chosen, WatchOptions(poll=poll, settle=settle, caption=caption), say=err.print)
     )
     stop = threading.Event()
@@ -61,5 +61,5 @@ def watch(
         signal.signal(number, lambda *_: stop.set())
     how = f"polling {watcher.why_polling}" if watcher.polling else "on file events"
     err.print(Text(f"watching {', '.join(watcher.folders)} for {library.path} ({how}); Ctrl-C stops", style="bold"))
-    _guard(lambda: watcher.run(stop))
+    guarded(lambda: watcher.run(stop))
     err.print("stopped")

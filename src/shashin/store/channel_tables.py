@@ -12,12 +12,12 @@ import pyarrow as pa
 
 from shashin.store import schema
 from shashin.store.common import (
-    _CHANNEL_PREFIX,
+    CHANNEL_PREFIX,
     MANY_PER_PHOTO,
-    _column,
-    _equals,
-    _now,
+    column_of,
+    equal_to,
     sql_string,
+    utc_now,
 )
 from shashin.store.library_tables import LibraryTables
 from shashin.store.rows import caption_photo
@@ -28,7 +28,7 @@ class ChannelTables(LibraryTables):
 
     def ensure_channel(self, channel: str, payload: Sequence[pa.Field], fts: Sequence[str] = ()) -> None:
         """Create the channel's table, or rebuild it if its layout changed (its rows are recomputable)."""
-        name = _CHANNEL_PREFIX + channel
+        name = CHANNEL_PREFIX + channel
         wanted = schema.channel_schema(list(payload))
         if self._has_table(name):
             if self._table(name).schema.equals(wanted):
@@ -40,7 +40,7 @@ class ChannelTables(LibraryTables):
 
     def channel_states(self, channel: str) -> dict[str, tuple[str, str]]:
         """photo id -> (version, status) for every photo the channel has a row for."""
-        name = _CHANNEL_PREFIX + channel
+        name = CHANNEL_PREFIX + channel
         if not self._has_table(name):
             return {}
         table = self._scan(name, ["photo_id", "version", "status"])
@@ -55,15 +55,15 @@ class ChannelTables(LibraryTables):
 
     def put_channel_rows(self, channel: str, rows: Sequence[dict[str, Any]]) -> None:
         """Insert or replace one row per photo: output and status in one commit."""
-        now = _now()
-        self._upsert(_CHANNEL_PREFIX + channel, "photo_id", [{**row, "updated_at": now} for row in rows])
+        now = utc_now()
+        self._upsert(CHANNEL_PREFIX + channel, "photo_id", [{**row, "updated_at": now} for row in rows])
 
     def channel_rows(
         self, channel: str, photo_ids: Iterable[str], columns: Sequence[str], *, from_memory: bool = False
     ) -> dict[str, dict[str, Any]]:
         """Selected columns of a channel's rows, by photo id; `from_memory` (search) keeps those
         columns of the whole table in memory."""
-        name = _CHANNEL_PREFIX + channel
+        name = CHANNEL_PREFIX + channel
         if not self._has_table(name):
             return {}
         if from_memory:
@@ -75,7 +75,7 @@ class ChannelTables(LibraryTables):
 
     def channel_failures(self, channel: str, version: str) -> list[dict[str, Any]]:
         """Photos the channel failed on with its current version: photo id and error."""
-        name = _CHANNEL_PREFIX + channel
+        name = CHANNEL_PREFIX + channel
         if not self._has_table(name):
             return []
         where = f"status = 'failed' AND version = {sql_string(version)}"
@@ -92,19 +92,19 @@ class ChannelTables(LibraryTables):
     ) -> list[dict[str, Any]]:
         """Selected columns of a channel's done rows: of `version` when given, with every `present`
         column set, and with `stale` = (column, value) only where that column is unset or differs."""
-        name = _CHANNEL_PREFIX + channel
+        name = CHANNEL_PREFIX + channel
         if not self._has_table(name):
             return []
-        where = [_equals(status="done", version=version)]
-        where += [f"{_column(column)} IS NOT NULL" for column in present]
+        where = [equal_to(status="done", version=version)]
+        where += [f"{column_of(column)} IS NOT NULL" for column in present]
         if stale is not None:
-            column, value = _column(stale[0]), sql_string(stale[1])
+            column, value = column_of(stale[0]), sql_string(stale[1])
             where.append(f"({column} IS NULL OR {column} != {value})")
         return self._scan(name, columns, " AND ".join(where)).to_pylist()
 
     def count_channel(self, channel: str, version: str, status: str) -> int:
         """How many photos have a row with this version and status."""
-        name = _CHANNEL_PREFIX + channel
+        name = CHANNEL_PREFIX + channel
         if not self._has_table(name):
             return 0
         return self._table(name).count_rows(f"version = {sql_string(version)} AND status = {sql_string(status)}")
@@ -113,7 +113,7 @@ class ChannelTables(LibraryTables):
 
     def put_rows(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
         """Insert or replace rows of a many-per-photo table by its key (one commit), stamped now."""
-        now = _now()
+        now = utc_now()
         self._upsert(table, MANY_PER_PHOTO[table].key, [{"created_at": now, **row} for row in rows])
 
     def rows_of(
@@ -162,7 +162,7 @@ class ChannelTables(LibraryTables):
         caption_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """Caption rows (all columns unless `columns`), only those with the values given."""
-        where = _equals(status=status, source=source, prompt_set=prompt_set, caption_id=caption_id) or None
+        where = equal_to(status=status, source=source, prompt_set=prompt_set, caption_id=caption_id) or None
         return self._scan("captions", list(columns or schema.CAPTIONS.names), where).to_pylist()
 
     def captions_for(self, photo_ids: Iterable[str], *, from_memory: bool = False) -> dict[str, list[dict[str, Any]]]:

@@ -18,25 +18,25 @@ import pyarrow.compute as pc
 from shashin.store import schema
 from shashin.store.memory import PhotoFacts, bool_array, encode_column
 
-_CHANNEL_PREFIX = "channel_"
-_LEASE_TABLE = "writer_lease"  # the writer lock on object storage (store/lock.py); not a library table
+CHANNEL_PREFIX = "channel_"
+LEASE_TABLE = "writer_lease"  # the writer lock on object storage (store/lock.py); not a library table
 
 
-_IN_CHUNK = 500  # values per SQL IN (...) list
+IN_CHUNK = 500  # values per SQL IN (...) list
 
 
-_KEEP_OLD_VERSIONS = timedelta(minutes=30)  # readers opened during a run keep their snapshot
+KEEP_OLD_VERSIONS = timedelta(minutes=30)  # readers opened during a run keep their snapshot
 
 
-_IN_FLIGHT = "in-flight.json"  # the photos an index run is working on (see mark_in_flight)
+IN_FLIGHT = "in-flight.json"  # the photos an index run is working on (see mark_in_flight)
 
 
-_RECHECK_SECONDS = 0.5  # how stale an in-memory search structure may be before its table is rechecked
+RECHECK_SECONDS = 0.5  # how stale an in-memory search structure may be before its table is rechecked
 
 
 # The library's own tables: layout, full-text columns, key columns (channel tables and caption
 # chunks are laid out by their channel and can be recomputed; these cannot).
-_CORE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...], tuple[str, ...]]] = {
+CORE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...], tuple[str, ...]]] = {
     "meta": (schema.META, (), ()),
     "folders": (schema.FOLDERS, (), ()),
     "photos": (schema.PHOTOS, (), ("photo_id",)),
@@ -59,7 +59,7 @@ class ManyPerPhoto:
     shown: tuple[str, ...]
 
 
-# A new kind of many-per-photo data: its schema in store/schema.py, a _CORE_TABLES entry, one line here.
+# A new kind of many-per-photo data: its schema in store/schema.py, a CORE_TABLES entry, one line here.
 MANY_PER_PHOTO: dict[str, ManyPerPhoto] = {
     "captions": ManyPerPhoto(
         "caption_id", ("caption_id", "photo_id", "prompt_set", "lang", "text", "status", "source")
@@ -70,16 +70,16 @@ MANY_PER_PHOTO: dict[str, ManyPerPhoto] = {
 }
 
 
-def _column(name: str) -> str:
+def column_of(name: str) -> str:
     """A column name checked to be one (names come from code, but a filter is no place to trust them)."""
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise ValueError(f"not a column name: {name!r}")
     return name
 
 
-def _equals(**values: str | None) -> str:
+def equal_to(**values: str | None) -> str:
     """A filter that every given column equals its value (None values are left out)."""
-    return " AND ".join(f"{_column(k)} = {sql_string(v)}" for k, v in values.items() if v is not None)
+    return " AND ".join(f"{column_of(k)} = {sql_string(v)}" for k, v in values.items() if v is not None)
 
 
 def sql_string(value: str) -> str:
@@ -87,21 +87,21 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _thumbnail_parts(photo_id: str) -> tuple[str, str, str]:
+def thumbnail_parts(photo_id: str) -> tuple[str, str, str]:
     """A thumbnail's place under the library: thumbnails/<first two hex digits>/<id>.webp."""
     return ("thumbnails", photo_id[:2], f"{photo_id}.webp")
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """Values JSON does not know (timestamps), as text."""
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def _table_names(db: Any) -> list[str]:
+def table_names_of(db: Any) -> list[str]:
     names: list[str] = []
     token = None
     while True:
@@ -115,8 +115,8 @@ def _table_names(db: Any) -> list[str]:
 _UNIT = "\x1f"  # joins the camera columns (a control character no name holds)
 
 
-def _facts(photos: pa.Table, files: pa.Table, texted: pa.Table | None) -> PhotoFacts:
-    ids = _strings(photos, "photo_id")
+def facts_of(photos: pa.Table, files: pa.Table, texted: pa.Table | None) -> PhotoFacts:
+    ids = strings_of(photos, "photo_id")
     # Cameras are few: each distinct (make, model, lens) is joined and case-folded once.
     joined = pc.binary_join_element_wise(
         *(photos.column(c) for c in ("camera_make", "camera_model", "lens")),
@@ -128,11 +128,11 @@ def _facts(photos: pa.Table, files: pa.Table, texted: pa.Table | None) -> PhotoF
     camera_names = [
         " ".join(part for part in name.split(_UNIT) if part).casefold() for name in cameras.dictionary.to_pylist()
     ]
-    file_photo_ids = _strings(files, "photo_id")
+    file_photo_ids = strings_of(files, "photo_id")
     positions = np.searchsorted(ids, file_photo_ids) if len(ids) else np.zeros(len(file_photo_ids), np.int64)
     known = positions < len(ids)
     known[known] = ids[positions[known]] == file_photo_ids[known]
-    texted_ids = _strings(texted, "photo_id") if texted is not None else np.array([], dtype="S1")
+    texted_ids = strings_of(texted, "photo_id") if texted is not None else np.array([], dtype="S1")
     return PhotoFacts(
         ids=ids,
         taken_at=photos.column("taken_at").to_numpy(zero_copy_only=False).astype("datetime64[s]"),
@@ -146,16 +146,16 @@ def _facts(photos: pa.Table, files: pa.Table, texted: pa.Table | None) -> PhotoF
     )
 
 
-def _strings(table: pa.Table, column: str) -> np.ndarray:
+def strings_of(table: pa.Table, column: str) -> np.ndarray:
     """A string column as the in-memory indexes key rows by (numpy bytes, see memory.encode)."""
     return encode_column(table.column(column))
 
 
-def _in_clause(column: str, values: Sequence[str]) -> str:
+def in_clause(column: str, values: Sequence[str]) -> str:
     return f"{column} IN ({', '.join(sql_string(v) for v in values)})"
 
 
-def _ends_as_lance(path: str) -> bool:
+def ends_as_lance(path: str) -> bool:
     """A Lance data file ends with the magic bytes LANC (a file cut short or overwritten does not)."""
     try:
         with open(path, "rb") as handle:
@@ -165,7 +165,7 @@ def _ends_as_lance(path: str) -> bool:
         return False
 
 
-def _fragment_rows(fragment: Any) -> int:
+def fragment_rows(fragment: Any) -> int:
     """How many rows a fragment holds, from the table's manifest (its data may be unreadable)."""
     try:
         return int(fragment.metadata.physical_rows or 0)

@@ -18,12 +18,12 @@ import pyarrow as pa
 from shashin.store import catalogue
 from shashin.store.changes import ChangeLog
 from shashin.store.common import (
-    _CHANNEL_PREFIX,
-    _IN_CHUNK,
-    _LEASE_TABLE,
-    _RECHECK_SECONDS,
-    _in_clause,
-    _table_names,
+    CHANNEL_PREFIX,
+    IN_CHUNK,
+    LEASE_TABLE,
+    RECHECK_SECONDS,
+    in_clause,
+    table_names_of,
 )
 from shashin.store.memory import Cached, PhotoFacts, RowLookup, Segment, SegmentedRows
 from shashin.store.persisted import Persist, SearchCache
@@ -64,7 +64,7 @@ class StoreCore:
         frozen = self._frozen
         if frozen is not None:
             return list(frozen)
-        names = [name for name in _table_names(self._db) if name != _LEASE_TABLE]
+        names = [name for name in table_names_of(self._db) if name != LEASE_TABLE]
         self._listed = (time.monotonic(), frozenset(names))
         return names
 
@@ -73,7 +73,7 @@ class StoreCore:
         # its schema's metadata, tells saved search structures and change logs of the two apart.
         incarnation = {_INCARNATION: uuid.uuid4().hex.encode()}
         marked = table_schema.with_metadata({**(table_schema.metadata or {}), **incarnation})
-        if name in _table_names(self._db):  # an unfinished library's table: made already
+        if name in table_names_of(self._db):  # an unfinished library's table: made already
             table = self._db.open_table(name)
             if not table.schema.equals(table_schema):
                 raise ValueError(f"table {name} exists with another schema")
@@ -117,7 +117,7 @@ class StoreCore:
         if name in self._tables:
             return True
         listed = self._listed
-        if listed is not None and time.monotonic() - listed[0] < _RECHECK_SECONDS and name not in listed[1]:
+        if listed is not None and time.monotonic() - listed[0] < RECHECK_SECONDS and name not in listed[1]:
             return False  # a table a search asks for but the library lacks: not listed again per query
         if name not in self._table_names():
             return False
@@ -136,8 +136,7 @@ class StoreCore:
     def _scan_in(self, name: str, columns: Sequence[str], key: str, values: Iterable[str]) -> pa.Table:
         values = list(dict.fromkeys(values))
         parts = [
-            self._scan(name, columns, _in_clause(key, values[i : i + _IN_CHUNK]))
-            for i in range(0, len(values), _IN_CHUNK)
+            self._scan(name, columns, in_clause(key, values[i : i + IN_CHUNK])) for i in range(0, len(values), IN_CHUNK)
         ]
         return pa.concat_tables(parts) if parts else self._table(name).schema.empty_table().select(list(columns))
 
@@ -156,9 +155,9 @@ class StoreCore:
         """Delete the rows whose `key` is one of `values`; `logged_as` maps each value to the photo id
         the change log records instead (for a table whose search structures know photos, not `key`)."""
         values = list(dict.fromkeys(values))
-        for i in range(0, len(values), _IN_CHUNK):
-            chunk = values[i : i + _IN_CHUNK]
-            result = self._table(name).delete(_in_clause(key, chunk))
+        for i in range(0, len(values), IN_CHUNK):
+            chunk = values[i : i + IN_CHUNK]
+            result = self._table(name).delete(in_clause(key, chunk))
             if logged_as is None:
                 self._wrote(name, key, chunk, result.version)
             else:
@@ -185,17 +184,17 @@ class StoreCore:
     ) -> Any:
         """The structure `build` makes from table `name`, rebuilt when the table has a new version.
 
-        Versions are rechecked at most every _RECHECK_SECONDS, so a query touching several
+        Versions are rechecked at most every RECHECK_SECONDS, so a query touching several
         channels pays for the check once and readers see other processes' writes within that.
         With `persist`, a version's structure is saved beside the tables once and opened
         memory-mapped by every later process (store/persisted.py)."""
         cached = self._memory.get((name, key))
         now = time.monotonic()
-        if cached is not None and now - cached.checked_at < _RECHECK_SECONDS:
+        if cached is not None and now - cached.checked_at < RECHECK_SECONDS:
             return cached.value
         with self._building_lock(name, key):  # concurrent searches build each structure once
             cached = self._memory.get((name, key))
-            if cached is not None and now - cached.checked_at < _RECHECK_SECONDS:
+            if cached is not None and now - cached.checked_at < RECHECK_SECONDS:
                 return cached.value
             version = self._version(name)
             if cached is None or cached.version != version:
@@ -294,8 +293,8 @@ class StoreCore:
             return self._scan(name, columns, where)
         column, keys = only
         parts = [
-            self._scan(name, columns, _both(where, _in_clause(column, keys[i : i + _IN_CHUNK])))
-            for i in range(0, len(keys), _IN_CHUNK)
+            self._scan(name, columns, _both(where, in_clause(column, keys[i : i + IN_CHUNK])))
+            for i in range(0, len(keys), IN_CHUNK)
         ]
         return pa.concat_tables(parts) if parts else self._scan(name, columns, "false")
 
@@ -318,4 +317,4 @@ class StoreCore:
         return RowLookup(self._scan_rows(name, columns, None, only), key)
 
     def channel_tables(self) -> list[str]:
-        return [name for name in self._table_names() if name.startswith(_CHANNEL_PREFIX)]
+        return [name for name in self._table_names() if name.startswith(CHANNEL_PREFIX)]

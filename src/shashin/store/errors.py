@@ -48,7 +48,7 @@ _LANCE_DAMAGE = re.compile(
 )
 
 
-def _plain(store: Any, exc: BaseException) -> StoreError | None:
+def plain_error(store: Any, exc: BaseException) -> StoreError | None:
     """The storage failure `exc` in a user's words (which library, what happened, what to do), or
     None when it is not one."""
     text = str(exc)
@@ -60,19 +60,19 @@ def _plain(store: Any, exc: BaseException) -> StoreError | None:
             "(everything committed before is kept)"
         )
     if number in _NOT_WRITABLE or _LANCE_NOT_WRITABLE.search(text):
-        reason = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else _first_line(text)
+        reason = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else first_line(text)
         return StoreError(
             f"{where} cannot be written ({reason}): run shashin as a user who may write it, or on a writable copy"
         )
     if _LANCE_DAMAGE.search(text):
         return LibraryDamaged(
-            f"{where} is damaged: {_first_line(text)}; `shashin check` says what is damaged and "
+            f"{where} is damaged: {first_line(text)}; `shashin check` says what is damaged and "
             "what `shashin index` can rebuild"
         )
     return None
 
 
-def _first_line(text: str) -> str:
+def first_line(text: str) -> str:
     """An error message without Rust backtraces and wrapping, short enough for one line."""
     text = text.split(", /rustc/", maxsplit=1)[0].split(", /home/", maxsplit=1)[0].splitlines()[0] if text else ""
     text = re.sub(r"lance error: |LanceError\(\w+\): |Generic N/A error: |External error: |Wrapped error: ", "", text)
@@ -80,7 +80,7 @@ def _first_line(text: str) -> str:
     return text[:300]
 
 
-def _in_plain_words(cls: type) -> type:
+def in_plain_words(cls: type) -> type:
     """Every public method of the class raises storage failures as StoreError with a message a
     user can act on (disk full, read-only, damaged), never as a Rust or Python traceback."""
 
@@ -92,7 +92,7 @@ def _in_plain_words(cls: type) -> type:
             except StoreError:
                 raise
             except (OSError, RuntimeError, ValueError) as exc:
-                translated = _plain(self, exc)
+                translated = plain_error(self, exc)
                 if translated is None:
                     raise
                 raise translated from exc

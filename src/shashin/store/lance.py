@@ -21,13 +21,13 @@ from shashin import __version__, storage
 from shashin.store import catalogue, schema
 from shashin.store.changes import ChangeLog
 from shashin.store.common import (
-    _CORE_TABLES,
-    _table_names,
+    CORE_TABLES,
+    table_names_of,
 )
 from shashin.store.errors import (
     StoreError,
-    _in_plain_words,
-    _plain,
+    in_plain_words,
+    plain_error,
 )
 from shashin.store.lock import WriterLock
 from shashin.store.memory import Cached, PhotoFacts
@@ -75,7 +75,7 @@ MIGRATIONS: dict[int, Callable[[Store], None]] = {
 }
 
 
-@_in_plain_words
+@in_plain_words
 class Store(WriterLock):
     """One library: the photos, files, errors and channel outputs of one --db folder.
 
@@ -142,7 +142,7 @@ class Store(WriterLock):
             if not self.remote:
                 self._seed_catalogue()
         except (OSError, RuntimeError, ValueError) as exc:
-            translated = _plain(self, exc)
+            translated = plain_error(self, exc)
             if translated is None:
                 raise
             raise translated from exc
@@ -165,7 +165,7 @@ class Store(WriterLock):
         tables = storage.join(self.root, "tables")
         if self.remote:
             db = lancedb.connect(tables, read_consistency_interval=timedelta(0))
-            if "meta" not in _table_names(db):
+            if "meta" not in table_names_of(db):
                 if not create:
                     raise StoreError(
                         f"no shashin library at {self.root}; create one with: shashin index FOLDER --db {self.root}"
@@ -200,7 +200,7 @@ class Store(WriterLock):
                     f"the library at {self.root} is not finished (being created, or its creation was "
                     f"interrupted); shashin index --db {self.root} finishes it"
                 )
-            for name, (layout, fts, keys) in _CORE_TABLES.items():
+            for name, (layout, fts, keys) in CORE_TABLES.items():
                 self._create(name, layout, fts=fts, keys=keys)
             # The schema version is written last: a library without it was never finished.
             self.set_meta("created_by", f"shashin {__version__}")

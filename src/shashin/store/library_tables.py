@@ -15,13 +15,13 @@ os.environ.setdefault("LANCEDB_LOG", "error")  # its warnings are for its develo
 from shashin import storage
 from shashin.store import schema
 from shashin.store.common import (
-    _IN_CHUNK,
-    _IN_FLIGHT,
-    _in_clause,
-    _json_value,
-    _now,
-    _thumbnail_parts,
+    IN_CHUNK,
+    IN_FLIGHT,
+    in_clause,
+    json_value,
     sql_string,
+    thumbnail_parts,
+    utc_now,
 )
 from shashin.store.core import StoreCore
 from shashin.store.records import (
@@ -66,7 +66,7 @@ class LibraryTables(StoreCore):
     def add_folder(self, root: str) -> None:
         """Remember `root` as one of this library's folders."""
         if root not in self.folders():
-            self._upsert("folders", "root", [{"root": root, "added_at": _now()}])
+            self._upsert("folders", "root", [{"root": root, "added_at": utc_now()}])
 
     def remove_folders(self, roots: Sequence[str]) -> None:
         """Stop treating `roots` as folders of their own (their files stay until rescanned)."""
@@ -80,7 +80,7 @@ class LibraryTables(StoreCore):
 
     def put_files(self, rows: Sequence[FileRow]) -> None:
         """Insert or replace files by path (one commit)."""
-        now = _now()
+        now = utc_now()
         self._upsert("files", "path", [asdict(row) | {"seen_at": now} for row in rows])
 
     def delete_files(self, paths: Iterable[str]) -> None:
@@ -117,7 +117,7 @@ class LibraryTables(StoreCore):
 
     def put_photos(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert or replace photo metadata rows (keys as in schema.PHOTOS; one commit)."""
-        now = _now()
+        now = utc_now()
         self._upsert("photos", "photo_id", [{**row, "indexed_at": now} for row in rows])
 
     def get_photos(self, photo_ids: Iterable[str], *, from_memory: bool = False) -> dict[str, dict[str, Any]]:
@@ -132,11 +132,11 @@ class LibraryTables(StoreCore):
     def save_thumbnail(self, photo_id: str, data: bytes) -> str:
         """Write a thumbnail atomically; returns its path relative to the library."""
         storage.write_bytes(self.thumbnail_location(photo_id), data)
-        return "/".join(_thumbnail_parts(photo_id))
+        return "/".join(thumbnail_parts(photo_id))
 
     def thumbnail_location(self, photo_id: str) -> str:
         """Where the thumbnail of a photo is kept (a local path or an object URI)."""
-        return storage.join(self.root, *_thumbnail_parts(photo_id))
+        return storage.join(self.root, *thumbnail_parts(photo_id))
 
     def thumbnail(self, photo_id: str) -> bytes | None:
         """The photo's WebP thumbnail, or None when it has none."""
@@ -215,11 +215,11 @@ class LibraryTables(StoreCore):
 
     def keep_orphans(self, entries: Sequence[dict[str, Any]]) -> None:
         """Store rows a person wrote for photos leaving the library (one commit; repeatable)."""
-        now = _now()
+        now = utc_now()
         rows = []
         for entry in entries:
             key = f"{entry['former_photo_id']}:{entry['kind']}:{entry['key']}"
-            data = json.dumps(entry["row"], default=_json_value, ensure_ascii=False)
+            data = json.dumps(entry["row"], default=json_value, ensure_ascii=False)
             rows.append(
                 {
                     "orphan_key": key,
@@ -255,8 +255,8 @@ class LibraryTables(StoreCore):
             return []
         found: dict[str, Orphan] = {}
         for values, column in ((ids, "former_photo_id"), (hashes, "pixel_hash")):
-            for i in range(0, len(values), _IN_CHUNK):
-                for orphan in self.orphans(_in_clause(column, values[i : i + _IN_CHUNK])):
+            for i in range(0, len(values), IN_CHUNK):
+                for orphan in self.orphans(in_clause(column, values[i : i + IN_CHUNK])):
                     found[orphan.former_photo_id] = orphan
         return list(found.values())
 
@@ -272,13 +272,13 @@ class LibraryTables(StoreCore):
         """Record the photos an index run is about to work on (a small file beside the tables): if
         the process dies (out of memory, a crash in a model) the next run knows which ones to suspect."""
         storage.write_bytes(
-            storage.join(self.root, _IN_FLIGHT), json.dumps({"pid": os.getpid(), "photos": list(entries)}).encode()
+            storage.join(self.root, IN_FLIGHT), json.dumps({"pid": os.getpid(), "photos": list(entries)}).encode()
         )
 
     def in_flight(self) -> list[dict[str, Any]]:
         """The photos a run was working on when it died ([] when the last run ended normally)."""
         try:
-            data = json.loads(storage.read_bytes(storage.join(self.root, _IN_FLIGHT)))
+            data = json.loads(storage.read_bytes(storage.join(self.root, IN_FLIGHT)))
         except FileNotFoundError:
             return []
         except (OSError, ValueError):
@@ -286,11 +286,11 @@ class LibraryTables(StoreCore):
         return [entry for entry in data.get("photos", []) if isinstance(entry, dict) and "photo_id" in entry]
 
     def clear_in_flight(self) -> None:
-        storage.delete(storage.join(self.root, _IN_FLIGHT))
+        storage.delete(storage.join(self.root, IN_FLIGHT))
 
     def put_errors(self, rows: Sequence[ErrorRow]) -> None:
         """Record per-file errors, replacing earlier ones for the same path (one commit)."""
-        now = _now()
+        now = utc_now()
         self._upsert("errors", "path", [asdict(row) | {"at": row.at or now} for row in rows])
 
     def delete_errors(self, paths: Iterable[str]) -> None:

@@ -16,14 +16,14 @@ os.environ.setdefault("LANCEDB_LOG", "error")  # its warnings are for its develo
 import pyarrow as pa
 
 from shashin.store.common import (
-    _LEASE_TABLE,
-    _now,
+    LEASE_TABLE,
     sql_string,
+    utc_now,
 )
 from shashin.store.errors import (
     StoreBusy,
     StoreError,
-    _plain,
+    plain_error,
 )
 from shashin.store.maintenance import Maintenance
 
@@ -43,7 +43,7 @@ class WriterLock(Maintenance):
         try:
             handle = open(lock_path, "a+")
         except OSError as exc:
-            raise _plain(self, exc) or StoreError(
+            raise plain_error(self, exc) or StoreError(
                 f"cannot take the writer lock {lock_path}: {exc.strerror or exc}"
             ) from exc
         try:
@@ -85,11 +85,11 @@ class _Lease:
         db = self.store._db
         for attempt in range(2):
             try:
-                db.create_table(_LEASE_TABLE, data=self._row())
+                db.create_table(LEASE_TABLE, data=self._row())
                 break
             except Exception:  # exists, or lost the race to create it
                 current = self._current()
-                if current is not None and (_now() - current["heartbeat"]).total_seconds() < _LEASE_STALE:
+                if current is not None and (utc_now() - current["heartbeat"]).total_seconds() < _LEASE_STALE:
                     raise StoreBusy(
                         f"another shashin process ({current['holder']}, since {current['since']:%Y-%m-%d %H:%M:%S} UTC) "
                         f"is writing to {self.store.root}; wait for it to finish"
@@ -97,7 +97,7 @@ class _Lease:
                 if attempt:
                     raise StoreBusy(f"could not take the writer lease of {self.store.root}; try again") from None
                 try:
-                    db.drop_table(_LEASE_TABLE)  # stale: its holder died without releasing it
+                    db.drop_table(LEASE_TABLE)  # stale: its holder died without releasing it
                 except Exception:
                     pass
         self._beat = threading.Thread(target=self._heartbeat, name="shashin-lease", daemon=True)
@@ -111,15 +111,15 @@ class _Lease:
         current = self._current()
         if current is not None and current["holder"] == self.holder:
             with suppress(Exception):
-                self.store._db.drop_table(_LEASE_TABLE)
+                self.store._db.drop_table(LEASE_TABLE)
 
     def _row(self) -> pa.Table:
-        now = _now()
+        now = utc_now()
         return pa.table({"holder": [self.holder], "since": [now], "heartbeat": [now]})
 
     def _current(self) -> dict[str, Any] | None:
         try:
-            rows = self.store._db.open_table(_LEASE_TABLE).to_arrow().to_pylist()
+            rows = self.store._db.open_table(LEASE_TABLE).to_arrow().to_pylist()
         except Exception:
             return None
         return rows[0] if rows else None
@@ -129,8 +129,8 @@ class _Lease:
         while not self._stop.wait(_LEASE_BEAT):
             beats += 1
             try:
-                table = self.store._db.open_table(_LEASE_TABLE)
-                table.update(where=f"holder = {sql_string(self.holder)}", values={"heartbeat": _now()})
+                table = self.store._db.open_table(LEASE_TABLE)
+                table.update(where=f"holder = {sql_string(self.holder)}", values={"heartbeat": utc_now()})
                 if beats % 90 == 0:  # every half hour: a days-long run leaves no pile of lease versions
                     table.optimize(cleanup_older_than=timedelta(minutes=5))
             except Exception:

@@ -14,14 +14,14 @@ import pyarrow as pa
 from shashin import storage
 from shashin.store import ann
 from shashin.store.common import (
-    _CORE_TABLES,
-    _KEEP_OLD_VERSIONS,
+    CORE_TABLES,
+    KEEP_OLD_VERSIONS,
     MANY_PER_PHOTO,
-    _ends_as_lance,
-    _fragment_rows,
+    ends_as_lance,
+    fragment_rows,
 )
 from shashin.store.errors import (
-    _first_line,
+    first_line,
 )
 from shashin.store.records import (
     Salvaged,
@@ -44,7 +44,7 @@ def _readable(fragments: Iterable[Any]) -> tuple[list[pa.Table], int]:
         try:
             kept.append(fragment.to_table())
         except Exception:
-            lost += _fragment_rows(fragment)
+            lost += fragment_rows(fragment)
     return kept, lost
 
 
@@ -55,7 +55,7 @@ class Maintenance(SearchIndexes):
         """Compact small commits, fold new rows into the search indexes (full-text, key and vector
         indexes alike), drop old versions."""
         for name in self._table_names():
-            self._table(name).optimize(cleanup_older_than=_KEEP_OLD_VERSIONS)
+            self._table(name).optimize(cleanup_older_than=KEEP_OLD_VERSIONS)
 
     def vector_columns(self) -> list[tuple[str, str]]:
         """(table, column) of every vector column search reads (image vectors, caption chunks): not
@@ -106,16 +106,16 @@ class Maintenance(SearchIndexes):
             try:
                 fragments = self._table(name).to_lance().get_fragments()
             except Exception as exc:
-                found.append(TableHealth(name, 0, 0, _first_line(str(exc)), name in _CORE_TABLES))
+                found.append(TableHealth(name, 0, 0, first_line(str(exc)), name in CORE_TABLES))
                 continue
             for fragment in fragments:
                 try:
                     for batch in fragment.to_batches(batch_size=4096):
                         rows += batch.num_rows
                 except Exception as exc:
-                    unreadable += _fragment_rows(fragment)
-                    problem = problem or _first_line(str(exc))
-            found.append(TableHealth(name, rows, unreadable, problem, name in _CORE_TABLES))
+                    unreadable += fragment_rows(fragment)
+                    problem = problem or first_line(str(exc))
+            found.append(TableHealth(name, rows, unreadable, problem, name in CORE_TABLES))
         return found
 
     def damaged_tables(self) -> list[str]:
@@ -132,7 +132,7 @@ class Maintenance(SearchIndexes):
             except Exception:
                 damaged.append(name)
                 continue
-            if not all(_ends_as_lance(path) for path in files):
+            if not all(ends_as_lance(path) for path in files):
                 damaged.append(name)
         return damaged
 
@@ -142,13 +142,13 @@ class Maintenance(SearchIndexes):
         tags, names, orphans) that were in unreadable data are looked for in the table's older
         versions still on disk (the newest copy of each key wins) when they still belong to the
         library."""
-        if name not in _CORE_TABLES:
+        if name not in CORE_TABLES:
             self._db.drop_table(name)
             self._forget_table(name)
             return Salvaged(name, dropped=True)
         dataset = self._table(name).to_lance()
         kept, lost = _readable(dataset.get_fragments())
-        layout, fts, keys = _CORE_TABLES[name]
+        layout, fts, keys = CORE_TABLES[name]
         rows = pa.concat_tables([t.select(layout.names).cast(layout) for t in kept]) if kept else layout.empty_table()
         recovered = layout.empty_table()
         if lost and name in _RECOVERABLE:
@@ -165,7 +165,7 @@ class Maintenance(SearchIndexes):
     def _from_older_versions(self, name: str, dataset: Any, current: pa.Table) -> pa.Table:
         """Rows of `name` not in `current` that older versions of the table still hold readably and
         that still belong (see _belongs), newest version first."""
-        layout = _CORE_TABLES[name][0]
+        layout = CORE_TABLES[name][0]
         key = _RECOVERABLE[name]
         seen = set(current.column(key).to_pylist())
         found: list[pa.Table] = []

@@ -15,10 +15,10 @@ from shashin.store import ann
 from shashin.store.ann import DiskVectorIndex
 from shashin.store.channel_tables import ChannelTables
 from shashin.store.common import (
-    _CHANNEL_PREFIX,
-    _facts,
-    _strings,
+    CHANNEL_PREFIX,
+    facts_of,
     sql_string,
+    strings_of,
 )
 from shashin.store.memory import KeywordIndex, PhotoFacts, PhotoSet, SegmentedKeywords, SegmentedVectors, VectorIndex
 from shashin.store.segments import Only, persist_of, table_persist, update_index
@@ -57,7 +57,7 @@ class SearchIndexes(ChannelTables):
     ) -> list[tuple[str, float, float]]:
         """BM25 over a channel's tokenized text column (done rows only): (photo id, score, coverage),
         best first (coverage: see KeywordIndex.search)."""
-        name = _CHANNEL_PREFIX + channel
+        name = CHANNEL_PREFIX + channel
         if not self._has_table(name):
             return []
         index = self._keyword_index(name, column, "photo_id", "status = 'done'")
@@ -69,7 +69,7 @@ class SearchIndexes(ChannelTables):
     ) -> list[tuple[str, float, float]]:
         """BM25 over the three-letter pieces of a channel's text column (text.fuzzy.grams): the
         candidates of tolerant matching, (photo id, score, coverage), best first."""
-        name = _CHANNEL_PREFIX + channel
+        name = CHANNEL_PREFIX + channel
         if not self._has_table(name):
             return []
         index = self._keyword_index(name, column, "photo_id", "status = 'done'", grams=True)
@@ -97,7 +97,7 @@ class SearchIndexes(ChannelTables):
 
     def _channel_vectors(self, channel: str, column: str, version: str) -> VectorIndex | DiskVectorIndex | None:
         """The done rows' vectors of one model version, or None without the channel's table."""
-        name = _CHANNEL_PREFIX + channel
+        name = CHANNEL_PREFIX + channel
         if not self._has_table(name):
             return None
         return self._vector_index(name, column, "photo_id", f"status = 'done' AND version = {sql_string(version)}")
@@ -114,7 +114,7 @@ class SearchIndexes(ChannelTables):
         files = self._in_memory(
             "files", ("paths",), functools.partial(self._scan_rows, "files", ["path", "photo_id"], None), _TABLE
         )
-        ocr = _CHANNEL_PREFIX + "ocr"
+        ocr = CHANNEL_PREFIX + "ocr"
         texted = (
             self._in_memory(
                 ocr,
@@ -127,7 +127,7 @@ class SearchIndexes(ChannelTables):
         )
         key = (id(photos), id(files), id(texted))
         if self._facts is None or self._facts[0] != key:
-            self._facts = (key, _facts(photos, files, texted))
+            self._facts = (key, facts_of(photos, files, texted))
         return self._facts[1]
 
     def _photo_columns(self, only: Only | None = None) -> pa.Table:
@@ -141,8 +141,8 @@ class SearchIndexes(ChannelTables):
 
         def build(only: Only | None = None) -> KeywordIndex:
             table = self._scan_rows(name, list(dict.fromkeys([key, "photo_id", column])), where, only)
-            photo_ids = _strings(table, "photo_id")
-            keys = photo_ids if key == "photo_id" else _strings(table, key)
+            photo_ids = strings_of(table, "photo_id")
+            keys = photo_ids if key == "photo_id" else strings_of(table, key)
             values = table.column(column).combine_chunks()
             if grams:
                 return KeywordIndex(
@@ -195,9 +195,9 @@ class SearchIndexes(ChannelTables):
             values = table.column(column).combine_chunks()
             dimensions = values.type.list_size if len(values) else 0
             vectors = values.flatten().to_numpy(zero_copy_only=False).reshape(len(values), dimensions)
-            photo_ids = _strings(table, "photo_id")
+            photo_ids = strings_of(table, "photo_id")
             return VectorIndex(
-                photo_ids if key == "photo_id" else _strings(table, key),
+                photo_ids if key == "photo_id" else strings_of(table, key),
                 photo_ids,
                 vectors,
                 ann_min_rows=self.search_tuning.ann_min_rows,

@@ -15,7 +15,7 @@ import functools
 import threading
 
 from shashin.text.query import STOPWORDS
-from shashin.text.tokenize import _JAPANESE, _tokenizer, terms
+from shashin.text.tokenize import JAPANESE, japanese_tokenizer, terms
 
 _SENSES = 2
 _SKIPPED_POS = frozenset({"補助記号", "空白", "助詞", "助動詞", "接尾辞", "記号"})
@@ -25,12 +25,12 @@ _local = threading.local()
 
 def english_words(text: str) -> tuple[str, ...]:
     """English search terms for the Japanese words of `text` (none when it has none)."""
-    if not _JAPANESE.search(text):
+    if not JAPANESE.search(text):
         return ()
     found: list[str] = []
-    for morpheme in _tokenizer().tokenize(text):
+    for morpheme in japanese_tokenizer().tokenize(text):
         pos = morpheme.part_of_speech()
-        if pos[0] in _SKIPPED_POS or not _JAPANESE.search(morpheme.surface()):
+        if pos[0] in _SKIPPED_POS or not JAPANESE.search(morpheme.surface()):
             continue
         if pos[0] == "動詞" and morpheme.dictionary_form() in _LIGHT_VERBS:
             continue

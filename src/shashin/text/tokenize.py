@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 # Parts of speech that carry no search meaning: particles, auxiliaries, punctuation, spaces.
 _SKIPPED_POS = frozenset({"補助記号", "空白", "助詞", "助動詞"})
-_JAPANESE = re.compile(r"[\u3005\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+JAPANESE = re.compile(r"[\u3005\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 _WORDLIKE = re.compile(r"\w", re.UNICODE)
 # Sudachi refuses inputs over 49,149 bytes; stay well below in UTF-8 (≤ 3 bytes a character).
 _MAX_CHUNK_CHARS = 8000
@@ -34,7 +34,7 @@ class Token:
     sub: bool = False  # a sub-word of a compound: searchable, but not part of the word sequence
 
 
-def _tokenizer():  # type: ignore[no-untyped-def]
+def japanese_tokenizer():  # type: ignore[no-untyped-def]
     # Sudachi tokenizers are not thread-safe and cost ~0.2 s to build: one per thread, lazily.
     tokenizer = getattr(_local, "tokenizer", None)
     if tokenizer is None:
@@ -47,7 +47,7 @@ def _tokenizer():  # type: ignore[no-untyped-def]
 
 def normalize_term(surface: str, normalized_form: str | None = None) -> str:
     """The form a word is indexed and matched by."""
-    if normalized_form is not None and _JAPANESE.search(surface):
+    if normalized_form is not None and JAPANESE.search(surface):
         return unicodedata.normalize("NFKC", normalized_form).casefold()
     return unicodedata.normalize("NFKC", surface).casefold()
 
@@ -56,7 +56,7 @@ def tokenize(text: str) -> list[Token]:
     """Content words of `text` in order, each followed by its sub-words when it is a compound."""
     tokens: list[Token] = []
     for offset, chunk in _chunks(text):
-        tokenizer = _tokenizer()
+        tokenizer = japanese_tokenizer()
         for morpheme in tokenizer.tokenize(chunk):
             if morpheme.part_of_speech()[0] in _SKIPPED_POS:
                 continue
@@ -135,8 +135,8 @@ def place_words(text: str) -> list[tuple[str, int, int]]:
     """Words Sudachi's dictionary knows as place names (名詞・固有名詞・地名), with their offsets."""
     found: list[tuple[str, int, int]] = []
     for offset, chunk in _chunks(text):
-        for morpheme in _tokenizer().tokenize(chunk):
+        for morpheme in japanese_tokenizer().tokenize(chunk):
             pos = morpheme.part_of_speech()
-            if pos[1] == "固有名詞" and pos[2] == "地名" and _JAPANESE.search(morpheme.surface()):
+            if pos[1] == "固有名詞" and pos[2] == "地名" and JAPANESE.search(morpheme.surface()):
                 found.append((morpheme.surface(), offset + morpheme.begin(), offset + morpheme.end()))
     return found

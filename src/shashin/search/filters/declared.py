@@ -50,6 +50,7 @@ class Filter:
     maximum: float | None = None
     positive: bool = False  # a number above zero
     placeholder: str = ""  # an example the web panel shows in the empty field
+    example: Any = None  # a value that selects something, for docs and tests
     wanted: str = ""  # what a value must be, for error messages ("a whole number from 1 to 5")
 
     def picks(self, store: Store, facts: PhotoFacts, value: Any) -> np.ndarray:
@@ -128,6 +129,7 @@ FILTERS: tuple[Filter, ...] = (
         "Taken on or after: 2023, 2023-07, 2023-07-14, 'July 2023', 2025年9月.",
         ("Taken from", "撮影日"),
         placeholder="2023-07",
+        example="2023-07",
     ),
     Filter(
         "taken_to",
@@ -136,6 +138,7 @@ FILTERS: tuple[Filter, ...] = (
         "Taken on or before (the whole period named): 2023, 2023-07, ...",
         ("to", "〜"),
         placeholder="2024",
+        example="2024",
     ),
     Filter(
         "near",
@@ -144,6 +147,7 @@ FILTERS: tuple[Filter, ...] = (
         "Only photos taken near a place: a town or country (Kyoto, 京都, Japan) or 'lat,lon'.",
         ("Near", "場所"),
         placeholder="Kyoto / 京都",
+        example="Kyoto",
     ),
     Filter(
         "radius_km",
@@ -153,6 +157,7 @@ FILTERS: tuple[Filter, ...] = (
         ("Radius (km)", "半径 (km)"),
         positive=True,
         wanted="a positive number of kilometres",
+        example=5.0,
     ),
     Filter(
         "folders",
@@ -163,6 +168,7 @@ FILTERS: tuple[Filter, ...] = (
         many=True,
         select="in_folders",
         words=lambda folders: [f"in folder {folder}" for folder in folders],
+        example="~/Pictures/2023",
     ),
     Filter(
         "cameras",
@@ -173,6 +179,7 @@ FILTERS: tuple[Filter, ...] = (
         many=True,
         select="by_camera",
         words=lambda cameras: [f"camera {camera}" for camera in cameras],
+        example="ricoh",
     ),
     Filter(
         "keywords",
@@ -186,6 +193,7 @@ FILTERS: tuple[Filter, ...] = (
         words=lambda keywords: [f"keyword {keyword}" for keyword in keywords],
         flags=("--keyword", "-k"),
         placeholder="Places|Japan",
+        example="Places|Japan",
     ),
     Filter(
         "people",
@@ -197,6 +205,7 @@ FILTERS: tuple[Filter, ...] = (
         many=True,
         select="with_people",
         words=lambda people: [f"with {person}" for person in people],
+        example="Ken",
     ),
     Filter(
         "rating",
@@ -211,6 +220,7 @@ FILTERS: tuple[Filter, ...] = (
         minimum=1,
         maximum=5,
         wanted="a whole number of stars from 1 to 5",
+        example=4,
     ),
     Filter(
         "labels",
@@ -222,6 +232,7 @@ FILTERS: tuple[Filter, ...] = (
         select="labelled",
         words=lambda labels: ["label " + " or ".join(labels)] if labels else [],
         placeholder="Red",
+        example="Red",
     ),
     Filter(
         "has_text",
@@ -234,6 +245,7 @@ FILTERS: tuple[Filter, ...] = (
         merge="latest",
         flags=("--has-text/--no-text",),
         wanted="true or false",
+        example=True,
     ),
 )
 BY_ARGUMENT: dict[str, Filter] = {declared.argument: declared for declared in FILTERS}
