@@ -69,17 +69,20 @@ class Filter:
         """The value as Filters keeps it (a tuple of trimmed words when many), or FilterValueError."""
         if self.many:
             values = [value] if isinstance(value, str) else list(value or ())
-            return tuple(text for text in (str(v).strip() for v in values) if text)
+            return tuple(self._chosen(text) for text in (str(v).strip() for v in values) if text)
         if value is None or value == "":
             return None
         if self.kind is bool:
             return _truth(value, self)
         if self.kind in (int, float):
             return self._number(value)
-        text = str(value).strip()
+        return self._chosen(str(value).strip()) or None
+
+    def _chosen(self, text: str) -> str:
+        """The text, when it is one of the choices (if the filter has any)."""
         if self.choices and text not in {choice for choice, _ in self.choices}:
-            raise FilterValueError(f"{self.wanted or 'one of ' + ', '.join(c for c, _ in self.choices)}")
-        return text or None
+            raise FilterValueError(self.wanted or "one of " + ", ".join(c for c, _ in self.choices))
+        return text
 
     def _number(self, value: Any) -> int | float:
         try:
