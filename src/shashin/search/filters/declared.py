@@ -22,7 +22,12 @@ Kind = type[str] | type[int] | type[float] | type[bool]
 
 
 class FilterValueError(ValueError):
-    """A value that does not fit its filter (the caller names it as its interface spells it)."""
+    """A value that does not fit its filter (the caller names it as its interface spells it):
+    the message says what it must be, `given` is the value (one of several) that did not fit."""
+
+    def __init__(self, wanted: str, given: Any = None) -> None:
+        super().__init__(wanted)
+        self.given = given
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ class Filter:
     def _chosen(self, text: str) -> str:
         """The text, when it is one of the choices (if the filter has any)."""
         if self.choices and text not in {choice for choice, _ in self.choices}:
-            raise FilterValueError(self.wanted or "one of " + ", ".join(c for c, _ in self.choices))
+            raise FilterValueError(self.wanted or "one of " + ", ".join(c for c, _ in self.choices), text)
         return text
 
     def _number(self, value: Any) -> int | float:
@@ -97,7 +102,7 @@ class Filter:
             or (self.maximum is not None and number > self.maximum)
             or (self.positive and number <= 0)
         ):
-            raise FilterValueError(self.wanted or f"a {self.kind.__name__}")
+            raise FilterValueError(self.wanted or f"a {self.kind.__name__}", value)
         return int(number) if self.kind is int else number
 
     def merged(self, mine: Any, other: Any) -> Any:
@@ -117,7 +122,7 @@ def _truth(value: Any, declared: Filter) -> bool:
         return True
     if text in ("false", "0", "off", "no"):
         return False
-    raise FilterValueError(declared.wanted or "true or false")
+    raise FilterValueError(declared.wanted or "true or false", value)
 
 
 def _stars(value: int) -> list[str]:
@@ -267,13 +272,16 @@ def from_params(given: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> dict[st
             continue
         values = value if isinstance(value, list | tuple) else [value]
         if declared.many:
-            arguments[declared.argument] = [*arguments.get(declared.argument, []), *values]
+            try:
+                arguments[declared.argument] = [*arguments.get(declared.argument, []), *declared.clean(values)]
+            except FilterValueError as exc:
+                raise FilterValueError(f"{declared.param} must be {exc}, not {str(exc.given)[:40]!r}") from None
             continue
         last = values[-1] if values else None
         try:
             arguments[declared.argument] = declared.clean(last)
         except FilterValueError as exc:
-            raise FilterValueError(f"{declared.param} must be {exc}, not {str(last)[:40]!r}") from None
+            raise FilterValueError(f"{declared.param} must be {exc}, not {str(exc.given)[:40]!r}") from None
     return arguments
 
 

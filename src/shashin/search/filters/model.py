@@ -180,7 +180,7 @@ def build_filters(**given: Any) -> Filters:
         try:
             values[argument] = declared.clean(value)
         except FilterValueError as exc:
-            raise FilterError(f"--{declared.param.replace('_', '-')} must be {exc}, not {value!r}") from None
+            raise FilterError(f"--{declared.param.replace('_', '-')} must be {exc}, not {exc.given!r}") from None
     taken_from, taken_to = values.pop("taken_from", None), values.pop("taken_to", None)
     when = None
     if taken_from:
