@@ -141,9 +141,16 @@ def facts_of(photos: pa.Table, files: pa.Table, texted: pa.Table | None) -> Phot
         camera=cameras.indices.to_numpy(zero_copy_only=False).astype(np.int32),
         camera_names=camera_names,
         has_text=np.isin(ids, texted_ids),
+        width=_sides(photos, "width"),
+        height=_sides(photos, "height"),
         file_paths=files.column("path").filter(bool_array(known)),
         file_photos=positions[known],
     )
+
+
+def _sides(photos: pa.Table, column: str) -> np.ndarray:
+    """Pixels along one side as the photo is shown (0 when unknown)."""
+    return pc.fill_null(photos.column(column), 0).to_numpy(zero_copy_only=False).astype(np.int32)
 
 
 def strings_of(table: pa.Table, column: str) -> np.ndarray:

@@ -463,7 +463,7 @@ class RowLookup:
 @dataclass(frozen=True)
 class PhotoFacts:
     """What filters look at, for every photo, as arrays over `ids` (sorted): when and where it was
-    taken, its camera, whether it has text, and its files (for folder filters)."""
+    taken, its camera, whether it has text, its size, and its files (for folder filters)."""
 
     ids: np.ndarray  # encoded (see encode())
     taken_at: np.ndarray  # datetime64[s], NaT when unknown
@@ -472,6 +472,8 @@ class PhotoFacts:
     camera: np.ndarray  # per photo, a number into camera_names
     camera_names: list[str]  # "make model lens", case-folded: each distinct camera once
     has_text: np.ndarray  # bool: OCR found text in it
+    width: np.ndarray  # pixels as shown (EXIF rotation applied), 0 when unknown
+    height: np.ndarray
     file_paths: pa.ChunkedArray  # every file's path...
     file_photos: np.ndarray  # ...and the position of its photo in `ids`
 

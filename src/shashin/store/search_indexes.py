@@ -110,7 +110,7 @@ class SearchIndexes(ChannelTables):
 
     def photo_facts(self) -> PhotoFacts:
         """Date, position, camera, text and files of every photo, as arrays (from memory)."""
-        photos = self._in_memory("photos", ("facts",), self._photo_columns, table_persist("photo_id"))
+        photos = self._in_memory("photos", ("facts", "sides"), self._photo_columns, table_persist("photo_id"))
         files = self._in_memory(
             "files", ("paths",), functools.partial(self._scan_rows, "files", ["path", "photo_id"], None), _TABLE
         )
@@ -131,7 +131,17 @@ class SearchIndexes(ChannelTables):
         return self._facts[1]
 
     def _photo_columns(self, only: Only | None = None) -> pa.Table:
-        columns = ["photo_id", "taken_at", "latitude", "longitude", "camera_make", "camera_model", "lens"]
+        columns = [
+            "photo_id",
+            "taken_at",
+            "latitude",
+            "longitude",
+            "camera_make",
+            "camera_model",
+            "lens",
+            "width",
+            "height",
+        ]
         return self._scan_rows("photos", columns, None, only).sort_by("photo_id")
 
     def _keyword_index(

@@ -59,6 +59,19 @@ def with_text(store: Store, facts: PhotoFacts, has_text: bool) -> np.ndarray:
     return facts.has_text == has_text
 
 
+def shaped(store: Store, facts: PhotoFacts, orientations: tuple[str, ...]) -> np.ndarray:
+    """Photos of any of the orientations as shown; sides within 2% of each other are square."""
+    wide, tall = facts.width.astype(np.int64), facts.height.astype(np.int64)
+    known = (wide > 0) & (tall > 0)
+    square = known & (np.abs(wide - tall) * 50 <= np.maximum(wide, tall))
+    shapes = {"landscape": known & ~square & (wide > tall), "portrait": known & ~square & (tall > wide)}
+    shapes["square"] = square
+    mask = np.zeros(len(facts.ids), bool)
+    for orientation in orientations:
+        mask |= shapes[orientation]
+    return mask
+
+
 def near(store: Store, facts: PhotoFacts, places: tuple[Near, ...]) -> np.ndarray:
     """Photos taken within any place's radius (or country); photos without GPS when their texts name it."""
     located = ~np.isnan(facts.latitude) & ~np.isnan(facts.longitude)
