@@ -133,8 +133,8 @@ class DuplicateSettings:
 class SearchSettings:
     """How channel rankings are fused into one, and how vectors are searched."""
 
-    fusion: str = "score"  # score (normalized scores, weighted) or rrf (reciprocal ranks); see README, Fusion
-    rrf_k: int = 20  # reciprocal rank fusion constant: higher flattens the rank curve (see README)
+    fusion: str = "score"  # score (normalized scores, weighted) or rrf (reciprocal ranks); see docs/searching.md
+    rrf_k: int = 20  # reciprocal rank fusion constant: higher flattens the rank curve (see docs/searching.md)
     candidates: int = 200  # how many hits each channel contributes before fusion
     weights: dict[str, float] = field(
         default_factory=dict
@@ -151,7 +151,7 @@ class SearchSettings:
     max_alternatives: int = 8  # "a OR b OR …": each alternative is a search of its own; more are refused
     max_exclusions: int = 8  # "-a -b …": each is judged by every channel; more are refused
     # "cat -dog" in a meaning channel: a photo goes when it is more like "dog" than like "cat" by at
-    # least this much (cosine similarity); measured on coco-cc76 held-out captions (README, Query language)
+    # least this much (cosine similarity); measured on coco-cc76 held-out captions (docs/searching.md)
     exclude_margin: float = 0.03
     # numpy's BLAS threads in a process that searches (0: as the library starts them). The query
     # path multiplies matrices by one vector; a second, spinning thread costs 2-3x the CPU there.
@@ -160,7 +160,7 @@ class SearchSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything shashin can be told; see README 'Configuration'."""
+    """Everything shashin can be told; see docs/configuration.md."""
 
     db: str = ""  # library folder; empty means default_db()
     batch_size: int = 16  # photos per committed write
@@ -341,7 +341,7 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
         if key not in known:
             names = [f"SHASHIN_{k.upper().replace('.', '__')}" for k in known] + list(OTHER_VARIABLES)
             close = difflib.get_close_matches(name, names, n=1)
-            hint = f"did you mean {close[0]}?" if close else "see README, Configuration"
+            hint = f"did you mean {close[0]}?" if close else "see docs/configuration.md"
             raise ConfigError(f"environment: {name} is not a shashin setting ({hint})")
         values[key] = raw
     return values

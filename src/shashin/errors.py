@@ -1,8 +1,8 @@
 """The errors shashin explains to a person, on one base.
 
 Each says what happened and how to fix it in its message, and carries how the command line
-(`exit_code`) and the web (`http_status`) report it; cli.errors and web.errors translate every
-kind in one place each. Anything else that escapes is a bug, reported as such.
+(`exit_code`) and the web (`http_status`) report it; `cli.common.guarded` and the exception
+handlers of `web.app.create_app` translate every kind in one place each. Anything else that escapes is a bug, reported as such.
 """
 
 from __future__ import annotations

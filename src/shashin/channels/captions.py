@@ -96,7 +96,7 @@ class CaptionVectorChannel(DerivedChannel, Channel):
         """A caption read both ways e5 reads text — as a passage and as a query — averaged: a
         caption is searched by other descriptions (a symmetric task, for which e5 reads both sides
         as queries) as much as by keywords. Measured on coco-cc76 and a second COCO set: caption
-        MRR +0.036 and +0.018 over passage vectors alone (README, search quality)."""
+        MRR +0.036 and +0.018 over passage vectors alone (docs/benchmarks.md, search quality)."""
         passages = self.embedder.embed_passages(texts)
         queries = self.embedder.embed_queries(texts)
         both = passages + queries

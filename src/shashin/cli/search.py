@@ -77,8 +77,9 @@ def search(
     quoted words stay together: '"wet floor" -beach'.
 
     Every channel (image vectors, captions by keyword and by meaning, text in the photo, tags,
-    keywords and names kept by other apps, file names, place) ranks the photos; the rankings are fused by reciprocal rank. --json always
-    includes the full explanation.
+    keywords and names kept by other apps, file names, place) ranks the photos; their normalized
+    scores are fused, weighted per channel (search.fusion). --json always includes the full
+    explanation.
     """
     from shashin.search import SORTS
 

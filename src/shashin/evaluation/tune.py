@@ -52,7 +52,7 @@ class Tuning:
         }
 
     def toml(self) -> str:
-        """The chosen settings as a config file section (see README, Configuration)."""
+        """The chosen settings as a config file section (see docs/configuration.md)."""
         lines = ["[search]", f'fusion = "{self.chosen.mode}"'] + (
             [f"rrf_k = {self.chosen.k}"] if self.chosen.mode == "rrf" else []
         )

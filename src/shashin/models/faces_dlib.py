@@ -2,7 +2,7 @@
 and 128-d ResNet descriptors, the models bundled in `face-recognition-models` (offline).
 
 Distances between descriptors are Euclidean; the same person is usually under 0.5 (0.6, the
-common threshold, merges different people: see README, People)."""
+common threshold, merges different people: see docs/people.md)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def model_folder() -> str | None:
 class DlibFaces:
     """dlib's face detector, landmarks and descriptors, loaded once."""
 
-    threshold = 0.5  # measured on faces-pd (README, People): 0.6, the common threshold, merges people
+    threshold = 0.5  # measured on faces-pd (docs/people.md): 0.6, the common threshold, merges people
     dimensions = 128
 
     def __init__(self, detector: str = "hog", max_side: int = 1600) -> None:

@@ -6,7 +6,7 @@ Two ways, both additive, so a channel without an opinion about a photo never pus
   query (min–max over the photos it returned; keyword channels also × the share of the query a
   photo matched). Scores say how much better the first photo is than the tenth, which ranks throw
   away: measured on two development sets, rank fusion fell below its best channel (caption
-  meaning) while score fusion beats it (README, search quality). Keyword channels weigh 0.2 of a
+  meaning) while score fusion beats it (docs/benchmarks.md, search quality). Keyword channels weigh 0.2 of a
   meaning channel by default, chosen by cross-validation there.
 - reciprocal rank fusion (`search.fusion = "rrf"`): each channel adds weight × quality / (k + rank).
 
@@ -15,7 +15,7 @@ non-increasing down each ranking so that fusion never reorders a channel's own r
 query a keyword hit matched (a sign holding "man" of "man walking airport" counts a third), kept
 non-increasing down each ranking so that fusion never reorders one channel's own ranking; it
 stops incidental words in photos from outvoting a channel that matched the whole meaning
-(measured on coco-cc76: see README). On top of that, exact word matches are
+(measured on coco-cc76: see docs/benchmarks.md). On top of that, exact word matches are
 protected: a photo found only by meaning (image or caption vectors) never ranks above a photo in
 which a keyword channel found every word of the query, so "Car" shows the sign saying CAR
 before pictures of cards that merely look close.

@@ -6,7 +6,7 @@ shipped by the `jamdict-data` package and read through `jamdict`; nothing is dow
 content word (Sudachi, compounds whole: 連節バス, ノートパソコン) gives the first words of its first
 two senses ("dog", "articulated bus", "laptop computer"); particles, auxiliaries and light verbs
 (する, いる, ある, なる) give none. Without the package, queries simply get no English words.
-Measured on 184 Japanese queries against English captions (README, search quality): +0.03 MRR.
+Measured on 184 Japanese queries against English captions (docs/benchmarks.md, search quality): +0.03 MRR.
 """
 
 from __future__ import annotations
