@@ -24,7 +24,7 @@ from shashin.search.filters import FilterError, Filters, PlaceOfPhoto, places_of
 from shashin.search.fuse import ChannelMatch, FusedHit, FusionConfig, fuse_rankings
 from shashin.search.logic import QueryLogic, split_logic
 from shashin.search.parse import ParsedQuery, parse_query
-from shashin.store import Store, StoreError
+from shashin.store import PhotoSet, Store, StoreError
 from shashin.store.memory import encode
 from shashin.threads import blas_threads
 
@@ -36,7 +36,7 @@ class SearchResult:
     rank: int
     photo_id: str
     path: str
-    score: float  # fused reciprocal-rank score
+    score: float  # the fused score (normalized channel scores, weighted; or reciprocal ranks)
     channels: dict[str, ChannelMatch]
     highlights: list[Snippet] = field(default_factory=list)
     other_paths: list[str] = field(default_factory=list)  # copies of the same photo
@@ -132,10 +132,57 @@ def search_photos(
     settings: SearchSettings,
     options: SearchOptions | None = None,
 ) -> SearchResponse:
-    """Rank the library's photos for `text` with every channel and fuse the rankings."""
+    """Rank the library's photos for `text` with every channel and fuse the rankings: the steps
+    below, each a function a reader and a profiler can see — plan (parse the query, filter),
+    rank (every channel), fuse, exclude, order, then describe the page."""
     options = options or SearchOptions()
     blas_threads(settings.blas_threads)
-    names = known_names(store) if options.parse else ()
+    plan = make_plan(store, text, options)
+    ranked = rank(store, channels, plan, settings, options)
+    fused, sort = fused_ranking(store, channels, plan, ranked, settings, options)
+    fused, removed = leave_out_excluded(store, channels, plan, ranked, fused, settings)
+    fused = order(store, fused, sort)
+    results = describe(
+        store, channels, plan.query, fused[options.offset : options.offset + options.limit], options.offset
+    )
+    if len(ranked.per_branch) > 1:  # which alternative found each photo shown
+        found_by = _found_by(ranked.asked, ranked.per_branch, channels, {r.photo_id for r in results})
+        results = [dataclasses.replace(r, found_by=tuple(found_by.get(r.photo_id, ()))) for r in results]
+    return SearchResponse(
+        text,
+        results,
+        len(fused),
+        options.offset,
+        unavailable=ranked.unavailable,
+        searched=" OR ".join(plan.branches) if len(plan.branches) > 1 else plan.query.text,
+        filters=plan.filters,
+        understood=plan.parsed.understood + plan.logic.understood(),
+        sort=sort,
+        hits=ranked.rankings,
+        ranking=[hit.photo_id for hit in fused],
+        removed=removed,
+        facets=facets(store, [hit.photo_id for hit in fused]) if options.facets else {},
+    )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a search asks: the query's logic (OR, exclusions), the words of each alternative, the
+    filters (the query's own and the options'), the photos they allow, and the channels' query."""
+
+    logic: QueryLogic
+    parsed: ParsedQuery
+    filters: Filters
+    within: PhotoSet | None  # None: every photo
+    branches: list[str]  # each alternative's words
+    query: ChannelQuery
+    names: tuple[str, ...]  # the library's people, as the query may name them
+
+
+def make_plan(store: Store, text: str, options: SearchOptions) -> Plan:
+    """Read the query (OR and exclusions; dates, places, people and a rating out of the words)
+    and resolve every filter to the photos it allows."""
+    names = tuple(known_names(store)) if options.parse else ()
     logic = split_logic(text) if options.parse else QueryLogic((text.strip(),))
     asked = text if logic.plain else " ".join(logic.branches)
     parsed = parse_query(asked, today=options.today, names=names) if options.parse else ParsedQuery(text.strip())
@@ -152,60 +199,84 @@ def search_photos(
     # Each alternative's words, without the dates, places and people read out of the whole query.
     branches = [parsed.text] if len(logic.branches) <= 1 else _branch_words(logic, options, names)
     query = ChannelQuery.from_text(" ".join(branches), within, parsed.mentioned, filters.people)
-    rankings: dict[str, list[Hit]] = {}
+    return Plan(logic, parsed, filters, within, branches, query, names)
+
+
+@dataclass
+class Ranked:
+    """Every channel's ranking (per alternative, and merged), and the channels that could not answer."""
+
+    asked: list[str]  # the alternatives that have words
+    per_branch: list[dict[str, list[Hit]]]
+    rankings: dict[str, list[Hit]]
+    unavailable: dict[str, str]
+
+
+def rank(
+    store: Store, channels: Sequence[Channel], plan: Plan, settings: SearchSettings, options: SearchOptions
+) -> Ranked:
+    """Ask every channel for its ranking of each alternative's words; with several alternatives a
+    photo keeps its best place in any of them."""
+    asked = [words for words in plan.branches if words]
     unavailable: dict[str, str] = {}
-    per_branch: list[dict[str, list[Hit]]] = []
-    asked_words = [words for words in branches if words]
-    if asked_words:
-        depth = max(settings.candidates, options.offset + options.limit)
-        # One alternative is `query` itself: what channels find for their highlights stays on the
-        # query the page is described with; several each get theirs, gathered onto it after.
-        queries = (
-            [query]
-            if len(asked_words) == 1
-            else [ChannelQuery.from_text(words, within, parsed.mentioned, filters.people) for words in asked_words]
-        )
-        per_branch = [_rankings(channels, one, store, depth, unavailable) for one in queries]
-        if len(queries) > 1:
-            for one in queries:
-                query.found.update(one.found)
-        rankings = per_branch[0] if len(per_branch) == 1 else _any_of(per_branch, depth)
-        fused = FusionConfig.of(settings, channels).fuse(rankings)
-        fused = [hit for hit in fused if hit.relevance >= options.min_score]
-    elif within is not None or logic.excluded:  # only filters (or exclusions): every photo allowed, newest first
-        allowed = within.ids() if within is not None else sorted(store.photo_ids())
-        fused = [FusedHit(pid, 0.0) for pid in allowed]
-        options = dataclasses.replace(options, sort="oldest" if options.sort == "oldest" else "newest")
-    else:
-        fused = []
+    if not asked:
+        return Ranked(asked, [], {}, unavailable)
+    depth = max(settings.candidates, options.offset + options.limit)
+    # One alternative is the plan's query itself: what channels find for their highlights stays on
+    # the query the page is described with; several each get theirs, gathered onto it after.
+    queries = (
+        [plan.query]
+        if len(asked) == 1
+        else [ChannelQuery.from_text(words, plan.within, plan.parsed.mentioned, plan.filters.people) for words in asked]
+    )
+    per_branch = [_rankings(channels, one, store, depth, unavailable) for one in queries]
+    if len(queries) > 1:
+        for one in queries:
+            plan.query.found.update(one.found)
+    rankings = per_branch[0] if len(per_branch) == 1 else _any_of(per_branch, depth)
+    return Ranked(asked, per_branch, rankings, unavailable)
+
+
+def fused_ranking(
+    store: Store,
+    channels: Sequence[Channel],
+    plan: Plan,
+    ranked: Ranked,
+    settings: SearchSettings,
+    options: SearchOptions,
+) -> tuple[list[FusedHit], Sort]:
+    """One ranking from the channels' (and the order it will be shown in): with no words, every
+    photo the filters allow, newest first (or oldest)."""
+    if ranked.asked:
+        fused = FusionConfig.of(settings, channels).fuse(ranked.rankings)
+        return [hit for hit in fused if hit.relevance >= options.min_score], options.sort
+    if plan.within is not None or plan.logic.excluded:  # only filters (or exclusions): browsing
+        allowed = plan.within.ids() if plan.within is not None else sorted(store.photo_ids())
+        return [FusedHit(pid, 0.0) for pid in allowed], "oldest" if options.sort == "oldest" else "newest"
+    return [], options.sort
+
+
+def leave_out_excluded(
+    store: Store,
+    channels: Sequence[Channel],
+    plan: Plan,
+    ranked: Ranked,
+    fused: list[FusedHit],
+    settings: SearchSettings,
+) -> tuple[list[FusedHit], list[Removal]]:
+    """Take out the photos each excluded term ("-dog") is judged to show, and say how many."""
     removed = removals(
-        store, channels, logic.excluded, {hit.photo_id for hit in fused}, rankings, settings.exclude_margin
+        store, channels, plan.logic.excluded, {hit.photo_id for hit in fused}, ranked.rankings, settings.exclude_margin
     )
-    if removed:
-        gone = {photo_id for removal in removed for photo_id in removal.by}
-        fused = [hit for hit in fused if hit.photo_id not in gone]
-    if options.sort != "relevance":
-        fused = _by_date(store, fused, newest=options.sort == "newest")
-    page = fused[options.offset : options.offset + options.limit]
-    results = describe(store, channels, query, page, options.offset)
-    if len(per_branch) > 1:  # which alternative found each photo shown
-        found_by = _found_by(asked_words, per_branch, channels, {r.photo_id for r in results})
-        results = [dataclasses.replace(r, found_by=tuple(found_by.get(r.photo_id, ()))) for r in results]
-    return SearchResponse(
-        text,
-        results,
-        len(fused),
-        options.offset,
-        unavailable,
-        " OR ".join(branches) if len(branches) > 1 else query.text,
-        filters,
-        parsed.understood + logic.understood(),
-        options.sort,
-        rankings,
-        [hit.photo_id for hit in fused],
-        removed=removed,
-        facets=facets(store, [hit.photo_id for hit in fused]) if options.facets else {},
-    )
+    if not removed:
+        return fused, removed
+    gone = {photo_id for removal in removed for photo_id in removal.by}
+    return [hit for hit in fused if hit.photo_id not in gone], removed
+
+
+def order(store: Store, fused: list[FusedHit], sort: Sort) -> list[FusedHit]:
+    """The hits in the order asked for: by relevance as fused, or by the date taken."""
+    return fused if sort == "relevance" else _by_date(store, fused, newest=sort == "newest")
 
 
 def _branch_words(logic: QueryLogic, options: SearchOptions, names: Sequence[str]) -> list[str]:
@@ -350,4 +421,19 @@ def _by_date(store: Store, fused: list[FusedHit], *, newest: bool) -> list[Fused
     return [fused[i] for i in order]
 
 
-__all__ = ["SORTS", "SearchOptions", "SearchResponse", "SearchResult", "describe", "respond", "search_photos"]
+__all__ = [
+    "SORTS",
+    "Plan",
+    "Ranked",
+    "SearchOptions",
+    "SearchResponse",
+    "SearchResult",
+    "describe",
+    "fused_ranking",
+    "leave_out_excluded",
+    "make_plan",
+    "order",
+    "rank",
+    "respond",
+    "search_photos",
+]
