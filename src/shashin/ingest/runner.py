@@ -11,7 +11,8 @@ if TYPE_CHECKING:
     from shashin.ingest.caption_context import CaptionPrompts
     from shashin.ingest.captioning import CaptionReport
     from shashin.ingest.decode import DecodeJob
-    from shashin.ingest.pipeline import IndexReport, PhotoWork
+    from shashin.ingest.reports import IndexReport
+    from shashin.ingest.work import PhotoWork
     from shashin.models.vlm.base import GenerationParams
     from shashin.progress import Progress
     from shashin.store import Store

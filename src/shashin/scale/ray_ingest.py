@@ -39,17 +39,11 @@ from shashin.config import Settings
 from shashin.errors import Unavailable
 from shashin.ingest.caption_context import CaptionPrompts
 from shashin.ingest.captioning import CaptionFailure, CaptionReport, caption_batch
+from shashin.ingest.commit import channel_outputs, write_batch
 from shashin.ingest.decode import DecodeJob, attempt
-from shashin.ingest.pipeline import (
-    ChannelReport,
-    IndexReport,
-    PhotoWork,
-    channel_outputs,
-    commit_batch_size,
-    decode_jobs,
-    runnable,
-    write_batch,
-)
+from shashin.ingest.pipeline import commit_batch_size, decode_jobs, runnable
+from shashin.ingest.reports import ChannelReport, IndexReport
+from shashin.ingest.work import PhotoWork
 from shashin.media import MediaError
 from shashin.models.vlm import caption_backend
 from shashin.models.vlm.base import GenerationParams
