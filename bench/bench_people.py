@@ -120,7 +120,7 @@ def main() -> None:
     from shashin.config import FaceSettings, load_settings
     from shashin.media import MaxSide
     from shashin.models.faces_dlib import DlibFaces
-    from shashin.people.faces import assign, recluster
+    from shashin.people.grouping import assign, recluster
     from shashin.store import Store
 
     work = Path(tempfile.mkdtemp(prefix="shashin-bench-people-"))

@@ -62,7 +62,9 @@ class FacesChannel(IndexedChannel):
     def refresh(self, store: Store) -> int:
         """Faces found since the last run join the library's faces and are grouped into people."""
         from shashin.metadata.sync import named_regions
-        from shashin.people.faces import import_region_names, save_names, sync_faces
+        from shashin.people.decisions import save_names
+        from shashin.people.detected import sync_faces
+        from shashin.people.regions import import_region_names
 
         written = sync_faces(store, self.settings, self.version())
         if import_region_names(store, named_regions(store)):  # names other apps gave the faces

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from shashin.channels.base import Channel, ChannelQuery, Highlight, Hit, ResultPage
-from shashin.people.faces import FaceMatch, faces_of
+from shashin.people.lookup import FaceMatch, faces_of
 from shashin.store import Store
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shashin.people.faces import photos_of
+from shashin.people.lookup import photos_of
 from shashin.store import Store
 
 

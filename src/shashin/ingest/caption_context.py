@@ -69,7 +69,7 @@ def photo_contexts(store: Store, photo_ids: Iterable[str]) -> dict[str, PhotoCon
     """What the library knows about each photo: date, town or kept place names, folder, people."""
     from shashin.metadata.kept import Kept
     from shashin.metadata.sync import CHANNEL as KEPT
-    from shashin.people.faces import names_in
+    from shashin.people.lookup import names_in
     from shashin.places import nearest_towns
 
     ids = list(photo_ids)

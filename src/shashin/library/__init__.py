@@ -48,19 +48,17 @@ from shashin.library.status import (
     optimize_library,
 )
 from shashin.media import MediaError, decode_photo
-from shashin.people.faces import (
-    Person,
-    faces_in,
+from shashin.people.decisions import (
     find_person,
     forget_person,
-    list_people,
     merge_people,
     move_face,
     name_person,
     not_person,
-    recluster,
     save_names,
 )
+from shashin.people.grouping import recluster
+from shashin.people.lookup import Person, faces_in, list_people
 from shashin.progress import Progress
 from shashin.search.duplicates import DuplicateGroup, find_duplicates
 from shashin.search.engine import SearchOptions, SearchResponse, Sort, respond, search_photos

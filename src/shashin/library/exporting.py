@@ -18,7 +18,7 @@ from shashin.metadata.keywords import TITLE, WrittenLog, current_fields, merge, 
 from shashin.metadata.regions import REGIONS, merge_regions
 from shashin.metadata.sources import Folders
 from shashin.metadata.sync import person_tags
-from shashin.people.faces import named_faces
+from shashin.people.regions import named_faces
 from shashin.store import FileRow, Store
 
 FIELDS = ("alt-text", "keywords", "title", "people")

@@ -15,7 +15,7 @@ import numpy as np
 
 from shashin.channels.base import Channel, ChannelQuery, Hit, ModelUnavailable, ResultPage
 from shashin.config import SearchSettings
-from shashin.people.faces import known_names
+from shashin.people.decisions import known_names
 from shashin.search import SORTS, Sort
 from shashin.search.exclude import Removal, removals
 from shashin.search.explain import Snippet, snippet

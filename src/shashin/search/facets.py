@@ -106,6 +106,6 @@ def _kept(store: Store, photo_ids: list[str]) -> tuple[Counter[str], Counter[str
 
 def _faces(store: Store, photo_ids: list[str]) -> set[tuple[str, str]]:
     """(photo, name) of the named people with a face in these photos."""
-    from shashin.people.faces import names_in
+    from shashin.people.lookup import names_in
 
     return {(photo_id, name) for photo_id, names in names_in(store, photo_ids).items() for name in names}

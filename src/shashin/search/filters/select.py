@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from shashin.channels.ocr import OcrChannel
 from shashin.metadata.kept import facet, fold
 from shashin.metadata.sync import CHANNEL as METADATA
-from shashin.people.faces import photos_of
+from shashin.people.lookup import photos_of
 from shashin.places import Place, distance_km, gazetteer, normalize_name
 from shashin.store import PhotoFacts, PhotoSet, Store
 from shashin.text.tokenize import terms
