@@ -8,11 +8,12 @@ from typing import Any
 
 from shashin.people.table import CHANNEL, FORGOTTEN, REJECTED
 from shashin.store import Store
+from shashin.store.contract import ManyPerPhotoStore
 
 MIN_ID_PREFIX = 4  # an id given by its first digits needs this many (as git's short hashes)
 
 
-def find_person(store: Store, key: str) -> dict[str, Any] | None:
+def find_person(store: ManyPerPhotoStore, key: str) -> dict[str, Any] | None:
     """A person by id, by name (case-insensitive), or by the first MIN_ID_PREFIX or more digits of
     their id when no name matches and only one id starts so; None otherwise."""
     rows = store.all_rows("people")
@@ -29,14 +30,16 @@ def find_person(store: Store, key: str) -> dict[str, Any] | None:
     return starting[0] if len(starting) == 1 else None
 
 
-def person_named(store: Store, name: str, rows: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+def person_named(
+    store: ManyPerPhotoStore, name: str, rows: list[dict[str, Any]] | None = None
+) -> dict[str, Any] | None:
     """The person who carries `name` (case-insensitive, spaces as one), or None — never an id."""
     folded = " ".join(name.split()).casefold()
     rows = store.all_rows("people") if rows is None else rows
     return next((row for row in rows if row["name"] and " ".join(row["name"].split()).casefold() == folded), None)
 
 
-def name_person(store: Store, person_id: str, name: str) -> str:
+def name_person(store: ManyPerPhotoStore, person_id: str, name: str) -> str:
     """Give a person a name; a person already called so takes this one's faces (they are one).
     The name is only ever compared with names: "ed" never means the person whose id starts "ed".
     Returns the id of the person who now has the name."""
@@ -49,7 +52,7 @@ def name_person(store: Store, person_id: str, name: str) -> str:
     return person_id
 
 
-def merge_people(store: Store, into: str, others: Iterable[str]) -> int:
+def merge_people(store: ManyPerPhotoStore, into: str, others: Iterable[str]) -> int:
     """Move every face of `others` to `into` and remove them; returns the faces moved."""
     others = [pid for pid in others if pid != into]
     moving = [r for r in store.all_rows("faces") if r["person_id"] in others]
@@ -84,7 +87,7 @@ def known_names(store: Store) -> tuple[str, ...]:
         return ()
 
 
-def not_person(store: Store, photo_id: str, person_id: str) -> int:
+def not_person(store: ManyPerPhotoStore, photo_id: str, person_id: str) -> int:
     """ "This photo's face is not that person": its faces of the person leave them and are never
     grouped again by themselves; returns the faces changed."""
     rows = [r for r in store.rows_of("faces", [photo_id]).get(photo_id, []) if r["person_id"] == person_id]
@@ -93,7 +96,7 @@ def not_person(store: Store, photo_id: str, person_id: str) -> int:
     return len(rows)
 
 
-def move_face(store: Store, face_id: str, person_id: str) -> None:
+def move_face(store: ManyPerPhotoStore, face_id: str, person_id: str) -> None:
     """Give one face to a person, confirmed: it stays theirs across every regrouping."""
     photo_id = face_id.rsplit(":", 1)[0]
     row = next((r for r in store.rows_of("faces", [photo_id]).get(photo_id, []) if r["face_id"] == face_id), None)

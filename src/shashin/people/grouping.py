@@ -14,14 +14,14 @@ from shashin.config import FaceSettings
 from shashin.models.faces import grouping_threshold
 from shashin.people.group import chinese_whispers, nearest, pairs_between, pairs_under
 from shashin.people.table import ALONE, DECIDED, FaceTable, write_faces
-from shashin.store import Store
+from shashin.store.contract import ManyPerPhotoStore
 
 
 def _threshold(settings: FaceSettings) -> float:
     return grouping_threshold(settings.threshold, settings.model_dir)
 
 
-def assign(store: Store, settings: FaceSettings) -> None:
+def assign(store: ManyPerPhotoStore, settings: FaceSettings) -> None:
     """Faces not looked at yet join the person whose centre (mean descriptor) is nearest, under the threshold;
     the rest are grouped among themselves and the faces left alone earlier, groups of two or more
     becoming new (unnamed) people; a face still alone is marked so (source "alone")."""
@@ -77,7 +77,7 @@ def assign(store: Store, settings: FaceSettings) -> None:
         write_faces(store, faces, changes)
 
 
-def recluster(store: Store, settings: FaceSettings) -> dict[str, int]:
+def recluster(store: ManyPerPhotoStore, settings: FaceSettings) -> dict[str, int]:
     """Regroup every groupable face from scratch with Chinese whispers. Faces a person confirmed
     keep their person and pull their neighbours along; a named person keeps its name (by the
     faces it keeps); people left without faces are removed."""

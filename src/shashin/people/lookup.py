@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shashin.people.table import DECIDED, FORGOTTEN, face_columns
-from shashin.store import Store
+from shashin.store.contract import ManyPerPhotoStore
 from shashin.text.fold import fold
 
 
@@ -36,7 +36,7 @@ class Person:
         }
 
 
-def list_people(store: Store) -> list[Person]:
+def list_people(store: ManyPerPhotoStore) -> list[Person]:
     """Every person with their face and photo counts, named ones first, then the largest."""
     faces = [
         r
@@ -64,7 +64,7 @@ def list_people(store: Store) -> list[Person]:
     return sorted(found, key=lambda p: (p.name is None, -p.faces, p.name or "", p.person_id))
 
 
-def photos_of(store: Store, names: Iterable[str]) -> dict[str, set[str]]:
+def photos_of(store: ManyPerPhotoStore, names: Iterable[str]) -> dict[str, set[str]]:
     """Photos with a face of each named person (folded name asked -> photo ids): a person matches
     when every word asked is a word of their name ("obama" finds Barack Obama)."""
     wanted: dict[str, set[str]] = {fold(name): set() for name in names}
@@ -91,7 +91,7 @@ class FaceMatch:
     distance: float
 
 
-def faces_of(store: Store, names: Iterable[str]) -> list[FaceMatch]:
+def faces_of(store: ManyPerPhotoStore, names: Iterable[str]) -> list[FaceMatch]:
     """Every face of the people whose names hold the words asked ("obama" → Barack Obama), with
     its distance to the centre of that person's faces."""
     asked = [set(fold(name).split()) for name in names]
@@ -130,7 +130,7 @@ def faces_of(store: Store, names: Iterable[str]) -> list[FaceMatch]:
     return found
 
 
-def faces_in(store: Store, photo_id: str) -> list[dict[str, Any]]:
+def faces_in(store: ManyPerPhotoStore, photo_id: str) -> list[dict[str, Any]]:
     """A photo's faces (without descriptors), in the order the channel found them, with names."""
     names = {row["person_id"]: row["name"] for row in store.all_rows("people")}
     rows = sorted(store.rows_of("faces", [photo_id]).get(photo_id, []), key=lambda r: r["n"])
@@ -147,7 +147,7 @@ def faces_in(store: Store, photo_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def names_in(store: Store, photo_ids: Iterable[str]) -> dict[str, list[str]]:
+def names_in(store: ManyPerPhotoStore, photo_ids: Iterable[str]) -> dict[str, list[str]]:
     """The named people with a face in each of these photos (photos with none left out)."""
     names = {row["person_id"]: row["name"] for row in store.all_rows("people") if row["name"]}
     if not names:

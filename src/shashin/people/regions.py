@@ -7,13 +7,13 @@ import uuid
 
 from shashin.boxes import iou
 from shashin.people.table import DECIDED, FORGOTTEN, REJECTED, face_columns
-from shashin.store import Store
+from shashin.store.contract import ManyPerPhotoStore
 from shashin.text.fold import fold
 
 _REGION_IOU = 0.3  # a named region from a photo app names the detected face it overlaps this much
 
 
-def import_region_names(store: Store, regions: dict[str, list[tuple[str, list[float]]]]) -> int:
+def import_region_names(store: ManyPerPhotoStore, regions: dict[str, list[tuple[str, list[float]]]]) -> int:
     """Named face regions other apps wrote ((name, box) by photo; see shashin.metadata) name the
     face they overlap: its person takes the name, or the face joins the person already called so.
     A face a person decided about is left alone. Returns the faces named."""
@@ -46,7 +46,7 @@ def import_region_names(store: Store, regions: dict[str, list[tuple[str, list[fl
     return named
 
 
-def named_faces(store: Store) -> dict[str, list[tuple[str, list[float]]]]:
+def named_faces(store: ManyPerPhotoStore) -> dict[str, list[tuple[str, list[float]]]]:
     """Each photo's faces whose person has a name: (name, box), what `export --fields people` writes."""
     names = {row["person_id"]: row["name"] for row in store.all_rows("people") if row["name"]}
     found: dict[str, list[tuple[str, list[float]]]] = {}

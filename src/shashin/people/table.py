@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shashin.config import FaceSettings
-from shashin.store import Store
+from shashin.store.contract import ManyPerPhotoStore
 
 CHANNEL = "faces"
 
@@ -27,7 +27,7 @@ FORGOTTEN = "forgotten"  # its descriptor was deleted on request; the face stays
 ALONE = "alone"  # looked at: nobody close yet (a later face of the same person groups with it)
 
 
-def face_columns(store: Store, columns: Sequence[str]) -> list[dict[str, Any]]:
+def face_columns(store: ManyPerPhotoStore, columns: Sequence[str]) -> list[dict[str, Any]]:
     """Every face with only these columns (without descriptors, reading is cheap)."""
     return store.rows_table("faces", columns).to_pylist()
 
@@ -36,7 +36,7 @@ class FaceTable:
     """The faces table in bulk: its small columns as lists and arrays, descriptors as one matrix,
     whole rows made only for the faces that change."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: ManyPerPhotoStore) -> None:
         self.table = store.rows_table("faces")
         self.ids: list[str] = self.table.column("face_id").to_pylist()
         self.photos: list[str] = self.table.column("photo_id").to_pylist()
@@ -71,7 +71,7 @@ class FaceTable:
         return self.table.take(np.asarray(indices, dtype=np.int64)).to_pylist() if len(indices) else []
 
 
-def write_faces(store: Store, faces: FaceTable, changes: dict[int, tuple[str | None, str | None]]) -> None:
+def write_faces(store: ManyPerPhotoStore, faces: FaceTable, changes: dict[int, tuple[str | None, str | None]]) -> None:
     """Set (person, source) of the faces at these positions (one commit)."""
     order = sorted(changes)
     rows = faces.rows(order)

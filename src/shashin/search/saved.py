@@ -11,7 +11,7 @@ from typing import Any
 from shashin.errors import NotFound, UsageError
 from shashin.search import SORTS
 from shashin.search.filters import build_filters
-from shashin.store import Store
+from shashin.store.contract import MetaStore
 
 PREFIX = "saved_search:"
 MAX_NAME = 100
@@ -43,7 +43,7 @@ class SavedSearch:
         return " · ".join(parts + list(described)) or "(every photo)"
 
 
-def saved_searches(store: Store) -> list[SavedSearch]:
+def saved_searches(store: MetaStore) -> list[SavedSearch]:
     """Every saved search, by name."""
     found = []
     for key, value in store.meta_values().items():
@@ -53,7 +53,7 @@ def saved_searches(store: Store) -> list[SavedSearch]:
     return sorted(found, key=lambda s: s.name.casefold())
 
 
-def saved_search(store: Store, name: str) -> SavedSearch:
+def saved_search(store: MetaStore, name: str) -> SavedSearch:
     """One saved search by its name (any case), or NotFound listing the names there are."""
     for search in saved_searches(store):
         if search.name.casefold() == name.strip().casefold():
@@ -62,7 +62,9 @@ def saved_search(store: Store, name: str) -> SavedSearch:
     raise NotFound(f"no saved search named {name!r} (saved: {names})")
 
 
-def save_search(store: Store, name: str, query: str, filters: dict[str, Any], sort: str = "relevance") -> SavedSearch:
+def save_search(
+    store: MetaStore, name: str, query: str, filters: dict[str, Any], sort: str = "relevance"
+) -> SavedSearch:
     """Save (or replace) a search under `name`; its filters are checked now, not when it runs."""
     name = " ".join(name.split())
     if not name or len(name) > MAX_NAME:
@@ -78,7 +80,7 @@ def save_search(store: Store, name: str, query: str, filters: dict[str, Any], so
     return search
 
 
-def remove_saved_search(store: Store, name: str) -> SavedSearch:
+def remove_saved_search(store: MetaStore, name: str) -> SavedSearch:
     """Forget a saved search (its photos are untouched); NotFound when there is none by that name."""
     search = saved_search(store, name)
     store.delete_meta(PREFIX + search.name.casefold())

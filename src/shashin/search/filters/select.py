@@ -15,6 +15,7 @@ from shashin.metadata.sync import CHANNEL as METADATA
 from shashin.people.lookup import photos_of
 from shashin.places import Place, distance_km, gazetteer, normalize_name
 from shashin.store import PhotoFacts, PhotoSet, Store
+from shashin.store.contract import ChannelStore
 from shashin.text.tokenize import terms
 
 if TYPE_CHECKING:
@@ -91,23 +92,23 @@ def near(store: Store, facts: PhotoFacts, places: tuple[Near, ...]) -> np.ndarra
     return mask
 
 
-def _having(store: Store, facts: PhotoFacts, tokens: list[str]) -> np.ndarray:
+def _having(store: ChannelStore, facts: PhotoFacts, tokens: list[str]) -> np.ndarray:
     """Photos whose kept metadata (channel metadata's facets) has every token."""
     hits = store.search_channel(METADATA, "facets", tokens, limit=len(facts.ids) or 1, require_all=True)
     return PhotoSet.of(facts.ids, {hit[0] for hit in hits}).mask if hits else np.zeros(len(facts.ids), bool)
 
 
-def with_keywords(store: Store, facts: PhotoFacts, keywords: tuple[str, ...]) -> np.ndarray:
+def with_keywords(store: ChannelStore, facts: PhotoFacts, keywords: tuple[str, ...]) -> np.ndarray:
     """Photos with every keyword (a hierarchical one also by its leading levels: "Places|Japan")."""
     return _having(store, facts, [facet("k", keyword) for keyword in keywords])
 
 
-def rated(store: Store, facts: PhotoFacts, stars: int) -> np.ndarray:
+def rated(store: ChannelStore, facts: PhotoFacts, stars: int) -> np.ndarray:
     """Photos rated at least `stars`."""
     return _having(store, facts, [f"r{stars}"])
 
 
-def labelled(store: Store, facts: PhotoFacts, labels: tuple[str, ...]) -> np.ndarray:
+def labelled(store: ChannelStore, facts: PhotoFacts, labels: tuple[str, ...]) -> np.ndarray:
     """Photos with any of the colour labels."""
     mask = np.zeros(len(facts.ids), bool)
     for label in labels:
