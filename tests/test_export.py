@@ -79,7 +79,7 @@ def test_alt_text_is_short_and_without_preamble() -> None:
 
 
 def test_a_persons_caption_wins(library: Library, photo_copy: Path) -> None:
-    records = {Path(r.path).name: r for r in library.alt_text_records(["ja", "en"])}
+    records = {Path(r.path).name: r for r in library.export.alt_text_records(["ja", "en"])}
     tokyo = records["tokyo.jpg"]
     assert tokyo.alt == {"ja": "東京駅の青い駅名標", "en": "The blue name board of Tokyo Station"} and tokyo.human
     litter = records["no-litter.jpg"]
@@ -135,8 +135,8 @@ def test_embedding_changes_nothing_but_the_fields(library: Library, photo_copy: 
     with pyexiv2.Image(str(photo)) as image:
         exif_before = image.read_exif()
     pixels_before = pixels(photo)
-    record = next(r for r in library.alt_text_records(["ja", "en"]) if r.path == str(photo))
-    done = library.embed_alt_text(record)
+    record = next(r for r in library.export.alt_text_records(["ja", "en"]) if r.path == str(photo))
+    done = library.export.embed(record)
     fields = exiftool(photo)
     for lang, text in record.alt.items():
         assert fields[f"XMP-iptcCore:AltTextAccessibility-{lang}"] == text
@@ -153,19 +153,19 @@ def test_embedding_changes_nothing_but_the_fields(library: Library, photo_copy: 
 def test_every_embed_backs_up_the_bytes_it_replaces(library: Library, photo_copy: Path) -> None:
     photo = photo_copy / "station/tokyo.jpg"
     original = photo.read_bytes()
-    first = library.embed_alt_text(next(r for r in library.alt_text_records(["en"]) if r.path == str(photo)))
+    first = library.export.embed(next(r for r in library.export.alt_text_records(["en"]) if r.path == str(photo)))
     assert Path(first.backup).read_bytes() == original
     # Another app edits the photo, then the caption is corrected and embedded again.
     subprocess.run([EXIFTOOL, "-q", "-overwrite_original", "-XMP:Rating=4", str(photo)], check=True)
     library.index()
     edited = photo.read_bytes()
     library.set_caption(str(photo), "The corrected name board of Tokyo Station")
-    second = library.embed_alt_text(next(r for r in library.alt_text_records(["en"]) if r.path == str(photo)))
+    second = library.export.embed(next(r for r in library.export.alt_text_records(["en"]) if r.path == str(photo)))
     assert second.backup != first.backup
     assert Path(second.backup).read_bytes() == edited  # what this embed replaced
     assert Path(first.backup).read_bytes() == original  # the first original is still there
     embedded = photo.read_bytes()
-    third = library.embed_alt_text(next(r for r in library.alt_text_records(["en"]) if r.path == str(photo)))
+    third = library.export.embed(next(r for r in library.export.alt_text_records(["en"]) if r.path == str(photo)))
     assert Path(third.backup).read_bytes() == embedded
     assert len(list((photo.parent / ".shashin-backup").iterdir())) == 3
 

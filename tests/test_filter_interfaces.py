@@ -100,7 +100,7 @@ def test_saved_searches_keep_every_filter(library: Library) -> None:
     assert set(kept) == {f.argument for f in FILTERS}
     page = client.get("/api/saved").json()["saved"][0]["page"]
     assert all(f"{declared.param}=" in page for declared in FILTERS), page
-    assert library.saved_searches()[0].describe().count("·") >= len(FILTERS) - len(COMPOSED)
+    assert library.saved.all()[0].describe().count("·") >= len(FILTERS) - len(COMPOSED)
 
 
 def test_a_search_carries_every_filter() -> None:

@@ -187,9 +187,9 @@ def test_default_model_choice(tiny_models: dict[str, Path]) -> None:
 def test_leave_one_out_photo_to_photo_evaluation(library: Library) -> None:
     """The --similar protocol: each photo of a folder with others asks for them; park/ holds a
     photo and its half-size copy, which the image vectors must find first."""
-    queries, notes = library.evaluation_queries(similar=True)
+    queries, notes = library.evaluation.queries(similar=True)
     assert notes == [] and queries and all(q.protocol == "similar" for q in queries)
-    run = library.evaluate(queries)
+    run = library.evaluation.run(queries)
     assert run.names == ["image", "fused"]
     park = [r for r in run.results if len(r.query.relevant) == 1 and r.scores["image"]["mrr"] == 1.0]
     assert len(park) >= 2  # no-litter ↔ no-litter-small, both ways

@@ -30,11 +30,11 @@ def write_queries(path: Path, rows: list[dict]) -> Path:  # type: ignore[type-ar
 
 def test_per_channel_and_fused_metrics_with_a_report(indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     library, _ = indexed
-    queries, notes = library.evaluation_queries(file=write_queries(tmp_path / "q.jsonl", QUERIES))
+    queries, notes = library.evaluation.queries(file=write_queries(tmp_path / "q.jsonl", QUERIES))
     assert len(queries) == 4 and notes == []
     street = next(q for q in queries if q.id == "street")
     assert street.protocol == "categories" and street.depth == 20 and len(street.relevant) == 2
-    run = library.evaluate(queries)
+    run = library.evaluation.run(queries)
     scores = {r.query.id: r.scores for r in run.results}
     assert scores["litter"]["ocr"]["mrr"] == 1.0 and scores["litter"]["fused"]["mrr"] == 1.0
     assert scores["station"]["fused"]["mrr"] == 1.0 and scores["matcha"]["ocr"]["mrr"] == 1.0
@@ -55,7 +55,7 @@ def test_per_channel_and_fused_metrics_with_a_report(indexed, tmp_path: Path) ->
     html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
     assert '<img src="mrr.png"' in html and "東京駅" in html
 
-    only_files = library.evaluate(queries, channels=["file"])
+    only_files = library.evaluation.run(queries, channels=["file"])
     assert list(only_files.names) == ["file", "fused"]
     write_report(only_files, tmp_path / "files-only")
     change = compare(tmp_path / "report" / "results.json", tmp_path / "files-only" / "results.json")
@@ -67,9 +67,9 @@ def test_bad_query_files_name_the_line(indexed, tmp_path: Path) -> None:  # type
     library, _ = indexed
     bad = write_queries(tmp_path / "bad.jsonl", [QUERIES[0], {"query": "x", "relevant": ["nowhere.jpg"]}])
     with pytest.raises(LibraryError, match=r"bad.jsonl:2: nowhere.jpg is not a photo of this library"):
-        library.evaluation_queries(file=bad)
+        library.evaluation.queries(file=bad)
     with pytest.raises(LibraryError, match="unknown channel nope"):
-        library.evaluate([], channels=["nope"])
+        library.evaluation.run([], channels=["nope"])
 
 
 @pytest.fixture
@@ -110,11 +110,11 @@ def captioned(tmp_path: Path, photo_copy: Path) -> tuple[Library, Path]:
 
 def test_known_caption_mode_and_tuning(captioned, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     library, path = captioned
-    queries, _ = library.evaluation_queries(known_captions=path, self_captions=True)
+    queries, _ = library.evaluation.queries(known_captions=path, self_captions=True)
     known = [q for q in queries if q.protocol == "known-captions"]
     own = [q for q in queries if q.protocol == "captions"]
     assert len(known) == 6 and len(own) == 3  # two more captions per photo asked; the first was imported
-    run = library.evaluate(queries)
+    run = library.evaluation.run(queries)
     summary = run.summary(by=lambda q: q.protocol)
     assert summary["captions"]["caption"]["mrr"].mean == 1.0  # a caption finds itself by keywords
     assert summary["known-captions"]["caption_vector"]["mrr"].mean > 0.5

@@ -114,7 +114,7 @@ def test_a_deleted_photo_gets_its_words_back_when_it_returns(tmp_path: Path, pho
     back = library.index()
     assert back.new_photos == 1 and back.reattached == 1
     assert human_captions(library, photo_id) == ["東京駅の青い駅名標"]
-    assert library.orphans() == []
+    assert library.orphans.all() == []
     assert library.search("駅名標").results[0].photo_id == photo_id
 
 
@@ -143,10 +143,10 @@ def test_orphans_return_by_pixels_and_can_be_forgotten(tmp_path: Path, photos: P
     library.set_caption(str(photos / "card-again.png"), "changed my mind")
     (photos / "card-again.png").unlink()
     library.index()
-    assert len(library.orphans()) == 1
+    assert len(library.orphans.all()) == 1
     forgotten = cli("orphans", "forget", "--all", "--db", str(db))
     assert forgotten.returncode == 0, forgotten.stderr
-    assert library.orphans() == []
+    assert library.orphans.all() == []
 
 
 @needs_exiftool
@@ -155,8 +155,8 @@ def test_a_photo_moved_after_embedding_alt_text_keeps_its_caption(tmp_path: Path
     library.index([photos])
     path = photos / "park/no-litter.jpg"
     photo_id = library.set_caption(str(path), "A park sign asking people not to litter")
-    record = next(r for r in library.alt_text_records(["en"]) if r.photo_id == photo_id)
-    library.embed_alt_text(record)
+    record = next(r for r in library.export.alt_text_records(["en"]) if r.photo_id == photo_id)
+    library.export.embed(record)
     assert library.index().changed_files == 0  # the library knows the new bytes
 
     moved = photos / "moved" / "sign.jpg"

@@ -90,13 +90,13 @@ def test_embedding_keywords_is_verified_and_backed_up(tmp_path: Path) -> None:
     library = Library(settings=load_settings({"db": str(tmp_path / "db"), "channels": "phash"}))
     library.index([root])
     library.tag(str(image), "add", ["Fuji"])
-    [item] = library.plan_export(["keywords"], ["en"], embed=True)
-    backup = library.write_export(item, embed=True)
-    library.record_export([item])
+    [item] = library.export.plan(["keywords"], ["en"], embed=True)
+    backup = library.export.write(item, embed=True)
+    library.export.record([item])
     assert backup and Path(backup).read_bytes() != image.read_bytes()
     tags = read_tags(image, "XMP-dc:Subject", "IPTC:Keywords")
     assert as_list(tags["XMP-dc:Subject"]) == ["holiday", "Fuji"] and tags["IPTC:Keywords"] == "holiday"
-    assert library.plan_export(["keywords"], ["en"], embed=True) == []  # nothing left to write
+    assert library.export.plan(["keywords"], ["en"], embed=True) == []  # nothing left to write
     report = library.index([root])
     assert report.new_photos == 0 and report.photos_processed == 0  # the same photo, not a new one
 
@@ -108,8 +108,8 @@ def test_a_sidecar_beside_the_photo_is_merged_not_replaced(tmp_path: Path) -> No
     library = Library(settings=load_settings({"db": str(tmp_path / "db"), "channels": "phash"}))
     library.index([root])
     library.tag(str(image), "add", ["new"])
-    [item] = library.plan_export(["keywords"], ["en"], embed=False)
+    [item] = library.export.plan(["keywords"], ["en"], embed=False)
     assert item.target == str(root / "a.jpg.xmp")  # the existing sidecar name is used
-    library.write_export(item)
+    library.export.write(item)
     tags = read_tags(root / "a.jpg.xmp", "XMP-dc:Subject", "XMP-xmp:Rating")
     assert as_list(tags["XMP-dc:Subject"]) == ["kept", "new"] and tags["XMP-xmp:Rating"] == 3

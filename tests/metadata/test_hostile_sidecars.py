@@ -121,12 +121,12 @@ def test_one_photo_xmp_shared_by_two_photos_is_given_to_neither(tmp_path: Path) 
 
     library.tag(str(jpeg), "add", ["cat"])
     library.tag(str(png), "add", ["dog"])
-    items = library.plan_export(["keywords"], ["en"], embed=False)
+    items = library.export.plan(["keywords"], ["en"], embed=False)
     assert {Path(item.target).name for item in items} == {"a.jpg.xmp", "a.png.xmp"}
     for item in items:
-        library.write_export(item)
-    library.record_export(items)
-    assert library.plan_export(["keywords"], ["en"], embed=False) == []  # nothing taken back, nothing to redo
+        library.export.write(item)
+    library.export.record(items)
+    assert library.export.plan(["keywords"], ["en"], embed=False) == []  # nothing taken back, nothing to redo
     assert read_tags(folder / "a.jpg.xmp", "XMP-dc:Subject")["XMP-dc:Subject"] == "cat"
     assert read_tags(folder / "a.png.xmp", "XMP-dc:Subject")["XMP-dc:Subject"] == ["png only", "dog"]
     assert read_tags(folder / "a.xmp", "XMP-dc:Subject")["XMP-dc:Subject"] == "whose"  # untouched
@@ -193,9 +193,9 @@ def test_exporting_into_a_fifo_or_device_sidecar_is_an_error_not_a_hang(tmp_path
     outcomes: dict[str, str] = {}
 
     def write_all() -> None:
-        for item in library.plan_export(["keywords"], ["en"], embed=False):
+        for item in library.export.plan(["keywords"], ["en"], embed=False):
             try:
-                library.write_export(item)
+                library.export.write(item)
                 outcomes[Path(item.path).name] = "written"
             except ExportError as exc:
                 outcomes[Path(item.path).name] = str(exc)

@@ -46,13 +46,13 @@ def test_no_group_mixes_two_people(library: Library) -> None:
 
 
 def test_naming_a_group_finds_the_persons_photos_and_survives_a_recluster(library: Library) -> None:
-    obama = next(p for p in library.people() if p.faces >= 5)
-    library.name_person(obama.person_id, "Barack Obama")
+    obama = next(p for p in library.people.all() if p.faces >= 5)
+    library.people.name(obama.person_id, "Barack Obama")
     found = {Path(r.path).name for r in library.search("", filters=build_filters(people=["obama"]), limit=50).results}
     truth = {name for name, people in labels().items() if "Barack Obama" in people}
     assert found <= truth and len(found) >= 0.9 * 7  # 7 photos show his face (one is a crop of another)
-    library.recluster()
-    assert any(p.name == "Barack Obama" and p.faces == obama.faces for p in library.people())
+    library.people.recluster()
+    assert any(p.name == "Barack Obama" and p.faces == obama.faces for p in library.people.all())
 
 
 def test_naming_each_group_once_gives_a_precise_person_filter(library: Library) -> None:
@@ -70,8 +70,8 @@ def test_naming_each_group_once_gives_a_precise_person_filter(library: Library) 
     for person_id, photos in groups.items():
         common = set.intersection(*(named[photo] for photo in photos))
         if len(common) == 1:
-            library.name_person(person_id, next(iter(common)))
-    report = library.evaluate_people(FACES / "faces.jsonl")
+            library.people.name(person_id, next(iter(common)))
+    report = library.evaluation.people(FACES / "faces.jsonl")
     assert report.pairwise_precision == 1.0 and report.faces_measured >= 7
     assert report.people and all(score.precision >= 0.95 for score in report.people)
     assert all(score.recall >= 0.9 for score in report.people if score.name == "Barack Obama")

@@ -38,13 +38,13 @@ def _names(library: Library) -> dict[str, str | None]:
 
 def test_a_name_that_starts_another_persons_id_is_still_a_name(library: Library) -> None:
     for name in ("ed", "abe", "9"):
-        assert library.name_person("1111aaaa0000", name) == "1111aaaa0000"
+        assert library.people.name("1111aaaa0000", name) == "1111aaaa0000"
         assert _names(library) == {**dict.fromkeys(IDS[:3]), "1111aaaa0000": name}
-    assert library.name_person("9", "Mia") == "1111aaaa0000"  # "9" is now a name: that person's
-    assert library.name_person("ed01", "Ed") == "ed0123456789"  # four digits of an id are enough
+    assert library.people.name("9", "Mia") == "1111aaaa0000"  # "9" is now a name: that person's
+    assert library.people.name("ed01", "Ed") == "ed0123456789"  # four digits of an id are enough
     with pytest.raises(LibraryError, match="names no person"):
-        library.name_person("abe", "Abe")  # too few digits to be an id, and nobody is called so
-    assert library.name_person("abe1", "Mia") == "1111aaaa0000"  # a name already taken: one person
+        library.people.name("abe", "Abe")  # too few digits to be an id, and nobody is called so
+    assert library.people.name("abe1", "Mia") == "1111aaaa0000"  # a name already taken: one person
     assert "abe111111111" not in _names(library)
 
 

@@ -105,10 +105,10 @@ def test_a_library_groups_and_finds_people_with_onnx_models(tmp_path: Path, layo
     settings = load_settings({"db": str(tmp_path / "db"), "channels": "faces", "faces.model_dir": str(models)})
     library = Library(settings=settings)
     library.index([folder])
-    people = library.people()
+    people = library.people.all()
     assert sorted(p.photos for p in people) == [2, 2]  # two people, each in two photos
-    [face] = library.faces(str(folder / "one.png"))
-    library.name_person(face["person_id"], "Ken")
+    [face] = library.people.faces(str(folder / "one.png"))
+    library.people.name(face["person_id"], "Ken")
     found = library.search("", filters=build_filters(people=["Ken"]))
     assert sorted(Path(r.path).name for r in found.results) == ["one.png", "two.png"]
     parsed = library.search("Ken at the beach")
@@ -143,8 +143,8 @@ def test_a_name_survives_a_change_of_face_model(tmp_path: Path) -> None:
     settings = load_settings({"db": str(tmp_path / "db"), "channels": "faces", "faces.model_dir": str(models)})
     library = Library(settings=settings)
     library.index([folder])
-    [face] = library.faces(str(folder / "one.png"))
-    library.name_person(face["person_id"], "Ken")
+    [face] = library.people.faces(str(folder / "one.png"))
+    library.people.name(face["person_id"], "Ken")
     write_recognizer(models / "w600k_r50.onnx", seed=1)  # another recognizer: other descriptors
     report = Library(settings=settings).index([folder])
     assert report.channels["faces"].processed == 3  # the faces channel was redone

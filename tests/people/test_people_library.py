@@ -46,7 +46,7 @@ def names(response) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_a_region_from_a_photo_app_names_the_face_and_its_group(library: tuple[Library, Path]) -> None:
     lib, folder = library
-    [face] = lib.faces(str(folder / "obama_congress_2009.jpg"))
+    [face] = lib.people.faces(str(folder / "obama_congress_2009.jpg"))
     assert face["person_id"] and face["name"] is None  # grouped with the other photos of him, unnamed
     left, top, width, height = face["box"]
     sidecar(
@@ -55,7 +55,7 @@ def test_a_region_from_a_photo_app_names_the_face_and_its_group(library: tuple[L
         "Unit=normalized},Name=Barack Obama,Type=Face}]}",
     )
     lib.index([folder])
-    obama = next(p for p in lib.people() if p.name == "Barack Obama")
+    obama = next(p for p in lib.people.all() if p.name == "Barack Obama")
     assert obama.photos == 3  # the region named the whole group
     assert names(lib.search("", filters=build_filters(people=["Obama"]))) == [
         "obama_biden_blue_room_2010_composite.jpg",
@@ -72,52 +72,54 @@ def test_a_region_from_a_photo_app_names_the_face_and_its_group(library: tuple[L
 
 def test_a_person_names_corrects_and_forgets(library: tuple[Library, Path]) -> None:
     lib, folder = library
-    [face] = lib.faces(str(folder / "biden_blue_room_2010.jpg"))
+    [face] = lib.people.faces(str(folder / "biden_blue_room_2010.jpg"))
     assert face["person_id"]  # grouped with his face in the composite
-    lib.name_person(face["person_id"][:6], "Joe Biden")  # the first digits of the id are enough
+    lib.people.name(face["person_id"][:6], "Joe Biden")  # the first digits of the id are enough
     assert names(lib.search("", filters=build_filters(people=["Joe Biden"]))) == [
         "biden_blue_room_2010.jpg",
         "obama_biden_blue_room_2010_composite.jpg",
     ]
-    assert lib.not_person(str(folder / "obama_biden_blue_room_2010_composite.jpg"), "Joe Biden") == 1
+    assert lib.people.not_in(str(folder / "obama_biden_blue_room_2010_composite.jpg"), "Joe Biden") == 1
     assert names(lib.search("", filters=build_filters(people=["Joe Biden"]))) == ["biden_blue_room_2010.jpg"]
-    lib.recluster()  # "not this person" holds across a regrouping
+    lib.people.recluster()  # "not this person" holds across a regrouping
     assert names(lib.search("", filters=build_filters(people=["Joe Biden"]))) == ["biden_blue_room_2010.jpg"]
     rejected = next(
-        f for f in lib.faces(str(folder / "obama_biden_blue_room_2010_composite.jpg")) if f["source"] == "rejected"
+        f
+        for f in lib.people.faces(str(folder / "obama_biden_blue_room_2010_composite.jpg"))
+        if f["source"] == "rejected"
     )
-    lib.move_face(rejected["face_id"], "Joe Biden")
+    lib.people.move_face(rejected["face_id"], "Joe Biden")
     assert len(lib.search("", filters=build_filters(people=["Joe Biden"])).results) == 2
-    assert lib.forget_person("Joe Biden") == 2
-    assert all(p.name != "Joe Biden" for p in lib.people())
+    assert lib.people.forget("Joe Biden") == 2
+    assert all(p.name != "Joe Biden" for p in lib.people.all())
     lib.index([folder])  # the forgotten faces are not found and grouped again
     assert lib.search("", filters=build_filters(people=["Joe Biden"])).results == []
-    assert all(f["source"] == "forgotten" for f in lib.faces(str(folder / "biden_blue_room_2010.jpg")))
+    assert all(f["source"] == "forgotten" for f in lib.people.faces(str(folder / "biden_blue_room_2010.jpg")))
 
 
 def test_names_are_exported_as_face_regions_other_apps_read(library: tuple[Library, Path]) -> None:
     from tests.metadata.files import read_tags
 
     lib, folder = library
-    [face] = lib.faces(str(folder / "obama_portrait_2012.jpg"))
-    lib.name_person(face["person_id"], "Barack Obama")
-    dry = lib.plan_export(["people"], ["en"])
+    [face] = lib.people.faces(str(folder / "obama_portrait_2012.jpg"))
+    lib.people.name(face["person_id"], "Barack Obama")
+    dry = lib.export.plan(["people"], ["en"])
     assert {Path(item.path).name for item in dry if item.regions_added == ["Barack Obama"]} == {
         "obama_portrait_2012.jpg",
         "obama_congress_2009.jpg",
         "obama_biden_blue_room_2010_composite.jpg",
     }
     for item in dry:
-        lib.write_export(item)
-    lib.record_export(dry)
+        lib.export.write(item)
+    lib.export.record(dry)
     tags = read_tags(
         folder / "obama_portrait_2012.xmp", "XMP-mwg-rs:RegionName", "XMP-mwg-rs:RegionType", "XMP-mwg-rs:RegionAreaW"
     )
     assert tags["XMP-mwg-rs:RegionName"] == "Barack Obama" and tags["XMP-mwg-rs:RegionType"] == "Face"
     assert abs(float(tags["XMP-mwg-rs:RegionAreaW"]) - face["box"][2]) < 1e-3
-    assert lib.plan_export(["people"], ["en"]) == []  # written once, nothing more to write
+    assert lib.export.plan(["people"], ["en"]) == []  # written once, nothing more to write
     lib.index([folder])  # read back as kept metadata: the same name, no second person
-    assert [p.name for p in lib.people() if p.name] == ["Barack Obama"]
-    lib.name_person("Barack Obama", "President Obama")  # a rename takes back shashin's own region
-    [item] = [i for i in lib.plan_export(["people"], ["en"]) if i.path.endswith("obama_portrait_2012.jpg")]
+    assert [p.name for p in lib.people.all() if p.name] == ["Barack Obama"]
+    lib.people.name("Barack Obama", "President Obama")  # a rename takes back shashin's own region
+    [item] = [i for i in lib.export.plan(["people"], ["en"]) if i.path.endswith("obama_portrait_2012.jpg")]
     assert item.regions_added == ["President Obama"] and item.regions_removed == ["Barack Obama"]

@@ -82,7 +82,7 @@ def test_search_says_which_channel_was_not_indexed(tmp_path: Path, text_photos: 
     from shashin.evaluation.queries import EvalQuery
 
     photo = response.results[0].photo_id
-    run = library.evaluate([EvalQuery("q1", "litter", "en", frozenset({photo}), "queries")])
+    run = library.evaluation.run([EvalQuery("q1", "litter", "en", frozenset({photo}), "queries")])
     assert any("image" in note and "not indexed" in note for note in run.notes)
 
 

@@ -50,21 +50,21 @@ def test_facets_count_the_photos_found_and_their_filters_narrow_to_them(library:
 
 
 def test_a_saved_search_is_a_live_query(library: Library, tmp_path: Path) -> None:
-    saved = library.save_search("Signs 2024", "sign", {"taken_from": "2024"})
+    saved = library.saved.save("Signs 2024", "sign", {"taken_from": "2024"})
     assert saved.describe().startswith("“sign”")
-    assert _names(library.run_saved_search("signs 2024")) == ["2024-04-03_park-sign.jpg"]  # any case
+    assert _names(library.saved.run("signs 2024")) == ["2024-04-03_park-sign.jpg"]  # any case
     copy = tmp_path / "photos" / "later-sign.jpg"  # a photo indexed after it was saved is in it
     shutil.copy(tmp_path / "photos" / "tokyo" / "2024-04-03_park-sign.jpg", copy)
     copy.write_bytes(copy.read_bytes() + b"")  # the same photo under another name: a second file
     library.index()
-    assert len(library.run_saved_search("Signs 2024").results) == 1
-    library.save_search("Signs 2024", "sign", {})  # replaced
-    assert len(library.saved_searches()) == 1 and len(library.run_saved_search("Signs 2024").results) == 2
+    assert len(library.saved.run("Signs 2024").results) == 1
+    library.saved.save("Signs 2024", "sign", {})  # replaced
+    assert len(library.saved.all()) == 1 and len(library.saved.run("Signs 2024").results) == 2
     with pytest.raises(UsageError, match="does not exist|no such|not a date|2024-13"):
-        library.save_search("bad", "x", {"taken_from": "2024-13"})
-    library.remove_saved_search("signs 2024")
+        library.saved.save("bad", "x", {"taken_from": "2024-13"})
+    library.saved.remove("signs 2024")
     with pytest.raises(NotFound, match="no saved search named"):
-        library.run_saved_search("Signs 2024")
+        library.saved.run("Signs 2024")
 
 
 def test_the_saved_command(library: Library) -> None:
@@ -112,10 +112,10 @@ def test_bad_saved_searches_are_refused_when_saved_not_when_run(library: Library
     from shashin.web import WebSettings, create_app
 
     with pytest.raises(UsageError, match="characters long; the limit is 1,000"):
-        library.save_search("Long", "sign " * 300)
+        library.saved.save("Long", "sign " * 300)
     with pytest.raises(UsageError, match="alternatives"):
-        library.save_search("Many", " OR ".join(f"w{n}" for n in range(20)))
-    assert library.saved_searches() == []
+        library.saved.save("Many", " OR ".join(f"w{n}" for n in range(20)))
+    assert library.saved.all() == []
     client = TestClient(create_app(library, WebSettings()), base_url="http://127.0.0.1")
     secret = client.get("/api/csrf").json()["csrf"]
     for address, wanted in (
@@ -128,4 +128,4 @@ def test_bad_saved_searches_are_refused_when_saved_not_when_run(library: Library
         assert response.status_code == 400 and wanted in html.unescape(response.text), (address, response.status_code)
     put = client.put("/api/saved/Long", json={"query": "sign " * 300}, headers={"X-Shashin-CSRF": secret})
     assert put.status_code == 400
-    assert library.saved_searches() == []
+    assert library.saved.all() == []

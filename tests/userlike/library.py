@@ -270,10 +270,12 @@ def _words_of_a_person(built: UserLibrary, root: Path) -> None:
     if built.faces:
         obama = library.photo_id(built.path("obama"))
         groups = [
-            p for p in library.people() if obama and any(f["person_id"] == p.person_id for f in library.faces(obama))
+            p
+            for p in library.people.all()
+            if obama and any(f["person_id"] == p.person_id for f in library.people.faces(obama))
         ]
         if groups:
-            library.name_person(groups[0].person_id, "Barack Obama")
+            library.people.name(groups[0].person_id, "Barack Obama")
             built.people.append("Barack Obama")
-        if any(p.name == "Joe Biden" for p in library.people()):
+        if any(p.name == "Joe Biden" for p in library.people.all()):
             built.people.append("Joe Biden")

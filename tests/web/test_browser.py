@@ -193,4 +193,4 @@ def test_exclude_click_a_facet_and_save_the_search(page, server: LiveServer, web
     assert "has_text=true" in page.url
     shot(page, "saved-search")
     assert page.errors == [] and page.dialogs == []
-    web_library.remove_saved_search("Signs without streets")  # other tests share this library
+    web_library.saved.remove("Signs without streets")  # other tests share this library

@@ -136,7 +136,7 @@ def evaluate(
         usage_error("nothing to evaluate: give a query file, --known-captions FILE, --self-captions or --similar")
     library = open_library(db, **{"image.model": image_model, "image.device": device})
     asked, notes = guarded(
-        lambda: library.evaluation_queries(
+        lambda: library.evaluation.queries(
             file=queries, known_captions=known_captions, self_captions=self_captions, similar=similar
         )
     )
@@ -146,7 +146,7 @@ def evaluate(
 
     def evaluate_all(progress: RichProgress) -> Any:
         progress.phase("evaluating", len(asked))
-        return library.evaluate(
+        return library.evaluation.run(
             asked, channels=chosen, parse=not literal, notes=notes, progress=lambda _: progress.advance()
         )
 
@@ -192,7 +192,7 @@ def evaluate(
 def _evaluate_people(db: str | None, labels: Path, as_json: bool) -> None:
     """`shashin eval --people LABELS`: the people protocol (shashin.evaluation.people)."""
     library = open_library(db)
-    report = guarded(lambda: library.evaluate_people(labels))
+    report = guarded(lambda: library.evaluation.people(labels))
     if as_json:
         print_json(report.to_dict())
         return

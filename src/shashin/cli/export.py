@@ -115,7 +115,7 @@ def _export(  # type: ignore[no-untyped-def]
     if fmt in ("csv", "json", "html"):
         if fields != ["alt-text"]:
             usage_error("keywords and titles are written as XMP (--format xmp or embed); --dry-run --json lists them")
-        records = guarded(lambda: library.alt_text_records(langs))
+        records = guarded(lambda: library.export.alt_text_records(langs))
         text = {
             "csv": lambda: to_csv(records, langs),
             "json": lambda: to_json(records),
@@ -128,7 +128,7 @@ def _export(  # type: ignore[no-untyped-def]
             sys.stdout.write(text)
         return
     embed = fmt == "embed"
-    items = guarded(lambda: library.plan_export(fields, langs, embed=embed, out=destination))
+    items = guarded(lambda: library.export.plan(fields, langs, embed=embed, out=destination))
     if dry_run:
         _print_plan(items, fields, as_json)
         return
@@ -141,7 +141,7 @@ def _export(  # type: ignore[no-untyped-def]
                 raise ExportError(item.problem)
             if item.changes:
                 backup = guarded(
-                    lambda: library.write_export(item, embed=embed, backup=not no_backup),  # noqa: B023 (called at once)
+                    lambda: library.export.write(item, embed=embed, backup=not no_backup),  # noqa: B023 (called at once)
                     passing=(ExportError,),
                 )
                 entry = {"path": item.path, **({"backup": backup} if embed else {"sidecar": item.target})}
@@ -151,7 +151,7 @@ def _export(  # type: ignore[no-untyped-def]
             done.append(item)
         except ExportError as exc:
             failed.append({"path": item.path, "error": str(exc)})
-    guarded(lambda: library.record_export(done))
+    guarded(lambda: library.export.record(done))
     if as_json:
         print_json({"format": fmt, "fields": fields, "langs": langs, "written": written, "failed": failed})
     else:

@@ -189,7 +189,7 @@ def orphans(context: typer.Context, db: DbOption = None, as_json: JsonOption = F
     if context.invoked_subcommand is not None:
         return
     library = open_library(db)
-    kept = guarded(library.orphans)
+    kept = guarded(library.orphans.all)
     if as_json:
         print_json({"orphans": [orphan.to_dict() for orphan in kept]})
         return
@@ -224,7 +224,7 @@ def orphans_attach(
 ) -> None:
     """Give a removed photo's captions (written by you) to a photo of the library."""
     library = open_library(db)
-    outcome = guarded(lambda: library.attach_orphan(orphan, photo, replace=replace))
+    outcome = guarded(lambda: library.orphans.attach(orphan, photo, replace=replace))
     if outcome.attached:
         out.print(Text(f"attached to {outcome.photo_id}: " + ", ".join(outcome.attached)))
     if outcome.kept:
@@ -245,7 +245,7 @@ def orphans_forget(
     if not ids and not everything:
         usage_error("name the kept photos to forget (see `shashin orphans`), or give --all")
     library = open_library(db)
-    forgotten = guarded(lambda: library.forget_orphans(ids or [], everything=everything))
+    forgotten = guarded(lambda: library.orphans.forget(ids or [], everything=everything))
     out.print(Text(f"forgotten: {len(forgotten)}"))
 
 

@@ -23,7 +23,7 @@ def people(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False)
     if ctx.invoked_subcommand is not None:
         return
     library = open_library(db)
-    found = guarded(library.people)
+    found = guarded(library.people.all)
     if as_json:
         print_json({"people": [person.to_dict() for person in found]})
         return
@@ -47,7 +47,7 @@ def people_name(
 ) -> None:
     """Name a person (or rename one). A person who already has that name takes these faces too."""
     library = open_library(db)
-    person_id = guarded(lambda: library.name_person(person, name))
+    person_id = guarded(lambda: library.people.name(person, name))
     out.print(Text(f"{person_id} is now ") + Text(name, style="bold"))
 
 
@@ -59,7 +59,7 @@ def people_merge(
 ) -> None:
     """Make several people one: their faces move to INTO."""
     library = open_library(db)
-    moved = guarded(lambda: library.merge_people(into, others))
+    moved = guarded(lambda: library.people.merge(into, others))
     out.print(Text(f"{moved} faces moved to {into}"))
 
 
@@ -68,7 +68,7 @@ def people_recluster(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Regroup every face from scratch (after changing faces.threshold, say). Names stay with the
     faces that carried them; faces a person confirmed stay with their person."""
     library = open_library(db)
-    done = guarded(library.recluster)
+    done = guarded(library.people.recluster)
     if as_json:
         print_json(done)
         return
@@ -93,7 +93,7 @@ def people_faces(
 ) -> None:
     """List the faces found in a photo: face id, box, person."""
     library = open_library(db)
-    faces = guarded(lambda: library.faces(photo))
+    faces = guarded(lambda: library.people.faces(photo))
     if as_json:
         print_json({"faces": faces})
         return
@@ -115,7 +115,7 @@ def people_not(
 ) -> None:
     """Say a person is not in a photo: that face leaves them and is never grouped again by itself."""
     library = open_library(db)
-    changed = guarded(lambda: library.not_person(photo, person))
+    changed = guarded(lambda: library.people.not_in(photo, person))
     out.print(Text(f"{changed} faces taken from {person}"))
 
 
@@ -127,7 +127,7 @@ def people_move(
 ) -> None:
     """Give one face to a person, for good (it stays theirs across regroupings)."""
     library = open_library(db)
-    guarded(lambda: library.move_face(face, person))
+    guarded(lambda: library.people.move_face(face, person))
     out.print(Text(f"{face} is now {person}'s, confirmed"))
 
 
@@ -138,5 +138,5 @@ def people_forget(
 ) -> None:
     """Forget a person: their name and their faces' descriptors are deleted from the library."""
     library = open_library(db)
-    forgotten = guarded(lambda: library.forget_person(person))
+    forgotten = guarded(lambda: library.people.forget(person))
     out.print(Text(f"{person} forgotten ({forgotten} faces' descriptors deleted)"))

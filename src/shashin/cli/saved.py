@@ -46,7 +46,7 @@ def list_saved(db: DbOption = None, as_json: JsonOption = False) -> None:
 
 
 def _list(db: str | None, as_json: bool) -> None:
-    found = guarded(open_library(db).saved_searches)
+    found = guarded(open_library(db).saved.all)
     if as_json:
         print_json({"saved": [search.to_dict() for search in found]})
         return
@@ -70,7 +70,7 @@ def add(
     """Save a search under NAME (replacing one of that name): a live query, not a list of photos.
 
     `shashin saved run NAME` finds what matches then, photos indexed since included."""
-    search = guarded(lambda: open_library(db).save_search(name, query, filters, sort))
+    search = guarded(lambda: open_library(db).saved.save(name, query, filters, sort))
     if as_json:
         print_json(search.to_dict())
     else:
@@ -88,7 +88,7 @@ def run(
     as_json: JsonOption = False,
 ) -> None:
     """Run a saved search now: the photos it finds today, best first."""
-    response = guarded(lambda: open_library(db).run_saved_search(name, limit=limit, offset=offset, facets=facets))
+    response = guarded(lambda: open_library(db).saved.run(name, limit=limit, offset=offset, facets=facets))
     print_results(response.to_dict(), as_json, f"No photos match the saved search {name!r} now.", explain=explain)
 
 
@@ -97,5 +97,5 @@ def remove(name: NameArgument, db: DbOption = None) -> None:
     """Forget a saved search (no photo is touched)."""
     if not name.strip():
         usage_error("give the name of the saved search to remove")
-    search = guarded(lambda: open_library(db).remove_saved_search(name))
+    search = guarded(lambda: open_library(db).saved.remove(name))
     out.print(Text(f"removed {search.name}"))

@@ -1,18 +1,21 @@
 """The Python API: a Library is one index (--db folder or bucket prefix) of one or more photo folders.
 
-The CLI and the web are thin layers over its methods, and it is a thin layer itself: each method
-opens the store, settles the models, and hands over to the module that does the work — ingest
-(index, caption, import), search, library.status, library.photos, library.alttext,
-library.evaluation. It picks where per-photo work runs (here, or a Ray cluster).
+The CLI, the web and the MCP server are thin layers over it, and it is a small facade itself: its
+own methods index, caption, search and look after the library (opening the store, settling the
+models, handing over to ingest, search, library.status, library.photos); each other feature is a
+module it hands out — `library.people`, `library.saved`, `library.orphans`, `library.export`,
+`library.evaluation` — which every interface uses as it is. It picks where per-photo work runs
+(here, or a Ray cluster).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,18 +26,15 @@ from shashin.channels import AnyChannel, build_channels, derived_channels, index
 from shashin.channels.base import ChannelQuery
 from shashin.channels.image import ImageChannel
 from shashin.config import Settings, load_settings
-from shashin.evaluation.people import PeopleReport
-from shashin.evaluation.queries import EvalQuery
-from shashin.evaluation.run import EvalRun
-from shashin.export import AltRecord, Embedded, XmpRecord
 from shashin.ingest.captioning import CaptionReport
-from shashin.ingest.orphans import Reattached
 from shashin.ingest.pipeline import IndexReport, index_folders
-from shashin.library import evaluation
-from shashin.library.alttext import alt_text_records, embed_alt_text
 from shashin.library.errors import LibraryError, QueryError
-from shashin.library.exporting import ExportItem, plan_export, record_written
+from shashin.library.evaluation import Evaluation
+from shashin.library.exporting import Export
+from shashin.library.orphans import Orphans
+from shashin.library.people import People
 from shashin.library.photos import OriginalFile, PhotoDetail, alt_texts, open_original, photo_detail
+from shashin.library.saved import SavedSearches
 from shashin.library.settle import settled
 from shashin.library.status import (
     CaptionStatus,
@@ -48,23 +48,11 @@ from shashin.library.status import (
     optimize_library,
 )
 from shashin.media import MediaError, decode_photo
-from shashin.people.decisions import (
-    find_person,
-    forget_person,
-    merge_people,
-    move_face,
-    name_person,
-    not_person,
-    save_names,
-)
-from shashin.people.grouping import recluster
-from shashin.people.lookup import Person, faces_in, list_people
 from shashin.progress import Progress
 from shashin.search.duplicates import DuplicateGroup, find_duplicates
 from shashin.search.engine import SearchOptions, SearchResponse, Sort, respond, search_photos
-from shashin.search.filters import FilterError, Filters, build_filters
-from shashin.search.saved import SavedSearch
-from shashin.store import Orphan, SearchTuning, Store, photo_finder
+from shashin.search.filters import FilterError, Filters
+from shashin.store import SearchTuning, Store, photo_finder
 from shashin.store.rows import human_caption_row
 from shashin.text.dates import DateError
 
@@ -128,6 +116,49 @@ class Library:
 
     def _image_channel(self, store: Store) -> ImageChannel:
         return next(c for c in self._channels(store)[1] if isinstance(c, ImageChannel))
+
+    # ------------------------------------------------------------------ features
+
+    @functools.cached_property
+    def people(self) -> People:
+        """Everyone the library's faces were grouped into, and what a person decides about them."""
+        return People(self)
+
+    @functools.cached_property
+    def saved(self) -> SavedSearches:
+        """Searches kept under a name (smart albums), run live."""
+        return SavedSearches(self)
+
+    @functools.cached_property
+    def orphans(self) -> Orphans:
+        """What people wrote about photos that left the library, kept."""
+        return Orphans(self)
+
+    @functools.cached_property
+    def export(self) -> Export:
+        """Alt text, keywords and titles written out, into sidecars or photos."""
+        return Export(self)
+
+    @functools.cached_property
+    def evaluation(self) -> Evaluation:
+        """How well search finds known photos: protocols, runs, the people protocol."""
+        return Evaluation(self)
+
+    def open_store(self, *, create: bool = False) -> Store:
+        """The library's store, opened once (the feature modules work through it)."""
+        return self._open(create=create)
+
+    def find_photo(self, photo: str) -> str:
+        """The id of the photo `photo` names (path, unique file name or id), or a LibraryError."""
+        return self._find_photo(self._open(create=False), photo)
+
+    def refresh_derived(self, store: Store, progress: Progress | None = None) -> int:
+        """Bring the channels computed from stored outputs (caption vectors) up to date."""
+        return self._refresh_derived(store, self._channels(store, indexing=True)[1], progress)
+
+    def check_query(self, query: str) -> None:
+        """Refuse a query that could never run (too long, too many alternatives)."""
+        self._check_query(query)
 
     def index(
         self,
@@ -252,167 +283,6 @@ class Library:
             self._refresh_derived(store, channels, None)
         return photo_id
 
-    # ------------------------------------------------------------------ people
-
-    def people(self) -> list[Person]:
-        """Everyone the library's faces were grouped into: named first, then the most seen."""
-        return list_people(self._open(create=False))
-
-    def name_person(self, person: str, name: str) -> str:
-        """Name a person (by id, its first digits, or current name); a person already called
-        `name` takes this one's faces. Returns the id that now carries the name."""
-        name = " ".join(name.split())
-        if not name:
-            raise LibraryError("the name is empty")
-        store = self._open(create=False)
-        with store.writer():
-            person_id = name_person(store, self._person(store, person), name)
-            save_names(store)
-            return person_id
-
-    def merge_people(self, into: str, others: Sequence[str]) -> int:
-        """Make `others` one person with `into` (their faces move, their names go); faces moved."""
-        store = self._open(create=False)
-        with store.writer():
-            moved = merge_people(store, self._person(store, into), [self._person(store, o) for o in others])
-            save_names(store)
-            return moved
-
-    def recluster(self) -> dict[str, int]:
-        """Regroup every face from scratch; names and a person's decisions are kept."""
-        store = self._open(create=False)
-        with store.writer():
-            done = recluster(store, self.settings.faces)
-            save_names(store)
-            return done
-
-    def not_person(self, photo: str, person: str) -> int:
-        """Say that `person` is not in `photo` (a path or photo id): its faces leave them for good."""
-        store = self._open(create=False)
-        photo_id, person_id = self._find_photo(store, photo), self._person(store, person)
-        with store.writer():
-            return not_person(store, photo_id, person_id)
-
-    def move_face(self, face: str, person: str) -> None:
-        """Give a face (its id, photo_id:n, from `shashin people faces PHOTO`) to a person, confirmed."""
-        store = self._open(create=False)
-        person_id = self._person(store, person)
-        with store.writer():
-            try:
-                move_face(store, face, person_id)
-            except KeyError:
-                raise LibraryError(
-                    f"{face!r} names no face of this library (see `shashin people faces PHOTO`)"
-                ) from None
-
-    def faces(self, photo: str) -> list[dict[str, Any]]:
-        """The faces found in a photo, with their boxes and people."""
-        store = self._open(create=False)
-        return faces_in(store, self._find_photo(store, photo))
-
-    def forget_person(self, person: str) -> int:
-        """Delete a person's name and their faces' descriptors; returns the faces forgotten."""
-        store = self._open(create=False)
-        person_id = self._person(store, person)
-        with store.writer():
-            forgotten = forget_person(store, person_id)
-            save_names(store)
-            return forgotten
-
-    def evaluate_people(self, labels: Path) -> PeopleReport:
-        """The people protocol against a labels file (shashin.evaluation.people)."""
-        from shashin.evaluation.people import read_labels, score_people
-
-        try:
-            rows = read_labels(labels)
-        except OSError as exc:
-            raise LibraryError(f"{labels}: cannot read: {exc.strerror or exc}") from exc
-        except ValueError as exc:
-            raise LibraryError(str(exc)) from exc
-        store = self._open(create=False)
-        find = photo_finder(store)
-        return score_people(store, rows, lambda image: find(image) or find(Path(image).name))
-
-    def face_crop(self, face_id: str, side: int = 160) -> bytes:
-        """A JPEG of one face (a margin around its box), cut from the photo's original file."""
-        import io
-
-        from PIL import Image, ImageOps
-
-        store = self._open(create=False)
-        photo_id = face_id.rsplit(":", 1)[0]
-        face = next((f for f in faces_in(store, photo_id) if f["face_id"] == face_id), None)
-        if face is None:
-            raise LibraryError(f"no face {face_id} in this library")
-        original = open_original(store, photo_id)
-        try:
-            with Image.open(original.handle) as image:
-                if image.width * image.height > self.settings.max_image_pixels:
-                    raise LibraryError(f"photo {photo_id} is larger than max_image_pixels")
-                upright = ImageOps.exif_transpose(image).convert("RGB")
-        finally:
-            original.handle.close()
-        left, top, width, height = face["box"]
-        margin = 0.25
-        box = (
-            max(0, int((left - margin * width) * upright.width)),
-            max(0, int((top - margin * height) * upright.height)),
-            min(upright.width, int((left + (1 + margin) * width) * upright.width)),
-            min(upright.height, int((top + (1 + margin) * height) * upright.height)),
-        )
-        crop = upright.crop(box)
-        crop.thumbnail((side, side))
-        buffer = io.BytesIO()
-        crop.save(buffer, format="JPEG", quality=85)
-        return buffer.getvalue()
-
-    def _person(self, store: Store, key: str) -> str:
-        found = find_person(store, key)
-        if found is None:
-            known = ", ".join(p.name or p.person_id for p in list_people(store)[:10]) or "none yet"
-            raise LibraryError(f"{key!r} names no person of this library (see `shashin people`; e.g. {known})")
-        return str(found["person_id"])
-
-    def saved_searches(self) -> list[SavedSearch]:
-        """The searches saved in this library (smart albums), by name."""
-        from shashin.search.saved import saved_searches
-
-        return saved_searches(self._open(create=False))
-
-    def save_search(
-        self, name: str, query: str, filters: dict[str, Any] | None = None, sort: str = "relevance"
-    ) -> SavedSearch:
-        """Save `query` with `filters` (build_filters' arguments: taken_from, cameras, people…)
-        under `name`, replacing one of that name; it runs live each time (run_saved_search)."""
-        from shashin.search.saved import save_search
-
-        self._check_query(query)  # a saved search that could never run is refused now
-        store = self._open(create=False)
-        with store.writer():
-            return save_search(store, name, query, filters or {}, sort)
-
-    def remove_saved_search(self, name: str) -> SavedSearch:
-        """Forget a saved search (no photo is touched)."""
-        from shashin.search.saved import remove_saved_search
-
-        store = self._open(create=False)
-        with store.writer():
-            return remove_saved_search(store, name)
-
-    def run_saved_search(self, name: str, *, limit: int = 20, offset: int = 0, facets: bool = False) -> SearchResponse:
-        """The photos a saved search finds now (photos indexed since it was saved included)."""
-        from shashin.search.saved import saved_search
-
-        saved = saved_search(self._open(create=False), name)
-        return self.search(
-            saved.query,
-            filters=build_filters(**saved.filters),
-            sort=saved.sort,  # type: ignore[arg-type]
-            limit=limit,
-            offset=offset,
-            facets=facets,
-        )
-
     def tag(self, photo: str, action: str, words: Sequence[str]) -> dict[str, Any]:
         """A person's tags on `photo` (a library path or photo id): `add` words that describe it
         (searchable and filterable at once, exported as keywords), or `remove` them — a tag you added,
@@ -455,48 +325,6 @@ class Library:
         return found
 
     # ------------------------------------------------------------------ a person's words kept
-
-    def orphans(self) -> list[Orphan]:
-        """What people wrote about photos that are no longer in the library (deleted, replaced by
-        other pixels), kept until the photo returns, it is attached elsewhere, or it is forgotten."""
-        return self._open(create=False).orphans()
-
-    def attach_orphan(self, orphan: str, photo: str, *, replace: bool = False) -> Reattached:
-        """Give the kept words of a former photo (its id, or a unique start of it) to `photo` (a path
-        or id of this library). A caption the photo already has from a person is kept unless `replace`."""
-        from shashin.ingest.orphans import reattach
-
-        store = self._open(create=False)
-        found = self._orphan(store, orphan)
-        photo_id = self._find_photo(store, photo)
-        with store.writer():
-            channels = self._channels(store, indexing=True)[1]
-            outcome = reattach(store, found, photo_id, replace=replace)
-            self._refresh_derived(store, channels, None)
-        return outcome
-
-    def forget_orphans(self, orphans: Sequence[str] = (), *, everything: bool = False) -> list[str]:
-        """Delete the kept words of these former photos (ids or unique starts), or of all with
-        `everything`; returns the former photo ids forgotten."""
-        store = self._open(create=False)
-        chosen = (
-            [o.former_photo_id for o in store.orphans()]
-            if everything
-            else [self._orphan(store, o).former_photo_id for o in orphans]
-        )
-        if chosen:
-            with store.writer():
-                store.forget_orphans(chosen)
-        return chosen
-
-    def _orphan(self, store: Store, prefix: str) -> Orphan:
-        prefix = prefix.strip().lower()
-        matches = [o for o in store.orphans() if o.former_photo_id.startswith(prefix)] if prefix else []
-        if len(matches) != 1:
-            known = ", ".join(o.former_photo_id[:12] for o in store.orphans()) or "none"
-            what = "no" if not matches else "more than one"
-            raise LibraryError(f"{prefix!r} names {what} kept photo (see `shashin orphans`; kept: {known})")
-        return matches[0]
 
     def _refresh_derived(self, store: Store, channels: list[AnyChannel], progress: Progress | None) -> int:
         if progress:
@@ -656,38 +484,6 @@ class Library:
         """Alt text for each photo (see shashin.alttext), read from the search's in-memory copies."""
         return alt_texts(self._open(create=False), photo_ids, lang)
 
-    def alt_text_records(self, langs: Sequence[str] = ("ja", "en")) -> list[AltRecord]:
-        """Alt text and extended descriptions of every photo that has a caption or text in it."""
-        return alt_text_records(self._open(create=False), langs)
-
-    def plan_export(
-        self, fields: Sequence[str], langs: Sequence[str], *, embed: bool = False, out: Path | None = None
-    ) -> list[ExportItem]:
-        """What `shashin export --fields …` writes for each photo, merged with what its sidecar (or,
-        with `embed`, the photo) holds: nothing is written yet (see write_export)."""
-        return plan_export(self._open(create=False), self.settings, fields, langs, embed=embed, out=out)
-
-    def write_export(self, item: ExportItem, *, embed: bool = False, backup: bool = True) -> str | None:
-        """Write one planned item into its sidecar, or (`embed`) into its photo, verified, with a
-        backup unless `backup` is False; returns the backup's path when one was made."""
-        from shashin.export import write_sidecar
-
-        if embed:
-            return self.embed_alt_text(item, backup=backup).backup
-        write_sidecar(item, Path(item.target))
-        return None
-
-    def record_export(self, items: Sequence[ExportItem]) -> None:
-        """Remember which keywords and titles shashin wrote where (the next export merges by it)."""
-        store = self._open(create=False)
-        with store.writer():
-            record_written(store, items)
-
-    def embed_alt_text(self, record: XmpRecord, *, backup: bool = True) -> Embedded:
-        """Write a record's fields into its photo and tell the library the file's new size and date,
-        so the next index run does not take it for a new photo."""
-        return embed_alt_text(self._open(create=False), record, backup=backup)
-
     def thumbnail(self, photo_id: str) -> bytes | None:
         """The WebP thumbnail of a photo of this library, if it has one."""
         return self._open(create=False).thumbnail(photo_id)
@@ -696,33 +492,6 @@ class Library:
         """The photo's original file, opened, once it is known to be what was indexed (see
         library.photos.open_original). Raises LibraryError saying why no file can be served."""
         return open_original(self._open(create=False), photo_id)
-
-    def evaluation_queries(
-        self,
-        *,
-        file: str | Path | None = None,
-        known_captions: str | Path | None = None,
-        self_captions: bool = False,
-        similar: bool = False,
-    ) -> tuple[list[EvalQuery], list[str]]:
-        """The queries of the protocols asked for, and notes on those that could not run
-        (see library.evaluation.evaluation_queries)."""
-        return evaluation.evaluation_queries(
-            self, file=file, known_captions=known_captions, self_captions=self_captions, similar=similar
-        )
-
-    def evaluate(
-        self,
-        queries: Sequence[EvalQuery],
-        *,
-        channels: Sequence[str] | None = None,
-        parse: bool = True,
-        notes: Sequence[str] = (),
-        progress: Callable[[int], None] | None = None,
-    ) -> EvalRun:
-        """Ask every query as a user would (same search, same settings) and score each channel's
-        ranking and the fused one; `channels` limits both to those named."""
-        return evaluation.evaluate(self, queries, channels=channels, parse=parse, notes=notes, progress=progress)
 
 
 def _runner(cluster: RayOptions | None) -> Runner | None:

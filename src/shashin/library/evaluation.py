@@ -15,9 +15,10 @@ from shashin.evaluation.queries import EvalQuery
 from shashin.evaluation.run import EvalRun
 from shashin.library.errors import LibraryError
 from shashin.models.base import ModelUnavailable
-from shashin.store import Store
+from shashin.store import Store, photo_finder
 
 if TYPE_CHECKING:
+    from shashin.evaluation.people import PeopleReport
     from shashin.library import Library
 
 
@@ -136,3 +137,51 @@ def _evaluation_config(store: Store, settings: Settings, channels: Sequence[AnyC
         },
         "query_parsing": parse,
     }
+
+
+class Evaluation:
+    """How well search finds known photos (library.evaluation): the queries of each protocol, a
+    run scoring every channel's ranking and the fused one, and the people protocol."""
+
+    def __init__(self, library: Library) -> None:
+        self._library = library
+
+    def queries(
+        self,
+        *,
+        file: str | Path | None = None,
+        known_captions: str | Path | None = None,
+        self_captions: bool = False,
+        similar: bool = False,
+    ) -> tuple[list[EvalQuery], list[str]]:
+        """The queries of the protocols asked for, and notes on those that could not run."""
+        return evaluation_queries(
+            self._library, file=file, known_captions=known_captions, self_captions=self_captions, similar=similar
+        )
+
+    def run(
+        self,
+        queries: Sequence[EvalQuery],
+        *,
+        channels: Sequence[str] | None = None,
+        parse: bool = True,
+        notes: Sequence[str] = (),
+        progress: Callable[[int], None] | None = None,
+    ) -> EvalRun:
+        """Ask every query as a user would (same search, same settings) and score each channel's
+        ranking and the fused one; `channels` limits both to those named."""
+        return evaluate(self._library, queries, channels=channels, parse=parse, notes=notes, progress=progress)
+
+    def people(self, labels: Path) -> PeopleReport:
+        """The people protocol against a labels file (shashin.evaluation.people)."""
+        from shashin.evaluation.people import read_labels, score_people
+
+        try:
+            rows = read_labels(labels)
+        except OSError as exc:
+            raise LibraryError(f"{labels}: cannot read: {exc.strerror or exc}") from exc
+        except ValueError as exc:
+            raise LibraryError(str(exc)) from exc
+        store = self._library.open_store()
+        find = photo_finder(store)
+        return score_people(store, rows, lambda image: find(image) or find(Path(image).name))

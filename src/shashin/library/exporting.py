@@ -6,20 +6,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shashin import storage
 from shashin.alttext import shorten
 from shashin.channels.image import ImageChannel
 from shashin.config import Settings
-from shashin.export import AltRecord, ExportError, sidecar_path
-from shashin.library.alttext import alt_text_records
+from shashin.export import AltRecord, Embedded, ExportError, XmpRecord, sidecar_path
+from shashin.library.alttext import alt_text_records, embed_alt_text
 from shashin.metadata.keywords import TITLE, WrittenLog, current_fields, merge, merge_title, wanted_keywords
 from shashin.metadata.regions import REGIONS, merge_regions
 from shashin.metadata.sources import Folders
 from shashin.metadata.sync import person_tags
 from shashin.people.regions import named_faces
 from shashin.store import FileRow, Store
+
+if TYPE_CHECKING:
+    from shashin.library import Library
 
 FIELDS = ("alt-text", "keywords", "title", "people")
 WRITTEN_LOG = "exported-keywords.json"
@@ -155,3 +158,43 @@ def record_written(store: Store, items: Sequence[ExportItem]) -> None:
     for item in items:
         log.record(item.target, item.written)
     log.save()
+
+
+class Export:
+    """What shashin writes out of the library (library.export): alt text, keywords and titles, into
+    XMP sidecars or the photos themselves."""
+
+    def __init__(self, library: Library) -> None:
+        self._library = library
+
+    def alt_text_records(self, langs: Sequence[str] = ("ja", "en")) -> list[AltRecord]:
+        """Alt text and extended descriptions of every photo that has a caption or text in it."""
+        return alt_text_records(self._library.open_store(), langs)
+
+    def plan(
+        self, fields: Sequence[str], langs: Sequence[str], *, embed: bool = False, out: Path | None = None
+    ) -> list[ExportItem]:
+        """What `shashin export --fields …` writes for each photo, merged with what its sidecar (or,
+        with `embed`, the photo) holds: nothing is written yet (see write)."""
+        return plan_export(self._library.open_store(), self._library.settings, fields, langs, embed=embed, out=out)
+
+    def write(self, item: ExportItem, *, embed: bool = False, backup: bool = True) -> str | None:
+        """Write one planned item into its sidecar, or (`embed`) into its photo, verified, with a
+        backup unless `backup` is False; returns the backup's path when one was made."""
+        from shashin.export import write_sidecar
+
+        if embed:
+            return self.embed(item, backup=backup).backup
+        write_sidecar(item, Path(item.target))
+        return None
+
+    def record(self, items: Sequence[ExportItem]) -> None:
+        """Remember which keywords and titles shashin wrote where (the next export merges by it)."""
+        store = self._library.open_store()
+        with store.writer():
+            record_written(store, items)
+
+    def embed(self, record: XmpRecord, *, backup: bool = True) -> Embedded:
+        """Write a record's fields into its photo and tell the library the file's new size and date,
+        so the next index run does not take it for a new photo."""
+        return embed_alt_text(self._library.open_store(), record, backup=backup)

@@ -84,7 +84,8 @@ class AppState:
         return render.page(self.pages, name, request, render.lang(request), csrf=self.form_secret, **context)
 
 
-def _state(request: Request) -> AppState:
+async def _state(request: Request) -> AppState:
+    # async: FastAPI runs a plain function dependency in its thread pool, a hop per request for nothing.
     state: AppState = request.app.state.shashin
     return state
 

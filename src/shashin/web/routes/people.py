@@ -29,20 +29,22 @@ class PersonMerge(BaseModel):
 
 
 def _person_or_404(state: AppState, person: str) -> None:
-    if not any(p.person_id == person or (p.name or "").casefold() == person.casefold() for p in state.library.people()):
+    if not any(
+        p.person_id == person or (p.name or "").casefold() == person.casefold() for p in state.library.people.all()
+    ):
         raise ApiError(404, f"no person {person} in this library")
 
 
 @router.get("/api/people", tags=["people"], summary="People: faces grouped by who they are")
 def api_people(state: State) -> dict[str, Any]:
-    return {"people": [person.to_dict() for person in state.library.people()]}
+    return {"people": [person.to_dict() for person in state.library.people.all()]}
 
 
 @router.put("/api/people/{person_id}/name", tags=["people"], summary="Name (or rename) a person")
 def api_name_person(state: State, person_id: str, edit: PersonName) -> dict[str, Any]:
     _person_or_404(state, person_id)
     with state.writing:
-        kept = state.library.name_person(person_id, edit.name)
+        kept = state.library.people.name(person_id, edit.name)
     return {"person_id": kept, "name": edit.name}
 
 
@@ -50,7 +52,7 @@ def api_name_person(state: State, person_id: str, edit: PersonName) -> dict[str,
 def api_merge_people(state: State, person_id: str, edit: PersonMerge) -> dict[str, Any]:
     _person_or_404(state, person_id)
     with state.writing:
-        moved = state.library.merge_people(person_id, edit.others)
+        moved = state.library.people.merge(person_id, edit.others)
     return {"person_id": person_id, "faces_moved": moved}
 
 
@@ -58,21 +60,21 @@ def api_merge_people(state: State, person_id: str, edit: PersonMerge) -> dict[st
 def api_forget_person(state: State, person_id: str) -> dict[str, Any]:
     _person_or_404(state, person_id)
     with state.writing:
-        forgotten = state.library.forget_person(person_id)
+        forgotten = state.library.people.forget(person_id)
     return {"person_id": person_id, "faces_forgotten": forgotten}
 
 
 @router.get("/api/photos/{photo_id}/faces", tags=["people"], summary="The faces in a photo, with boxes and people")
 def api_faces(state: State, photo_id: str) -> dict[str, Any]:
     state.detail(photo_id)
-    return {"faces": state.library.faces(photo_id)}
+    return {"faces": state.library.people.faces(photo_id)}
 
 
 @router.put("/api/faces/{face_id}/person", tags=["people"], summary="Give a face to a person, confirmed")
 def api_move_face(state: State, face_id: str, edit: PersonName) -> dict[str, Any]:
     state.detail(face_id.rsplit(":", 1)[0])
     with state.writing:
-        state.library.move_face(face_id, edit.name)
+        state.library.people.move_face(face_id, edit.name)
     return {"face_id": face_id, "person": edit.name}
 
 
@@ -80,7 +82,7 @@ def api_move_face(state: State, face_id: str, edit: PersonName) -> dict[str, Any
 def api_not_person(state: State, photo_id: str, person: str) -> dict[str, Any]:
     state.detail(photo_id)
     with state.writing:
-        changed = state.library.not_person(photo_id, person)
+        changed = state.library.people.not_in(photo_id, person)
     return {"photo_id": photo_id, "faces_changed": changed}
 
 
@@ -88,7 +90,7 @@ def api_not_person(state: State, photo_id: str, person: str) -> dict[str, Any]:
 def api_face_crop(state: State, face_id: str) -> Response:
     state.detail(face_id.rsplit(":", 1)[0])
     try:
-        data = state.library.face_crop(face_id)
+        data = state.library.people.face_crop(face_id)
     except LibraryError as exc:
         raise ApiError(404, str(exc)) from exc
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
@@ -96,7 +98,7 @@ def api_face_crop(state: State, face_id: str) -> Response:
 
 @router.get("/people", response_class=HTMLResponse, include_in_schema=False)
 def page_people(request: Request, state: State) -> HTMLResponse:
-    return state.page("people.html", request, people=[p.to_dict() for p in state.library.people()])
+    return state.page("people.html", request, people=[p.to_dict() for p in state.library.people.all()])
 
 
 @router.post("/people/{person_id}/name", include_in_schema=False)
@@ -106,5 +108,5 @@ def page_name_person(
     state.from_our_page(csrf)
     _person_or_404(state, person_id)
     with state.writing:
-        state.library.name_person(person_id, name)
+        state.library.people.name(person_id, name)
     return RedirectResponse(f"/people?ui={render.lang(request)}", status_code=303)

@@ -52,7 +52,7 @@ def page_photo(request: Request, state: State, photo_id: str) -> HTMLResponse:
         alt=found.alt_text(language),
         similar=similar,
         brief=brief,
-        faces=state.library.faces(photo_id),
+        faces=state.library.people.faces(photo_id),
     )
 
 

@@ -29,7 +29,7 @@ class SavedBody(BaseModel):
 
 @router.get("/api/saved", tags=["search"], summary="Saved searches (smart albums)")
 def api_saved(state: State) -> dict[str, Any]:
-    found = state.library.saved_searches()
+    found = state.library.saved.all()
     return {"saved": [{**s.to_dict(), "page": search_address(s.to_dict())} for s in found]}
 
 
@@ -38,14 +38,14 @@ def api_save(state: State, name: str, body: SavedBody) -> dict[str, Any]:
     """A live query: run it with GET /api/saved/{name}/results, photos indexed since included."""
     filters = read_filters(body.filters.items())
     with state.writing:
-        saved = state.library.save_search(name, body.query, filters, body.sort)
+        saved = state.library.saved.save(name, body.query, filters, body.sort)
     return saved.to_dict()
 
 
 @router.delete("/api/saved/{name}", tags=["search"], summary="Forget a saved search")
 def api_unsave(state: State, name: str) -> dict[str, Any]:
     with state.writing:
-        return state.library.remove_saved_search(name).to_dict()
+        return state.library.saved.remove(name).to_dict()
 
 
 @router.get("/api/saved/{name}/results", tags=["search"], summary="Run a saved search now")
@@ -58,7 +58,7 @@ def api_saved_results(
     facets: bool = False,
 ) -> dict[str, Any]:
     with state.searching:
-        response = state.library.run_saved_search(name, limit=limit, offset=offset, facets=facets)
+        response = state.library.saved.run(name, limit=limit, offset=offset, facets=facets)
     return state.with_links(response, render.lang(request))
 
 
@@ -75,5 +75,5 @@ def page_save(
     asked = parse_qsl(urlsplit(address).query)
     words = dict(asked)
     with state.writing:
-        saved = state.library.save_search(name, words.get("q", ""), read_filters(asked), words.get("sort", "relevance"))
+        saved = state.library.saved.save(name, words.get("q", ""), read_filters(asked), words.get("sort", "relevance"))
     return RedirectResponse(search_address(saved.to_dict()) + f"&ui={render.lang(request)}", status_code=303)

@@ -99,7 +99,7 @@ def page_search(
         asked=asked,
         pages_links=_paging(request, document) if document else {},
         facet_links=_facet_links(request, document) if document else {},
-        saved=[(saved.name, search_address(saved.to_dict())) for saved in state.library.saved_searches()],
+        saved=[(saved.name, search_address(saved.to_dict())) for saved in state.library.saved.all()],
         address=str(request.url.replace(scheme="", netloc="")),
     )
 
