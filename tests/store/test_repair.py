@@ -83,11 +83,11 @@ def test_words_of_photos_whose_rows_were_lost_wait_as_orphans(library: tuple[Lib
     garble(library_, "photos")
     report = library_.check(repair=True)
     assert any("waits in `shashin orphans`" in line for line in report.repairs), report.repairs
-    orphans = {Path(orphan.paths[0]).name: orphan for orphan in library_.orphans()}
+    orphans = {Path(orphan.paths[0]).name: orphan for orphan in library_.orphans.all()}
     assert set(orphans) == {"g0.jpg", "g1.jpg", "g2.jpg", "g3.jpg"}  # before: on no photo, in no list
     (photos / "g0.jpg").unlink()  # this one never comes back: its caption stays an orphan
     library_.index()
-    assert [Path(orphan.paths[0]).name for orphan in library_.orphans()] == ["g0.jpg"]
+    assert [Path(orphan.paths[0]).name for orphan in library_.orphans.all()] == ["g0.jpg"]
     assert captions_of(library_, photos) == {**expected(), "g0.jpg": []}
     detail = library_.photo(library_.photo_id(str(photos / "g3.jpg")) or "")
     assert detail is not None and sorted(detail.to_dict()["kept"]["tags_added"]) == ["blue", "gate"]
