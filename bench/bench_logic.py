@@ -188,9 +188,8 @@ def write_queries(folder: Path, rows: list[dict[str, object]], name: str) -> Pat
 def eval_sets(library, pairs, either_pairs, having, folder: Path) -> None:  # type: ignore[no-untyped-def]
     """The query sets as `shashin eval` query files, each beside its plain counterpart, and their scores."""
     from shashin.evaluation.queries import load_queries
-    from shashin.library.evaluation import evaluate
 
-    store = library._open(create=False)
+    store = library.open_store()
     sets = {
         "A -B (relevant: A and not B)": [
             {"query": f"{a} -{b}", "relevant": sorted(having[a] - having[b]), "lang": "en"} for a, b in pairs
@@ -208,7 +207,7 @@ def eval_sets(library, pairs, either_pairs, having, folder: Path) -> None:  # ty
     print("through shashin eval (fused ranking; MRR, Recall@10, nDCG@10):")
     for n, (label, rows) in enumerate(sets.items()):
         path = write_queries(folder, rows, f"logic-{n}.jsonl")
-        run = evaluate(library, load_queries(path, store))
+        run = library.evaluation.run(load_queries(path, store))
         fused = run.summary()["all"]["fused"]
         print(
             f"  {label}: MRR {fused['mrr'].mean:.3f}, Recall@10 {fused['r@10'].mean:.3f}, "

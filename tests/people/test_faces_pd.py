@@ -34,7 +34,7 @@ def labels() -> dict[str, set[str]]:
 def test_no_group_mixes_two_people(library: Library) -> None:
     named = labels()
     groups: dict[str, list[str]] = defaultdict(list)
-    store = library._open(create=False)
+    store = library.open_store()
     files = {row.photo_id: Path(row.path).name for row in store.files().values()}
     for face in store.all_rows("faces"):
         if face["person_id"]:
@@ -61,7 +61,7 @@ def test_naming_each_group_once_gives_a_precise_person_filter(library: Library) 
     from shashin.evaluation.people import read_labels
 
     named = labels()
-    store = library._open(create=False)
+    store = library.open_store()
     files = {row.photo_id: Path(row.path).name for row in store.files().values()}
     groups: dict[str, set[str]] = defaultdict(set)
     for face in store.all_rows("faces"):

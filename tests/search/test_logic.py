@@ -115,11 +115,10 @@ def test_literal_turns_the_operators_off(library: Library) -> None:
 def test_eval_judges_an_exclusion_as_the_user_gets_it(library: Library, tmp_path: Path) -> None:
     """`shashin eval` query files may hold "cat -dog": every ranking is scored without what was left out."""
     from shashin.evaluation.queries import load_queries
-    from shashin.library.evaluation import evaluate
 
     path = tmp_path / "queries.jsonl"
     path.write_text(json.dumps({"query": "cat -dog", "relevant": ["sofa.png"], "lang": "en"}) + "\n")
-    run = evaluate(library, load_queries(path, library._open(create=False)))
+    run = library.evaluation.run(load_queries(path, library.open_store()))
     [result] = run.results
     both = _id(library, "both.png")
     assert all(both not in [hit.photo_id for hit in hits] for hits in result.hits.values())

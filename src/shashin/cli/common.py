@@ -155,11 +155,6 @@ filter_options = Parameters(_filter_option)
 and receives them as one dict of build_filters' arguments (what a resident server is sent, too)."""
 
 
-def given(filters: dict[str, Any]) -> bool:
-    """Whether any filter that restricts on its own was given (a radius alone does not)."""
-    return any(value not in (None, [], ()) for argument, value in filters.items() if argument != "radius_km")
-
-
 def parse_filters(request: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Filters from a command's filter options (filter_options), or a one-line error (exit 2)."""
     from shashin.search.filters import FilterError, build_filters

@@ -19,7 +19,6 @@ from shashin.cli.common import (
     cli_settings,
     fail,
     filter_options,
-    given,
     guarded,
     open_library,
     out,
@@ -28,6 +27,7 @@ from shashin.cli.common import (
     usage_error,
 )
 from shashin.cli.render import print_results
+from shashin.search.filters.declared import restricts
 
 
 @app.command()
@@ -85,7 +85,7 @@ def search(
 
     if sort not in SORTS:
         usage_error(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
-    if not query.strip() and not given(filters):
+    if not query.strip() and not restricts(filters):
         usage_error(
             'nothing to search: give words, or a filter such as --from 2023 or --near Kyoto (with "" as the query)'
         )

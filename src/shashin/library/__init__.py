@@ -94,7 +94,8 @@ class Library:
         self._built: dict[tuple[str, str], list[AnyChannel]] = {}  # by the models "auto" settled to
         self._setup = threading.RLock()  # searches run in threads (the web server): set up once
 
-    def _open(self, create: bool) -> Store:
+    def open_store(self, *, create: bool = False) -> Store:
+        """The library's store, opened once (the feature modules work through it)."""
         with self._setup:
             if self._store is None:
                 self._store = Store(self.path, create=create, quick=self._quick and not create)
@@ -144,21 +145,9 @@ class Library:
         """How well search finds known photos: protocols, runs, the people protocol."""
         return Evaluation(self)
 
-    def open_store(self, *, create: bool = False) -> Store:
-        """The library's store, opened once (the feature modules work through it)."""
-        return self._open(create=create)
-
-    def find_photo(self, photo: str) -> str:
-        """The id of the photo `photo` names (path, unique file name or id), or a LibraryError."""
-        return self._find_photo(self._open(create=False), photo)
-
     def refresh_derived(self, store: Store, progress: Progress | None = None) -> int:
         """Bring the channels computed from stored outputs (caption vectors) up to date."""
         return self._refresh_derived(store, self._channels(store, indexing=True)[1], progress)
-
-    def check_query(self, query: str) -> None:
-        """Refuse a query that could never run (too long, too many alternatives)."""
-        self._check_query(query)
 
     def index(
         self,
@@ -174,7 +163,7 @@ class Library:
         With `cluster`, the per-photo work runs on a Ray cluster (see shashin.scale.ray_ingest).
         With `within` (files and folders a watcher saw change), only those are looked at."""
         wanted = [_folder(folder) for folder in folders]
-        store = self._open(create=True)
+        store = self.open_store(create=True)
         with store.writer():
             roots = _add_folders(store, wanted) if wanted else store.folders()
             if not roots:
@@ -196,7 +185,7 @@ class Library:
         """Make the library if there is none and add `folders` to it without indexing them yet
         (a server starts at once; its watcher indexes them); returns the folders they fall under."""
         wanted = [_folder(folder) for folder in folders]
-        store = self._open(create=True)
+        store = self.open_store(create=True)
         with store.writer():
             return _add_folders(store, wanted)
 
@@ -213,7 +202,7 @@ class Library:
         from shashin.ingest.captioning import caption_photos
         from shashin.models.vlm import caption_backend
 
-        store = self._open(create=False)
+        store = self.open_store()
         with store.writer():
             settings, channels = self._channels(store, indexing=True)
             report = caption_photos(
@@ -246,7 +235,7 @@ class Library:
 
         if source is None and not from_metadata:
             raise LibraryError("give a caption file (JSONL or CSV), or ask for the photos' own descriptions")
-        store = self._open(create=False)
+        store = self.open_store()
         with store.writer():
             channels = self._channels(store, indexing=True)[1]
             prompt_set = self.settings.captions.prompt_set
@@ -275,8 +264,8 @@ class Library:
             raise LibraryError(f"prompt set must be brief or detailed, not {prompt_set!r}")
         if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", lang):
             raise LibraryError(f"{lang!r} is not a language code (en, ja, …)")
-        store = self._open(create=False)
-        photo_id = self._find_photo(store, photo)
+        store = self.open_store()
+        photo_id = self.find_photo(photo)
         with store.writer():
             channels = self._channels(store, indexing=True)[1]
             store.put_captions([human_caption_row(photo_id, prompt_set, lang, text)])
@@ -302,8 +291,8 @@ class Library:
             raise LibraryError(
                 f"{too_long[0][:60]!r}: a tag is one word or phrase of at most 200 characters, without '|'"
             )
-        store = self._open(create=False)
-        photo_id = self._find_photo(store, photo)
+        store = self.open_store()
+        photo_id = self.find_photo(photo)
         with store.writer():
             state = "added" if action == "add" else "removed"
             store.put_rows("tags", [tag_row(photo_id, word, state) for word in cleaned])
@@ -314,11 +303,12 @@ class Library:
     def photo_id(self, photo: str) -> str | None:
         """The id of a photo of this library named by its path (absolute, or relative to an indexed
         folder), a file name unique in the library, or its id; None when it names none."""
-        store = self._open(create=False)
+        store = self.open_store()
         find = photo_finder(store)
         return find(os.path.abspath(os.path.expanduser(photo))) or find(photo)
 
-    def _find_photo(self, store: Store, photo: str) -> str:
+    def find_photo(self, photo: str) -> str:
+        """The id of the photo `photo` names (path, unique file name or id), or a LibraryError."""
         found = self.photo_id(photo)
         if found is None:
             raise LibraryError(f"{photo}: not a photo of this library (give its path or photo id)")
@@ -353,8 +343,8 @@ class Library:
         _check_page(limit, offset)
         if not 0 <= min_score <= 1:
             raise QueryError("min_score must be between 0 and 1")
-        self._check_query(query, parse)
-        store = self._open(create=False)
+        self.check_query(query, parse)
+        store = self.open_store()
         channels = search_channels(self._channels(store)[1])
         options = SearchOptions(filters or Filters(), parse, limit, offset, sort, min_score, facets=facets)
         try:
@@ -366,7 +356,7 @@ class Library:
             response = dataclasses.replace(response, unavailable={**skipped, **response.unavailable})
         return response
 
-    def _check_query(self, query: str, parse: bool = True) -> None:
+    def check_query(self, query: str, parse: bool = True) -> None:
         """A query too long, or with too many alternatives or exclusions, is refused in one line."""
         from shashin.search.logic import check_query
 
@@ -405,7 +395,7 @@ class Library:
         when the image model cannot be loaded.
         """
         _check_page(limit, offset)
-        store = self._open(create=False)
+        store = self.open_store()
         image = self._image_channel(store)
         photo_id, vector = self._target_vector(store, image, str(target), any_file)
         depth = max(self.settings.search.candidates, offset + limit) + 1
@@ -446,7 +436,7 @@ class Library:
 
     def duplicates(self) -> list[DuplicateGroup]:
         """Groups of near-duplicate photos and exact copies, best-quality file first in each."""
-        store = self._open(create=False)
+        store = self.open_store()
         image = self._image_channel(store)
         return find_duplicates(
             store,
@@ -458,40 +448,40 @@ class Library:
     def optimize(self, *, rebuild: bool = False, progress: Progress | None = None) -> OptimizeReport:
         """Compact the tables, fold new rows into every index, and build or refresh the approximate
         vector indexes of large tables (search.index_min_rows); `rebuild` retrains them all."""
-        return optimize_library(self._open(create=False), self.settings, rebuild=rebuild, progress=progress)
+        return optimize_library(self.open_store(), self.settings, rebuild=rebuild, progress=progress)
 
     def status(self) -> LibraryStatus:
         """Photos, files, per-channel done/failed/pending and every recorded error. Tables whose
         data files are gone or cut short are named first (counts alone would look healthy)."""
-        store = self._open(create=False)
+        store = self.open_store()
         settings, channels = self._channels(store)
         return library_status(store, channels, settings)
 
     def check(self, *, repair: bool = False) -> CheckReport:
         """Read every row of every table and list every thumbnail: what is damaged, and what
         `index` can rebuild; with `repair`, fix what can be fixed (see library.status.check_library)."""
-        return check_library(self._open(create=False), repair=repair)
+        return check_library(self.open_store(), repair=repair)
 
     def folders(self) -> list[str]:
         """The folders this library indexes."""
-        return self._open(create=False).folders()
+        return self.open_store().folders()
 
     def photo(self, photo_id: str) -> PhotoDetail | None:
         """Everything the library knows about one photo (None when it has no such photo)."""
-        return photo_detail(self._open(create=False), photo_id)
+        return photo_detail(self.open_store(), photo_id)
 
     def alt_texts(self, photo_ids: Sequence[str], lang: str = "en") -> dict[str, str]:
         """Alt text for each photo (see shashin.alttext), read from the search's in-memory copies."""
-        return alt_texts(self._open(create=False), photo_ids, lang)
+        return alt_texts(self.open_store(), photo_ids, lang)
 
     def thumbnail(self, photo_id: str) -> bytes | None:
         """The WebP thumbnail of a photo of this library, if it has one."""
-        return self._open(create=False).thumbnail(photo_id)
+        return self.open_store().thumbnail(photo_id)
 
     def open_original(self, photo_id: str) -> OriginalFile:
         """The photo's original file, opened, once it is known to be what was indexed (see
         library.photos.open_original). Raises LibraryError saying why no file can be served."""
-        return open_original(self._open(create=False), photo_id)
+        return open_original(self.open_store(), photo_id)
 
 
 def _runner(cluster: RayOptions | None) -> Runner | None:

@@ -176,13 +176,12 @@ class Plan:
     within: PhotoSet | None  # None: every photo
     branches: list[str]  # each alternative's words
     query: ChannelQuery
-    names: tuple[str, ...]  # the library's people, as the query may name them
 
 
 def make_plan(store: Store, text: str, options: SearchOptions) -> Plan:
     """Read the query (OR and exclusions; dates, places, people and a rating out of the words)
     and resolve every filter to the photos it allows."""
-    names = tuple(known_names(store)) if options.parse else ()
+    names = known_names(store) if options.parse else ()
     logic = split_logic(text) if options.parse else QueryLogic((text.strip(),))
     asked = text if logic.plain else " ".join(logic.branches)
     parsed = parse_query(asked, today=options.today, names=names) if options.parse else ParsedQuery(text.strip())
@@ -199,7 +198,7 @@ def make_plan(store: Store, text: str, options: SearchOptions) -> Plan:
     # Each alternative's words, without the dates, places and people read out of the whole query.
     branches = [parsed.text] if len(logic.branches) <= 1 else _branch_words(logic, options, names)
     query = ChannelQuery.from_text(" ".join(branches), within, parsed.mentioned, filters.people)
-    return Plan(logic, parsed, filters, within, branches, query, names)
+    return Plan(logic, parsed, filters, within, branches, query)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -284,18 +284,19 @@ def from_params(given: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> dict[st
         if declared is None:
             continue
         values = value if isinstance(value, list | tuple) else [value]
-        if declared.many:
-            try:
-                arguments[declared.argument] = [*arguments.get(declared.argument, []), *declared.clean(values)]
-            except FilterValueError as exc:
-                raise FilterValueError(f"{declared.param} must be {exc}, not {str(exc.given)[:40]!r}") from None
-            continue
-        last = values[-1] if values else None
         try:
-            arguments[declared.argument] = declared.clean(last)
+            if declared.many:  # repeated: the values join; otherwise the last one counts
+                arguments[declared.argument] = [*arguments.get(declared.argument, []), *declared.clean(values)]
+            else:
+                arguments[declared.argument] = declared.clean(values[-1] if values else None)
         except FilterValueError as exc:
             raise FilterValueError(f"{declared.param} must be {exc}, not {str(exc.given)[:40]!r}") from None
     return arguments
+
+
+def restricts(arguments: Mapping[str, Any]) -> bool:
+    """Whether build_filters' arguments hold a filter that restricts on its own (a radius alone does not)."""
+    return any(value not in (None, [], ()) for argument, value in arguments.items() if argument != "radius_km")
 
 
 def to_params(arguments: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -315,7 +316,6 @@ class Parameters:
     hands them to the function as one dict of build_filters' arguments (in its `filters`)."""
 
     make: Callable[[Filter], tuple[str, Any, Any]]  # a filter -> (parameter name, annotation, default)
-    names: dict[str, str] = field(default_factory=dict)
 
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(function, eval_str=True)
@@ -348,4 +348,14 @@ class Parameters:
         return wrapper
 
 
-__all__ = ["BY_ARGUMENT", "BY_PARAM", "FILTERS", "Filter", "FilterValueError", "Parameters", "from_params", "to_params"]
+__all__ = [
+    "BY_ARGUMENT",
+    "BY_PARAM",
+    "FILTERS",
+    "Filter",
+    "FilterValueError",
+    "Parameters",
+    "from_params",
+    "restricts",
+    "to_params",
+]

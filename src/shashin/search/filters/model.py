@@ -83,10 +83,11 @@ class Filters:
     def merged(self, other: Filters) -> Filters:
         """Both sets of restrictions (dates intersect; lists join; the larger rating wins)."""
         when = self.when.intersect(other.when) if self.when and other.when else self.when or other.when
+        given = dict(self.chosen).keys() | dict(other.chosen).keys()
         values = {
             f.argument: f.merged(self.value(f.argument), other.value(f.argument))
             for f in _SELECTING
-            if f.argument in dict(self.chosen) or f.argument in dict(other.chosen)
+            if f.argument in given
         }
         return Filters.of(when, self.near + other.near, **values)
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
+from shashin.search.filters.declared import restricts
 from shashin.web import render
 from shashin.web.filters import openapi_parameters, panel, request_filters, search_address
 from shashin.web.state import ApiError, AppState, State
@@ -83,9 +84,7 @@ def page_search(
     ui: str | None = None,
 ) -> HTMLResponse:
     language = render.lang(request)
-    asked = bool(q.strip()) or any(
-        value not in (None, [], ()) for argument, value in filters.items() if argument != "radius_km"
-    )
+    asked = bool(q.strip()) or restricts(filters)
     document = None
     if asked:
         response = state.search(q, filters, limit=PAGE_SIZE, offset=offset, sort=sort, facets=True)
