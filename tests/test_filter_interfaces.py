@@ -25,6 +25,7 @@ SAMPLE = {declared.argument: [declared.example] if declared.many else declared.e
 # Read together with another filter rather than selecting on their own: from + to make one date
 # range (Filters.when), radius goes with near (Filters.near).
 COMPOSED = {"taken_from", "taken_to", "near", "radius_km"}
+READ_BY_ANOTHER = {argument for declared in FILTERS for argument in declared.reads}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,9 @@ def test_every_filter_is_declared_whole() -> None:
         assert declared.example is not None, f"{declared.argument}: give an example value"
         if declared.argument in COMPOSED:
             assert declared.select is None
+        elif declared.argument in READ_BY_ANOTHER:  # qualifies another filter's values (--any-person)
+            assert declared.select is None
+            assert declared.words(declared.clean(SAMPLE[declared.argument])), f"{declared.argument} says nothing"
         else:
             assert callable(getattr(select, declared.select or "", None)), (
                 f"{declared.argument}: no select.{declared.select}"

@@ -140,6 +140,17 @@ class SearchSettings:
         default_factory=dict
     )  # channel name -> weight (default 1; keyword channels 0.2 in score fusion)
     exact_first: bool = True  # photos found only by meaning never rank above an exact keyword match
+    # How strongly a channel's weight follows its confidence on each query (search.fuse.weigh; 0:
+    # fixed weights): meaning channels by their first photo's margin, keyword channels by how much
+    # of the query their first hit holds. Chosen on coco-cc76 (docs/searching.md, relevance).
+    adapt_meaning: float = 1.0
+    adapt_words: float = 4.0
+    # Relevance (the probability of a true match) is read with this calibration file ("": the one
+    # shashin ships, fitted on development sets; `shashin eval --tune --calibrate FILE` writes one).
+    calibration: str = ""
+    # Results less relevant than this are not shown unless asked for (--all); -1: the
+    # calibration's own cut-off; 0: show every result.
+    cutoff: float = -1.0
     ann_min_rows: int = 50_000  # vector tables this large are searched approximately (0: always exact)
     nprobe: int = 0  # inverted-file lists scanned per approximate search (0: automatic)
     # Vector tables above this many rows are searched through their on-disk index (shashin optimize)

@@ -84,9 +84,10 @@ def test_meaning_exclusion_removes_what_is_more_like_the_excluded_concept(librar
     """Caption vectors: the park dog is a candidate for "pet animal" and is clearly more like "puppy
     running outside" (0.92) than like "pet animal" (0.87): removed (by more than the margin, 0.03);
     the cats and the car are not (each at most 0.001 more like it)."""
-    everything = library.search("pet animal")
+    # every candidate, weak ones included: what the exclusion removes is the point here
+    everything = library.search("pet animal", everything=True)
     assert "park.png" in _names(everything)
-    found = library.search('pet animal -"puppy running outside"')  # in no caption as such: only meaning can remove
+    found = library.search('pet animal -"puppy running outside"', everything=True)  # only meaning can remove
     [removal] = found.removed
     assert removal.by.get(_id(library, "park.png")) == "caption_vector"
     assert "park.png" not in _names(found) and "sofa.png" in _names(found)

@@ -55,6 +55,12 @@ def test_dates_and_introduced_places_become_filters(query: str, text: str, start
         ("A CONTEMPORARY BATHROOM THAT HAS A VERY LARGE MIRROR", []),  # capitals say nothing
         ("sign", []),
         ('"NO LITTER" 2023', []),
+        # a place's name inside a name for something else is no place at all
+        ("Boston terrier", []),
+        ("New York strip", []),
+        ("アメリカの国旗", []),
+        ("フランス料理", []),
+        ("a Boston terrier puppy", []),
     ],
 )
 def test_places_merely_named_stay_in_the_text(query: str, mentioned: list[str]) -> None:
@@ -63,6 +69,19 @@ def test_places_merely_named_stay_in_the_text(query: str, mentioned: list[str]) 
     assert [place.name for place in parsed.mentioned] == mentioned
     if not query.startswith('"'):
         assert parsed.text == query
+
+
+@pytest.mark.parametrize(
+    ("query", "read", "text"),
+    [
+        ("a Boston terrier in Boston", "place: Boston", "a Boston terrier"),
+        ("京都の人気スポット", "place: Kyoto", "人気スポット"),  # 人気 is not 人 (a person of)
+        ("Tokyo tower", "place named, ranks only: Tokyo", "Tokyo tower"),
+    ],
+)
+def test_understood_says_what_was_read_as_a_place(query: str, read: str, text: str) -> None:
+    parsed = parse_query(query, today=TODAY)
+    assert any(line.startswith(read) for line in parsed.understood) and parsed.text == text
 
 
 def test_quoted_words_are_never_parsed() -> None:

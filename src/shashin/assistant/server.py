@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from shashin import __version__
 from shashin.errors import ShashinError
 from shashin.library import Library
+from shashin.search import SORTS
 from shashin.search.filters import Filter, build_filters
 from shashin.search.filters.declared import Parameters
 
@@ -75,14 +76,35 @@ def build_server(library: Library, *, allow_writes: bool = False, links: str = "
     @server.tool()
     @told
     @mcp_filters
-    def search(query: str, filters: dict[str, Any], limit: int = 10, offset: int = 0) -> dict[str, Any]:
+    def search(
+        query: str,
+        filters: dict[str, Any],
+        limit: int = 10,
+        offset: int = 0,
+        sort: str = "relevance",
+        all: bool = False,
+    ) -> dict[str, Any]:
         """Search photos: words or a description (any language), with optional filters — dates
         (taken_from/taken_to: "2023", "2023-07", "July 2023"), a place (near: "Kyoto" or "lat,lon",
         radius_km), cameras, people named in the library, keywords, rating (1-5 stars, at least),
         labels, has_text, folders. "cat -dog" excludes, "cat OR kitten" finds either. Returns the
-        photos best first with why each matched and a thumbnail link."""
+        photos best first (sort: relevance, date for oldest first, -date for newest first) with why
+        each matched and a thumbnail link. `relevance` is the probability of a true match; weaker
+        results are left out and counted in `cut` unless `all` (no results and cut > 0: nothing
+        in the library matches well)."""
+        if sort not in SORTS:
+            raise ToolError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
         chosen = build_filters(**{argument: value for argument, value in filters.items() if value is not None})
-        return shown(library.search(query, filters=chosen, limit=max(1, min(limit, 100)), offset=max(0, offset)))
+        return shown(
+            library.search(
+                query,
+                filters=chosen,
+                limit=max(1, min(limit, 100)),
+                offset=max(0, offset),
+                sort=sort,  # type: ignore[arg-type]
+                everything=all,
+            )
+        )
 
     @server.tool()
     @told

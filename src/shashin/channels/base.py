@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple, Self
 
 import pyarrow as pa
 
@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Channel",
+    "ChannelEvidence",
     "ChannelQuery",
     "DerivedChannel",
+    "Evidence",
     "Highlight",
     "Hit",
     "IndexedChannel",
@@ -79,6 +81,19 @@ class Highlight:
     spans: tuple[tuple[int, int], ...]
 
 
+Evidence = Literal["words", "meaning", "support"]  # support: ranks, says nothing of a match (place)
+
+
+@dataclass(frozen=True)
+class ChannelEvidence:
+    """What a channel's hits say of a match, for relevance (search.relevance): words it found, or
+    a likeness in meaning on the scale of the model `scale` names ("" when no model's), or only
+    support for a ranking (a place near the one named)."""
+
+    kind: Evidence
+    scale: str = ""
+
+
 @dataclass(frozen=True)
 class ResultPage:
     """The photos being shown, with their files and metadata read once for every channel."""
@@ -109,6 +124,11 @@ class Channel(ABC):
     def from_settings(cls, settings: Settings) -> Self:
         """The channel as a library's settings configure it (the registry builds channels this way)."""
         return cls()
+
+    def evidence(self) -> ChannelEvidence:
+        """What its hits say of a match: words (keyword channels) or meaning, on no known scale
+        unless a channel names its model's."""
+        return ChannelEvidence("words" if self.matches_words else "meaning")
 
     @abstractmethod
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from shashin.channels.base import Channel, ChannelQuery, DerivedChannel, Highlight, Hit, ResultPage
+from shashin.channels.base import Channel, ChannelEvidence, ChannelQuery, DerivedChannel, Highlight, Hit, ResultPage
 from shashin.channels.keywords import best_per_photo, highlight, rank_photos_by_documents
 from shashin.channels.recent import RecentQueries
 from shashin.config import Settings
@@ -91,6 +91,9 @@ class CaptionVectorChannel(DerivedChannel, Channel):
 
     def version(self) -> str:
         return f"{self.embedder.identity()}; passage+query"
+
+    def evidence(self) -> ChannelEvidence:
+        return ChannelEvidence("meaning", self.embedder.identity())
 
     def embed_captions(self, texts: list[str]) -> np.ndarray:
         """A caption read both ways e5 reads text — as a passage and as a query — averaged: a

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pyarrow as pa
 
-from shashin.channels.base import Channel, ChannelQuery, Hit, IndexedChannel, PhotoFailure
+from shashin.channels.base import Channel, ChannelEvidence, ChannelQuery, Hit, IndexedChannel, PhotoFailure
 from shashin.channels.recent import RecentQueries
 from shashin.channels.tags import PROMPT, load_vocabulary, tags_payload, top_tags, vocabulary_identity
 from shashin.config import ImageSettings, Settings
@@ -57,6 +57,12 @@ class ImageChannel(IndexedChannel, Channel):
 
     def version(self) -> str:
         return self.model.identity()
+
+    def evidence(self) -> ChannelEvidence:
+        known = getattr(self, "_evidence", None)  # a local model's identity reads its folder: once
+        if known is None:
+            known = self._evidence = ChannelEvidence("meaning", self.model.identity())
+        return known
 
     def tags_version(self) -> str:
         """What determines the tags: the vectors' version and the vocabulary settings."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from shashin.channels.base import Highlight, Hit
-from shashin.text.match import contains_phrases, match_spans
+from shashin.text.match import contains_phrases, holds_words, match_spans
 from shashin.text.query import KeywordQuery
+from shashin.text.tokenize import search_form
 
 # (terms, limit, require_all) -> [(key, bm25 score, coverage)], best first
 SearchFn = Callable[[Sequence[str], int, bool], list[tuple[str, float, float]]]
@@ -15,6 +16,7 @@ TextFn = Callable[[list[str]], dict[str, str]]
 
 _PHRASE_POOL = 1000  # documents holding all of a phrase's words that are checked for the phrase
 _EXACT = 0.999  # coverage at which a document holds every word of the query
+STEM_CREDIT = 0.9  # a hit that holds a word only by its stem counts this much of one that holds it as asked
 
 
 def rank_by_keywords(query: KeywordQuery, search: SearchFn, texts: TextFn, limit: int) -> list[Hit]:
@@ -24,10 +26,11 @@ def rank_by_keywords(query: KeywordQuery, search: SearchFn, texts: TextFn, limit
     if query.is_empty:
         return []
     if not query.phrases:
-        return [
+        hits = [
             Hit(key, float(score), bool(coverage >= _EXACT), float(coverage))
             for key, score, coverage in search(query.terms, limit, False)
         ]
+        return exact_before_stem(hits, query, texts)
     phrase_words = list(dict.fromkeys(word for phrase in query.phrases for word in phrase))
     pool = max(limit * 5, _PHRASE_POOL)
     candidates = {key: score for key, score, _ in search(phrase_words, pool, True)}
@@ -38,6 +41,30 @@ def rank_by_keywords(query: KeywordQuery, search: SearchFn, texts: TextFn, limit
     scores = {key: score for key, score, _ in search(query.terms, pool, False)}
     ranked = sorted(((key, scores.get(key, candidates[key])) for key in kept), key=lambda kv: -kv[1])
     return [Hit(key, score, True, 1.0) for key, score in ranked[:limit]]
+
+
+def exact_before_stem(hits: list[Hit], query: KeywordQuery, texts: TextFn) -> list[Hit]:
+    """Hits that hold every word only by its stem ("citi" for CITY, "dog" for dogs) are no longer
+    exact: they count STEM_CREDIT of their quality and score and rank below the exact ones, and
+    the explanation says "by stem". Only English words are stemmed, so only they are checked."""
+    stemmed = [term for term in query.terms if search_form(term) != term or _stems_to_itself(term)]
+    claimed = [hit.photo_id for hit in hits if hit.exact]
+    if not stemmed or not claimed:
+        return hits
+    stored = texts(claimed)
+    demoted = {key for key in claimed if not holds_words(stored.get(key, ""), stemmed)}
+    if not demoted:
+        return hits
+    changed = [
+        Hit(hit.photo_id, hit.score * STEM_CREDIT, False, hit.quality * STEM_CREDIT) if hit.photo_id in demoted else hit
+        for hit in hits
+    ]
+    return sorted(changed, key=lambda hit: -hit.score)
+
+
+def _stems_to_itself(term: str) -> bool:
+    """An English word whose stem is itself ("citi", "car"): other words may share it (city, cars)."""
+    return len(term) >= 3 and term.isascii() and term.isalpha()
 
 
 # (terms, limit, require_all) -> [(document key, photo id, bm25 score, coverage)], best first

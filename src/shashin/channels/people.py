@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from shashin.channels.base import Channel, ChannelQuery, Highlight, Hit, ResultPage
+from shashin.channels.base import Channel, ChannelEvidence, ChannelQuery, Highlight, Hit, ResultPage
 from shashin.people.lookup import FaceMatch, faces_of
 from shashin.store import Store
 
@@ -16,6 +16,9 @@ class PeopleChannel(Channel):
     name: ClassVar[str] = "people"
     description: ClassVar[str] = "people the query names, by their faces"
     fusion_weight: ClassVar[float | None] = 0.5  # who is in the photo: strong, but the words say what
+
+    def evidence(self) -> ChannelEvidence:
+        return ChannelEvidence("support")  # who is in it, not whether it shows what was asked
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
         if not query.people:

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from shashin.channels.base import Channel, ChannelQuery, Highlight, Hit, ResultPage
+from shashin.channels.base import Channel, ChannelEvidence, ChannelQuery, Highlight, Hit, ResultPage
 from shashin.places import Place, distance_km, gazetteer
 from shashin.store import Store
 
@@ -22,6 +22,9 @@ class PlaceChannel(Channel):
     name: ClassVar[str] = "place"
     description: ClassVar[str] = "where the photo was taken (GPS), for places the query names"
     fusion_weight: ClassVar[float | None] = 0.2  # supporting evidence, as a keyword is
+
+    def evidence(self) -> ChannelEvidence:
+        return ChannelEvidence("support")  # near the place named says nothing of what the photo shows
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
         if not query.places:

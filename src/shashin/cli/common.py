@@ -141,6 +141,7 @@ LimitOption = Annotated[int, typer.Option("--limit", "-n", help="How many result
 
 
 OffsetOption = Annotated[int, typer.Option(help="Skip this many results (for paging).", min=0)]
+SORT_HELP = "relevance (best first), date (oldest first) or -date (newest first); also newest, oldest."
 
 
 def _filter_option(declared: Filter) -> tuple[str, Any, Any]:

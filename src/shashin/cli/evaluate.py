@@ -67,6 +67,15 @@ def evaluate(
         bool, typer.Option("--tune", help="Choose fusion weights and k by cross-validation; report the held-out score.")
     ] = False,
     folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds for --tune.", min=2)] = 5,
+    calibrate: Annotated[
+        Path | None,
+        typer.Option(
+            "--calibrate",
+            help="Fit relevance (and its cut-off) on these queries and write it to this file; "
+            "use it with search.calibration. Reports the cut-off's share of true matches kept, cross-validated.",
+            show_default=False,
+        ),
+    ] = None,
     literal: Annotated[
         bool, typer.Option("--literal", help="Search queries as written: no dates or places read out of them.")
     ] = False,
@@ -152,6 +161,7 @@ def evaluate(
 
     run = guarded(lambda: with_progress(evaluate_all))
     tuning = tune_fusion(run, folds=folds) if tune else None
+    calibrated = _calibrate(run, calibrate, folds) if calibrate else None
     written = write_report(run, report, tuning) if report else []
     if as_json:
         print_json(document(run, tuning))
@@ -185,8 +195,33 @@ def evaluate(
             out.print(Text(tuning.toml().rstrip(), style="cyan"))
         else:
             out.print(Text("tuning did not beat the current settings on queries it was not chosen on: keep them"))
+    if calibrated is not None:
+        held = calibrated.held_out
+        out.print(
+            Text(
+                f"relevance fitted on these queries, written to {calibrate} (cut-off {calibrated.calibration.cutoff:.3g}); "
+                f"cross-validated, the cut-off keeps {held.kept:.3f} of {held.matches} true matches"
+                + (f" and empties {held.emptied:.3f} of {held.no_match} queries without one" if held.no_match else "")
+                + f". Use it: search.calibration = {str(calibrate)!r}",
+                style="bold",
+            )
+        )
     if written:
         out.print(Text(f"report written to {report}: " + ", ".join(p.name for p in written), style="dim"))
+
+
+def _calibrate(run: Any, path: Path, folds: int) -> Any:
+    """Fit relevance on the run's queries and write it to `path` (one clear error if it cannot be)."""
+    from shashin.evaluation.calibrate import calibrate_run
+
+    try:
+        calibrated = calibrate_run(run, folds=folds)
+        calibrated.calibration.save(path)
+    except ValueError as exc:
+        fail(f"--calibrate: {exc}")
+    except OSError as exc:
+        fail(f"--calibrate: cannot write {path}: {exc.strerror or exc}")
+    return calibrated
 
 
 def _evaluate_people(db: str | None, labels: Path, as_json: bool) -> None:

@@ -108,9 +108,17 @@ def print_results(response: dict[str, Any], as_json: bool, empty: str, *, explai
         by = ", ".join(f"{name} {n}" for name, n in sorted(removal["by_channel"].items()))
         removed = f"not {removal['term']}: {removal['removed']} photos removed" + (f" ({by})" if by else "")
         out.print(Text(removed, style="cyan"))
+    cut = response.get("cut", 0)
     if not response["results"]:
-        out.print(Text(empty))
+        if cut and not response["total"]:
+            out.print(Text(f"Nothing matches well: {cut} weak results (relevance below {response['cutoff']:.2g}) "
+                           "are hidden; --all shows them."))  # fmt: skip
+        else:
+            out.print(Text(empty))
         return
+    if explain and response.get("weighing"):
+        weighed = "; ".join(f"{name} {_weighed(w)}" for name, w in response["weighing"].items())
+        out.print(Text(f"weighing: {weighed}", style="cyan"))
     for result in response["results"]:
         line = Text(f"{result['rank']:>3}. ", style="bold") + Text(result["path"], style="bold")
         channels = result["channels"]
@@ -131,6 +139,10 @@ def print_results(response: dict[str, Any], as_json: bool, empty: str, *, explai
     shown = response["offset"] + len(response["results"])
     if shown < response["total"]:
         out.print(Text(f"{shown} of {response['total']} shown; more with --offset {shown}", style="dim"))
+    if cut:
+        out.print(
+            Text(f"{cut} less relevant results (below {response['cutoff']:.2g}) hidden; --all shows them", style="dim")
+        )
     _print_facets(response.get("facets") or {})
 
 
@@ -151,6 +163,13 @@ def _print_facets(facets: dict[str, list[dict[str, Any]]]) -> None:
             out.print(Text(f"  {value['value']} ({value['count']})") + Text(f"  {flags}", style="dim"))
 
 
+def _weighed(weighing: dict[str, Any]) -> str:
+    """A channel's weight for the query in words ("×2.1 to 0.42: its first holds every word …")."""
+    if abs(weighing["factor"] - 1.0) < 0.005:
+        return f"{weighing['weight']:.2g}"
+    return f"weighed up ×{weighing['factor']:.2g} to {weighing['weight']:.2g} ({weighing['why']})"
+
+
 def _print_explanation(result: dict[str, Any]) -> None:
     """Each channel's placement of one result, the fused score, and when and where it was taken."""
     from datetime import datetime
@@ -166,10 +185,14 @@ def _print_explanation(result: dict[str, Any]) -> None:
         out.print(Text("     found by: " + " | ".join(result["found_by"]), style="dim"))
     if not result["channels"]:
         return
-    table = Table("channel", "rank", "score", "", box=None, pad_edge=False, show_header=False)
+    table = Table("channel", "rank", "score", "", "", box=None, pad_edge=False, show_header=False)
     for name, match in sorted(result["channels"].items(), key=lambda item: item[1]["rank"]):
         table.add_row(
-            f"     {name}", f"#{match['rank']}", f"{match['score']:.4f}", "every word" if match["exact"] else ""
+            f"     {name}",
+            f"#{match['rank']}",
+            f"{match['score']:.4f}",
+            match.get("matched") or ("every word" if match["exact"] else ""),
+            f"evidence {match['evidence']:+.2f}" if match.get("evidence") else "",
         )
     out.print(table)
     out.print(Text(f"     fused score {result['score']:.5f} (relevance {result['relevance']:.2f})", style="dim"))

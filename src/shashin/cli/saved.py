@@ -8,6 +8,7 @@ import typer
 from rich.text import Text
 
 from shashin.cli.common import (
+    SORT_HELP,
     DbOption,
     JsonOption,
     LimitOption,
@@ -64,7 +65,7 @@ def add(
     query: Annotated[str, typer.Argument(help='The words, as for `shashin search` ("cat -dog", "" for filters only).')],
     filters: dict[str, Any],  # one option per declared filter (filter_options)
     db: DbOption = None,
-    sort: Annotated[str, typer.Option("--sort", help="relevance, newest or oldest.")] = "relevance",
+    sort: Annotated[str, typer.Option("--sort", help=SORT_HELP)] = "relevance",
     as_json: JsonOption = False,
 ) -> None:
     """Save a search under NAME (replacing one of that name): a live query, not a list of photos.
@@ -85,10 +86,15 @@ def run(
     offset: OffsetOption = 0,
     explain: Annotated[bool, typer.Option("--explain", help="Show why each photo matched.")] = False,
     facets: Annotated[bool, typer.Option("--facets", help="Count the photos by year, place, camera, …")] = False,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Also show the results below the relevance cut-off.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Run a saved search now: the photos it finds today, best first."""
-    response = guarded(lambda: open_library(db).saved.run(name, limit=limit, offset=offset, facets=facets))
+    response = guarded(
+        lambda: open_library(db).saved.run(name, limit=limit, offset=offset, facets=facets, everything=everything)
+    )
     print_results(response.to_dict(), as_json, f"No photos match the saved search {name!r} now.", explain=explain)
 
 

@@ -8,6 +8,7 @@ import typer
 from rich.text import Text
 
 from shashin.cli.common import (
+    SORT_HELP,
     DbOption,
     DeviceOption,
     ImageModelOption,
@@ -44,10 +45,17 @@ def search(
     db: DbOption = None,
     limit: LimitOption = 20,
     offset: OffsetOption = 0,
-    sort: Annotated[str, typer.Option("--sort", help="relevance, newest or oldest.")] = "relevance",
+    sort: Annotated[str, typer.Option("--sort", help=SORT_HELP)] = "relevance",
     min_score: Annotated[
         float, typer.Option("--min-score", help="Leave out results whose relevance (0-1) is lower.", min=0.0, max=1.0)
     ] = 0.0,
+    everything: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Also show the results below the relevance cut-off (weak matches, hidden by default; search.cutoff).",
+        ),
+    ] = False,
     literal: Annotated[
         bool,
         typer.Option(
@@ -78,8 +86,9 @@ def search(
 
     Every channel (image vectors, captions by keyword and by meaning, text in the photo, tags,
     keywords and names kept by other apps, file names, place) ranks the photos; their normalized
-    scores are fused, weighted per channel (search.fusion). --json always includes the full
-    explanation.
+    scores are fused, each channel weighed by how sure it is of this query (search.fusion).
+    Relevance is the probability of a true match; weaker results are hidden unless --all.
+    --json always includes the full explanation.
     """
     from shashin.search import SORTS
 
@@ -93,6 +102,8 @@ def search(
     options = {"limit": limit, "offset": offset, "parse": not literal, "sort": sort, "min_score": min_score}
     if facets:
         options["facets"] = True
+    if everything:
+        options["everything"] = True
     response = ask_resident(settings, {"op": "search", "query": query, "options": options, "filters": filters})
     if response is None:  # no server for this library: search here
         from shashin.library import Library

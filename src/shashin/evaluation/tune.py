@@ -1,9 +1,11 @@
-"""Choosing fusion weights and k on a development query set, reporting what holds on unseen queries.
+"""Choosing fusion weights, how they adapt to each query, and k on a development query set,
+reporting what holds on unseen queries.
 
-Coordinate ascent on mean fused MRR (each channel's weight in turn over a small grid, then k,
-twice round), inside K-fold cross-validation: each fold's choice is scored on the queries it
-did not see, and that held-out score is the one reported. Queries about the same photos stay in
-one fold. The settings written are chosen on all queries.
+Coordinate ascent on mean fused MRR (each channel's weight in turn over a small grid, then how
+strongly meaning and keyword channels follow their confidence on each query (search.fuse.weigh),
+then k, twice round), inside K-fold cross-validation: each fold's choice is scored on the queries
+it did not see, and that held-out score is the one reported. Queries about the same photos stay
+in one fold. The settings written are chosen on all queries.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import numpy as np
 from shashin.channels.base import Hit
 from shashin.evaluation.metrics import Estimate, bootstrap, reciprocal_rank
 from shashin.evaluation.run import EvalRun
-from shashin.search.fuse import FusionConfig
+from shashin.search.fuse import Adapt, FusionConfig
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.35, 0.5, 1.0, 2.0, 4.0)
 KS = (5, 10, 20, 40, 60)
+ADAPT_MEANING = (0.0, 0.5, 1.0, 2.0)
+ADAPT_WORDS = (0.0, 1.0, 2.0, 4.0, 8.0)
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class Tuning:
             "chosen": {
                 "fusion": self.chosen.mode,
                 "rrf_k": self.chosen.k,
+                "adapt_meaning": self.chosen.adapt.meaning,
+                "adapt_words": self.chosen.adapt.words,
                 "weights": {c: self.chosen.weight(c) for c in self.chosen.channels},
             },
             "held_out_mrr": self.held_out.to_dict(),
@@ -53,9 +59,12 @@ class Tuning:
 
     def toml(self) -> str:
         """The chosen settings as a config file section (see docs/configuration.md)."""
-        lines = ["[search]", f'fusion = "{self.chosen.mode}"'] + (
-            [f"rrf_k = {self.chosen.k}"] if self.chosen.mode == "rrf" else []
-        )
+        lines = [
+            "[search]",
+            f'fusion = "{self.chosen.mode}"',
+            f"adapt_meaning = {self.chosen.adapt.meaning}",
+            f"adapt_words = {self.chosen.adapt.words}",
+        ] + ([f"rrf_k = {self.chosen.k}"] if self.chosen.mode == "rrf" else [])
         lines += ["", "[search.weights]"] + [f"{name} = {self.chosen.weight(name)}" for name in self.chosen.channels]
         return "\n".join(lines) + "\n"
 
@@ -63,7 +72,7 @@ class Tuning:
 def tune(run: EvalRun, *, folds: int = 5, depth: int = 50, seed: int = 0) -> Tuning:
     """Cross-validated choice of weights and k for `run`'s queries (see the module docstring)."""
     cases = [({n: h[:depth] for n, h in r.hits.items()}, r.query.relevant) for r in run.results]
-    groups = _folds([r.query.relevant for r in run.results], folds, seed)
+    groups = folds_of([r.query.relevant for r in run.results], folds, seed)
     held_out = np.zeros(len(cases))
     start = np.array([_rr(run.fusion, hits, relevant) for hits, relevant in cases])
     fold_notes = []
@@ -99,6 +108,16 @@ def _ascend(
                 score = _mean_rr(trial, cases)
                 if score > best_score + 1e-9:
                     best, best_score, improved = trial, score, True
+        for meaning in ADAPT_MEANING:
+            trial = dataclasses.replace(best, adapt=Adapt(meaning, best.adapt.words))
+            score = _mean_rr(trial, cases)
+            if score > best_score + 1e-9:
+                best, best_score, improved = trial, score, True
+        for words in ADAPT_WORDS:
+            trial = dataclasses.replace(best, adapt=Adapt(best.adapt.meaning, words))
+            score = _mean_rr(trial, cases)
+            if score > best_score + 1e-9:
+                best, best_score, improved = trial, score, True
         for k in KS if start.mode == "rrf" else ():  # k shapes rank fusion only
             trial = dataclasses.replace(best, k=k)
             score = _mean_rr(trial, cases)
@@ -117,7 +136,7 @@ def _rr(fusion: FusionConfig, hits: dict[str, list[Hit]], relevant: frozenset[st
     return reciprocal_rank(fusion.ranking(hits), relevant)
 
 
-def _folds(relevant: Sequence[frozenset[str]], folds: int, seed: int) -> list[int]:
+def folds_of(relevant: Sequence[frozenset[str]], folds: int, seed: int = 0) -> list[int]:
     """A fold number per query; queries with the same relevant photos share a fold."""
     keys = sorted(set(relevant), key=sorted)
     order = np.random.default_rng(seed).permutation(len(keys))

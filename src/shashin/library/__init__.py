@@ -332,13 +332,15 @@ class Library:
         sort: Sort = "relevance",
         min_score: float = 0.0,
         facets: bool = False,
+        everything: bool = False,
     ) -> SearchResponse:
         """Photos matching `query`, best first, each with the channels that found it and why.
 
         Dates and places in the query ("beach July 2023", 「京都の寺」) become filters unless
         `parse` is False; so do "cat -dog" and "cat OR kitten"; `filters` add to them. `sort` is
-        relevance, newest or oldest; `min_score` drops results whose relevance (0-1) is lower;
-        `facets` counts the photos found by year, place, camera, text, keyword and person.
+        relevance, newest or oldest (date, -date); results less relevant than the cut-off
+        (search.cutoff) are left out unless `everything`, and `min_score` drops those below it
+        too; `facets` counts the photos found by year, place, camera, text, keyword and person.
         """
         _check_page(limit, offset)
         if not 0 <= min_score <= 1:
@@ -346,7 +348,9 @@ class Library:
         self.check_query(query, parse)
         store = self.open_store()
         channels = search_channels(self._channels(store)[1])
-        options = SearchOptions(filters or Filters(), parse, limit, offset, sort, min_score, facets=facets)
+        options = SearchOptions(
+            filters or Filters(), parse, limit, offset, sort, min_score, facets=facets, everything=everything
+        )
         try:
             response = search_photos(store, channels, query, self.settings.search, options)
         except (FilterError, DateError) as exc:

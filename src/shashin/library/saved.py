@@ -38,8 +38,11 @@ class SavedSearches:
         with store.writer():
             return remove_saved_search(store, name)
 
-    def run(self, name: str, *, limit: int = 20, offset: int = 0, facets: bool = False) -> SearchResponse:
-        """The photos a saved search finds now (photos indexed since it was saved included)."""
+    def run(
+        self, name: str, *, limit: int = 20, offset: int = 0, facets: bool = False, everything: bool = False
+    ) -> SearchResponse:
+        """The photos a saved search finds now (photos indexed since it was saved included);
+        `everything` also those below the relevance cut-off."""
         saved = saved_search(self._library.open_store(), name)
         return self._library.search(
             saved.query,
@@ -48,4 +51,5 @@ class SavedSearches:
             limit=limit,
             offset=offset,
             facets=facets,
+            everything=everything,
         )

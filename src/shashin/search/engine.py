@@ -14,18 +14,21 @@ from typing import Any
 import numpy as np
 
 from shashin.channels.base import Channel, ChannelQuery, Hit, ModelUnavailable, ResultPage
+from shashin.channels.keywords import STEM_CREDIT
 from shashin.config import SearchSettings
 from shashin.people.decisions import known_names
-from shashin.search import SORTS, Sort
+from shashin.search import SORTS, Sort, sort_order
 from shashin.search.exclude import Removal, removals
 from shashin.search.explain import Snippet, snippet
 from shashin.search.facets import FacetValue, facets
 from shashin.search.filters import FilterError, Filters, PlaceOfPhoto, places_of
-from shashin.search.fuse import ChannelMatch, FusedHit, FusionConfig, fuse_rankings
+from shashin.search.fuse import ChannelMatch, FusedHit, FusionConfig, Weighing, fuse_rankings
 from shashin.search.logic import QueryLogic, split_logic
 from shashin.search.parse import ParsedQuery, parse_query
+from shashin.search.relevance import calibration_for
 from shashin.store import PhotoSet, Store, StoreError
 from shashin.store.memory import encode
+from shashin.text.lang import guess_language
 from shashin.threads import blas_threads
 
 
@@ -58,7 +61,13 @@ class SearchResult:
             "relevance": round(self.relevance, 4),
             "exact": self.exact,
             "channels": {
-                name: {"rank": m.rank, "score": round(m.score, 6), "exact": m.exact}
+                name: {
+                    "rank": m.rank,
+                    "score": round(m.score, 6),
+                    "exact": m.exact,
+                    "matched": _matched(m),
+                    "evidence": round(m.evidence, 4),
+                }
                 for name, m in self.channels.items()
             },
             "highlights": [h.to_dict() for h in self.highlights],
@@ -68,6 +77,15 @@ class SearchResult:
             "other_paths": self.other_paths,
             **({"found_by": list(self.found_by)} if self.found_by else {}),
         }
+
+
+def _matched(match: ChannelMatch) -> str:
+    """How much of the query a keyword channel found, in words ("" for a meaning channel)."""
+    if match.exact:
+        return "every word"
+    if abs(match.quality - STEM_CREDIT) < 1e-9:
+        return "every word, by stem"
+    return f"{match.quality:.0%} of the query" if match.quality < 1 else ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,15 @@ class SearchResponse:
     ranking: list[str] = field(default_factory=list, repr=False)
     removed: list[Removal] = field(default_factory=list)  # what each excluded term took out
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)  # when asked for (SearchOptions.facets)
+    cut: int = 0  # results less relevant than the cut-off, not shown (SearchOptions.everything shows them)
+    cutoff: float = 0.0  # the relevance below which results were not shown (0: none were hidden)
+    weighing: dict[str, Weighing] = field(default_factory=dict)  # each channel's weight for this query, and why
+    fusion: FusionConfig | None = field(default=None, repr=False)  # how the ranking was fused, for evaluation
+
+    @property
+    def nothing_matched(self) -> bool:
+        """Every result found was below the cut-off: the query matches nothing well."""
+        return not self.total and self.cut > 0
 
     @property
     def rankings(self) -> dict[str, list[str]]:
@@ -102,10 +129,13 @@ class SearchResponse:
             "filters": self.filters.to_dict(),
             "sort": self.sort,
             "total": self.total,
+            "cut": self.cut,
+            "cutoff": round(self.cutoff, 4),
             "offset": self.offset,
             "results": [result.to_dict() for result in self.results],
             "unavailable_channels": self.unavailable,
             "excluded": [removal.to_dict() for removal in self.removed],
+            "weighing": {name: weighing.to_dict() for name, weighing in self.weighing.items()},
             **({"facets": {k: [v.to_dict() for v in vs] for k, vs in self.facets.items()}} if self.facets else {}),
         }
 
@@ -121,6 +151,7 @@ class SearchOptions:
     offset: int = 0
     sort: Sort = "relevance"
     min_score: float = 0.0  # minimum relevance (0-1)
+    everything: bool = False  # also the results below the relevance cut-off (--all)
     today: date | None = None  # for "last year"; None: today
     facets: bool = False  # count the photos found by year, place, camera, text, keyword, person
 
@@ -139,9 +170,9 @@ def search_photos(
     blas_threads(settings.blas_threads)
     plan = make_plan(store, text, options)
     ranked = rank(store, channels, plan, settings, options)
-    fused, sort = fused_ranking(store, channels, plan, ranked, settings, options)
-    fused, removed = leave_out_excluded(store, channels, plan, ranked, fused, settings)
-    fused = order(store, fused, sort)
+    fusion = fused_ranking(store, channels, plan, ranked, settings, options)
+    fused, removed = leave_out_excluded(store, channels, plan, ranked, fusion.hits, settings)
+    fused = order(store, fused, fusion.sort)
     results = describe(
         store, channels, plan.query, fused[options.offset : options.offset + options.limit], options.offset
     )
@@ -157,11 +188,15 @@ def search_photos(
         searched=" OR ".join(plan.branches) if len(plan.branches) > 1 else plan.query.text,
         filters=plan.filters,
         understood=plan.parsed.understood + plan.logic.understood(),
-        sort=sort,
+        sort=fusion.sort,
         hits=ranked.rankings,
         ranking=[hit.photo_id for hit in fused],
         removed=removed,
         facets=facets(store, [hit.photo_id for hit in fused]) if options.facets else {},
+        cut=fusion.cut,
+        cutoff=fusion.cutoff,
+        weighing=fusion.weighing,
+        fusion=fusion.config,
     )
 
 
@@ -236,6 +271,19 @@ def rank(
     return Ranked(asked, per_branch, rankings, unavailable)
 
 
+@dataclass(frozen=True)
+class Fusion:
+    """The fused ranking above the cut-off, in the order it will be shown, with how many were cut
+    and how each channel was weighed for this query."""
+
+    hits: list[FusedHit]
+    sort: str
+    cut: int = 0
+    cutoff: float = 0.0
+    weighing: dict[str, Weighing] = field(default_factory=dict)
+    config: FusionConfig | None = None
+
+
 def fused_ranking(
     store: Store,
     channels: Sequence[Channel],
@@ -243,16 +291,30 @@ def fused_ranking(
     ranked: Ranked,
     settings: SearchSettings,
     options: SearchOptions,
-) -> tuple[list[FusedHit], Sort]:
-    """One ranking from the channels' (and the order it will be shown in): with no words, every
-    photo the filters allow, newest first (or oldest)."""
+) -> Fusion:
+    """One ranking from the channels' (and the order it will be shown in), without the results
+    below the relevance cut-off unless all were asked for; with no words, every photo the filters
+    allow, newest first (or oldest)."""
+    sort = sort_order(options.sort)
     if ranked.asked:
-        fused = FusionConfig.of(settings, channels).fuse(ranked.rankings)
-        return [hit for hit in fused if hit.relevance >= options.min_score], options.sort
+        calibration = calibration_for(settings.calibration)
+        config = FusionConfig.of(settings, channels, calibration=calibration)
+        fused = config.fuse(ranked.rankings, japanese=guess_language(plan.query.text) == "ja")
+        suited = config.calibrated(ranked.rankings)
+        cutoff = _cutoff(settings, suited.cutoff) if suited is not None and not options.everything else 0.0
+        floor = max(options.min_score, cutoff)
+        kept = [hit for hit in fused if hit.relevance >= floor]
+        weighing = {name: w for name, w in config.weighings(ranked.rankings).items() if ranked.rankings.get(name)}
+        return Fusion(kept, sort, len(fused) - len(kept), floor, weighing, config)
     if plan.within is not None or plan.logic.excluded:  # only filters (or exclusions): browsing
         allowed = plan.within.ids() if plan.within is not None else sorted(store.photo_ids())
-        return [FusedHit(pid, 0.0) for pid in allowed], "oldest" if options.sort == "oldest" else "newest"
-    return [], options.sort
+        return Fusion([FusedHit(pid, 0.0) for pid in allowed], "oldest" if sort == "oldest" else "newest")
+    return Fusion([], sort)
+
+
+def _cutoff(settings: SearchSettings, calibrated: float) -> float:
+    """The relevance below which results are hidden: configured, else the calibration's."""
+    return calibrated if settings.cutoff < 0 else settings.cutoff
 
 
 def leave_out_excluded(
@@ -273,8 +335,9 @@ def leave_out_excluded(
     return [hit for hit in fused if hit.photo_id not in gone], removed
 
 
-def order(store: Store, fused: list[FusedHit], sort: Sort) -> list[FusedHit]:
+def order(store: Store, fused: list[FusedHit], sort: str) -> list[FusedHit]:
     """The hits in the order asked for: by relevance as fused, or by the date taken."""
+    sort = sort_order(sort)
     return fused if sort == "relevance" else _by_date(store, fused, newest=sort == "newest")
 
 
@@ -422,6 +485,7 @@ def _by_date(store: Store, fused: list[FusedHit], *, newest: bool) -> list[Fused
 
 __all__ = [
     "SORTS",
+    "Fusion",
     "Plan",
     "Ranked",
     "SearchOptions",

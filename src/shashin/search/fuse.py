@@ -10,15 +10,23 @@ Two ways, both additive, so a channel without an opinion about a photo never pus
   meaning channel by default, chosen by cross-validation there.
 - reciprocal rank fusion (`search.fusion = "rrf"`): each channel adds weight × quality / (k + rank).
 
-In both, a keyword hit counts by its quality: the share of the query it matched, kept
-non-increasing down each ranking so that fusion never reorders a channel's own ranking. Quality is the share of the
-query a keyword hit matched (a sign holding "man" of "man walking airport" counts a third), kept
-non-increasing down each ranking so that fusion never reorders one channel's own ranking; it
-stops incidental words in photos from outvoting a channel that matched the whole meaning
-(measured on coco-cc76: see docs/benchmarks.md). On top of that, exact word matches are
-protected: a photo found only by meaning (image or caption vectors) never ranks above a photo in
-which a keyword channel found every word of the query, so "Car" shows the sign saying CAR
-before pictures of cards that merely look close.
+Each channel's weight is set per query from its own evidence (`weigh`): a meaning channel whose
+first photo stands well above its second counts more, and a keyword channel counts more as its
+first hit holds more of the query and stands further above the next ("caption keywords weighed
+up ×3.4: every word matched, 80 % above the next"). A channel sure of its answer leads; one that
+is unsure leaves the ranking to the others. The strength (`search.adapt_meaning`,
+`search.adapt_words`) is chosen on development sets and by `shashin eval --tune`.
+
+A keyword hit counts by its quality: the share of the query it matched (a sign holding "man" of
+"man walking airport" counts a third), kept non-increasing down each ranking so that fusion never
+reorders one channel's own ranking; it stops incidental words in photos from outvoting a channel
+that matched the whole meaning (measured on coco-cc76: see docs/benchmarks.md). On top of that,
+exact word matches are protected: a photo found only by meaning (image or caption vectors) never
+ranks above a photo in which a keyword channel found every word of the query, so "Car" shows the
+sign saying CAR before pictures of cards that merely look close.
+
+Relevance is separate from the ranking's score: a calibrated probability of a true match from
+the channels' raw evidence (search.relevance), the same scale for every query.
 """
 
 from __future__ import annotations
@@ -29,21 +37,24 @@ from typing import NamedTuple
 
 from shashin.channels.base import Channel, Hit
 from shashin.config import SearchSettings
+from shashin.search.relevance import Calibration, ChannelEvidence
 
 
 class ChannelMatch(NamedTuple):
     """Where one channel placed a photo: 1-based rank, the channel's own score, whether exact,
-    and the share of the query it matched."""
+    the share of the query it matched, and its evidence for relevance (logit units)."""
 
     rank: int
     score: float
     exact: bool = False
     quality: float = 1.0
+    evidence: float = 0.0
 
 
 class FusedHit(NamedTuple):
     """A photo in the fused ranking, with each channel's placement. `score` is the fused score;
-    `relevance` the same scaled to [0, 1], where 1 means first in every channel that answered."""
+    `relevance` how likely it is a true match (calibrated), or without a calibration the score
+    scaled to [0, 1], where 1 means first in every channel that answered."""
 
     photo_id: str
     score: float
@@ -60,6 +71,54 @@ WORD_WEIGHT = 0.2  # score fusion: a keyword channel's default weight, a meaning
 _FLOOR = 0.05  # score fusion: the last photo a channel returned still counts a little (it was found)
 
 
+@dataclass(frozen=True)
+class Weighing:
+    """A channel's weight for one query: its configured weight × how sure it is of this query, and why."""
+
+    base: float
+    factor: float = 1.0
+    why: str = ""
+
+    @property
+    def weight(self) -> float:
+        return self.base * self.factor
+
+    def to_dict(self) -> dict[str, float | str]:
+        return {"weight": round(self.weight, 4), "base": self.base, "factor": round(self.factor, 4), "why": self.why}
+
+
+@dataclass(frozen=True)
+class Adapt:
+    """How strongly each kind of channel's weight follows its confidence on the query (0: fixed weights)."""
+
+    meaning: float = 0.0
+    words: float = 0.0
+
+
+_MAX_MARGIN = 3.0  # a meaning channel's margin counts up to this many standard deviations
+
+
+def weigh(channel: str, hits: Sequence[Hit], base: float, kind: str, adapt: Adapt) -> Weighing:
+    """A channel's weight for this query from its own evidence: for a meaning channel how far its
+    first photo stands above its second (in standard deviations of its scores), for a keyword
+    channel how much of the query its first hit holds × how far it stands above the next."""
+    if len(hits) < 2 or base <= 0:
+        return Weighing(base)
+    first, second = hits[0].score, hits[1].score
+    if kind == "meaning" and adapt.meaning:
+        scores = [hit.score for hit in hits]
+        mean = sum(scores) / len(scores)
+        spread = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
+        margin = min(max((first - second) / spread, 0.0), _MAX_MARGIN) if spread > 0 else 0.0
+        return Weighing(base, 1 + adapt.meaning * margin, f"its first stands {margin:.1f}σ above its second")
+    if kind == "words" and adapt.words and first > 0:
+        held = max(min(hits[0].quality, 1.0), 0.0)
+        gap = max(first - second, 0.0) / first
+        share = "every word of the query" if held >= 0.999 else f"{held:.0%} of the query"
+        return Weighing(base, 1 + adapt.words * held * gap, f"its first holds {share}, {gap:.0%} above the next")
+    return Weighing(base)
+
+
 def fuse_rankings(
     rankings: Mapping[str, Sequence[Hit]],
     *,
@@ -67,9 +126,16 @@ def fuse_rankings(
     weights: Mapping[str, float] | None = None,
     word_channels: Collection[str] = (),
     mode: str = "rrf",
+    weighings: Mapping[str, Weighing] | None = None,
+    calibration: Calibration | None = None,
+    evidence: Mapping[str, ChannelEvidence] | None = None,
+    japanese: bool = False,
 ) -> list[FusedHit]:
     """Fuse channel rankings. "rrf": score = Σ weight × quality / (k + rank); "score": Σ weight ×
     quality × normalized score (see the module docstring), over the channels that found a photo.
+    `weighings` (per query, from weigh()) override `weights`. With a calibration (one suited to
+    the channels that answered: Calibration.suited), each photo's relevance is its probability
+    of being a true match from the channels' `evidence`.
 
     Ties go to the photo found by more channels, then the better single rank, then the id. Photos
     found only by channels outside `word_channels` are then moved below the last exact match.
@@ -82,12 +148,17 @@ def fuse_rankings(
     exact: set[str] = set()
     worded: set[str] = set()  # found by a keyword channel
     best_possible = 0.0
+    logits: dict[str, float] = {}
     for channel, hits in rankings.items():
-        weight = weights.get(channel, 1.0)
+        weight = weighings[channel].weight if weighings and channel in weighings else weights.get(channel, 1.0)
         if weight <= 0 or not hits:
             continue
         best, share = _shares(hits, k, mode)
         best_possible += weight * best
+        proof: dict[str, float] = {}
+        if calibration is not None:
+            kind = (evidence or {}).get(channel, ChannelEvidence("words" if channel in words else "meaning"))
+            proof, _ = calibration.evidence(kind, hits, japanese)
         quality = 1.0
         is_words = channel in words
         for rank, hit in enumerate(hits, start=1):
@@ -97,7 +168,9 @@ def fuse_rankings(
                 continue  # a channel counts once per photo
             quality = min(quality, max(hit.quality, 0.0))  # never more than a better-ranked hit's
             scores[photo_id] = scores.get(photo_id, 0.0) + weight * quality * share(rank, hit)
-            found[channel] = ChannelMatch(rank, hit.score, hit.exact, hit.quality)
+            said = proof.get(photo_id, 0.0)
+            found[channel] = ChannelMatch(rank, hit.score, hit.exact, hit.quality, said)
+            logits[photo_id] = logits.get(photo_id, 0.0) + said
             best_rank[photo_id] = min(best_rank.get(photo_id, rank), rank)
             if hit.exact:
                 exact.add(photo_id)
@@ -107,10 +180,13 @@ def fuse_rankings(
     ordered = sorted(scores, key=lambda pid: (-scores[pid], -len(matches[pid]), best_rank[pid], pid))
     if words and exact:
         ordered = _exact_first(ordered, exact, worded)
-    return [
-        FusedHit(pid, scores[pid], matches[pid], scores[pid] / best_possible if best_possible else 0.0)
-        for pid in ordered
-    ]
+
+    def relevance(pid: str) -> float:
+        if calibration is not None:
+            return calibration.probability(calibration.intercept + logits[pid], pid in exact)
+        return scores[pid] / best_possible if best_possible else 0.0
+
+    return [FusedHit(pid, scores[pid], matches[pid], relevance(pid)) for pid in ordered]
 
 
 def _shares(hits: Sequence[Hit], k: int, mode: str) -> tuple[float, Callable[[int, Hit], float]]:
@@ -139,8 +215,9 @@ def _exact_first(ordered: list[str], exact: set[str], worded: set[str]) -> list[
 
 @dataclass(frozen=True)
 class FusionConfig:
-    """What fusion is given: the channels, their weights, k, and the keyword channels whose exact
-    matches lead (none when exact_first is off). Search and evaluation fuse through this."""
+    """What fusion is given: the channels, their weights, k, the keyword channels whose exact
+    matches lead (none when exact_first is off), how weights adapt to each query, and the
+    calibration relevance is read with. Search and evaluation fuse through this."""
 
     channels: tuple[str, ...]
     weights: dict[str, float]
@@ -150,27 +227,73 @@ class FusionConfig:
     defaults: dict[str, float] = field(
         default_factory=dict
     )  # score fusion: each channel's own weight (Channel.fusion_weight)
+    adapt: Adapt = field(default_factory=Adapt)
+    evidence: dict[str, ChannelEvidence] = field(default_factory=dict)
+    calibration: Calibration | None = None
 
     @classmethod
     def of(
-        cls, settings: SearchSettings, channels: Sequence[Channel], chosen: Sequence[str] | None = None
+        cls,
+        settings: SearchSettings,
+        channels: Sequence[Channel],
+        chosen: Sequence[str] | None = None,
+        calibration: Calibration | None = None,
     ) -> FusionConfig:
         """The configured fusion of `channels` (or only those `chosen`)."""
         names = tuple(chosen) if chosen else tuple(c.name for c in channels)
         words = tuple(c.name for c in channels if c.matches_words and c.name in names) if settings.exact_first else ()
         defaults = {c.name: default_weight(c) for c in channels if c.name in names}
-        return cls(names, dict(settings.weights), settings.rrf_k, words, settings.fusion, defaults)
+        evidence = {c.name: c.evidence() for c in channels if c.name in names}
+        adapt = Adapt(settings.adapt_meaning, settings.adapt_words)
+        return cls(
+            names,
+            dict(settings.weights),
+            settings.rrf_k,
+            words,
+            settings.fusion,
+            defaults,
+            adapt,
+            evidence,
+            calibration,
+        )
 
     def weight(self, channel: str) -> float:
         """The weight a channel fuses with: configured, else its own in score fusion, else 1."""
         return self.weights.get(channel, self.defaults.get(channel, 1.0) if self.mode == "score" else 1.0)
 
-    def fuse(self, hits: Mapping[str, Sequence[Hit]]) -> list[FusedHit]:
+    def weighings(self, hits: Mapping[str, Sequence[Hit]]) -> dict[str, Weighing]:
+        """Each configured channel's weight for this query (see weigh())."""
+        return {
+            name: weigh(name, hits.get(name, ()), self.weight(name), self._kind(name), self.adapt)
+            for name in self.channels
+        }
+
+    def _kind(self, name: str) -> str:
+        known = self.evidence.get(name)
+        return known.kind if known else ("words" if name in self.word_channels else "meaning")
+
+    def calibrated(self, hits: Mapping[str, Sequence[Hit]]) -> Calibration | None:
+        """The calibration relevance is read with for these hits (None: none suits them)."""
+        if self.calibration is None:
+            return None
+        return self.calibration.suited(
+            self.evidence[name] for name in self.channels if hits.get(name) and name in self.evidence
+        )
+
+    def fuse(self, hits: Mapping[str, Sequence[Hit]], japanese: bool = False) -> list[FusedHit]:
         """The fused ranking of the configured channels' hits."""
         chosen = {name: hits[name] for name in self.channels if name in hits}
-        weights = {name: self.weight(name) for name in self.channels}
-        return fuse_rankings(chosen, k=self.k, weights=weights, word_channels=self.word_channels, mode=self.mode)
+        return fuse_rankings(
+            chosen,
+            k=self.k,
+            word_channels=self.word_channels,
+            mode=self.mode,
+            weighings=self.weighings(chosen),
+            calibration=self.calibrated(chosen),
+            evidence=self.evidence,
+            japanese=japanese,
+        )
 
-    def ranking(self, hits: Mapping[str, Sequence[Hit]]) -> list[str]:
+    def ranking(self, hits: Mapping[str, Sequence[Hit]], japanese: bool = False) -> list[str]:
         """The fused ranking as photo ids, best first."""
-        return [hit.photo_id for hit in self.fuse(hits)]
+        return [hit.photo_id for hit in self.fuse(hits, japanese)]

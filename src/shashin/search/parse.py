@@ -16,7 +16,7 @@ from shashin.places import Place, gazetteer, normalize_name
 from shashin.search.filters import Filters, Near
 from shashin.text.dates import When, find_dates, normalize
 from shashin.text.query import STOPWORDS
-from shashin.text.tokenize import place_words
+from shashin.text.tokenize import place_words, word_sequence
 
 _INTRODUCED = re.compile(
     r"\b(?:in|at|near|around|from)\s+(?:the\s+)?((?:[^\W\d_][\w'’.-]*)(?:\s+[^\W\d_][\w'’.-]*){0,2})", re.I
@@ -42,6 +42,81 @@ _KANJI_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _MIN_LOWERCASE_POPULATION = 1_000_000
 _MIN_ALIAS_POPULATION = 100_000  # "in rain": a village called Rain is not what was meant
+# A place name before one of these names something else, not where a photo was taken: a flag, a
+# breed, a dish, a map ("Boston terrier", "New York strip", 「アメリカの国旗」「フランス料理」).
+_NAMES_SOMETHING_ELSE = frozenset(
+    [
+        "flag",
+        "flags",
+        "map",
+        "maps",
+        "terrier",
+        "terriers",
+        "retriever",
+        "shepherd",
+        "bulldog",
+        "spaniel",
+        "hound",
+        "cat",
+        "cats",
+        "strip",
+        "steak",
+        "cuisine",
+        "food",
+        "dish",
+        "sauce",
+        "dressing",
+        "salad",
+        "roll",
+        "rolls",
+        "cheese",
+        "bread",
+        "toast",
+        "fries",
+        "style",
+        "flu",
+        "embassy",
+        "anthem",
+        "team",
+        "jersey",
+        "uniform",
+        "passport",
+        "stamp",
+        "stamps",
+        "coin",
+        "coins",
+        "currency",
+        "license",
+        "plate",
+        "breed",
+        "国旗",
+        "旗",
+        "地図",
+        "料理",
+        "国歌",
+        "大使館",
+        "代表",
+        "犬",
+        "猫",
+        "種",
+        "風",
+        "式",
+        "産",
+        "製",
+        "人",
+        "語",
+        "文字",
+        "切手",
+        "硬貨",
+        "紙幣",
+        "通貨",
+        "ナンバー",
+        "ユニフォーム",
+        "パスポート",
+        "チーム",
+    ]
+)
+_NEXT_WORD = re.compile(r"\s*(?:の\s*)?([^\W\d_]+)")
 
 
 @dataclass(frozen=True)
@@ -81,6 +156,8 @@ def parse_query(text: str, *, today: date | None = None, names: Sequence[str] = 
     places, mentioned, removed = _places(masked)
     for place, _said in places:
         understood.append(f"place: {place.label}")
+    for place in dict.fromkeys(mentioned):
+        understood.append(f"place named, ranks only: {place.label}")
     masked = _blank(masked, removed)
     rest = _restore(masked, quoted)
     rest = re.sub(r"\s+", " ", rest)
@@ -155,6 +232,8 @@ def _places(text: str) -> tuple[list[tuple[Place, str]], list[Place], list[tuple
             name = " ".join(words[:count])
             # "in the Airport": after "the", only a well-known place ("in the Hague") is a place.
             place = _known(name, capitalized=_capitalized(name), well_known=after_the)
+            if place and _names_something_else(text, match.start(1) + len(name)):
+                break  # "in a Boston terrier costume": the name is part of another
             if place:
                 filters.append((place, name))
                 end = match.start(1) + len(name)
@@ -162,7 +241,7 @@ def _places(text: str) -> tuple[list[tuple[Place, str]], list[Place], list[tuple
                 break
     for surface, start, end in place_words(text):
         place = _known(surface, capitalized=True)
-        if place is None:
+        if place is None or _names_something_else(text, end):
             continue
         after = _JA_AFTER_PLACE.match(text[end:])
         before = _JA_BEFORE_PLACE.search(text[:start])
@@ -182,8 +261,22 @@ def _places(text: str) -> tuple[list[tuple[Place, str]], list[Place], list[tuple
         for match in _CAPITALIZED.finditer(text):
             if match.start() == 0 and len(stripped.split()) > 4:
                 continue  # a sentence's first word is capitalized anyway: "Man in apron standing…"
-            mentioned.extend(_named_in(match.group(0).split()))
+            if not _names_something_else(text, match.end()):
+                mentioned.extend(_named_in(match.group(0).split()))
     return filters, mentioned, removed
+
+
+def _names_something_else(text: str, end: int) -> bool:
+    """Whether the place name ending at `end` is the first part of a name for something else
+    ("Boston terrier", 「アメリカの国旗」): a word of _NAMES_SOMETHING_ELSE follows it."""
+    following = _NEXT_WORD.match(text, end)
+    if not following:
+        return False
+    word = following.group(1)
+    if _CJK.match(word):  # Japanese has no spaces: the next word as the tokenizer reads it (人気 is not 人)
+        words = word_sequence(text[following.start(1) :])
+        word = text[following.start(1) + words[0].start : following.start(1) + words[0].end] if words else word
+    return word.lower() in _NAMES_SOMETHING_ELSE
 
 
 def _named_in(words: list[str]) -> list[Place]:

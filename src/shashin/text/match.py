@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from shashin.text.query import KeywordQuery
@@ -50,6 +51,13 @@ def _cannot_match(text: str, query: KeywordQuery) -> bool:
         return False
     folded = unicodedata.normalize("NFKC", text).casefold()
     return not any(word[: max(1, len(word) - 2)] in folded for word in words)
+
+
+def holds_words(text: str, words: list[str]) -> bool:
+    """Whether `text` holds each English word as written (case aside), not only a word with its
+    stem: "city" in "CITY LIGHTS", not in "CITI"."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return all(re.search(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", folded) for word in words)
 
 
 def merge_spans(spans: list[Span]) -> list[Span]:

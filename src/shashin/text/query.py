@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from shashin.text.tokenize import terms, word_sequence
+from shashin.text.tokenize import tokenize, word_sequence
 
 _QUOTED = re.compile(r'"([^"]*)"|「([^」]*)」|“([^”]*)”|『([^』]*)』')
 
 # English function words dropped from queries that have other words ("THERE IS A MAN IN THE
 # AIRPORT" searches man, airport...): they match nearly every caption and every sign and would
-# make weak matches look like agreement. Japanese particles are already dropped by the tokenizer.
+# make weak matches look like agreement. Japanese particles are already dropped by the tokenizer,
+# and words that only support others (いる of 走っている, こと) go the same way (Token.function).
+# Words for the photo itself ("a photo of", 写真) say nothing about what it shows.
 # Negations stay: "NO LITTER" is a sign.
 STOPWORDS = frozenset(
     [
@@ -73,6 +75,14 @@ STOPWORDS = frozenset(
         "what",
         "where",
         "when",
+        "photo",
+        "photos",
+        "picture",
+        "pictures",
+        "image",
+        "images",
+        "写真",
+        "画像",
     ]
 )
 
@@ -99,6 +109,8 @@ def parse_keywords(text: str) -> KeywordQuery:
         if len(words) > 1:
             phrases.append(words)
     unquoted = text.replace("“", '"').replace("”", '"')
-    unique = tuple(dict.fromkeys(terms(unquoted)))
-    content = tuple(term for term in unique if term not in STOPWORDS)
+    tokens = tokenize(unquoted)
+    unique = tuple(dict.fromkeys(token.term for token in tokens))
+    supporting = {token.term for token in tokens if token.function}
+    content = tuple(term for term in unique if term not in STOPWORDS and term not in supporting)
     return KeywordQuery(text=text, terms=content or unique, phrases=tuple(phrases))

@@ -16,6 +16,11 @@ from dataclasses import dataclass
 
 # Parts of speech that carry no search meaning: particles, auxiliaries, punctuation, spaces.
 _SKIPPED_POS = frozenset({"補助記号", "空白", "助詞", "助動詞"})
+# Words that only support others: いる of 走っている, ある, しまう, ない (verbs and adjectives that
+# Sudachi files as 非自立可能), pronouns (これ, 私), suffixes (たち) and formal nouns (こと, もの).
+# Indexed like any word, but a query's keyword hit never rests on them alone (text.query).
+_FUNCTION_POS = frozenset({("動詞", "非自立可能"), ("形容詞", "非自立可能"), ("代名詞", "*"), ("接尾辞", "名詞的")})
+_FORMAL_NOUNS = frozenset({"こと", "事", "もの", "物", "ところ", "所", "ため", "為", "よう", "様", "わけ", "訳"})
 JAPANESE = re.compile(r"[\u3005\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 _WORDLIKE = re.compile(r"\w", re.UNICODE)
 # Sudachi refuses inputs over 49,149 bytes; stay well below in UTF-8 (≤ 3 bytes a character).
@@ -32,6 +37,7 @@ class Token:
     start: int
     end: int
     sub: bool = False  # a sub-word of a compound: searchable, but not part of the word sequence
+    function: bool = False  # a Japanese word that only supports others (いる, こと, これ): see _FUNCTION_POS
 
 
 def japanese_tokenizer():  # type: ignore[no-untyped-def]
@@ -68,6 +74,7 @@ def tokenize(text: str) -> list[Token]:
                     normalize_term(surface, morpheme.normalized_form()),
                     offset + morpheme.begin(),
                     offset + morpheme.end(),
+                    function=_supports(morpheme),
                 )
             )
             parts = morpheme.split(_local.split_a)
@@ -81,9 +88,16 @@ def tokenize(text: str) -> list[Token]:
                             offset + part.begin(),
                             offset + part.end(),
                             sub=True,
+                            function=_supports(part),
                         )
                     )
     return tokens
+
+
+def _supports(morpheme) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a Sudachi morpheme only supports other words (see _FUNCTION_POS)."""
+    pos = morpheme.part_of_speech()
+    return (pos[0], pos[1]) in _FUNCTION_POS or (pos[0] == "名詞" and morpheme.surface() in _FORMAL_NOUNS)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -57,14 +57,17 @@ class Filter:
     placeholder: str = ""  # an example the web panel shows in the empty field
     example: Any = None  # a value that selects something, for docs and tests
     wanted: str = ""  # what a value must be, for error messages ("a whole number from 1 to 5")
+    reads: tuple[str, ...] = ()  # other filters' arguments its select function is given (how to combine values)
 
-    def picks(self, store: Store, facts: PhotoFacts, value: Any) -> np.ndarray:
-        """The photos (a mask over facts.ids) this filter's value allows."""
+    def picks(self, store: Store, facts: PhotoFacts, value: Any, given: Mapping[str, Any] | None = None) -> np.ndarray:
+        """The photos (a mask over facts.ids) this filter's value allows; `given` holds the
+        values of the filters it reads."""
         from shashin.search.filters import select
 
         assert self.select is not None, f"{self.argument} is read with another filter"
-        chooser: Callable[[Store, PhotoFacts, Any], np.ndarray] = getattr(select, self.select)
-        return chooser(store, facts, value)
+        chooser: Callable[..., np.ndarray] = getattr(select, self.select)
+        options = {name: value for name, value in (given or {}).items() if name in self.reads and value is not None}
+        return chooser(store, facts, value, **options)
 
     @property
     def empty(self) -> Any:
@@ -152,8 +155,9 @@ FILTERS: tuple[Filter, ...] = (
         "near",
         "near",
         str,
-        "Only photos taken near a place: a town or country (Kyoto, 京都, Japan) or 'lat,lon'.",
+        "Only photos taken near a place: a town or country (Kyoto, 京都, Japan) or 'lat,lon' (repeat: any of them).",
         ("Near", "場所"),
+        many=True,
         placeholder="Kyoto / 京都",
         example="Kyoto",
     ),
@@ -208,12 +212,37 @@ FILTERS: tuple[Filter, ...] = (
         "person",
         str,
         "Only photos naming this person (faces named in shashin; face regions from Lightroom, digiKam, "
-        "Picasa; Takeout's people) (repeat: all of them).",
+        "Picasa; Takeout's people) (repeat: all of them, or any with --any-person).",
         ("Person", "人物"),
         many=True,
         select="with_people",
         words=lambda people: [f"with {person}" for person in people],
         example="Ken",
+        reads=("any_people", "only_people"),
+    ),
+    Filter(
+        "any_people",
+        "any_person",
+        bool,
+        "With several --person: photos naming any of them (without it: all of them).",
+        ("Any of these people", "いずれかの人物"),
+        words=lambda any_people: ["any of the people named"] if any_people else [],
+        merge="latest",
+        flags=("--any-person",),
+        wanted="true or false",
+        example=True,
+    ),
+    Filter(
+        "only_people",
+        "only_people",
+        bool,
+        "With --person: only photos in which nobody else is named (no other named face or name kept by a photo app).",
+        ("Only these people", "この人物だけ"),
+        words=lambda only: ["nobody else named"] if only else [],
+        merge="latest",
+        flags=("--only-people",),
+        wanted="true or false",
+        example=True,
     ),
     Filter(
         "rating",
@@ -271,6 +300,8 @@ FILTERS: tuple[Filter, ...] = (
 )
 BY_ARGUMENT: dict[str, Filter] = {declared.argument: declared for declared in FILTERS}
 BY_PARAM: dict[str, Filter] = {declared.param: declared for declared in FILTERS}
+# Filters that only qualify another (how far from a place, how several people combine).
+QUALIFIERS = frozenset({"radius_km", *(argument for declared in FILTERS for argument in declared.reads)})
 
 
 def from_params(given: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> dict[str, Any]:
@@ -295,8 +326,11 @@ def from_params(given: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> dict[st
 
 
 def restricts(arguments: Mapping[str, Any]) -> bool:
-    """Whether build_filters' arguments hold a filter that restricts on its own (a radius alone does not)."""
-    return any(value not in (None, [], ()) for argument, value in arguments.items() if argument != "radius_km")
+    """Whether build_filters' arguments hold a filter that restricts on its own (a radius alone
+    does not, nor --any-person: they qualify another)."""
+    return any(
+        value not in (None, [], (), False) for argument, value in arguments.items() if argument not in QUALIFIERS
+    )
 
 
 def to_params(arguments: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -352,6 +386,7 @@ __all__ = [
     "BY_ARGUMENT",
     "BY_PARAM",
     "FILTERS",
+    "QUALIFIERS",
     "Filter",
     "FilterValueError",
     "Parameters",

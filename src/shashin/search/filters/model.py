@@ -16,7 +16,7 @@ import numpy as np
 from shashin.errors import UsageError
 from shashin.places import Place, gazetteer, nearest_towns
 from shashin.search.filters import select
-from shashin.search.filters.declared import BY_ARGUMENT, FILTERS, FilterValueError
+from shashin.search.filters.declared import BY_ARGUMENT, FILTERS, QUALIFIERS, FilterValueError
 from shashin.store import PhotoSet, Store
 from shashin.text.dates import DateError, When, normalize, parse_when
 
@@ -59,11 +59,11 @@ class Filters:
     @classmethod
     def of(cls, when: When | None = None, near: tuple[Near, ...] = (), **values: Any) -> Filters:
         """Filters from build_filters' argument names (cameras=("ricoh",), rating=4), already clean."""
-        unknown = set(values) - {f.argument for f in _SELECTING}
+        unknown = set(values) - {f.argument for f in _KEPT}
         if unknown:
             raise TypeError(f"no such filter: {', '.join(sorted(unknown))}")
         chosen = tuple(
-            (f.argument, values[f.argument]) for f in _SELECTING if values.get(f.argument) not in (None, (), [])
+            (f.argument, values[f.argument]) for f in _KEPT if values.get(f.argument) not in (None, (), [], False)
         )
         return cls(when, tuple(near), chosen)
 
@@ -78,16 +78,15 @@ class Filters:
 
     @property
     def active(self) -> bool:
-        return bool(self.when or self.near or self.chosen)
+        """Whether these filters restrict anything (how several people combine does not, alone)."""
+        return bool(self.when or self.near or any(argument not in QUALIFIERS for argument, _ in self.chosen))
 
     def merged(self, other: Filters) -> Filters:
         """Both sets of restrictions (dates intersect; lists join; the larger rating wins)."""
         when = self.when.intersect(other.when) if self.when and other.when else self.when or other.when
         given = dict(self.chosen).keys() | dict(other.chosen).keys()
         values = {
-            f.argument: f.merged(self.value(f.argument), other.value(f.argument))
-            for f in _SELECTING
-            if f.argument in given
+            f.argument: f.merged(self.value(f.argument), other.value(f.argument)) for f in _KEPT if f.argument in given
         }
         return Filters.of(when, self.near + other.near, **values)
 
@@ -100,7 +99,7 @@ class Filters:
         return parts
 
     def to_dict(self) -> dict[str, Any]:
-        chosen = {f.argument: _plain(self.value(f.argument)) for f in _SELECTING}
+        chosen = {f.argument: _plain(self.value(f.argument)) for f in _KEPT}
         return {
             "taken_from": self.when.start.isoformat() if self.when and self.when.start else None,
             "taken_before": self.when.end.isoformat() if self.when and self.when.end else None,
@@ -127,8 +126,11 @@ class Filters:
             mask &= select.taken(store, facts, self.when)
         if self.near:
             mask &= select.near(store, facts, self.near)
+        given = dict(self.chosen)
         for argument, value in self.chosen:
-            mask &= BY_ARGUMENT[argument].picks(store, facts, value)
+            declared = BY_ARGUMENT[argument]
+            if declared.select is not None:  # the others are read by the filter they qualify
+                mask &= declared.picks(store, facts, value, given)
         return PhotoSet(facts.ids, mask)
 
 
@@ -136,7 +138,8 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-_SELECTING = tuple(f for f in FILTERS if f.select is not None)
+# Every filter Filters keeps by value: all but the dates (when) and places (near) built from several.
+_KEPT = tuple(f for f in FILTERS if f.argument not in ("taken_from", "taken_to", "near", "radius_km"))
 
 
 def find_place(name: str) -> Place:
@@ -171,7 +174,8 @@ _COORDINATES = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?
 def build_filters(**given: Any) -> Filters:
     """Filters from what a user typed, by build_filters' argument names (declared.FILTERS): dates
     as in queries ("2023", "2023-07", "July 2023", 「2025年9月」; taken_to includes the whole period
-    it names), a place name or "lat,lon" with radius_km, and every other declared filter's value."""
+    it names), place names or "lat,lon" (any of them) with radius_km, and every other declared
+    filter's value."""
     unknown = set(given) - set(BY_ARGUMENT)
     if unknown:
         raise FilterError(f"no such filter: {', '.join(sorted(unknown))} (filters: {', '.join(BY_ARGUMENT)})")
@@ -192,19 +196,20 @@ def build_filters(**given: Any) -> Filters:
         when = (when or When()).intersect(When(end=end.end) if end.end else When(months=end.months))
         if when.empty:
             raise FilterError(f"--from {taken_from} is after --to {taken_to}: no photo can be taken in between")
-    near, radius_km = values.pop("near", None), values.pop("radius_km", None)
-    places: tuple[Near, ...] = ()
-    if near:
-        match = _COORDINATES.match(near)
-        if match:
-            latitude, longitude = float(match.group(1)), float(match.group(2))
-            if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-                raise FilterError(f"{near!r}: latitude must be within ±90 and longitude within ±180")
-            place = Place(near.strip(), "", latitude, longitude)
-            places = (Near(place, radius_km or 5.0),)
-        else:
-            places = (Near.of(find_place(near), radius_km, said=near.strip()),)
+    near, radius_km = values.pop("near", ()), values.pop("radius_km", None)
+    places = tuple(_near(one, radius_km) for one in near)
     return Filters.of(when, places, **values)
+
+
+def _near(near: str, radius_km: float | None) -> Near:
+    """A place a user named ("Kyoto", 京都, "35.01,135.77"), with the radius given or the town's own."""
+    match = _COORDINATES.match(near)
+    if match:
+        latitude, longitude = float(match.group(1)), float(match.group(2))
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise FilterError(f"{near!r}: latitude must be within ±90 and longitude within ±180")
+        return Near(Place(near.strip(), "", latitude, longitude), radius_km or 5.0)
+    return Near.of(find_place(near), radius_km, said=near.strip())
 
 
 def _period(text: str, option: str) -> When:

@@ -3,6 +3,7 @@ kept in memory or from a channel's index. `declared.py` names which function ser
 
 from __future__ import annotations
 
+import json
 import os
 from typing import TYPE_CHECKING
 
@@ -10,9 +11,10 @@ import numpy as np
 import pyarrow.compute as pc
 
 from shashin.channels.ocr import OcrChannel
-from shashin.metadata.kept import facet, fold
+from shashin.metadata.kept import Kept, facet, fold
 from shashin.metadata.sync import CHANNEL as METADATA
 from shashin.people.lookup import photos_of
+from shashin.people.table import FORGOTTEN, face_columns
 from shashin.places import Place, distance_km, gazetteer, normalize_name
 from shashin.store import PhotoFacts, PhotoSet, Store
 from shashin.store.contract import ChannelStore
@@ -116,14 +118,44 @@ def labelled(store: ChannelStore, facts: PhotoFacts, labels: tuple[str, ...]) ->
     return mask
 
 
-def with_people(store: Store, facts: PhotoFacts, people: tuple[str, ...]) -> np.ndarray:
-    """Photos naming every person: faces grouped and named in shashin, or regions and Takeout's people."""
+def with_people(
+    store: Store, facts: PhotoFacts, people: tuple[str, ...], any_people: bool = False, only_people: bool = False
+) -> np.ndarray:
+    """Photos naming every person (`any_people`: any of them), by faces grouped and named in
+    shashin or regions and Takeout's people; `only_people`: and nobody else named."""
     faces = photos_of(store, people)
-    mask = np.ones(len(facts.ids), bool)
+    mask = np.zeros(len(facts.ids), bool) if any_people else np.ones(len(facts.ids), bool)
     for person in people:
         named = _having(store, facts, [facet("p", word) for word in fold(person).split()])
-        mask &= named | PhotoSet.of(facts.ids, faces.get(fold(person), set())).mask
+        named |= PhotoSet.of(facts.ids, faces.get(fold(person), set())).mask
+        mask = mask | named if any_people else mask & named
+    if only_people and mask.any():
+        mask &= ~PhotoSet.of(facts.ids, _someone_else(store, PhotoSet(facts.ids, mask).ids(), people)).mask
     return mask
+
+
+def _someone_else(store: Store, photo_ids: list[str], people: tuple[str, ...]) -> set[str]:
+    """The photos that name a person who is none of `people`: a face of another named person, or
+    another name a photo app kept. A name is one of them when it holds every word asked ("Ken"
+    is Ken Tanaka)."""
+    asked = [set(fold(person).split()) for person in people]
+
+    def theirs(name: str) -> bool:
+        return any(words <= set(fold(name).split()) for words in asked)
+
+    names = {row["person_id"]: row["name"] for row in store.all_rows("people") if row["name"]}
+    wanted = set(photo_ids)
+    others = {
+        row["photo_id"]
+        for row in face_columns(store, ["photo_id", "person_id", "source"])
+        if row["photo_id"] in wanted and row["source"] != FORGOTTEN and row["person_id"] in names
+        and not theirs(names[row["person_id"]])
+    }  # fmt: skip
+    for photo_id, row in store.channel_rows(METADATA, photo_ids, ["fields"]).items():
+        kept = Kept.from_dict(json.loads(row.get("fields") or "{}"))
+        if any(not theirs(name) for name in kept.names()):
+            others.add(photo_id)
+    return others
 
 
 def _named(store: Store, facts: PhotoFacts, place: Place, said: str = "") -> np.ndarray:

@@ -3,11 +3,12 @@ photos that look like one in the library."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
+from shashin.search import Sort
 from shashin.search.filters.declared import restricts
 from shashin.web import render
 from shashin.web.filters import openapi_parameters, panel, request_filters, search_address
@@ -15,9 +16,9 @@ from shashin.web.state import ApiError, AppState, State
 from shashin.web.uploads import display_name, saved_upload
 
 router = APIRouter()
-Sort = Literal["relevance", "newest", "oldest"]
 Filtered = Annotated[dict[str, Any], Depends(request_filters)]
 PAGE_SIZE = 24
+ALL_HELP = "also the results below the relevance cut-off (counted in `cut` otherwise)"
 
 
 @router.get(
@@ -39,12 +40,24 @@ def api_search(
     facets: Annotated[
         bool, Query(description="count the photos found by year, place, camera, text, keyword, person")
     ] = False,
+    everything: Annotated[bool, Query(alias="all", description=ALL_HELP)] = False,
 ) -> dict[str, Any]:
-    """Results with their explanation: each channel's rank and score, highlights, date, place.
-    `q` reads "cat -dog" (not dog), "cat OR kitten" (either) unless `literal`. Every filter is a
-    parameter (see the list below); a repeated one gives several values."""
+    """Results with their explanation: each channel's rank, score and evidence, how each channel
+    was weighed for this query, highlights, date, place. `relevance` is the probability of a true
+    match; results below the cut-off are counted in `cut`, not listed, unless `all`. `q` reads
+    "cat -dog" (not dog), "cat OR kitten" (either) unless `literal`. `sort`: relevance, date
+    (oldest first) or -date (newest first). Every filter is a parameter (see the list below); a
+    repeated one gives several values."""
     response = state.search(
-        q, filters, limit=limit, offset=offset, parse=not literal, sort=sort, min_score=min_score, facets=facets
+        q,
+        filters,
+        limit=limit,
+        offset=offset,
+        parse=not literal,
+        sort=sort,
+        min_score=min_score,
+        facets=facets,
+        everything=everything,
     )
     return state.with_links(response, render.lang(request))
 
@@ -82,17 +95,21 @@ def page_search(
     sort: Sort = "relevance",
     offset: Annotated[int, Query(ge=0)] = 0,
     ui: str | None = None,
+    everything: Annotated[bool, Query(alias="all")] = False,
 ) -> HTMLResponse:
     language = render.lang(request)
     asked = bool(q.strip()) or restricts(filters)
     document = None
     if asked:
-        response = state.search(q, filters, limit=PAGE_SIZE, offset=offset, sort=sort, facets=True)
+        response = state.search(
+            q, filters, limit=PAGE_SIZE, offset=offset, sort=sort, facets=True, everything=everything
+        )
         document = state.with_links(response, language)
     return state.page(
         "search.html",
         request,
         params={"q": q, "sort": sort, "offset": offset},
+        show_all=render.here(request, all="true", offset=0),
         panel=panel(request, language),
         document=document,
         asked=asked,
