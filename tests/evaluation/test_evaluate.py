@@ -125,6 +125,19 @@ def test_known_caption_mode_and_tuning(captioned, tmp_path: Path, monkeypatch: p
     config.write_text(tuned.toml(), encoding="utf-8")
     monkeypatch.setenv("SHASHIN_CONFIG", str(config))
     assert load_settings({}).search.rrf_k == tuned.chosen.k
+    assert load_settings({}).search.adapt_words == tuned.chosen.adapt.words  # how weights follow each query
+    assert tuned.to_dict()["chosen"]["adapt_meaning"] == tuned.chosen.adapt.meaning
+
+    from shashin.evaluation.calibrate import calibrate_run
+
+    calibrated = calibrate_run(run, folds=3)
+    assert calibrated.held_out.matches == len(queries) and 0 <= calibrated.held_out.kept <= 1
+    fitted = tmp_path / "calibration.json"
+    calibrated.calibration.save(fitted)
+    monkeypatch.setenv("SHASHIN_CONFIG", "")
+    ours = Library(settings=load_settings({"db": str(library.path), "search.calibration": str(fitted)}))
+    found = ours.search(queries[0].text, everything=True)
+    assert found.results and all(0 <= r.relevance <= 1 for r in found.results)
 
 
 def test_eval_command(indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -142,3 +155,7 @@ def test_eval_command(indexed, tmp_path: Path) -> None:  # type: ignore[no-untyp
     assert "difference +0.000" in same and "0 better in B" in same
     missing = run_cli("eval", "--db", str(library.path))
     assert missing.returncode == 2 and "nothing to evaluate" in missing.stderr
+    fitted = tmp_path / "calibration.json"
+    calibrated = run_cli("eval", str(path), "--db", str(library.path), "--calibrate", str(fitted), check=True).stdout
+    assert f"written to {fitted}" in calibrated and "search.calibration" in calibrated
+    assert json.loads(fitted.read_text(encoding="utf-8"))["fitted_on"].startswith("4 evaluation queries")

@@ -44,7 +44,10 @@ class OcrChannel(IndexedChannel, Channel):
 
     def __init__(self, settings: OcrSettings) -> None:
         self._model = RapidOcr(
-            model_dir=settings.model_dir, max_side=settings.max_side, min_confidence=settings.min_confidence
+            model_dir=settings.model_dir,
+            max_side=settings.max_side,
+            min_confidence=settings.min_confidence,
+            second_reads=settings.second_reads,
         )
         self.tolerant = settings.tolerant
 

@@ -22,6 +22,15 @@ _ROLES = ("det", "cls", "rec")
 # no more memory than an everyday photo takes.
 MAX_ASPECT = 4
 MIN_SIDE = 32
+# Second reads: a region the detector marks as text but recognition reads badly (small, slanted,
+# faint words: CAUTION on a far sign) is cut out with a margin, enlarged so its text stands
+# READ_HEIGHT px tall (at most MAX_ENLARGE times), and read again, detection included (the crop's
+# own detector straightens a slanted line). At most MAX_SECOND_READS regions a photo, the least
+# confident last. Measured in bench/ocr_words.py (docs/channels.md).
+READ_HEIGHT = 64
+MAX_ENLARGE = 4.0
+MAX_SECOND_READS = 8
+_MARGIN = 0.25  # of the region's height, on every side
 _patch_lock = threading.Lock()
 _spin = False  # what the wrapped option builder gives onnxruntime (see _session_options)
 
@@ -39,12 +48,19 @@ class RapidOcr:
     """PP-OCR through rapidocr; bundled models by default, or det/cls/rec .onnx files from a folder."""
 
     def __init__(
-        self, *, model_dir: str = "", max_side: int = 2000, min_confidence: float = 0.5, spin: bool | None = None
+        self,
+        *,
+        model_dir: str = "",
+        max_side: int = 2000,
+        min_confidence: float = 0.5,
+        spin: bool | None = None,
+        second_reads: bool = True,
     ) -> None:
         self.model_dir = model_dir
         self.spin = spinning_allowed() if spin is None else spin  # onnxruntime's idle threads busy-wait
         self.max_side = max_side
         self.min_confidence = min_confidence
+        self.second_reads = second_reads
         self._engine: Any = None
 
     @functools.cached_property
@@ -56,7 +72,8 @@ class RapidOcr:
         except Exception:
             library = "rapidocr (version unknown)"
         models = self._model_identity()
-        return f"{library}; {models}; min_confidence={self.min_confidence}; max_side={self.max_side}"
+        reads = f"; second reads ×{MAX_ENLARGE:g} to {READ_HEIGHT} px" if self.second_reads else ""
+        return f"{library}; {models}; min_confidence={self.min_confidence}; max_side={self.max_side}{reads}"
 
     def identity(self) -> str:
         """Everything that determines the output: library version, models and thresholds."""
@@ -90,27 +107,55 @@ class RapidOcr:
         self._engine = engine
 
     def read(self, pixels: np.ndarray) -> list[OcrLine]:
-        """Text lines in an RGB image, in reading order as detected."""
+        """Text lines in an RGB image, in reading order as detected; regions read badly get a
+        second, enlarged read (see READ_HEIGHT)."""
         if self._engine is None:
             self.load()
         height, width = pixels.shape[:2]
         if not height or not width:
             return []
         bgr = bounded_shape(np.ascontiguousarray(pixels[..., ::-1]))  # rapidocr takes arrays as OpenCV BGR
-        result = self._engine(bgr)
+        floor = 0.0 if self.second_reads else self.min_confidence  # every region the detector marks
+        lines: list[OcrLine] = []
+        doubtful: list[tuple[float, np.ndarray]] = []
+        for text, score, corners in self._lines(bgr, floor):
+            if text and score >= self.min_confidence:
+                lines.append(_line(text, score, corners, width, height))
+            else:
+                doubtful.append((score, corners))
+        doubtful.sort(key=lambda pair: -pair[0])
+        for _, corners in doubtful[:MAX_SECOND_READS] if self.second_reads else ():
+            lines += [_line(t, s, c, width, height) for t, s, c in self._read_again(bgr, corners)]
+        return lines
+
+    def _lines(self, bgr: np.ndarray, floor: float) -> list[tuple[str, float, np.ndarray]]:
+        """(text, confidence, 4×2 corners in pixels) of every region read at least `floor`."""
+        result = self._engine(bgr, text_score=floor)
         texts = result.txts or ()
         scores = result.scores or ()
         boxes = result.boxes if result.boxes is not None else ()
-        lines: list[OcrLine] = []
-        for raw, score, box in zip(texts, scores, boxes):
-            text = str(raw).strip()
-            if not text or float(score) < self.min_confidence:
-                continue
-            corners = np.asarray(box, dtype=np.float64).reshape(4, 2) / (width, height)
-            lines.append(
-                OcrLine(text, round(float(score), 4), tuple(round(float(v), 5) for v in corners.clip(0, 1).ravel()))
-            )
-        return lines
+        return [
+            (str(raw).strip(), float(score), np.asarray(box, dtype=np.float64).reshape(4, 2))
+            for raw, score, box in zip(texts, scores, boxes)
+        ]
+
+    def _read_again(self, bgr: np.ndarray, corners: np.ndarray) -> list[tuple[str, float, np.ndarray]]:
+        """A doubtful region cut out with a margin, enlarged and read again; corners in `bgr`'s pixels."""
+        (left, top), (right, bottom) = corners.min(axis=0), corners.max(axis=0)
+        tall = max(bottom - top, 1.0)
+        margin = _MARGIN * tall
+        x0, y0 = int(max(left - margin, 0)), int(max(top - margin, 0))
+        x1, y1 = int(min(right + margin, bgr.shape[1])), int(min(bottom + margin, bgr.shape[0]))
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            return []
+        scale = min(max(READ_HEIGHT / tall, 1.0), MAX_ENLARGE)
+        crop = bgr[y0:y1, x0:x1]
+        if scale > 1.0:
+            import cv2
+
+            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        found = self._lines(bounded_shape(np.ascontiguousarray(crop)), self.min_confidence)
+        return [(t, s, c / scale + (x0, y0)) for t, s, c in found if t and s >= self.min_confidence]
 
     def _custom_models(self) -> dict[str, Path]:
         if not self.model_dir:
@@ -144,6 +189,12 @@ class RapidOcr:
         for role in sorted(models):
             digest.update(models[role].read_bytes())
         return "models " + ",".join(p.name for p in models.values()) + f" ({digest.hexdigest()})"
+
+
+def _line(text: str, score: float, corners: np.ndarray, width: int, height: int) -> OcrLine:
+    """A line with its corners as fractions of the image's size."""
+    box = (corners / (width, height)).clip(0, 1).ravel()
+    return OcrLine(text, round(score, 4), tuple(round(float(v), 5) for v in box))
 
 
 def bounded_shape(pixels: np.ndarray) -> np.ndarray:
