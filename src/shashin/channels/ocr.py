@@ -48,6 +48,7 @@ class OcrChannel(IndexedChannel, Channel):
             max_side=settings.max_side,
             min_confidence=settings.min_confidence,
             second_reads=settings.second_reads,
+            tiles=settings.tiles,
         )
         self.tolerant = settings.tolerant
 

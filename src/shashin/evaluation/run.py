@@ -94,7 +94,7 @@ def evaluate(
             for name, channel_hits in hits.items()
             if name in fusion.channels
         }
-        scores[FUSED] = score_ranking(fusion.ranking(hits), query.relevant, query.depth)
+        scores[FUSED] = score_ranking(fusion.ranking(hits, query.lang == "ja"), query.relevant, query.depth)
         results.append(QueryResult(query, hits, scores, seconds, unavailable))
         if progress:
             progress(number)

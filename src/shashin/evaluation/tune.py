@@ -22,10 +22,12 @@ from shashin.evaluation.metrics import Estimate, bootstrap, reciprocal_rank
 from shashin.evaluation.run import EvalRun
 from shashin.search.fuse import Adapt, FusionConfig
 
+Case = tuple[dict[str, list[Hit]], frozenset[str], bool]  # a query's hits, its true matches, whether Japanese
 WEIGHTS = (0.0, 0.1, 0.2, 0.35, 0.5, 1.0, 2.0, 4.0)
 KS = (5, 10, 20, 40, 60)
 ADAPT_MEANING = (0.0, 0.5, 1.0, 2.0)
 ADAPT_WORDS = (0.0, 1.0, 2.0, 4.0, 8.0)
+EVIDENCE_WEIGHTS = (0.0, 0.1, 0.2, 0.4)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class Tuning:
                 "rrf_k": self.chosen.k,
                 "adapt_meaning": self.chosen.adapt.meaning,
                 "adapt_words": self.chosen.adapt.words,
+                "evidence_weight": self.chosen.evidence_weight,
                 "weights": {c: self.chosen.weight(c) for c in self.chosen.channels},
             },
             "held_out_mrr": self.held_out.to_dict(),
@@ -64,6 +67,7 @@ class Tuning:
             f'fusion = "{self.chosen.mode}"',
             f"adapt_meaning = {self.chosen.adapt.meaning}",
             f"adapt_words = {self.chosen.adapt.words}",
+            f"evidence_weight = {self.chosen.evidence_weight}",
         ] + ([f"rrf_k = {self.chosen.k}"] if self.chosen.mode == "rrf" else [])
         lines += ["", "[search.weights]"] + [f"{name} = {self.chosen.weight(name)}" for name in self.chosen.channels]
         return "\n".join(lines) + "\n"
@@ -71,10 +75,10 @@ class Tuning:
 
 def tune(run: EvalRun, *, folds: int = 5, depth: int = 50, seed: int = 0) -> Tuning:
     """Cross-validated choice of weights and k for `run`'s queries (see the module docstring)."""
-    cases = [({n: h[:depth] for n, h in r.hits.items()}, r.query.relevant) for r in run.results]
+    cases = [({n: h[:depth] for n, h in r.hits.items()}, r.query.relevant, r.query.lang == "ja") for r in run.results]
     groups = folds_of([r.query.relevant for r in run.results], folds, seed)
     held_out = np.zeros(len(cases))
-    start = np.array([_rr(run.fusion, hits, relevant) for hits, relevant in cases])
+    start = np.array([_rr(run.fusion, *case) for case in cases])
     fold_notes = []
     for fold in range(folds):
         train = [c for c, g in zip(cases, groups) if g != fold]
@@ -96,9 +100,7 @@ def tune(run: EvalRun, *, folds: int = 5, depth: int = 50, seed: int = 0) -> Tun
     return Tuning(_ascend(run.fusion, cases), bootstrap(held_out), bootstrap(start), fold_notes)
 
 
-def _ascend(
-    start: FusionConfig, cases: Sequence[tuple[dict[str, list[Hit]], frozenset[str]]], rounds: int = 2
-) -> FusionConfig:
+def _ascend(start: FusionConfig, cases: Sequence[Case], rounds: int = 2) -> FusionConfig:
     best, best_score = start, _mean_rr(start, cases)
     for _ in range(rounds):
         improved = False
@@ -118,6 +120,11 @@ def _ascend(
             score = _mean_rr(trial, cases)
             if score > best_score + 1e-9:
                 best, best_score, improved = trial, score, True
+        for weight in EVIDENCE_WEIGHTS if start.calibration is not None else ():
+            trial = dataclasses.replace(best, evidence_weight=weight)
+            score = _mean_rr(trial, cases)
+            if score > best_score + 1e-9:
+                best, best_score, improved = trial, score, True
         for k in KS if start.mode == "rrf" else ():  # k shapes rank fusion only
             trial = dataclasses.replace(best, k=k)
             score = _mean_rr(trial, cases)
@@ -128,12 +135,12 @@ def _ascend(
     return best
 
 
-def _mean_rr(fusion: FusionConfig, cases: Sequence[tuple[dict[str, list[Hit]], frozenset[str]]]) -> float:
-    return float(np.mean([_rr(fusion, hits, relevant) for hits, relevant in cases])) if cases else 0.0
+def _mean_rr(fusion: FusionConfig, cases: Sequence[Case]) -> float:
+    return float(np.mean([_rr(fusion, *case) for case in cases])) if cases else 0.0
 
 
-def _rr(fusion: FusionConfig, hits: dict[str, list[Hit]], relevant: frozenset[str]) -> float:
-    return reciprocal_rank(fusion.ranking(hits), relevant)
+def _rr(fusion: FusionConfig, hits: dict[str, list[Hit]], relevant: frozenset[str], japanese: bool = False) -> float:
+    return reciprocal_rank(fusion.ranking(hits, japanese), relevant)
 
 
 def folds_of(relevant: Sequence[frozenset[str]], folds: int, seed: int = 0) -> list[int]:

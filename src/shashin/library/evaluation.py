@@ -115,6 +115,7 @@ class Evaluation:
         library = self._library
         from shashin.evaluation.run import evaluate as run_queries
         from shashin.search.fuse import FusionConfig
+        from shashin.search.relevance import calibration_for
 
         store = library.open_store()
         settings, built = library._channels(store)
@@ -124,7 +125,7 @@ class Evaluation:
         unknown = [name for name in chosen if name not in names]
         if unknown:
             raise LibraryError(f"unknown channel {', '.join(unknown)} (channels: {', '.join(names)})")
-        fusion = FusionConfig.of(settings.search, available, chosen)
+        fusion = FusionConfig.of(settings.search, available, chosen, calibration_for(settings.search.calibration))
 
         def ask(query: EvalQuery) -> tuple[dict[str, list[Hit]], dict[str, str]]:
             if query.photo is not None:

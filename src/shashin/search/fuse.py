@@ -130,12 +130,14 @@ def fuse_rankings(
     calibration: Calibration | None = None,
     evidence: Mapping[str, ChannelEvidence] | None = None,
     japanese: bool = False,
+    evidence_weight: float = 0.0,
 ) -> list[FusedHit]:
     """Fuse channel rankings. "rrf": score = Σ weight × quality / (k + rank); "score": Σ weight ×
     quality × normalized score (see the module docstring), over the channels that found a photo.
     `weighings` (per query, from weigh()) override `weights`. With a calibration (one suited to
     the channels that answered: Calibration.suited), each photo's relevance is its probability
-    of being a true match from the channels' `evidence`.
+    of being a true match from the channels' `evidence`, and `evidence_weight` × that evidence
+    (in logit units, below the best photo's) joins the fused score.
 
     Ties go to the photo found by more channels, then the better single rank, then the id. Photos
     found only by channels outside `word_channels` are then moved below the last exact match.
@@ -177,6 +179,11 @@ def fuse_rankings(
             if is_words:
                 worded.add(photo_id)
 
+    if calibration is not None and evidence_weight > 0 and logits:
+        # The calibrated evidence joins the ranking too: it reads each channel on its model's own
+        # scale (a Japanese query's lower cross-lingual similarities included), where min–max does not.
+        top = max(logits.values())
+        scores = {pid: score + evidence_weight * (logits[pid] - top) for pid, score in scores.items()}
     ordered = sorted(scores, key=lambda pid: (-scores[pid], -len(matches[pid]), best_rank[pid], pid))
     if words and exact:
         ordered = _exact_first(ordered, exact, worded)
@@ -230,6 +237,7 @@ class FusionConfig:
     adapt: Adapt = field(default_factory=Adapt)
     evidence: dict[str, ChannelEvidence] = field(default_factory=dict)
     calibration: Calibration | None = None
+    evidence_weight: float = 0.0  # per logit unit of calibrated evidence, added to the fused score
 
     @classmethod
     def of(
@@ -255,6 +263,7 @@ class FusionConfig:
             adapt,
             evidence,
             calibration,
+            settings.evidence_weight,
         )
 
     def weight(self, channel: str) -> float:
@@ -292,6 +301,7 @@ class FusionConfig:
             calibration=self.calibrated(chosen),
             evidence=self.evidence,
             japanese=japanese,
+            evidence_weight=self.evidence_weight,
         )
 
     def ranking(self, hits: Mapping[str, Sequence[Hit]], japanese: bool = False) -> list[str]:
