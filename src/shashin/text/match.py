@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 from shashin.text.query import KeywordQuery
 from shashin.text.tokenize import Token, search_form, tokenize
@@ -53,11 +54,19 @@ def _cannot_match(text: str, query: KeywordQuery) -> bool:
     return not any(word[: max(1, len(word) - 2)] in folded for word in words)
 
 
-def holds_words(text: str, words: list[str]) -> bool:
-    """Whether `text` holds each English word as written (case aside), not only a word with its
-    stem: "city" in "CITY LIGHTS", not in "CITI"."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return all(re.search(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", folded) for word in words)
+_SEPARATORS = re.compile(r"[\W_]+")
+
+
+def holds_words(words: list[str]) -> Callable[[str], bool]:
+    """A test of whether a text holds each English word as written (case aside), not only a word
+    with its stem: "city" in "CITY LIGHTS", not in "CITI"."""
+    wanted = set(words)
+
+    def holds(text: str) -> bool:
+        folded = text.casefold() if text.isascii() else unicodedata.normalize("NFKC", text).casefold()
+        return wanted <= set(_SEPARATORS.split(folded))
+
+    return holds
 
 
 def merge_spans(spans: list[Span]) -> list[Span]:
