@@ -61,7 +61,11 @@ def test_search_open_a_result_and_see_why(page, server: LiveServer) -> None:  # 
     page.get_by_role("searchbox").fill("car park")
     page.keyboard.press("Enter")  # the keyboard is enough
     page.wait_for_selector("ol.grid li.result")
-    assert page.get_by_role("status").inner_text().endswith("photos")
+    status = page.get_by_role("status").inner_text()
+    assert status.startswith("1 photos") and "less relevant hidden" in status  # the sign; the weak ones counted
+    page.get_by_role("link", name="Show all").click()
+    page.wait_for_selector("ol.grid li.result:nth-child(2)")
+    assert page.get_by_role("status").inner_text().endswith("photos") and "all=true" in page.url
     first = page.locator("li.result").first
     assert first.locator("img").get_attribute("alt") == "A red car park sign on a city street."
     first.locator("summary").click()
@@ -178,6 +182,9 @@ def test_exclude_click_a_facet_and_save_the_search(page, server: LiveServer, web
     assert "Not street:" in page.locator("p.excluded").inner_text()
     alts = [img.get_attribute("alt") or "" for img in page.locator("li.result img").all()]
     assert not any("street" in alt.lower() for alt in alts)
+    if page.get_by_role("link", name="Show all").count():  # the weak matches too, as a user browsing would
+        page.get_by_role("link", name="Show all").click()
+        page.wait_for_selector("main")
     facet = page.locator("aside.facets a[data-facet=text]")
     assert facet.count() == 1
     facet.click()  # narrows to photos with text: the filter is added to the address

@@ -27,10 +27,11 @@ INSTRUCTIONS = (
 
 
 def _argument(declared: Filter) -> tuple[str, Any, Any]:
-    """A declared filter as an argument of the search tool: its Python name, described."""
+    """A declared filter as an argument of the search tool: its Python name, described. One that
+    repeats also takes a single value ("near": "Kyoto", as before it repeated)."""
     from pydantic import Field
 
-    kind: Any = list[str] | None if declared.many else declared.kind | None
+    kind: Any = list[str] | str | None if declared.many else declared.kind | None
     return declared.argument, Annotated[kind, Field(description=declared.help)], None
 
 

@@ -328,9 +328,7 @@ def from_params(given: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> dict[st
 def restricts(arguments: Mapping[str, Any]) -> bool:
     """Whether build_filters' arguments hold a filter that restricts on its own (a radius alone
     does not, nor --any-person: they qualify another)."""
-    return any(
-        value not in (None, [], (), False) for argument, value in arguments.items() if argument not in QUALIFIERS
-    )
+    return any(value not in (None, [], ()) for argument, value in arguments.items() if argument not in QUALIFIERS)
 
 
 def to_params(arguments: Mapping[str, Any]) -> list[tuple[str, Any]]:

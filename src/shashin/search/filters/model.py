@@ -62,9 +62,7 @@ class Filters:
         unknown = set(values) - {f.argument for f in _KEPT}
         if unknown:
             raise TypeError(f"no such filter: {', '.join(sorted(unknown))}")
-        chosen = tuple(
-            (f.argument, values[f.argument]) for f in _KEPT if values.get(f.argument) not in (None, (), [], False)
-        )
+        chosen = tuple((f.argument, values[f.argument]) for f in _KEPT if values.get(f.argument) not in (None, (), []))
         return cls(when, tuple(near), chosen)
 
     def value(self, argument: str) -> Any:
