@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from shashin import Library
-from shashin.config import load_settings
 from shashin.search.logic import QueryLogic, split_logic
+from tests.search.captioned import captioned_library
 
 
 @pytest.mark.parametrize(
@@ -49,20 +47,8 @@ CAPTIONS = {
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
-    root = tmp_path_factory.mktemp("logic")
-    photos = root / "photos"
-    photos.mkdir()
-    rows = []
-    for n, (name, (english, japanese)) in enumerate(CAPTIONS.items()):
-        pixels = np.random.default_rng(n).integers(0, 255, (120, 160, 3), dtype=np.uint8)
-        Image.fromarray(pixels).save(photos / name)
-        rows += [{"file": name, "text": english, "lang": "en"}, {"file": name, "text": japanese, "lang": "ja"}]
-    library = Library(settings=load_settings({"db": str(root / "db"), "channels": "phash"}))
-    library.index([photos])
-    source = root / "captions.jsonl"
-    source.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in rows), encoding="utf-8")
-    assert library.import_captions(source).written == 10
-    return library
+    captions = {name: [(english, "en"), (japanese, "ja")] for name, (english, japanese) in CAPTIONS.items()}
+    return captioned_library(tmp_path_factory.mktemp("logic"), captions)
 
 
 def _names(response) -> list[str]:  # type: ignore[no-untyped-def]

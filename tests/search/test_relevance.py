@@ -6,19 +6,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
 from typer.testing import CliRunner
 
 from shashin import Library
 from shashin.channels.base import ChannelEvidence, Hit
 from shashin.cli import app
-from shashin.config import load_settings
 from shashin.search.fuse import Adapt, weigh
 from shashin.search.relevance import Calibration, Scale, calibration_for
 from shashin.web import create_app
+from tests.search.captioned import captioned_library
 
 CAPTIONS = {  # name: (caption, taken on)
     "sofa.jpg": ("a cat sleeping on a sofa", "2021:05:01 10:00:00"),
@@ -31,22 +29,9 @@ CAPTIONS = {  # name: (caption, taken on)
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
-    root = tmp_path_factory.mktemp("relevance")
-    photos = root / "photos"
-    photos.mkdir()
-    rows = []
-    for n, (name, (caption, day)) in enumerate(CAPTIONS.items()):
-        pixels = np.random.default_rng(n).integers(0, 255, (120, 160, 3), dtype=np.uint8)
-        exif = Image.Exif()
-        exif.get_ifd(0x8769)[0x9003] = day  # DateTimeOriginal
-        Image.fromarray(pixels).save(photos / name, exif=exif)
-        rows.append({"file": name, "text": caption, "lang": "en"})
-    library = Library(settings=load_settings({"db": str(root / "db"), "channels": "phash"}))
-    library.index([photos])
-    source = root / "captions.jsonl"
-    source.write_text("\n".join(json.dumps(row) for row in rows), encoding="utf-8")
-    assert library.import_captions(source).written == len(CAPTIONS)
-    return library
+    captions = {name: [(caption, "en")] for name, (caption, _) in CAPTIONS.items()}
+    taken = {name: day for name, (_, day) in CAPTIONS.items()}
+    return captioned_library(tmp_path_factory.mktemp("relevance"), captions, taken)
 
 
 def names(response) -> list[str]:  # type: ignore[no-untyped-def]
@@ -133,7 +118,7 @@ def test_a_calibration_reads_evidence_and_falls_back_for_an_unknown_model(tmp_pa
     fallback = Calibration(-6.0, 3.0, 1.5, cutoff=0.05)
     calibration = Calibration(-40.0, 4.0, 0.0, {"e5": Scale(45.0, 5.0, -1.0)}, 0.02, fallback=fallback)
     hits = [Hit("a", 0.92), Hit("b", 0.80)]
-    evidence, _ = calibration.evidence(ChannelEvidence("meaning", "e5"), hits, japanese=False)
+    evidence = calibration.evidence(ChannelEvidence("meaning", "e5"), hits, japanese=False)
     assert evidence["a"] == pytest.approx(45.0 * 0.92) and calibration.probability(-40 + evidence["a"]) > 0.5
     assert calibration.suited([ChannelEvidence("meaning", "e5")]) is calibration
     assert calibration.suited([ChannelEvidence("meaning", "e5"), ChannelEvidence("meaning", "siglip")]) is fallback

@@ -18,6 +18,7 @@ import numpy as np
 from shashin.channels.base import ChannelEvidence, Hit
 from shashin.evaluation.run import EvalRun
 from shashin.evaluation.tune import folds_of
+from shashin.search.fuse import fuse_rankings
 from shashin.search.relevance import Calibration, Scale, standouts
 
 
@@ -135,27 +136,17 @@ def _fit(cases: Sequence[Case], judged: Sequence[Case], keep: float, l2: float, 
     calibration = Calibration(intercept, by_name["coverage"], by_name["standout"], scales, 0.0, fitted_on=fitted_on)
     found = true_match_relevance(calibration, judged)
     cutoff = float(np.quantile(found, 1 - keep, method="lower")) if len(found) else 0.0
-    return Calibration(
-        intercept, by_name["coverage"], by_name["standout"], scales, round(cutoff, 4), fitted_on=fitted_on
-    )
+    return dataclasses.replace(calibration, cutoff=round(cutoff, 4))
 
 
 def relevances(calibration: Calibration, case: Case) -> dict[str, float]:
-    """Each photo the case's channels found, with its relevance under `calibration`."""
-    logits: dict[str, float] = {}
-    exact: set[str] = set()
+    """Each photo the case's channels found, with the relevance a search would show it with
+    under `calibration` (1 for all when no meaning channel answered: nothing is cut then)."""
     suited = calibration.suited(case.evidence[n] for n, hits in case.rankings.items() if hits and n in case.evidence)
-    if suited is None:  # no meaning channel answered: nothing is calibrated, nothing is cut
+    if suited is None:
         return {hit.photo_id: 1.0 for hits in case.rankings.values() for hit in hits}
-    calibration = suited
-    for name, hits in case.rankings.items():
-        proof, _ = calibration.evidence(case.evidence.get(name, ChannelEvidence("meaning")), hits, case.japanese)
-        for photo_id, value in proof.items():
-            logits[photo_id] = logits.get(photo_id, 0.0) + value
-        exact.update(hit.photo_id for hit in hits if hit.exact)
-        for hit in hits:
-            logits.setdefault(hit.photo_id, 0.0)
-    return {pid: calibration.probability(calibration.intercept + value, pid in exact) for pid, value in logits.items()}
+    fused = fuse_rankings(case.rankings, calibration=suited, evidence=case.evidence, japanese=case.japanese)
+    return {hit.photo_id: hit.relevance for hit in fused}
 
 
 def true_match_relevance(calibration: Calibration, cases: Sequence[Case]) -> np.ndarray:
@@ -215,28 +206,31 @@ def calibrate_run(run: EvalRun, *, folds: int = 5, keep: float = 0.95) -> Calibr
         if any(r.hits.values())
     ]
     groups = folds_of([case.relevant for case in cases], folds)
-    kept: list[float] = []
-    emptied: list[bool] = []
+    reports: list[CutoffReport] = []
     for fold in range(folds):
         train = [c for c, g in zip(cases, groups) if g != fold]
         test = [c for c, g in zip(cases, groups) if g == fold]
         if not test or not any(c.relevant for c in train):
             continue
         try:
-            fitted = fit_calibration(train, keep=keep)
+            reports.append(judge_cutoff(fit_calibration(train, keep=keep), test))
         except ValueError:
             continue
-        kept += [float(value >= fitted.cutoff) for value in true_match_relevance(fitted, test)]
-        emptied += [not any(v >= fitted.cutoff for v in relevances(fitted, c).values()) for c in test if not c.relevant]
     calibration = fit_calibration(cases, keep=keep, fitted_on=f"{len(cases)} evaluation queries (shashin eval)")
     report = CutoffReport(
-        float(np.mean(kept)) if kept else float("nan"),
-        float(np.mean(emptied)) if emptied else float("nan"),
+        _pooled([(r.kept, r.matches) for r in reports]),
+        _pooled([(r.emptied, r.no_match) for r in reports]),
         0.0,
-        len(kept),
-        len(emptied),
+        sum(r.matches for r in reports),
+        sum(r.no_match for r in reports),
     )
     return Calibrated(calibration, report)
+
+
+def _pooled(shares: Sequence[tuple[float, int]]) -> float:
+    """Shares measured on several folds as one share of all their items (nan when there are none)."""
+    total = sum(count for _, count in shares)
+    return sum(share * count for share, count in shares if count) / total if total else float("nan")
 
 
 __all__ = [

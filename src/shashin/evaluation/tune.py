@@ -22,7 +22,7 @@ from shashin.evaluation.metrics import Estimate, bootstrap, reciprocal_rank
 from shashin.evaluation.run import EvalRun
 from shashin.search.fuse import Adapt, FusionConfig
 
-Case = tuple[dict[str, list[Hit]], frozenset[str], bool]  # a query's hits, its true matches, whether Japanese
+Asked = tuple[dict[str, list[Hit]], frozenset[str], bool]  # a query's hits, its true matches, whether Japanese
 WEIGHTS = (0.0, 0.1, 0.2, 0.35, 0.5, 1.0, 2.0, 4.0)
 KS = (5, 10, 20, 40, 60)
 ADAPT_MEANING = (0.0, 0.5, 1.0, 2.0)
@@ -100,7 +100,7 @@ def tune(run: EvalRun, *, folds: int = 5, depth: int = 50, seed: int = 0) -> Tun
     return Tuning(_ascend(run.fusion, cases), bootstrap(held_out), bootstrap(start), fold_notes)
 
 
-def _ascend(start: FusionConfig, cases: Sequence[Case], rounds: int = 2) -> FusionConfig:
+def _ascend(start: FusionConfig, cases: Sequence[Asked], rounds: int = 2) -> FusionConfig:
     best, best_score = start, _mean_rr(start, cases)
     for _ in range(rounds):
         improved = False
@@ -135,7 +135,7 @@ def _ascend(start: FusionConfig, cases: Sequence[Case], rounds: int = 2) -> Fusi
     return best
 
 
-def _mean_rr(fusion: FusionConfig, cases: Sequence[Case]) -> float:
+def _mean_rr(fusion: FusionConfig, cases: Sequence[Asked]) -> float:
     return float(np.mean([_rr(fusion, *case) for case in cases])) if cases else 0.0
 
 

@@ -144,8 +144,6 @@ class RapidOcr:
 
     def _read_tiles(self, bgr: np.ndarray) -> list[tuple[str, float, np.ndarray]]:
         """Lines read in each of tiles×tiles overlapping tiles, enlarged; corners in `bgr`'s pixels."""
-        import cv2
-
         height, width = bgr.shape[:2]
         side_y, side_x = height / self.tiles, width / self.tiles
         found = []
@@ -155,12 +153,7 @@ class RapidOcr:
                 x0 = int(max(column * side_x - _TILE_OVERLAP * side_x, 0))
                 y1 = int(min((row + 1) * side_y + _TILE_OVERLAP * side_y, height))
                 x1 = int(min((column + 1) * side_x + _TILE_OVERLAP * side_x, width))
-                tile = cv2.resize(
-                    bgr[y0:y1, x0:x1], None, fx=TILE_ENLARGE, fy=TILE_ENLARGE, interpolation=cv2.INTER_CUBIC
-                )
-                for text, score, corners in self._lines(bounded_shape(np.ascontiguousarray(tile)), self.min_confidence):
-                    if text and score >= self.min_confidence:
-                        found.append((text, score, corners / TILE_ENLARGE + (x0, y0)))
+                found += self._read_part(bgr, (x0, y0, x1, y1), TILE_ENLARGE)
         return found
 
     def _lines(self, bgr: np.ndarray, floor: float) -> list[tuple[str, float, np.ndarray]]:
@@ -183,7 +176,14 @@ class RapidOcr:
         x1, y1 = int(min(right + margin, bgr.shape[1])), int(min(bottom + margin, bgr.shape[0]))
         if x1 - x0 < 4 or y1 - y0 < 4:
             return []
-        scale = min(max(READ_HEIGHT / tall, 1.0), MAX_ENLARGE)
+        return self._read_part(bgr, (x0, y0, x1, y1), min(max(READ_HEIGHT / tall, 1.0), MAX_ENLARGE))
+
+    def _read_part(
+        self, bgr: np.ndarray, part: tuple[int, int, int, int], scale: float
+    ) -> list[tuple[str, float, np.ndarray]]:
+        """The confident lines of `part` (x0, y0, x1, y1) of `bgr` enlarged `scale` times (second
+        reads and tiles), their corners placed back in `bgr`'s pixels."""
+        x0, y0, x1, y1 = part
         crop = bgr[y0:y1, x0:x1]
         if scale > 1.0:
             import cv2

@@ -299,13 +299,13 @@ def fused_ranking(
     if ranked.asked:
         calibration = calibration_for(settings.calibration)
         config = FusionConfig.of(settings, channels, calibration=calibration)
-        fused = config.fuse(ranked.rankings, japanese=guess_language(plan.query.text) == "ja")
-        suited = config.calibrated(ranked.rankings)
+        fused = config.fused(ranked.rankings, japanese=guess_language(plan.query.text) == "ja")
+        suited = fused.calibration
         cutoff = _cutoff(settings, suited.cutoff) if suited is not None and not options.everything else 0.0
         floor = max(options.min_score, cutoff)
-        kept = [hit for hit in fused if hit.relevance >= floor]
-        weighing = {name: w for name, w in config.weighings(ranked.rankings).items() if ranked.rankings.get(name)}
-        return Fusion(kept, sort, len(fused) - len(kept), floor, weighing, config)
+        kept = [hit for hit in fused.hits if hit.relevance >= floor]
+        weighing = {name: w for name, w in fused.weighing.items() if ranked.rankings.get(name)}
+        return Fusion(kept, sort, len(fused.hits) - len(kept), floor, weighing, config)
     if plan.within is not None or plan.logic.excluded:  # only filters (or exclusions): browsing
         allowed = plan.within.ids() if plan.within is not None else sorted(store.photo_ids())
         return Fusion([FusedHit(pid, 0.0) for pid in allowed], "oldest" if sort == "oldest" else "newest")

@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 from shashin.channels.base import Channel, Hit
 from shashin.config import SearchSettings
-from shashin.search.relevance import Calibration, ChannelEvidence
+from shashin.search.relevance import Calibration, ChannelEvidence, evidence_of, spread
 
 
 class ChannelMatch(NamedTuple):
@@ -106,10 +106,8 @@ def weigh(channel: str, hits: Sequence[Hit], base: float, kind: str, adapt: Adap
         return Weighing(base)
     first, second = hits[0].score, hits[1].score
     if kind == "meaning" and adapt.meaning:
-        scores = [hit.score for hit in hits]
-        mean = sum(scores) / len(scores)
-        spread = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
-        margin = min(max((first - second) / spread, 0.0), _MAX_MARGIN) if spread > 0 else 0.0
+        _, deviation = spread([hit.score for hit in hits])
+        margin = min(max((first - second) / deviation, 0.0), _MAX_MARGIN) if deviation > 0 else 0.0
         return Weighing(base, 1 + adapt.meaning * margin, f"its first stands {margin:.1f}σ above its second")
     if kind == "words" and adapt.words and first > 0:
         held = max(min(hits[0].quality, 1.0), 0.0)
@@ -157,10 +155,11 @@ def fuse_rankings(
             continue
         best, share = _shares(hits, k, mode)
         best_possible += weight * best
-        proof: dict[str, float] = {}
-        if calibration is not None:
-            kind = (evidence or {}).get(channel, ChannelEvidence("words" if channel in words else "meaning"))
-            proof, _ = calibration.evidence(kind, hits, japanese)
+        proof = (
+            calibration.evidence(evidence_of(channel, evidence, words), hits, japanese)
+            if calibration is not None
+            else {}
+        )
         quality = 1.0
         is_words = channel in words
         for rank, hit in enumerate(hits, start=1):
@@ -221,6 +220,16 @@ def _exact_first(ordered: list[str], exact: set[str], worded: set[str]) -> list[
 
 
 @dataclass(frozen=True)
+class Fused:
+    """A fused ranking, each channel's weighing for the query, and the calibration relevance was
+    read with (None: none suited the channels that answered, and nothing may be cut)."""
+
+    hits: list[FusedHit]
+    weighing: dict[str, Weighing]
+    calibration: Calibration | None
+
+
+@dataclass(frozen=True)
 class FusionConfig:
     """What fusion is given: the channels, their weights, k, the keyword channels whose exact
     matches lead (none when exact_first is off), how weights adapt to each query, and the
@@ -278,8 +287,7 @@ class FusionConfig:
         }
 
     def _kind(self, name: str) -> str:
-        known = self.evidence.get(name)
-        return known.kind if known else ("words" if name in self.word_channels else "meaning")
+        return evidence_of(name, self.evidence, self.word_channels).kind
 
     def calibrated(self, hits: Mapping[str, Sequence[Hit]]) -> Calibration | None:
         """The calibration relevance is read with for these hits (None: none suits them)."""
@@ -289,20 +297,27 @@ class FusionConfig:
             self.evidence[name] for name in self.channels if hits.get(name) and name in self.evidence
         )
 
-    def fuse(self, hits: Mapping[str, Sequence[Hit]], japanese: bool = False) -> list[FusedHit]:
-        """The fused ranking of the configured channels' hits."""
+    def fused(self, hits: Mapping[str, Sequence[Hit]], japanese: bool = False) -> Fused:
+        """The fused ranking of the configured channels' hits, with how each was weighed and the
+        calibration its relevance was read with (worked out once, for the ranking and to explain it)."""
         chosen = {name: hits[name] for name in self.channels if name in hits}
-        return fuse_rankings(
+        weighing, calibration = self.weighings(chosen), self.calibrated(chosen)
+        ranking = fuse_rankings(
             chosen,
             k=self.k,
             word_channels=self.word_channels,
             mode=self.mode,
-            weighings=self.weighings(chosen),
-            calibration=self.calibrated(chosen),
+            weighings=weighing,
+            calibration=calibration,
             evidence=self.evidence,
             japanese=japanese,
             evidence_weight=self.evidence_weight,
         )
+        return Fused(ranking, weighing, calibration)
+
+    def fuse(self, hits: Mapping[str, Sequence[Hit]], japanese: bool = False) -> list[FusedHit]:
+        """The fused ranking of the configured channels' hits."""
+        return self.fused(hits, japanese).hits
 
     def ranking(self, hits: Mapping[str, Sequence[Hit]], japanese: bool = False) -> list[str]:
         """The fused ranking as photo ids, best first."""

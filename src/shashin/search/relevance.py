@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -78,18 +78,16 @@ class Calibration:
             return self  # (one without scales reads every meaning channel by how far a photo stands out)
         return self.fallback
 
-    def evidence(self, channel: ChannelEvidence, hits: Sequence[Hit], japanese: bool) -> tuple[dict[str, float], str]:
-        """Each photo's evidence from one channel's hits, in logit units, and how it was read."""
+    def evidence(self, channel: ChannelEvidence, hits: Sequence[Hit], japanese: bool) -> dict[str, float]:
+        """Each photo's evidence from one channel's hits, in logit units."""
         if not hits or channel.kind == "support":
-            return {}, ""
+            return {}
         if channel.kind == "words":
-            return {hit.photo_id: self.coverage * max(hit.quality, 0.0) for hit in hits}, "words matched"
+            return {hit.photo_id: self.coverage * max(hit.quality, 0.0) for hit in hits}
         scale = self.scales.get(channel.scale)
         if scale is not None:
-            return {hit.photo_id: scale.logit(hit.score, japanese) for hit in hits}, "similarity (calibrated model)"
-        return {
-            hit.photo_id: self.standout * value for hit, value in zip(hits, standouts(hits))
-        }, "how far it stands out"
+            return {hit.photo_id: scale.logit(hit.score, japanese) for hit in hits}
+        return {hit.photo_id: self.standout * value for hit, value in zip(hits, standouts(hits))}
 
     def probability(self, logit: float, exact: bool = False) -> float:
         """The relevance of a photo with this much evidence (at least exact_floor when exact)."""
@@ -119,15 +117,27 @@ class Calibration:
         path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def spread(scores: Sequence[float]) -> tuple[float, float]:
+    """The mean of a channel's scores for one query and their standard deviation."""
+    mean = sum(scores) / len(scores)
+    return mean, math.sqrt(sum((s - mean) ** 2 for s in scores) / len(scores))
+
+
 def standouts(hits: Sequence[Hit]) -> list[float]:
     """How far each hit's score stands above the channel's scores for this query, in standard
     deviations (0 at the mean or below; 0 for all when the scores do not vary)."""
     scores = [hit.score for hit in hits]
-    mean = sum(scores) / len(scores)
-    spread = math.sqrt(sum((s - mean) ** 2 for s in scores) / len(scores))
-    if spread <= 1e-12:
+    mean, deviation = spread(scores)
+    if deviation <= 1e-12:
         return [0.0] * len(scores)
-    return [min(max((s - mean) / spread, 0.0), _MAX_STANDOUT) for s in scores]
+    return [min(max((s - mean) / deviation, 0.0), _MAX_STANDOUT) for s in scores]
+
+
+def evidence_of(name: str, evidence: Mapping[str, ChannelEvidence] | None, words: Collection[str]) -> ChannelEvidence:
+    """What a channel's hits say of a match: as declared (Channel.evidence()), else words for a
+    keyword channel and meaning for any other."""
+    known = (evidence or {}).get(name)
+    return known if known is not None else ChannelEvidence("words" if name in words else "meaning")
 
 
 @functools.lru_cache(maxsize=8)
@@ -151,4 +161,13 @@ def calibration_for(path: str = "") -> Calibration:
     return _loaded(str(file), stamp)
 
 
-__all__ = ["Calibration", "ChannelEvidence", "Evidence", "Scale", "calibration_for", "standouts"]
+__all__ = [
+    "Calibration",
+    "ChannelEvidence",
+    "Evidence",
+    "Scale",
+    "calibration_for",
+    "evidence_of",
+    "spread",
+    "standouts",
+]
