@@ -77,8 +77,8 @@ def _top(matrix: np.ndarray, query: np.ndarray, ids: list[str]) -> list[str]:
     return [ids[i] for i in best[np.argsort(-scores[best])]]
 
 
-def measure(name: str, one: Callable[[int], list[str]], queries: int, server_cpu: Callable[[], float] | None = None):
-    """Median CPU and wall of `one(i)` over the queries (after two warm-up queries)."""
+def measure(one: Callable[[int], list[str]], queries: int, server_cpu: Callable[[], float] | None = None):
+    """Median CPU and wall (ms) of `one(i)` over the queries after two warm-up ones, and the pages."""
     one(0), one(1)
     cpus, walls, pages = [], [], []
     for i in range(queries):
@@ -87,7 +87,7 @@ def measure(name: str, one: Callable[[int], list[str]], queries: int, server_cpu
         pages.append(one(i))
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu + ((server_cpu() - extra) if server_cpu else 0.0))
-    return {"name": name, "cpu_ms": 1000 * statistics.median(cpus), "wall_ms": 1000 * statistics.median(walls)}, pages
+    return 1000 * statistics.median(cpus), 1000 * statistics.median(walls), pages
 
 
 def shashin_engine(db: Path, data: Data, seven: bool) -> Callable[[int], list[str]]:
@@ -209,21 +209,25 @@ def duckdb_engine(data: Data, folder: Path) -> Callable[[int], list[str]]:
 
 
 class Postgres:
-    """A throwaway PostgreSQL server (as the postgres user when run as root) on a Unix socket."""
+    """A PostgreSQL server (as the postgres user when run as root) on a Unix socket, its data kept
+    in `folder` so that a rerun finds the table and indexes built (`fresh`: they were not)."""
 
     def __init__(self, folder: Path) -> None:
         self.bin = Path(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip())
         if not (self.bin / "initdb").exists():
             raise RuntimeError("PostgreSQL's initdb is not installed")
-        self.folder = folder / "pg"
-        self.folder.mkdir()
+        self.folder = folder
         self.prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if self.prefix:
-            shutil.chown(self.folder, "postgres")
-        self._run(str(self.bin / "initdb"), "-D", str(self.folder / "data"), "-A", "trust", "-U", "postgres")
+        self.fresh = not (folder / "data" / "PG_VERSION").exists()
+        if self.fresh:
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            if self.prefix:
+                shutil.chown(folder, "postgres")
+            self._run(str(self.bin / "initdb"), "-D", str(folder / "data"), "-A", "trust", "-U", "postgres")
         self._run(
-            str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-l", str(self.folder / "log"), "-w",
-            "-o", f"-k {self.folder} -h '' -c shared_buffers=2GB -c maintenance_work_mem=2GB", "start",
+            str(self.bin / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"), "-w",
+            "-o", f"-k {folder} -h '' -c shared_buffers=2GB -c maintenance_work_mem=2GB", "start",
         )  # fmt: skip
 
     def _run(self, *command: str) -> None:
@@ -233,11 +237,8 @@ class Postgres:
         subprocess.run([*self.prefix, str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "fast", "stop"])
 
 
-def postgres_engine(data: Data, folder: Path) -> tuple[Callable[[int], list[str]], Callable[[], float], Postgres]:
-    import psycopg
-
-    server = Postgres(folder)
-    db = psycopg.connect(host=str(server.folder), user="postgres", dbname="postgres", autocommit=True)
+def _load_postgres(db: Any, data: Data) -> None:
+    """The photos table with its GIN and two HNSW indexes (built once, kept for reruns)."""
     db.execute("CREATE EXTENSION vector")
     image_dims, text_dims = data.image.shape[1], data.text.shape[1]
     db.execute(
@@ -255,6 +256,15 @@ def postgres_engine(data: Data, folder: Path) -> tuple[Callable[[int], list[str]
     db.execute("CREATE INDEX ON photos USING hnsw (image vector_cosine_ops)")
     db.execute("CREATE INDEX ON photos USING hnsw (text vector_cosine_ops)")
     db.execute("ANALYZE photos")
+
+
+def postgres_engine(data: Data, folder: Path) -> tuple[Callable[[int], list[str]], Callable[[], float], Postgres]:
+    import psycopg
+
+    server = Postgres(folder)
+    db = psycopg.connect(host=str(server.folder), user="postgres", dbname="postgres", autocommit=True)
+    if server.fresh:
+        _load_postgres(db, data)
     db.execute("SET hnsw.ef_search = 200")
     backend = db.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
     ticks = os.sysconf("SC_CLK_TCK")
@@ -291,11 +301,15 @@ def overlap(pages: list[list[str]], reference: list[list[str]]) -> float:
     return float(np.mean([len(set(a) & set(b)) / max(len(b), 1) for a, b in zip(pages, reference)]))
 
 
+SLOW_MS = 100.0  # an engine slower than this per query is measured in the first round only
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dir", required=True, help="where bench_instant keeps its synthetic libraries")
     parser.add_argument("--size", type=int, default=100_000)
-    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--queries", type=int, default=100, help="queries per round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; each runs every engine once, in turn")
     parser.add_argument("--only", default="", help="engines whose names contain one of these words, comma-separated")
     args = parser.parse_args()
     from bench_instant import library
@@ -304,50 +318,74 @@ def main() -> None:
     queries = min(args.queries, 400 - 2)
     data = Data(db)
     scratch = Path(tempfile.mkdtemp(prefix="shashin-peers-"))
-    scratch.chmod(0o755)  # PostgreSQL runs as its own user
-    print(f"{os.cpu_count()} cores; {len(data.ids):,} photos; {queries} hybrid queries (page of {PAGE})")
-    results: list[dict[str, Any]] = []
-    reference: list[list[str]] = []
-    engines: list[tuple[str, Callable[[], Any]]] = [
+    print(f"{os.cpu_count()} cores; {len(data.ids):,} photos; {args.rounds} rounds of {queries} hybrid queries")
+    makers: list[tuple[str, Callable[[], Any]]] = [
         ("shashin, 3 channels", lambda: shashin_engine(db, data, seven=False)),
         ("shashin, 7 channels explained", lambda: shashin_engine(db, data, seven=True)),
         ("numpy + tantivy", lambda: tantivy_engine(data)),
         ("numpy + SQLite FTS5", lambda: sqlite_engine(data)),
         ("DuckDB + vss + fts", lambda: duckdb_engine(data, scratch)),
-        ("PostgreSQL + pgvector", lambda: postgres_engine(data, scratch)),
+        # kept beside the library: building its HNSW indexes takes minutes
+        ("PostgreSQL + pgvector", lambda: postgres_engine(data, Path(args.dir) / f"pg-{args.size}")),
     ]
     wanted = [w.strip().lower() for w in args.only.split(",") if w.strip()]
-    engines = [
-        e for e in engines if not wanted or e[0].startswith("shashin, 3") or any(w in e[0].lower() for w in wanted)
-    ]
-    for name, make in engines:
+    makers = [m for m in makers if not wanted or m[0].startswith("shashin") or any(w in m[0].lower() for w in wanted)]
+    engines: dict[str, tuple[Callable[[int], list[str]], Callable[[], float] | None]] = {}
+    servers: list[Postgres] = []
+    setups: dict[str, float] = {}
+    for name, make in makers:
         started = time.perf_counter()
         try:
             made = make()
         except Exception as exc:  # a peer that is not installed here
             print(f"  {name:32} skipped: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             continue
-        server = None
         if isinstance(made, tuple):
-            one, server_cpu, server = made
+            engines[name] = (made[0], made[1])
+            servers.append(made[2])
         else:
-            one, server_cpu = made, None
-        setup = time.perf_counter() - started
-        try:
-            result, pages = measure(name, one, queries, server_cpu)
-        finally:
-            if server is not None:
-                server.stop()
-        reference = reference or pages
-        result["setup_s"], result["overlap"] = setup, overlap(pages, reference)
-        results.append(result)
-        print(f"  {name:32} set up {setup:6.1f} s", flush=True)
-    base = results[0]["cpu_ms"]
-    print(f"\n  {'engine':32} {'CPU ms':>8} {'wall ms':>8} {'CPU ÷ shashin 3-ch':>19} {'page overlap':>13}")
-    for r in results:
-        print(
-            f"  {r['name']:32} {r['cpu_ms']:8.1f} {r['wall_ms']:8.1f} {r['cpu_ms'] / base:18.2f}× {r['overlap']:12.2f}"
-        )
+            engines[name] = (made, None)
+        setups[name] = time.perf_counter() - started
+        print(f"  {name:32} set up {setups[name]:6.1f} s", flush=True)
+    cpu: dict[str, list[float]] = {name: [] for name in engines}
+    wall: dict[str, list[float]] = {name: [] for name in engines}
+    pages: dict[str, list[list[str]]] = {}
+    pg, base = "PostgreSQL + pgvector", "shashin, 3 channels"
+    try:
+        for round_ in range(1, args.rounds + 1):
+            load = os.getloadavg()[0]
+            for name, (one, server_cpu) in engines.items():
+                if round_ > 1 and cpu[name][0] > SLOW_MS:
+                    continue
+                c, w, found = measure(one, queries, server_cpu)
+                cpu[name].append(c)
+                wall[name].append(w)
+                pages.setdefault(name, found)
+            line = ", ".join(f"{name.split(',')[0] if name.startswith('shashin') else name} {cpu[name][-1]:.1f}"
+                             for name in engines if len(cpu[name]) == round_)  # fmt: skip
+            ratios = ""
+            if pg in engines:
+                ratios = "; ÷ pg: " + ", ".join(
+                    f"{name.removeprefix('shashin, ')} {cpu[name][-1] / cpu[pg][-1]:.2f}×"
+                    for name in engines if name.startswith("shashin")
+                )  # fmt: skip
+            print(f"  round {round_} (load {load:.2f}): CPU ms {line}{ratios}", flush=True)
+    finally:
+        for server in servers:
+            server.stop()
+    reference = pages[base]
+    against = pg if pg in engines else base
+    print(
+        f"\n  {'engine (medians over rounds)':32} {'CPU ms':>8} {'wall ms':>8} {'CPU ÷ ' + against:>28} {'overlap':>8}"
+    )
+    for name in engines:
+        c, w = statistics.median(cpu[name]), statistics.median(wall[name])
+        ratio = c / statistics.median(cpu[against])
+        print(f"  {name:32} {c:8.1f} {w:8.1f} {ratio:27.2f}× {overlap(pages[name], reference):8.2f}")
+    if pg in engines:
+        per_round = [a / b for a, b in zip(cpu[base], cpu[pg])]
+        print(f"\n  shashin 3 channels ÷ pg per round: {', '.join(f'{r:.2f}' for r in per_round)}"
+              f" (median {statistics.median(per_round):.2f}×)")  # fmt: skip
     shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -159,12 +159,10 @@ class CaptionVectorChannel(DerivedChannel, Channel):
             return []
         # ModelUnavailable: the engine notes it and goes on
         vector = self._recent.vector(self.version(), text, self.embedder.embed_query)
-        chunks = store.search_caption_chunks(vector, limit=limit * 4, version=self.version(), within=query.within)
-        matched: dict[str, str] = {}
-        for chunk_id, photo_id, _ in reversed(chunks):  # best last, so the best chunk of each photo stays
-            matched[photo_id] = chunk_id
-        query.found[self.name] = matched  # photo id -> its best chunk, for highlights()
-        return best_per_photo((Hit(photo_id, score) for _, photo_id, score in chunks), limit)
+        # Each photo by its nearest chunk (a long caption has several), among the 4 × limit nearest.
+        chunks = store.search_caption_chunks(vector, limit=limit, version=self.version(), within=query.within)
+        query.found[self.name] = {photo_id: chunk_id for chunk_id, photo_id, _ in chunks}  # for highlights()
+        return [Hit(photo_id, score) for _, photo_id, score in chunks]
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
         matched: dict[str, str] = query.found.get(self.name, {})

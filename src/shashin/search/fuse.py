@@ -31,9 +31,11 @@ the channels' raw evidence (search.relevance), the same scale for every query.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
+import numpy as np
 
 from shashin.channels.base import Channel, Hit
 from shashin.config import SearchSettings
@@ -51,19 +53,65 @@ class ChannelMatch(NamedTuple):
     evidence: float = 0.0
 
 
-class FusedHit(NamedTuple):
+class FusedHit:
     """A photo in the fused ranking, with each channel's placement. `score` is the fused score;
     `relevance` how likely it is a true match (calibrated), or without a calibration the score
-    scaled to [0, 1], where 1 means first in every channel that answered."""
+    scaled to [0, 1], where 1 means first in every channel that answered. The placements are
+    read from the fusion's arrays when asked for (most hits of a ranking are never shown)."""
 
-    photo_id: str
-    score: float
-    channels: dict[str, ChannelMatch] = {}  # noqa: RUF012 (never mutated)
-    relevance: float = 0.0
+    __slots__ = ("_channels", "_placed", "photo_id", "relevance", "score")
+
+    def __init__(
+        self,
+        photo_id: str,
+        score: float,
+        channels: dict[str, ChannelMatch] | None = None,
+        relevance: float = 0.0,
+        placed: tuple[_Placements, int] | None = None,
+    ) -> None:
+        self.photo_id, self.score, self.relevance = photo_id, score, relevance
+        self._channels, self._placed = channels, placed
+
+    @property
+    def channels(self) -> dict[str, ChannelMatch]:
+        if self._channels is None:
+            self._channels = self._placed[0].matches(self._placed[1]) if self._placed is not None else {}
+        return self._channels
 
     @property
     def exact(self) -> bool:
+        if self._channels is None and self._placed is not None:
+            return bool(self._placed[0].exact[self._placed[1]])
         return any(m.exact for m in self.channels.values())
+
+    def __repr__(self) -> str:
+        return f"FusedHit({self.photo_id!r}, {self.score:.6g}, relevance={self.relevance:.4g})"
+
+
+class _Placements:
+    """Where each channel placed each photo of one fusion (arrays over the photos' numbers), so
+    a photo's ChannelMatch values are made only for the photos explained."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.parts: list[tuple[str, np.ndarray, Sequence[Hit], np.ndarray]] = []  # name, photos, hits, evidence
+        self.exact = np.zeros(size, bool)
+        self._slots: list[tuple[str, np.ndarray, Sequence[Hit], np.ndarray]] | None = None
+
+    def matches(self, at: int) -> dict[str, ChannelMatch]:
+        if self._slots is None:
+            self._slots = []
+            for name, photos, hits, proof in self.parts:
+                slot = np.full(self.size, -1, np.int64)
+                slot[photos[::-1]] = np.arange(len(photos))[::-1]  # a photo's first hit in the channel
+                self._slots.append((name, slot, hits, proof))
+        found: dict[str, ChannelMatch] = {}
+        for name, slot, hits, proof in self._slots:
+            i = int(slot[at])
+            if i >= 0:
+                hit = hits[i]
+                found[name] = ChannelMatch(i + 1, hit.score, hit.exact, hit.quality, float(proof[i]))
+        return found
 
 
 FUSIONS = ("score", "rrf")
@@ -106,7 +154,7 @@ def weigh(channel: str, hits: Sequence[Hit], base: float, kind: str, adapt: Adap
         return Weighing(base)
     first, second = hits[0].score, hits[1].score
     if kind == "meaning" and adapt.meaning:
-        _, deviation = spread([hit.score for hit in hits])
+        _, deviation = spread(np.fromiter((hit.score for hit in hits), np.float64, len(hits)))
         margin = min(max((first - second) / deviation, 0.0), _MAX_MARGIN) if deviation > 0 else 0.0
         return Weighing(base, 1 + adapt.meaning * margin, f"its first stands {margin:.1f}σ above its second")
     if kind == "words" and adapt.words and first > 0:
@@ -142,66 +190,87 @@ def fuse_rankings(
     """
     weights = weights or {}
     words = set(word_channels)
-    scores: dict[str, float] = {}
-    matches: dict[str, dict[str, ChannelMatch]] = {}
-    best_rank: dict[str, int] = {}
-    exact: set[str] = set()
-    worded: set[str] = set()  # found by a keyword channel
-    best_possible = 0.0
-    logits: dict[str, float] = {}
+    numbers: dict[str, int] = {}  # photo id -> its number in the arrays below
+    parts: list[tuple[str, float, Sequence[Hit], np.ndarray]] = []
     for channel, hits in rankings.items():
         weight = weighings[channel].weight if weighings and channel in weighings else weights.get(channel, 1.0)
         if weight <= 0 or not hits:
             continue
-        best, share = _shares(hits, k, mode)
+        photos = np.fromiter((numbers.setdefault(hit.photo_id, len(numbers)) for hit in hits), np.int64, len(hits))
+        parts.append((channel, weight, hits, photos))
+    size = len(numbers)
+    if not size:
+        return []
+    scores, logits = np.zeros(size), np.zeros(size)
+    found_by = np.zeros(size, np.int64)  # how many channels found each photo
+    best_rank = np.full(size, np.iinfo(np.int64).max)
+    worded = np.zeros(size, bool)  # found by a keyword channel
+    placements = _Placements(size)
+    best_possible = 0.0
+    for channel, weight, hits, numbered in parts:
+        photos = numbered
+        _, score, exact, quality = (np.asarray(column) for column in zip(*hits))
+        score, quality = score.astype(np.float64), quality.astype(np.float64)
+        ranks = np.arange(1, len(hits) + 1)
+        first = _first_of_each(photos)  # a channel counts once per photo
+        best, shares = _shares(score, ranks, k, mode)
         best_possible += weight * best
         proof = (
-            calibration.evidence(evidence_of(channel, evidence, words), hits, japanese)
+            calibration.evidence_values(evidence_of(channel, evidence, words), score, quality, japanese)
             if calibration is not None
-            else {}
+            else np.zeros(len(hits))
         )
-        quality = 1.0
-        is_words = channel in words
-        for rank, hit in enumerate(hits, start=1):
-            photo_id = hit.photo_id
-            found = matches.setdefault(photo_id, {})
-            if channel in found:
-                continue  # a channel counts once per photo
-            quality = min(quality, max(hit.quality, 0.0))  # never more than a better-ranked hit's
-            scores[photo_id] = scores.get(photo_id, 0.0) + weight * quality * share(rank, hit)
-            said = proof.get(photo_id, 0.0)
-            found[channel] = ChannelMatch(rank, hit.score, hit.exact, hit.quality, said)
-            logits[photo_id] = logits.get(photo_id, 0.0) + said
-            best_rank[photo_id] = min(best_rank.get(photo_id, rank), rank)
-            if hit.exact:
-                exact.add(photo_id)
-            if is_words:
-                worded.add(photo_id)
+        placements.parts.append((channel, numbered, hits, proof))
+        if first is not None:
+            photos, shares, quality, proof, ranks, exact = (
+                a[first] for a in (photos, shares, quality, proof, ranks, exact)
+            )
+        # never more than a better-ranked hit's quality: fusion keeps each channel's own order
+        quality = np.minimum.accumulate(np.maximum(quality, 0.0))
+        scores[photos] += weight * quality * shares
+        logits[photos] += proof
+        found_by[photos] += 1
+        best_rank[photos] = np.minimum(best_rank[photos], ranks)
+        placements.exact[photos] |= exact.astype(bool)
+        if channel in words:
+            worded[photos] = True
 
-    if calibration is not None and evidence_weight > 0 and logits:
+    if calibration is not None and evidence_weight > 0:
         # The calibrated evidence joins the ranking too: it reads each channel on its model's own
         # scale (a Japanese query's lower cross-lingual similarities included), where min–max does not.
-        top = max(logits.values())
-        scores = {pid: score + evidence_weight * (logits[pid] - top) for pid, score in scores.items()}
-    ordered = sorted(scores, key=lambda pid: (-scores[pid], -len(matches[pid]), best_rank[pid], pid))
-    if words and exact:
-        ordered = _exact_first(ordered, exact, worded)
+        scores = scores + evidence_weight * (logits - logits.max())
+    ids = np.array(list(numbers))
+    ordered = np.lexsort((ids, best_rank, -found_by, -scores))
+    if words and placements.exact.any():
+        ordered = _exact_first(ordered, placements.exact, worded)
+    if calibration is not None:
+        relevance = calibration.probabilities(calibration.intercept + logits, placements.exact)
+    else:
+        relevance = scores / best_possible if best_possible else np.zeros(size)
+    order = ordered.tolist()
+    return [
+        FusedHit(pid, score, None, value, (placements, at))
+        for pid, score, value, at in zip(
+            ids[ordered].tolist(), scores[ordered].tolist(), relevance[ordered].tolist(), order
+        )
+    ]
 
-    def relevance(pid: str) -> float:
-        if calibration is not None:
-            return calibration.probability(calibration.intercept + logits[pid], pid in exact)
-        return scores[pid] / best_possible if best_possible else 0.0
 
-    return [FusedHit(pid, scores[pid], matches[pid], relevance(pid)) for pid in ordered]
+def _first_of_each(photos: np.ndarray) -> np.ndarray | None:
+    """Positions of each photo's first hit in one channel's ranking, in order (None: no photo repeats)."""
+    unique, first = np.unique(photos, return_index=True)
+    return None if len(unique) == len(photos) else np.sort(first)
 
 
-def _shares(hits: Sequence[Hit], k: int, mode: str) -> tuple[float, Callable[[int, Hit], float]]:
-    """What a hit of this ranking adds before weight and quality, and the most it can add."""
+def _shares(score: np.ndarray, ranks: np.ndarray, k: int, mode: str) -> tuple[float, np.ndarray]:
+    """What each hit of a ranking adds before weight and quality, and the most a hit can add."""
     if mode != "score":
-        return 1 / (k + 1), lambda rank, hit: 1 / (k + rank)
-    high, low = max(hit.score for hit in hits), min(hit.score for hit in hits)
+        return 1 / (k + 1), 1 / (k + ranks)
+    high, low = float(score.max()), float(score.min())
     spread = high - low
-    return 1.0, lambda rank, hit: _FLOOR + (1 - _FLOOR) * ((hit.score - low) / spread if spread > 0 else 1.0)
+    if spread <= 0:
+        return 1.0, np.full(len(score), _FLOOR + (1 - _FLOOR) * 1.0)
+    return 1.0, _FLOOR + (1 - _FLOOR) * ((score - low) / spread)
 
 
 def default_weight(channel: Channel) -> float:
@@ -211,12 +280,13 @@ def default_weight(channel: Channel) -> float:
     return WORD_WEIGHT if channel.matches_words else 1.0
 
 
-def _exact_first(ordered: list[str], exact: set[str], worded: set[str]) -> list[str]:
+def _exact_first(ordered: np.ndarray, exact: np.ndarray, worded: np.ndarray) -> np.ndarray:
     """Move photos found only by meaning (no keyword channel) that rank above the last exact
     match to just below it."""
-    last_exact = max(i for i, pid in enumerate(ordered) if pid in exact)
+    last_exact = int(np.flatnonzero(exact[ordered]).max())
     head, tail = ordered[: last_exact + 1], ordered[last_exact + 1 :]
-    return [p for p in head if p in worded] + [p for p in head if p not in worded] + tail
+    by_words = worded[head]
+    return np.concatenate([head[by_words], head[~by_words], tail])
 
 
 @dataclass(frozen=True)

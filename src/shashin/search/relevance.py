@@ -29,6 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from shashin.channels.base import ChannelEvidence, Evidence, Hit
 from shashin.errors import UsageError
 
@@ -82,17 +84,36 @@ class Calibration:
         """Each photo's evidence from one channel's hits, in logit units."""
         if not hits or channel.kind == "support":
             return {}
+        scores = np.fromiter((hit.score for hit in hits), np.float64, len(hits))
+        quality = np.fromiter((hit.quality for hit in hits), np.float64, len(hits))
+        values = self.evidence_values(channel, scores, quality, japanese)
+        return dict(zip((hit.photo_id for hit in hits), values.tolist()))
+
+    def evidence_values(
+        self, channel: ChannelEvidence, scores: np.ndarray, quality: np.ndarray, japanese: bool
+    ) -> np.ndarray:
+        """The evidence of each of one channel's hits (given as its scores and qualities, best
+        first), in logit units: what fusion adds up per photo."""
+        if channel.kind == "support" or not len(scores):
+            return np.zeros(len(scores))
         if channel.kind == "words":
-            return {hit.photo_id: self.coverage * max(hit.quality, 0.0) for hit in hits}
+            return self.coverage * np.maximum(quality, 0.0)
         scale = self.scales.get(channel.scale)
         if scale is not None:
-            return {hit.photo_id: scale.logit(hit.score, japanese) for hit in hits}
-        return {hit.photo_id: self.standout * value for hit, value in zip(hits, standouts(hits))}
+            if japanese:
+                return (scale.per_unit + scale.per_unit_ja) * scores + scale.offset_ja
+            return scale.per_unit * scores
+        return self.standout * standout_values(scores)
 
     def probability(self, logit: float, exact: bool = False) -> float:
         """The relevance of a photo with this much evidence (at least exact_floor when exact)."""
         value = 1.0 / (1.0 + math.exp(-max(min(logit, 40.0), -40.0)))
         return max(value, self.exact_floor) if exact else value
+
+    def probabilities(self, logits: np.ndarray, exact: np.ndarray) -> np.ndarray:
+        """probability() of many photos at once."""
+        values = 1.0 / (1.0 + np.exp(-np.clip(logits, -40.0, 40.0)))
+        return np.where(exact, np.maximum(values, self.exact_floor), values)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,20 +138,25 @@ class Calibration:
         path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def spread(scores: Sequence[float]) -> tuple[float, float]:
+def spread(scores: Sequence[float] | np.ndarray) -> tuple[float, float]:
     """The mean of a channel's scores for one query and their standard deviation."""
-    mean = sum(scores) / len(scores)
-    return mean, math.sqrt(sum((s - mean) ** 2 for s in scores) / len(scores))
+    values = np.asarray(scores, np.float64)
+    return float(values.mean()), float(values.std())
+
+
+def standout_values(scores: np.ndarray) -> np.ndarray:
+    """How far each score stands above the channel's scores for this query, in standard
+    deviations (0 at the mean or below; 0 for all when the scores do not vary)."""
+    mean, deviation = spread(scores)
+    if deviation <= 1e-12:
+        return np.zeros(len(scores))
+    return np.clip((scores - mean) / deviation, 0.0, _MAX_STANDOUT)
 
 
 def standouts(hits: Sequence[Hit]) -> list[float]:
-    """How far each hit's score stands above the channel's scores for this query, in standard
-    deviations (0 at the mean or below; 0 for all when the scores do not vary)."""
-    scores = [hit.score for hit in hits]
-    mean, deviation = spread(scores)
-    if deviation <= 1e-12:
-        return [0.0] * len(scores)
-    return [min(max((s - mean) / deviation, 0.0), _MAX_STANDOUT) for s in scores]
+    """standout_values() of a channel's hits."""
+    values: list[float] = standout_values(np.fromiter((hit.score for hit in hits), np.float64, len(hits))).tolist()
+    return values
 
 
 def evidence_of(name: str, evidence: Mapping[str, ChannelEvidence] | None, words: Collection[str]) -> ChannelEvidence:

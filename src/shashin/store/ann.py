@@ -125,6 +125,15 @@ class DiskVectorIndex:
             hits = [hit for hit in hits if hit[1] in allowed]
         return hits[:limit]
 
+    def nearest_per_photo(
+        self, vector: Any, limit: int, *, pool: int, within: PhotoSet | None = None
+    ) -> list[tuple[str, str, float]]:
+        """(key, photo id, similarity) of each photo's nearest row, for the `limit` nearest photos."""
+        best: dict[str, tuple[str, str, float]] = {}
+        for key, photo, score in self.nearest(vector, limit * pool, within=within):
+            best.setdefault(photo, (key, photo, score))  # best first: a photo's first row is its nearest
+        return list(best.values())[:limit]
+
     def _exact(self, query: np.ndarray, limit: int, within: PhotoSet) -> list[tuple[str, str, float]]:
         ids = within.ids()
         if not ids:

@@ -192,9 +192,10 @@ class CaptionStore(Protocol):
         """Drop the chunks of `caption_ids`, then add `rows` (two commits; rerunning repairs either)."""
 
     def search_caption_chunks(
-        self, vector: Any, *, limit: int, version: str, within: PhotoSet | None = None
+        self, vector: Any, *, limit: int, version: str, within: PhotoSet | None = None, pool: int = 4
     ) -> list[tuple[str, str, float]]:
-        """Nearest caption chunks by cosine similarity: (chunk_id, photo_id, similarity), best first."""
+        """Each photo's nearest caption chunk, (chunk_id, photo_id, similarity), for the `limit`
+        nearest photos among the `limit` × `pool` nearest chunks; best first."""
 
     def caption_chunks(self, chunk_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Chunk rows (without vectors) by chunk id."""

@@ -21,6 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shashin.store.quantized import Codes, rerank_depth
+
 _K1, _B = 1.2, 0.75  # BM25 parameters (the usual ones)
 
 
@@ -138,13 +140,25 @@ class _Rows:
         return within.mask[positions] & known
 
 
-def _top(scores: np.ndarray, rows: np.ndarray, limit: int) -> list[tuple[int, float]]:
-    """The `limit` best (row, score) pairs, best first; ties by row order."""
+def _best(scores: np.ndarray, rows: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `limit` best rows and their scores, best first; ties by row order."""
     if len(scores) > limit:
         keep = np.argpartition(-scores, limit - 1)[:limit]
         scores, rows = scores[keep], rows[keep]
     order = np.lexsort((rows, -scores))
-    return [(int(rows[i]), float(scores[i])) for i in order]
+    return rows[order], scores[order]
+
+
+def _top(scores: np.ndarray, rows: np.ndarray, limit: int) -> list[tuple[int, float]]:
+    """The `limit` best (row, score) pairs, best first; ties by row order."""
+    best_rows, best_scores = _best(scores, rows, limit)
+    return list(zip(best_rows.tolist(), best_scores.tolist()))
+
+
+def _first_per_photo(photos: np.ndarray, limit: int) -> np.ndarray:
+    """Positions of each photo's first (best) row in a best-first list, for the first `limit` photos."""
+    _, first = np.unique(photos, return_index=True)
+    return np.sort(first)[:limit]
 
 
 class _SortedTerms:
@@ -305,17 +319,26 @@ class VectorIndex(_Rows):
     """Normalized vectors searched by cosine similarity: exactly, or by inverted file when large."""
 
     def __init__(
-        self, keys: np.ndarray, photo_ids: np.ndarray, vectors: np.ndarray, *, ann_min_rows: int, nprobe: int = 0
+        self,
+        keys: np.ndarray,
+        photo_ids: np.ndarray,
+        vectors: np.ndarray,
+        *,
+        ann_min_rows: int,
+        nprobe: int = 0,
+        quantize: bool = True,
     ) -> None:
         super().__init__(keys, photo_ids)
         vectors = np.asarray(vectors, dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True) if len(vectors) else np.ones((0, 1), np.float32)
         vectors = vectors / np.maximum(norms, 1e-12)
         self.ivf: _InvertedFile | None = None
+        self.codes: Codes | None = None  # with an inverted file: its lists are scanned as int8 codes
         self._row_at = np.arange(len(vectors))  # matrix position -> row
         if len(vectors) >= ann_min_rows > 0:
             self.ivf, self._row_at = _train(vectors, nprobe)
             vectors = vectors[self._row_at]
+            self.codes = Codes.of(vectors) if quantize else None
         self.matrix = np.ascontiguousarray(vectors)
         self._position = np.empty(len(vectors), dtype=np.int64)  # row -> matrix position
         self._position[self._row_at] = np.arange(len(vectors))
@@ -331,6 +354,8 @@ class VectorIndex(_Rows):
         }
         if self.ivf is not None:
             arrays |= {"centroids": self.ivf.centroids, "offsets": self.ivf.offsets}
+        if self.codes is not None:
+            arrays |= {"codes": self.codes.codes, "code_scales": self.codes.scales}
         return arrays
 
     @classmethod
@@ -341,6 +366,7 @@ class VectorIndex(_Rows):
         _Rows.__init__(index, arrays["keys"], arrays["photo_ids"])
         index.matrix, index._row_at = arrays["matrix"], arrays["row_at"]
         index.ivf = None
+        index.codes = Codes(arrays["codes"], arrays["code_scales"]) if "codes" in arrays else None
         if "centroids" in arrays:
             lists = len(arrays["centroids"])
             index.ivf = _InvertedFile(arrays["centroids"], arrays["offsets"], nprobe or max(8, lists // 16))
@@ -358,16 +384,33 @@ class VectorIndex(_Rows):
         self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None
     ) -> list[tuple[str, str, float]]:
         """(key, photo id, cosine similarity) of the nearest rows, most similar first."""
-        found = self.search(vector, limit, within=within)
-        return [(key, photo, score) for (key, photo), (_, score) in zip(self.named([r for r, _ in found]), found)]
+        rows, scores = self.best(vector, limit, within=within)
+        return _named_hits(self, rows, scores)
+
+    def nearest_per_photo(
+        self, vector: np.ndarray, limit: int, *, pool: int, within: PhotoSet | None = None
+    ) -> list[tuple[str, str, float]]:
+        """(key, photo id, similarity) of each photo's nearest row, for the `limit` photos with
+        the nearest, among the `limit` × `pool` nearest rows (a photo with several rows: its
+        caption's chunks)."""
+        rows, scores = self.best(vector, limit * pool, within=within)
+        keep = _first_per_photo(self.photo_ids[rows], limit)
+        return _named_hits(self, rows[keep], scores[keep])
 
     def search(
         self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None, live: np.ndarray | None = None
     ) -> list[tuple[int, float]]:
         """(row, cosine similarity) of the nearest rows, most similar first (`live`: a mask of the
         rows that may be returned, as segments pass it)."""
+        rows, scores = self.best(vector, limit, within=within, live=live)
+        return list(zip(rows.tolist(), scores.tolist()))
+
+    def best(
+        self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None, live: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """search() as arrays: the nearest rows and their similarities, most similar first."""
         if not len(self.keys):
-            return []
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
         query = np.asarray(vector, np.float32)
         query = query / max(float(np.linalg.norm(query)), 1e-12)
         allowed = self.allowed(within)
@@ -375,27 +418,37 @@ class VectorIndex(_Rows):
             allowed = live if allowed is None else allowed & live
         if allowed is not None and allowed.sum() <= max(20_000, len(self.keys) // 20):
             rows = np.flatnonzero(allowed)  # few rows: scanning them exactly is cheaper, and exact
-            return _top(self.matrix[self._position[rows]] @ query, rows, limit)
+            return _best(self.matrix[self._position[rows]] @ query, rows, limit)
         if self.ivf is None:
             if allowed is None:
-                return _top(self.matrix @ query, self._row_at, limit)
+                return _best(self.matrix @ query, self._row_at, limit)
             keep = np.flatnonzero(allowed[self._row_at])  # most rows: score all, keep the allowed
-            return _top((self.matrix @ query)[keep], self._row_at[keep], limit)
+            return _best((self.matrix @ query)[keep], self._row_at[keep], limit)
         positions, scores = self._probe(query)
-        rows = self._row_at[positions]
         if allowed is not None:
-            keep = allowed[rows]
-            rows, scores = rows[keep], scores[keep]
-        return _top(scores, rows, limit)
+            keep = allowed[self._row_at[positions]]
+            positions, scores = positions[keep], scores[keep]
+        if self.codes is not None:  # scores by code: the best candidates scored again, exactly
+            depth = rerank_depth(limit)
+            if len(scores) > depth:
+                positions = positions[np.argpartition(-scores, depth - 1)[:depth]]
+            positions = np.sort(positions)  # the float32 rows read in file order
+            scores = self.matrix[positions] @ query
+        return _best(scores, self._row_at[positions], limit)
 
     def _probe(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Matrix positions and similarities of the rows in the `nprobe` lists nearest the query."""
+        """Matrix positions and similarities (by code, when quantized) of the rows in the `nprobe`
+        lists nearest the query."""
         ivf = self.ivf
         assert ivf is not None
         nearest = np.argpartition(-(ivf.centroids @ query), ivf.nprobe - 1)[: ivf.nprobe]
-        blocks = [(int(ivf.offsets[i]), int(ivf.offsets[i + 1])) for i in nearest]
+        blocks = [(int(ivf.offsets[i]), int(ivf.offsets[i + 1])) for i in np.sort(nearest)]
         positions = np.concatenate([np.arange(a, b) for a, b in blocks])
-        scores = np.concatenate([self.matrix[a:b] @ query for a, b in blocks])
+        if self.codes is not None:
+            coded = self.codes.query(query)
+            scores = np.concatenate([self.codes.scores(coded, a, b) for a, b in blocks])
+        else:
+            scores = np.concatenate([self.matrix[a:b] @ query for a, b in blocks])
         return positions, scores
 
 
@@ -428,6 +481,11 @@ def _nearest(vectors: np.ndarray, centroids: np.ndarray, block: int = 32768) -> 
     return np.concatenate(
         [np.argmax(vectors[i : i + block] @ centroids.T, axis=1) for i in range(0, len(vectors), block)]
     ).astype(np.int64)
+
+
+def _named_hits(index: Any, rows: np.ndarray, scores: np.ndarray) -> list[tuple[str, str, float]]:
+    """(key, photo id, score) of rows, named in one gather."""
+    return [(key, photo, score) for (key, photo), score in zip(index.named(rows.tolist()), scores.tolist())]
 
 
 class RowLookup:
@@ -654,11 +712,28 @@ class SegmentedVectors(Segment):
     def nearest(
         self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None
     ) -> list[tuple[str, str, float]]:
-        found = self.search(vector, limit, within=within)
-        return [(key, photo, score) for (key, photo), (_, score) in zip(self.named([r for r, _ in found]), found)]
+        rows, scores = self.best(vector, limit, within=within)
+        return _named_hits(self, rows, scores)
+
+    def nearest_per_photo(
+        self, vector: np.ndarray, limit: int, *, pool: int, within: PhotoSet | None = None
+    ) -> list[tuple[str, str, float]]:
+        rows, scores = self.best(vector, limit * pool, within=within)
+        offset = len(self.main.keys)
+        in_main = rows < offset
+        parts = np.concatenate([np.flatnonzero(in_main), np.flatnonzero(~in_main)])
+        gathered = np.concatenate([self.main.photo_ids[rows[in_main]], self.delta.photo_ids[rows[~in_main] - offset]])
+        photos = np.empty_like(gathered)
+        photos[parts] = gathered
+        keep = _first_per_photo(photos, limit)
+        return _named_hits(self, rows[keep], scores[keep])
 
     def search(self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None) -> list[tuple[int, float]]:
-        main = self.main.search(vector, limit, within=within, live=self.live)
-        offset = len(self.main.keys)
-        delta = [(row + offset, score) for row, score in self.delta.search(vector, limit, within=within)]
-        return sorted(main + delta, key=lambda hit: (-hit[1], hit[0]))[:limit]
+        rows, scores = self.best(vector, limit, within=within)
+        return list(zip(rows.tolist(), scores.tolist()))
+
+    def best(self, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None) -> tuple[np.ndarray, np.ndarray]:
+        main_rows, main_scores = self.main.best(vector, limit, within=within, live=self.live)
+        delta_rows, delta_scores = self.delta.best(vector, limit, within=within)
+        rows = np.concatenate([main_rows, delta_rows + len(self.main.keys)])
+        return _best(np.concatenate([main_scores, delta_scores]), rows, limit)

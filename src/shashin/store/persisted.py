@@ -30,7 +30,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 import pyarrow as pa
 
-FORMAT = 1  # bumped when a structure's arrays change meaning: older folders are ignored
+FORMAT = 2  # bumped when a structure's arrays change meaning: older folders are ignored
 _STALE_PARTS = 3600.0  # seconds after which a temporary folder is a crashed writer's
 
 T = TypeVar("T")

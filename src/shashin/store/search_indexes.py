@@ -223,13 +223,14 @@ class SearchIndexes(ChannelTables):
         return self._in_memory(name, (column, where, shape), build, persist)
 
     def search_caption_chunks(
-        self, vector: Any, *, limit: int, version: str, within: PhotoSet | None = None
+        self, vector: Any, *, limit: int, version: str, within: PhotoSet | None = None, pool: int = 4
     ) -> list[tuple[str, str, float]]:
-        """Nearest caption chunks by cosine similarity: (chunk_id, photo_id, similarity), best first."""
+        """Each photo's nearest caption chunk by cosine similarity, (chunk_id, photo_id, similarity),
+        for the `limit` nearest photos, found among the `limit` × `pool` nearest chunks."""
         index = self._caption_vectors(version)
         if index is None:
             return []
-        return index.nearest(vector, limit, within=within)
+        return index.nearest_per_photo(vector, limit, pool=pool, within=within)
 
 
 def _named(index: Any, hits: list[tuple[int, float, float]]) -> list[tuple[str, str, float, float]]:
