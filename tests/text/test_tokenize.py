@@ -88,3 +88,26 @@ def test_english_words_for_japanese_ones_in_any_thread() -> None:
     worker.start()
     worker.join()
     assert found and {"cat", "run"} <= set(found[0])
+
+
+def test_threads_share_one_dictionary_and_each_has_its_own_tokenizer() -> None:
+    """A server's worker threads come and go: each new one makes a tokenizer (cheap) from the
+    process's one dictionary (50 ms to load) instead of loading its own."""
+    import threading
+
+    from shashin.text import tokenize as module
+
+    made: list[tuple[object, object]] = []  # the objects themselves: ids may be reused
+
+    def work() -> None:
+        assert [t.term for t in module.tokenize("東京の駅")][:1] == ["東京"]
+        made.append((module.japanese_tokenizer(), module._dictionary()))
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    tokenizers = [tokenizer for tokenizer, _ in made]
+    assert len(made) == 3 and all(a is not b for i, a in enumerate(tokenizers) for b in tokenizers[i + 1 :])
+    assert all(dictionary is made[0][1] for _, dictionary in made)

@@ -34,6 +34,7 @@ from shashin.store.schema import SCHEMA_VERSION
 from shashin.store.segments import persist_of, update_rows
 
 _INCARNATION = b"shashin.incarnation"
+_SETTLED_NS = 1_000_000_000  # a version folder changed longer ago than this is trusted by its stat
 
 _ROWS = persist_of(RowLookup, SegmentedRows, RowLookup.opened, update_rows)
 
@@ -57,6 +58,7 @@ class StoreCore:
     _search_cache: SearchCache | None
     _changes: ChangeLog | None
     _incarnations: dict[str, tuple[Any, str]]  # table name -> (the Table object read, its incarnation)
+    _stamps: dict[str, tuple[tuple[int, int], int]]  # table name -> (its version folder's stat, version)
     _frozen: dict[str, tuple[int, str]] | None  # a quick reader's versions (store/catalogue.py)
     search_tuning: SearchTuning
 
@@ -266,11 +268,34 @@ class StoreCore:
         return updated
 
     def _version(self, name: str) -> int:
-        """The table's current version (a quick reader: the one the catalogue vouched for)."""
+        """The table's current version (a quick reader: the one the catalogue vouched for). Asking
+        LanceDB costs 0.4 ms; a stat of the table's version folder, unchanged since it was last
+        asked, says the version is the same in 3 µs."""
         frozen = self._frozen
         if frozen is not None and name in frozen:
             return frozen[name][0]
-        return int(self._table(name).version)
+        stamp = self._version_stamp(name)
+        known = self._stamps.get(name)
+        if stamp is not None and known is not None and known[0] == stamp:
+            return known[1]
+        version = int(self._table(name).version)
+        if stamp is not None:
+            self._stamps[name] = (stamp, version)
+        return version
+
+    def _version_stamp(self, name: str) -> tuple[int, int] | None:
+        """(inode, modification time) of a local table's folder of versions, which every commit
+        adds a file to; None for a library in object storage, or when the folder changed so
+        recently that another commit within the file system's clock tick could leave it the same."""
+        if self.remote:
+            return None
+        try:
+            found = os.stat(os.path.join(self.root, "tables", f"{name}.lance", "_versions"))
+        except OSError:
+            return None
+        if time.time_ns() - found.st_mtime_ns < _SETTLED_NS:
+            return None
+        return found.st_ino, found.st_mtime_ns
 
     def _incarnation(self, name: str) -> str:
         """`name` and which making of that table this is (see _create); tables made before

@@ -112,6 +112,7 @@ class Store(WriterLock):
         self._search_cache = None if self.remote else SearchCache(Path(self.root) / "search")
         self._changes = None if self.remote else ChangeLog(Path(self.root) / "search" / "changes")
         self._incarnations: dict[str, tuple[Any, str]] = {}
+        self._stamps: dict[str, tuple[tuple[int, int], int]] = {}
         self.search_tuning = SearchTuning()
         if self._frozen is not None:
             return  # the catalogue vouched for a finished library at the current schema
