@@ -3,7 +3,9 @@
 Renders sign photos, indexes a first set, then starts `shashin serve` and, at the same time,
 `shashin index` on a second set (OCR, commits every few photos) and N client threads that search
 for T seconds (English and Japanese words, phrases, dates, places, paging). Prints requests/s,
-p50/p99 latency, errors (goal: 0) and how far the index run got meanwhile.
+p50/p99 latency, the server's CPU per request (user + system of its process, every thread),
+errors (goal: 0) and how far the index run got meanwhile; then, the index run finished, the same
+load alone for half as long (what a request costs the server when nothing else runs).
 
     python bench/bench_serve.py --clients 16 --seconds 60
 """
@@ -75,37 +77,48 @@ def main() -> None:
             time.sleep(0.2)
     writer = shashin("index", str(work / "second"), "--db", str(db), "--batch-size", "4", "--quiet")
 
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    stop = time.monotonic() + args.seconds
+    ticks = os.sysconf("SC_CLK_TCK")
 
-    def client(number: int) -> None:
-        rng = random.Random(number)
-        with httpx.Client(base_url=url, timeout=30) as http:
-            while time.monotonic() < stop:
-                params = {"q": rng.choice(QUERIES), "limit": 20, "offset": rng.choice([0, 0, 20])}
-                started = time.perf_counter()
-                try:
-                    response = http.get("/api/search", params=params)
-                    ok = response.status_code == 200 and "results" in response.json()
-                    problem = None if ok else f"{response.status_code}: {response.text[:100]}"
-                except httpx.HTTPError as exc:
-                    problem = f"{type(exc).__name__}: {exc}"
-                with lock:
-                    latencies.append(time.perf_counter() - started)
-                    if problem:
-                        errors.append(problem)
+    def server_cpu() -> float:
+        fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    def load(seconds: float) -> tuple[list[float], list[str], float, float]:
+        """N clients searching for `seconds`: latencies, errors, elapsed, the server's CPU seconds."""
+        latencies: list[float] = []
+        errors: list[str] = []
+        lock = threading.Lock()
+        stop = time.monotonic() + seconds
+
+        def client(number: int) -> None:
+            rng = random.Random(number)
+            with httpx.Client(base_url=url, timeout=30) as http:
+                while time.monotonic() < stop:
+                    params = {"q": rng.choice(QUERIES), "limit": 20, "offset": rng.choice([0, 0, 20])}
+                    started = time.perf_counter()
+                    try:
+                        response = http.get("/api/search", params=params)
+                        ok = response.status_code == 200 and "results" in response.json()
+                        problem = None if ok else f"{response.status_code}: {response.text[:100]}"
+                    except httpx.HTTPError as exc:
+                        problem = f"{type(exc).__name__}: {exc}"
+                    with lock:
+                        latencies.append(time.perf_counter() - started)
+                        if problem:
+                            errors.append(problem)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
+        started, cpu = time.perf_counter(), server_cpu()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return latencies, errors, time.perf_counter() - started, server_cpu() - cpu
+
+    latencies, errors, elapsed, cpu = load(args.seconds)
     writer_done = writer.poll() is not None
     writer.wait()
+    alone, alone_errors, alone_elapsed, alone_cpu = load(args.seconds / 2)
     server.send_signal(signal.SIGINT)
     server.wait(timeout=30)
     from shashin import Library
@@ -119,9 +132,17 @@ def main() -> None:
     )
     print(f"  requests: {len(latencies)} ({len(latencies) / elapsed:.1f}/s)   errors: {len(errors)}")
     print(f"  latency: p50 {np.percentile(ms, 50):.1f} ms   p99 {np.percentile(ms, 99):.1f} ms   max {ms.max():.1f} ms")
+    print(f"  server CPU per request: {1000 * cpu / max(len(latencies), 1):.2f} ms")
     print(
         f"  index run {'finished during' if writer_done else 'outlasted'} the load; library now {photos} photos, {texted} with OCR done"
     )
+    quiet = np.array(alone) * 1000
+    print(
+        f"  then alone for {alone_elapsed:.0f} s: {len(alone)} requests ({len(alone) / alone_elapsed:.1f}/s), "
+        f"p50 {np.percentile(quiet, 50):.1f} ms, server CPU per request {1000 * alone_cpu / max(len(alone), 1):.2f} ms, "
+        f"errors: {len(alone_errors)}"
+    )
+    errors += alone_errors
     for problem in errors[:5]:
         print(f"  error: {problem}")
 

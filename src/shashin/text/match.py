@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from shashin.text.query import KeywordQuery
 from shashin.text.tokenize import Token, search_form, tokenize
@@ -12,7 +13,21 @@ from shashin.text.tokenize import Token, search_form, tokenize
 Span = tuple[int, int]
 
 
-def _phrase_spans(tokens: list[Token], phrase: tuple[str, ...]) -> list[Span]:
+_CACHED_TEXT = 4000  # characters: longer texts (a page of a document) are tokenized each time
+
+
+def _tokens(text: str) -> tuple[Token, ...]:
+    """The words of a text matched against queries. The texts of the photos shown are matched
+    again by every search that shows them (a server's first page, over and over): kept."""
+    return _cached_tokens(text) if len(text) <= _CACHED_TEXT else tuple(tokenize(text))
+
+
+@functools.lru_cache(maxsize=16384)
+def _cached_tokens(text: str) -> tuple[Token, ...]:
+    return tuple(tokenize(text))
+
+
+def _phrase_spans(tokens: Sequence[Token], phrase: tuple[str, ...]) -> list[Span]:
     words = [token for token in tokens if not token.sub]
     forms = [search_form(token.term) for token in words]
     wanted = tuple(search_form(word) for word in phrase)
@@ -26,7 +41,7 @@ def contains_phrases(text: str, query: KeywordQuery) -> bool:
     """True when every phrase of `query` occurs in `text` as adjacent words, in order."""
     if not query.phrases:
         return True
-    tokens = tokenize(text)
+    tokens = _tokens(text)
     return all(_phrase_spans(tokens, phrase) for phrase in query.phrases)
 
 
@@ -34,7 +49,7 @@ def match_spans(text: str, query: KeywordQuery) -> list[Span]:
     """Character spans of `text` that match the query's terms or phrases, sorted and merged."""
     if _cannot_match(text, query):
         return []
-    tokens = tokenize(text)
+    tokens = _tokens(text)
     wanted = {search_form(term) for term in query.terms}
     spans: list[Span] = [(t.start, t.end) for t in tokens if search_form(t.term) in wanted]
     for phrase in query.phrases:
