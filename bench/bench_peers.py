@@ -3,8 +3,10 @@
 The library is bench_instant's synthetic one (100k photos by default: 768-d image vectors, one
 caption each with a 384-d vector). Every engine answers the same hybrid query: image vectors
 top-200 + caption vectors top-200 + caption BM25 top-200, fused by reciprocal rank (k = 60),
-a page of 20 photo ids. Reported: CPU per query (every thread of this process, plus the server
-process's for PostgreSQL) and wall, medians, and each engine's ratio to shashin's CPU.
+a page of 20 photo ids. Reported per round (every engine measured once per round, in turn, so a
+noisy moment weighs on all alike, with the machine's load average): CPU per query (every thread of
+this process, plus the server process's for PostgreSQL), shashin ÷ PostgreSQL; then medians over
+the rounds, wall time and each engine's overlap with shashin's page.
 
 - shashin: search_photos with the same three channels, and with all seven (explained page);
 - numpy + tantivy: exact vector scans, tantivy BM25 (pip install tantivy);
@@ -14,7 +16,10 @@ process's for PostgreSQL) and wall, medians, and each engine's ratio to shashin'
   extension are on this machine (pip install 'psycopg[binary]'); else skipped with the reason.
 Install the peers with: pip install -c constraints.txt -e '.[bench]'
 
-    python bench/bench_peers.py --dir /var/tmp/shashin-bench [--size 100000] [--queries 200]
+    python bench/bench_peers.py --dir /var/tmp/shashin-bench [--size 100000] [--rounds 5] [--queries 100]
+
+PostgreSQL's table and indexes are kept beside the library (`pg-<size>`): a rerun skips the
+minutes their HNSW indexes take to build.
 """
 
 from __future__ import annotations

@@ -33,6 +33,39 @@ def encode(strings: Any) -> np.ndarray:
     return np.array(values, dtype=bytes) if values else np.array([], dtype="S1")
 
 
+def member_of(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Which of `values` (encoded, see encode()) are among `wanted`: np.isin's answer without
+    sorting `values` (a million ids: 1.3 s for np.isin, 50 ms here). Each id is hashed to 64 bits;
+    a table of the wanted hashes' low bits (256 slots per wanted id) picks the candidates, about
+    one in 256 of `values`, and only those are compared in full (so the answer is exact)."""
+    if not len(values) or not len(wanted):
+        return np.zeros(len(values), bool)
+    width = max(values.dtype.itemsize, wanted.dtype.itemsize)
+    mask = np.uint64((1 << max(16, int(len(wanted) * 256).bit_length())) - 1)
+    slots = np.zeros(int(mask) + 1, bool)
+    slots[(_hash64(wanted, width) & mask).astype(np.int64)] = True
+    maybe = np.flatnonzero(slots[(_hash64(values, width) & mask).astype(np.int64)])
+    found = np.zeros(len(values), bool)
+    if len(maybe):  # (np.isin sorts strings slowly: 70 ms for 16,000)
+        known = set(wanted.tolist())
+        found[maybe] = [value in known for value in values[maybe].tolist()]
+    return found
+
+
+def _hash64(ids: np.ndarray, width: int) -> np.ndarray:
+    """A 64-bit hash of each fixed-width byte string (zero-padded to `width`, a multiple of 8)."""
+    width = -(-width // 8) * 8
+    padded = ids.astype(f"S{width}") if ids.dtype.itemsize != width else ids
+    words = np.ascontiguousarray(padded).view(np.uint64).reshape(len(ids), width // 8)
+    hashed = np.full(len(ids), 0x9E3779B97F4A7C15, np.uint64)
+    with np.errstate(over="ignore"):
+        for column in range(words.shape[1]):
+            hashed ^= words[:, column]
+            hashed *= np.uint64(0xBF58476D1CE4E5B9)
+            hashed ^= hashed >> np.uint64(31)
+    return hashed
+
+
 def encode_column(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """A string column as encode() would make it."""
     if len(column) == 0:
@@ -494,16 +527,24 @@ class RowLookup:
 
     def __init__(self, table: pa.Table, key: str) -> None:
         self.table = table.sort_by(key)
+        self.key = key
         self.keys = encode_column(self.table.column(key))
 
     def arrays(self) -> dict[str, Any]:
-        return {"table": self.table, "keys": self.keys}
+        return {"table": self.table, "keys": self.keys, "key": np.array(self.key)}
 
     @classmethod
     def opened(cls, arrays: Mapping[str, Any]) -> RowLookup:
         lookup = cls.__new__(cls)
-        lookup.table, lookup.keys = arrays["table"], arrays["keys"]
+        lookup.table, lookup.keys, lookup.key = arrays["table"], arrays["keys"], str(arrays["key"])
         return lookup
+
+    def column(self, name: str) -> np.ndarray | None:
+        """A column's values, encoded (None when the table does not hold it): the key column
+        as kept, any other encoded now."""
+        if name == self.key:
+            return self.keys
+        return encode_column(self.table.column(name)) if name in self.table.column_names else None
 
     def rows(self, keys: Any, live: np.ndarray | None = None) -> list[dict[str, Any]]:
         """Every row whose key is one of `keys` (and, with `live`, that the mask keeps)."""

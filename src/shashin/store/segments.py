@@ -26,6 +26,7 @@ from shashin.store.memory import (
     bool_array,
     encode,
     encode_column,
+    member_of,
 )
 from shashin.store.persisted import Persist
 
@@ -60,7 +61,7 @@ def update_table(sort_by: str | None) -> Callable[[pa.Table, dict[str, set[str]]
             return old
         if column not in old.column_names:
             return None
-        live = ~np.isin(encode_column(old.column(column)), encode(keys))
+        live = ~member_of(encode_column(old.column(column)), encode(keys))
         table = pa.concat_tables([old.filter(bool_array(live)), build(only).select(old.column_names)])
         return table.sort_by(sort_by) if sort_by else table
 
@@ -104,16 +105,13 @@ def _segmented(
     held = values(column)
     if held is None:
         return None
-    return kind(main, ~np.isin(held, encode(keys)), build(only), {column: set(keys)})
+    return kind(main, ~member_of(held, encode(keys)), build(only), {column: set(keys)})
 
 
 def update_rows(old: Any, changes: dict[str, set[str]], build: Build) -> SegmentedRows | RowLookup | None:
     main, prior = (old.main, old.changed) if isinstance(old, SegmentedRows) else (old, {})
 
-    def values(column: str) -> np.ndarray | None:
-        return encode_column(main.table.column(column)) if column in main.table.column_names else None
-
-    return _segmented(old, main, prior, changes, build, values, SegmentedRows)
+    return _segmented(old, main, prior, changes, build, main.column, SegmentedRows)
 
 
 def update_index(key_column: str) -> Callable[[Any, dict[str, set[str]], Build], Any]:
