@@ -15,13 +15,14 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shashin.store.quantized import Codes, rerank_depth
+from shashin.store.quantized import READ_ROWS_ABOVE, Codes, RowFile, rerank_depth
 
 _K1, _B = 1.2, 0.75  # BM25 parameters (the usual ones)
 
@@ -367,6 +368,7 @@ class VectorIndex(_Rows):
         vectors = vectors / np.maximum(norms, 1e-12)
         self.ivf: _InvertedFile | None = None
         self.codes: Codes | None = None  # with an inverted file: its lists are scanned as int8 codes
+        self._rows: RowFile | None = None  # a large saved matrix: candidates read, not mapped
         self._row_at = np.arange(len(vectors))  # matrix position -> row
         if len(vectors) >= ann_min_rows > 0:
             self.ivf, self._row_at = _train(vectors, nprobe)
@@ -400,6 +402,10 @@ class VectorIndex(_Rows):
         index.matrix, index._row_at = arrays["matrix"], arrays["row_at"]
         index.ivf = None
         index.codes = Codes(arrays["codes"], arrays["code_scales"]) if "codes" in arrays else None
+        folder = arrays.get("__folder__")  # where a saved structure's files are (persisted.SearchCache)
+        index._rows = None
+        if folder is not None and index.codes is not None and index.matrix.nbytes > READ_ROWS_ABOVE:
+            index._rows = RowFile.of(Path(str(folder)) / "matrix.npy")
         if "centroids" in arrays:
             lists = len(arrays["centroids"])
             index.ivf = _InvertedFile(arrays["centroids"], arrays["offsets"], nprobe or max(8, lists // 16))
@@ -466,7 +472,8 @@ class VectorIndex(_Rows):
             if len(scores) > depth:
                 positions = positions[np.argpartition(-scores, depth - 1)[:depth]]
             positions = np.sort(positions)  # the float32 rows read in file order
-            scores = self.matrix[positions] @ query
+            exact = self._rows.read(positions) if self._rows is not None else self.matrix[positions]
+            scores = exact @ query
         return _best(scores, self._row_at[positions], limit)
 
     def _probe(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
