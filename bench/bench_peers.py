@@ -3,8 +3,9 @@
 The library is bench_instant's synthetic one (100k photos by default: 768-d image vectors, one
 caption each with a 384-d vector). Every engine answers the same hybrid query: image vectors
 top-200 + caption vectors top-200 + caption BM25 top-200, fused by reciprocal rank (k = 60),
-a page of 20 photo ids. Reported per round (every engine measured once per round, in turn, so a
-noisy moment weighs on all alike, with the machine's load average): CPU per query (every thread of
+a page of 20 photo ids. After one round that is not counted (each engine's files read in), reported
+per round (every engine measured once per round, in turn, so a noisy moment weighs on all alike,
+with the machine's load average): CPU per query (every thread of
 this process, plus the server process's for PostgreSQL), shashin ÷ PostgreSQL; then medians over
 the rounds, wall time and each engine's overlap with shashin's page.
 
@@ -357,6 +358,8 @@ def main() -> None:
     pages: dict[str, list[list[str]]] = {}
     pg, base = "PostgreSQL + pgvector", "shashin, 3 channels"
     try:
+        for one, server_cpu in engines.values():  # a round not counted: every engine's pages read in
+            measure(one, queries, server_cpu)
         for round_ in range(1, args.rounds + 1):
             load = os.getloadavg()[0]
             for name, (one, server_cpu) in engines.items():
@@ -369,7 +372,7 @@ def main() -> None:
             line = ", ".join(f"{name.split(',')[0] if name.startswith('shashin') else name} {cpu[name][-1]:.1f}"
                              for name in engines if len(cpu[name]) == round_)  # fmt: skip
             ratios = ""
-            if pg in engines:
+            if pg in engines and len(cpu[pg]) == round_:
                 ratios = "; ÷ pg: " + ", ".join(
                     f"{name.removeprefix('shashin, ')} {cpu[name][-1] / cpu[pg][-1]:.2f}×"
                     for name in engines if name.startswith("shashin")

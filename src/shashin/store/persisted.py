@@ -160,9 +160,11 @@ def _uncache(descriptor: int) -> None:
         os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
 
 
-# Arrays read block by block (an inverted file's lists); every other one is read a row here and
-# there (keys by binary search, rows of a page), and is mapped for random reads (see _random).
-SCANNED = frozenset({"codes"})
+# Arrays read block by block: an inverted file's centroids, lists and codes, a vector matrix
+# (scanned whole below the inverted file's size; above it, its candidates are read into a buffer:
+# quantized.RowFile), keyword postings. Every other one is read a row here and there (keys by
+# binary search, rows of a page, positions of candidates), and is mapped for random reads (_random).
+SCANNED = frozenset({"codes", "matrix", "centroids", "offsets", "indices", "data"})
 
 
 def _read(folder: Path, name: str, kind: str) -> Any:
