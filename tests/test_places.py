@@ -45,6 +45,16 @@ def test_a_page_of_positions_is_scanned_and_many_use_the_tree_with_the_same_answ
     assert gazetteer().nearest(np.array([]), np.array([]))[0].size == 0
 
 
+def _mapped(array: np.ndarray) -> bool:
+    """Whether an array's memory is a file mapping (a plain view of one included)."""
+    import mmap
+
+    base = array
+    while getattr(base, "base", None) is not None and not isinstance(base, mmap.mmap):
+        base = base.base
+    return isinstance(base, mmap.mmap)
+
+
 def test_the_gazetteer_cache_opens_memory_mapped_and_a_damaged_one_is_rebuilt(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     gazetteer.cache_clear()
@@ -54,7 +64,7 @@ def test_the_gazetteer_cache_opens_memory_mapped_and_a_damaged_one_is_rebuilt(tm
         assert folder.is_dir() and not list(tmp_path.rglob("*.part"))
         gazetteer.cache_clear()
         opened = gazetteer()
-        assert isinstance(opened._c["key_blob"], np.memmap)  # read from disk, not loaded
+        assert _mapped(opened._c["key_blob"])  # read from disk, not loaded
         assert opened.lookup("Kyoto") == built.lookup("Kyoto")
         (folder / "postings.npy").write_bytes(b"not an array")  # a crash or a disk error
         gazetteer.cache_clear()
@@ -63,3 +73,14 @@ def test_the_gazetteer_cache_opens_memory_mapped_and_a_damaged_one_is_rebuilt(tm
         assert gazetteer().lookup("Kyoto")[0].name == "Kyoto"  # the rebuilt cache opens again
     finally:
         gazetteer.cache_clear()
+
+
+def test_nearest_towns_from_the_tree_are_those_of_the_scan() -> None:
+    """A process's first searches scan every town; one that keeps asking builds the tree: the
+    same towns either way."""
+    towns = gazetteer()
+    latitude, longitude = np.array([35.68, 35.01, 48.86, -33.87, 64.1]), np.array([139.76, 135.77, 2.35, 151.2, -21.9])
+    fresh = places.Gazetteer(towns._c, list(towns.countries.values()))
+    answers = [fresh.nearest(latitude, longitude) for _ in range(places._SCANS_BEFORE_TREE + 1)]
+    assert "_tree" in fresh.__dict__  # the last answer came from the tree
+    assert (answers[0][0] == answers[-1][0]).all() and np.allclose(answers[0][1], answers[-1][1])

@@ -189,6 +189,23 @@ def _top(scores: np.ndarray, rows: np.ndarray, limit: int) -> list[tuple[int, fl
     return list(zip(best_rows.tolist(), best_scores.tolist()))
 
 
+def _keyword_hits(
+    found: np.ndarray,
+    scores: np.ndarray,
+    covered: np.ndarray,
+    hits: np.ndarray,
+    chosen: np.ndarray,
+    limit: int,
+    words: int,
+    query_weight: float,
+) -> list[tuple[int, float, float]]:
+    """The `limit` best of the `chosen` documents as (row, BM25 score, coverage): coverage 1 for a
+    document holding every word, else its share of the query's weight (plain floats: they reach JSON)."""
+    at, best = _best(scores[chosen], chosen, limit)  # positions in `found`
+    coverage = np.where(hits[at] == words, 1.0, np.minimum(covered[at] / query_weight, 1.0))
+    return list(zip(found[at].tolist(), best.tolist(), coverage.tolist()))
+
+
 def _first_per_photo(photos: np.ndarray, limit: int) -> np.ndarray:
     """Positions of each photo's first (best) row in a best-first list, for the first `limit` photos."""
     _, first = np.unique(photos, return_index=True)
@@ -328,15 +345,7 @@ class KeywordIndex(_Rows):
         if allowed is not None:
             keep &= allowed[found]
         chosen = np.flatnonzero(keep)
-        top = _top(scores[chosen], chosen, limit)  # positions in `found`
-        return [
-            (
-                int(found[i]),
-                score,
-                1.0 if hits[i] == len(wanted) else min(float(covered[i]) / query_weight, 1.0),
-            )  # plain floats: they reach JSON
-            for i, score in top
-        ]
+        return _keyword_hits(found, scores, covered, hits, chosen, limit, len(wanted), query_weight)
 
 
 @dataclass
@@ -739,11 +748,7 @@ class SegmentedKeywords(Segment):
             allowed[~main_rows] = delta_allowed[found[~main_rows] - offset]
             keep &= allowed
         chosen = np.flatnonzero(keep)
-        top = _top(scores[chosen], chosen, limit)
-        return [
-            (int(found[i]), score, 1.0 if hits[i] == len(wanted) else min(float(covered[i]) / query_weight, 1.0))
-            for i, score in top
-        ]
+        return _keyword_hits(found, scores, covered, hits, chosen, limit, len(wanted), query_weight)
 
 
 class SegmentedVectors(Segment):

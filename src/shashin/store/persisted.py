@@ -139,7 +139,7 @@ def _write(folder: Path, name: str, value: Any) -> str:
     if isinstance(value, pa.Table):
         with pa.OSFile(str(folder / f"{name}.arrow"), "wb") as sink, pa.ipc.new_file(sink, value.schema) as writer:
             writer.write_table(value)
-        _sync(folder / f"{name}.arrow", uncache=True)
+        _sync(folder / f"{name}.arrow", uncache=value.nbytes > UNCACHED_ABOVE)
         return "arrow"
     array = np.asarray(value)
     if array.dtype.hasobject:
@@ -148,14 +148,18 @@ def _write(folder: Path, name: str, value: Any) -> str:
         np.save(handle, array, allow_pickle=False)
         handle.flush()
         os.fsync(handle.fileno())
-        if name not in SCANNED:
+        if name not in SCANNED and array.nbytes > UNCACHED_ABOVE:
             _uncache(handle.fileno())
     return "npy"
 
 
+UNCACHED_ABOVE = 16 << 20  # bytes: a larger array read at random leaves the OS cache once written
+
+
 def _uncache(descriptor: int) -> None:
     """Drop a written file's pages from the OS cache (they are on disk): written in one go, they
-    sit there in large blocks that any later mapping maps whole (see _random)."""
+    sit there in large blocks that any later mapping maps whole (see _random). Only large files:
+    the next process reads them from disk again, page by page."""
     with contextlib.suppress(AttributeError, OSError):
         os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
 
