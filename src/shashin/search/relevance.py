@@ -47,7 +47,8 @@ class Scale:
     per_unit_ja: float = 0.0
     offset_ja: float = 0.0
 
-    def logit(self, similarity: float, japanese: bool) -> float:
+    def logit(self, similarity: Any, japanese: bool) -> Any:
+        """The evidence of a similarity, or of an array of them, in logit units."""
         if japanese:
             return (self.per_unit + self.per_unit_ja) * similarity + self.offset_ja
         return self.per_unit * similarity
@@ -100,9 +101,8 @@ class Calibration:
             return self.coverage * np.maximum(quality, 0.0)
         scale = self.scales.get(channel.scale)
         if scale is not None:
-            if japanese:
-                return (scale.per_unit + scale.per_unit_ja) * scores + scale.offset_ja
-            return scale.per_unit * scores
+            values: np.ndarray = scale.logit(scores, japanese)
+            return values
         return self.standout * standout_values(scores)
 
     def probability(self, logit: float, exact: bool = False) -> float:

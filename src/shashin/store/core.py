@@ -48,6 +48,18 @@ def _content(fragment: Any) -> tuple[Any, ...]:
     return tuple(f.path for f in metadata.files), repr(getattr(metadata, "overlays", None))
 
 
+def _scan_fragments(columns: Sequence[str], filters: list[str], dataset: Any, fragments: list[Any]) -> pa.Table:
+    """The rows each filter selects, read from just the given fragments of a Lance dataset: a
+    delta of 1,000 rows of a million from the fragments that hold them (a scan of the whole
+    table cost 0.2 s at 1M photos)."""
+    wanted = list(dict.fromkeys(columns))
+    if not fragments or not filters:
+        return pa.schema([dataset.schema.field(c) for c in wanted]).empty_table()
+    return pa.concat_tables(
+        [dataset.scanner(columns=wanted, filter=clause, fragments=fragments).to_table() for clause in filters]
+    )
+
+
 def _both(where: str | None, clause: str) -> str:
     return f"({where}) AND {clause}" if where else clause
 
@@ -281,7 +293,7 @@ class StoreCore:
         finally:
             delta_scans.pop(name, None)
         if isinstance(updated, Segment) and updated is not base.value:
-            updated.main_version = base.value.main_version if isinstance(base.value, Segment) else base.version
+            updated.main_version = counted_from
         return updated
 
     def _version(self, name: str) -> int:
@@ -334,13 +346,11 @@ class StoreCore:
         if only is None:
             return self._scan(name, columns, where)
         column, keys = only
-        fragments = self._written_since(name)
-        if fragments is not None:
-            return self._scan_fragments(name, columns, where, only, fragments)
-        parts = [
-            self._scan(name, columns, _both(where, in_clause(column, keys[i : i + IN_CHUNK])))
-            for i in range(0, len(keys), IN_CHUNK)
-        ]
+        filters = [_both(where, in_clause(column, keys[i : i + IN_CHUNK])) for i in range(0, len(keys), IN_CHUNK)]
+        written = self._written_since(name)
+        if written is not None:
+            return _scan_fragments(columns, filters, *written)
+        parts = [self._scan(name, columns, clause) for clause in filters]
         return pa.concat_tables(parts) if parts else self._scan(name, columns, "false")
 
     def _written_since(self, name: str) -> tuple[Any, list[Any]] | None:
@@ -357,30 +367,6 @@ class StoreCore:
             return dataset, [f for f in dataset.get_fragments() if before.get(f.fragment_id) != _content(f)]
         except Exception:  # any failure: the plain scan is always right
             return None
-
-    def _scan_fragments(
-        self,
-        name: str,
-        columns: Sequence[str],
-        where: str | None,
-        only: tuple[str, list[str]],
-        written: tuple[Any, list[Any]],
-    ) -> pa.Table:
-        """_scan_rows(only=…) over just the given fragments: a delta of 1,000 rows of a million
-        read from the fragments that hold them (0.2 s a table at 1M photos became milliseconds)."""
-        dataset, fragments = written
-        column, keys = only
-        wanted = list(dict.fromkeys([*columns]))
-        empty = pa.schema([dataset.schema.field(c) for c in wanted]).empty_table()
-        if not fragments or not keys:
-            return empty
-        parts = [
-            dataset.scanner(
-                columns=wanted, filter=_both(where, in_clause(column, keys[i : i + IN_CHUNK])), fragments=fragments
-            ).to_table()
-            for i in range(0, len(keys), IN_CHUNK)
-        ]
-        return pa.concat_tables(parts)
 
     def _building_lock(self, name: str, key: tuple[Any, ...]) -> threading.Lock:
         with self._locks_lock:

@@ -183,12 +183,6 @@ def _best(scores: np.ndarray, rows: np.ndarray, limit: int) -> tuple[np.ndarray,
     return rows[order], scores[order]
 
 
-def _top(scores: np.ndarray, rows: np.ndarray, limit: int) -> list[tuple[int, float]]:
-    """The `limit` best (row, score) pairs, best first; ties by row order."""
-    best_rows, best_scores = _best(scores, rows, limit)
-    return list(zip(best_rows.tolist(), best_scores.tolist()))
-
-
 def _keyword_hits(
     found: np.ndarray,
     scores: np.ndarray,
