@@ -195,6 +195,34 @@ def gazetteer() -> Gazetteer:
         return Gazetteer(columns, countries)  # a read-only home builds again next time
 
 
+def town_columns(latitude: np.ndarray, longitude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each position's nearest town (its number, -1 without a position) and the distance to it in
+    km (NaN without): worked out once when photos are indexed, read by every search after."""
+    latitude, longitude = np.asarray(latitude, float), np.asarray(longitude, float)
+    towns = np.full(len(latitude), -1, np.int32)
+    distances = np.full(len(latitude), np.nan, np.float32)
+    located = ~np.isnan(latitude) & ~np.isnan(longitude)
+    if located.any():
+        found, km = gazetteer().nearest(latitude[located], longitude[located])
+        towns[located], distances[located] = found, km
+    return towns, distances
+
+
+def in_country(towns: np.ndarray, country: str) -> np.ndarray:
+    """Which of these towns (numbers, -1: none) are in the country (an ISO 3166 code)."""
+    inside = np.zeros(len(towns), bool)
+    known = towns >= 0
+    if known.any():
+        inside[known] = gazetteer().town_countries(towns[known]) == country
+    return inside
+
+
+@functools.lru_cache(maxsize=1)
+def gazetteer_identity() -> str:
+    """Which gazetteer numbered the towns (structures holding town numbers are keyed by it)."""
+    return _cache_path().name
+
+
 def nearest_towns(photos: dict[str, dict[str, Any]]) -> dict[str, tuple[Place, float]]:
     """The nearest town, and its distance in km, of each photo row that has GPS coordinates (the
     gazetteer is loaded only then)."""

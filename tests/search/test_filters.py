@@ -11,6 +11,7 @@ from tools.render import write_samples
 
 from shashin import Library
 from shashin.library import LibraryError
+from shashin.places import Gazetteer
 from shashin.search.filters import FilterError, Filters, build_filters
 
 
@@ -143,3 +144,20 @@ def test_photos_without_a_date_never_pass_a_date_filter(samples) -> None:  # typ
     library, _ = samples
     everything = library.search("", filters=build_filters(taken_from="1990"), limit=50)
     assert all(isinstance(r.taken_at, datetime) for r in everything.results) and everything.total == 5
+
+
+def test_towns_are_worked_out_when_photos_arrive_not_on_every_search(samples, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    library, _ = samples
+    library.search("京都")  # the photos' nearest towns are worked out here, once for the library
+
+    def looked_up(*args: object) -> None:
+        raise AssertionError("a search looked a town up")
+
+    monkeypatch.setattr(Gazetteer, "nearest", looked_up)
+    kiyomizu = next(r for r in library.search("京都").results if r.path.endswith("kiyomizu.jpg"))
+    assert kiyomizu.place is not None and kiyomizu.place.town.name == "Kyoto" and kiyomizu.place.distance_km < 5
+    in_japan = set(names(library.search("photos in Japan")))
+    assert {"kyoto/kiyomizu.jpg", "tokyo/station.jpg"} <= in_japan
+    assert not any(name.startswith("beach/") for name in in_japan)
+    station = library.search("Tokyo Station").results[0]
+    assert any("km from Tokyo" in h.text for h in station.highlights if h.channel == "place")

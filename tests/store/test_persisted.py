@@ -312,6 +312,38 @@ def test_segmented_rows_leave_out_the_dead_rows_of_the_main_part() -> None:
     assert sorted(row["text"] for row in segmented.rows(["a", "b"])) == ["new b", "old a"]
 
 
+def test_a_page_read_twice_is_taken_once_and_each_segment_answers_by_its_own_rows() -> None:
+    """The description, the highlights and the alt text of a page ask for the same rows: the
+    second answer is kept, but handed out as a copy, and a later segment over the same main
+    part (another row changed since) is not answered from what an earlier one kept."""
+    main = RowLookup(pa.table({"photo_id": ["a", "b", "c"], "text": ["old a", "old b", "old c"]}), "photo_id")
+    first = main.rows(["a", "c"])
+    first[0]["text"] = "changed by a caller"
+    taken = main.table
+
+    class Untakeable:
+        def take(self, indices: object) -> None:
+            raise AssertionError("read again")
+
+    main.table = Untakeable()  # type: ignore[assignment]
+    assert sorted(row["text"] for row in main.rows(["c", "a"])) == ["old a", "old c"]
+    main.table = taken
+    before = SegmentedRows(
+        main,
+        np.array([True, False, True]),
+        RowLookup(pa.table({"photo_id": ["b"], "text": ["new b"]}), "photo_id"),
+        {"photo_id": {"b"}},
+    )
+    assert sorted(row["text"] for row in before.rows(["a", "c"])) == ["old a", "old c"]
+    after = SegmentedRows(
+        main,
+        np.array([True, False, False]),
+        RowLookup(pa.table({"photo_id": ["b", "c"], "text": ["new b", "new c"]}), "photo_id"),
+        {"photo_id": {"b", "c"}},
+    )
+    assert sorted(row["text"] for row in after.rows(["a", "c"])) == ["new c", "old a"]
+
+
 def test_an_update_reads_only_the_fragments_written_since_and_finds_what_a_rebuild_finds(
     tmp_path: Path, monkeypatch
 ) -> None:

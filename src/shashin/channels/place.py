@@ -12,7 +12,7 @@ from typing import ClassVar
 import numpy as np
 
 from shashin.channels.base import Channel, ChannelEvidence, ChannelQuery, Highlight, Hit, ResultPage
-from shashin.places import Place, distance_km, gazetteer
+from shashin.places import Place, distance_km, in_country
 from shashin.store import Store
 
 
@@ -37,44 +37,42 @@ class PlaceChannel(Channel):
             return []
         best = np.full(len(facts.ids), -np.inf)
         for place in query.places:
-            best = np.maximum(best, _closeness(place, facts.latitude, facts.longitude, located))
+            best = np.maximum(best, _closeness(place, facts.latitude, facts.longitude, facts.town, located))
         rows = np.flatnonzero(best > -np.inf)
         order = rows[np.argsort(-best[rows], kind="stable")][:limit]
         return [Hit(facts.ids[i].decode(), float(best[i])) for i in order]
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
         found: dict[str, list[Highlight]] = {}
-        for photo_id in page.photo_ids:
-            row = page.photos.get(photo_id) or {}
-            if row.get("latitude") is None or row.get("longitude") is None or not query.places:
-                continue
-            lat, lon = np.array([row["latitude"]]), np.array([row["longitude"]])
-            for place in query.places:
-                if _closeness(place, lat, lon, np.array([True]))[0] > -np.inf:
-                    where = (
-                        place.label
-                        if place.is_country
-                        else f"{distance_km(lat, lon, place)[0]:.1f} km from {place.label}"
-                    )
-                    found[photo_id] = [Highlight(self.name, "taken", where, ())]
-                    break
+        if not query.places or not page.photo_ids:
+            return found
+        facts = store.photo_facts()
+        at, there = facts.positions(page.photo_ids)
+        if not there.any():
+            return found
+        latitude, longitude, towns = facts.latitude[at], facts.longitude[at], facts.town[at]
+        located = there & ~np.isnan(latitude) & ~np.isnan(longitude)
+        for place in query.places:
+            inside = _closeness(place, latitude, longitude, towns, located) > -np.inf
+            distances = distance_km(latitude, longitude, place) if not place.is_country else None
+            for i in np.flatnonzero(inside).tolist():
+                where = place.label if distances is None else f"{distances[i]:.1f} km from {place.label}"
+                found.setdefault(page.photo_ids[i], [Highlight(self.name, "taken", where, ())])
         return found
 
 
-def _closeness(place: Place, latitude: np.ndarray, longitude: np.ndarray, located: np.ndarray) -> np.ndarray:
-    """1 at the place's centre falling to 0 at its radius (-inf outside); a country: 1 inside."""
+def _closeness(
+    place: Place, latitude: np.ndarray, longitude: np.ndarray, towns: np.ndarray, located: np.ndarray
+) -> np.ndarray:
+    """1 at the place's centre falling to 0 at its radius (-inf outside); a country: 1 inside
+    (`towns`: each photo's nearest town, see PhotoFacts)."""
     result = np.full(len(latitude), -np.inf)
     if not located.any():
         return result
     if place.is_country:
-        towns, _ = gazetteer().nearest(latitude[located], longitude[located])
-        inside = gazetteer().town_countries(towns) == place.country
-        values = result[located]
-        values[inside] = 1.0
-        result[located] = values
+        result[located & in_country(towns, place.country)] = 1.0
         return result
     radius = place.default_radius_km()
     distance = distance_km(latitude[located], longitude[located], place)
-    values = np.where(distance <= radius, 1.0 - distance / radius, -np.inf)
-    result[located] = values
+    result[located] = np.where(distance <= radius, 1.0 - distance / radius, -np.inf)
     return result

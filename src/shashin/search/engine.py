@@ -21,13 +21,12 @@ from shashin.search import SORTS, Sort, sort_order
 from shashin.search.exclude import Removal, removals
 from shashin.search.explain import Snippet, snippet
 from shashin.search.facets import FacetValue, facets
-from shashin.search.filters import FilterError, Filters, PlaceOfPhoto, places_of
+from shashin.search.filters import FilterError, Filters, PlaceOfPhoto, places_in
 from shashin.search.fuse import ChannelMatch, FusedHit, FusionConfig, Weighing, fuse_rankings
 from shashin.search.logic import QueryLogic, split_logic
 from shashin.search.parse import ParsedQuery, parse_query
 from shashin.search.relevance import calibration_for
 from shashin.store import PhotoSet, Store, StoreError
-from shashin.store.memory import encode
 from shashin.text.lang import guess_language
 from shashin.threads import blas_threads
 
@@ -445,7 +444,7 @@ def describe(
     for channel in channels:
         for photo_id, found in channel.highlights(query, store, shown).items():
             highlights.setdefault(photo_id, []).extend(snippet(h) for h in found)
-    places = places_of(shown.photos)
+    places = places_in(store.photo_facts(), ids)
     results: list[SearchResult] = []
     for position, hit in enumerate(page, start=offset + 1):
         paths = [row.path for row in shown.files.get(hit.photo_id, [])]
@@ -474,8 +473,7 @@ def _by_date(store: Store, fused: list[FusedHit], *, newest: bool) -> list[Fused
     if not fused:
         return fused
     facts = store.photo_facts()
-    positions = np.searchsorted(facts.ids, encode(hit.photo_id for hit in fused))
-    positions = np.minimum(positions, len(facts.ids) - 1)
+    positions, _ = facts.positions([hit.photo_id for hit in fused])
     taken = facts.taken_at[positions].astype(np.int64)
     unknown = np.isnat(facts.taken_at[positions])
     key = np.where(unknown, np.iinfo(np.int64).max, -taken if newest else taken)

@@ -16,7 +16,6 @@ import numpy as np
 
 from shashin.places import gazetteer
 from shashin.store import Store
-from shashin.store.memory import encode
 
 FACET_ROWS = 5_000  # photos whose keywords and people are read for their facets
 NEAR_KM = 10.0  # a town facet's radius
@@ -44,11 +43,10 @@ def facets(store: Store, photo_ids: Sequence[str], *, top: int = 8) -> dict[str,
     if not photo_ids:
         return found
     facts = store.photo_facts()
-    encoded = encode(photo_ids)
-    positions = np.minimum(np.searchsorted(facts.ids, encoded), len(facts.ids) - 1)
-    positions = positions[facts.ids[positions] == encoded]  # photos removed since: not counted
+    positions, there = facts.positions(photo_ids)
+    positions = positions[there]  # photos removed since: not counted
     found["year"] = _years(facts.taken_at[positions], top)
-    found["place"] = _towns(facts.latitude[positions], facts.longitude[positions], top)
+    found["place"] = _towns(facts.town[positions], top)
     cameras = Counter(facts.camera_names[c] for c in facts.camera[positions].tolist() if facts.camera_names[c])
     found["camera"] = [FacetValue(name, n, {"camera": name}) for name, n in cameras.most_common(top)]
     with_text = int(facts.has_text[positions].sum())
@@ -69,13 +67,9 @@ def _years(taken: np.ndarray, top: int) -> list[FacetValue]:
     return [FacetValue(str(1970 + y), n, {"from": str(1970 + y), "to": str(1970 + y)}) for y, n in ordered]
 
 
-def _towns(latitude: np.ndarray, longitude: np.ndarray, top: int) -> list[FacetValue]:
-    located = ~np.isnan(latitude) & ~np.isnan(longitude)
-    if not located.any():
-        return []
-    towns, _ = gazetteer().nearest(latitude[located], longitude[located])
+def _towns(towns: np.ndarray, top: int) -> list[FacetValue]:
     values = []
-    for town, n in Counter(towns.tolist()).most_common(top):
+    for town, n in Counter(towns[towns >= 0].tolist()).most_common(top):
         place = gazetteer().town(int(town))
         near = f"{place.latitude:.4f},{place.longitude:.4f}"
         values.append(FacetValue(place.label, n, {"near": near, "radius": f"{NEAR_KM:g}"}))

@@ -138,6 +138,8 @@ def facts_of(photos: pa.Table, files: pa.Table, texted: pa.Table | None) -> Phot
         taken_at=photos.column("taken_at").to_numpy(zero_copy_only=False).astype("datetime64[s]"),
         latitude=photos.column("latitude").to_numpy(zero_copy_only=False).astype(np.float64),
         longitude=photos.column("longitude").to_numpy(zero_copy_only=False).astype(np.float64),
+        town=photos.column("town").to_numpy(zero_copy_only=False).astype(np.int32),
+        town_km=photos.column("town_km").to_numpy(zero_copy_only=False).astype(np.float32),
         camera=cameras.indices.to_numpy(zero_copy_only=False).astype(np.int32),
         camera_names=camera_names,
         has_text=np.isin(ids, texted_ids),

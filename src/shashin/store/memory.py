@@ -12,7 +12,9 @@ Both restrict results to a PhotoSet (the photos a filter allows) without losing 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
@@ -539,6 +541,7 @@ class RowLookup:
         self.table = table.sort_by(key)
         self.key = key
         self.keys = encode_column(self.table.column(key))
+        self._recent = _Recent()
 
     def arrays(self) -> dict[str, Any]:
         return {"table": self.table, "keys": self.keys, "key": np.array(self.key)}
@@ -547,6 +550,7 @@ class RowLookup:
     def opened(cls, arrays: Mapping[str, Any]) -> RowLookup:
         lookup = cls.__new__(cls)
         lookup.table, lookup.keys, lookup.key = arrays["table"], arrays["keys"], str(arrays["key"])
+        lookup._recent = _Recent()
         return lookup
 
     def column(self, name: str) -> np.ndarray | None:
@@ -557,8 +561,16 @@ class RowLookup:
         return encode_column(self.table.column(name)) if name in self.table.column_names else None
 
     def rows(self, keys: Any, live: np.ndarray | None = None) -> list[dict[str, Any]]:
-        """Every row whose key is one of `keys` (and, with `live`, that the mask keeps)."""
-        wanted = np.sort(encode(set(keys)))
+        """Every row whose key is one of `keys` (and, with `live`, that the mask keeps). A page is
+        read by several steps (its description, its highlights, its alt text): the last few
+        answers are kept, as copies, since this table version never changes."""
+        asked = frozenset(keys)
+        if live is not None:  # a segment's view of its main part: the segment keeps its answers
+            return self._rows(asked, live)
+        return self._recent.get(asked, lambda: self._rows(asked, None))
+
+    def _rows(self, keys: frozenset[str], live: np.ndarray | None) -> list[dict[str, Any]]:
+        wanted = np.sort(encode(keys))
         if not len(wanted) or not len(self.keys):
             return []
         left = np.searchsorted(self.keys, wanted, "left")
@@ -567,6 +579,28 @@ class RowLookup:
         if live is not None and len(indices):
             indices = indices[live[indices]]
         return pylist(self.table.take(int64_array(indices))) if len(indices) else []
+
+
+class _Recent:
+    """The last few answers of a lookup over data that never changes, handed out as copies."""
+
+    def __init__(self, size: int = 16) -> None:
+        self._answers: OrderedDict[frozenset[str], list[dict[str, Any]]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, asked: frozenset[str], read: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        with self._lock:
+            known = self._answers.get(asked)
+            if known is not None:
+                self._answers.move_to_end(asked)
+        if known is None:
+            known = read()
+            with self._lock:
+                self._answers[asked] = known
+                while len(self._answers) > self._size:
+                    self._answers.popitem(last=False)
+        return [dict(row) for row in known]
 
 
 @dataclass(frozen=True)
@@ -578,6 +612,8 @@ class PhotoFacts:
     taken_at: np.ndarray  # datetime64[s], NaT when unknown
     latitude: np.ndarray  # NaN when unknown
     longitude: np.ndarray
+    town: np.ndarray  # int32: the nearest town's number (places.gazetteer().town), -1 without GPS
+    town_km: np.ndarray  # float32: how far that town's centre is, NaN without GPS
     camera: np.ndarray  # per photo, a number into camera_names
     camera_names: list[str]  # "make model lens", case-folded: each distinct camera once
     has_text: np.ndarray  # bool: OCR found text in it
@@ -585,6 +621,14 @@ class PhotoFacts:
     height: np.ndarray
     file_paths: pa.ChunkedArray  # every file's path...
     file_photos: np.ndarray  # ...and the position of its photo in `ids`
+
+    def positions(self, photo_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Where each photo is in `ids`, and whether it is there at all (removed since)."""
+        if not len(self.ids) or not photo_ids:
+            return np.zeros(len(photo_ids), np.int64), np.zeros(len(photo_ids), bool)
+        encoded = encode(photo_ids)
+        at = np.minimum(np.searchsorted(self.ids, encoded), len(self.ids) - 1)
+        return at, self.ids[at] == encoded
 
 
 @dataclass
@@ -664,9 +708,13 @@ class SegmentedRows(Segment):
     main: RowLookup
     delta: RowLookup
 
+    def __init__(self, main: Any, live: np.ndarray, delta: Any, changed: dict[str, set[str]]) -> None:
+        super().__init__(main, live, delta, changed)
+        self._recent = _Recent()
+
     def rows(self, keys: Any) -> list[dict[str, Any]]:
-        keys = set(keys)
-        return self.main.rows(keys, live=self.live) + self.delta.rows(keys)
+        asked = frozenset(keys)
+        return self._recent.get(asked, lambda: self.main.rows(asked, live=self.live) + self.delta.rows(asked))
 
 
 class SegmentedKeywords(Segment):

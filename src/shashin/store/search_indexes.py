@@ -11,6 +11,7 @@ os.environ.setdefault("LANCEDB_LOG", "error")  # its warnings are for its develo
 
 import pyarrow as pa
 
+from shashin.places import gazetteer_identity, town_columns
 from shashin.store import ann
 from shashin.store.ann import DiskVectorIndex
 from shashin.store.channel_tables import ChannelTables
@@ -110,7 +111,9 @@ class SearchIndexes(ChannelTables):
 
     def photo_facts(self) -> PhotoFacts:
         """Date, position, camera, text and files of every photo, as arrays (from memory)."""
-        photos = self._in_memory("photos", ("facts", "sides"), self._photo_columns, table_persist("photo_id"))
+        photos = self._in_memory(
+            "photos", ("facts", "sides", gazetteer_identity()), self._photo_columns, table_persist("photo_id")
+        )
         files = self._in_memory(
             "files", ("paths",), functools.partial(self._scan_rows, "files", ["path", "photo_id"], None), _TABLE
         )
@@ -142,7 +145,13 @@ class SearchIndexes(ChannelTables):
             "width",
             "height",
         ]
-        return self._scan_rows("photos", columns, None, only).sort_by("photo_id")
+        table = self._scan_rows("photos", columns, None, only).sort_by("photo_id")
+        # The nearest town is worked out here, when the photos arrive, not on every search.
+        towns, distances = town_columns(
+            table.column("latitude").to_numpy(zero_copy_only=False),
+            table.column("longitude").to_numpy(zero_copy_only=False),
+        )
+        return table.append_column("town", pa.array(towns)).append_column("town_km", pa.array(distances))
 
     def _keyword_index(
         self, name: str, column: str, key: str, where: str | None, *, grams: bool = False

@@ -20,10 +20,11 @@ if TYPE_CHECKING:
         PlaceOfPhoto,
         build_filters,
         find_place,
+        places_in,
         places_of,
     )
 
-_MODEL = ("FilterError", "Filters", "Near", "PlaceOfPhoto", "build_filters", "find_place", "places_of")
+_MODEL = ("FilterError", "Filters", "Near", "PlaceOfPhoto", "build_filters", "find_place", "places_in", "places_of")
 
 
 def __getattr__(name: str) -> Any:
@@ -46,6 +47,7 @@ __all__ = [
     "build_filters",
     "find_place",
     "from_params",
+    "places_in",
     "places_of",
     "to_params",
 ]

@@ -8,6 +8,7 @@ full page), and explains itself per photo ("3.2 km from Kyoto", "taken 2023-07-1
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from shashin.errors import UsageError
 from shashin.places import Place, gazetteer, nearest_towns
 from shashin.search.filters import select
 from shashin.search.filters.declared import BY_ARGUMENT, FILTERS, QUALIFIERS, FilterValueError
-from shashin.store import PhotoSet, Store
+from shashin.store import PhotoFacts, PhotoSet, Store
 from shashin.text.dates import DateError, When, normalize, parse_when
 
 
@@ -162,8 +163,21 @@ class PlaceOfPhoto:
 
 
 def places_of(photos: dict[str, dict[str, Any]]) -> dict[str, PlaceOfPhoto]:
-    """The nearest town of each photo that has GPS coordinates (loads the gazetteer only then)."""
+    """The nearest town of each photo row that has GPS coordinates (loads the gazetteer only then)."""
     return {pid: PlaceOfPhoto(town, distance) for pid, (town, distance) in nearest_towns(photos).items()}
+
+
+def places_in(facts: PhotoFacts, photo_ids: Sequence[str]) -> dict[str, PlaceOfPhoto]:
+    """The nearest town of each of these photos that has GPS, as worked out when it was indexed."""
+    at, there = facts.positions(photo_ids)
+    if not there.any():
+        return {}
+    towns, distances = facts.town[at], facts.town_km[at]
+    return {
+        pid: PlaceOfPhoto(gazetteer().town(town), km)
+        for pid, ok, town, km in zip(photo_ids, there.tolist(), towns.tolist(), distances.tolist(), strict=True)
+        if ok and town >= 0
+    }
 
 
 _COORDINATES = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*$")

@@ -15,7 +15,7 @@ from shashin.metadata.kept import Kept, facet, fold
 from shashin.metadata.sync import CHANNEL as METADATA
 from shashin.people.lookup import photos_of
 from shashin.people.table import FORGOTTEN, face_columns
-from shashin.places import Place, distance_km, gazetteer, normalize_name
+from shashin.places import Place, distance_km, in_country, normalize_name
 from shashin.store import PhotoFacts, PhotoSet, Store
 from shashin.store.contract import ChannelStore
 from shashin.text.tokenize import terms
@@ -81,11 +81,7 @@ def near(store: Store, facts: PhotoFacts, places: tuple[Near, ...]) -> np.ndarra
     mask = np.zeros(len(facts.ids), bool)
     for one in places:
         if one.place.is_country:
-            if located.any():
-                towns, _ = gazetteer().nearest(facts.latitude[located], facts.longitude[located])
-                inside = np.zeros(len(facts.ids), bool)
-                inside[located] = gazetteer().town_countries(towns) == one.place.country
-                mask |= inside
+            mask |= in_country(facts.town, one.place.country)
         else:
             with np.errstate(invalid="ignore"):
                 mask |= located & (distance_km(facts.latitude, facts.longitude, one.place) <= one.radius_km)
