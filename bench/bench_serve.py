@@ -5,7 +5,9 @@ Renders sign photos, indexes a first set, then starts `shashin serve` and, at th
 for T seconds (English and Japanese words, phrases, dates, places, paging). Prints requests/s,
 p50/p99 latency, the server's CPU per request (user + system of its process, every thread),
 errors (goal: 0) and how far the index run got meanwhile; then, the index run finished, the same
-load alone for half as long (what a request costs the server when nothing else runs).
+load alone for half as long (what a request costs the server when nothing else runs); then the
+framework's floor: the same load against uvicorn + FastAPI answering with one of shashin's pages
+and searching nothing (bench/serve_floor.py).
 
     python bench/bench_serve.py --clients 16 --seconds 60
 """
@@ -119,7 +121,27 @@ def main() -> None:
     writer_done = writer.poll() is not None
     writer.wait()
     alone, alone_errors, alone_elapsed, alone_cpu = load(args.seconds / 2)
+    page = httpx.get(url + "/api/search", params={"q": "sign", "limit": 20}, timeout=30).text
     server.send_signal(signal.SIGINT)
+    server.wait(timeout=30)
+    (work / "page.json").write_text(page, encoding="utf-8")
+    floor_port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.serve_floor:app", "--port", str(floor_port), "--log-level", "error"],
+        cwd=REPO,
+        env={**os.environ, "SHASHIN_FLOOR_PAGE": str(work / "page.json")},
+    )
+    url = f"http://127.0.0.1:{floor_port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(url + "/api/search", timeout=5)
+            break
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline, "the floor's server did not start"
+            time.sleep(0.2)
+    bare, _, bare_elapsed, bare_cpu = load(args.seconds / 2)
+    server.terminate()
     server.wait(timeout=30)
     from shashin import Library
 
@@ -141,6 +163,11 @@ def main() -> None:
         f"  then alone for {alone_elapsed:.0f} s: {len(alone)} requests ({len(alone) / alone_elapsed:.1f}/s), "
         f"p50 {np.percentile(quiet, 50):.1f} ms, server CPU per request {1000 * alone_cpu / max(len(alone), 1):.2f} ms, "
         f"errors: {len(alone_errors)}"
+    )
+    print(
+        f"  the framework's floor (uvicorn + FastAPI returning a page of {len(page) // 1024} KB, no search), "
+        f"{bare_elapsed:.0f} s: {len(bare)} requests ({len(bare) / bare_elapsed:.1f}/s), "
+        f"server CPU per request {1000 * bare_cpu / max(len(bare), 1):.2f} ms"
     )
     errors += alone_errors
     for problem in errors[:5]:
