@@ -69,6 +69,7 @@ CHANNELS: dict[str, ChannelEntry] = _by_name(
     ChannelEntry("caption", "shashin.channels.captions:CaptionChannel"),
     ChannelEntry("caption_vector", "shashin.channels.captions:CaptionVectorChannel"),
     ChannelEntry("tags", "shashin.channels.tags:TagsChannel"),
+    ChannelEntry("labels", "shashin.channels.labels:LabelsChannel", indexed=True),
     ChannelEntry("people", "shashin.channels.people:PeopleChannel"),
     ChannelEntry("metadata", "shashin.channels.metadata:MetadataChannel"),
     ChannelEntry("file", "shashin.channels.filename:FileChannel"),

@@ -53,7 +53,7 @@ def test_every_caption_backend_is_accepted_and_built(entry: registry.CaptionBack
 def test_an_unregistered_backend_or_channel_is_refused_naming_the_known_ones() -> None:
     with pytest.raises(ConfigError, match="transformers or openai or import"):
         load_settings({"captions.backend": "nope"})
-    with pytest.raises(ConfigError, match="known: ocr, image, phash"):
+    with pytest.raises(ConfigError, match="known: ocr, image, labels, phash"):
         load_settings({"channels": ["nope"]})
 
 

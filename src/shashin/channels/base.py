@@ -213,6 +213,22 @@ class IndexedChannel(ABC):
         return 0
 
 
+def batch_inputs(
+    channel: str, photos: list[DecodedPhoto]
+) -> tuple[list[dict[str, Any] | PhotoFailure], list[tuple[int, Any]]]:
+    """A batch's results with each failed rendition already in place, and the (position,
+    rendition) of the photos left for one model call."""
+    results: list[dict[str, Any] | PhotoFailure] = [PhotoFailure("not processed")] * len(photos)
+    ready: list[tuple[int, Any]] = []
+    for index, photo in enumerate(photos):
+        rendition = photo.renditions.get(channel)
+        if isinstance(rendition, RenditionError):
+            results[index] = PhotoFailure(rendition.message)
+        else:
+            ready.append((index, rendition))
+    return results, ready
+
+
 class DerivedChannel(ABC):
     """Outputs computed from other stored outputs instead of pixels (caption vectors from
     captions); refreshed after every index, caption or import run."""

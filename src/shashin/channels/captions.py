@@ -12,15 +12,13 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from shashin.channels.base import Channel, ChannelEvidence, ChannelQuery, DerivedChannel, Highlight, Hit, ResultPage
-from shashin.channels.keywords import best_per_photo, highlight, rank_photos_by_documents
+from shashin.channels.keywords import best_per_photo, highlight, in_english, rank_photos_by_documents
 from shashin.channels.recent import RecentQueries
 from shashin.config import Settings
 from shashin.models.text_embed import TextEmbedder
 from shashin.progress import Progress
 from shashin.store import Store
 from shashin.text.chunk import chunk_text
-from shashin.text.glossary import english_words
-from shashin.text.query import KeywordQuery
 
 
 def caption_field(row: dict[str, Any]) -> str:
@@ -45,7 +43,7 @@ class CaptionChannel(Channel):
             return {row["caption_id"]: row["text"] for rows in photos.values() for row in rows}
 
         hits = rank_photos_by_documents(query.keywords, search, texts, limit)
-        english = _in_english(query)
+        english = in_english(query)
         if english is None:
             return hits
         # A Japanese query also asks English captions by the words JMdict gives for its own; a
@@ -54,7 +52,7 @@ class CaptionChannel(Channel):
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
         found: dict[str, list[Highlight]] = {}
-        english = _in_english(query)
+        english = in_english(query)
         for photo_id, rows in store.captions_for(page.photo_ids, from_memory=True).items():
             for row in sorted(rows, key=lambda r: (r["prompt_set"], r["lang"])):
                 if row["status"] != "done":
@@ -65,12 +63,6 @@ class CaptionChannel(Channel):
                 if match:
                     found.setdefault(photo_id, []).append(match)
         return found
-
-
-def _in_english(query: ChannelQuery) -> KeywordQuery | None:
-    """The query's Japanese words in English (text.glossary), as a keyword query; None when none."""
-    words = tuple(word for word in english_words(query.text) if word not in query.keywords.terms)
-    return KeywordQuery(" ".join(words), words) if words else None
 
 
 class CaptionVectorChannel(DerivedChannel, Channel):

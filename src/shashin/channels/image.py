@@ -10,7 +10,15 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pyarrow as pa
 
-from shashin.channels.base import Channel, ChannelEvidence, ChannelQuery, Hit, IndexedChannel, PhotoFailure
+from shashin.channels.base import (
+    Channel,
+    ChannelEvidence,
+    ChannelQuery,
+    Hit,
+    IndexedChannel,
+    PhotoFailure,
+    batch_inputs,
+)
 from shashin.channels.recent import RecentQueries
 from shashin.channels.tags import PROMPT, load_vocabulary, tags_payload, top_tags, vocabulary_identity
 from shashin.config import ImageSettings, Settings
@@ -95,14 +103,7 @@ class ImageChannel(IndexedChannel, Channel):
         return self.model.loaded and self.model.device != "cpu"
 
     def process_batch(self, photos: list[DecodedPhoto]) -> list[dict[str, Any] | PhotoFailure]:
-        results: list[dict[str, Any] | PhotoFailure] = [PhotoFailure("not processed")] * len(photos)
-        ready: list[tuple[int, Any]] = []
-        for index, photo in enumerate(photos):
-            rendition = photo.renditions.get(self.name)
-            if isinstance(rendition, RenditionError):
-                results[index] = PhotoFailure(rendition.message)
-            else:
-                ready.append((index, rendition))
+        results, ready = batch_inputs(self.name, photos)
         if ready:
             vectors = self.model.embed_prepared([rendition for _, rendition in ready])
             for (index, _), payload in zip(ready, self._payloads(vectors)):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from shashin.channels.base import Highlight, Hit
+from shashin.channels.base import ChannelQuery, Highlight, Hit
+from shashin.text.glossary import english_words
 from shashin.text.match import contains_phrases, holds_words, match_spans
 from shashin.text.query import KeywordQuery
 from shashin.text.tokenize import search_form
@@ -117,3 +118,10 @@ def highlight(channel: str, field: str, text: str | None, query: KeywordQuery) -
         return None
     spans = match_spans(text, query)
     return Highlight(channel, field, text, tuple(spans)) if spans else None
+
+
+def in_english(query: ChannelQuery) -> KeywordQuery | None:
+    """The query's Japanese words in English (text.glossary), as a keyword query; None when none:
+    what a channel whose texts are English asks besides the query itself."""
+    words = tuple(word for word in english_words(query.text) if word not in query.keywords.terms)
+    return KeywordQuery(" ".join(words), words) if words else None
