@@ -89,7 +89,8 @@ def test_a_persons_caption_wins(library: Library, photo_copy: Path) -> None:
         and litter.alt["en"].endswith("…")
     )
     assert litter.extended["ja"] == "写真の文字: NO LITTER / ポイ捨て禁止"
-    assert records["card-game.png"].alt == {"ja": "写真の文字: CARD GAME"}  # only OCR text: alt text from it
+    # only OCR text: alt text from it, in every language
+    assert records["card-game.png"].alt == {"ja": "写真の文字: CARD GAME", "en": "Text in the photo: CARD GAME"}
 
 
 @needs_exiftool

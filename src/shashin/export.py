@@ -99,7 +99,7 @@ def build_record(
     """The record for one photo, or None when it has neither caption nor text in it. A language
     gets alt text from its brief caption (else its detailed one, shortened), and an extended
     description from its detailed caption and the OCR text; a photo with only OCR text gets alt
-    text from that, in the first language."""
+    text from that in every language (`ocr_text`: what text.readable keeps of it)."""
     done = [c for c in captions if c.get("status") == "done" and c.get("text")]
     ocr = " / ".join(line.strip() for line in (ocr_text or "").splitlines() if line.strip())
     alt: dict[str, str] = {}
@@ -115,8 +115,8 @@ def build_record(
             parts.append(("写真の文字: " if lang == "ja" else "Text in the photo: ") + ocr)
         if parts:
             extended[lang] = " ".join(parts)
-    if not alt and ocr and langs:
-        alt[langs[0]] = alt_text([], ocr_text, os.path.basename(path), langs[0])
+    if not alt and ocr:  # only text is known: every language says it, each in its own words
+        alt = {lang: alt_text([], ocr_text, os.path.basename(path), lang) for lang in langs}
     if not alt:
         return None
     human = any(c.get("source") == "human" for c in done if c["lang"] in langs)

@@ -67,3 +67,18 @@ def test_every_class_has_a_name_and_kinds_come_closest_first() -> None:
     assert len(labels) == 1000 and all(en for en, _ in labels)
     golden = next(entry for entry in labels if entry[0].startswith("Golden Retriever"))
     assert golden == ("Golden Retriever (dog, animal)", "犬・動物")
+
+
+def test_similar_answers_from_the_labels_model_when_no_image_model_is_there(labelled: Library, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from tests.conftest import COCO
+
+    assert not labelled._image_channel(labelled.open_store()).has_vectors(labelled.open_store())
+    in_library = labelled.similar(COCO / "images" / DOG, limit=5)
+    assert in_library.results and DOG not in names(in_library)  # the photo itself is not its own match
+    assert all(list(r.channels) == ["labels"] for r in in_library.results)
+    outside = tmp_path / "copy.jpg"  # a smaller, recompressed copy the library never saw
+    with Image.open(COCO / "images" / PIZZA) as photo:
+        photo.resize((photo.width // 2, photo.height // 2)).save(outside, quality=70)
+    assert names(labelled.similar(outside, limit=5))[0] == PIZZA

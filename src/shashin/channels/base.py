@@ -213,6 +213,51 @@ class IndexedChannel(ABC):
         return 0
 
 
+class PhotoVectors(ABC):
+    """An indexed channel whose stored vectors say what photos look like: photo → photo search
+    (`similar`, search by photo) reads them, from whichever such channel the library has vectors of."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def version(self) -> str: ...
+
+    @abstractmethod
+    def load(self) -> None: ...
+
+    @abstractmethod
+    def rendition(self) -> Rendition: ...
+
+    @abstractmethod
+    def embed_renditions(self, renditions: list[Any]) -> Any:
+        """Vectors (N × d, L2-normalized) of photos rendered by rendition()."""
+
+    def has_vectors(self, store: Store) -> bool:
+        """True when some photo has a vector from the current model (else searching is pointless)."""
+        return store.count_vectors(self.name, "vector", self.version()) > 0
+
+    def search_vector(self, store: Store, vector: Any, limit: int, *, within: PhotoSet | None = None) -> list[Hit]:
+        """Photos by cosine similarity to `vector`, among vectors of the current model (and `within`)."""
+        hits = store.search_vectors(self.name, "vector", vector, limit=limit, version=self.version(), within=within)
+        return [Hit(pid, score) for pid, score in hits]
+
+    def stored_vector(self, store: Store, photo_id: str) -> Any:
+        """The photo's vector from the current model (float32), or None when it has none."""
+        import numpy as np
+
+        row = store.channel_rows(self.name, [photo_id], ["vector", "version", "status"]).get(photo_id)
+        if row is None or row["status"] != "done" or row["version"] != self.version():
+            return None
+        return np.asarray(row["vector"], dtype=np.float32)
+
+    def embed_photo(self, photo: DecodedPhoto) -> Any:
+        """The vector of a photo decoded with this channel's rendition (for photos not in the library)."""
+        rendition = photo.renditions.get(self.name)
+        if rendition is None or isinstance(rendition, RenditionError):
+            raise ModelUnavailable(f"could not prepare {photo.path} for the {self.name} model: {rendition}")
+        return self.embed_renditions([rendition])[0]
+
+
 def batch_inputs(
     channel: str, photos: list[DecodedPhoto]
 ) -> tuple[list[dict[str, Any] | PhotoFailure], list[tuple[int, Any]]]:

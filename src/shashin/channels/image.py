@@ -17,20 +17,20 @@ from shashin.channels.base import (
     Hit,
     IndexedChannel,
     PhotoFailure,
+    PhotoVectors,
     batch_inputs,
 )
 from shashin.channels.recent import RecentQueries
 from shashin.channels.tags import PROMPT, load_vocabulary, tags_payload, top_tags, vocabulary_identity
 from shashin.config import ImageSettings, Settings
-from shashin.media import DecodedPhoto, RenditionError
-from shashin.models.base import ModelUnavailable
+from shashin.media import DecodedPhoto
 from shashin.models.image_text import ImageTextModel, ModelPixels
-from shashin.store import PhotoSet, Store
+from shashin.store import Store
 
 _TAG = pa.struct([("en", pa.string()), ("ja", pa.string()), ("score", pa.float32())])
 
 
-class ImageChannel(IndexedChannel, Channel):
+class ImageChannel(PhotoVectors, IndexedChannel, Channel):
     """SigLIP2 (or any SigLIP/CLIP) image vectors, searched by text or by photo, plus zero-shot tags."""
 
     name: ClassVar[str] = "image"
@@ -150,27 +150,5 @@ class ImageChannel(IndexedChannel, Channel):
         self.load()
         return self.model.embed_texts([text])[0]
 
-    def has_vectors(self, store: Store) -> bool:
-        """True when some photo has a vector from the current model (else searching is pointless)."""
-        return store.count_vectors(self.name, "vector", self.version()) > 0
-
-    def search_vector(
-        self, store: Store, vector: np.ndarray, limit: int, *, within: PhotoSet | None = None
-    ) -> list[Hit]:
-        """Photos by cosine similarity to `vector`, among vectors of the current model (and `within`)."""
-        hits = store.search_vectors(self.name, "vector", vector, limit=limit, version=self.version(), within=within)
-        return [Hit(pid, score) for pid, score in hits]
-
-    def stored_vector(self, store: Store, photo_id: str) -> np.ndarray | None:
-        """The photo's vector from the current model, if it has one."""
-        row = store.channel_rows(self.name, [photo_id], ["vector", "version", "status"]).get(photo_id)
-        if row is None or row["status"] != "done" or row["version"] != self.version():
-            return None
-        return np.asarray(row["vector"], dtype=np.float32)
-
-    def embed_photo(self, photo: DecodedPhoto) -> np.ndarray:
-        """The vector of a photo decoded with this channel's rendition (for photos not in the library)."""
-        rendition = photo.renditions.get(self.name)
-        if rendition is None or isinstance(rendition, RenditionError):
-            raise ModelUnavailable(f"could not prepare {photo.path} for the image model: {rendition}")
-        return self.model.embed_prepared([rendition])[0]
+    def embed_renditions(self, renditions: list[Any]) -> np.ndarray:
+        return self.model.embed_prepared(renditions)

@@ -28,6 +28,7 @@ from shashin.channels.base import (
     Hit,
     IndexedChannel,
     PhotoFailure,
+    PhotoVectors,
     ResultPage,
     batch_inputs,
 )
@@ -76,7 +77,7 @@ def _numbers(text: str) -> list[int]:
     return numbers
 
 
-class LabelsChannel(IndexedChannel, Channel):
+class LabelsChannel(PhotoVectors, IndexedChannel, Channel):
     """ImageNet labels of each photo from the bundled EfficientNet-Lite0, searched by keyword."""
 
     name: ClassVar[str] = "labels"
@@ -111,6 +112,9 @@ class LabelsChannel(IndexedChannel, Channel):
 
     def batch_size(self) -> int:
         return 16
+
+    def embed_renditions(self, renditions: list[Any]) -> np.ndarray:
+        return self.model.classify(np.stack(renditions))[1]
 
     def process_batch(self, photos: list[DecodedPhoto]) -> list[dict[str, Any] | PhotoFailure]:
         results, ready = batch_inputs(self.name, photos)

@@ -15,6 +15,7 @@ from shashin.media import DecodedPhoto, MaxSide
 from shashin.models.ocr_rapid import RapidOcr
 from shashin.store import Store
 from shashin.text import fuzzy
+from shashin.text.readable import readable_text
 from shashin.text.tokenize import index_text
 
 _CANDIDATES = 200  # photos sharing pieces of the query's words, checked for a tolerant match
@@ -89,6 +90,14 @@ class OcrChannel(IndexedChannel, Channel):
             for photo_id, row in rows.items()
             if row.get("status") == "done"
         }
+
+    @classmethod
+    def readable_texts(cls, store: Store, photo_ids: Sequence[str], *, from_memory: bool = False) -> dict[str, str]:
+        """The text of each read photo as alt text may say it (text.readable: dictionary words, and
+        others only when read with high confidence); photos left with nothing are not listed."""
+        read = cls.read_texts(store, photo_ids, lines=True, from_memory=from_memory)
+        found = {photo_id: readable_text(row["lines"]) for photo_id, row in read.items()}
+        return {photo_id: text for photo_id, text in found.items() if text}
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
         exact = self._exact(query, store, limit)

@@ -23,7 +23,7 @@ import numpy as np
 
 from shashin import storage
 from shashin.channels import AnyChannel, build_channels, derived_channels, indexed_channels, search_channels
-from shashin.channels.base import ChannelQuery
+from shashin.channels.base import ChannelQuery, PhotoVectors
 from shashin.channels.image import ImageChannel
 from shashin.config import Settings, load_settings
 from shashin.ingest.captioning import CaptionReport
@@ -117,6 +117,24 @@ class Library:
 
     def _image_channel(self, store: Store) -> ImageChannel:
         return next(c for c in self._channels(store)[1] if isinstance(c, ImageChannel))
+
+    def _look_alike(self, store: Store) -> PhotoVectors:
+        """The channel whose vectors say what photos look like: the image model's once the library
+        has its vectors, before that the built-in labels model's (a fresh install that downloaded
+        nothing still finds similar photos); the image channel when neither has any (its error
+        says which model to get)."""
+        image = self._image_channel(store)
+        if image.has_vectors(store):
+            return image
+        fallback = next(
+            (
+                c
+                for c in self._channels(store)[1]
+                if isinstance(c, PhotoVectors) and c.name != image.name and c.has_vectors(store)
+            ),
+            None,
+        )
+        return fallback or image
 
     # ------------------------------------------------------------------ features
 
@@ -400,7 +418,7 @@ class Library:
         """
         _check_page(limit, offset)
         store = self.open_store()
-        image = self._image_channel(store)
+        image = self._look_alike(store)
         photo_id, vector = self._target_vector(store, image, str(target), any_file)
         depth = max(self.settings.search.candidates, offset + limit) + 1
         within = filters.photo_set(store) if filters and filters.active else None
@@ -409,9 +427,9 @@ class Library:
         return respond(store, [], query, {image.name: hits}, self.settings.search, limit=limit, offset=offset)
 
     def _target_vector(
-        self, store: Store, image: ImageChannel, target: str, any_file: bool = True
+        self, store: Store, image: PhotoVectors, target: str, any_file: bool = True
     ) -> tuple[str | None, np.ndarray]:
-        """The library photo `target` names (if any) and its image vector."""
+        """The library photo `target` names (if any) and its vector from `image`."""
         path = os.path.abspath(os.path.expanduser(target))
         photo_id = target if store.get_photos([target]) else store.photo_id_of_path(path)
         if photo_id is not None:

@@ -19,11 +19,10 @@ def alt_text_records(store: Store, langs: Sequence[str] = ("ja", "en")) -> list[
     for path in sorted(files):
         by_photo.setdefault(files[path].photo_id, files[path])
     captions = store.captions_for(list(by_photo))
-    ocr = OcrChannel.read_texts(store, list(by_photo))
+    readable = OcrChannel.readable_texts(store, list(by_photo))
     records = []
     for photo_id, file in sorted(by_photo.items(), key=lambda item: item[1].path):
-        row = ocr.get(photo_id) or {}
-        text = row.get("text")
+        text = readable.get(photo_id)
         record = build_record(photo_id, file.path, file.root, captions.get(photo_id, []), text, langs)
         if record is not None:
             records.append(record)

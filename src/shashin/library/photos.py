@@ -33,10 +33,10 @@ class PhotoDetail:
 
     def alt_text(self, lang: str = "en") -> str:
         from shashin.alttext import alt_text
+        from shashin.text.readable import readable_text
 
-        return alt_text(
-            self.captions, self.ocr_text, os.path.basename(self.paths[0]) if self.paths else self.photo_id, lang
-        )
+        name = os.path.basename(self.paths[0]) if self.paths else self.photo_id
+        return alt_text(self.captions, readable_text(self.ocr_lines) or None, name, lang)
 
     def to_dict(self) -> dict[str, Any]:
         def plain(value: Any) -> Any:
@@ -130,14 +130,12 @@ def alt_texts(store: Store, photo_ids: Sequence[str], lang: str = "en") -> dict[
     from shashin.alttext import alt_text
 
     captions = store.captions_for(photo_ids, from_memory=True)
-    ocr = OcrChannel.read_texts(store, photo_ids, from_memory=True)
+    readable = OcrChannel.readable_texts(store, photo_ids, from_memory=True)
     files = store.file_rows_for(photo_ids, from_memory=True)
     texts = {}
     for photo_id in photo_ids:
-        row = ocr.get(photo_id) or {}
         name = os.path.basename(files[photo_id][0].path) if files.get(photo_id) else photo_id
-        text = row.get("text")
-        texts[photo_id] = alt_text(captions.get(photo_id, []), text, name, lang)
+        texts[photo_id] = alt_text(captions.get(photo_id, []), readable.get(photo_id), name, lang)
     return texts
 
 
