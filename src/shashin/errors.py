@@ -48,3 +48,6 @@ class Unavailable(ShashinError):
     """Something this request needs cannot be reached or loaded now: a model, a server, a cluster, storage."""
 
     http_status = 503
+
+
+NOT_INDEXED = "not indexed: "  # how a search says a channel's model was missing when the library was indexed

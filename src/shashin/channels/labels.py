@@ -149,7 +149,9 @@ class LabelsChannel(PhotoVectors, IndexedChannel, Channel):
         for hit in found:
             labels = (rows.get(hit.photo_id) or {}).get("tags") or []
             held = sum(float(t["score"]) for t in labels if match_spans(tag_text([Tag(**t)]), words))
-            ranked.append(Hit(hit.photo_id, held, hit.exact, hit.quality))
+            # Never "exact": a label is the model's guess, not words found in the photo, and exact
+            # matches would rank above what the image model and the captions say.
+            ranked.append(Hit(hit.photo_id, held, False, hit.quality))
         return sorted(ranked, key=lambda h: (-h.quality, -h.score))
 
     def _texts(self, store: Store, ids: list[str]) -> dict[str, str]:

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shashin.cli.common import err, out, print_json
+from shashin.errors import NOT_INDEXED
 
 
 def print_report(report: Any, seconds: float) -> None:
@@ -99,6 +100,13 @@ def print_results(response: dict[str, Any], as_json: bool, empty: str, *, explai
         print_json(response)
         return
     for name, reason in response["unavailable_channels"].items():
+        if reason.startswith(NOT_INDEXED):
+            # Known since the index run (`status` and the home page say how to fix it): said here
+            # only when it may be why nothing was found, and briefly.
+            if not response["results"] or explain:
+                err.print(Text(f"note: channel '{name}' has nothing to search yet: its model was missing "
+                               "when the library was indexed (`shashin status` says how to get it)", style="yellow"))  # fmt: skip
+            continue
         err.print(Text(f"note: channel '{name}' was not used: {reason}", style="yellow"))
     described = response["filters"]["described"]
     if response["understood"] or described:

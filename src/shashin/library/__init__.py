@@ -26,11 +26,13 @@ from shashin.channels import AnyChannel, build_channels, derived_channels, index
 from shashin.channels.base import ChannelQuery, PhotoVectors
 from shashin.channels.image import ImageChannel
 from shashin.config import Settings, load_settings
+from shashin.errors import NOT_INDEXED
 from shashin.ingest.captioning import CaptionReport
 from shashin.ingest.pipeline import IndexReport, index_folders
 from shashin.library.errors import LibraryError, QueryError
 from shashin.library.evaluation import Evaluation
 from shashin.library.exporting import Export
+from shashin.library.home import Home, home_of
 from shashin.library.orphans import Orphans
 from shashin.library.people import People
 from shashin.library.photos import OriginalFile, PhotoDetail, alt_texts, open_original, photo_detail
@@ -395,7 +397,7 @@ class Library:
         """Search channels whose model could not be loaded when the library was indexed, with the reason."""
         meta = store.meta_values()
         return {
-            name: f"not indexed: {meta[f'channel.{name}.unavailable']}"
+            name: f"{NOT_INDEXED}{meta[f'channel.{name}.unavailable']}"
             for name in names
             if meta.get(f"channel.{name}.unavailable")
         }
@@ -471,6 +473,16 @@ class Library:
         """Compact the tables, fold new rows into every index, and build or refresh the approximate
         vector indexes of large tables (search.index_min_rows); `rebuild` retrains them all."""
         return optimize_library(self.open_store(), self.settings, rebuild=rebuild, progress=progress)
+
+    def home(self) -> Home:
+        """The library at a glance: photos, each channel's progress and missing model, the newest
+        photos, the months they were taken in, and the named people (the web's home page)."""
+        status = self.status()
+        if not status.photos:
+            return Home(
+                status.photos, [], {c.name: c.unavailable for c in status.channels if c.unavailable}, [], [], [], 0
+            )
+        return home_of(self.open_store(), status, self.people.all())
 
     def status(self) -> LibraryStatus:
         """Photos, files, per-channel done/failed/pending and every recorded error. Tables whose

@@ -7,7 +7,9 @@ is neither here nor reachable is reported with the commands that fix it.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import sys
 import threading
 from pathlib import Path
 
@@ -46,11 +48,34 @@ def resolve_checkpoint(source: str, *, revision: str = "main", what: str = "mode
             return snapshot_download(source, revision=revision, allow_patterns=DOWNLOAD_PATTERNS)
         except Exception as exc:
             reason = f"download failed: {type(exc).__name__}: {exc}"
-    hint = f" ({flag} /path/to/folder)" if flag else ""
     raise ModelUnavailable(
         f"the {what} {source} is not on this machine and cannot be downloaded now ({reason}). "
-        f"Download it once where there is network (`hf download {source}`, then copy "
-        f"~/.cache/huggingface here), or save it to a folder and use that folder{hint}"
+        + download_advice(source, flag)
+    )
+
+
+def in_container() -> bool:
+    """True inside shashin's own container image (its Containerfile sets SHASHIN_CONTAINER); a
+    pip install inside some other container is an ordinary install."""
+    return bool(os.environ.get("SHASHIN_CONTAINER"))
+
+
+def download_advice(source: str, flag: str = "") -> str:
+    """How to get a model onto this machine, in the words of how shashin was installed: the
+    container's cache volume, or the `hf` command of shashin's own environment (a pipx install
+    does not put it on PATH, so its full path is given)."""
+    folder = f", or save it to a folder and use that folder ({flag} /path/to/folder)" if flag else ""
+    if in_container():
+        return (
+            f"Once the container can reach huggingface.co, `shashin index` downloads it by itself; or run "
+            f"`docker compose exec shashin hf download {source}` (podman-compose alike) to keep it in the "
+            f"/cache volume{folder}"
+        )
+    beside = Path(sys.executable).with_name("hf")
+    hf = "hf" if shutil.which("hf") == str(beside) or not beside.exists() else str(beside)
+    return (
+        f"On a machine with network `shashin index` downloads it by itself; to bring it here, run "
+        f"`{hf} download {source}` where there is network and copy ~/.cache/huggingface here{folder}"
     )
 
 

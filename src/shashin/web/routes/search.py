@@ -99,6 +99,7 @@ def page_search(
 ) -> HTMLResponse:
     language = render.lang(request)
     asked = bool(q.strip()) or restricts(filters)
+    home = None if asked else state.library.home()
     document = None
     if asked:
         response = state.search(
@@ -117,6 +118,8 @@ def page_search(
         facet_links=_facet_links(request, document) if document else {},
         saved=[(saved.name, search_address(saved.to_dict())) for saved in state.library.saved.all()],
         address=str(request.url.replace(scheme="", netloc="")),
+        home=home,
+        alt_texts=state.library.alt_texts(home.recent, language) if home else {},
     )
 
 

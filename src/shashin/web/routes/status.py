@@ -17,6 +17,11 @@ def api_status(state: State) -> dict[str, Any]:
     return state.library.status().to_dict()
 
 
+@router.get("/api/home", tags=["library"], summary="The library at a glance: progress, newest photos, timeline, people")
+def api_home(state: State) -> dict[str, Any]:
+    return state.library.home().to_dict()
+
+
 @router.get("/api/csrf", tags=["library"], summary="The form secret uploads and forms carry")
 def api_csrf(state: State) -> dict[str, str]:
     """Another site cannot read it (browsers keep answers to their own origin), so a request
