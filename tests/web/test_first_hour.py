@@ -61,7 +61,7 @@ def test_the_home_page_shows_the_library_and_says_once_what_is_missing(page, fre
     home = page.locator("section.home")
     photos = library.status().photos
     assert f"{photos} photos" in home.get_by_role("status").inner_text()
-    assert "indexing" not in home.get_by_role("status").inner_text()  # a channel without its model is not "indexing"
+    assert "image" not in home.get_by_role("status").inner_text()  # a channel without its model is not "still to index"
     notes = home.locator("p.note")
     assert notes.count() == 1 and "image" in notes.first.inner_text()
     assert home.locator("ol.recent img").count() == min(photos, 12)

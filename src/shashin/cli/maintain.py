@@ -81,6 +81,10 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
         return
     out.print(Text(f"library {report.db}", style="bold"))
     out.print(Text(f"{report.photos} photos in {report.files} files"))
+    if report.indexing:
+        from shashin.ingest.estimate import describe_run
+
+        out.print(Text(describe_run(report.indexing), style="cyan"))
     for folder in report.folders:
         out.print(Text(f"  folder {folder}"))
     if watcher is not None:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shashin import storage
-from shashin.channels.base import DerivedChannel, IndexedChannel, ModelUnavailable
+from shashin.channels.base import DerivedChannel, IndexedChannel, ModelUnavailable, PhotoFailure
 from shashin.config import Settings
 from shashin.ingest.changes import (
     STANDING_ERRORS,
@@ -33,6 +33,7 @@ from shashin.ingest.changes import (
 from shashin.ingest.commit import channel_outputs, write_batch
 from shashin.ingest.crashes import InFlight, after_a_crash
 from shashin.ingest.decode import DecodeJob, DecodePool
+from shashin.ingest.estimate import MEASURE_AFTER, RunEstimate, channel_work
 from shashin.ingest.reports import ChannelReport, IndexReport
 from shashin.ingest.scan import FoundFile
 from shashin.ingest.work import PhotoWork
@@ -240,6 +241,9 @@ def _process(
 ) -> None:
     suspects = suspects or {}
     work = runnable(work, channels)
+    estimate = RunEstimate.before(store, channel_work(work, channels), len(work))
+    if work:
+        progress.note(estimate.plan())
     progress.phase("indexing photos", len(work))
     batch_size = commit_batch_size(settings, channels)
     first = [item for item in work if item.photo_id in suspects]  # one at a time: a crash names its photo
@@ -247,10 +251,12 @@ def _process(
     try:
         for items, size in ((first, 1), (rest, batch_size)):
             if items:
-                _process_batches(store, items, channels, settings, report, progress, size, suspects)
+                _process_batches(store, items, channels, settings, report, progress, size, suspects, estimate)
     finally:
         # A Python error or Ctrl-C is no photo's fault: only a process that dies leaves the marker.
         store.clear_in_flight()
+        if work:
+            estimate.finish(store)
 
 
 def _process_batches(
@@ -262,6 +268,7 @@ def _process_batches(
     progress: Progress,
     batch_size: int,
     strikes: dict[str, int],
+    estimate: RunEstimate,
 ) -> None:
     jobs = decode_jobs(work, channels, settings)
     by_id = {item.photo_id: item for item in work}
@@ -272,8 +279,13 @@ def _process_batches(
     with DecodePool(workers, ahead=2 * batch_size) as pool:
         for number, batch in enumerate(_batches(pool.decode(jobs), batch_size), start=1):
             in_flight.mark([job.photo_id for job, _ in batch])
-            _commit_batch(store, batch, by_id, channels, report)
+            seconds, photos = _commit_batch(store, batch, by_id, channels, report)
             progress.advance(len(batch))
+            measured_before = estimate.done >= MEASURE_AFTER
+            estimate.record(seconds, photos, len(batch))
+            if not measured_before and estimate.done >= MEASURE_AFTER and estimate.done < estimate.total:
+                progress.note(estimate.measured())
+            estimate.publish(store)
             if number % _OPTIMIZE_EVERY == 0:
                 store.optimize()
 
@@ -324,7 +336,13 @@ def _commit_batch(
     by_id: dict[str, PhotoWork],
     channels: list[IndexedChannel],
     report: IndexReport,
-) -> None:
+) -> tuple[dict[str, float], dict[str, int]]:
     decoded = [result for _, result in batch if not isinstance(result, MediaError)]
-    outputs = {channel.name: channel_outputs(channel, decoded, by_id) for channel in channels}
+    outputs: dict[str, dict[str, dict[str, Any] | PhotoFailure]] = {}
+    seconds: dict[str, float] = {}
+    for channel in channels:
+        began = time.perf_counter()
+        outputs[channel.name] = channel_outputs(channel, decoded, by_id)
+        seconds[channel.name] = time.perf_counter() - began
     write_batch(store, batch, by_id, outputs, {channel.name: channel.version() for channel in channels}, report)
+    return seconds, {name: len(found) for name, found in outputs.items()}

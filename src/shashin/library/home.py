@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from shashin.ingest.estimate import describe_run
 from shashin.store import Store
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class Home:
     years: list[tuple[str, int]]
     undated: int
     people: list[tuple[str, int]] = field(default_factory=list)
+    indexing: str | None = None  # the index run under way, in words
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +46,7 @@ class Home:
             "years": [{"year": y, "photos": n} for y, n in self.years],
             "undated": self.undated,
             "people": [{"name": name, "photos": n} for name, n in self.people],
+            "indexing": self.indexing,
         }
 
 
@@ -73,4 +76,5 @@ def home_of(store: Store, status: LibraryStatus, people: list[Person]) -> Home:
         years=sorted(years.items(), reverse=True),
         undated=int((~dated).sum()),
         people=[(p.name, p.photos) for p in people if p.name][:12],
+        indexing=describe_run(status.indexing) if status.indexing else None,
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 from shashin.channels import AnyChannel, derived_channels, indexed_channels
 from shashin.config import Settings
+from shashin.ingest.estimate import run_in_progress
 from shashin.metadata.sync import restore_tags
 from shashin.progress import Progress
 from shashin.store import ErrorRow, LibraryDamaged, Store, TableHealth, VectorIndexReport
@@ -62,6 +63,7 @@ class LibraryStatus:
     failures: list[PhotoFailureInfo] = field(default_factory=list)
     captions: list[CaptionStatus] = field(default_factory=list)
     orphans: int = 0  # former photos whose captions by a person are kept (shashin orphans)
+    indexing: dict[str, Any] | None = None  # the index run under way: done, total, remaining_seconds…
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +72,7 @@ class LibraryStatus:
             "photos": self.photos,
             "files": self.files,
             "orphans": self.orphans,
+            "indexing": self.indexing,
             "channels": {
                 c.name: {
                     "description": c.description,
@@ -205,6 +208,7 @@ def library_status(store: Store, channels: Sequence[AnyChannel], settings: Setti
         failures=failures + caption_failures,
         captions=captions,
         orphans=len(store.orphans()),
+        indexing=run_in_progress(store.meta_values()),
     )
 
 
