@@ -7,6 +7,10 @@ DEMO_DB ?= .demo/library
 # torch first, pinned: this CPU build is what the project is tested with (an unpinned torch pulls
 # a multi-GB CUDA build). On a GPU machine install your CUDA torch first and skip this step.
 TORCH ?= torch==2.13.0
+# Where the CPU build of torch lives: used when it answers (PyPI's Linux torch is the CUDA build);
+# a machine that only reaches PyPI or a local wheel folder installs from those as configured.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+export CPU_INDEX_IF_REACHABLE = import urllib.request; urllib.request.urlopen("$(TORCH_INDEX)/torch/", timeout=5); print("--extra-index-url $(TORCH_INDEX)")
 # The demo indexes the bundled samples, plus the shared COCO development photos when present.
 DEMO_PHOTOS ?= samples $(wildcard ../shared/data/coco-cc76/images)
 
@@ -29,9 +33,10 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing shashin with its image models' runtime and test tools into $(VENV) (the first time: minutes; torch is most of it)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install $$($(BIN)/python -c "$$CPU_INDEX_IF_REACHABLE" 2>/dev/null) "$(TORCH)"
+	$(BIN)/python -m pip install -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 demo: install

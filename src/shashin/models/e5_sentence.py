@@ -9,6 +9,7 @@ import numpy as np
 from shashin.models.base import ModelUnavailable, loads_once
 from shashin.models.hub import resolve_checkpoint
 from shashin.models.text_embed import DEFAULT_TEXT_MODEL, TextEmbedder
+from shashin.models.torch_runtime import require_torch
 
 
 class SentenceTransformerE5(TextEmbedder):
@@ -26,6 +27,7 @@ class SentenceTransformerE5(TextEmbedder):
     def load(self) -> None:
         if self._model is not None:
             return
+        require_torch("caption vectors with sentence-transformers", "image", also=("sentence_transformers",))
         folder = resolve_checkpoint(self.source, what="text-embedding model", flag="--text-model")
         try:
             from sentence_transformers import SentenceTransformer

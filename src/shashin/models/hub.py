@@ -60,6 +60,18 @@ def in_container() -> bool:
     return bool(os.environ.get("SHASHIN_CONTAINER"))
 
 
+CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"  # PyPI's Linux torch is the multi-GB CUDA build
+
+
+def install_advice(extra: str) -> str:
+    """How to add an extra (torch-based channels) to this install, in the words of how it was made."""
+    if in_container():
+        return "this container image was built without them; build it again with the Containerfile's defaults"
+    if f"{os.sep}pipx{os.sep}venvs{os.sep}" in sys.prefix:
+        return f"pipx install --force 'shashin[{extra}]' --pip-args='--extra-index-url {CPU_TORCH_INDEX}'"
+    return f"{sys.executable} -m pip install 'shashin[{extra}]' --extra-index-url {CPU_TORCH_INDEX}"
+
+
 def download_advice(source: str, flag: str = "") -> str:
     """How to get a model onto this machine, in the words of how shashin was installed: the
     container's cache volume, or the `hf` command of shashin's own environment (a pipx install

@@ -22,7 +22,14 @@ from PIL import Image
 
 from shashin.models.base import ModelUnavailable, loads_once
 from shashin.models.hub import resolve_checkpoint
-from shashin.models.torch_runtime import from_pretrained_pil, load_weights, pick_device, quiet_transformers, torch_dtype
+from shashin.models.torch_runtime import (
+    from_pretrained_pil,
+    load_weights,
+    pick_device,
+    quiet_transformers,
+    require_torch,
+    torch_dtype,
+)
 from shashin.registry import IMAGE_TEXT_FAMILIES
 
 DEFAULT_CPU_MODEL = "google/siglip2-base-patch16-256"
@@ -188,6 +195,7 @@ class ImageTextModel:
         """Resolve the checkpoint (folder, cache, or download when online) and load it once."""
         if self._model is not None:
             return
+        require_torch("image vectors")
         folder = self._resolve()
         try:
             import torch

@@ -13,12 +13,33 @@ from shashin.models.base import ModelUnavailable
 DTYPES = ("float32", "float16", "bfloat16")
 
 
+def require_torch(what: str, extra: str = "image", *, also: tuple[str, ...] = ("transformers",)) -> None:
+    """Raise ModelUnavailable, saying how to add them, when torch (or `also`) is not installed:
+    the light install leaves them out (`shashin[image]`, `shashin[captions-local]` add them)."""
+    import importlib
+
+    from shashin.models.hub import install_advice
+
+    missing = []
+    for name in ("torch", *also):  # imported, not only looked for: the model loads them next anyway
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise ModelUnavailable(
+            f"{what} need {' and '.join(missing)}, which this install leaves out: {install_advice(extra)}"
+        )
+
+
 def pick_device(requested: str = "auto") -> str:
     """The torch device to run on: `requested`, or the best one present when "auto"."""
     if requested != "auto":
         return requested
-    import torch
-
+    try:
+        import torch
+    except ImportError:  # a light install (no `shashin[image]`): nothing runs on a GPU anyway
+        return "cpu"
     if torch.cuda.is_available():
         return "cuda"
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():

@@ -22,7 +22,14 @@ from PIL import Image
 from shashin.config import CaptionSettings
 from shashin.models.base import ModelUnavailable, loads_once
 from shashin.models.hub import resolve_checkpoint
-from shashin.models.torch_runtime import from_pretrained_pil, load_weights, pick_device, quiet_transformers, torch_dtype
+from shashin.models.torch_runtime import (
+    from_pretrained_pil,
+    load_weights,
+    pick_device,
+    quiet_transformers,
+    require_torch,
+    torch_dtype,
+)
 from shashin.models.vlm.base import CaptionBackend, GenerationParams, prompt_each
 
 DEFAULT_SMALL = "Qwen/Qwen2.5-VL-3B-Instruct"
@@ -116,6 +123,7 @@ class TransformersVL(CaptionBackend):
     def load(self) -> None:
         if self._model is not None:
             return
+        require_torch("captions on this machine", "captions-local")
         try:
             import torch
             from transformers import AutoImageProcessor, AutoModelForImageTextToText, AutoTokenizer
