@@ -43,6 +43,8 @@ demo: install
 	$(BIN)/shashin index $(DEMO_PHOTOS) --db $(DEMO_DB)
 	$(BIN)/shashin search "NO LITTER" --db $(DEMO_DB) --limit 5
 	$(BIN)/shashin search "ポイ捨て" --db $(DEMO_DB) --json
+	$(if $(wildcard ../shared/data/coco-cc76/images),$(BIN)/shashin search "犬" --db $(DEMO_DB) --limit 3)
+	$(if $(wildcard ../shared/data/coco-cc76/images),$(BIN)/shashin similar ../shared/data/coco-cc76/images/000000160012.jpg --db $(DEMO_DB) --limit 3)
 	$(BIN)/shashin status --db $(DEMO_DB)
 
 # Bytecode is cached (some environments set PYTHONDONTWRITEBYTECODE): every test process and every

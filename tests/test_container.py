@@ -120,3 +120,42 @@ def test_the_image_serves_watches_and_stops_cleanly(image: str, tmp_path: Path) 
         assert state == ["0", "shashin"]
     finally:
         _podman("rm", "-f", name, check=False)
+
+
+@pytest.mark.skipif(not _have("podman-compose"), reason="needs podman-compose (apt install podman-compose)")
+def test_compose_yaml_runs_as_the_readme_says_with_podman_compose(image: str, tmp_path: Path) -> None:
+    """`podman-compose up -d` with the .env the README describes (here with SHASHIN_IMAGE naming
+    the image built above, as a published one would be): healthy, guarded by its token, searching."""
+    photos = tmp_path / "photos"
+    shutil.copytree(REPO / "samples" / "tokyo", photos)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    project = f"shashin-compose-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "SHASHIN_TOKEN": TOKEN,
+        "PHOTOS": str(photos),
+        "SHASHIN_PORT": str(port),
+        "SHASHIN_IMAGE": image,
+    }
+    compose = ["podman-compose", "-p", project, "-f", str(REPO / "compose.yaml")]
+    try:
+        up = subprocess.run([*compose, "up", "-d", "--no-build"], env=env, capture_output=True, text=True, timeout=300)
+        assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-2000:]
+        name = f"{project}_shashin_1"
+        deadline = time.monotonic() + 300
+        while _podman("healthcheck", "run", name, check=False).returncode != 0:  # the healthcheck came along
+            assert time.monotonic() < deadline, _podman("logs", name, check=False).stderr[-3000:]
+            time.sleep(2)
+        url, auth = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {TOKEN}"}
+        assert httpx.get(f"{url}/api/status", timeout=10).status_code == 401
+        deadline = time.monotonic() + 300
+        while True:
+            answer = httpx.get(f"{url}/api/search", params={"q": "station"}, headers=auth, timeout=10)
+            if answer.status_code == 200 and any(r["path"].endswith("station.jpg") for r in answer.json()["results"]):
+                break
+            assert time.monotonic() < deadline, _podman("logs", name, check=False).stderr[-3000:]
+            time.sleep(2)
+    finally:
+        subprocess.run([*compose, "down", "-v"], env=env, capture_output=True, text=True, timeout=300)
