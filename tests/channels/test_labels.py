@@ -82,3 +82,15 @@ def test_similar_answers_from_the_labels_model_when_no_image_model_is_there(labe
     with Image.open(COCO / "images" / PIZZA) as photo:
         photo.resize((photo.width // 2, photo.height // 2)).save(outside, quality=70)
     assert names(labelled.similar(outside, limit=5))[0] == PIZZA
+
+
+def test_what_photos_show_is_a_filter_and_a_facet(labelled: Library) -> None:
+    from shashin.search.filters import build_filters
+
+    dogs = labelled.search("", filters=build_filters(shows=["犬"]), limit=50)
+    assert DOG in names(dogs) and PIZZA not in names(dogs)
+    # "dog" is also a word of other labels (hot dog, dog sled); 犬 is only the kind
+    assert set(names(dogs)) <= set(names(labelled.search("", filters=build_filters(shows=["dog"]), limit=50)))
+    assert labelled.search("", filters=build_filters(shows=["dog", "pizza"])).results == []  # all of them
+    shown = {v.value: v.count for v in labelled.search("pizza", facets=True).facets["shows"]}
+    assert shown.get("food", 0) >= 2

@@ -155,7 +155,7 @@ def print_results(response: dict[str, Any], as_json: bool, empty: str, *, explai
 
 
 _FLAGS = {"from": "--from", "to": "--to", "near": "--near", "radius": "--radius", "camera": "--camera",
-          "has_text": "--has-text", "keyword": "--keyword", "person": "--person"}  # fmt: skip
+          "has_text": "--has-text", "keyword": "--keyword", "person": "--person", "shows": "--shows"}  # fmt: skip
 
 
 def _print_facets(facets: dict[str, list[dict[str, Any]]]) -> None:

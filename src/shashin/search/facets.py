@@ -55,6 +55,7 @@ def facets(store: Store, photo_ids: Sequence[str], *, top: int = 8) -> dict[str,
     keywords, tags, named = _kept(store, best)
     found["keyword"] = [FacetValue(k, n, {"keyword": k}) for k, n in keywords.most_common(top)]
     found["tag"] = [FacetValue(k, n, {"keyword": k}) for k, n in tags.most_common(top)]
+    found["shows"] = [FacetValue(kind, n, {"shows": kind}) for kind, n in _shown(store, best).most_common(top)]
     people = Counter(name for _, name in named | _faces(store, best))
     found["person"] = [FacetValue(name, n, {"person": name}) for name, n in people.most_common(top)]
     return {kind: values for kind, values in found.items() if values}
@@ -74,6 +75,21 @@ def _towns(towns: np.ndarray, top: int) -> list[FacetValue]:
         near = f"{place.latitude:.4f},{place.longitude:.4f}"
         values.append(FacetValue(place.label, n, {"near": near, "radius": f"{NEAR_KM:g}"}))
     return values
+
+
+def _shown(store: Store, photo_ids: list[str]) -> Counter[str]:
+    """What the photos show, by the labels channel: each photo counted once per kind its labels
+    name first ("Leonberger (dog, animal)" → dog), or per label without a kind."""
+    from shashin.channels.labels import LabelsChannel
+
+    shown: Counter[str] = Counter()
+    for row in store.channel_rows(LabelsChannel.name, photo_ids, ["tags"], from_memory=True).values():
+        kinds = set()
+        for label in row.get("tags") or []:
+            name, _, rest = str(label["en"]).partition(" (")
+            kinds.add(rest.split(",")[0].rstrip(")").strip() if rest else name)
+        shown.update(kinds)
+    return shown
 
 
 def _kept(store: Store, photo_ids: list[str]) -> tuple[Counter[str], Counter[str], set[tuple[str, str]]]:

@@ -208,6 +208,18 @@ FILTERS: tuple[Filter, ...] = (
         example="Places|Japan",
     ),
     Filter(
+        "shows",
+        "shows",
+        str,
+        "Only photos the built-in labels model says show this: dog, 犬, pizza, car, flower … (repeat: all of them).",
+        ("Shows", "写っているもの"),
+        many=True,
+        select="showing",
+        words=lambda things: [f"shows {thing}" for thing in things],
+        placeholder="dog",
+        example="dog",
+    ),
+    Filter(
         "people",
         "person",
         str,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow.compute as pc
 
+from shashin.channels.labels import LabelsChannel
 from shashin.channels.ocr import OcrChannel
 from shashin.metadata.kept import Kept, facet, fold
 from shashin.metadata.sync import CHANNEL as METADATA
@@ -18,6 +19,7 @@ from shashin.people.table import FORGOTTEN, face_columns
 from shashin.places import Place, distance_km, in_country, normalize_name
 from shashin.store import PhotoFacts, PhotoSet, Store
 from shashin.store.contract import ChannelStore
+from shashin.text.query import parse_keywords
 from shashin.text.tokenize import terms
 
 if TYPE_CHECKING:
@@ -99,6 +101,21 @@ def _having(store: ChannelStore, facts: PhotoFacts, tokens: list[str]) -> np.nda
 def with_keywords(store: ChannelStore, facts: PhotoFacts, keywords: tuple[str, ...]) -> np.ndarray:
     """Photos with every keyword (a hierarchical one also by its leading levels: "Places|Japan")."""
     return _having(store, facts, [facet("k", keyword) for keyword in keywords])
+
+
+def showing(store: ChannelStore, facts: PhotoFacts, things: tuple[str, ...]) -> np.ndarray:
+    """Photos whose labels (the labels channel: a label's name or what it is a kind of, in English
+    or Japanese) hold every one of `things`."""
+    mask = np.ones(len(facts.ids), bool)
+    for thing in things:
+        words = parse_keywords(thing).terms
+        hits = (
+            store.search_channel(LabelsChannel.name, "tag_terms", words, limit=len(facts.ids) or 1, require_all=True)
+            if words
+            else []
+        )
+        mask &= PhotoSet.of(facts.ids, {hit[0] for hit in hits}).mask if hits else np.zeros(len(facts.ids), bool)
+    return mask
 
 
 def rated(store: ChannelStore, facts: PhotoFacts, stars: int) -> np.ndarray:
