@@ -252,3 +252,15 @@ def test_caption_set_command(library: Library, photo_copy: Path) -> None:
     bad = run_cli("caption", "set", "/nowhere.jpg", "x", "--db", str(library.path))
     assert bad.returncode == 1 and "not a photo of this library" in bad.stderr
     assert os.path.exists(photo_copy / "games/card-game.png")
+
+
+def test_without_caption_or_text_the_alt_text_says_what_the_labels_model_is_sure_of() -> None:
+    labels = [
+        {"en": "Leonberger (dog, animal)", "ja": "犬・動物", "score": 0.85},
+        {"en": "tabby cat (cat, animal)", "ja": "猫・動物", "score": 0.05},
+    ]
+    assert alt_text([], None, "IMG_1.jpg", "en", labels) == "Possibly a Leonberger (dog)"
+    assert alt_text([], None, "IMG_1.jpg", "ja", labels) == "写っているもの（推定）: 犬"
+    assert alt_text([], "NO LITTER", "IMG_1.jpg", "en", labels) == "Text in the photo: NO LITTER"  # text first
+    unsure = [{"en": "acorn (plant)", "ja": "植物", "score": 0.12}]
+    assert alt_text([], None, "IMG_1.jpg", "en", unsure) == "IMG_1.jpg"

@@ -2,7 +2,8 @@
 
 The brief caption in the reader's language (else another language), without "An image of…"
 preambles, cut at a word boundary to about 125 characters (what screen-reader guidance aims
-for); without a caption, the text read in the photo; else the file name.
+for); without a caption, the text read in the photo; else what the built-in labels model says it
+shows, when it is fairly sure ("Possibly a Leonberger (dog)"); else the file name.
 """
 
 from __future__ import annotations
@@ -19,8 +20,18 @@ _PREAMBLE = re.compile(
 )
 
 
-def alt_text(captions: Sequence[dict[str, Any]], ocr_text: str | None, file_name: str, lang: str = "en") -> str:
-    """The alt text for one photo (`captions`: rows with lang, prompt_set, status, text, source)."""
+SURE_LABEL = 0.3  # a label at least this probable may describe a photo that has nothing better
+
+
+def alt_text(
+    captions: Sequence[dict[str, Any]],
+    ocr_text: str | None,
+    file_name: str,
+    lang: str = "en",
+    labels: Sequence[dict[str, Any]] = (),
+) -> str:
+    """The alt text for one photo (`captions`: rows with lang, prompt_set, status, text, source;
+    `labels`: the labels channel's rows, en, ja and score)."""
     usable = [c for c in captions if c.get("status") == "done" and c.get("text")]
     # A person's words first, then the brief caption, in the reader's language first.
     usable.sort(key=lambda c: (c.get("lang") != lang, c.get("source") != "human", c.get("prompt_set") != "brief"))
@@ -29,7 +40,21 @@ def alt_text(captions: Sequence[dict[str, Any]], ocr_text: str | None, file_name
     if ocr_text and ocr_text.strip():
         words = " / ".join(line.strip() for line in ocr_text.splitlines() if line.strip())
         return shorten(("写真の文字: " if lang == "ja" else "Text in the photo: ") + words)
-    return file_name
+    return _labelled(labels, lang) or file_name
+
+
+def _labelled(labels: Sequence[dict[str, Any]], lang: str) -> str | None:
+    """The most probable label in words, when it is probable enough: "Possibly a Leonberger (dog)",
+    「写っているもの（推定）: 犬」."""
+    best = max(labels, key=lambda label: float(label.get("score") or 0), default=None)
+    if best is None or float(best.get("score") or 0) < SURE_LABEL:
+        return None
+    name, _, kinds = str(best["en"]).partition(" (")
+    kind = kinds.split(",")[0].rstrip(")").strip()
+    if lang == "ja":
+        return f"写っているもの（推定）: {str(best.get('ja') or '').split('・')[0] or name}"
+    article = "an" if name[:1].lower() in "aeiou" else "a"
+    return f"Possibly {article} {name}" + (f" ({kind})" if kind and kind.lower() not in name.lower() else "")
 
 
 def shorten(text: str, limit: int = MAX_CHARS) -> str:

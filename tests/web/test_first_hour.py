@@ -83,6 +83,8 @@ def test_a_description_finds_photos_with_nothing_downloaded(page, fresh, query: 
     page.wait_for_selector("li.result")
     assert _is(library, page.locator("li.result a.thumb").first.get_attribute("href"), photo)
     assert page.locator("p.note").count() == 0  # found something: no note about the missing model
+    if query == "dog":  # no caption, no text: the alt text says what the labels model is sure of
+        assert page.locator("li.result img").first.get_attribute("alt") == "Possibly a Leonberger (dog)"
     shot(page, f"first-hour-{'dog' if query in ('dog', '犬') else query}")
 
 

@@ -88,6 +88,12 @@ class LabelsChannel(PhotoVectors, IndexedChannel, Channel):
     def __init__(self) -> None:
         self.model = LabelModel()
 
+    @classmethod
+    def labels_of(cls, store: Store, photo_id: str) -> list[dict[str, Any]]:
+        """The labels stored for one photo, most probable first ([] when it has none yet)."""
+        row = store.channel_rows(cls.name, [photo_id], ["tags", "status"]).get(photo_id) or {}
+        return list(row.get("tags") or []) if row.get("status") == "done" else []
+
     # ------------------------------------------------------------------ index side
 
     def version(self) -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from shashin import storage
 from shashin.channels.image import ImageChannel
+from shashin.channels.labels import LabelsChannel
 from shashin.channels.metadata import metadata_of
 from shashin.channels.ocr import OcrChannel
 from shashin.library.errors import LibraryError
@@ -30,13 +31,14 @@ class PhotoDetail:
     ocr_lines: list[dict[str, Any]]
     tags: list[dict[str, Any]]
     kept: dict[str, Any]  # keywords, rating, names… from other apps, and a person's tags (channels.metadata)
+    labels: list[dict[str, Any]] = field(default_factory=list)  # what the built-in labels model says it shows
 
     def alt_text(self, lang: str = "en") -> str:
         from shashin.alttext import alt_text
         from shashin.text.readable import readable_text
 
         name = os.path.basename(self.paths[0]) if self.paths else self.photo_id
-        return alt_text(self.captions, readable_text(self.ocr_lines) or None, name, lang)
+        return alt_text(self.captions, readable_text(self.ocr_lines) or None, name, lang, self.labels)
 
     def to_dict(self) -> dict[str, Any]:
         def plain(value: Any) -> Any:
@@ -52,6 +54,7 @@ class PhotoDetail:
             "ocr_lines": self.ocr_lines,
             "tags": self.tags,
             "kept": self.kept,
+            "labels": self.labels,
             "alt_text": {"en": self.alt_text("en"), "ja": self.alt_text("ja")},
         }
 
@@ -122,6 +125,7 @@ def photo_detail(store: Store, photo_id: str) -> PhotoDetail | None:
         ocr_lines=ocr.get("lines", []),
         tags=ImageChannel.tags_of(store, photo_id),
         kept=metadata_of(store, [photo_id]).get(photo_id, {}),
+        labels=LabelsChannel.labels_of(store, photo_id),
     )
 
 
@@ -132,10 +136,12 @@ def alt_texts(store: Store, photo_ids: Sequence[str], lang: str = "en") -> dict[
     captions = store.captions_for(photo_ids, from_memory=True)
     readable = OcrChannel.readable_texts(store, photo_ids, from_memory=True)
     files = store.file_rows_for(photo_ids, from_memory=True)
+    labels = store.channel_rows(LabelsChannel.name, photo_ids, ["tags"], from_memory=True)
     texts = {}
     for photo_id in photo_ids:
         name = os.path.basename(files[photo_id][0].path) if files.get(photo_id) else photo_id
-        texts[photo_id] = alt_text(captions.get(photo_id, []), readable.get(photo_id), name, lang)
+        shown = (labels.get(photo_id) or {}).get("tags") or []
+        texts[photo_id] = alt_text(captions.get(photo_id, []), readable.get(photo_id), name, lang, shown)
     return texts
 
 
