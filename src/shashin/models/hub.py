@@ -68,7 +68,7 @@ def install_advice(extra: str) -> str:
     if in_container():
         return "this container image was built without them; build it again with the Containerfile's defaults"
     if f"{os.sep}pipx{os.sep}venvs{os.sep}" in sys.prefix:
-        return f"pipx install --force 'shashin[{extra}]' --pip-args='--extra-index-url {CPU_TORCH_INDEX}'"
+        return f'pipx install --force "shashin[{extra}]" --pip-args="--extra-index-url {CPU_TORCH_INDEX}"'
     return f"{sys.executable} -m pip install 'shashin[{extra}]' --extra-index-url {CPU_TORCH_INDEX}"
 
 
