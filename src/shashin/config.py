@@ -345,6 +345,7 @@ OTHER_VARIABLES = (
     "SHASHIN_TRACEBACK",
     "SHASHIN_SPIN",
     "SHASHIN_NO_RESIDENT",
+    "SHASHIN_CONTAINER",  # set by the Containerfile: advice speaks of the container (models/hub.py)
 )
 
 
