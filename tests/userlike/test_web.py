@@ -170,6 +170,13 @@ def test_every_route_answers_on_a_users_library(client: httpx.Client, library_co
     # The library and the documentation.
     status = _ok(call("GET", "/api/status", "/api/status")).json()
     assert status["photos"] >= 25 and len(status["errors"]) == 3
+    home = _ok(call("GET", "/api/home", "/api/home")).json()
+    assert (
+        home["photos"] == status["photos"]
+        and home["recent"]
+        and home["undated"] + sum(m["photos"] for m in home["months"]) + sum(y["photos"] for y in home["years"])
+        == status["photos"]
+    )
     _ok(call("GET", "/favicon.ico", "/favicon.ico"))
     _ok(call("GET", "/api/csrf", "/api/csrf"))
     _ok(call("GET", "/openapi.json", "/openapi.json"))

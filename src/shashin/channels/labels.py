@@ -116,9 +116,6 @@ class LabelsChannel(PhotoVectors, IndexedChannel, Channel):
             pa.field("tag_terms", pa.string()),
         ]
 
-    def batch_size(self) -> int:
-        return 16
-
     def embed_renditions(self, renditions: list[Any]) -> np.ndarray:
         return self.model.classify(np.stack(renditions))[1]
 
