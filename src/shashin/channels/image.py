@@ -21,7 +21,7 @@ from shashin.channels.base import (
     batch_inputs,
 )
 from shashin.channels.recent import RecentQueries
-from shashin.channels.tags import PROMPT, load_vocabulary, tags_payload, top_tags, vocabulary_identity
+from shashin.channels.tags import PROMPT, load_vocabulary, stored_tags, tags_payload, top_tags, vocabulary_identity
 from shashin.config import ImageSettings, Settings
 from shashin.media import DecodedPhoto
 from shashin.models.image_text import ImageTextModel, ModelPixels
@@ -58,8 +58,7 @@ class ImageChannel(PhotoVectors, IndexedChannel, Channel):
     @classmethod
     def tags_of(cls, store: Store, photo_id: str) -> list[dict[str, Any]]:
         """The zero-shot tags stored for one photo ([] when it has none yet)."""
-        row = store.channel_rows(cls.name, [photo_id], ["tags", "status"]).get(photo_id) or {}
-        return list(row.get("tags") or []) if row.get("status") == "done" else []
+        return stored_tags(store, cls.name, photo_id)
 
     # ------------------------------------------------------------------ index side
 

@@ -32,8 +32,8 @@ from shashin.channels.base import (
     ResultPage,
     batch_inputs,
 )
-from shashin.channels.keywords import best_per_photo, highlight, in_english, rank_by_keywords
-from shashin.channels.tags import Tag, tag_text, tags_payload
+from shashin.channels.keywords import best_per_photo, highlight, in_english
+from shashin.channels.tags import Tag, rank_tags, stored_tags, tag_text, tags_payload
 from shashin.media import DecodedPhoto
 from shashin.models.labels_lite import LabelModel, LabelPixels
 from shashin.store import Store
@@ -91,8 +91,7 @@ class LabelsChannel(PhotoVectors, IndexedChannel, Channel):
     @classmethod
     def labels_of(cls, store: Store, photo_id: str) -> list[dict[str, Any]]:
         """The labels stored for one photo, most probable first ([] when it has none yet)."""
-        row = store.channel_rows(cls.name, [photo_id], ["tags", "status"]).get(photo_id) or {}
-        return list(row.get("tags") or []) if row.get("status") == "done" else []
+        return stored_tags(store, cls.name, photo_id)
 
     # ------------------------------------------------------------------ index side
 
@@ -138,13 +137,7 @@ class LabelsChannel(PhotoVectors, IndexedChannel, Channel):
 
     def _ranked(self, words: KeywordQuery, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
         """Photos with a label holding the words, by how probable those labels are together."""
-
-        def search_terms(terms, n, require_all):  # type: ignore[no-untyped-def]
-            return store.search_channel(
-                self.name, "tag_terms", terms, limit=n, require_all=require_all, within=query.within
-            )
-
-        found = rank_by_keywords(words, search_terms, lambda ids: self._texts(store, ids), limit)
+        found = rank_tags(store, self.name, words, query.within, limit)
         if not found:
             return []
         rows = store.channel_rows(self.name, [hit.photo_id for hit in found], ["tags"], from_memory=True)
@@ -156,10 +149,6 @@ class LabelsChannel(PhotoVectors, IndexedChannel, Channel):
             # matches would rank above what the image model and the captions say.
             ranked.append(Hit(hit.photo_id, held, False, hit.quality))
         return sorted(ranked, key=lambda h: (-h.quality, -h.score))
-
-    def _texts(self, store: Store, ids: list[str]) -> dict[str, str]:
-        rows = store.channel_rows(self.name, ids, ["tags"], from_memory=True)
-        return {pid: tag_text([Tag(**t) for t in row["tags"] or []]) for pid, row in rows.items()}
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
         english = in_english(query)

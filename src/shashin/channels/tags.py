@@ -16,7 +16,8 @@ import numpy as np
 
 from shashin.channels.base import Channel, ChannelQuery, Highlight, Hit, ResultPage
 from shashin.channels.keywords import highlight, rank_by_keywords
-from shashin.store import Store
+from shashin.store import PhotoSet, Store
+from shashin.text.query import KeywordQuery
 from shashin.text.tokenize import index_text
 
 PROMPT = "a photo of {}."
@@ -205,16 +206,7 @@ class TagsChannel(Channel):
     source: ClassVar[str] = "image"  # the indexed channel whose table holds the tags
 
     def search(self, query: ChannelQuery, store: Store, limit: int) -> list[Hit]:
-        def search_terms(terms, n, require_all):  # type: ignore[no-untyped-def]
-            return store.search_channel(
-                self.source, "tag_terms", terms, limit=n, require_all=require_all, within=query.within
-            )
-
-        def texts(ids: list[str]) -> dict[str, str]:
-            rows = store.channel_rows(self.source, ids, ["tags"], from_memory=True)
-            return {pid: tag_text([Tag(**t) for t in row["tags"] or []]) for pid, row in rows.items()}
-
-        return rank_by_keywords(query.keywords, search_terms, texts, limit)
+        return rank_tags(store, self.source, query.keywords, query.within, limit)
 
     def highlights(self, query: ChannelQuery, store: Store, page: ResultPage) -> dict[str, list[Highlight]]:
         rows = store.channel_rows(self.source, page.photo_ids, ["tags"], from_memory=True)
@@ -225,6 +217,26 @@ class TagsChannel(Channel):
             if match:
                 found[photo_id] = [match]
         return found
+
+
+def rank_tags(store: Store, source: str, words: KeywordQuery, within: PhotoSet | None, limit: int) -> list[Hit]:
+    """BM25 over the tags a channel's table holds (`tag_terms`), with the keyword channels' rules
+    (rank_by_keywords): what the tags channel and the labels channel search."""
+
+    def search_terms(terms, n, require_all):  # type: ignore[no-untyped-def]
+        return store.search_channel(source, "tag_terms", terms, limit=n, require_all=require_all, within=within)
+
+    def texts(ids: list[str]) -> dict[str, str]:
+        rows = store.channel_rows(source, ids, ["tags"], from_memory=True)
+        return {pid: tag_text([Tag(**t) for t in row["tags"] or []]) for pid, row in rows.items()}
+
+    return rank_by_keywords(words, search_terms, texts, limit)
+
+
+def stored_tags(store: Store, source: str, photo_id: str) -> list[dict[str, Any]]:
+    """The tags (or labels) a channel's table holds for one photo ([] when it has none yet)."""
+    row = store.channel_rows(source, [photo_id], ["tags", "status"]).get(photo_id) or {}
+    return list(row.get("tags") or []) if row.get("status") == "done" else []
 
 
 def tags_payload(tags: list[Tag]) -> dict[str, Any]:

@@ -92,9 +92,11 @@ def near(store: Store, facts: PhotoFacts, places: tuple[Near, ...]) -> np.ndarra
     return mask
 
 
-def _having(store: ChannelStore, facts: PhotoFacts, tokens: list[str]) -> np.ndarray:
-    """Photos whose kept metadata (channel metadata's facets) has every token."""
-    hits = store.search_channel(METADATA, "facets", tokens, limit=len(facts.ids) or 1, require_all=True)
+def _having(
+    store: ChannelStore, facts: PhotoFacts, tokens: list[str], channel: str = METADATA, column: str = "facets"
+) -> np.ndarray:
+    """Photos whose channel text (by default the kept metadata's facets) has every token."""
+    hits = store.search_channel(channel, column, tokens, limit=len(facts.ids) or 1, require_all=True)
     return PhotoSet.of(facts.ids, {hit[0] for hit in hits}).mask if hits else np.zeros(len(facts.ids), bool)
 
 
@@ -106,16 +108,12 @@ def with_keywords(store: ChannelStore, facts: PhotoFacts, keywords: tuple[str, .
 def showing(store: ChannelStore, facts: PhotoFacts, things: tuple[str, ...]) -> np.ndarray:
     """Photos whose labels (the labels channel: a label's name or what it is a kind of, in English
     or Japanese) hold every one of `things`."""
-    mask = np.ones(len(facts.ids), bool)
-    for thing in things:
-        words = parse_keywords(thing).terms
-        hits = (
-            store.search_channel(LabelsChannel.name, "tag_terms", words, limit=len(facts.ids) or 1, require_all=True)
-            if words
-            else []
-        )
-        mask &= PhotoSet.of(facts.ids, {hit[0] for hit in hits}).mask if hits else np.zeros(len(facts.ids), bool)
-    return mask
+    each = [parse_keywords(thing).terms for thing in things]
+    if not each:
+        return np.ones(len(facts.ids), bool)
+    if not all(each):  # a thing with no word to look for is shown by no photo
+        return np.zeros(len(facts.ids), bool)
+    return _having(store, facts, [word for words in each for word in words], LabelsChannel.name, "tag_terms")
 
 
 def rated(store: ChannelStore, facts: PhotoFacts, stars: int) -> np.ndarray:
