@@ -49,12 +49,24 @@ def _labelled(labels: Sequence[dict[str, Any]], lang: str) -> str | None:
     best = max(labels, key=lambda label: float(label.get("score") or 0), default=None)
     if best is None or float(best.get("score") or 0) < SURE_LABEL:
         return None
-    name, _, kinds = str(best["en"]).partition(" (")
-    kind = kinds.split(",")[0].rstrip(")").strip()
+    name, kinds = label_parts(str(best["en"]))
+    kind = kinds[0] if kinds else ""
     if lang == "ja":
         return f"写っているもの（推定）: {str(best.get('ja') or '').split('・')[0] or name}"
     article = "an" if name[:1].lower() in "aeiou" else "a"
     return f"Possibly {article} {name}" + (f" ({kind})" if kind and kind.lower() not in name.lower() else "")
+
+
+def label_text(name: str, kinds: Sequence[str]) -> str:
+    """How a label is stored with what it is a kind of, closest first: "Leonberger (dog, animal)"
+    (channels.labels writes it; alt text and the "shows" facet read it back with label_parts)."""
+    return f"{name} ({', '.join(kinds)})" if kinds else name
+
+
+def label_parts(text: str) -> tuple[str, list[str]]:
+    """A label_text back into its name and kinds."""
+    name, _, kinds = text.partition(" (")
+    return name, [kind.strip() for kind in kinds.rstrip(")").split(",") if kind.strip()]
 
 
 def shorten(text: str, limit: int = MAX_CHARS) -> str:

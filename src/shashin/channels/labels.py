@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pyarrow as pa
 
+from shashin.alttext import label_text
 from shashin.channels.base import (
     Channel,
     ChannelEvidence,
@@ -62,7 +63,7 @@ def vocabulary() -> tuple[tuple[str, str], ...]:
             kinds[number].append((english, japanese))
     return tuple(
         (
-            f"{name} ({', '.join(en for en, _ in kind)})" if kind else name,
+            label_text(name, [en for en, _ in kind]),
             "・".join(ja for _, ja in kind),
         )
         for name, kind in zip(names, kinds)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from shashin.alttext import label_parts
 from shashin.places import gazetteer
 from shashin.store import Store
 
@@ -86,8 +87,8 @@ def _shown(store: Store, photo_ids: list[str]) -> Counter[str]:
     for row in store.channel_rows(LabelsChannel.name, photo_ids, ["tags"], from_memory=True).values():
         kinds = set()
         for label in row.get("tags") or []:
-            name, _, rest = str(label["en"]).partition(" (")
-            kinds.add(rest.split(",")[0].rstrip(")").strip() if rest else name)
+            name, of = label_parts(str(label["en"]))
+            kinds.add(of[0] if of else name)
         shown.update(kinds)
     return shown
 
