@@ -47,6 +47,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for(address: str, seconds: float = 60) -> None:
+    """Until a server just started answers at `address`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            httpx.get(address, timeout=5)
+            return
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline, f"nothing answered at {address}"
+            time.sleep(0.2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=16)
@@ -69,14 +81,7 @@ def main() -> None:
     port = free_port()
     server = shashin("serve", "--db", str(db), "--port", str(port), stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(url + "/api/status", timeout=5)
-            break
-        except httpx.HTTPError:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+    wait_for(url + "/api/status")
     writer = shashin("index", str(work / "second"), "--db", str(db), "--batch-size", "4", "--quiet")
 
     ticks = os.sysconf("SC_CLK_TCK")
@@ -132,14 +137,7 @@ def main() -> None:
         env={**os.environ, "SHASHIN_FLOOR_PAGE": str(work / "page.json")},
     )
     url = f"http://127.0.0.1:{floor_port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(url + "/api/search", timeout=5)
-            break
-        except httpx.HTTPError:
-            assert time.monotonic() < deadline, "the floor's server did not start"
-            time.sleep(0.2)
+    wait_for(url + "/api/search")
     bare, _, bare_elapsed, bare_cpu = load(args.seconds / 2)
     server.terminate()
     server.wait(timeout=30)
