@@ -82,7 +82,8 @@ def test_the_estimate_follows_the_runs_own_pace_once_measured() -> None:
     estimate = RunEstimate.before(Nothing(), {"ocr": 200}, 200)  # type: ignore[arg-type]
     assert estimate.remaining_seconds() == pytest.approx(200 * 0.85)
     estimate.started -= 10.0  # 10 s for the first photos
-    estimate.record({"ocr": 9.0}, {"ocr": MEASURE_AFTER * 2}, MEASURE_AFTER * 2)
+    assert estimate.record({"ocr": 9.0}, {"ocr": MEASURE_AFTER * 2}, MEASURE_AFTER * 2)  # now it is measured: say so
+    assert not estimate.record({}, {}, 0)  # once
     pace = 10.0 / (MEASURE_AFTER * 2)
     assert estimate.remaining_seconds() == pytest.approx(pace * (200 - MEASURE_AFTER * 2), rel=0.05)
     assert estimate.per_photo("ocr") == pytest.approx(9.0 / (MEASURE_AFTER * 2))

@@ -85,12 +85,15 @@ class RunEstimate:
         """The estimate again, from this run's first photos."""
         return f"measured on the first {self.done} photos: about {duration(self.remaining_seconds())} left"
 
-    def record(self, channel_seconds: Mapping[str, float], channel_photos: Mapping[str, int], photos: int) -> None:
-        """One more batch: each channel's seconds and photos, and the photos finished."""
+    def record(self, channel_seconds: Mapping[str, float], channel_photos: Mapping[str, int], photos: int) -> bool:
+        """One more batch: each channel's seconds and photos, and the photos finished. True when
+        this batch is the one after which the estimate is the run's own (time to say it)."""
         for name, seconds in channel_seconds.items():
             self.spent[name] = self.spent.get(name, 0.0) + seconds
             self.worked[name] = self.worked.get(name, 0) + channel_photos.get(name, 0)
+        before = self.done
         self.done += photos
+        return before < MEASURE_AFTER <= self.done
 
     def progress(self) -> dict[str, Any]:
         """What `status` and the web show of a run under way."""

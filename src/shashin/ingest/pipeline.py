@@ -33,7 +33,7 @@ from shashin.ingest.changes import (
 from shashin.ingest.commit import channel_outputs, write_batch
 from shashin.ingest.crashes import InFlight, after_a_crash
 from shashin.ingest.decode import DecodeJob, DecodePool
-from shashin.ingest.estimate import MEASURE_AFTER, RunEstimate, channel_work
+from shashin.ingest.estimate import RunEstimate, channel_work
 from shashin.ingest.reports import ChannelReport, IndexReport
 from shashin.ingest.scan import FoundFile
 from shashin.ingest.work import PhotoWork
@@ -281,9 +281,7 @@ def _process_batches(
             in_flight.mark([job.photo_id for job, _ in batch])
             seconds, photos = _commit_batch(store, batch, by_id, channels, report)
             progress.advance(len(batch))
-            measured_before = estimate.done >= MEASURE_AFTER
-            estimate.record(seconds, photos, len(batch))
-            if not measured_before and estimate.done >= MEASURE_AFTER and estimate.done < estimate.total:
+            if estimate.record(seconds, photos, len(batch)) and estimate.done < estimate.total:
                 progress.note(estimate.measured())
             estimate.publish(store)
             if number % _OPTIMIZE_EVERY == 0:
