@@ -478,11 +478,7 @@ class Library:
         """The library at a glance: photos, each channel's progress and missing model, the newest
         photos, the months they were taken in, and the named people (the web's home page)."""
         status = self.status()
-        if not status.photos:
-            return Home(
-                status.photos, [], {c.name: c.unavailable for c in status.channels if c.unavailable}, [], [], [], 0
-            )
-        return home_of(self.open_store(), status, self.people.all())
+        return home_of(self.open_store(), status, self.people.all() if status.photos else [])
 
     def status(self) -> LibraryStatus:
         """Photos, files, per-channel done/failed/pending and every recorded error. Tables whose

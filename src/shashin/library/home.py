@@ -51,9 +51,11 @@ class Home:
 
 
 def home_of(store: Store, status: LibraryStatus, people: list[Person]) -> Home:
-    """The home page's facts, from the library's status, its photos' dates and its people."""
-    facts = store.photo_facts()
-    taken = facts.taken_at
+    """The home page's facts, from the library's status, its photos' dates and its people (a
+    library without photos has no dates to read)."""
+    facts = store.photo_facts() if status.photos else None
+    ids = facts.ids if facts is not None else np.array([], dtype="S1")
+    taken = facts.taken_at if facts is not None else np.array([], dtype="datetime64[s]")
     dated = ~np.isnat(taken)
     order = np.argsort(-taken[dated].astype(np.int64), kind="stable")
     newest = np.flatnonzero(dated)[order][:RECENT].tolist()
@@ -71,7 +73,7 @@ def home_of(store: Store, status: LibraryStatus, people: list[Person]) -> Home:
             for c in status.channels
         ],
         missing={c.name: c.unavailable for c in status.channels if c.unavailable},
-        recent=[facts.ids[i].decode() for i in newest],
+        recent=[ids[i].decode() for i in newest],
         months=shown,
         years=sorted(years.items(), reverse=True),
         undated=int((~dated).sum()),
