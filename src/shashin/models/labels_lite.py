@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from shashin.models.base import ModelUnavailable, loads_once
+from shashin.storage import user_cache
 
 SIZE = 224  # the input side the released weights were trained at
 _CROP = 0.875  # ImageNet evaluation: resize the short side to 224 / 0.875, keep the centre 224
@@ -118,7 +119,7 @@ def cached_graph() -> Path:
     source = weights_file()
     stat = source.stat()
     key = hashlib.blake2b(f"{source}:{stat.st_size}:{stat.st_mtime_ns}:{_GRAPH_FORMAT}".encode(), digest_size=8)
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "shashin" / "models"
+    root = user_cache("models")
     path = root / f"efficientnet-lite0-{key.hexdigest()}.onnx"
     if path.exists():
         return path
